@@ -1,0 +1,21 @@
+"""mmdigit: house-number digit detection (Task 1) and whole-number recognition (Task 2) on MMDetection 3.x.
+
+Importing the package registers everything in mmdet's registries (scope ``mmdet``), so a config needs only
+``custom_imports = dict(imports=['mmdigit'], allow_failed_imports=False)``:
+
+- datasets:   DigitCocoDataset, RandomGaussianBlur
+- models:     CBAM (ResNet plugin), SigmoidFocalClsLoss (focal-loss R-CNN classifier)
+- evaluation: FastCocoMetric, DigitSequenceMetric, DigitPredictionWriter
+- engine:     DigitCalibrationHook
+
+It also allow-lists mmengine's checkpoint classes for torch's safe loader (torch >= 2.6).
+"""
+from .utils.checkpoint import register_checkpoint_safe_globals
+
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration side effects)
+
+__version__ = '0.1.0'
+
+register_checkpoint_safe_globals()
+
+__all__ = ['__version__']

@@ -1,0 +1,5 @@
+"""User-facing entry points: run setup for the tools, and the DigitReader Python API."""
+from .reader import DigitReader, DigitReading
+from .run_setup import adapt_to_device, enable_amp, init_distributed, load_config
+
+__all__ = ['DigitReader', 'DigitReading', 'adapt_to_device', 'enable_amp', 'init_distributed', 'load_config']

@@ -1,0 +1,69 @@
+"""What tools/train.py and tools/test.py add to mmengine's Runner: the same config on a GPU box and a CPU
+laptop.
+
+- Distributed on CPU: mmengine's ``init_dist('pytorch')`` calls ``torch.cuda.set_device`` and its default DDP
+  wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without a GPU. We initialise a gloo group first
+  (the Runner then skips ``init_dist``) and wrap with ``device_ids=None``.
+- AMP without a GPU: ``AmpOptimWrapper`` asserts a CUDA/NPU/MLU device. We fall back to fp32 and say so.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import warnings
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config, ConfigDict
+
+
+def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none') -> Config:
+    """mmdet's config precedence: CLI work_dir > config's work_dir > work_dirs/<config name>."""
+    if not osp.isfile(config_path):
+        raise FileNotFoundError(f'{config_path}: config file does not exist')
+    cfg = Config.fromfile(config_path)
+    cfg.launcher = launcher
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+    return cfg
+
+
+def enable_amp(cfg: Config) -> None:
+    """``--amp``: fp16 autocast with dynamic loss scaling (GPU); see :func:`adapt_to_device` for CPU."""
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.loss_scale = 'dynamic'
+
+
+def adapt_to_device(cfg: Config) -> Config:
+    """Make a GPU-written config run on this machine (no-op where CUDA is available)."""
+    if torch.cuda.is_available():
+        return cfg
+    optim_wrapper = cfg.get('optim_wrapper')
+    if optim_wrapper is not None and optim_wrapper.get('type') == 'AmpOptimWrapper':
+        warnings.warn('AMP needs a CUDA GPU and none is available: training in fp32 on CPU '
+                      '(AmpOptimWrapper -> OptimWrapper).', stacklevel=2)
+        optim_wrapper.type = 'OptimWrapper'
+        optim_wrapper.pop('loss_scale', None)
+    if cfg.get('launcher', 'none') != 'none':
+        cfg.model_wrapper_cfg = ConfigDict(type='MMDistributedDataParallel', device_ids=None,
+                                           broadcast_buffers=False)
+        cfg.setdefault('env_cfg', ConfigDict()).setdefault('dist_cfg', ConfigDict())['backend'] = 'gloo'
+    return cfg
+
+
+def init_distributed(launcher: str) -> None:
+    """Before building the Runner: a gloo process group on CPU (torchrun's env:// variables)."""
+    if launcher == 'none' or torch.cuda.is_available() or (dist.is_available() and dist.is_initialized()):
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {launcher} without a GPU is not supported; use torchrun with '
+                           '--launcher pytorch (tools/dist_train.sh) for CPU multi-process runs')
+    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
+    if missing:
+        raise RuntimeError(f'--launcher pytorch needs torchrun\'s environment ({", ".join(missing)} unset); '
+                           'start with tools/dist_train.sh or torchrun')
+    dist.init_process_group('gloo')

@@ -1,0 +1,4 @@
+"""Training-loop glue: hooks."""
+from .calibration_hook import DigitCalibrationHook
+
+__all__ = ['DigitCalibrationHook']

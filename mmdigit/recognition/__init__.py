@@ -1,0 +1,10 @@
+"""From detections to the deliverables: the number decoder and the pred.json / pred.csv files."""
+from .outputs import (ImageDetections, PredictionFileError, detections_to_coco, read_pred_csv, read_pred_json,
+                      write_pred_csv, write_pred_json, write_predictions)
+from .sequence import NO_NUMBER, NumberDecoder, ground_truth_number, read_in_order, reading_order
+
+__all__ = [
+    'NO_NUMBER', 'NumberDecoder', 'ground_truth_number', 'read_in_order', 'reading_order', 'ImageDetections',
+    'PredictionFileError', 'detections_to_coco', 'read_pred_csv', 'read_pred_json', 'write_pred_csv',
+    'write_pred_json', 'write_predictions',
+]

@@ -1,0 +1,131 @@
+"""The two deliverables, written and read in one place: ``pred.json`` (Task 1) and ``pred.csv`` (Task 2).
+
+pred.json is a COCO results list: ``image_id``, ``bbox`` [x, y, w, h] in original-image pixels, ``score``,
+``category_id`` = digit + 1. pred.csv is ``image_id,pred_label`` with every image exactly once and ``-1``
+where no digit was read. Both are written atomically. Readers validate and name the file in every error,
+because ensembles and evaluations feed on files from other runs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from mmdigit.utils import atomic_write_text
+
+NUM_DIGITS = 10
+
+
+class PredictionFileError(ValueError):
+    """A prediction file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class ImageDetections:
+    """One image's detections in pixels: xyxy boxes, scores, digit labels 0-9."""
+
+    bboxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    scores: np.ndarray = field(default_factory=lambda: np.zeros((0,)))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def detections_to_coco(image_id: int, bboxes, scores, labels) -> list[dict]:
+    """COCO result dicts for one image (xyxy pixel boxes in, xywh out; category_id = digit + 1)."""
+    bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
+    xywh = np.concatenate([bboxes[:, :2], bboxes[:, 2:] - bboxes[:, :2]], axis=1).round(2)
+    return [
+        dict(image_id=int(image_id), bbox=[float(v) for v in box], score=round(float(s), 5),
+             category_id=int(lab) + 1)
+        for box, s, lab in zip(xywh, np.asarray(scores).reshape(-1), np.asarray(labels).reshape(-1))
+    ]
+
+
+def write_pred_json(path, records: list[dict]) -> None:
+    atomic_write_text(path, json.dumps(records, separators=(',', ':')))
+
+
+def write_pred_csv(path, numbers: Mapping[int, str]) -> None:
+    """``numbers`` maps every image id to its number string ('-1' for none); rows sorted by image id."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator='\n')
+    writer.writerow(['image_id', 'pred_label'])
+    for image_id in sorted(numbers):
+        writer.writerow([int(image_id), numbers[image_id]])
+    atomic_write_text(path, buf.getvalue())
+
+
+def read_pred_csv(path) -> dict[int, str]:
+    path = Path(path)
+    try:
+        rows = list(csv.DictReader(path.open(encoding='utf-8')))
+    except OSError as e:
+        raise PredictionFileError(f'{path}: cannot read ({e.strerror})') from e
+    if rows and set(rows[0]) != {'image_id', 'pred_label'}:
+        raise PredictionFileError(f'{path}: expected columns image_id,pred_label, got {list(rows[0])}')
+    return {int(r['image_id']): r['pred_label'] for r in rows}
+
+
+def read_pred_json(path) -> dict[int, ImageDetections]:
+    """COCO results file -> per-image detections (xyxy). Raises PredictionFileError on anything odd."""
+    path = Path(path)
+    try:
+        records = json.loads(path.read_text(encoding='utf-8'))
+    except OSError as e:
+        raise PredictionFileError(f'{path}: cannot read ({e.strerror})') from e
+    except json.JSONDecodeError as e:
+        raise PredictionFileError(f'{path}: not valid JSON ({e})') from e
+    if not isinstance(records, list):
+        raise PredictionFileError(f'{path}: not a COCO results list (top level is {type(records).__name__}); '
+                                  'an annotation file has "images"/"annotations" keys instead')
+    grouped: dict[int, list] = {}
+    for i, r in enumerate(records):
+        where = f'{path}: record {i}'
+        if not isinstance(r, dict) or not {'image_id', 'bbox', 'score', 'category_id'} <= set(r):
+            raise PredictionFileError(f'{where}: needs image_id, bbox, score, category_id')
+        bbox, score, cat = r['bbox'], r['score'], r['category_id']
+        if not (isinstance(bbox, list) and len(bbox) == 4):
+            raise PredictionFileError(f'{where}: bbox must be [x, y, w, h], got {bbox!r}')
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in [*bbox, score]):
+            raise PredictionFileError(f'{where}: bbox/score must be finite numbers, got {bbox!r}, {score!r}')
+        if bbox[2] < 0 or bbox[3] < 0:
+            raise PredictionFileError(f'{where}: negative box size {bbox!r}')
+        if not 0 <= score <= 1:
+            raise PredictionFileError(f'{where}: score {score!r} outside [0, 1]')
+        if not (isinstance(cat, int) and 1 <= cat <= NUM_DIGITS):
+            raise PredictionFileError(f'{where}: category_id {cat!r} is not a digit id 1..{NUM_DIGITS}')
+        grouped.setdefault(int(r['image_id']), []).append((*bbox, score, cat - 1))
+    out = {}
+    for image_id, rows in grouped.items():
+        a = np.asarray(rows, dtype=np.float64)
+        xyxy = np.concatenate([a[:, :2], a[:, :2] + a[:, 2:4]], axis=1)
+        out[image_id] = ImageDetections(xyxy, a[:, 4], a[:, 5].astype(np.int64))
+    return out
+
+
+def write_predictions(pred_dir, detections: Mapping[int, ImageDetections], numbers: Mapping[int, str],
+                      image_ids: Iterable[int] | None = None) -> tuple[Path, Path]:
+    """Write ``pred.json`` (all detections, unthresholded) and ``pred.csv`` (one row per image).
+
+    ``image_ids`` lists every image of the set, so an image without detections still gets its ``-1`` row.
+    """
+    pred_dir = Path(pred_dir)
+    ids = sorted(set(image_ids) if image_ids is not None else set(numbers) | set(detections))
+    records: list[dict] = []
+    for image_id in ids:
+        det = detections.get(image_id)
+        if det is not None:
+            records += detections_to_coco(image_id, det.bboxes, det.scores, det.labels)
+    rows = {i: numbers.get(i, '-1') for i in ids}  # everything computed before either file is touched
+    json_path, csv_path = pred_dir / 'pred.json', pred_dir / 'pred.csv'
+    write_pred_json(json_path, records)
+    write_pred_csv(csv_path, rows)
+    return json_path, csv_path

@@ -1,0 +1,31 @@
+"""Atomic file writes: a reader (or a crash) never sees half a pred.json, and the old file survives
+until the new one is complete."""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_open(path, mode: str = 'w', **kwargs):
+    """Open a temp file beside ``path``; on clean exit it replaces ``path`` (os.replace), else it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path, text: str) -> None:
+    with atomic_open(path, 'w', encoding='utf-8') as f:
+        f.write(text)

@@ -1,0 +1,75 @@
+"""Every config under configs/ builds, trains one step and predicts on CPU, and really contains what its
+name promises (CBAM modules, focal classifier, v2 heads, schedules)."""
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+
+import mmdigit  # noqa: F401
+from mmdet.registry import MODELS
+from mmdigit.apis import adapt_to_device, load_config
+from tests.test_foundation import make_batch, train_and_predict
+
+CONFIGS = sorted(p.name for p in (Path(__file__).resolve().parents[1] / 'configs').glob('*.py'))
+
+
+def build_schedulers(cfg, model):
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    optim = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    out = []
+    for s in copy.deepcopy(cfg.param_scheduler):
+        if s.pop('convert_to_iter_based', False):
+            cls = PARAM_SCHEDULERS.get(s.pop('type'))
+            out.append(cls.build_iter_from_epoch(optimizer=optim, epoch_length=10, **s))
+        else:
+            out.append(PARAM_SCHEDULERS.build(dict(s, optimizer=optim)))
+    return optim, out
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_builds_trains_and_predicts(name):
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+    cfg = adapt_to_device(load_config(f'configs/{name}'))
+    cfg.model.backbone.init_cfg = None  # nothing downloads in tests
+    assert cfg.model.roi_head.bbox_head.num_classes == 10
+    assert not any(t['type'] == 'RandomFlip' for t in cfg.train_dataloader.dataset.pipeline)
+    assert cfg.train_dataloader.dataset.filter_cfg.min_size < 32  # SVHN images under 32 px stay
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    torch.manual_seed(0)
+    losses, preds = train_and_predict(model, make_batch(h=64, w=96))
+    assert len(preds) == 2
+
+    modules = {type(m).__name__ for m in model.modules()}
+    optim, schedulers = build_schedulers(cfg, model)
+    sched_types = {type(s).__name__ for s in schedulers}
+    if 'cbam' in name:
+        assert 'CBAM' in modules
+    else:
+        assert 'CBAM' not in modules
+    if 'focal' in name:
+        assert type(model.roi_head.bbox_head.loss_cls).__name__ == 'SigmoidFocalClsLoss'
+        assert model.roi_head.bbox_head.fc_cls.out_features == 10
+    if '_v2' in name:
+        assert type(model.roi_head.bbox_head).__name__ == 'Shared4Conv1FCBBoxHead'
+        assert model.rpn_head.num_convs == 2
+    if 'r101' in name:
+        assert model.backbone.depth == 101
+    if 'x101' in name:
+        assert type(model.backbone).__name__ == 'ResNeXt'
+    if 'restart' in name:
+        assert 'CosineRestartLR' in sched_types
+        assert type(optim.optimizer).__name__ == 'AdamW'
+    if 'cosine' in name or 'adamw' in name:
+        assert 'CosineAnnealingLR' in sched_types
+    if name in ('digit_frcnn_r50.py', 'digit_frcnn_r101.py', 'digit_frcnn_r50_v2.py'):
+        assert 'StepLR' in sched_types
+        assert type(optim.optimizer).__name__ == 'SGD' and optim.optimizer.defaults['lr'] == 5e-3
+    if 'r101_anchors' in name:
+        assert len(cfg.model.rpn_head.anchor_generator.ratios) == 5
+    if 'amp' in name:
+        want = 'AmpOptimWrapper' if torch.cuda.is_available() else 'OptimWrapper'
+        assert cfg.optim_wrapper.type == want

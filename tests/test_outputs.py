@@ -1,0 +1,73 @@
+"""pred.json / pred.csv: schema (checked with pycocotools), one row per image, atomic and validated I/O."""
+import json
+
+import numpy as np
+import pytest
+
+from mmdigit.recognition import (ImageDetections, PredictionFileError, read_pred_csv, read_pred_json,
+                                 write_predictions)
+
+
+def _gt_file(tmp_path, image_ids):
+    gt = dict(images=[dict(id=i, file_name=f'{i}.png', width=100, height=50) for i in image_ids],
+              annotations=[dict(id=1, image_id=image_ids[0], bbox=[10, 10, 10, 20], area=200, iscrowd=0,
+                                category_id=2)],
+              categories=[dict(id=d + 1, name=str(d)) for d in range(10)])
+    path = tmp_path / 'gt.json'
+    path.write_text(json.dumps(gt))
+    return path
+
+
+def test_pred_files_follow_the_task_format(tmp_path):
+    dets = {1: ImageDetections(np.array([[10., 10., 20., 30.], [22., 10., 31., 30.]]), np.array([0.9, 0.3]),
+                               np.array([1, 0]))}
+    json_path, csv_path = write_predictions(tmp_path, dets, {1: '1'}, image_ids=[1, 2, 3])
+    records = json.loads(json_path.read_text())
+    assert records[0] == dict(image_id=1, bbox=[10.0, 10.0, 10.0, 20.0], score=0.9, category_id=2)
+    assert records[1]['category_id'] == 1  # digit 0 -> category 1
+    assert csv_path.read_text().splitlines() == ['image_id,pred_label', '1,1', '2,-1', '3,-1']
+
+    from pycocotools.coco import COCO
+    coco = COCO(str(_gt_file(tmp_path, [1, 2, 3])))
+    res = coco.loadRes(str(json_path))
+    assert len(res.getAnnIds()) == 2
+
+
+def test_round_trip_and_leading_zero(tmp_path):
+    dets = {5: ImageDetections(np.array([[1., 2., 3., 4.]]), np.array([0.5]), np.array([9]))}
+    json_path, csv_path = write_predictions(tmp_path, dets, {5: '09'})
+    back = read_pred_json(json_path)
+    np.testing.assert_allclose(back[5].bboxes, [[1, 2, 3, 4]])
+    assert back[5].labels.tolist() == [9]
+    assert read_pred_csv(csv_path) == {5: '09'}
+
+
+@pytest.mark.parametrize('content, problem', [
+    ('{"images": []}', 'not a COCO results list'),
+    ('[{"image_id": 1}]', 'needs image_id, bbox, score, category_id'),
+    ('[{"image_id": 1, "bbox": [0, 0, 1], "score": 0.5, "category_id": 1}]', 'bbox must be'),
+    ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": NaN, "category_id": 1}]', 'finite'),
+    ('[{"image_id": 1, "bbox": [0, 0, -1, 1], "score": 0.5, "category_id": 1}]', 'negative box size'),
+    ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": -0.5, "category_id": 1}]', r'outside \[0, 1\]'),
+    ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "category_id": 11}]', 'not a digit id'),
+    ('[{"image_id": 1, ', 'not valid JSON'),
+])
+def test_bad_prediction_files_name_file_and_problem(tmp_path, content, problem):
+    path = tmp_path / 'bad.json'
+    path.write_text(content)
+    with pytest.raises(PredictionFileError, match=problem) as err:
+        read_pred_json(path)
+    assert str(path) in str(err.value)
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path):
+    write_predictions(tmp_path, {}, {1: '12'})
+    before = [(tmp_path / n).read_text() for n in ('pred.json', 'pred.csv')]
+
+    class Boom(dict):
+        def get(self, *a):
+            raise RuntimeError('disk full')
+    with pytest.raises(RuntimeError):
+        write_predictions(tmp_path, {}, Boom({1: 'x'}), image_ids=[1])
+    assert [(tmp_path / n).read_text() for n in ('pred.json', 'pred.csv')] == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]

@@ -1,0 +1,78 @@
+"""The number decoder: reading order, duplicates, thresholds, -1, leading zeros."""
+import numpy as np
+import pytest
+
+from mmdigit.recognition import NO_NUMBER, NumberDecoder, reading_order
+
+
+def boxes(*xywh):
+    a = np.asarray(xywh, dtype=float).reshape(-1, 4)
+    return np.concatenate([a[:, :2], a[:, :2] + a[:, 2:]], axis=1)
+
+
+def test_left_to_right_regardless_of_input_order():
+    b = boxes((40, 10, 10, 20), (10, 10, 10, 20), (25, 11, 10, 20))
+    assert NumberDecoder(score_thr=0.5).decode(b, [0.9, 0.8, 0.7], [3, 1, 2]) == '123'
+
+
+def test_no_detection_above_threshold_gives_minus_one():
+    b = boxes((10, 10, 10, 20))
+    assert NumberDecoder(score_thr=0.5).decode(b, [0.4], [7]) == NO_NUMBER
+    assert NumberDecoder().decode(np.zeros((0, 4)), [], []) == NO_NUMBER
+
+
+def test_leading_zero_is_kept():
+    b = boxes((10, 10, 10, 20), (22, 10, 10, 20))
+    assert NumberDecoder().decode(b, [0.9, 0.9], [0, 7]) == '07'
+
+
+def test_class_agnostic_duplicate_suppression_keeps_the_higher_score():
+    # a "1" and a "7" detected at the same place: one digit, the more confident label
+    b = boxes((10, 10, 10, 20), (11, 10, 10, 20), (24, 10, 10, 20))
+    scores, labels = [0.6, 0.9, 0.8], [1, 7, 4]
+    assert NumberDecoder(dedup_iou=0.5).decode(b, scores, labels) == '74'
+    assert NumberDecoder(dedup_iou=None).decode(b, scores, labels) == '174'
+
+
+def test_nested_duplicate_removed_by_containment_but_neighbours_are_not():
+    outer = (10, 10, 12, 24)
+    inner = (14, 12, 4, 20)  # inside the outer box, IoU ~0.28
+    neighbour = (20, 10, 12, 24)  # overlaps the outer box in x by 2 px
+    b = boxes(outer, inner, neighbour)
+    assert NumberDecoder().decode(b, [0.9, 0.8, 0.85], [7, 1, 5]) == '75'
+
+
+def test_two_line_number_reads_top_line_first():
+    top = boxes((10, 10, 10, 20), (22, 10, 10, 20))
+    bottom = boxes((8, 40, 10, 20), (20, 40, 10, 20))
+    b = np.concatenate([bottom, top])
+    assert NumberDecoder().decode(b, [0.9] * 4, [3, 4, 1, 2]) == '1234'
+
+
+def test_tilted_single_line_is_not_split_into_rows():
+    # centres climb 8 px per digit (steep tilt) but never jump a full line
+    b = boxes((10, 40, 10, 20), (22, 32, 10, 20), (34, 24, 10, 20), (46, 16, 10, 20))
+    assert NumberDecoder().decode(b, [0.9] * 4, [1, 2, 3, 4]) == '1234'
+
+
+def test_diagonal_boxes_without_horizontal_overlap_stay_one_line():
+    b = boxes((10, 10, 10, 20), (30, 40, 10, 20))
+    assert list(reading_order(b)) == [0, 1]
+
+
+def test_threshold_sweep_matches_single_decodes():
+    rng = np.random.default_rng(0)
+    dec = NumberDecoder()
+    for _ in range(50):
+        n = rng.integers(0, 8)
+        xy = rng.uniform(0, 100, (n, 2))
+        b = np.concatenate([xy, xy + rng.uniform(5, 30, (n, 2))], axis=1)
+        s, lab = rng.uniform(0, 1, n), rng.integers(0, 10, n)
+        grid = [0.1, 0.3, 0.5, 0.7, 0.9]
+        swept = dec.decode_thresholds(b, s, lab, grid)
+        assert swept == [NumberDecoder(score_thr=t).decode(b, s, lab) for t in grid]
+
+
+def test_mismatched_lengths_raise():
+    with pytest.raises(ValueError, match='lengths differ'):
+        NumberDecoder().decode(boxes((1, 1, 5, 5)), [0.9, 0.8], [1])

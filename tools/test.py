@@ -1,0 +1,122 @@
+"""Test a digit detector and write the task's deliverables.
+
+    python tools/test.py CONFIG CHECKPOINT [--pred-dir DIR] [--img-dir IMAGES] [--score-thr T]
+        [--work-dir DIR] [--out results.pkl] [--show-dir DIR] [--cfg-options k=v ...] [--launcher ...]
+
+Without ``--img-dir`` it evaluates the config's test split (COCO mAP + whole-number accuracy when it has
+ground truth). ``--img-dir`` runs on any image folder, labelled or not. ``--pred-dir`` writes ``pred.json``
+(every detection, original-image pixels) and ``pred.csv`` (one row per image, ``-1`` for none) at the Task-2
+threshold: ``--score-thr``, else the calibrated one beside the checkpoint (digit_calibration.json, written
+at validation), else the config's.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+
+from mmengine.config import ConfigDict, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
+from mmdigit.apis import adapt_to_device, init_distributed, load_config  # noqa: E402
+from mmdigit.evaluation import find_calibration  # noqa: E402
+from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
+
+DECODER_KEYS = ('dedup_iou', 'dedup_containment', 'line_gap')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a digit detector; write pred.json / pred.csv')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--pred-dir', help='write pred.json and pred.csv here')
+    parser.add_argument('--img-dir', help='run on this image folder instead of the config\'s test split')
+    parser.add_argument('--score-thr', type=float, help='Task-2 threshold (default: calibrated, else config)')
+    parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
+    parser.add_argument('--out', help='dump raw predictions to a pickle file (mmdet DumpDetResults)')
+    parser.add_argument('--show', action='store_true', help='show prediction results')
+    parser.add_argument('--show-dir', help='save images with predictions drawn into this folder')
+    parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--tta', action='store_true')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if not (args.pred_dir or args.out or args.show or args.show_dir) and args.img_dir:
+        parser.error('--img-dir has no ground truth to score: add --pred-dir (and/or --show-dir, --out)')
+    return args
+
+
+def _as_list(evaluator):
+    if evaluator is None:
+        return []
+    return list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
+
+
+def _sequence_metric_cfg(cfg) -> dict:
+    for m in _as_list(cfg.get('val_evaluator')) + _as_list(cfg.get('test_evaluator')):
+        if m.get('type') == 'DigitSequenceMetric':
+            return m
+    return {}
+
+
+def task2_threshold(args, cfg):
+    """(threshold, where it came from) by the priority in the module docstring."""
+    if args.score_thr is not None:
+        return args.score_thr, '--score-thr'
+    calib = find_calibration(args.checkpoint)
+    if calib is not None:
+        return float(calib['score_thr']), osp.join(osp.dirname(args.checkpoint), 'digit_calibration.json')
+    return float(_sequence_metric_cfg(cfg).get('score_thr', 0.5)), 'config'
+
+
+def point_test_split_at(cfg, img_dir):
+    """Make the test dataloader read an image folder (no annotations) and drop the ground-truth metrics."""
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'{img_dir}: image folder does not exist')
+    ds = cfg.test_dataloader.dataset
+    ds.update(ann_file='', data_root='', data_prefix=dict(img=img_dir), test_mode=True)
+    ds.pipeline = [t for t in ds.pipeline if t['type'] != 'LoadAnnotations']
+    cfg.test_evaluator = []
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'{args.checkpoint}: checkpoint file does not exist')
+    check_checkpoint_matches(cfg.model, args.checkpoint)
+    cfg.load_from = args.checkpoint
+    if args.img_dir:
+        point_test_split_at(cfg, args.img_dir)
+    if args.show or args.show_dir:
+        from mmdet.engine.hooks.utils import trigger_visualization_hook
+        cfg = trigger_visualization_hook(cfg, args)
+    if args.tta:
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    evaluators = _as_list(cfg.get('test_evaluator'))
+    if args.pred_dir:
+        thr, source = task2_threshold(args, cfg)
+        print(f'Task-2 threshold {thr} (from {source})')
+        decoder = {k: v for k, v in _sequence_metric_cfg(cfg).items() if k in DECODER_KEYS}
+        evaluators.append(dict(type='DigitPredictionWriter', pred_dir=args.pred_dir, score_thr=thr, **decoder))
+    if args.out:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out {args.out}: the raw dump is a pickle file (.pkl); pred.json goes with '
+                             '--pred-dir')
+        evaluators.append(dict(type='DumpDetResults', out_file_path=args.out))
+    cfg.test_evaluator = evaluators
+    adapt_to_device(cfg)
+    init_distributed(args.launcher)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
