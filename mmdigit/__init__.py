@@ -10,9 +10,8 @@ Importing the package registers everything in mmdet's registries (scope ``mmdet`
 
 It also allow-lists mmengine's checkpoint classes for torch's safe loader (torch >= 2.6).
 """
-from .utils.checkpoint import register_checkpoint_safe_globals
-
 from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration side effects)
+from .utils.checkpoint import register_checkpoint_safe_globals
 
 __version__ = '0.1.0'
 

@@ -51,8 +51,7 @@ def tiny_cfg(data_root: Path, work_dir: Path, max_iters: int = 4, config='config
     from mmdigit.apis import load_config
     cfg = load_config(str(REPO / config), work_dir=str(work_dir))
     root = str(data_root) + '/'
-    for split, loader in (('train', 'train_dataloader'), ('valid', 'val_dataloader'),
-                          ('test', 'test_dataloader')):
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = root
         cfg[loader].batch_size = 2
         cfg[loader].num_workers = 0
@@ -66,7 +65,8 @@ def tiny_cfg(data_root: Path, work_dir: Path, max_iters: int = 4, config='config
     cfg.default_hooks.checkpoint.interval = 2
     cfg.default_hooks.logger.interval = 1
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=max_iters)]
-    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    # one visualizer instance per run: mmengine reuses instances by name within a process
+    cfg.visualizer.name = f'visualizer_{work_dir}'
     return cfg
 
 

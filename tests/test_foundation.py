@@ -3,9 +3,9 @@ mmengine checkpoints reloading under torch >= 2.6's safe loader."""
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
 
 import mmdigit  # noqa: F401
-from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
 
 
 def test_mmdigit_registers_in_mmdet_scope():

@@ -1,9 +1,9 @@
 """CBAM plugin and focal-loss R-CNN classifier."""
 import pytest
 import torch
+from mmdet.registry import MODELS
 
 import mmdigit  # noqa: F401
-from mmdet.registry import MODELS
 
 
 def test_cbam_shape_identity_at_init_and_gradients():

@@ -4,8 +4,13 @@ import json
 import numpy as np
 import pytest
 
-from mmdigit.recognition import (ImageDetections, PredictionFileError, read_pred_csv, read_pred_json,
-                                 write_predictions)
+from mmdigit.recognition import (
+    ImageDetections,
+    PredictionFileError,
+    read_pred_csv,
+    read_pred_json,
+    write_predictions,
+)
 
 
 def _gt_file(tmp_path, image_ids):

@@ -22,11 +22,9 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.apis import adapt_to_device, init_distributed, load_config  # noqa: E402
+from mmdigit.apis import adapt_to_device, decoder_settings, init_distributed, load_config, sequence_metric_cfg  # noqa: E402
 from mmdigit.evaluation import find_calibration  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
-
-DECODER_KEYS = ('dedup_iou', 'dedup_containment', 'line_gap')
 
 
 def parse_args(argv=None):
@@ -58,13 +56,6 @@ def _as_list(evaluator):
     return list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
 
 
-def _sequence_metric_cfg(cfg) -> dict:
-    for m in _as_list(cfg.get('val_evaluator')) + _as_list(cfg.get('test_evaluator')):
-        if m.get('type') == 'DigitSequenceMetric':
-            return m
-    return {}
-
-
 def task2_threshold(args, cfg):
     """(threshold, where it came from) by the priority in the module docstring."""
     if args.score_thr is not None:
@@ -72,7 +63,7 @@ def task2_threshold(args, cfg):
     calib = find_calibration(args.checkpoint)
     if calib is not None:
         return float(calib['score_thr']), osp.join(osp.dirname(args.checkpoint), 'digit_calibration.json')
-    return float(_sequence_metric_cfg(cfg).get('score_thr', 0.5)), 'config'
+    return float(sequence_metric_cfg(cfg).get('score_thr', 0.5)), 'config'
 
 
 def point_test_split_at(cfg, img_dir):
@@ -104,8 +95,8 @@ def main(argv=None):
     if args.pred_dir:
         thr, source = task2_threshold(args, cfg)
         print(f'Task-2 threshold {thr} (from {source})')
-        decoder = {k: v for k, v in _sequence_metric_cfg(cfg).items() if k in DECODER_KEYS}
-        evaluators.append(dict(type='DigitPredictionWriter', pred_dir=args.pred_dir, score_thr=thr, **decoder))
+        evaluators.append(dict(type='DigitPredictionWriter', pred_dir=args.pred_dir, score_thr=thr,
+                               **decoder_settings(cfg)))
     if args.out:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out {args.out}: the raw dump is a pickle file (.pkl); pred.json goes with '

@@ -1,5 +1,6 @@
 # Runtime shared by every digit config: mmdet's defaults plus mmdigit's registrations, best-checkpoint
-# selection on whole-number accuracy, and the Task-2 threshold calibration written to the work dir.
+# selection on whole-number accuracy, the Task-2 threshold calibration written to the work dir, and RNG states
+# in checkpoints so a resumed run continues the same random stream.
 _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['mmdigit'], allow_failed_imports=False)
@@ -8,7 +9,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='digit/best_accuracy',
                     rule='greater'))
-custom_hooks = [dict(type='DigitCalibrationHook')]
+custom_hooks = [dict(type='DigitCalibrationHook'), dict(type='RandomStateHook')]
 
 # Seeded by default (seed 003 "strict reproducibility"); add randomness.deterministic=True for bitwise
 # repeatable CPU runs.

@@ -10,8 +10,8 @@ numbers with the same decoder and calibrated threshold as ``tools/test.py``.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -49,15 +49,15 @@ class DigitReader:
         from mmdigit.evaluation import find_calibration
         from mmdigit.utils.checkpoint import check_checkpoint_matches
 
+        from .run_setup import decoder_settings, sequence_metric_cfg
+
         cfg = Config.fromfile(config) if isinstance(config, str) else config
         check_checkpoint_matches(cfg.model, checkpoint)
         self.model = init_detector(cfg, checkpoint, device=device)
-        metric = _sequence_metric_cfg(cfg)
         calib = find_calibration(checkpoint)
         if score_thr is None:
-            score_thr = float(calib['score_thr']) if calib else float(metric.get('score_thr', 0.5))
-        self.decoder = NumberDecoder(score_thr, **{k: metric[k] for k in
-                                                   ('dedup_iou', 'dedup_containment', 'line_gap') if k in metric})
+            score_thr = float(calib['score_thr']) if calib else float(sequence_metric_cfg(cfg).get('score_thr', 0.5))
+        self.decoder = NumberDecoder(score_thr, **decoder_settings(cfg))
 
     def read(self, image) -> DigitReading:
         return self.read_many([image])[0]
@@ -77,15 +77,6 @@ class DigitReader:
         number = ''.join(str(d['digit']) for d in digits) or NO_NUMBER
         score = float(min((d['score'] for d in digits), default=0.0))
         return DigitReading(number, score, digits, dict(bboxes=bboxes, scores=scores, labels=labels))
-
-
-def _sequence_metric_cfg(cfg) -> dict:
-    for key in ('val_evaluator', 'test_evaluator'):
-        ev = cfg.get(key)
-        for m in (ev if isinstance(ev, (list, tuple)) else [ev] if ev else []):
-            if m.get('type') == 'DigitSequenceMetric':
-                return dict(m)
-    return {}
 
 
 def as_image(x) -> np.ndarray:

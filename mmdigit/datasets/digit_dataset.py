@@ -11,10 +11,9 @@ from __future__ import annotations
 import os.path as osp
 from pathlib import Path
 
-from mmengine.logging import MMLogger
-
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
+from mmengine.logging import MMLogger
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 DIGIT_CLASSES = tuple(str(d) for d in range(10))

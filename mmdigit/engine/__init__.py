@@ -1,4 +1,5 @@
 """Training-loop glue: hooks."""
 from .calibration_hook import DigitCalibrationHook
+from .random_state_hook import RandomStateHook
 
-__all__ = ['DigitCalibrationHook']
+__all__ = ['DigitCalibrationHook', 'RandomStateHook']

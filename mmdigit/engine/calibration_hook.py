@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os.path as osp
 
-from mmengine.hooks import Hook
 from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
 
 from mmdigit.evaluation.calibration import CALIBRATION_NAME, write_calibration
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 from mmdigit.utils import atomic_write_text
 
@@ -18,7 +17,7 @@ def write_calibration(path, **fields) -> None:
     atomic_write_text(path, json.dumps(fields, indent=2))
 
 
-def find_calibration(checkpoint_or_dir) -> Optional[dict]:
+def find_calibration(checkpoint_or_dir) -> dict | None:
     """The calibration stored beside a checkpoint (or in a work dir), or None if there is none."""
     p = Path(checkpoint_or_dir)
     path = (p if p.is_dir() else p.parent) / CALIBRATION_NAME

@@ -8,13 +8,13 @@ digit-level precision/recall. ``DigitCalibrationHook`` stores ``best_thr`` in th
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdet.registry import METRICS
 from mmdigit.recognition import NumberDecoder, ground_truth_number
 
 from .sequence_scores import match_digits, score_numbers
@@ -41,8 +41,8 @@ class DigitSequenceMetric(BaseMetric):
     default_prefix = 'digit'
 
     def __init__(self, score_thr: float = 0.5, thr_grid: Sequence[float] = DEFAULT_THR_GRID,
-                 dedup_iou: Optional[float] = 0.5, dedup_containment: float = 0.9, line_gap: float = 0.75,
-                 match_iou: float = 0.5, collect_device: str = 'cpu', prefix: Optional[str] = None):
+                 dedup_iou: float | None = 0.5, dedup_containment: float = 0.9, line_gap: float = 0.75,
+                 match_iou: float = 0.5, collect_device: str = 'cpu', prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.decoder = NumberDecoder(score_thr, dedup_iou, dedup_containment, line_gap)
         self.thr_grid = tuple(float(t) for t in thr_grid)

@@ -7,13 +7,13 @@ lower mAP); pred.csv reads each number with the :class:`NumberDecoder` at the ca
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
+from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdet.registry import METRICS
 from mmdigit.recognition import ImageDetections, NumberDecoder, write_predictions
 from mmdigit.utils import atomic_write_text
 
@@ -33,9 +33,9 @@ class DigitPredictionWriter(BaseMetric):
 
     default_prefix = 'pred'
 
-    def __init__(self, pred_dir: str, score_thr: float = 0.5, dedup_iou: Optional[float] = 0.5,
-                 dedup_containment: float = 0.9, line_gap: float = 0.75, unreadable: Optional[dict] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None):
+    def __init__(self, pred_dir: str, score_thr: float = 0.5, dedup_iou: float | None = 0.5,
+                 dedup_containment: float = 0.9, line_gap: float = 0.75, unreadable: dict | None = None,
+                 collect_device: str = 'cpu', prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.pred_dir = Path(pred_dir)
         self.decoder = NumberDecoder(score_thr, dedup_iou, dedup_containment, line_gap)

@@ -7,7 +7,7 @@ failure: a duplicate or a missed digit), and digit-level precision/recall of the
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

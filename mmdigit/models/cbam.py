@@ -9,10 +9,9 @@ features pass through untouched; ``identity_init=False`` is the paper's plain ``
 from __future__ import annotations
 
 import torch
+from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 from torch import nn
-
-from mmdet.registry import MODELS
 
 
 @MODELS.register_module()

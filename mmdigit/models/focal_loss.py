@@ -10,7 +10,6 @@ dropping it instead (as mmdet's ``FocalCustomLoss`` does) silently loses class 9
 from __future__ import annotations
 
 import torch
-
 from mmdet.models.losses import FocalLoss
 from mmdet.models.losses.accuracy import accuracy
 from mmdet.registry import MODELS

@@ -11,8 +11,8 @@ prefix of the survivors at any lower threshold.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -33,9 +33,8 @@ def mmengine_safe_globals() -> list:
     """The non-tensor classes found in checkpoints that mmengine's Runner saves."""
     from mmengine.logging.history_buffer import HistoryBuffer
     multiarray = getattr(np, '_core', None) or np.core
-    dtype_classes = [type(np.dtype(t)) for t in
-                     (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8,
-                      np.bool_)]
+    dtype_classes = [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
+                                                 np.int64, np.uint8, np.uint32, np.uint64, np.bool_)]
     return [HistoryBuffer, multiarray.multiarray._reconstruct, multiarray.multiarray.scalar, np.ndarray,
             np.dtype, *dtype_classes, (_history_buffer_getattr, 'builtins.getattr')]
 
