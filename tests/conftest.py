@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny digit dataset drawn on the fly (no downloads), and a tiny training config."""
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,3 +76,19 @@ def mmdet_scope():
     """Configs run with default_scope='mmdet'; tests that build modules directly need the same."""
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
+
+
+def write_cfg(cfg, path: Path) -> str:
+    cfg.dump(str(path))
+    return str(path)
+
+
+@pytest.fixture(scope='session')
+def trained(tiny_digits, tmp_path_factory):
+    """A 4-iteration run of the CPU config through tools/train.py: (config file, work dir)."""
+    sys.path.insert(0, str(REPO / 'tools'))
+    import train as train_tool
+    work = tmp_path_factory.mktemp('trained')
+    cfg_path = write_cfg(tiny_cfg(tiny_digits, work), work / 'tiny.py')
+    train_tool.main([cfg_path, '--work-dir', str(work)])
+    return cfg_path, work

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmdet.registry import MODELS
 
 import mmdigit  # noqa: F401
-from mmdet.registry import MODELS
 from mmdigit.apis import adapt_to_device, load_config
 from tests.test_foundation import make_batch, train_and_predict
 

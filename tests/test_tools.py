@@ -9,25 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import REPO, tiny_cfg
+from tests.conftest import REPO, tiny_cfg, write_cfg
 
 sys.path.insert(0, str(REPO / 'tools'))
 import test as test_tool  # noqa: E402
 import train as train_tool  # noqa: E402
-
-
-def write_cfg(cfg, path: Path) -> str:
-    cfg.dump(str(path))
-    return str(path)
-
-
-@pytest.fixture(scope='module')
-def trained(tiny_digits, tmp_path_factory):
-    """A 4-iteration run of the CPU config through tools/train.py: (config file, work dir)."""
-    work = tmp_path_factory.mktemp('trained')
-    cfg_path = write_cfg(tiny_cfg(tiny_digits, work), work / 'tiny.py')
-    train_tool.main([cfg_path, '--work-dir', str(work)])
-    return cfg_path, work
 
 
 def test_train_writes_checkpoints_and_calibration(trained):

@@ -1,0 +1,63 @@
+"""Training curves from mmengine's ``vis_data/scalars.json`` (loss, learning rate, mAP, whole-number
+accuracy), one run or several on shared axes (the reports' favourite figure: two schedules side by side)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CURVES = {  # figure panel -> (scalar key, label)
+    'loss': ('loss', 'train loss'),
+    'lr': ('lr', 'learning rate'),
+    'mAP': ('coco/bbox_mAP', 'val mAP@[.5:.95]'),
+    'accuracy': ('digit/best_accuracy', 'val whole-number accuracy (best threshold)'),
+}
+
+
+def read_scalars(run_dir) -> list[dict]:
+    """All scalar records of a work dir (every timestamped session, so resumed runs are joined), by step."""
+    run_dir = Path(run_dir)
+    files = sorted(run_dir.glob('*/vis_data/scalars.json'))
+    if not files:
+        raise FileNotFoundError(f'{run_dir}: no */vis_data/scalars.json (is this an mmengine work dir?)')
+    records = []
+    for f in files:
+        for line in f.read_text().splitlines():
+            if line.strip():
+                records.append(json.loads(line))
+    return records
+
+
+def series(records: list[dict], key: str) -> tuple[list, list]:
+    points = {}
+    for r in records:
+        if key in r and 'step' in r:
+            points[r['step']] = r[key]  # a resumed session overwrites the steps it repeats
+    steps = sorted(points)
+    return steps, [points[s] for s in steps]
+
+
+def plot_runs(run_dirs, out_file, names=None, panels=('loss', 'mAP', 'accuracy')) -> Path:
+    """One PNG, a panel per curve, a line per run."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = names or [Path(d).name for d in run_dirs]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for run, name in zip(run_dirs, names):
+        records = read_scalars(run)
+        for ax, panel in zip(axes[0], panels):
+            key, label = CURVES[panel]
+            steps, values = series(records, key)
+            if steps:
+                ax.plot(steps, values, marker='o' if len(steps) < 20 else None, ms=3, label=name)
+            ax.set_title(label, fontsize=10)
+            ax.set_xlabel('iteration')
+            ax.grid(alpha=0.3)
+    if len(run_dirs) > 1:
+        axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    out_file = Path(out_file)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_file, dpi=110)
+    plt.close(fig)
+    return out_file

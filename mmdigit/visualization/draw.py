@@ -1,0 +1,35 @@
+"""Draw a reading (boxes, digits, the number) on an image with mmengine's Visualizer.
+
+SVHN images are ~50 px tall, so they are upscaled before drawing to keep labels legible.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+DIGIT_COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
+                 (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (0, 128, 128)]
+
+
+def upscale_factor(height: int, target: int = 192) -> int:
+    return max(1, int(round(target / max(height, 1))))
+
+
+def draw_reading(image_rgb: np.ndarray, reading, truth: str | None = None, target_height: int = 192) -> np.ndarray:
+    """RGB image with each read digit's box and label, and the number on top (red when it is not ``truth``)."""
+    import cv2
+    from mmengine.visualization import Visualizer
+    k = upscale_factor(image_rgb.shape[0], target_height)
+    img = cv2.resize(image_rgb, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
+    banner = np.full((28, img.shape[1], 3), 255, np.uint8)
+    canvas = np.concatenate([banner, img], axis=0)
+    vis = Visualizer(image=canvas)
+    for d in reading.digits:
+        x1, y1, x2, y2 = (np.asarray(d['bbox']) * k + [0, 28, 0, 28]).tolist()
+        colour = DIGIT_COLOURS[d['digit']]
+        vis.draw_bboxes(np.array([[x1, y1, x2, y2]]), edge_colors=[colour], line_widths=2)
+        vis.draw_texts(f"{d['digit']} {d['score']:.2f}", np.array([x1, max(y1 - 14, 28)]), colors=[colour],
+                       font_sizes=10, bboxes=[dict(facecolor='black', alpha=0.6, pad=0.5, edgecolor='none')])
+    wrong = truth is not None and reading.number != truth
+    text = f'read: {reading.number}' + (f'  (truth {truth})' if wrong else '')
+    vis.draw_texts(text, np.array([4, 4]), colors='red' if wrong else 'black', font_sizes=14)
+    return vis.get_image()

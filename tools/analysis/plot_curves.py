@@ -1,0 +1,31 @@
+"""Plot loss / mAP / accuracy curves of one or more runs.
+
+    python tools/analysis/plot_curves.py work_dirs/<run> [work_dirs/<other> ...] [--out curves.png]
+
+One run: ``<run>/curves.png`` by default. Several: all on shared axes (``--names`` labels them).
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mmdigit.visualization.curves import CURVES, plot_runs  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('runs', nargs='+', help='mmengine work dirs')
+    parser.add_argument('--out', help='PNG path (default: <first run>/curves.png)')
+    parser.add_argument('--names', nargs='+', help='legend names, one per run')
+    parser.add_argument('--panels', nargs='+', default=['loss', 'mAP', 'accuracy'], choices=sorted(CURVES))
+    args = parser.parse_args(argv)
+    if args.names and len(args.names) != len(args.runs):
+        parser.error(f'{len(args.names)} names for {len(args.runs)} runs')
+    out = plot_runs(args.runs, args.out or Path(args.runs[0]) / 'curves.png', args.names, args.panels)
+    print(f'wrote {out}')
+    return out
+
+
+if __name__ == '__main__':
+    main()
