@@ -1,13 +1,13 @@
 """tools/infer.py and the DigitReader API on a tiny trained model and on the real SVHN samples."""
 import io
 import json
+import sys
 
 import numpy as np
 import pytest
 
 from tests.conftest import REPO, SHARED
 
-import sys  # noqa: E402,I001
 sys.path.insert(0, str(REPO / 'tools'))
 import infer as infer_tool  # noqa: E402
 
