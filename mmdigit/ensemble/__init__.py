@@ -1,0 +1,13 @@
+"""Multi-model box fusion (WBF, NMS, soft-NMS, NMW) in pure numpy; see :mod:`mmdigit.ensemble.fusion`.
+
+A faster, stricter re-implementation of ``ensemble-boxes`` 1.0.9 working on pixel coordinates, with a
+batch entry point (:func:`fuse_many`) that processes a whole test set in one vectorised pass.
+"""
+
+from .fusion import METHODS, fuse, fuse_many
+from .nms import SOFT_NMS_METHODS, nms, soft_nms
+from .nmw import non_maximum_weighted
+from .wbf import CONF_TYPES, weighted_boxes_fusion
+
+__all__ = ['CONF_TYPES', 'METHODS', 'SOFT_NMS_METHODS', 'fuse', 'fuse_many', 'nms', 'non_maximum_weighted',
+           'soft_nms', 'weighted_boxes_fusion']

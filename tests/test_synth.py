@@ -1,0 +1,249 @@
+"""Synthetic generator: tight boxes, layout/json format, determinism, crash safety, SVHN geometry fit."""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmdigit.datasets import coco_io
+from mmdigit.datasets.synth import (
+    REAL_TRAIN,
+    STYLES,
+    compare_stats,
+    compute_stats,
+    discover_fonts,
+    generate_dataset,
+    image_plan,
+    make_grid,
+    render_index,
+    render_sample,
+)
+from mmdigit.datasets.synth import generate as gen
+from mmdigit.datasets.synth import render as R
+from mmdigit.datasets.synth import textures as T
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / 'shared' / 'svhn-reference'
+
+
+@pytest.fixture(scope='module')
+def fonts():
+    fl = discover_fonts()
+    assert fl, 'no usable font found'
+    return fl
+
+
+def test_font_discovery_drops_symbol_fonts(fonts):
+    names = {Path(f).name for f in fonts}
+    assert 'DejaVuSans.ttf' in names
+    for bad in ('cmex10.ttf', 'cmsy10.ttf', 'LastResortHE-Regular.ttf', 'STIXSizOneSymReg.ttf',
+                'DejaVuSansDisplay.ttf'):
+        assert bad not in names
+    assert len({Path(f).name for f in fonts}) == len(fonts), 'duplicate fonts (same family/style twice)'
+
+
+@pytest.mark.parametrize('style', STYLES)
+def test_boxes_are_tight_around_rendered_glyphs(monkeypatch, fonts, style):
+    """Render white digits on black with no clutter/plate/degradation; every box must be touched by ink on
+    all four sides and every ink pixel must lie in some box."""
+    monkeypatch.setattr(T, 'background', lambda rng, kind, h, w, scale: np.zeros((h, w, 3), np.float32))
+    monkeypatch.setattr(T, 'pick_ink', lambda rng, bg, c: np.ones(3, np.float32))
+    monkeypatch.setattr(T, 'lighting', lambda rng, h, w, s: np.ones((h, w, 1), np.float32))
+    monkeypatch.setattr(R._Canvas, 'polygon', lambda self, pts, outline=0: None)
+    monkeypatch.setattr(R, '_clutter', lambda *a, **k: None)
+    monkeypatch.setattr(R, '_degrade', lambda rng, img: (np.clip(img, 0, 1) * 255).astype(np.uint8))
+    for i in range(6):
+        rng = np.random.default_rng([123, STYLES.index(style), i])
+        s = render_sample(rng, fonts, 1 + i % 4, style=style)
+        gray = s.image.max(axis=2).astype(np.float32) / 255
+        h, w = gray.shape
+        assert len(s.boxes) == len(s.labels) == 1 + i % 4
+        covered = np.zeros_like(gray, dtype=bool)
+        for x, y, bw, bh in s.boxes:
+            assert 0 <= x and 0 <= y and x + bw <= w + 1e-6 and y + bh <= h + 1e-6
+            x0, y0, x1, y1 = int(np.floor(x)), int(np.floor(y)), int(np.ceil(x + bw)), int(np.ceil(y + bh))
+            inside = gray[y0:y1, x0:x1] > 0.15
+            assert inside.any()
+            rows = y0 + np.flatnonzero(inside.any(1))
+            cols = x0 + np.flatnonzero(inside.any(0))
+            # ink reaches each edge of the box: gaps between the float box and the extent of ink pixels
+            # stay within 1 px (boxes follow the 50 % coverage contour; edge pixels are partly covered)
+            gaps = (rows[0] - y, (y + bh) - (rows[-1] + 1), cols[0] - x, (x + bw) - (cols[-1] + 1))
+            assert max(gaps) <= 1.0, (style, i, gaps, s.boxes)
+            covered[max(y0 - 1, 0):y1 + 1, max(x0 - 1, 0):x1 + 1] = True
+        assert not (gray > 0.5)[~covered].any(), f'{style}: ink outside every box'
+
+
+def test_render_sample_contract(fonts):
+    for i in range(20):
+        s = render_index(7, 'train', i, fonts)
+        h, w, c = s.image.shape
+        assert c == 3 and s.image.dtype == np.uint8 and min(h, w) >= 8
+        n, _ = image_plan(7, 'train', i)
+        assert len(s.boxes) == len(s.labels) == n
+        assert ((s.labels >= 0) & (s.labels <= 9)).all()
+        b = s.boxes
+        assert (b[:, 2] > 0).all() and (b[:, 3] > 0).all()
+        assert (b[:, 0] >= 0).all() and (b[:, 0] + b[:, 2] <= w + 1e-6).all()
+        assert (b[:, 1] >= 0).all() and (b[:, 1] + b[:, 3] <= h + 1e-6).all()
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob('*')) if p.is_file()}
+
+
+def test_layout_json_and_determinism_across_workers(tmp_path):
+    counts = {'train': 10, 'valid': 3, 'test': 3}
+    a = generate_dataset(tmp_path / 'a', counts, seed=3, workers=1, progress=False)
+    generate_dataset(tmp_path / 'b', counts, seed=3, workers=2, progress=False)
+    generate_dataset(tmp_path / 'c', counts, seed=4, workers=2, progress=False)
+    da, db, dc = _digest(tmp_path / 'a'), _digest(tmp_path / 'b'), _digest(tmp_path / 'c')
+    assert da == db, 'same seed must give byte-identical files for any worker count'
+    assert da != dc
+    assert a['images'] == 16 and a['images_per_s'] > 0
+    assert sorted(p.name for p in (tmp_path / 'a').iterdir()) == [
+        'test', 'test.json', 'train', 'train.json', 'valid', 'valid.json']
+    for split, n in counts.items():
+        data = json.loads((tmp_path / 'a' / f'{split}.json').read_text())
+        assert [im['id'] for im in data['images']] == list(range(1, n + 1))
+        assert [im['file_name'] for im in data['images']] == [f'{i}.png' for i in range(1, n + 1)]
+        assert data['categories'] == [{'id': d + 1, 'name': str(d), 'supercategory': 'digit'}
+                                      for d in range(10)]
+        for ann in data['annotations']:
+            assert set(ann) >= {'id', 'image_id', 'bbox', 'category_id', 'area', 'iscrowd'}
+            assert 1 <= ann['category_id'] <= 10 and ann['iscrowd'] == 0
+            assert ann['area'] == pytest.approx(ann['bbox'][2] * ann['bbox'][3], abs=0.01)
+        rep = coco_io.validate_dataset(tmp_path / 'a' / f'{split}.json')
+        assert rep.ok and rep.images == n and rep.empty_images == 0
+    # no temp folder left next to the outputs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['a', 'b', 'c']
+
+
+def test_no_test_labels_and_empty_frac(tmp_path):
+    res = generate_dataset(tmp_path / 'd', {'train': 20, 'test': 4}, seed=0, workers=1, empty_frac=0.5,
+                           test_labels=False, progress=False)
+    assert res['images'] == 24
+    test = json.loads((tmp_path / 'd' / 'test.json').read_text())
+    assert set(test) == {'images', 'categories', 'info'} and len(test['images']) == 4
+    train = json.loads((tmp_path / 'd' / 'train.json').read_text())
+    with_digits = {a['image_id'] for a in train['annotations']}
+    assert len(with_digits) == 10, 'stratified empty flag: exactly half of 20 images have no digit'
+    assert coco_io.validate_dataset(tmp_path / 'd' / 'train.json').empty_images == 10
+
+
+def test_refuses_to_overwrite_and_force_replaces(tmp_path):
+    out = tmp_path / 'synth'
+    out.mkdir()
+    (out / 'keep.txt').write_text('x')
+    with pytest.raises(FileExistsError):
+        generate_dataset(out, {'train': 2}, workers=1, progress=False)
+    assert (out / 'keep.txt').exists()
+    generate_dataset(out, {'train': 2}, workers=1, force=True, progress=False)
+    assert not (out / 'keep.txt').exists() and (out / 'train.json').exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['synth']
+
+
+def test_crash_leaves_no_half_dataset(tmp_path, monkeypatch):
+    calls = {'n': 0}
+    real = gen.render_index
+
+    def flaky(*a, **k):
+        calls['n'] += 1
+        if calls['n'] == 4:
+            raise RuntimeError('boom')
+        return real(*a, **k)
+
+    monkeypatch.setattr(gen, 'render_index', flaky)
+    with pytest.raises(RuntimeError, match='boom'):
+        generate_dataset(tmp_path / 'x', {'train': 6}, workers=1, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stat_definitions_on_a_hand_made_dataset():
+    coco = {'images': [{'id': 1, 'file_name': '1.png', 'width': 100, 'height': 40},
+                       {'id': 2, 'file_name': '2.png', 'width': 50, 'height': 50}],
+            'annotations': [{'id': 1, 'image_id': 1, 'category_id': 2, 'bbox': [30, 10, 10, 20]},
+                            {'id': 2, 'image_id': 1, 'category_id': 1, 'bbox': [42, 12, 10, 20]}],
+            'categories': coco_io.CATEGORIES}
+    st = compute_stats(coco)
+    assert st['images'] == 1 and st['empty_images'] == 1 and st['boxes'] == 2
+    assert st['digits_per_image'] == {'2': 1}
+    assert st['label_counts']['1'] == 1 and st['label_counts']['0'] == 1
+    assert st['gap_between_neighbours_over_mean_box_height'][3] == pytest.approx(0.1)   # (42-40)/20
+    assert st['top_offset_between_neighbours_over_mean_box_height'][3] == pytest.approx(0.1)
+    assert st['number_width_over_image_width'][3] == pytest.approx(0.22)
+    assert st['left_margin_over_image_width'][3] == pytest.approx(0.30)
+    assert st['right_margin_over_image_width'][3] == pytest.approx(0.48)
+    assert st['box_height_over_image_height'][3] == pytest.approx(0.5)
+
+
+def _stats_of_renders(fonts, n: int) -> dict:
+    images, anns = [], []
+    for i in range(n):
+        s = render_index(0, 'train', i, fonts)
+        images.append({'id': i + 1, 'file_name': f'{i + 1}.png', 'width': s.image.shape[1],
+                       'height': s.image.shape[0]})
+        anns += [{'id': len(anns) + j + 1, 'image_id': i + 1, 'bbox': b.tolist(), 'category_id': int(lab) + 1}
+                 for j, (b, lab) in enumerate(zip(s.boxes, s.labels))]
+    return compute_stats({'images': images, 'annotations': anns, 'categories': coco_io.CATEGORIES})
+
+
+def _check_fit(ours: dict, real: dict) -> None:
+    rows = compare_stats(ours, real)
+    bad = [r for r in rows if r['kind'] == 'percent' and r['stat'].startswith('digits') and not r['ok']]
+    assert not bad, bad
+    for r in rows:
+        if r['kind'] != 'percentile':
+            continue
+        # 600 images: medians must meet the 15 % target; IQRs get 25 % for small-sample noise (the full
+        # 15 % check is tools/analysis/compare_stats.py on >= 3,000 images).
+        med_tol = 0.15
+        assert r['median_err'] <= med_tol, r
+        assert r['iqr_err'] <= 0.25, r
+
+
+def test_geometry_matches_embedded_svhn_train_stats(fonts):
+    _check_fit(_stats_of_renders(fonts, 600), REAL_TRAIN)
+
+
+def test_geometry_matches_real_svhn_reference_file(fonts):
+    ref = SHARED / 'svhn_stats.json'
+    if not ref.is_file():
+        pytest.skip(f'{ref} not available')
+    real = json.loads(ref.read_text())['train']
+    for k, v in REAL_TRAIN.items():  # the embedded copy must be the real file's numbers
+        assert real[k] == v, k
+    _check_fit(_stats_of_renders(fonts, 600), real)
+
+
+def test_grid_and_cli(tmp_path):
+    grid = make_grid(tmp_path / 'grid.png', per_row=2, height=32)
+    assert grid.is_file() and grid.stat().st_size < 300_000
+    tool = ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py'
+    cmd = [sys.executable, str(tool), '--out', str(tmp_path / 'ds'), '--train', '4', '--valid', '2',
+           '--test', '2', '--seed', '1', '--workers', '2', '--no-progress']
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert 'images/s' in r.stdout
+    assert len(list((tmp_path / 'ds' / 'train').glob('*.png'))) == 4
+    r2 = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r2.returncode == 1 and 'exists' in r2.stderr
+    stats_tool = ROOT / 'tools' / 'analysis' / 'compare_stats.py'
+    r3 = subprocess.run([sys.executable, str(stats_tool), str(tmp_path / 'ds' / 'train.json')],
+                        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r3.returncode in (0, 1) and 'box_height_px' in r3.stdout, r3.stderr
+    # a dataset that is clearly not SVHN-like (every image has 5 digits) must fail the check
+    coco = json.loads((tmp_path / 'ds' / 'train.json').read_text())
+    coco['annotations'] = [{'id': 5 * (im['id'] - 1) + j + 1, 'image_id': im['id'], 'category_id': 2,
+                            'bbox': [1 + 3 * j, 1, 2, 5]} for im in coco['images'] for j in range(5)]
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps(coco))
+    r4 = subprocess.run([sys.executable, str(stats_tool), str(bad)], capture_output=True, text=True,
+                        cwd=ROOT, timeout=120)
+    assert r4.returncode == 1 and 'FAIL' in r4.stdout
