@@ -7,7 +7,8 @@ batch entry point (:func:`fuse_many`) that processes a whole test set in one vec
 from .fusion import METHODS, fuse, fuse_many
 from .nms import SOFT_NMS_METHODS, nms, soft_nms
 from .nmw import non_maximum_weighted
+from .prediction_files import ModelPredictions, common_images, fuse_models, vote_numbers
 from .wbf import CONF_TYPES, weighted_boxes_fusion
 
 __all__ = ['CONF_TYPES', 'METHODS', 'SOFT_NMS_METHODS', 'fuse', 'fuse_many', 'nms', 'non_maximum_weighted',
-           'soft_nms', 'weighted_boxes_fusion']
+           'soft_nms', 'weighted_boxes_fusion', 'ModelPredictions', 'common_images', 'fuse_models', 'vote_numbers']

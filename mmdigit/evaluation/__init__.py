@@ -2,11 +2,13 @@
 from .calibration import CALIBRATION_NAME, find_calibration, write_calibration
 from .coco_metric import FastCocoMetric
 from .digit_metric import DigitSequenceMetric
+from .offline import GroundTruth, bbox_map, load_ground_truth, number_scores
 from .prediction_writer import DigitPredictionWriter
 from .sequence_scores import match_digits, score_numbers
 
 __all__ = [
     'CALIBRATION_NAME', 'find_calibration', 'write_calibration',
     'FastCocoMetric', 'DigitSequenceMetric',
-    'DigitPredictionWriter', 'match_digits', 'score_numbers',
+    'DigitPredictionWriter', 'GroundTruth', 'bbox_map', 'load_ground_truth', 'match_digits', 'number_scores',
+    'score_numbers',
 ]

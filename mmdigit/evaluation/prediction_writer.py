@@ -3,10 +3,12 @@
 Plugged into ``test_evaluator`` by ``tools/test.py --pred-dir`` (like mmdet's ``CocoMetric(format_only=True)``,
 but for both tasks and for unlabelled image folders). It runs on the gathered results of all ranks, so a
 distributed test writes one complete file. pred.json holds every detection (no Task-2 threshold: that would
-lower mAP); pred.csv reads each number with the :class:`NumberDecoder` at the calibrated threshold.
+lower mAP); pred.csv reads each number with the :class:`NumberDecoder` at the calibrated threshold, and
+pred_info.json records that decoder.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdigit.recognition import ImageDetections, NumberDecoder, write_predictions
+from mmdigit.recognition import PRED_INFO_NAME, ImageDetections, NumberDecoder, write_predictions
 from mmdigit.utils import atomic_write_text
 
 from .digit_metric import _numpy
@@ -56,6 +58,10 @@ class DigitPredictionWriter(BaseMetric):
         numbers = {i: self.decoder.decode(d.bboxes, d.scores, d.labels) for i, d in detections.items()}
         image_ids = set(detections) | set(unreadable)
         json_path, csv_path = write_predictions(self.pred_dir, detections, numbers, image_ids)
+        d = self.decoder  # how pred.csv was read, for the ensembler's per-model number vote
+        atomic_write_text(self.pred_dir / PRED_INFO_NAME, json.dumps(dict(
+            score_thr=d.score_thr, dedup_iou=d.dedup_iou, dedup_containment=d.dedup_containment,
+            line_gap=d.line_gap)))
         if unreadable:
             atomic_write_text(self.pred_dir / 'warnings.txt', ''.join(
                 f'{i}\t{why}\n' for i, why in sorted(unreadable.items())))

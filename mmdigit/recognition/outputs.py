@@ -20,6 +20,7 @@ import numpy as np
 from mmdigit.utils import atomic_write_text
 
 NUM_DIGITS = 10
+PRED_INFO_NAME = 'pred_info.json'  # the decoder pred.csv was read with, beside pred.json
 
 
 class PredictionFileError(ValueError):

@@ -1,0 +1,70 @@
+"""Scoring prediction files against a COCO ground-truth file, outside a Runner (ensembles, benchmarks).
+
+Same numbers as the Runner's metrics: COCO mAP through faster-coco-eval when installed (pycocotools
+otherwise), whole-number accuracy through :func:`score_numbers` with the one :class:`NumberDecoder` ordering.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmdigit.recognition import ground_truth_number
+
+from .sequence_scores import score_numbers
+
+
+@dataclass
+class GroundTruth:
+    """Per image: size (width, height), ground-truth boxes (xyxy) / labels and the number they spell."""
+
+    ann_file: str
+    sizes: dict
+    numbers: dict
+
+    @property
+    def image_ids(self) -> list[int]:
+        return sorted(self.sizes)
+
+
+def load_ground_truth(ann_file) -> GroundTruth:
+    """Read a COCO annotation file (validated, errors name the file) into per-image numbers and sizes."""
+    from mmdigit.datasets.coco_io import load_coco
+    data = load_coco(ann_file, repair=True)
+    boxes: dict = {img['id']: [] for img in data['images']}
+    for a in data.get('annotations', []):
+        x, y, w, h = a['bbox']
+        boxes[a['image_id']].append((x, y, x + w, y + h, a['category_id'] - 1))
+    numbers = {}
+    for img_id, rows in boxes.items():
+        arr = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
+        numbers[img_id] = ground_truth_number(arr[:, :4], arr[:, 4].astype(int))
+    sizes = {img['id']: (img['width'], img['height']) for img in data['images']}
+    return GroundTruth(str(ann_file), sizes, numbers)
+
+
+def bbox_map(ann_file, records: list[dict]) -> dict:
+    """COCO bbox mAP@[.5:.95], AP50, AP75 of a results list (faster-coco-eval when installed)."""
+    if not records:
+        return dict(bbox_mAP=0.0, bbox_mAP_50=0.0, bbox_mAP_75=0.0)
+    try:
+        from faster_coco_eval import COCO
+        from faster_coco_eval import COCOeval_faster as COCOeval
+    except ImportError:  # pragma: no cover - optional dependency
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(ann_file))
+        ev = COCOeval(gt, gt.loadRes(records), 'bbox')
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return dict(bbox_mAP=float(ev.stats[0]), bbox_mAP_50=float(ev.stats[1]), bbox_mAP_75=float(ev.stats[2]))
+
+
+def number_scores(gt: GroundTruth, numbers: dict) -> dict:
+    """Whole-number scores of ``{image_id: number}`` (missing images count as '-1')."""
+    ids = gt.image_ids
+    return score_numbers([gt.numbers[i] for i in ids], [numbers.get(i, '-1') for i in ids])

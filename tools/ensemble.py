@@ -1,0 +1,129 @@
+"""Fuse several models' predictions into one pred.json / pred.csv.
+
+    python tools/ensemble.py A/pred.json B/pred.json ... (--ann-file GT.json | --img-dir DIR)
+        --method wbf|nms|soft_nms|nmw --iou-thr 0.55 --skip-box-thr 0.0 [--weights 2 1 ...]
+        [--conf-type avg] [--class-agnostic] [--score-thr T] [--numbers fused|vote] [--intersection]
+        --out-dir OUT
+
+Inputs are ``pred.json`` files written by ``tools/test.py --pred-dir`` (their ``pred.csv`` says which
+images each model saw; ``pred_info.json`` its Task-2 threshold). The image list (and sizes, used to
+validate boxes) comes from ``--ann-file`` or ``--img-dir``. Writes ``OUT/pred.json`` (fused boxes) and
+``OUT/pred.csv``: numbers read from the fused boxes (``--numbers fused``) or the confidence-weighted vote of
+the models' own numbers (``--numbers vote``). With ground truth, prints a table of each input model, the
+fused boxes and the number vote (mAP, AP50, whole-number accuracy) and writes it to ``OUT/ensemble.json``.
+Nothing is written unless every input checks out.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+
+from mmdigit.ensemble import CONF_TYPES, METHODS, ModelPredictions, common_images, fuse_models, vote_numbers  # noqa: E402
+from mmdigit.recognition import NumberDecoder, detections_to_coco, write_predictions  # noqa: E402
+from mmdigit.utils import atomic_write_text  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Fuse models\' pred.json files', epilog=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('preds', nargs='+', help='pred.json files (from tools/test.py --pred-dir)')
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument('--ann-file', help='COCO json of the image set (ground truth enables the metrics table)')
+    src.add_argument('--img-dir', help='image folder of the set (no ground truth)')
+    p.add_argument('--method', choices=METHODS, default='wbf')
+    p.add_argument('--iou-thr', type=float, default=0.55)
+    p.add_argument('--skip-box-thr', type=float, default=0.0)
+    p.add_argument('--weights', type=float, nargs='+', help='one weight per input (default: equal)')
+    p.add_argument('--conf-type', choices=CONF_TYPES, default='avg', help='WBF score rule')
+    p.add_argument('--class-agnostic', action='store_true', help='digits of different classes at one place '
+                   'compete (one survives)')
+    p.add_argument('--score-thr', type=float, default=0.5, help='Task-2 threshold on fused scores')
+    p.add_argument('--numbers', choices=('fused', 'vote'), default='fused',
+                   help='pred.csv from the fused boxes or from the vote over the models\' own numbers')
+    p.add_argument('--intersection', action='store_true', help='inputs cover different images: fuse the '
+                   'images all of them cover')
+    p.add_argument('--out-dir', required=True)
+    args = p.parse_args(argv)
+    if args.weights and len(args.weights) != len(args.preds):
+        p.error(f'--weights has {len(args.weights)} values for {len(args.preds)} inputs')
+    if len(set(map(str, map(Path, args.preds)))) != len(args.preds):
+        p.error('the same pred.json is given twice')
+    return args
+
+
+def image_set(args):
+    """(image ids, {id: (width, height)}, GroundTruth or None)."""
+    if args.ann_file:
+        from mmdigit.evaluation import load_ground_truth
+        gt = load_ground_truth(args.ann_file)
+        has_labels = any(n != '-1' for n in gt.numbers.values())
+        return gt.image_ids, gt.sizes, gt if has_labels else None
+    from mmdigit.datasets import inspect_image, list_images
+    sizes = {}
+    for img_id, path in list_images(args.img_dir):
+        try:
+            sizes[img_id] = inspect_image(path)
+        except ValueError as e:
+            print(f'warning: {path}: {e} (gets -1)', file=sys.stderr)
+            sizes[img_id] = None
+    return sorted(sizes), sizes, None
+
+
+def records_of(detections: dict) -> list:
+    out = []
+    for i in sorted(detections):
+        d = detections[i]
+        out += detections_to_coco(i, d.bboxes, d.scores, d.labels)
+    return out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    image_ids, sizes, gt = image_set(args)
+    models = [ModelPredictions(p) for p in args.preds]
+    ids = [i for i in common_images(models, image_ids, args.intersection) if sizes[i] is not None]
+    fused = fuse_models(models, ids, sizes, method=args.method, weights=args.weights,
+                        iou_thr=args.iou_thr, skip_box_thr=args.skip_box_thr, conf_type=args.conf_type,
+                        class_agnostic=args.class_agnostic)
+    decoder = NumberDecoder(score_thr=args.score_thr)
+    fused_numbers = {i: decoder.decode(d.bboxes, d.scores, d.labels) for i, d in fused.items()}
+    voted = vote_numbers(models, ids, args.weights)
+    numbers = fused_numbers if args.numbers == 'fused' else voted
+    all_ids = [i for i in image_ids if i in set(ids) or sizes[i] is None]
+    json_path, csv_path = write_predictions(args.out_dir, fused, numbers, all_ids)
+    print(f'fused {len(models)} models over {len(ids)} images ({args.method}): wrote {json_path}, {csv_path}')
+    if gt is None:
+        return None
+    table = score_table(gt, models, ids, fused, fused_numbers, voted, args)
+    atomic_write_text(Path(args.out_dir) / 'ensemble.json', json.dumps(table, indent=2))
+    print_table(table)
+    return table
+
+
+def score_table(gt, models, ids, fused, fused_numbers, voted, args) -> list:
+    from mmdigit.evaluation import bbox_map, number_scores
+    gt_subset = type(gt)(gt.ann_file, {i: gt.sizes[i] for i in ids}, {i: gt.numbers[i] for i in ids})
+    rows = []
+    for m in models:
+        dets = {i: m.get(i) for i in ids}
+        numbers = {i: m.decoder.decode(d.bboxes, d.scores, d.labels) for i, d in dets.items()}
+        rows.append(dict(name=str(m.path), thr=m.decoder.score_thr, **bbox_map(gt.ann_file, records_of(dets)),
+                         **number_scores(gt_subset, numbers)))
+    box_metrics = bbox_map(gt.ann_file, records_of(fused))
+    rows.append(dict(name=f'fused boxes ({args.method}) -> decode', thr=args.score_thr, **box_metrics,
+                     **number_scores(gt_subset, fused_numbers)))
+    rows.append(dict(name='number vote', thr=None, **box_metrics, **number_scores(gt_subset, voted)))
+    return rows
+
+
+def print_table(rows):
+    print(f'{"input":<48} {"thr":>5} {"mAP":>6} {"AP50":>6} {"accuracy":>8}')
+    for r in rows:
+        thr = '' if r['thr'] is None else f'{r["thr"]:.2f}'
+        print(f'{r["name"][-48:]:<48} {thr:>5} {r["bbox_mAP"]:6.4f} {r["bbox_mAP_50"]:6.4f} {r["accuracy"]:8.4f}')
+
+
+if __name__ == '__main__':
+    main()
