@@ -9,13 +9,14 @@ import mmdigit  # noqa: F401
 from mmdigit.evaluation import DigitSequenceMetric, score_numbers
 
 
-def sample(img_id, gt, pred, scale=(1.0, 1.0)):
-    """gt: [(x1,y1,x2,y2,label)], pred: [(x1,y1,x2,y2,label,score)] in original pixels."""
+def sample(img_id, gt, pred):
+    """gt: [(x1,y1,x2,y2,label)], pred: [(x1,y1,x2,y2,label,score)], both in original pixels (mmdet's test
+    pipelines load annotations after Resize)."""
     g = np.asarray(gt, dtype=np.float32).reshape(-1, 5)
     p = np.asarray(pred, dtype=np.float32).reshape(-1, 6)
     return dict(
-        img_id=img_id, scale_factor=scale,
-        gt_instances=dict(bboxes=torch.from_numpy(g[:, :4] * np.tile(scale, 2).astype(np.float32)),
+        img_id=img_id, scale_factor=(2.0, 2.0),
+        gt_instances=dict(bboxes=torch.from_numpy(g[:, :4]),
                           labels=torch.from_numpy(g[:, 4]).long()),
         pred_instances=dict(bboxes=torch.from_numpy(p[:, :4]), labels=torch.from_numpy(p[:, 4]).long(),
                             scores=torch.from_numpy(p[:, 5])))
@@ -37,10 +38,10 @@ def test_whole_number_accuracy_cases():
         sample(3, [(10, 10, 20, 30, 5)], []),
         # duplicate of different classes at one place: suppressed class-agnostically
         sample(4, [(10, 10, 20, 30, 4)], [(10, 10, 20, 30, 4, .9), (11, 10, 21, 30, 9, .6)]),
-        # two-line number, boxes given in scrambled order, gt scaled by the resize factor
+        # two-line number, boxes given in scrambled order
         sample(5, [(30, 40, 40, 60, 4), (10, 10, 20, 30, 1), (22, 10, 32, 30, 2), (18, 40, 28, 60, 3)],
                [(18, 40, 28, 60, 3, .9), (10, 10, 20, 30, 1, .9), (30, 40, 40, 60, 4, .9),
-                (22, 10, 32, 30, 2, .9)], scale=(2.0, 2.0)),
+                (22, 10, 32, 30, 2, .9)]),
         # image without digits, nothing predicted: "-1" is right
         sample(6, [], [(1, 1, 5, 5, 3, .2)]),
     ]
@@ -124,3 +125,20 @@ def test_fast_coco_metric_equals_mmdet_coco_metric(tmp_path):
     assert fast['bbox_mAP'] > 0.1
     for k in ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s', 'bbox_mAP_m', 'bbox_mAP_l'):
         assert fast[k] == pytest.approx(ref[k], abs=1e-3), k
+
+
+def test_test_pipeline_keeps_ground_truth_in_original_pixels(tiny_digits, tmp_path):
+    """DigitSequenceMetric matches predictions (original pixels) to gt_instances: the configs' test pipeline
+    must load annotations after Resize, as mmdet's do."""
+    from mmdet.registry import DATASETS
+
+    from tests.conftest import tiny_cfg
+    cfg = tiny_cfg(tiny_digits, tmp_path)
+    ds = DATASETS.build(cfg.test_dataloader.dataset)
+    item = ds[0]
+    assert item['data_samples'].scale_factor[0] > 1.2  # the image really was resized
+    gt = json.loads((tiny_digits / 'test.json').read_text())
+    img_id = item['data_samples'].img_id
+    boxes = [a['bbox'] for a in gt['annotations'] if a['image_id'] == img_id]
+    want = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in boxes])
+    torch.testing.assert_close(item['data_samples'].gt_instances.bboxes.tensor, want, atol=1e-3, rtol=0)

@@ -56,9 +56,9 @@ class DigitSequenceMetric(BaseMetric):
             if gt is None:
                 raise ValueError(f'DigitSequenceMetric needs ground truth, image {sample.get("img_path")} '
                                  'has none (for an unlabelled set use tools/test.py --pred-dir)')
+            # mmdet's test pipelines load annotations after Resize, so gt boxes are in original pixels,
+            # like the (rescaled) predictions
             gt_bboxes = _numpy(gt['bboxes'])
-            if 'scale_factor' in sample and len(gt_bboxes):  # gt is in resized pixels, predictions are not
-                gt_bboxes = gt_bboxes / np.tile(np.asarray(sample['scale_factor'], np.float64), 2)
             gt_labels = _numpy(gt['labels'])
             numbers = self.decoder.decode_thresholds(bboxes, scores, labels,
                                                      (self.decoder.score_thr, *self.thr_grid))

@@ -1,0 +1,230 @@
+"""The whole job, offline, on CPU: data -> two trained models -> pred.json/pred.csv -> ensemble -> pictures.
+
+    python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 16] [--minutes-b 5]
+
+Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
+  data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py)
+  train_a   configs/digit_frcnn_r18_cpu.py from scratch (tools/train.py)
+  test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py)
+  train_b   the same config, another seed, shorter schedule: the second ensemble member
+  test_b
+  ensemble  tools/ensemble.py over both models (fused boxes and number vote)
+  speed     inference images/s of model A (DigitReader, batch 16, warm)
+  pictures  curves of both runs, a prediction grid (wrong numbers red), the digit confusion matrix
+Everything lands in the work dir; the final table is printed and saved as ``summary.json``.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
+# measured on 2 cores: ~0.45 s per iteration of the CPU config at batch 16
+SECONDS_PER_ITER = 0.45
+
+
+def say(msg: str) -> None:
+    print(f'\n[demo] {msg}', flush=True)
+
+
+def run(cmd: list, log: Path) -> None:
+    """Run a tool with its output on screen and in ``log``; fail loudly with the log's path."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open('w') as f:
+        proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED='1'))
+        for line in proc.stdout:
+            f.write(line)
+            if any(k in line for k in ('Iter(train)', 'Iter(val) [', 'bbox_mAP_copypaste', 'digit/accuracy',
+                                       'wrote', 'images/s', 'fused', 'Task-2')) or line.startswith(('input', ' ')):
+                print('   ' + line.rstrip()[:160], flush=True)
+        if proc.wait() != 0:
+            raise SystemExit(f'[demo] failed: {" ".join(map(str, cmd[:3]))} ... (log: {log})')
+
+
+class Stages:
+    """Results of finished stages, persisted so a re-run continues where it stopped."""
+
+    def __init__(self, work: Path, force: bool):
+        self.path = work / 'stages.json'
+        self.done = {} if force or not self.path.is_file() else json.loads(self.path.read_text())
+
+    def run(self, name: str, fn):
+        if name in self.done:
+            say(f'{name}: done earlier ({self.done[name].get("seconds", 0):.0f} s), skipped (--force redoes it)')
+            return self.done[name]
+        say(f'{name} ...')
+        t0 = time.time()
+        result = fn() or {}
+        result['seconds'] = round(time.time() - t0, 1)
+        self.done[name] = result
+        self.path.write_text(json.dumps(self.done, indent=2))
+        return result
+
+
+def data_args(data: Path) -> list:
+    root = f'{data}/'
+    return ['--cfg-options', f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}', f'val_evaluator.0.ann_file={root}valid.json',
+            f'test_evaluator.0.ann_file={root}test.json']
+
+
+def train(work: Path, data: Path, name: str, minutes: float, seed: int) -> dict:
+    iters = max(200, int(minutes * 60 / SECONDS_PER_ITER) // 100 * 100)
+    val = max(100, iters // 4 // 100 * 100)
+    out = work / name
+    if out.exists():
+        shutil.rmtree(out)
+    cmd = [PY, ROOT / 'tools' / 'train.py', CONFIG, '--work-dir', out, *data_args(data),
+           f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={val}', f'default_hooks.checkpoint.interval={val}',
+           f'param_scheduler.1.end={iters}', f'param_scheduler.1.T_max={iters - 100}', f'randomness.seed={seed}']
+    run(cmd, out / 'train.log')
+    return dict(work_dir=str(out), iters=iters, checkpoint=str(out / f'iter_{iters}.pth'))
+
+
+def test(work: Path, data: Path, trained: dict, name: str) -> dict:
+    pred = work / name / 'pred'
+    run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
+         work / name / 'test', *data_args(data)], work / name / 'test.log')
+    metrics = json.loads(sorted((work / name / 'test').glob('*/*.json'))[-1].read_text())
+    info = json.loads((pred / 'pred_info.json').read_text())
+    from mmdigit.evaluation import find_calibration
+    calib = find_calibration(trained['checkpoint']) or {}
+    return dict(pred_dir=str(pred), bbox_mAP=metrics['coco/bbox_mAP'], bbox_mAP_50=metrics['coco/bbox_mAP_50'],
+                seq_acc=metrics['digit/accuracy'], seq_acc_thr=info['score_thr'],
+                seq_acc_best_thr_on_test=metrics['digit/best_accuracy'], val_calibrated_acc=calib.get('accuracy'),
+                per_length={k.split('/')[1]: v for k, v in metrics.items() if 'accuracy_len' in k})
+
+
+def speed(trained: dict, data: Path, n: int = 400) -> dict:
+    import torch
+
+    from mmdigit.apis import DigitReader
+    torch.set_num_threads(os.cpu_count() or 1)
+    reader = DigitReader(str(CONFIG), trained['checkpoint'])
+    files = sorted((data / 'test').glob('*.png'))[:n]
+    reader.read_many([str(f) for f in files[:16]])  # warm-up
+    t0 = time.perf_counter()
+    for i in range(0, len(files), 16):
+        reader.read_many([str(f) for f in files[i:i + 16]])
+    dt = time.perf_counter() - t0
+    return dict(infer_images_per_s=round(len(files) / dt, 1), images=len(files), batch=16)
+
+
+def pictures(work: Path, data: Path, a: dict, b: dict) -> dict:
+    import mmcv
+
+    from mmdigit.datasets.coco_io import load_coco
+    from mmdigit.recognition import NumberDecoder, ground_truth_number, read_pred_json
+    from mmdigit.visualization import digit_confusion, plot_confusion, plot_runs, prediction_grid
+    pics = work / 'pictures'
+    plot_runs([a['work_dir'], b['work_dir']], pics / 'curves.png', names=['model A', 'model B (short)'])
+    gt = load_coco(data / 'test.json', repair=True)
+    boxes = {img['id']: ([], []) for img in gt['images']}
+    for ann in gt['annotations']:
+        x, y, w, h = ann['bbox']
+        boxes[ann['image_id']][0].append([x, y, x + w, y + h])
+        boxes[ann['image_id']][1].append(ann['category_id'] - 1)
+    import numpy as np
+    gt_boxes = {i: (np.asarray(bb, float).reshape(-1, 4), np.asarray(ll, int)) for i, (bb, ll) in boxes.items()}
+    dets = read_pred_json(Path(a['pred_dir']) / 'pred.json')
+    decoder = NumberDecoder(score_thr=a['seq_acc_thr'])
+    plot_confusion(digit_confusion(gt_boxes, dets, decoder), pics / 'confusion.png')
+    files = {img['id']: img['file_name'] for img in gt['images']}
+    chosen, wrong = [], []
+    for img_id in sorted(files):
+        det = dets.get(img_id)
+        truth = ground_truth_number(*gt_boxes[img_id])
+        idx = decoder.select(det.bboxes, det.scores, det.labels) if det else []
+        read = ''.join(str(int(det.labels[i])) for i in idx) or '-1'
+        item = (mmcv.imread(str(data / 'test' / files[img_id]), channel_order='rgb'),
+                [(int(det.labels[i]), det.bboxes[i]) for i in idx], read, truth)
+        (wrong if read != truth else chosen).append(item)
+        if len(chosen) >= 18 and len(wrong) >= 6:
+            break
+    prediction_grid(chosen[:18] + wrong[:6], pics / 'predictions.png')
+    return dict(pictures=sorted(str(p) for p in pics.glob('*.png')))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--work-dir', default='work_dirs/demo')
+    p.add_argument('--force', action='store_true', help='redo every stage')
+    p.add_argument('--train-images', type=int, default=20000)
+    p.add_argument('--test-images', type=int, default=2000)
+    p.add_argument('--minutes-a', type=float, default=16.0, help='training budget of model A')
+    p.add_argument('--minutes-b', type=float, default=5.0, help='training budget of model B')
+    args = p.parse_args(argv)
+    work = Path(args.work_dir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / 'data'
+    stages = Stages(work, args.force)
+    t_start = time.time()
+
+    def make_data():
+        run([PY, ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py', '--out', data, '--train',
+             args.train_images, '--valid', 1000, '--test', args.test_images, '--seed', 0, '--force'],
+            work / 'data.log')
+        return dict(train=args.train_images, valid=1000, test=args.test_images)
+
+    stages.run('data', make_data)
+    a = stages.run('train_a', lambda: train(work, data, 'model_a', args.minutes_a, seed=0))
+    ta = stages.run('test_a', lambda: test(work, data, a, 'model_a'))
+    b = stages.run('train_b', lambda: train(work, data, 'model_b', args.minutes_b, seed=1))
+    tb = stages.run('test_b', lambda: test(work, data, b, 'model_b'))
+
+    def ensemble():
+        out = work / 'ensemble'
+        preds = [Path(t['pred_dir']) / 'pred.json' for t in (ta, tb)]
+        cmd = [PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', data / 'test.json', '--method', 'wbf',
+               '--class-agnostic', '--score-thr',
+               ta['seq_acc_thr'], '--numbers', 'vote', '--out-dir', out]
+        run(cmd, work / 'ensemble.log')
+        rows = json.loads((out / 'ensemble.json').read_text())
+        return dict(rows=rows)
+
+    ens = stages.run('ensemble', ensemble)
+    spd = stages.run('speed', lambda: speed(a, data))
+    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, {**b, **tb}))
+    summary = write_summary(work, stages.done, ta, tb, ens, spd)
+    say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
+    return summary
+
+
+def write_summary(work, done, ta, tb, ens, spd) -> dict:
+    minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
+    fused, vote = ens['rows'][-2], ens['rows'][-1]
+    models = {
+        'model_a': dict(bbox_mAP=ta['bbox_mAP'], bbox_mAP_50=ta['bbox_mAP_50'], seq_acc=ta['seq_acc'],
+                        seq_acc_thr=ta['seq_acc_thr'], per_length=ta['per_length'],
+                        train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
+        'model_b': dict(bbox_mAP=tb['bbox_mAP'], bbox_mAP_50=tb['bbox_mAP_50'], seq_acc=tb['seq_acc'],
+                        seq_acc_thr=tb['seq_acc_thr'], per_length=tb['per_length'], train_minutes=minutes['train_b']),
+        'ensemble_fused_boxes': dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
+                                     seq_acc=fused['accuracy'], seq_acc_thr=fused['thr']),
+        'ensemble_number_vote': dict(seq_acc=vote['accuracy']),
+    }
+    summary = dict(models=models, stage_minutes=minutes, total_minutes=round(sum(minutes.values()), 1),
+                   machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'))
+    (work / 'summary.json').write_text(json.dumps(summary, indent=2))
+    print(f'\n{"":<22} {"mAP":>6} {"AP50":>6} {"acc":>6} {"thr":>5} {"train min":>9}')
+    for name, m in models.items():
+        row = [m.get('bbox_mAP'), m.get('bbox_mAP_50'), m.get('seq_acc')]
+        cells = ' '.join(f'{v:6.4f}' if v is not None else f'{"":>6}' for v in row)
+        thr = f'{m["seq_acc_thr"]:.2f}' if m.get('seq_acc_thr') is not None else ''
+        print(f'{name:<22} {cells} {thr:>5} {m.get("train_minutes", ""):>9}')
+    print('per-length accuracy (model A): ' + ', '.join(f'{k}={v:.3f}' for k, v in ta['per_length'].items()))
+    print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16')
+    print('stage minutes: ' + ', '.join(f'{k} {v}' for k, v in minutes.items()))
+    return summary
+
+
+if __name__ == '__main__':
+    main()
