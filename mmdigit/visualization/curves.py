@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .figure import pyplot, save_figure
+
 CURVES = {  # figure panel -> (scalar key, label)
     'loss': ('loss', 'train loss'),
     'lr': ('lr', 'learning rate'),
@@ -38,9 +40,7 @@ def series(records: list[dict], key: str) -> tuple[list, list]:
 
 def plot_runs(run_dirs, out_file, names=None, panels=('loss', 'mAP', 'accuracy')) -> Path:
     """One PNG, a panel per curve, a line per run."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     names = names or [Path(d).name for d in run_dirs]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
     for run, name in zip(run_dirs, names):
@@ -55,9 +55,4 @@ def plot_runs(run_dirs, out_file, names=None, panels=('loss', 'mAP', 'accuracy')
             ax.grid(alpha=0.3)
     if len(run_dirs) > 1:
         axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    out_file = Path(out_file)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_file, dpi=110)
-    plt.close(fig)
-    return out_file
+    return save_figure(fig, out_file)

@@ -9,6 +9,7 @@ import numpy as np
 from mmdigit.recognition import NumberDecoder
 
 from .draw import DIGIT_COLOURS
+from .figure import pyplot, save_figure
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -45,9 +46,7 @@ def digit_confusion(gt_boxes: dict, detections: dict, decoder: NumberDecoder, io
 
 
 def plot_confusion(matrix: np.ndarray, out_file) -> Path:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     names = [str(d) for d in range(10)]
     fig, ax = plt.subplots(figsize=(6.2, 5.4))
     norm = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
@@ -61,20 +60,13 @@ def plot_confusion(matrix: np.ndarray, out_file) -> Path:
     ax.set_xlabel('read digit')
     ax.set_ylabel('true digit')
     ax.set_title('digit confusion (test split)', fontsize=10)
-    fig.tight_layout()
-    out_file = Path(out_file)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_file, dpi=110)
-    plt.close(fig)
-    return out_file
+    return save_figure(fig, out_file)
 
 
 def prediction_grid(images: list, out_file, cols: int = 6) -> Path:
     """``images``: [(rgb array, ImageDetections-like read digits [(digit, xyxy)], read number, true number)]."""
-    import matplotlib
-    matplotlib.use('Agg')
     import matplotlib.patches as patches
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     rows = int(np.ceil(len(images) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 1.45 * rows), squeeze=False)
     for ax in axes.ravel():
@@ -86,9 +78,4 @@ def prediction_grid(images: list, out_file, cols: int = 6) -> Path:
             ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1.2, edgecolor=colour))
         ok = read == truth
         ax.set_title(f'{read}' if ok else f'{read} (truth {truth})', fontsize=8, color='black' if ok else 'red')
-    fig.tight_layout(pad=0.3)
-    out_file = Path(out_file)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_file, dpi=100)
-    plt.close(fig)
-    return out_file
+    return save_figure(fig, out_file, dpi=100, pad=0.3)
