@@ -1,6 +1,6 @@
 """The whole job, offline, on CPU: data -> two trained models -> pred.json/pred.csv -> ensemble -> pictures.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 16] [--minutes-b 5]
+    python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 5]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
   data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py)
@@ -34,16 +34,19 @@ def say(msg: str) -> None:
     print(f'\n[demo] {msg}', flush=True)
 
 
-def run(cmd: list, log: Path) -> None:
-    """Run a tool with its output on screen and in ``log``; fail loudly with the log's path."""
+KEY_LINES = ('Iter(train)', 'Iter(val) [', 'Iter(test) [', 'bbox_mAP_copypaste', 'wrote', 'images/s', 'Task-2')
+
+
+def run(cmd: list, log: Path, echo_all: bool = False) -> None:
+    """Run a tool with its output in ``log`` and its key lines (all with ``echo_all``) on screen; fail loudly
+    with the log's path."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open('w') as f:
         proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED='1'))
         for line in proc.stdout:
             f.write(line)
-            if any(k in line for k in ('Iter(train)', 'Iter(val) [', 'bbox_mAP_copypaste', 'digit/accuracy',
-                                       'wrote', 'images/s', 'fused', 'Task-2')) or line.startswith(('input', ' ')):
+            if echo_all or any(k in line for k in KEY_LINES):
                 print('   ' + line.rstrip()[:160], flush=True)
         if proc.wait() != 0:
             raise SystemExit(f'[demo] failed: {" ".join(map(str, cmd[:3]))} ... (log: {log})')
@@ -159,7 +162,7 @@ def main(argv=None):
     p.add_argument('--force', action='store_true', help='redo every stage')
     p.add_argument('--train-images', type=int, default=20000)
     p.add_argument('--test-images', type=int, default=2000)
-    p.add_argument('--minutes-a', type=float, default=16.0, help='training budget of model A')
+    p.add_argument('--minutes-a', type=float, default=18.0, help='training budget of model A')
     p.add_argument('--minutes-b', type=float, default=5.0, help='training budget of model B')
     args = p.parse_args(argv)
     work = Path(args.work_dir).resolve()
@@ -184,9 +187,9 @@ def main(argv=None):
         out = work / 'ensemble'
         preds = [Path(t['pred_dir']) / 'pred.json' for t in (ta, tb)]
         cmd = [PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', data / 'test.json', '--method', 'wbf',
-               '--class-agnostic', '--score-thr',
+               '--class-agnostic', '--weights', 2, 1, '--score-thr',
                ta['seq_acc_thr'], '--numbers', 'vote', '--out-dir', out]
-        run(cmd, work / 'ensemble.log')
+        run(cmd, work / 'ensemble.log', echo_all=True)
         rows = json.loads((out / 'ensemble.json').read_text())
         return dict(rows=rows)
 

@@ -41,7 +41,7 @@ class DigitSequenceMetric(BaseMetric):
     default_prefix = 'digit'
 
     def __init__(self, score_thr: float = 0.5, thr_grid: Sequence[float] = DEFAULT_THR_GRID,
-                 dedup_iou: float | None = 0.5, dedup_containment: float = 0.9, line_gap: float = 0.75,
+                 dedup_iou: float | None = 0.4, dedup_containment: float = 0.9, line_gap: float = 0.75,
                  match_iou: float = 0.5, collect_device: str = 'cpu', prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.decoder = NumberDecoder(score_thr, dedup_iou, dedup_containment, line_gap)

@@ -35,7 +35,7 @@ class DigitPredictionWriter(BaseMetric):
 
     default_prefix = 'pred'
 
-    def __init__(self, pred_dir: str, score_thr: float = 0.5, dedup_iou: float | None = 0.5,
+    def __init__(self, pred_dir: str, score_thr: float = 0.5, dedup_iou: float | None = 0.4,
                  dedup_containment: float = 0.9, line_gap: float = 0.75, unreadable: dict | None = None,
                  collect_device: str = 'cpu', prefix: str | None = None):
         super().__init__(collect_device=collect_device, prefix=prefix)

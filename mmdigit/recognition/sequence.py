@@ -34,7 +34,7 @@ class NumberDecoder:
     """
 
     score_thr: float = 0.5
-    dedup_iou: float | None = 0.5
+    dedup_iou: float | None = 0.4
     dedup_containment: float = 0.9
     line_gap: float = 0.75
 
