@@ -44,7 +44,7 @@ def run(cmd: list, log: Path, echo_all: bool = False) -> None:
     with log.open('w') as f:
         proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED='1'))
-        for line in proc.stdout:
+        for line in iter(proc.stdout.readline, ''):  # line by line, no read-ahead
             f.write(line)
             if echo_all or any(k in line for k in KEY_LINES):
                 print('   ' + line.rstrip()[:160], flush=True)
