@@ -253,9 +253,10 @@ def test_class_agnostic_wbf_equals_reference_with_one_label(eb):
     for _ in range(100):
         bl, sl, ll, size, weights = random_case(rng)
         nb, scale = normalised(bl, size)
-        ref = quiet(eb.weighted_boxes_fusion, nb, sl, [np.zeros(len(x)) for x in ll], weights=weights)
-        ours = weighted_boxes_fusion(bl, sl, ll, weights=weights, class_agnostic=True, image_size=size)
-        assert_same((ours[0], ours[1], np.zeros_like(ours[2])), ref, scale, clamp=True)
+        one_label = [np.zeros(len(x)) for x in ll]
+        ref = quiet(eb.weighted_boxes_fusion, nb, sl, one_label, weights=weights)
+        ours = weighted_boxes_fusion(bl, sl, one_label, weights=weights, class_agnostic=True, image_size=size)
+        assert_same(ours, ref, scale, clamp=True)
 
 
 # ------------------------------------------------------------------------------------ class-agnostic mode
@@ -291,6 +292,26 @@ def test_class_agnostic_label_vote(method):
     far = [np.array([[10.0, 10, 30, 50]]), np.array([[60.0, 10, 80, 50]])]
     out = fuse(far, scores[:2], labels[:2], method=method, class_agnostic=True)
     assert sorted(out[2].tolist()) == [3, 5]
+
+
+@pytest.mark.parametrize('conf_type', CONF_TYPES)
+def test_class_agnostic_wbf_ignores_clutter_of_other_labels(conf_type):
+    # two models read a 7 with 0.95 / 0.9; each also emits low-score boxes of other digits at the same place
+    # (what mmdet's per-class NMS leaves). They must not drag the fused 7's score or box.
+    digit = np.array([[10.0, 10, 30, 50]])
+    clutter = np.array([[10.5, 10, 30.5, 50], [9.5, 11, 29.5, 51], [10.0, 9, 31, 50]])
+    boxes = [np.vstack([digit, clutter]), np.vstack([digit + 1.0, clutter])]
+    scores = [np.array([0.95, 0.08, 0.06, 0.05]), np.array([0.9, 0.07, 0.05, 0.05])]
+    labels = [np.array([7, 1, 2, 4]), np.array([7, 1, 2, 9])]
+    agnostic = weighted_boxes_fusion(boxes, scores, labels, weights=[2, 1], conf_type=conf_type,
+                                     class_agnostic=True)
+    sevens = weighted_boxes_fusion([b[:1] for b in boxes], [s[:1] for s in scores], [lb[:1] for lb in labels],
+                                   weights=[2, 1], conf_type=conf_type)
+    assert agnostic[2].tolist() == [7]
+    np.testing.assert_allclose(agnostic[1], sevens[1], atol=1e-12)
+    np.testing.assert_allclose(agnostic[0], sevens[0], atol=1e-12)
+    if conf_type == 'avg':
+        assert agnostic[1][0] == pytest.approx((2 * 0.95 + 0.9) / 3)
 
 
 # ----------------------------------------------------------------------------------- inputs are read-only

@@ -9,9 +9,12 @@ Inputs are ``pred.json`` files written by ``tools/test.py --pred-dir`` (their ``
 images each model saw; ``pred_info.json`` its Task-2 threshold). The image list (and sizes, used to
 validate boxes) comes from ``--ann-file`` or ``--img-dir``. Writes ``OUT/pred.json`` (fused boxes) and
 ``OUT/pred.csv``: numbers read from the fused boxes (``--numbers fused``) or the confidence-weighted vote of
-the models' own numbers (``--numbers vote``). With ground truth, prints a table of each input model, the
-fused boxes and the number vote (mAP, AP50, whole-number accuracy) and writes it to ``OUT/ensemble.json``.
-Nothing is written unless every input checks out.
+the models' own numbers (``--numbers vote``). The fused boxes are read at ``--score-thr``, by default the
+weighted mean of the models' calibrated thresholds (WBF 'avg' scores are weighted means of the models'
+scores). With ground truth, prints a table of each input model, the fused boxes and the number vote (mAP,
+AP50, whole-number accuracy, and for the fused boxes the best threshold *on this set*: run it on a
+validation split to choose ``--score-thr`` and ``--numbers`` for the test split) and writes it to
+``OUT/ensemble.json``. Nothing is written unless every input checks out.
 """
 import argparse
 import json
@@ -39,7 +42,8 @@ def parse_args(argv=None):
     p.add_argument('--conf-type', choices=CONF_TYPES, default='avg', help='WBF score rule')
     p.add_argument('--class-agnostic', action='store_true', help='digits of different classes at one place '
                    'compete (one survives)')
-    p.add_argument('--score-thr', type=float, default=0.5, help='Task-2 threshold on fused scores')
+    p.add_argument('--score-thr', type=float, help='Task-2 threshold on fused scores (default: the '
+                   'weighted mean of the models\' calibrated thresholds)')
     p.add_argument('--numbers', choices=('fused', 'vote'), default='fused',
                    help='pred.csv from the fused boxes or from the vote over the models\' own numbers')
     p.add_argument('--intersection', action='store_true', help='inputs cover different images: fuse the '
@@ -87,6 +91,10 @@ def main(argv=None):
     fused = fuse_models(models, ids, sizes, method=args.method, weights=args.weights,
                         iou_thr=args.iou_thr, skip_box_thr=args.skip_box_thr, conf_type=args.conf_type,
                         class_agnostic=args.class_agnostic)
+    if args.score_thr is None:
+        weights = args.weights or [1.0] * len(models)
+        args.score_thr = sum(w * m.decoder.score_thr for w, m in zip(weights, models)) / sum(weights)
+        print(f'fused boxes read at score >= {args.score_thr:.3f} (weighted mean of the models\' thresholds)')
     decoder = NumberDecoder(score_thr=args.score_thr)
     fused_numbers = {i: decoder.decode(d.bboxes, d.scores, d.labels) for i, d in fused.items()}
     voted = vote_numbers(models, ids, args.weights)
@@ -113,16 +121,29 @@ def score_table(gt, models, ids, fused, fused_numbers, voted, args) -> list:
                          **number_scores(gt_subset, numbers)))
     box_metrics = bbox_map(gt.ann_file, records_of(fused))
     rows.append(dict(name=f'fused boxes ({args.method}) -> decode', thr=args.score_thr, **box_metrics,
-                     **number_scores(gt_subset, fused_numbers)))
+                     **number_scores(gt_subset, fused_numbers), **threshold_sweep(gt_subset, fused)))
     rows.append(dict(name='number vote', thr=None, **box_metrics, **number_scores(gt_subset, voted)))
     return rows
 
 
+def threshold_sweep(gt, fused) -> dict:
+    """Accuracy of the fused boxes at every threshold of the metric's grid: the best one *on this set*."""
+    from mmdigit.evaluation import DEFAULT_THR_GRID, number_scores
+    grid = list(DEFAULT_THR_GRID)
+    decoder = NumberDecoder()
+    per_thr = {i: decoder.decode_thresholds(d.bboxes, d.scores, d.labels, grid) for i, d in fused.items()}
+    acc = [number_scores(gt, {i: nums[k] for i, nums in per_thr.items()})['accuracy'] for k in range(len(grid))]
+    best = max(range(len(grid)), key=lambda k: (acc[k], -abs(grid[k] - 0.5)))
+    return dict(best_thr=grid[best], best_accuracy=acc[best])
+
+
 def print_table(rows):
-    print(f'{"input":<48} {"thr":>5} {"mAP":>6} {"AP50":>6} {"accuracy":>8}')
+    print(f'{"input":<48} {"thr":>5} {"mAP":>6} {"AP50":>6} {"accuracy":>8}  best thr on this set')
     for r in rows:
         thr = '' if r['thr'] is None else f'{r["thr"]:.2f}'
-        print(f'{r["name"][-48:]:<48} {thr:>5} {r["bbox_mAP"]:6.4f} {r["bbox_mAP_50"]:6.4f} {r["accuracy"]:8.4f}')
+        best = f'  {r["best_accuracy"]:.4f} at {r["best_thr"]:.2f}' if 'best_thr' in r else ''
+        print(f'{r["name"][-48:]:<48} {thr:>5} {r["bbox_mAP"]:6.4f} {r["bbox_mAP_50"]:6.4f} '
+              f'{r["accuracy"]:8.4f}{best}')
 
 
 if __name__ == '__main__':
