@@ -25,11 +25,17 @@ model = dict(
         # with [1, 2, 3] a third of the misses were 1s
         anchor_generator=dict(scales=[4], ratios=[1.5, 2.5, 4.0], strides=[4, 8, 16, 32])),
     roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=fpn_channels),
+        # RoIAlign was 40% of a CPU training step (mmcv's CPU backward is serial). A digit RoI spans only
+        # ~3-15 feature pixels, so one bilinear sample per 7x7 bin (sampling_ratio=1) loses little against
+        # the adaptive 2x2, and torchvision's kernel is faster on CPU; with 32 sampled RoIs per image
+        # (2-3 digits each) a step takes 0.39 s instead of 0.60 s (2 cores, batch 16; measured).
+        bbox_roi_extractor=dict(
+            out_channels=fpn_channels,
+            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=1, use_torchvision=True)),
         bbox_head=dict(in_channels=fpn_channels, fc_out_channels=256)),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=500, max_per_img=100),
-        rcnn=dict(sampler=dict(num=64))),
+        rcnn=dict(sampler=dict(num=32))),
     test_cfg=dict(
         rpn=dict(nms_pre=300, max_per_img=50),
         rcnn=dict(max_per_img=20)))

@@ -8,8 +8,9 @@ from .run_setup import (
                         load_config,
                         sequence_metric_cfg,
 )
+from .train_speed import iters_for_minutes, seconds_per_iter
 
 __all__ = [
     'DigitReader', 'DigitReading', 'adapt_to_device', 'decoder_settings', 'enable_amp', 'init_distributed',
-    'load_config', 'sequence_metric_cfg',
+    'iters_for_minutes', 'load_config', 'seconds_per_iter', 'sequence_metric_cfg',
 ]
