@@ -9,6 +9,7 @@ from mmdet.registry import MODELS
 
 import mmdigit  # noqa: F401
 from mmdigit.apis import adapt_to_device, load_config
+from tests.conftest import REPO
 from tests.test_foundation import make_batch, train_and_predict
 
 CONFIGS = sorted(p.name for p in (Path(__file__).resolve().parents[1] / 'configs').glob('*.py'))
@@ -73,3 +74,18 @@ def test_config_builds_trains_and_predicts(name):
     if 'amp' in name:
         want = 'AmpOptimWrapper' if torch.cuda.is_available() else 'OptimWrapper'
         assert cfg.optim_wrapper.type == want
+
+
+def test_cpu_config_flops_count_in_a_fresh_process():
+    # A fresh interpreter: torchvision must not be imported for the first time inside the jit trace of
+    # mmengine's FLOP counter (the CPU config's RoIAlign calls torchvision's kernel).
+    import subprocess
+    import sys
+
+    code = ('import sys; sys.path.insert(0, "bench"); import numpy as np; from model_cost import cost_of_config; '
+            'r = cost_of_config("digit_frcnn_r18_cpu.py", np.zeros((47, 104, 3), np.uint8)); '
+            'print(r["gflops"], r["params_M"])')
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    gflops, params = map(float, out.stdout.split()[-2:])
+    assert 0.05 < gflops < 2 and 1 < params < 10

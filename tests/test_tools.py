@@ -40,6 +40,15 @@ def test_test_tool_writes_pred_json_and_csv(trained, tiny_digits, tmp_path):
     assert sorted(int(r.split(',')[0]) for r in rows[1:]) == sorted(gt.getImgIds())
 
 
+def test_test_tool_scores_accuracy_at_the_task2_threshold(trained, tmp_path):
+    # digit/accuracy must describe pred.csv: the metric reads at the same (given or calibrated) threshold
+    from mmengine.config import Config
+    cfg_path, work = trained
+    test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--score-thr', '0.3', '--work-dir', str(tmp_path / 'w')])
+    used = Config.fromfile(str(next((tmp_path / 'w').glob('*/vis_data/config.py'))))
+    assert [m['score_thr'] for m in used.test_evaluator if m['type'] == 'DigitSequenceMetric'] == [0.3]
+
+
 def test_test_tool_on_image_folder_with_an_unreadable_image(trained, tiny_digits, tmp_path):
     cfg_path, work = trained
     folder = tmp_path / 'imgs'
@@ -155,3 +164,13 @@ def test_two_process_gloo_run_matches_one_process_evaluation(trained, tiny_digit
     for k in p1:
         np.testing.assert_allclose(p2[k], p1[k], atol=0.02)
     assert (tmp_path / 'p1' / 'pred.csv').read_text() == (tmp_path / 'p2' / 'pred.csv').read_text()
+
+
+def test_step_time_measurement_sizes_schedules(tiny_digits, tmp_path):
+    from mmdigit.apis import iters_for_minutes, seconds_per_iter
+    sec = seconds_per_iter(tiny_cfg(tiny_digits, tmp_path), warmup=1, steps=2)
+    assert 0 < sec < 60
+    assert not any(tmp_path.iterdir())  # a measurement leaves nothing in the run's work dir
+    assert iters_for_minutes(0.5, 10) == 1200
+    assert iters_for_minutes(0.5, 1) == 200  # never below the minimum
+    assert iters_for_minutes(0.37, 2.5, multiple=10, minimum=50) == 400

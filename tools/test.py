@@ -7,7 +7,8 @@ Without ``--img-dir`` it evaluates the config's test split (COCO mAP + whole-num
 ground truth). ``--img-dir`` runs on any image folder, labelled or not. ``--pred-dir`` writes ``pred.json``
 (every detection, original-image pixels) and ``pred.csv`` (one row per image, ``-1`` for none) at the Task-2
 threshold: ``--score-thr``, else the calibrated one beside the checkpoint (digit_calibration.json, written
-at validation), else the config's.
+at validation), else the config's; the whole-number accuracy reported (``digit/accuracy``) is at that same
+threshold.
 """
 import argparse
 import os
@@ -92,9 +93,13 @@ def main(argv=None):
         cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     evaluators = _as_list(cfg.get('test_evaluator'))
-    if args.pred_dir:
-        thr, source = task2_threshold(args, cfg)
+    thr, source = task2_threshold(args, cfg)
+    sequence_metrics = [m for m in evaluators if m.get('type') == 'DigitSequenceMetric']
+    if args.pred_dir or sequence_metrics:
         print(f'Task-2 threshold {thr} (from {source})')
+    for m in sequence_metrics:  # digit/accuracy is then the accuracy of what pred.csv holds
+        m['score_thr'] = thr
+    if args.pred_dir:
         evaluators.append(dict(type='DigitPredictionWriter', pred_dir=args.pred_dir, score_thr=thr,
                                **decoder_settings(cfg)))
     if args.out:

@@ -26,6 +26,8 @@ def seconds_per_iter(cfg: Config, warmup: int = 3, steps: int = 8) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         cfg.work_dir = tmp
         cfg.log_level = 'WARNING'  # no config dump / hook table for a measurement
+        # mmengine keeps one Visualizer per name; a fresh name keeps it from writing into an earlier temp dir
+        cfg.visualizer = dict(cfg.get('visualizer') or dict(type='Visualizer'), name=f'step-time-{time.time_ns()}')
         cfg.train_dataloader.persistent_workers = False
         runner = Runner.from_cfg(cfg)
         model = runner.model

@@ -18,15 +18,15 @@ Otherwise the results equal ensemble-boxes' on the same inputs divided by the im
 method's module docstring for the exact rules): :mod:`.wbf`, :mod:`.nms`, :mod:`.nmw`.
 
 Conventions (all methods): per image, ``boxes_list`` is a list over K models of (n_k, 4) xyxy pixel boxes,
-``scores_list`` of (n_k,) scores in [0, 1], ``labels_list`` of (n_k,) integer labels.  Outputs are
-``boxes`` (N, 4) float64, ``scores`` (N,) float64, ``labels`` (N,) int64, sorted by descending score.
-Clustering is per label unless ``class_agnostic=True``, where boxes of all labels compete (WBF/NMW: the
-fused label is the label with the highest summed weighted score in the cluster, and WBF's box and score
-come from that label's members only; NMS/soft-NMS: survivors keep their own label).  Boxes with exactly equal weighted scores are visited in input order (image, model,
-box index), and outputs with equal scores are listed in the input order of their top box; ensemble-boxes
-visits ties in an order its unstable sort leaves unspecified, so with exact score ties the two can
-cluster differently (both valid).  Results never depend on how images are batched: :func:`fuse_many`
-returns exactly what per-image :func:`fuse` calls return.
+``scores_list`` of (n_k,) scores in [0, 1], ``labels_list`` of (n_k,) integer labels. Outputs are ``boxes``
+(N, 4) float64, ``scores`` (N,) float64, ``labels`` (N,) int64, sorted by descending score. Clustering is per
+label unless ``class_agnostic=True``, where boxes of all labels compete (WBF/NMW: the fused label is the label
+with the highest summed weighted score in the cluster, and WBF's box and score come from that label's members
+only; NMS/soft-NMS: survivors keep their own label). Boxes with exactly equal weighted scores are visited in
+input order (image, model, box index), and outputs with equal scores are listed in the input order of their
+top box; ensemble-boxes visits ties in an order its unstable sort leaves unspecified, so with exact score ties
+the two can cluster differently (both valid). Results never depend on how images are batched:
+:func:`fuse_many` returns exactly what per-image :func:`fuse` calls return.
 """
 
 from __future__ import annotations

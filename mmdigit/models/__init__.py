@@ -1,4 +1,9 @@
 """Model pieces mmdet lacks for digits: the CBAM backbone plugin and the focal-loss R-CNN classifier."""
+# Configs may pick torchvision's RoIAlign kernel (mmcv RoIAlign(use_torchvision=True), the CPU config does).
+# mmcv imports torchvision lazily inside forward(); a first import there fails under torch.jit tracing
+# (mmengine's FLOP counter: "unsupported output type: int, from operator: torchvision::_cuda_version").
+import torchvision.ops  # noqa: F401
+
 from .cbam import CBAM
 from .focal_loss import SigmoidFocalClsLoss
 
