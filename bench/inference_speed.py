@@ -35,16 +35,17 @@ def svhn_like_images(n: int, seed: int = 0) -> list:
     return [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for w, h in sizes]
 
 
-def ours(config: str):
-    """Batched inference through mmdet's own API (pipeline + preprocessor + model), as tools/test.py runs it."""
+def ours(config: str, batched: bool = True):
+    """The config's test pipeline + preprocessor + model: one forward per batch (``BatchInference``, what
+    ``DigitReader`` runs), or per image (``batched=False``: mmdet's ``inference_detector`` given a list)."""
     from mmdet.apis import inference_detector, init_detector
     from mmengine.config import Config
 
-    import mmdigit  # noqa: F401
+    from mmdigit.apis import BatchInference
     cfg = Config.fromfile(str(ROOT / 'configs' / config))
     cfg.model.backbone.init_cfg = None
     model = init_detector(cfg, None, device='cpu')
-    return lambda imgs: inference_detector(model, imgs)
+    return BatchInference(model) if batched else (lambda imgs: inference_detector(model, imgs))
 
 
 def torchvision_v2(min_size: int, max_size: int):
@@ -67,6 +68,9 @@ def arms(names):
             out[n] = ('torchvision fasterrcnn_resnet50_fpn_v2, min_size 800 (the seeds)', torchvision_v2(800, 1333))
         elif n == 'tv128':
             out[n] = ('torchvision fasterrcnn_resnet50_fpn_v2, min_size 128 (our scale)', torchvision_v2(128, 384))
+        elif n.endswith('_loop'):
+            cfg = OURS[n[:-len('_loop')]]
+            out[n] = (f'mmdigit {cfg}, mmdet inference_detector (one image per forward)', ours(cfg, batched=False))
         else:
             out[n] = (f'mmdigit {OURS[n]}', ours(OURS[n]))
     return out
@@ -76,7 +80,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--images', type=int, default=8, help='images per repeat (a multiple of 8)')
     p.add_argument('--repeats', type=int, default=5)
-    p.add_argument('--arms', nargs='+', default=['r50', 'tv800', 'tv128', 'r101', 'r50_v2', 'r50_v2_cbam', 'r18_cpu'])
+    p.add_argument('--arms', nargs='+', default=['r50', 'tv800', 'tv128', 'r101', 'r50_v2', 'r50_v2_cbam', 'r18_cpu',
+                                                 'r18_cpu_loop'])
     args = p.parse_args(argv)
     torch.manual_seed(0)
     imgs = svhn_like_images(args.images)
@@ -91,9 +96,9 @@ def main(argv=None):
         for n, t in times.items():
             table.setdefault(n, {})[f'images_per_s_batch{batch}'] = len(imgs) / median(t)
             table[n][f'seconds_batch{batch}'] = t
-    print(f'{"arm":<12} {"description":<68} {"img/s b1":>9} {"img/s b8":>9}')
+    print(f'{"arm":<13} {"description":<90} {"img/s b1":>9} {"img/s b8":>9}')
     for n, (desc, _) in built.items():
-        print(f'{n:<12} {desc:<68} {table[n]["images_per_s_batch1"]:9.2f} {table[n]["images_per_s_batch8"]:9.2f}')
+        print(f'{n:<13} {desc:<90} {table[n]["images_per_s_batch1"]:9.2f} {table[n]["images_per_s_batch8"]:9.2f}')
     result = None
     if 'r50' in table and 'tv800' in table:
         a, b = table['tv800'], table['r50']

@@ -1,4 +1,5 @@
 """User-facing entry points: run setup for the tools, and the DigitReader Python API."""
+from .batch_inference import BatchInference
 from .reader import DigitReader, DigitReading
 from .run_setup import (
                         adapt_to_device,
@@ -11,6 +12,6 @@ from .run_setup import (
 from .train_speed import iters_for_minutes, seconds_per_iter
 
 __all__ = [
-    'DigitReader', 'DigitReading', 'adapt_to_device', 'decoder_settings', 'enable_amp', 'init_distributed',
-    'iters_for_minutes', 'load_config', 'seconds_per_iter', 'sequence_metric_cfg',
+    'BatchInference', 'DigitReader', 'DigitReading', 'adapt_to_device', 'decoder_settings', 'enable_amp',
+    'init_distributed', 'iters_for_minutes', 'load_config', 'seconds_per_iter', 'sequence_metric_cfg',
 ]

@@ -17,6 +17,8 @@ import numpy as np
 
 from mmdigit.recognition import NO_NUMBER, NumberDecoder
 
+from .batch_inference import BatchInference
+
 
 @dataclass
 class DigitReading:
@@ -54,6 +56,7 @@ class DigitReader:
         cfg = Config.fromfile(config) if isinstance(config, str) else config
         check_checkpoint_matches(cfg.model, checkpoint)
         self.model = init_detector(cfg, checkpoint, device=device)
+        self.detect = BatchInference(self.model)
         calib = find_calibration(checkpoint)
         if score_thr is None:
             score_thr = float(calib['score_thr']) if calib else float(sequence_metric_cfg(cfg).get('score_thr', 0.5))
@@ -62,10 +65,13 @@ class DigitReader:
     def read(self, image) -> DigitReading:
         return self.read_many([image])[0]
 
-    def read_many(self, images: Sequence) -> list[DigitReading]:
-        from mmdet.apis import inference_detector
-        results = inference_detector(self.model, list(images))
-        return [self.reading_from(r.pred_instances) for r in results]
+    def read_many(self, images: Sequence, batch_size: int = 16) -> list[DigitReading]:
+        """Read a list of images (paths or BGR arrays), ``batch_size`` at a time in one forward pass each."""
+        images = list(images)
+        out = []
+        for start in range(0, len(images), batch_size):
+            out += [self.reading_from(r.pred_instances) for r in self.detect(images[start:start + batch_size])]
+        return out
 
     def reading_from(self, pred_instances) -> DigitReading:
         bboxes = pred_instances.bboxes.cpu().numpy()
