@@ -91,10 +91,11 @@ def step_time(data: Path) -> dict:
     return dict(seconds_per_iter=sec)
 
 
-def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_iter: float) -> dict:
+def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_iter: float, vals: int) -> dict:
+    """Train the CPU config for ``minutes`` (iterations from the measured step time), validating ``vals`` times."""
     from mmdigit.apis import iters_for_minutes
     iters = iters_for_minutes(sec_per_iter, minutes)
-    val = max(100, iters // 4 // 100 * 100)
+    val = max(100, iters // vals // 100 * 100)
     out = work / name
     if out.exists():
         shutil.rmtree(out)
@@ -197,9 +198,9 @@ def main(argv=None):
 
     stages.run('data', make_data)
     sec = stages.run('step_time', lambda: step_time(data))['seconds_per_iter']
-    a = stages.run('train_a', lambda: train(work, data, 'model_a', args.minutes_a, seed=0, sec_per_iter=sec))
+    a = stages.run('train_a', lambda: train(work, data, 'model_a', args.minutes_a, seed=0, sec_per_iter=sec, vals=4))
     ta = stages.run('test_a', lambda: test(work, data, a, 'model_a'))
-    b = stages.run('train_b', lambda: train(work, data, 'model_b', args.minutes_b, seed=1, sec_per_iter=sec))
+    b = stages.run('train_b', lambda: train(work, data, 'model_b', args.minutes_b, seed=1, sec_per_iter=sec, vals=2))
     tb = stages.run('test_b', lambda: test(work, data, b, 'model_b'))
 
     def ensemble():
