@@ -1,9 +1,9 @@
 """Measure a config's training step time on this machine, to size iteration-based schedules to a time budget.
 
 The demo and the equal-budget benchmark promise minutes, not iterations; a fixed seconds-per-iteration
-constant would be wrong on any other machine (the same 2-core CPU config measured 0.45 s on one VM and
-0.60 s on another). So they build the real model, optimizer and train dataloader from the config, run a few
-warm steps and scale the iteration count to the budget.
+constant would be wrong on any other machine, and even on one shared VM (the same 2-core CPU config measured
+0.37 s to 0.60 s per step at different hours of one day). So they build the real model, optimizer and train
+dataloader from the config, run a few warm steps and scale the iteration count to the budget.
 """
 from __future__ import annotations
 
