@@ -13,10 +13,10 @@ import json
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 from mmdet.evaluation.metrics import CocoMetric
 from mmdet.evaluation.metrics import coco_metric as _mmdet_coco_metric
 from mmdet.registry import METRICS
+from mmengine.fileio.handlers.json_handler import set_default
 
 try:  # optional speed-up
     from faster_coco_eval import COCOeval_faster
@@ -35,19 +35,11 @@ class _FasterCOCOeval(COCOeval_faster or object):
         super().__init__(cocoGt, cocoDt, iouType, print_function=print)
 
 
-def _json_default(x):  # what mmengine's json handler converts
-    if isinstance(x, (np.generic, np.ndarray)):
-        return x.tolist()
-    if isinstance(x, set):
-        return list(x)
-    raise TypeError(f'{type(x).__name__} is not JSON serializable')
-
-
 def _dump(obj, file=None, file_format=None, **kwargs):
     """mmengine's ``dump``, with plain ``.json`` files written through the C json encoder."""
     if isinstance(file, (str, Path)) and str(file).endswith('.json') and file_format in (None, 'json') \
             and not kwargs:
-        Path(file).write_text(json.dumps(obj, default=_json_default))
+        Path(file).write_text(json.dumps(obj, default=set_default))  # mmengine's converter
         return None
     return _mmengine_dump(obj, file, file_format, **kwargs)
 
