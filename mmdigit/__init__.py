@@ -4,9 +4,10 @@ Importing the package registers everything in mmdet's registries (scope ``mmdet`
 ``custom_imports = dict(imports=['mmdigit'], allow_failed_imports=False)``:
 
 - datasets:   DigitCocoDataset, RandomGaussianBlur
-- models:     CBAM (ResNet plugin), SigmoidFocalClsLoss (focal-loss R-CNN classifier)
+- models:     CBAM (ResNet plugin), SigmoidFocalClsLoss (focal-loss R-CNN classifier),
+              SparseRoIExtractor (RoIAlign as one sparse product: fast CPU training)
 - evaluation: FastCocoMetric, DigitSequenceMetric, DigitPredictionWriter
-- engine:     DigitCalibrationHook
+- engine:     DigitCalibrationHook, ChannelsLastHook
 
 It also allow-lists mmengine's checkpoint classes for torch's safe loader (torch >= 2.6).
 """

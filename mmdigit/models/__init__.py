@@ -1,4 +1,5 @@
-"""Model pieces mmdet lacks for digits: the CBAM backbone plugin and the focal-loss R-CNN classifier."""
+"""Model pieces mmdet lacks for digits: the CBAM backbone plugin, the focal-loss R-CNN classifier and a
+sparse-matrix RoIAlign extractor for fast CPU training."""
 # Configs may pick torchvision's RoIAlign kernel (mmcv RoIAlign(use_torchvision=True), the CPU config does).
 # mmcv imports torchvision lazily inside forward(); a first import there fails under torch.jit tracing
 # (mmengine's FLOP counter: "unsupported output type: int, from operator: torchvision::_cuda_version").
@@ -6,5 +7,6 @@ import torchvision.ops  # noqa: F401
 
 from .cbam import CBAM
 from .focal_loss import SigmoidFocalClsLoss
+from .sparse_roi_extractor import SparseRoIExtractor
 
-__all__ = ['CBAM', 'SigmoidFocalClsLoss']
+__all__ = ['CBAM', 'SigmoidFocalClsLoss', 'SparseRoIExtractor']
