@@ -16,8 +16,8 @@ from mmengine.model import is_model_wrapper
 class ChannelsLastHook(Hook):
     """Convert the model to ``torch.channels_last`` before the run starts (before weights are initialised or
     loaded, which copy in place and keep the layout). A distributed run converts the wrapped module too, so
-    its numbers match a one-process run; DDP then copies gradients into buckets laid out for the old strides
-    (correct, a little slower: torch warns once)."""
+    its numbers match a one-process run (DDP's gradient buckets keep the old strides: correct, possibly slower;
+    for GPU training convert the model before wrapping instead)."""
 
     priority = 'VERY_HIGH'
 

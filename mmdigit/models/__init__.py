@@ -1,6 +1,6 @@
 """Model pieces mmdet lacks for digits: the CBAM backbone plugin, the focal-loss R-CNN classifier and a
 sparse-matrix RoIAlign extractor for fast CPU training."""
-# Configs may pick torchvision's RoIAlign kernel (mmcv RoIAlign(use_torchvision=True), the CPU config does).
+# Configs may pick torchvision's RoIAlign kernel (mmcv RoIAlign(use_torchvision=True)).
 # mmcv imports torchvision lazily inside forward(); a first import there fails under torch.jit tracing
 # (mmengine's FLOP counter: "unsupported output type: int, from operator: torchvision::_cuda_version").
 import torchvision.ops  # noqa: F401
