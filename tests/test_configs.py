@@ -77,8 +77,9 @@ def test_config_builds_trains_and_predicts(name):
 
 
 def test_cpu_config_flops_count_in_a_fresh_process():
-    # A fresh interpreter: torchvision must not be imported for the first time inside the jit trace of
-    # mmengine's FLOP counter (the CPU config's RoIAlign calls torchvision's kernel).
+    # A fresh interpreter, as bench/model_cost.py runs: torchvision must not be imported for the first time
+    # inside the jit trace of mmengine's FLOP counter, and under tracing SparseRoIExtractor takes mmdet's path
+    # (the counter cannot size a sparse matrix product).
     import subprocess
     import sys
 

@@ -35,6 +35,9 @@ class _FasterCOCOeval(COCOeval_faster or object):
         super().__init__(cocoGt, cocoDt, iouType, print_function=print)
 
 
+_mmengine_dump = _mmdet_coco_metric.dump
+
+
 def _dump(obj, file=None, file_format=None, **kwargs):
     """mmengine's ``dump``, with plain ``.json`` files written through the C json encoder."""
     if isinstance(file, (str, Path)) and str(file).endswith('.json') and file_format in (None, 'json') \
@@ -42,9 +45,6 @@ def _dump(obj, file=None, file_format=None, **kwargs):
         Path(file).write_text(json.dumps(obj, default=set_default))  # mmengine's converter
         return None
     return _mmengine_dump(obj, file, file_format, **kwargs)
-
-
-_mmengine_dump = _mmdet_coco_metric.dump
 
 
 @contextmanager

@@ -35,7 +35,7 @@ class SparseRoIExtractor(SingleRoIExtractor):
         if not self._sparse_applies(feats) or rois.numel() == 0:
             return super().forward(feats, rois, roi_scale_factor)
         rois = rois.detach().type_as(feats[0])
-        levels = self.map_roi_levels(rois, len(feats)) if len(feats) > 1 else rois.new_zeros(len(rois)).long()
+        levels = self.map_roi_levels(rois, len(feats))  # mmdet's rule (all zeros for one level)
         if roi_scale_factor is not None:
             rois = self.roi_rescale(rois, roi_scale_factor)
         out_h, out_w = self.roi_layers[0].output_size
