@@ -3,11 +3,12 @@
 Importing the package registers everything in mmdet's registries (scope ``mmdet``), so a config needs only
 ``custom_imports = dict(imports=['mmdigit'], allow_failed_imports=False)``:
 
-- datasets:   DigitCocoDataset, RandomGaussianBlur
+- datasets:   DigitCocoDataset, RandomGaussianBlur, KeepOriginalImage, AspectRatioBucketBatchSampler
 - models:     CBAM (ResNet plugin), SigmoidFocalClsLoss (focal-loss R-CNN classifier),
-              SparseRoIExtractor (RoIAlign as one sparse product: fast CPU training)
+              SparseRoIExtractor (RoIAlign as one sparse product: fast CPU training),
+              ZoomInFasterRCNN (a second test pass on a crop around the number)
 - evaluation: FastCocoMetric, DigitSequenceMetric, DigitPredictionWriter
-- engine:     DigitCalibrationHook, ChannelsLastHook
+- engine:     DigitCalibrationHook, ChannelsLastHook, RandomStateHook, TrainTimeBudgetHook (train for minutes)
 
 It also allow-lists mmengine's checkpoint classes for torch's safe loader (torch >= 2.6).
 """

@@ -16,7 +16,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.apis import adapt_to_device, enable_amp, init_distributed, load_config  # noqa: E402
+from mmdigit.apis import adapt_to_device, enable_amp, init_distributed, load_config, set_time_budget  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -25,6 +25,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU; ignored on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the LR by the total batch size')
+    parser.add_argument('--minutes', type=float, help='train for this many minutes (validation included): the '
+                        'iteration count and the cosine schedule\'s end are fitted while training (iteration-based '
+                        'configs; mmdigit.engine.TrainTimeBudgetHook)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or (no value) from the latest in the work dir')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -41,6 +44,8 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.amp:
         enable_amp(cfg)
+    if args.minutes is not None:
+        set_time_budget(cfg, args.minutes)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise RuntimeError(f'{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size')

@@ -32,6 +32,21 @@ def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str
     return cfg
 
 
+def set_time_budget(cfg: Config, minutes: float) -> None:
+    """``--minutes``: train for this long (iterations and the cosine end fitted while training), through the
+    config's ``TrainTimeBudgetHook`` or a new one."""
+    loop = cfg.get('train_cfg') or {}
+    if loop.get('type') != 'IterBasedTrainLoop' and not (loop.get('by_epoch') is False and 'max_iters' in loop):
+        raise ValueError(f'{cfg.filename}: --minutes needs an iteration-based train loop '
+                         f'(train_cfg type IterBasedTrainLoop), this config has {dict(loop)}')
+    hooks = cfg.setdefault('custom_hooks', [])
+    for hook in hooks:
+        if hook.get('type') == 'TrainTimeBudgetHook':
+            hook['minutes'] = minutes
+            return
+    hooks.append(dict(type='TrainTimeBudgetHook', minutes=minutes))
+
+
 def enable_amp(cfg: Config) -> None:
     """``--amp``: fp16 autocast with dynamic loss scaling (GPU); see :func:`adapt_to_device` for CPU."""
     cfg.optim_wrapper.type = 'AmpOptimWrapper'

@@ -1,4 +1,5 @@
-"""Digit-specific train-time transforms that mmdet lacks without albumentations.
+"""Digit-specific transforms that mmdet lacks: a random blur for training (no albumentations needed), and
+keeping the original image for the zoomed-in second pass at test time.
 
 Street-view digits are often out of focus; a random Gaussian blur teaches the detector that. Boxes are
 unchanged by blurring, so this is photometric only. (Geometry: use mmdet's ``RandomAffine`` with small
@@ -35,3 +36,14 @@ class RandomGaussianBlur(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(prob={self.prob}, sigma_range={self.sigma_range})'
+
+
+@TRANSFORMS.register_module()
+class KeepOriginalImage(BaseTransform):
+    """Keep the loaded image as ``results['ori_img']`` (list ``'ori_img'`` in ``PackDetInputs``' meta_keys),
+    for a model that crops the original at test time (:class:`mmdigit.models.ZoomInFasterRCNN`): a crop of
+    the resized input has lost detail that the original still has."""
+
+    def transform(self, results: dict) -> dict:
+        results['ori_img'] = results['img']
+        return results

@@ -1,0 +1,107 @@
+"""``ZoomInFasterRCNN``: Faster R-CNN that reads a house number twice, the second time zoomed in on it.
+
+Why: house-number crops come with a margin of wall around the number, and the input scale is set by the whole
+crop (64 px tall in the CPU config), so a number that fills a third of its crop reaches the detector with
+digits under 20 px; on the synthetic test split their whole-number accuracy was 0.56 (0.93 for digits over
+46 px). The second pass crops the original image around the first pass's digits (plus a margin in digit
+heights), resizes that crop like any input and detects again; its boxes, mapped back to the original image,
+replace the first pass's. Trained weights are unchanged: training is the plain Faster R-CNN (a crop around a
+number looks like a training image with a tighter margin). Measured on the demo's model A (2600 iterations,
+validation split): whole-number accuracy 0.870 -> 0.917, for about twice the inference time.
+
+Enable with ``model.test_cfg.zoom`` (see :class:`ZoomInFasterRCNN`); crops come from the original image when
+the test pipeline keeps it (``mmdigit.KeepOriginalImage`` before ``Resize``), else from the resized input
+(measured 0.910 there: upsampling a downscaled crop loses detail).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from mmdet.models.detectors import FasterRCNN
+from mmdet.registry import MODELS, TRANSFORMS
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
+from mmdigit.recognition import NumberDecoder
+
+
+def zoom_region(bboxes, scores, labels, image_hw, score_thr: float, margin=(0.8, 0.3)):
+    """The crop (x1, y1, x2, y2, ints, clipped) around the digits read at ``score_thr``, widened by
+    ``margin`` = (horizontal, vertical) median digit heights on each side; ``None`` when no digit is read
+    or the crop would be the whole image (a second pass would repeat the first)."""
+    idx = NumberDecoder(score_thr).select(bboxes, scores, labels)
+    if not len(idx):
+        return None
+    b = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)[idx]
+    h = float(np.median(b[:, 3] - b[:, 1]))
+    height, width = image_hw
+    x1 = int(max(0.0, np.floor(b[:, 0].min() - margin[0] * h)))
+    y1 = int(max(0.0, np.floor(b[:, 1].min() - margin[1] * h)))
+    x2 = int(min(width, np.ceil(b[:, 2].max() + margin[0] * h)))
+    y2 = int(min(height, np.ceil(b[:, 3].max() + margin[1] * h)))
+    if x2 - x1 < 2 or y2 - y1 < 2 or (x1, y1, x2, y2) == (0, 0, width, height):
+        return None
+    return x1, y1, x2, y2
+
+
+@MODELS.register_module()
+class ZoomInFasterRCNN(FasterRCNN):
+    """:class:`mmdet.models.FasterRCNN` with an optional second, zoomed-in pass at test time.
+
+    ``test_cfg.zoom`` (absent or ``None``: one pass, exactly FasterRCNN):
+        score_thr: first-pass digits at or above this (after the number decoder's duplicate suppression)
+            define the crop; lower than the Task-2 threshold so a weak digit at the end stays inside.
+        margin: (horizontal, vertical) margin around them, in median digit heights.
+        resize: the test pipeline's resize transform (same scale), applied to each crop.
+    """
+
+    def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
+        samples = super().predict(batch_inputs, batch_data_samples, rescale=rescale)
+        zoom = (self.test_cfg or {}).get('zoom')
+        if not zoom or not rescale:  # rescale=False: boxes in input pixels, e.g. for TTA merging
+            return samples
+        resize = TRANSFORMS.build(zoom['resize'])
+        jobs, inputs, crop_samples = [], [], []
+        for i, sample in enumerate(samples):
+            image, sx, sy = self._source_image(batch_inputs[i], sample)
+            pred = sample.pred_instances
+            box = zoom_region(pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(), pred.labels.cpu().numpy(),
+                              sample.ori_shape, zoom.get('score_thr', 0.3), zoom.get('margin', (0.8, 0.3)))
+            if box is None:
+                continue
+            x1, y1, x2, y2 = (int(np.floor(box[0] * sx)), int(np.floor(box[1] * sy)),
+                              int(np.ceil(box[2] * sx)), int(np.ceil(box[3] * sy)))
+            crop = np.ascontiguousarray(image[y1:y2, x1:x2])
+            out = resize(dict(img=crop, img_shape=crop.shape[:2], ori_shape=crop.shape[:2]))
+            inputs.append(torch.from_numpy(out['img'].transpose(2, 0, 1).copy()))
+            crop_samples.append(DetDataSample(metainfo=dict(
+                ori_shape=crop.shape[:2], img_shape=out['img_shape'], scale_factor=out['scale_factor'])))
+            jobs.append((i, x1, y1, sx, sy))
+        if not jobs:
+            return samples
+        data = self.data_preprocessor(dict(inputs=inputs, data_samples=crop_samples), False)
+        zoomed = super().predict(data['inputs'], data['data_samples'], rescale=True)
+        for (i, x1, y1, sx, sy), z in zip(jobs, zoomed):
+            pred = z.pred_instances
+            offset = pred.bboxes.new_tensor([x1, y1, x1, y1])
+            scale = pred.bboxes.new_tensor([sx, sy, sx, sy])
+            samples[i].pred_instances = InstanceData(
+                bboxes=(pred.bboxes + offset) / scale, scores=pred.scores, labels=pred.labels)
+        return samples
+
+    def _source_image(self, inputs, sample):
+        """What to crop from: (HxWx3 BGR uint8, x scale, y scale) from original pixels to this image's.
+        The original when the pipeline kept it, else the network input with its normalisation undone."""
+        original = sample.metainfo.get('ori_img')
+        if original is not None:
+            return original, 1.0, 1.0
+        h, w = sample.img_shape
+        pre = self.data_preprocessor
+        img = inputs[:, :h, :w].float()
+        if getattr(pre, '_enable_normalize', False):
+            img = img * pre.std + pre.mean
+        if getattr(pre, '_channel_conversion', False):  # the input is RGB, crops get converted again
+            img = img.flip(0)
+        img = img.clamp(0, 255).round().byte().permute(1, 2, 0).cpu().numpy()
+        sx, sy = sample.scale_factor
+        return img, float(sx), float(sy)

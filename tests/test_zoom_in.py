@@ -1,0 +1,98 @@
+"""ZoomInFasterRCNN: the crop around the read digits, and the coordinates of the second pass mapped back.
+
+The detector's first and second passes are replaced by a stand-in that boxes the bright pixels of its input,
+so the test checks the plumbing (crop from the original or from the resized input, resize, normalisation,
+box mapping) exactly, with the real test pipeline and data preprocessor of the CPU config."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmdet.models.detectors import TwoStageDetector
+from mmengine.structures import InstanceData
+
+from mmdigit.models import zoom_region
+
+TRUE_BOX = (90, 20, 110, 44)  # a bright "digit" in a 60 x 200 photo: small in its frame
+
+
+def test_region_is_the_read_digits_plus_margins_clipped():
+    boxes = [[40, 10, 50, 30], [52, 11, 62, 31], [0, 0, 5, 5]]
+    scores = [0.9, 0.8, 0.1]  # the third is not read at 0.3
+    assert zoom_region(boxes, scores, [1, 2, 3], (40, 100), 0.3, margin=(0.5, 0.25)) == (30, 5, 72, 36)
+    assert zoom_region(boxes, scores, [1, 2, 3], (32, 64), 0.3, margin=(0.5, 0.25)) == (30, 5, 64, 32)
+
+
+def test_no_region_without_digits_or_when_it_is_the_whole_image():
+    assert zoom_region([[40, 10, 50, 30]], [0.2], [1], (40, 100), 0.3) is None
+    assert zoom_region(np.zeros((0, 4)), [], [], (40, 100), 0.3) is None
+    assert zoom_region([[2, 2, 98, 38]], [0.9], [1], (40, 100), 0.3) is None
+
+
+def bright_box_predict(calls):
+    """Stand-in for both passes: one box around the input's bright pixels, rescaled like mmdet's."""
+
+    def predict(self, batch_inputs, batch_data_samples, rescale=True):
+        calls.append([tuple(s.img_shape) for s in batch_data_samples])
+        pre = self.data_preprocessor
+        for x, s in zip(batch_inputs, batch_data_samples):
+            h, w = s.img_shape
+            gray = (x[:, :h, :w] * pre.std + pre.mean).mean(0)
+            ys, xs = torch.nonzero(gray > 127.5, as_tuple=True)
+            box = torch.tensor([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], dtype=torch.float32)
+            if rescale:
+                box /= box.new_tensor(s.scale_factor).repeat(2)
+            s.pred_instances = InstanceData(bboxes=box, scores=torch.tensor([0.9]), labels=torch.tensor([3]))
+        return batch_data_samples
+
+    return predict
+
+
+def detect(cfg, monkeypatch):
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    from mmdigit.apis import BatchInference
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model).eval()
+    model.cfg = cfg
+    calls = []
+    monkeypatch.setattr(TwoStageDetector, 'predict', bright_box_predict(calls))
+    image = np.zeros((60, 200, 3), np.uint8)
+    x1, y1, x2, y2 = TRUE_BOX
+    image[y1:y2, x1:x2] = 255
+    (sample,) = BatchInference(model)([image])
+    return sample.pred_instances.bboxes[0].tolist(), calls
+
+
+@pytest.fixture
+def cpu_cfg():
+    from mmdigit.apis import load_config
+    return load_config('configs/digit_frcnn_r18_cpu.py')
+
+
+def test_second_pass_reads_a_zoomed_crop_of_the_original(cpu_cfg, monkeypatch):
+    box, calls = detect(cpu_cfg, monkeypatch)
+    assert len(calls) == 2
+    assert calls[0] == [(58, 192)]  # 60 x 200 resized to fit 192 x 64
+    # crop: ~20 + 2 x 0.8 digit heights wide, ~24 + 2 x 0.3 tall (~60 x 40 px) -> resized to 64 px tall
+    ((h, w),) = calls[1]
+    assert h == 64 and 90 <= w <= 100
+    assert box == pytest.approx(TRUE_BOX, abs=0.7)
+
+
+def test_without_the_original_the_crop_comes_from_the_resized_input(cpu_cfg, monkeypatch):
+    pipeline = [t for t in cpu_cfg.test_dataloader.dataset.pipeline if t['type'] != 'KeepOriginalImage']
+    pipeline[-1] = dict(pipeline[-1], meta_keys=tuple(k for k in pipeline[-1]['meta_keys'] if k != 'ori_img'))
+    cpu_cfg.test_dataloader.dataset.pipeline = pipeline
+    box, calls = detect(cpu_cfg, monkeypatch)
+    assert len(calls) == 2 and calls[1][0][0] == 64
+    assert box == pytest.approx(TRUE_BOX, abs=1.5)  # the resized input has lost a little
+
+
+def test_zoom_off_is_plain_faster_rcnn(cpu_cfg, monkeypatch):
+    cfg = copy.deepcopy(cpu_cfg)
+    cfg.model.test_cfg.zoom = None
+    box, calls = detect(cfg, monkeypatch)
+    assert len(calls) == 1
+    assert box == pytest.approx(TRUE_BOX, abs=1.5)
