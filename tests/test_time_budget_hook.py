@@ -71,7 +71,8 @@ def run(tmp_path, minutes, max_iters=100, val_interval=100, begin=10):
     hook = TrainTimeBudgetHook(minutes=minutes, warmup_iters=5, replan_interval=20)
     hook._clock = clock
     lrs = RecordLr()
-    loader = dict(dataset=Points(), sampler=dict(type='DefaultSampler', shuffle=True), batch_size=4, num_workers=0)
+    # InfiniteSampler: mmengine sleeps 2 s whenever an iteration-based loop restarts a finite dataloader
+    loader = dict(dataset=Points(), sampler=dict(type='InfiniteSampler', shuffle=True), batch_size=4, num_workers=0)
     runner = Runner(
         model=Toy(clock), work_dir=str(tmp_path), train_dataloader=loader,
         val_dataloader=dict(loader, sampler=dict(type='DefaultSampler', shuffle=False)), val_evaluator=[Count()],
