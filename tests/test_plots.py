@@ -1,4 +1,5 @@
 """Curves from a real run's scalars."""
+import json
 import sys
 
 import pytest
@@ -54,3 +55,15 @@ def test_prediction_grid_and_confusion_pictures(tmp_path):
     assert out.stat().st_size > 1000
     out = plot_confusion(np.eye(11, dtype=int) * 3, tmp_path / 'conf.png')
     assert out.stat().st_size > 1000
+
+
+def test_validation_logged_by_epoch_is_placed_after_its_training_records(tmp_path):
+    """mmengine's default logs an iteration-based run's validations at step 0 (the epoch)."""
+    from mmdigit.visualization.curves import read_scalars, series
+    vis = tmp_path / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    lines = [dict(loss=2.0, lr=0.1, step=50), dict(loss=1.0, lr=0.1, step=100), {'coco/bbox_mAP': 0.3, 'step': 0},
+             dict(loss=0.5, lr=0.1, step=150), dict(loss=0.4, lr=0.1, step=200), {'coco/bbox_mAP': 0.5, 'step': 0},
+             dict(loss=0.3, lr=0.1, step=250), {'coco/bbox_mAP': 0.6, 'step': 250}]  # logged by iteration
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines))
+    assert series(read_scalars(tmp_path), 'coco/bbox_mAP') == ([100, 200, 250], [0.3, 0.5, 0.6])

@@ -6,7 +6,9 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 custom_imports = dict(imports=['mmdigit'], allow_failed_imports=False)
 
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50),
+    # validation metrics logged at the iteration (mmengine's default logs them at the epoch: step 0 in an
+    # iteration-based run, so curves would pile every validation onto one point)
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='digit/best_accuracy',
                     rule='greater'))
 custom_hooks = [dict(type='DigitCalibrationHook'), dict(type='RandomStateHook')]

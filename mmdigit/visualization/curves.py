@@ -16,16 +16,28 @@ CURVES = {  # figure panel -> (scalar key, label)
 
 
 def read_scalars(run_dir) -> list[dict]:
-    """All scalar records of a work dir (every timestamped session, so resumed runs are joined), by step."""
+    """All scalar records of a work dir (every timestamped session, so resumed runs are joined), by step.
+
+    mmengine's LoggerHook logs validation metrics with ``step=epoch`` unless ``log_metric_by_epoch=False``
+    (mmdigit's runtime sets it): in an iteration-based run every validation would land on step 0. A
+    validation record whose step lies behind the training records before it is placed at the last of them.
+    """
     run_dir = Path(run_dir)
     files = sorted(run_dir.glob('*/vis_data/scalars.json'))
     if not files:
         raise FileNotFoundError(f'{run_dir}: no */vis_data/scalars.json (is this an mmengine work dir?)')
     records = []
     for f in files:
+        last_train_step = None
         for line in f.read_text().splitlines():
-            if line.strip():
-                records.append(json.loads(line))
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if 'loss' in record or 'lr' in record:
+                last_train_step = record.get('step', last_train_step)
+            elif last_train_step is not None and record.get('step', -1) < last_train_step:
+                record['step'] = last_train_step
+            records.append(record)
     return records
 
 
