@@ -6,7 +6,7 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py)
   step_time seconds per training step of the CPU config here: the first guess of both schedules, which
             TrainTimeBudgetHook then fits to the minutes while training
-  train_a   configs/digit_frcnn_r18_cpu.py from scratch (tools/train.py)
+  train_a   configs/digit_frcnn_r18_cpu.py from scratch for --minutes-a (tools/train.py --minutes)
   test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py); the
             validation split's pred.json too (for choosing the ensemble's settings)
   train_b   the same config, another seed, shorter schedule: the second ensemble member

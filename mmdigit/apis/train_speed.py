@@ -3,7 +3,9 @@
 The demo and the equal-budget benchmark promise minutes, not iterations; a fixed seconds-per-iteration
 constant would be wrong on any other machine, and even on one shared VM (the same 2-core CPU config measured
 0.37 s to 0.60 s per step at different hours of one day). So they build the real model, optimizer and train
-dataloader from the config, run a few warm steps and scale the iteration count to the budget.
+dataloader from the config, run a few warm steps and scale the iteration count to the budget. Where the
+budget must hold while the machine's speed drifts, ``tools/train.py --minutes`` (TrainTimeBudgetHook)
+re-plans during training; the demo uses this measurement as that hook's first guess.
 """
 from __future__ import annotations
 

@@ -4,10 +4,11 @@ Why: on a shared CPU the speed of one config drifts by +-25% within an hour, so 
 from a step time measured before training over- or under-shoots its budget (the demo's model A used 14.4
 of its 17 minutes). This hook measures the real loop (steps, data loading, hooks and validation) while it
 runs and re-plans: every ``replan_interval`` iterations it sets the loop's ``max_iters`` so the remaining
-iterations and validations fill the budget, and stretches or shrinks every iteration-based cosine scheduler
-to end there. mmengine's cosine schedulers are chainable (each step multiplies the distance to the minimum
-by a ratio of the curve), so a re-planned curve continues from the current value and still reaches its
-minimum exactly at the new end. The elapsed seconds travel in checkpoints, so ``--resume`` keeps the budget.
+iterations and validations fill the budget, and moves the end of every iteration-based cosine scheduler
+that ended with the loop to the new end. mmengine's cosine schedulers are chainable (each step multiplies
+the distance to the minimum by a ratio of the curve), so a re-planned curve continues from the current value
+and still reaches its minimum exactly at the new end. The elapsed seconds travel in checkpoints, so
+``--resume`` keeps the budget.
 """
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ class TrainTimeBudgetHook(Hook):
             return
         now = self._clock()
         t0, it0, val0 = self._timed_from
-        sec_per_iter = (now - t0 - (self._val_s - val0)) / max(done - it0, 1)
+        sec_per_iter = max((now - t0 - (self._val_s - val0)) / max(done - it0, 1), 1e-6)
         self.set_max_iters(runner, self.plan(now - self._start, done, sec_per_iter, runner.train_loop.val_interval))
 
     def plan(self, elapsed: float, done: int, sec_per_iter: float, val_interval: int) -> int:
