@@ -67,7 +67,8 @@ class TrainTimeBudgetHook(Hook):
             self._val_t0 = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint.setdefault('meta', {})[_META_KEY] = self._clock() - self._start
+        if hasattr(self, '_start'):  # saved during training (not a checkpoint written by hand before it)
+            checkpoint.setdefault('meta', {})[_META_KEY] = self._clock() - self._start
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._resumed_s = float(checkpoint.get('meta', {}).get(_META_KEY, 0.0))
