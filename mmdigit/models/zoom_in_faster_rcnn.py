@@ -64,15 +64,17 @@ class ZoomInFasterRCNN(FasterRCNN):
         resize = TRANSFORMS.build(zoom['resize'])
         jobs, inputs, crop_samples = [], [], []
         for i, sample in enumerate(samples):
-            image, sx, sy = self._source_image(batch_inputs[i], sample)
             pred = sample.pred_instances
             box = zoom_region(pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(), pred.labels.cpu().numpy(),
                               sample.ori_shape, zoom.get('score_thr', 0.3), zoom.get('margin', (0.8, 0.3)))
             if box is None:
                 continue
+            image, sx, sy = self._source_image(batch_inputs[i], sample)
             x1, y1, x2, y2 = (int(np.floor(box[0] * sx)), int(np.floor(box[1] * sy)),
                               int(np.ceil(box[2] * sx)), int(np.ceil(box[3] * sy)))
             crop = np.ascontiguousarray(image[y1:y2, x1:x2])
+            if min(crop.shape[:2]) < 2:  # a sliver of a heavily downscaled input: nothing to zoom into
+                continue
             out = resize(dict(img=crop, img_shape=crop.shape[:2], ori_shape=crop.shape[:2]))
             inputs.append(torch.from_numpy(out['img'].transpose(2, 0, 1).copy()))
             crop_samples.append(DetDataSample(metainfo=dict(
