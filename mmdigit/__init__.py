@@ -12,8 +12,14 @@ Importing the package registers everything in mmdet's registries (scope ``mmdet`
 
 It also allow-lists mmengine's checkpoint classes for torch's safe loader (torch >= 2.6).
 """
-from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registration side effects)
-from .utils.checkpoint import register_checkpoint_safe_globals
+import warnings
+
+# mmengine's is_installed() imports (and reloads) pkg_resources when a config names 'mmdet::...': setuptools
+# then warns twice per process that pkg_resources is deprecated. Not ours to act on (mmengine 0.10.7).
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated as an API', category=UserWarning)
+
+from . import datasets, engine, evaluation, models  # noqa: E402,F401,I001  (registration side effects)
+from .utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
 
 __version__ = '0.1.0'
 

@@ -190,7 +190,8 @@ def test_converter_clis(svhn_dir, tmp_path):
     assert len(tr['images']) == 2 and len(va['images']) == 1
     before = out.read_bytes()
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and 'exist' in r.stderr and out.read_bytes() == before
+    assert r.returncode == 2 and 'exist' in r.stderr and out.read_bytes() == before
+    assert r.stderr.count('\n') == 1 and r.stderr.startswith('svhn_to_coco: ')  # one line, no traceback
     r = subprocess.run(cmd + ['--force'], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
 

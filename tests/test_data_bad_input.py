@@ -262,3 +262,85 @@ def test_bad_voc_files(tmp_path):
         voc_to_coco(tmp_path / 'b', tmp_path)
     with pytest.raises(DataError, match=r'no \.xml'):
         voc_to_coco(tmp_path, tmp_path)
+
+
+# ----- DigitCocoDataset: the json is validated once at load, image problems are named (issue 16)
+
+def coco_dataset(root: Path, test_mode: bool = False):
+    from mmdigit.datasets import DigitCocoDataset
+    return DigitCocoDataset(data_root=f'{root}/', ann_file='train.json', data_prefix=dict(img='train/'),
+                            test_mode=test_mode, pipeline=[dict(type='LoadImageFromFile'),
+                                                           dict(type='LoadAnnotations', with_bbox=True)])
+
+
+def edit_json(path: Path, fn) -> None:
+    data = json.loads(path.read_text())
+    fn(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize('problem, edit', [
+    ('duplicate image id 1', lambda d: d['images'].append(dict(d['images'][0], file_name='2.png'))),
+    (r'category_id 11 not in categories', lambda d: d['annotations'][0].update(category_id=11)),
+    ('bbox must be 4 finite numbers', lambda d: d['annotations'][0].update(bbox=[2, 2, float('nan'), 5])),
+    ('non-positive width/height', lambda d: d['annotations'][0].update(bbox=[2, 2, -4, 5])),
+    ('lies entirely outside', lambda d: d['annotations'][0].update(bbox=[500, 2, 4, 5])),
+    (r"are not digits", lambda d: d['categories'][2].update(name='three')),
+])
+def test_dataset_refuses_bad_json_naming_it(tmp_path, problem, edit):
+    path = make_dataset(tmp_path, {'1.png': rgb(), '2.png': rgb()})
+    edit_json(path, edit)
+    with pytest.raises(DataError, match=rf'train\.json: .*{problem}'):
+        coco_dataset(tmp_path)
+
+
+def test_dataset_broken_json_names_the_file(tmp_path):
+    path = make_dataset(tmp_path, {'1.png': rgb()})
+    path.write_text('{"images": [')
+    with pytest.raises(DataError, match=r'train\.json: malformed JSON'):
+        coco_dataset(tmp_path)
+
+
+def test_dataset_clips_boxes_partly_outside(tmp_path):
+    path = make_dataset(tmp_path, {'1.png': rgb()})
+    edit_json(path, lambda d: d['annotations'][0].update(bbox=[-2, 3, 8, 30]))
+    ds = coco_dataset(tmp_path)
+    assert ds.get_data_info(0)['instances'][0]['bbox'] == [0, 3, 6, 20]
+
+
+def test_training_split_with_missing_or_empty_image_is_refused_at_load(tmp_path):
+    make_dataset(tmp_path, {'1.png': rgb(), '2.png': b'', 'gone.png': None})
+    with pytest.raises(DataError, match=r'train\.json: 2 of its images cannot be used for training: '
+                                        r'.*2\.png: file is empty \(0 bytes\).*gone\.png: image file missing'):
+        coco_dataset(tmp_path)
+
+
+def test_corrupt_image_mid_training_is_named(tmp_path):
+    data = png_bytes(Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 40, 3), np.uint8)))
+    make_dataset(tmp_path, {'1.png': rgb(), '2.png': data[:len(data) // 2]})
+    ds = coco_dataset(tmp_path)  # training loads headers lazily: the truncated file fails when read
+    assert ds[0]['img'].shape == (20, 40, 3)
+    with pytest.raises(DataError, match=r'train/2\.png: cannot load image'):
+        ds[1]
+
+
+def test_test_split_sets_unreadable_images_aside(tmp_path):
+    make_dataset(tmp_path, {'1.png': rgb(), '2.png': b'\x89PNG garbage', '3.png': b'', '4.png': rgb()})
+    ds = coco_dataset(tmp_path, test_mode=True)
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == [1, 4]
+    assert sorted(ds.unreadable) == [2, 3] and '2.png' in ds.unreadable[2]
+    assert ds.metainfo['unreadable'] == ds.unreadable  # reaches the prediction writer: -1 + warnings.txt
+
+
+def test_every_image_unreadable_is_one_clear_error(tmp_path):
+    from mmdigit.datasets import DigitCocoDataset
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    for i in (1, 2):
+        (folder / f'{i}.png').write_bytes(b'')
+    with pytest.raises(DataError, match=r'imgs: none of its 2 image\(s\) can be read'):
+        DigitCocoDataset(ann_file='', data_prefix=dict(img=str(folder)), test_mode=True,
+                         pipeline=[dict(type='LoadImageFromFile')])
+    make_dataset(tmp_path, {'1.png': b'', '2.png': None})
+    with pytest.raises(DataError, match=r'train\.json: none of its 2 image\(s\) can be read'):
+        coco_dataset(tmp_path, test_mode=True)

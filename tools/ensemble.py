@@ -24,8 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from mmdigit.ensemble import CONF_TYPES, METHODS, ModelPredictions, common_images, fuse_models, vote_numbers  # noqa: E402
-from mmdigit.recognition import NumberDecoder, detections_to_coco, write_predictions  # noqa: E402
+from mmdigit.recognition import PRED_INFO_NAME, NumberDecoder, detections_to_coco, write_predictions  # noqa: E402
 from mmdigit.utils import atomic_write_text  # noqa: E402
+from mmdigit.utils.cli import UserError, probability, run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -42,7 +43,7 @@ def parse_args(argv=None):
     p.add_argument('--conf-type', choices=CONF_TYPES, default='avg', help='WBF score rule')
     p.add_argument('--class-agnostic', action='store_true', help='digits of different classes at one place '
                    'compete (one survives)')
-    p.add_argument('--score-thr', type=float, help='Task-2 threshold on fused scores (default: the '
+    p.add_argument('--score-thr', type=probability, help='Task-2 threshold on fused scores (default: the '
                    'weighted mean of the models\' calibrated thresholds)')
     p.add_argument('--numbers', choices=('fused', 'vote'), default='fused',
                    help='pred.csv from the fused boxes or from the vote over the models\' own numbers')
@@ -83,14 +84,40 @@ def records_of(detections: dict) -> list:
     return out
 
 
+def check_models(models, image_ids, intersection: bool) -> None:
+    """What ModelPredictions cannot tell alone: a threshold in pred_info.json that is no threshold, and a pred.json
+    without its pred.csv (pred.json leaves out the images without detections, so coverage is unknown)."""
+    wanted = set(image_ids)
+    for m in models:
+        thr = m.decoder.score_thr
+        if not 0.0 <= thr <= 1.0:  # also NaN
+            raise UserError(f'{m.path.with_name(PRED_INFO_NAME)}: score_thr {thr} is not a threshold in [0, 1]')
+        if m.path.with_name('pred.csv').is_file() or not m.covered <= wanted or m.covered == wanted:
+            continue
+        msg = (f'{m.path}: no pred.csv beside it, so the {len(wanted) - len(m.covered)} images without a detection '
+               'in it cannot be told from images the model never saw; put the pred.csv tools/test.py wrote with it '
+               'beside it')
+        if not intersection:
+            raise UserError(msg)
+        print(f'warning: {msg} (--intersection: they are left out)', file=sys.stderr)
+
+
 def main(argv=None):
     args = parse_args(argv)
     image_ids, sizes, gt = image_set(args)
     models = [ModelPredictions(p) for p in args.preds]
+    check_models(models, image_ids, args.intersection)
     ids = [i for i in common_images(models, image_ids, args.intersection) if sizes[i] is not None]
-    fused = fuse_models(models, ids, sizes, method=args.method, weights=args.weights,
-                        iou_thr=args.iou_thr, skip_box_thr=args.skip_box_thr, conf_type=args.conf_type,
-                        class_agnostic=args.class_agnostic)
+    try:
+        fused = fuse_models(models, ids, sizes, method=args.method, weights=args.weights,
+                            iou_thr=args.iou_thr, skip_box_thr=args.skip_box_thr, conf_type=args.conf_type,
+                            class_agnostic=args.class_agnostic)
+    except ValueError as e:
+        if 'outside' not in str(e):
+            raise
+        source = args.ann_file or args.img_dir
+        raise UserError(f'{source}: image sizes do not fit the predictions ({e}); is it the image set '
+                        f'{", ".join(args.preds)} were made on?') from None
     if args.score_thr is None:
         weights = args.weights or [1.0] * len(models)
         args.score_thr = sum(w * m.decoder.score_thr for w, m in zip(weights, models)) / sum(weights)
@@ -147,4 +174,4 @@ def print_table(rows):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main, 'ensemble'))

@@ -1,6 +1,13 @@
 """``DigitCocoDataset``: COCO-format digit data (classes '0'..'9', category_id = digit + 1), plus the
 annotation-free test split of the real task: with ``ann_file=''`` it lists an image folder.
 
+COCO mode validates the json once at load (:func:`mmdigit.datasets.coco_io.load_coco`): malformed json,
+duplicate image / annotation ids or file names, unknown or non-digit categories, NaN / non-positive / entirely
+outside boxes are a ``DataError`` naming the file; boxes partly outside their image are clipped (logged repair).
+Image files: in training, a missing or empty file is an error at load and a file that fails to decode later
+is named; in test mode (test / validation) every image is decoded at load and an unreadable one is handled as
+in folder mode below.
+
 Folder mode: image ids are the numeric file stems when every stem is a number (SVHN's ``1.png``), else
 1..N in sorted file-name order. Every image is decoded once while listing, so an unreadable file is
 reported up front (``unreadable``: id -> reason) instead of killing the test run halfway; the prediction
@@ -8,12 +15,15 @@ writer gives it a ``-1`` row and lists it in ``warnings.txt``.
 """
 from __future__ import annotations
 
+import os
 import os.path as osp
 from pathlib import Path
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import MMLogger
+
+from .coco_io import DataError, load_coco
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
@@ -61,7 +71,7 @@ class DigitCocoDataset(CocoDataset):
 
     def load_data_list(self) -> list[dict]:
         if self.ann_file:
-            return super().load_data_list()
+            return self._load_coco_split()
         img_dir = self.data_prefix.get('img', '')
         self.cat_ids = list(range(1, len(self.metainfo['classes']) + 1))
         self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
@@ -74,9 +84,77 @@ class DigitCocoDataset(CocoDataset):
                 continue
             data_list.append(dict(img_path=str(path), img_id=img_id, width=width, height=height,
                                   instances=[], seg_map_path=None, file_name=osp.basename(path)))
+        if not data_list:
+            raise DataError(f'{img_dir}: none of its {len(self.unreadable)} image(s) can be read, e.g. '
+                            + '; '.join(list(self.unreadable.values())[:3]))
+        self._note_unreadable(img_dir)
+        return data_list
+
+    def _note_unreadable(self, where) -> None:
         self._metainfo['unreadable'] = dict(self.unreadable)  # reaches the evaluator's dataset_meta
         if self.unreadable:
             MMLogger.get_current_instance().warning(
-                f'{len(self.unreadable)} unreadable image(s) in {img_dir}: ' + '; '.join(
+                f'{len(self.unreadable)} unreadable image(s) in {where}: ' + '; '.join(
                     list(self.unreadable.values())[:3]))
-        return data_list
+
+    def _load_coco_split(self) -> list[dict]:
+        """mmdet's loader after our validation, with the image files checked (module docstring)."""
+        ann_file = self.ann_file
+        data = load_coco(ann_file)  # DataError naming the file; logs boxes partly outside their image
+        names = {c['id']: c['name'] for c in data['categories']}
+        used = {a['category_id'] for a in data.get('annotations', [])}
+        foreign = sorted(c for c in used if str(names[c]) not in DIGIT_CLASSES)
+        if foreign:
+            raise DataError(f'{ann_file}: category id(s) {foreign} (names {[names[c] for c in foreign]}) are not '
+                            f'digits: categories must be named {", ".join(DIGIT_CLASSES)}')
+        data_list = super().load_data_list()
+        clipped = 0
+        for info in data_list:  # documented repair: boxes partly outside their image are clipped to it
+            w, h = info['width'], info['height']
+            for inst in info['instances']:
+                x0, y0, x1, y1 = inst['bbox']
+                box = [min(max(x0, 0), w), min(max(y0, 0), h), min(max(x1, 0), w), min(max(y1, 0), h)]
+                if box != list(inst['bbox']):
+                    inst['bbox'] = box
+                    clipped += 1
+        if clipped:
+            MMLogger.get_current_instance().warning(f'{ann_file}: clipped {clipped} box(es) to their image')
+        kept, problems = [], {}
+        for info in data_list:
+            path = info['img_path']
+            if not osp.isfile(path):
+                problems[info['img_id']] = f'{path}: image file missing (listed in {osp.basename(ann_file)})'
+                continue
+            try:
+                if self.test_mode:
+                    inspect_image(path)
+                elif os.path.getsize(path) == 0:
+                    raise ValueError('file is empty (0 bytes)')
+            except (OSError, ValueError) as e:
+                problems[info['img_id']] = f'{path}: {e}'
+                continue
+            kept.append(info)
+        if problems and not self.test_mode:
+            msgs = list(problems.values())
+            raise DataError(f'{ann_file}: {len(msgs)} of its images cannot be used for training: '
+                            + '; '.join(msgs[:5]) + (' ...' if len(msgs) > 5 else ''))
+        if not kept and problems:
+            raise DataError(f'{ann_file}: none of its {len(problems)} image(s) can be read, e.g. '
+                            + '; '.join(list(problems.values())[:3]))
+        self.unreadable.update(problems)
+        self._note_unreadable(ann_file)
+        return kept
+
+    def prepare_data(self, idx):
+        """mmdet's pipeline; an image that fails to load (``cv2.error ... !buf.empty()`` and the like) is named."""
+        try:
+            return super().prepare_data(idx)
+        except Exception as e:
+            path = self.get_data_info(idx).get('img_path')
+            if path is None:
+                raise
+            try:
+                inspect_image(path)
+            except (OSError, ValueError) as why:
+                raise DataError(f'{path}: cannot load image ({why})') from e
+            raise

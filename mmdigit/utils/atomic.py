@@ -1,5 +1,6 @@
 """Atomic file writes: a reader (or a crash) never sees half a pred.json, and the old file survives
-until the new one is complete."""
+until the new one is complete. The file gets the mode a plain ``open()`` would give (0666 minus the umask),
+not ``mkstemp``'s 0600."""
 from __future__ import annotations
 
 import os
@@ -15,6 +16,7 @@ def atomic_open(path, mode: str = 'w', **kwargs):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()
@@ -24,6 +26,12 @@ def atomic_open(path, mode: str = 'w', **kwargs):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path, text: str) -> None:

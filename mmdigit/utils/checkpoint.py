@@ -13,6 +13,7 @@ else. Loading stays restricted: an untrusted checkpoint can build these plain da
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -48,18 +49,40 @@ def register_checkpoint_safe_globals() -> None:
     _REGISTERED = True
 
 
+def check_checkpoint_file(path, what: str = 'checkpoint') -> Path:
+    """Cheap checks before a long run: the file exists, is not empty and, when it is a zip (torch's format
+    since 1.6), is complete (a truncated zip has lost its central directory). Returns the path."""
+    import zipfile
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f'{path}: {what} is a folder, not a file')
+    if not path.is_file():
+        raise FileNotFoundError(f'{path}: {what} file does not exist')
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError(f'{path}: {what} file is empty (0 bytes)')
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    if head == b'PK\x03\x04':
+        try:
+            with zipfile.ZipFile(path) as z:
+                z.infolist()
+        except (zipfile.BadZipFile, OSError) as e:
+            raise ValueError(f'{path}: {what} file is truncated or corrupt ({e}); was it still being written?') \
+                from None
+    return path
+
+
 def load_checkpoint_safely(path, map_location='cpu') -> dict:
     """Load a checkpoint file with the restricted unpickler; clear errors for missing or foreign files."""
-    from pathlib import Path
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f'{path}: checkpoint file does not exist')
+    path = check_checkpoint_file(path)
     register_checkpoint_safe_globals()
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - report any unpickling failure with the file name
+        first = (str(e).strip().splitlines() or [''])[0]
         raise ValueError(f'{path}: cannot load as a checkpoint with the safe loader '
-                         f'({type(e).__name__}: {str(e).splitlines()[0]})') from e
+                         f'({type(e).__name__}{": " + first if first else ""})') from e
     if not isinstance(ckpt, dict):
         raise ValueError(f'{path}: not a checkpoint (a {type(ckpt).__name__}, expected a dict)')
     return ckpt

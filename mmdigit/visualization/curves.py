@@ -3,6 +3,7 @@ accuracy), one run or several on shared axes (the reports' favourite figure: two
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 from .figure import pyplot, save_figure
@@ -29,10 +30,18 @@ def read_scalars(run_dir) -> list[dict]:
     records = []
     for f in files:
         last_train_step = None
-        for line in f.read_text().splitlines():
-            if not line.strip():
-                continue
-            record = json.loads(line)
+        lines = [(n, line) for n, line in enumerate(f.read_text().splitlines(), 1) if line.strip()]
+        for k, (n, line) in enumerate(lines):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                if k == len(lines) - 1:  # the last record of a run killed while writing it
+                    warnings.warn(f'{f}:{n}: incomplete last record skipped (run killed while logging?)',
+                                  stacklevel=2)
+                    break
+                raise ValueError(f'{f}:{n}: not a JSON record ({e.msg})') from None
+            if not isinstance(record, dict):
+                raise ValueError(f'{f}:{n}: not a JSON record (a {type(record).__name__})')
             if 'loss' in record or 'lr' in record:
                 last_train_step = record.get('step', last_train_step)
             elif last_train_step is not None and record.get('step', -1) < last_train_step:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from mmdigit.utils.cli import UserError, run_main  # noqa: E402
 from mmdigit.visualization.curves import CURVES, plot_runs  # noqa: E402
 
 
@@ -22,10 +23,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.names and len(args.names) != len(args.runs):
         parser.error(f'{len(args.names)} names for {len(args.runs)} runs')
+    for run in args.runs:
+        if not Path(run).is_dir():
+            raise UserError(f'{run}: not a folder (give mmengine work dirs)')
+    if args.out and Path(args.out).is_dir():
+        raise UserError(f'--out {args.out}: is a folder; give the PNG file to write')
     out = plot_runs(args.runs, args.out or Path(args.runs[0]) / 'curves.png', args.names, args.panels)
     print(f'wrote {out}')
     return out
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main, 'plot_curves'))

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
-from mmdigit.datasets.coco_io import DataError, write_coco  # noqa: E402
+from mmdigit.datasets.coco_io import write_coco  # noqa: E402
 from mmdigit.datasets.converters import split_train_val, svhn_to_coco  # noqa: E402
+from mmdigit.utils.cli import UserError, run_main  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,28 +36,29 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.val_ratio and not args.val_out:
         ap.error('--val-ratio needs --val-out')
+    if not 0.0 <= args.val_ratio < 1.0:
+        ap.error(f'--val-ratio {args.val_ratio}: must be in [0, 1)')
     outs = [Path(args.out)] + ([Path(args.val_out)] if args.val_ratio else [])
+    if len(outs) == 2 and outs[0].resolve() == outs[1].resolve():
+        raise UserError(f'--out and --val-out are the same file ({outs[0]}): one split would replace the other')
+    for p in outs:
+        if p.is_dir():
+            raise UserError(f'{p}: is a folder; give the path of the json to write')
     existing = [str(p) for p in outs if p.exists()]
     if existing and not args.force:
-        print(f'error: {", ".join(existing)} exist(s); use --force to overwrite', file=sys.stderr)
-        return 1
-    try:
-        coco, report = svhn_to_coco(args.mat, args.img_dir)
-        print(report.summary())
-        if not coco['images']:
-            print(f'error: no usable image for {args.mat}', file=sys.stderr)
-            return 1
-        parts = [coco]
-        if args.val_ratio:
-            parts = list(split_train_val(coco, args.val_ratio, args.seed))
-        for path, part in zip(outs, parts):
-            write_coco(path, part, overwrite=args.force)
-            print(f'wrote {path}: {len(part["images"])} images, {len(part["annotations"])} boxes')
-    except (DataError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
+        raise UserError(f'{", ".join(existing)}: exist(s); use --force to overwrite')
+    coco, report = svhn_to_coco(args.mat, args.img_dir)
+    print(report.summary())
+    if not coco['images']:
+        raise UserError(f'{args.mat}: no usable image')
+    parts = [coco]
+    if args.val_ratio:
+        parts = list(split_train_val(coco, args.val_ratio, args.seed))
+    for path, part in zip(outs, parts):
+        write_coco(path, part, overwrite=args.force)
+        print(f'wrote {path}: {len(part["images"])} images, {len(part["annotations"])} boxes')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main, 'svhn_to_coco'))

@@ -1,0 +1,172 @@
+"""What every mmdigit command-line tool shares: user errors as one line, argument types, early checks.
+
+    if __name__ == '__main__':
+        sys.exit(run_main(main, 'infer'))
+
+:func:`run_main` runs a tool's ``main(argv)`` and turns a user error (a missing or unreadable file, bad data,
+a bad value: ``OSError``, ``ValueError`` and its :class:`~mmdigit.datasets.coco_io.DataError`, :class:`UserError`,
+a config that does not parse or names an unknown type) into ``tool: file: problem`` on stderr and exit code 2,
+and Ctrl-C into ``tool: interrupted`` and exit code 130, with no traceback. ``--debug`` anywhere on the command
+line (or ``MMDIGIT_DEBUG=1``) shows the traceback instead. Anything else is a bug and keeps its traceback.
+See docs/bad_inputs.md for the table of bad inputs and what each gets.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import math
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """A problem with what the user gave (file, flag, value); the message names it."""
+
+
+def _debug(argv) -> bool:
+    return '--debug' in argv or os.environ.get('MMDIGIT_DEBUG', '') not in ('', '0')
+
+
+def is_user_error(e: BaseException) -> bool:
+    if isinstance(e, (UserError, OSError, ValueError, SyntaxError)):
+        return True
+    # mmengine's registry: a config naming a type nobody registered (a typo such as 'FasterRCNNN')
+    return isinstance(e, KeyError) and 'registry' in str(e)
+
+
+def one_line(e: BaseException) -> str:
+    msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    if 'Original Traceback' in msg:  # re-raised by torch from a DataLoader worker: keep the worker's message
+        last = [ln for ln in msg.strip().splitlines() if ln.strip()][-1]
+        head, sep, rest = last.partition(': ')
+        msg = rest if sep and ' ' not in head else last
+    if isinstance(e, SyntaxError) and e.filename:
+        msg = f'{e.filename}:{e.lineno}: {e.msg}'
+    if isinstance(e, OSError) and e.filename and e.strerror:  # "[Errno 13] Permission denied: 'x'"
+        msg = f'{e.filename}: {e.strerror}'
+    return ' '.join(msg.split()) or type(e).__name__
+
+
+def run_main(main, prog: str, argv: list[str] | None = None) -> int:
+    """Run ``main(argv)``; return its exit code (0 unless it returned an int), 2 on a user error, 130 on Ctrl-C."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug(argv)
+    argv = [a for a in argv if a != '--debug']
+    try:
+        rc = main(argv)
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print(f'{prog}: interrupted', file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 - sorted into user errors (one line) and bugs (re-raised)
+        if debug or not is_user_error(e):
+            raise
+        print(f'{prog}: {one_line(e)}', file=sys.stderr)
+        return EXIT_USER_ERROR
+    return rc if isinstance(rc, int) and not isinstance(rc, bool) else 0
+
+
+# argparse types: a bad value is an argparse error (usage + one line naming the flag, exit 2)
+
+def probability(text: str) -> float:
+    """A threshold in [0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
+    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+        raise argparse.ArgumentTypeError(f'{text} is not a threshold in [0, 1]')
+    return v
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f'{text} must be at least 1')
+    return v
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f'{text} must be a positive number')
+    return v
+
+
+def check_writable_dir(path, flag: str) -> Path:
+    """Create ``path`` (and parents) and prove a file can be written there, before any long computation."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f'{flag} {path}: exists and is not a folder')
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise UserError(f'{flag} {path}: cannot write there ({e.strerror or e})') from None
+    return path
+
+
+# --cfg-options: mmengine merges any key, so a typo (score_thrx) is silently ignored
+
+def _runner_keys() -> set[str]:
+    import inspect
+
+    from mmengine.runner import Runner
+    return set(inspect.signature(Runner.__init__).parameters) | {'runner_type', 'custom_imports', '_base_',
+                                                                   'auto_scale_lr', 'tta_model', 'tta_pipeline'}
+
+
+def check_cfg_options(cfg, options: dict | None) -> None:
+    """Refuse ``--cfg-options`` keys that look like typos: an unknown top-level key (neither in the config nor a
+    Runner setting) or an unknown key whose name is close to an existing one (``score_thrx``). Other new keys
+    inside an existing dict are allowed: they may be valid arguments the config just does not set."""
+    for key in options or {}:
+        parts = key.split('.')
+        node = cfg
+        for depth, part in enumerate(parts):
+            if isinstance(node, (list, tuple)):
+                if not (part.isdigit() and int(part) < len(node)):
+                    raise UserError(f'--cfg-options {key}: {".".join(parts[:depth]) or "config"} is a list of '
+                                    f'{len(node)}, no index {part}')
+                node = node[int(part)]
+                continue
+            if not hasattr(node, 'keys'):
+                break  # replacing a value by a dict: mmengine's call
+            if part in node:
+                node = node[part]
+                continue
+            if depth == 0 and part in _runner_keys():
+                break
+            where = '.'.join(parts[:depth]) or 'the config'
+            close = difflib.get_close_matches(part, [str(k) for k in node.keys()], n=1, cutoff=0.75)
+            if depth == 0 or close:
+                hint = f' (did you mean {".".join([*parts[:depth], close[0]])}?)' if close else ''
+                raise UserError(f'--cfg-options {key}: {where} has no key {part!r}{hint}')
+            break
+
+
+def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none'):
+    """:func:`mmdigit.apis.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
+    before they are merged; same precedence (CLI ``--work-dir`` wins)."""
+    from mmdigit.apis import load_config
+    cfg = load_config(config_path, None, work_dir, launcher)
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+        if work_dir is not None:
+            cfg.work_dir = work_dir
+    return cfg

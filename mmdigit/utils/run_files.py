@@ -1,0 +1,105 @@
+"""The files a training run leaves in its work dir, so a new run neither mixes with an old one nor resumes
+from nothing."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .cli import UserError
+
+RUN_FILE_PATTERNS = ('iter_*.pth', 'epoch_*.pth', 'best_*.pth', 'last_checkpoint', 'digit_calibration.json')
+
+
+def run_files(work_dir) -> list[Path]:
+    """Checkpoints and calibration of an earlier run in ``work_dir`` (sorted by name)."""
+    work_dir = Path(work_dir)
+    if not work_dir.is_dir():
+        return []
+    return sorted({p for pattern in RUN_FILE_PATTERNS for p in work_dir.glob(pattern) if p.is_file()})
+
+
+def check_fresh_work_dir(work_dir) -> None:
+    """Refuse a work dir holding another run's checkpoints / calibration (a new run overwrites some and leaves
+    the others beside them, e.g. old checkpoints next to a new digit_calibration.json)."""
+    found = run_files(work_dir)
+    if found:
+        names = ', '.join(p.name for p in found[:4]) + (', ...' if len(found) > 4 else '')
+        raise UserError(f'{work_dir}: holds an earlier run ({names}); add --resume to continue it, or give a '
+                        'new --work-dir')
+
+
+def _number(p: Path) -> int:
+    m = re.search(r'_(\d+)\.pth$', p.name)
+    return int(m.group(1)) if m else -1
+
+
+def latest_checkpoint(work_dir) -> str:
+    """What ``--resume`` without a path continues: the work dir's ``last_checkpoint``, else its newest
+    ``iter_N.pth`` / ``epoch_N.pth``; a :class:`UserError` when there is none (instead of training from scratch)."""
+    work_dir = Path(work_dir)
+    pointer = work_dir / 'last_checkpoint'
+    if pointer.is_file():
+        target = pointer.read_text(encoding='utf-8').strip()
+        if target and Path(target).is_file():
+            return target
+        if target and (work_dir / Path(target).name).is_file():  # the work dir was moved
+            return str(work_dir / Path(target).name)
+    found = sorted((p for pattern in ('iter_*.pth', 'epoch_*.pth') for p in work_dir.glob(pattern)), key=_number)
+    if found:
+        return str(found[-1])
+    raise UserError(f'--resume: {work_dir} holds no checkpoint to resume from (no last_checkpoint, iter_*.pth or '
+                    'epoch_*.pth); give the checkpoint path, or drop --resume to start a new run')
+
+
+class StaleFileGuard:
+    """``with StaleFileGuard(path): run()``: if ``run`` succeeds without rewriting ``path`` (a file an earlier run
+    of the same tool left in the output folder, e.g. its warnings.txt), the stale file is removed, so the folder
+    describes one run. Untouched when ``run`` fails (the earlier outputs are still there, with their file)."""
+
+    def __init__(self, path) -> None:
+        self.path = Path(path) if path else None
+        self.before = None
+
+    def _identity(self):
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def __enter__(self):
+        if self.path is not None:
+            self.before = self._identity()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None and self.before is not None and self._identity() == self.before:
+            self.path.unlink(missing_ok=True)
+        return False
+
+
+def unique_names(files, suffix: str = '.png') -> dict:
+    """One output file name per input file, none shared: ``<stem><suffix>``, else (``a.jpg`` and ``a.png``)
+    ``<name><suffix>``, else (same name in two folders) ``<parent>_<name><suffix>``, else numbered."""
+    files = list(dict.fromkeys(files))
+    out, taken = {}, set()
+    stems: dict[str, int] = {}
+    names: dict[str, int] = {}
+    for f in files:
+        stems[Path(f).stem.lower()] = stems.get(Path(f).stem.lower(), 0) + 1
+        names[Path(f).name.lower()] = names.get(Path(f).name.lower(), 0) + 1
+    for f in files:
+        p = Path(f)
+        if stems[p.stem.lower()] == 1:
+            name = p.stem + suffix
+        elif names[p.name.lower()] == 1:
+            name = p.name + suffix
+        else:
+            name = f'{p.parent.name}_{p.name}{suffix}'
+        base, k = name, 1
+        while name.lower() in taken:
+            k += 1
+            name = f'{Path(base).stem}_{k}{suffix}'
+        taken.add(name.lower())
+        out[f] = name
+    return out
