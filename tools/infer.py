@@ -1,18 +1,24 @@
 """Read house numbers: ``python tools/infer.py CONFIG CHECKPOINT PATH... [--json] [--show-dir DIR]``.
 
-PATH is an image, a folder or a glob. Prints ``file,number,score`` per image (``--json``: one JSON object
-per line with the digits' boxes). The Task-2 threshold is the calibrated one stored beside the checkpoint
-unless ``--score-thr`` is given. Unreadable images are reported on stderr with number ``-1``.
+PATH is an image, a folder or a glob. Prints ``file,number,score,error`` per image as CSV (``--json``: one JSON
+object per line with the digits' boxes, and ``error`` for an unreadable image). The Task-2 threshold is the
+calibrated one stored beside the checkpoint unless ``--score-thr`` is given. An unreadable image gets number
+``-1``, its reason in the ``error`` field and a line on stderr, and the exit code is 1; progress goes to stderr.
+``--show-dir`` draws each image to ``<stem>.png`` (``<name>.png`` when two inputs share a stem).
 """
 import argparse
+import contextlib
+import csv
 import glob
 import json
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from mmdigit.datasets.digit_dataset import IMAGE_SUFFIXES  # noqa: E402
+from mmdigit.utils.cli import UserError, positive_int, probability, run_main  # noqa: E402
 
 
 def expand(paths) -> list[Path]:
@@ -20,7 +26,10 @@ def expand(paths) -> list[Path]:
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out += sorted(q for q in path.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(q for q in path.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES and q.is_file())
+            if not found:
+                raise UserError(f'{p}: no images ({", ".join(IMAGE_SUFFIXES)}) in this folder')
+            out += found
         elif path.is_file():
             out.append(path)
         else:
@@ -28,7 +37,7 @@ def expand(paths) -> list[Path]:
             if not matches:
                 raise FileNotFoundError(f'{p}: no such image, folder or glob match')
             out += matches
-    return out
+    return list(dict.fromkeys(out))  # a file named twice (path and glob) is read once
 
 
 def parse_args(argv=None):
@@ -36,49 +45,75 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('paths', nargs='+', help='images, folders or globs')
-    parser.add_argument('--score-thr', type=float, help='Task-2 threshold (default: calibrated, else config)')
+    parser.add_argument('--score-thr', type=probability,
+                        help='Task-2 threshold in [0, 1] (default: calibrated, else config)')
     parser.add_argument('--json', action='store_true', help='JSON lines with boxes instead of CSV')
     parser.add_argument('--show-dir', help='write each image with its boxes, digits and number drawn')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--batch-size', type=positive_int, default=16)
     return parser.parse_args(argv)
 
 
+class _Progress:
+    """``infer: 160/5000 images`` on stderr, at most every 2 s, when there is more than one batch."""
+
+    def __init__(self, total: int, batch_size: int) -> None:
+        self.total, self.on = total, total > batch_size
+        self.last = time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if self.on and (done == self.total or now - self.last >= 2.0):
+            self.last = now
+            print(f'infer: {done}/{self.total} images', file=sys.stderr, flush=True)
+
+
 def main(argv=None, out=sys.stdout):
+    """Returns the exit code: 0, or 1 when an image could not be read."""
     args = parse_args(argv)
+    files = expand(args.paths)
+    if args.show_dir and Path(args.show_dir).is_file():
+        raise UserError(f'--show-dir {args.show_dir}: is a file, not a folder')
     from mmdigit.apis import DigitReader
     from mmdigit.datasets import inspect_image
-    files = expand(args.paths)
-    reader = DigitReader(args.config, args.checkpoint, device=args.device, score_thr=args.score_thr)
-    readable, results = [], {}
+    from mmdigit.utils.run_files import unique_names
+    with contextlib.redirect_stdout(sys.stderr):  # mmengine prints 'Loads checkpoint by ...': stdout is the CSV
+        reader = DigitReader(args.config, args.checkpoint, device=args.device, score_thr=args.score_thr)
+    readable, results, errors = [], {}, {}
     for f in files:
         try:
             inspect_image(f)
             readable.append(f)
         except ValueError as e:
-            print(f'{f}: {e}', file=sys.stderr)
-            results[f] = None
+            print(f'infer: {f}: {e}', file=sys.stderr)
+            results[f], errors[f] = None, str(e)
+    progress = _Progress(len(readable), args.batch_size)
     for i in range(0, len(readable), args.batch_size):
         chunk = readable[i:i + args.batch_size]
-        results.update(zip(chunk, reader.read_many([str(f) for f in chunk])))
-    if not args.json:
-        print('file,number,score', file=out)
+        results.update(zip(chunk, reader.read_many([str(f) for f in chunk], batch_size=args.batch_size)))
+        progress(i + len(chunk))
+    drawn_names = unique_names(readable) if args.show_dir else {}
+    writer = None if args.json else csv.writer(out, lineterminator='\n')
+    if writer:
+        writer.writerow(['file', 'number', 'score', 'error'])
     for f in files:
         r = results[f]
         if args.json:
-            print(json.dumps(dict(file=str(f), **(r.to_dict() if r else dict(number='-1', score=0.0, digits=[])))),
-                  file=out)
+            row = r.to_dict() if r else dict(number='-1', score=0.0, digits=[], error=errors[f])
+            print(json.dumps(dict(file=str(f), **row)), file=out)
         else:
-            print(f'{f},{r.number if r else "-1"},{r.score if r else 0.0:.4f}', file=out)
+            writer.writerow([str(f), r.number if r else '-1', f'{r.score if r else 0.0:.4f}', errors.get(f, '')])
         if args.show_dir and r is not None:
             import mmcv
 
             from mmdigit.visualization import draw_reading
             Path(args.show_dir).mkdir(parents=True, exist_ok=True)
             drawn = draw_reading(mmcv.imread(str(f), channel_order='rgb'), r)
-            mmcv.imwrite(drawn[..., ::-1], str(Path(args.show_dir) / f'{f.stem}.png'))
-    return results
+            mmcv.imwrite(drawn[..., ::-1], str(Path(args.show_dir) / drawn_names[f]))
+    if errors:
+        print(f'infer: {len(errors)} of {len(files)} image(s) could not be read (number -1)', file=sys.stderr)
+    return 1 if errors else 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main, 'infer'))
