@@ -85,7 +85,8 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'
 fi
 # mmcv's runtime deps (installed --no-deps above so pip never tries to rebuild it).
 step deps "${PIP[@]}" install "${PIN[@]}" addict packaging pyyaml yapf 'mmdet==3.3.0' pycocotools faster-coco-eval \
-    h5py matplotlib pillow scipy terminaltables tqdm pytest ruff ensemble-boxes==1.0.9
+    h5py matplotlib pillow scipy terminaltables tqdm pytest ruff ensemble-boxes==1.0.9 \
+    tensorboard==2.21.0 selenium==4.51.0
 step mmdigit "${PIP[@]}" install --no-deps --no-build-isolation -e .
 step check "$PY" -c "import mmdigit, mmdet, mmcv.ops; print(mmdet.__version__, mmcv.__version__)"
 echo "$want_stamp" >"$STAMP"

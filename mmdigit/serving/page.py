@@ -1,0 +1,234 @@
+"""The web reader's single page: plain HTML, CSS and JavaScript, nothing loaded from elsewhere (works offline).
+
+Photos chosen or dropped are sent to ``POST /read`` in groups that fit the server's limits (count and bytes;
+a file over the byte limit goes alone and shows the server's answer). Each photo gets a card: the photo on a
+canvas with its digit boxes and labels, the number, its confidence (the weakest read digit's score) and the
+digits; a photo the server could not read shows why. Cards carry ``data-state`` (reading / done / error) and
+``data-number`` for scripts and tests.
+"""
+from __future__ import annotations
+
+import html
+import json
+
+from mmdigit.visualization.draw import DIGIT_COLOURS
+
+PAGE = r"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>mmdigit: read house numbers</title>
+<style>
+  :root { --ink: #1d2330; --muted: #667085; --line: #d8dde6; --accent: #2457c5; --bad: #c62828; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
+         background: #f4f6fa; }
+  header { padding: 18px 28px 10px; }
+  h1 { margin: 0; font-size: 22px; }
+  header p { margin: 4px 0 0; color: var(--muted); }
+  main { padding: 0 28px 28px; }
+  #drop { display: flex; align-items: center; justify-content: center; gap: 14px; min-height: 110px;
+          border: 2px dashed #a9b4c8; border-radius: 12px; background: #fff; padding: 18px; text-align: center; }
+  #drop.over { border-color: var(--accent); background: #eef3ff; }
+  #drop label { background: var(--accent); color: #fff; border-radius: 8px; padding: 8px 16px; cursor: pointer;
+                font-weight: 600; }
+  #drop input { display: none; }
+  #status { color: var(--muted); margin: 10px 2px; min-height: 1.4em; }
+  #results { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 16px; }
+  .card { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 12px; padding: 12px;
+          display: flex; flex-direction: column; gap: 8px; }
+  .card canvas { max-width: 100%; align-self: center; border-radius: 6px; background: #eef0f4; }
+  .card .name { color: var(--muted); font-size: 13px; overflow-wrap: anywhere; }
+  .card .number { font-size: 34px; font-weight: 700; letter-spacing: 2px; font-variant-numeric: tabular-nums; }
+  .card .number.none { font-size: 18px; letter-spacing: 0; color: var(--muted); font-weight: 600; }
+  .card .score { color: var(--muted); }
+  .card .digits { margin: 0; padding: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 6px; }
+  .card .digits li { border: 1px solid var(--line); border-radius: 6px; padding: 1px 7px; font-size: 13px; }
+  .card .digits li b { font-size: 15px; }
+  .card .error { color: var(--bad); font-weight: 600; overflow-wrap: anywhere; }
+  .card[data-state="reading"] .number { color: var(--muted); font-size: 18px; }
+  footer { color: var(--muted); font-size: 13px; padding: 0 28px 24px; }
+  code { background: #e9edf4; border-radius: 4px; padding: 1px 5px; }
+</style>
+</head>
+<body>
+<header>
+  <h1>mmdigit: read house numbers</h1>
+  <p>Model: <span id="model">__MODEL__</span></p>
+</header>
+<main>
+  <div id="drop">
+    <span>Drop photos here, or</span>
+    <label>choose photos<input id="files" type="file" accept="image/*" multiple></label>
+  </div>
+  <div id="status"></div>
+  <div id="results"></div>
+</main>
+<footer>API: <code>curl -F image=@house.png http://HOST:PORT/read</code> returns what
+<code>tools/infer.py --json</code> prints. Limits: __LIMITS__.</footer>
+<script>
+"use strict";
+const LIMITS = __LIMITS_JSON__;
+const COLOURS = __COLOURS_JSON__;
+const results = document.getElementById("results");
+const statusLine = document.getElementById("status");
+let pending = 0;
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function addCard(file) {
+  const card = el("figure", "card");
+  card.dataset.state = "reading";
+  card.dataset.file = file.name;
+  const canvas = el("canvas");
+  const name = el("div", "name", file.name);
+  const number = el("div", "number", "reading\u2026");
+  const score = el("div", "score");
+  const digits = el("ol", "digits");
+  const error = el("div", "error");
+  card.append(canvas, number, score, digits, error, name);
+  results.prepend(card);
+  const c = {file, card, canvas, number, score, digits, error, url: URL.createObjectURL(file), img: new Image()};
+  c.imgReady = new Promise(resolve => {
+    c.img.onload = () => resolve(true);
+    c.img.onerror = () => resolve(false);
+  });
+  c.img.src = c.url;
+  c.imgReady.then(ok => { if (ok) draw(c, []); });
+  return c;
+}
+
+function draw(c, digits) {
+  const img = c.img, w = img.naturalWidth, h = img.naturalHeight;
+  const k = Math.min(520 / w, 300 / h);
+  const canvas = c.canvas;
+  canvas.width = Math.max(1, Math.round(w * k));
+  canvas.height = Math.max(1, Math.round(h * k));
+  canvas.dataset.scale = String(k);
+  const g = canvas.getContext("2d");
+  g.imageSmoothingEnabled = k < 3;
+  g.drawImage(img, 0, 0, canvas.width, canvas.height);
+  g.font = "bold 14px system-ui, sans-serif";
+  g.textBaseline = "top";
+  for (const d of digits) {
+    const [x1, y1, x2, y2] = d.bbox.map(v => v * k);
+    const colour = COLOURS[d.digit];
+    g.lineWidth = 2;
+    g.strokeStyle = colour;
+    g.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    const label = `${d.digit} ${d.score.toFixed(2)}`;
+    const tw = g.measureText(label).width + 6;
+    const ty = y1 >= 18 ? y1 - 18 : y2 + 1 <= canvas.height - 18 ? y2 + 1 : y1;
+    g.fillStyle = "rgba(0, 0, 0, 0.7)";
+    g.fillRect(x1, ty, tw, 18);
+    g.fillStyle = colour;
+    g.fillText(label, x1 + 3, ty + 2);
+  }
+}
+
+async function show(c, r) {
+  c.card.dataset.number = r.number;
+  c.card.dataset.score = String(r.score);
+  const found = r.number !== "-1";
+  c.number.textContent = found ? r.number : "no number found";
+  c.number.classList.toggle("none", !found);
+  c.score.textContent = found ? `confidence ${r.score.toFixed(2)} (weakest digit)` : "";
+  c.digits.replaceChildren(...r.digits.map(d => {
+    const li = el("li");
+    li.append(el("b", "", String(d.digit)), ` ${d.score.toFixed(2)}`);
+    li.style.borderColor = COLOURS[d.digit];
+    return li;
+  }));
+  if (r.error) {
+    fail(c, r.error);
+    return;
+  }
+  if (await c.imgReady) draw(c, r.digits);
+  else c.error.textContent = "(the browser cannot display this image; the server read it)";
+  c.card.dataset.state = "done";
+}
+
+function fail(c, message) {
+  c.card.dataset.state = "error";
+  c.number.textContent = "not read";
+  c.number.classList.add("none");
+  c.error.textContent = message;
+}
+
+function groups(cards) {
+  const out = [];
+  let cur = [], bytes = 0;
+  for (const c of cards) {
+    const size = c.file.size + 512;  // + the multipart headers of its part
+    if (cur.length && (cur.length >= LIMITS.max_files || bytes + size > LIMITS.max_bytes)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(c);
+    bytes += size;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+function setStatus() {
+  statusLine.textContent = pending ? `reading ${pending} photo${pending > 1 ? "s" : ""}\u2026` : "";
+}
+
+async function readFiles(files) {
+  if (!files.length) return;
+  const cards = files.map(addCard);
+  pending += cards.length;
+  setStatus();
+  for (const group of groups(cards)) {
+    const form = new FormData();
+    for (const c of group) form.append("image", c.file, c.file.name);
+    try {
+      const res = await fetch("read", {method: "POST", body: form});
+      let body;
+      try { body = await res.json(); } catch (e) { body = {error: `${res.status} ${res.statusText}`}; }
+      if (!res.ok || !Array.isArray(body.results)) {
+        for (const c of group) fail(c, body.error || `${res.status} ${res.statusText}`);
+      } else {
+        await Promise.all(body.results.map((r, i) => show(group[i], r)));
+      }
+    } catch (e) {
+      for (const c of group) fail(c, `no answer from the server (${e.message})`);
+    }
+    pending -= group.length;
+    setStatus();
+  }
+}
+
+const input = document.getElementById("files");
+input.addEventListener("change", () => { readFiles([...input.files]); input.value = ""; });
+const drop = document.getElementById("drop");
+for (const type of ["dragenter", "dragover"]) {
+  drop.addEventListener(type, e => { e.preventDefault(); drop.classList.add("over"); });
+}
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", e => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  readFiles([...e.dataTransfer.files]);
+});
+</script>
+</body>
+</html>
+"""
+
+
+def render_page(max_bytes: int, max_files: int, model: str = '') -> str:
+    """The page with the server's limits and model name filled in."""
+    limits = dict(max_bytes=max_bytes, max_files=max_files)
+    colours = ['#' + ''.join(f'{v:02x}' for v in c) for c in DIGIT_COLOURS]
+    text = f'{max_files} photos and {max_bytes / 2**20:.0f} MiB per request'
+    return (PAGE.replace('__LIMITS_JSON__', json.dumps(limits)).replace('__COLOURS_JSON__', json.dumps(colours))
+            .replace('__LIMITS__', html.escape(text)).replace('__MODEL__', html.escape(model or 'unnamed')))

@@ -1,0 +1,203 @@
+"""The web reader: a page to drop photos on, and ``POST /read``, over the standard library's HTTP server.
+
+    from mmdigit.serving import ReaderService, make_server
+    server = make_server(ReaderService(DigitReader(cfg, ckpt)), host='127.0.0.1', port=8080)
+    server.serve_forever()
+
+Routes:
+
+- ``GET /``: the page (upload or drop several photos; each is shown with its digit boxes, digits, the number
+  and its confidence).
+- ``POST /read``: multipart/form-data file parts, or JSON ``{"images": [{"name", "data": base64}]}``
+  (see :mod:`mmdigit.serving.uploads`) -> ``{"results": [...]}``, one object per image in order, each
+  exactly what ``tools/infer.py --json`` prints for a file (``file``, ``number``, ``score``, ``digits``);
+  an image that cannot be read gets infer's ``-1`` object plus ``"error"``, the others are still read.
+- ``GET /health``: ``{"status": "ok", ...}`` with the model and the server's limits.
+
+A request that is unusable as a whole gets a JSON ``{"error": ...}`` with a 4xx status: body over
+``max_bytes`` (413, decided from its Content-Length: the body is never kept; one up to 8x the limit is read and
+dropped so that a browser sees the answer, a larger one is not read at all), no Content-Length (411), wrong
+Content-Type (415), malformed body or no image (400), more than ``max_files`` images (413). A handler error
+never stops the server: it answers 500 with the error and goes on. Binds to 127.0.0.1 unless told otherwise.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from .page import render_page
+from .uploads import BadRequest, decode_image, parse_body
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_FILES = 32
+MAX_PIXELS = 40_000_000
+DRAIN_FACTOR = 8
+
+
+def unread(name: str, error: str) -> dict:
+    """``tools/infer.py --json``'s object for an image it cannot read, plus why."""
+    return dict(file=name, number='-1', score=0.0, digits=[], error=error)
+
+
+class ReaderService:
+    """A ``DigitReader`` behind a lock (one forward at a time; the model is not re-entrant) that reads
+    uploaded image bytes into ``tools/infer.py --json`` objects."""
+
+    def __init__(self, reader, max_pixels: int = MAX_PIXELS, batch_size: int = 16, name: str = ''):
+        self.reader = reader
+        self.max_pixels = max_pixels
+        self.batch_size = batch_size
+        self.name = name
+        self._lock = threading.Lock()
+
+    def read(self, files: list[tuple[str, bytes]]) -> list[dict]:
+        images, results = {}, [None] * len(files)
+        for i, (name, data) in enumerate(files):
+            try:
+                images[i] = decode_image(data, self.max_pixels)
+            except ValueError as e:
+                results[i] = unread(name, f'{name}: {e}')
+        if images:
+            with self._lock:
+                readings = self.reader.read_many(list(images.values()), batch_size=self.batch_size)
+            for i, reading in zip(images, readings):
+                results[i] = dict(file=files[i][0], **reading.to_dict())
+        return results
+
+
+class ReaderHandler(BaseHTTPRequestHandler):
+    server_version = 'mmdigit'
+    timeout = 60  # seconds a client may stall mid-request before its connection is dropped
+    protocol_version = 'HTTP/1.1'
+
+    # set by make_server on a subclass
+    service: ReaderService
+    max_bytes: int = MAX_BYTES
+    max_files: int = MAX_FILES
+    quiet: bool = False
+
+    def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
+        if not self.quiet:
+            super().log_message(format, *args)
+
+    def send_json(self, obj, status: int = 200) -> None:
+        self.send_body(json.dumps(obj).encode(), 'application/json', status)
+
+    def send_error_json(self, status: int, message: str) -> None:
+        self.send_json(dict(error=message), status)
+
+    def send_body(self, body: bytes, content_type: str, status: int = 200) -> None:
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(body)))
+        self.send_header('Cache-Control', 'no-store')
+        self.send_header('X-Content-Type-Options', 'nosniff')
+        if self.close_connection:
+            self.send_header('Connection', 'close')
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        path = self.path.split('?')[0]
+        if path in ('/', '/index.html'):
+            page = render_page(max_bytes=self.max_bytes, max_files=self.max_files, model=self.service.name)
+            self.send_body(page.encode(), 'text/html; charset=utf-8')
+        elif path == '/health':
+            self.send_json(dict(status='ok', model=self.service.name, max_bytes=self.max_bytes,
+                                max_files=self.max_files, max_pixels=self.service.max_pixels))
+        else:
+            self.send_error_json(404, f'no such page: {path} (GET / for the reader, POST /read for the API)')
+
+    do_HEAD = do_GET
+
+    def do_POST(self):  # noqa: N802
+        path = self.path.split('?')[0]
+        if path != '/read':
+            self.close_connection = True  # its body is not read
+            return self.send_error_json(404, f'no such endpoint: POST {path} (use POST /read)')
+        try:
+            files = parse_body(self.read_body(), self.headers.get('Content-Type', ''))
+            if len(files) > self.max_files:
+                raise BadRequest(f'{len(files)} images in one request, the limit is {self.max_files}', 413)
+            self.send_json(dict(results=self.service.read(files)))
+        except BadRequest as e:
+            self.send_error_json(e.status, str(e))
+        except Exception as e:  # noqa: BLE001 - a failed request must never take the server down
+            traceback.print_exc()
+            self.close_connection = True
+            self.send_error_json(500, f'server error while reading: {type(e).__name__}: {e}')
+
+    def too_big(self, n: int) -> str:
+        return f'request body is {n / 2**20:.1f} MiB, the limit is {self.max_bytes / 2**20:.1f} MiB'
+
+    def handle_expect_100(self):
+        """``Expect: 100-continue`` (curl, for bodies over 1 KiB): refuse an oversized body before it is sent."""
+        length = self.headers.get('Content-Length', '')
+        if length.isdigit() and int(length) > self.max_bytes:
+            self.close_connection = True
+            self.send_error_json(413, self.too_big(int(length)))
+            return False
+        return super().handle_expect_100()
+
+    def read_body(self) -> bytes:
+        if 'chunked' in self.headers.get('Transfer-Encoding', '').lower():
+            self.close_connection = True
+            raise BadRequest('chunked uploads are not supported: send a Content-Length', 411)
+        length = self.headers.get('Content-Length')
+        if length is None:
+            self.close_connection = True
+            raise BadRequest('a Content-Length header is required', 411)
+        try:
+            n = int(length)
+            if n < 0:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            raise BadRequest(f'bad Content-Length {length!r}') from None
+        if n > self.max_bytes:
+            self.close_connection = True
+            self.discard(n)
+            raise BadRequest(self.too_big(n), 413)
+        body = self.rfile.read(n)
+        if len(body) < n:
+            self.close_connection = True
+            raise BadRequest(f'request body ended after {len(body)} of {n} bytes')
+        return body
+
+    def discard(self, n: int) -> None:
+        """Read and drop an oversized body, 1 MiB at a time, up to ``DRAIN_FACTOR`` x the limit: a browser that
+        is cut off while it still sends reports a network error instead of the 413's message. Larger bodies
+        are not read at all (the connection is closed after the answer)."""
+        if n > DRAIN_FACTOR * self.max_bytes:
+            return
+        while n > 0:
+            chunk = self.rfile.read(min(n, 2**20))
+            if not chunk:
+                return
+            n -= len(chunk)
+
+
+def make_server(service: ReaderService, host: str = '127.0.0.1', port: int = 8080, max_bytes: int = MAX_BYTES,
+                max_files: int = MAX_FILES, quiet: bool = False) -> ThreadingHTTPServer:
+    """A threading HTTP server for ``service``, bound (``port=0``: any free port, see ``server_address``)."""
+    handler = type('BoundReaderHandler', (ReaderHandler,),
+                   dict(service=service, max_bytes=max_bytes, max_files=max_files, quiet=quiet))
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def load_service(config: str, checkpoint: str, device: str = 'cpu', score_thr: float | None = None,
+                 max_pixels: int = MAX_PIXELS) -> ReaderService:
+    """A ``DigitReader`` for ``config`` + ``checkpoint`` in a ``ReaderService``; one-line errors naming the
+    file that is missing or wrong."""
+    from mmdigit.apis import DigitReader
+    for what, path in (('config', config), ('checkpoint', checkpoint)):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f'{path}: {what} file does not exist')
+    reader = DigitReader(config, checkpoint, device=device, score_thr=score_thr)
+    return ReaderService(reader, max_pixels=max_pixels, name=f'{Path(config).name} + {Path(checkpoint).name}')
