@@ -174,3 +174,70 @@ def test_step_time_measurement_sizes_schedules(tiny_digits, tmp_path):
     assert iters_for_minutes(0.5, 10) == 1200
     assert iters_for_minutes(0.5, 1) == 200  # never below the minimum
     assert iters_for_minutes(0.37, 2.5, multiple=10, minimum=50) == 400
+
+
+# ----- bad input (issue 16): refused before anything is written or computed
+
+def test_train_refuses_to_mix_runs_and_to_resume_from_nothing(trained, tiny_digits, tmp_path):
+    from mmdigit.utils.cli import UserError
+    cfg_path, work = trained
+    before = {p.name: p.stat().st_mtime_ns for p in work.iterdir() if p.is_file()}
+    with pytest.raises(UserError, match=r'holds an earlier run \(.*iter_4.pth.*\); add --resume'):
+        train_tool.main([cfg_path, '--work-dir', str(work)])
+    assert {p.name: p.stat().st_mtime_ns for p in work.iterdir() if p.is_file()} == before
+    fresh = tmp_path / 'fresh'
+    with pytest.raises(UserError, match='--resume: .*fresh holds no checkpoint to resume from'):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--resume'])
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    with pytest.raises(ValueError, match=r'empty.pth: checkpoint to resume from file is empty'):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--resume', str(tmp_path / 'empty.pth')])
+    (tmp_path / 'cut.pth').write_bytes((work / 'iter_4.pth').read_bytes()[:5000])
+    with pytest.raises(ValueError, match=r'cut.pth: checkpoint to resume from file is truncated'):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--resume', str(tmp_path / 'cut.pth')])
+    with pytest.raises(UserError, match=r"--cfg-options foo: the config has no key 'foo'"):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--cfg-options', 'foo=1'])
+    with pytest.raises(UserError, match=r'score_thrx.*did you mean model.test_cfg.rcnn.score_thr'):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--cfg-options', 'model.test_cfg.rcnn.score_thrx=0.1'])
+    for minutes in ('0', '-1', 'nan'):
+        with pytest.raises(SystemExit) as e:
+            train_tool.main([cfg_path, '--work-dir', str(fresh), '--minutes', minutes])
+        assert e.value.code == 2
+    assert not fresh.exists()  # nothing created by a refused run
+
+
+def test_test_tool_checks_flags_and_pred_dir_before_inference(trained, tmp_path, capsys):
+    from mmdigit.utils.cli import UserError
+    cfg_path, work = trained
+    for thr in ('1.5', '-1', 'nan', 'inf'):
+        with pytest.raises(SystemExit) as e:
+            test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--score-thr', thr, '--pred-dir', str(tmp_path)])
+        assert e.value.code == 2 and '--score-thr' in capsys.readouterr().err
+    (tmp_path / 'afile').write_text('')
+    t_work = tmp_path / 'w'
+    with pytest.raises(UserError, match='--pred-dir .*afile/pred: cannot write there'):
+        test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(tmp_path / 'afile' / 'pred'),
+                        '--work-dir', str(t_work)])
+    assert not t_work.exists()  # refused before the Runner (and inference) started
+
+
+def test_test_tool_coco_split_with_corrupt_image_and_stale_warnings(trained, tiny_digits, tmp_path):
+    # a COCO-json split with a corrupt image: -1 and a line in warnings.txt (not "failed to load image");
+    # a rerun without unreadable images into the same --pred-dir does not keep the old warnings.txt
+    import shutil
+    cfg_path, work = trained
+    data = tmp_path / 'data'
+    shutil.copytree(tiny_digits, data)
+    good = (data / 'test' / '3.png').read_bytes()
+    (data / 'test' / '3.png').write_bytes(b'')
+    pred = tmp_path / 'pred'
+    args = [cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(pred), '--score-thr', '0.99',
+            '--cfg-options', f'test_dataloader.dataset.data_root={data}/']
+    metrics = test_tool.main([*args, '--work-dir', str(tmp_path / 'w1')])
+    assert metrics['pred/images'] == 8
+    rows = (pred / 'pred.csv').read_text().splitlines()
+    assert '3,-1' in rows and len(rows) == 9
+    assert '3.png' in (pred / 'warnings.txt').read_text()
+    (data / 'test' / '3.png').write_bytes(good)
+    test_tool.main([*args, '--work-dir', str(tmp_path / 'w2')])
+    assert not (pred / 'warnings.txt').exists()
+    assert len((pred / 'pred.csv').read_text().splitlines()) == 9

@@ -23,9 +23,11 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.apis import adapt_to_device, decoder_settings, init_distributed, load_config, sequence_metric_cfg  # noqa: E402
+from mmdigit.apis import adapt_to_device, decoder_settings, init_distributed, sequence_metric_cfg  # noqa: E402
 from mmdigit.evaluation import find_calibration  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
+from mmdigit.utils.cli import check_writable_dir, load_checked_config, probability, run_main  # noqa: E402
+from mmdigit.utils.run_files import StaleFileGuard  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -34,7 +36,8 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--pred-dir', help='write pred.json and pred.csv here')
     parser.add_argument('--img-dir', help='run on this image folder instead of the config\'s test split')
-    parser.add_argument('--score-thr', type=float, help='Task-2 threshold (default: calibrated, else config)')
+    parser.add_argument('--score-thr', type=probability,
+                        help='Task-2 threshold in [0, 1] (default: calibrated, else config)')
     parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
     parser.add_argument('--out', help='dump raw predictions to a pickle file (mmdet DumpDetResults)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
@@ -79,10 +82,12 @@ def point_test_split_at(cfg, img_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    cfg = load_checked_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'{args.checkpoint}: checkpoint file does not exist')
     check_checkpoint_matches(cfg.model, args.checkpoint)
+    if args.pred_dir:  # before the run, not after an hour of inference
+        check_writable_dir(args.pred_dir, '--pred-dir')
     cfg.load_from = args.checkpoint
     if args.img_dir:
         point_test_split_at(cfg, args.img_dir)
@@ -111,8 +116,10 @@ def main(argv=None):
     adapt_to_device(cfg)
     init_distributed(args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    return runner.test()
+    # warnings.txt lists this run's unreadable images: one left by an earlier run into --pred-dir goes
+    with StaleFileGuard(osp.join(args.pred_dir, 'warnings.txt') if args.pred_dir else None):
+        return runner.test()
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main, 'test'))

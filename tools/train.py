@@ -3,6 +3,9 @@ CPU/distributed/AMP adaptations (see mmdigit.apis.run_setup).
 
     python tools/train.py configs/digit_frcnn_r50.py [--work-dir DIR] [--amp] [--resume [CKPT]]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+A work dir that holds another run's checkpoints or calibration is refused unless ``--resume`` continues that
+run (a fresh run would overwrite some of its files and leave the rest beside them).
 """
 import argparse
 import os
@@ -16,7 +19,10 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.apis import adapt_to_device, enable_amp, init_distributed, load_config, set_time_budget  # noqa: E402
+from mmdigit.apis import adapt_to_device, enable_amp, init_distributed, set_time_budget  # noqa: E402
+from mmdigit.utils.checkpoint import check_checkpoint_file  # noqa: E402
+from mmdigit.utils.cli import UserError, load_checked_config, positive_float, run_main  # noqa: E402
+from mmdigit.utils.run_files import check_fresh_work_dir, latest_checkpoint  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -25,8 +31,8 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU; ignored on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the LR by the total batch size')
-    parser.add_argument('--minutes', type=float, help='train for this many minutes (validation included): the '
-                        'iteration count and the cosine schedule\'s end are fitted while training (iteration-based '
+    parser.add_argument('--minutes', type=positive_float, help='train for this many minutes (validation included): '
+                        'the iteration count and the cosine schedule\'s end are fitted while training (iteration-based '
                         'configs; mmdigit.engine.TrainTimeBudgetHook)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or (no value) from the latest in the work dir')
@@ -41,21 +47,20 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    cfg = load_checked_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.amp:
         enable_amp(cfg)
     if args.minutes is not None:
         set_time_budget(cfg, args.minutes)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise RuntimeError(f'{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size')
+            raise UserError(f'{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size')
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        if not Path(args.resume).is_file():
-            raise FileNotFoundError(f'{args.resume}: checkpoint to resume from does not exist')
-        cfg.resume, cfg.load_from = True, args.resume
+    if args.resume is None:
+        check_fresh_work_dir(cfg.work_dir)  # never mix a new run's checkpoints with an old run's
+    else:
+        ckpt = latest_checkpoint(cfg.work_dir) if args.resume == 'auto' else args.resume
+        cfg.resume, cfg.load_from = True, str(check_checkpoint_file(ckpt, 'checkpoint to resume from'))
     adapt_to_device(cfg)
     init_distributed(args.launcher)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
@@ -63,4 +68,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main, 'train'))
