@@ -176,7 +176,7 @@ def test_read_json_base64_and_data_urls_match_multipart(server, photos, infer_js
     same_as_infer(body['results'][0], infer_json[n1])
 
 
-def test_bad_images_get_a_message_and_the_others_are_still_read(server, photos, infer_json):
+def test_bad_images_get_a_message_and_the_others_are_still_read(server, photos, infer_json, checkpoint, tmp_path):
     from PIL import Image
     name, good, _ = photos[0]
     big = io.BytesIO()
@@ -191,9 +191,16 @@ def test_bad_images_get_a_message_and_the_others_are_still_read(server, photos, 
     assert [r['file'] for r in res] == [n for n, _ in files]
     same_as_infer(res[1], infer_json[name])
     for r, why in zip([res[0], res[2], res[3], res[4]],
-                      ['not an image', 'empty file', 'cannot decode image', 'over the limit of 1 megapixels']):
-        assert r['number'] == '-1' and r['score'] == 0.0 and r['digits'] == []
-        assert r['error'].startswith(f"{r['file']}: ") and why in r['error'], r['error']
+                      ['not an image (cannot identify image file)', 'empty file', 'cannot decode image',
+                       'image is 1200x1000 px, over the limit of 1 megapixels']):
+        assert r == dict(file=r['file'], number='-1', score=0.0, digits=[], error=r['error'])
+        assert r['error'].startswith(why), r['error']
+    # the same object as infer.py's for a file it cannot read
+    bad = tmp_path / 'truncated.png'
+    bad.write_bytes(files[3][1])
+    out = io.StringIO()
+    assert infer_tool.main([*checkpoint, str(bad), '--json'], out=out) == 1
+    assert json.loads(out.getvalue()) == dict(res[3], file=str(bad))
     status, body, _ = post_files(server, [('dot.png', tiny.getvalue())])
     assert status == 200 and 'too small' in body['results'][0]['error']
 
@@ -315,29 +322,31 @@ def test_server_error_answers_500_and_keeps_serving(checkpoint, photos):
 # ---------------------------------------------------------------- tools/serve.py
 
 def test_serve_tool_one_line_errors(checkpoint, tmp_path, monkeypatch, capsys):
+    from mmdigit.utils.cli import run_main
     cfg, ckpt = checkpoint
-    for argv, want in [([cfg, str(tmp_path / 'nope.pth')], 'nope.pth: checkpoint file does not exist'),
-                       ([str(tmp_path / 'nope.py'), ckpt], 'nope.py: config file does not exist')]:
-        with pytest.raises(SystemExit) as e:
-            serve_tool.main([*argv, '--port', '0'])
-        assert str(e.value).startswith('serve: ') and want in str(e.value) and '\n' not in str(e.value)
-    with pytest.raises(SystemExit) as e:
-        serve_tool.main([cfg])  # one of the two
-    assert e.value.code == 2 and 'give both CONFIG and CHECKPOINT' in capsys.readouterr().err
-    with pytest.raises(SystemExit) as e:
-        serve_tool.main([cfg, ckpt, '--max-mb', '0'])
-    assert e.value.code == 2 and '--max-mb must be positive' in capsys.readouterr().err
+
+    def error_of(*argv):
+        capsys.readouterr()
+        assert run_main(serve_tool.main, 'serve', list(argv)) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith('serve: ') and '\n' not in err and 'Traceback' not in err, err
+        return err
+
+    assert 'nope.pth: checkpoint file does not exist' in error_of(cfg, str(tmp_path / 'nope.pth'), '--port', '0')
+    assert 'nope.py: config file does not exist' in error_of(str(tmp_path / 'nope.py'), ckpt, '--port', '0')
     monkeypatch.setattr(serve_tool, 'DEMO_WORK_DIR', tmp_path / 'demo' / 'model_a')
-    with pytest.raises(SystemExit) as e:
-        serve_tool.main(['--port', '0'])
-    assert 'make demo' in str(e.value) and 'last_checkpoint does not exist' in str(e.value)
+    err = error_of('--port', '0')
+    assert 'last_checkpoint does not exist: run `make demo` or pass CONFIG CHECKPOINT' in err
     with socket.socket() as busy:  # a port another program holds
         busy.bind(('127.0.0.1', 0))
         busy.listen()
         port = busy.getsockname()[1]
+        assert f'cannot listen on 127.0.0.1:{port} (Address already in use)' in error_of(cfg, ckpt, '--port', str(port))
+    for argv, want in [([cfg], 'give both CONFIG and CHECKPOINT'), ([cfg, ckpt, '--max-mb', '0'], '--max-mb'),
+                       ([cfg, ckpt, '--score-thr', '2'], 'not a threshold'), ([cfg, ckpt, '--port', '-1'], '--port')]:
         with pytest.raises(SystemExit) as e:
-            serve_tool.main([cfg, ckpt, '--port', str(port)])
-    assert f'cannot listen on 127.0.0.1:{port}' in str(e.value)
+            serve_tool.main(argv)
+        assert e.value.code == 2 and want in capsys.readouterr().err
 
 
 def test_serve_tool_defaults_to_the_demo_model(checkpoint, tmp_path, monkeypatch):
@@ -477,7 +486,7 @@ def test_page_reads_several_chosen_photos_and_draws_their_boxes(browser, server,
             assert (counts[digit + 1] > 0) == (digit in read), (name, digit, read, counts)
     v, _ = views['broken.png']
     assert v['state'] == 'error' and v['shown'] == 'not read'
-    assert v['error'].startswith('broken.png: not an image')
+    assert v['error'].startswith('not an image')
 
 
 def test_page_reads_dropped_photos_and_shows_server_refusals(browser, server, photos):

@@ -11,7 +11,8 @@ Routes:
 - ``POST /read``: multipart/form-data file parts, or JSON ``{"images": [{"name", "data": base64}]}``
   (see :mod:`mmdigit.serving.uploads`) -> ``{"results": [...]}``, one object per image in order, each
   exactly what ``tools/infer.py --json`` prints for a file (``file``, ``number``, ``score``, ``digits``);
-  an image that cannot be read gets infer's ``-1`` object plus ``"error"``, the others are still read.
+  an image that cannot be read gets infer's ``-1`` object with ``"error"`` saying why, and the others are
+  still read.
 - ``GET /health``: ``{"status": "ok", ...}`` with the model and the server's limits.
 
 A request that is unusable as a whole gets a JSON ``{"error": ...}`` with a 4xx status: body over
@@ -38,7 +39,7 @@ DRAIN_FACTOR = 8
 
 
 def unread(name: str, error: str) -> dict:
-    """``tools/infer.py --json``'s object for an image it cannot read, plus why."""
+    """``tools/infer.py --json``'s object for an image it cannot read."""
     return dict(file=name, number='-1', score=0.0, digits=[], error=error)
 
 
@@ -59,7 +60,7 @@ class ReaderService:
             try:
                 images[i] = decode_image(data, self.max_pixels)
             except ValueError as e:
-                results[i] = unread(name, f'{name}: {e}')
+                results[i] = unread(name, str(e))
         if images:
             with self._lock:
                 readings = self.reader.read_many(list(images.values()), batch_size=self.batch_size)

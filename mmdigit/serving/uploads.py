@@ -15,6 +15,7 @@ import base64
 import binascii
 import io
 import json
+import re
 from email.parser import BytesParser
 from email.policy import HTTP
 
@@ -105,8 +106,11 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as im:  # header only: the size, before decoding anything
             w, h = im.size
+    except Image.DecompressionBombError as e:
+        raise ValueError(f'image is over the limit of {max_pixels / 1e6:.0f} megapixels ({e})') from e
     except Exception as e:  # noqa: BLE001 - any decoder failure means "not an image"
-        raise ValueError(f'not an image ({type(e).__name__}: {e})') from e
+        why = re.sub(r'\s*<_io\.BytesIO object at 0x[0-9a-f]+>', '', str(e))  # Pillow names the buffer
+        raise ValueError(f'not an image ({why})') from e
     if w * h > max_pixels:
         raise ValueError(f'image is {w}x{h} px, over the limit of {max_pixels / 1e6:.0f} megapixels')
     inspect_image(io.BytesIO(data))  # full decode: a truncated file fails only here
