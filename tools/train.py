@@ -20,6 +20,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
 from mmdigit.apis import adapt_to_device, enable_amp, init_distributed, set_time_budget  # noqa: E402
+from mmdigit.apis.run_setup import add_vis_backend  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_file  # noqa: E402
 from mmdigit.utils.cli import UserError, load_checked_config, positive_float, run_main  # noqa: E402
 from mmdigit.utils.run_files import check_fresh_work_dir, latest_checkpoint  # noqa: E402
@@ -38,6 +39,8 @@ def parse_args(argv=None):
                         help='resume from this checkpoint, or (no value) from the latest in the work dir')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value (e.g. train_cfg.max_iters=100)')
+    parser.add_argument('--vis-backend', choices=['local', 'tensorboard'], default='local',
+                        help='also log losses, mAP and accuracy to TensorBoard (<work-dir>/<time>/vis_data)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
@@ -52,6 +55,7 @@ def main(argv=None):
         enable_amp(cfg)
     if args.minutes is not None:
         set_time_budget(cfg, args.minutes)
+    add_vis_backend(cfg, args.vis_backend)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise UserError(f'{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size')

@@ -100,3 +100,26 @@ def sequence_metric_cfg(cfg) -> dict:
 def decoder_settings(cfg) -> dict:
     """``NumberDecoder`` keyword arguments (besides the threshold) the config's metric uses."""
     return {k: v for k, v in sequence_metric_cfg(cfg).items() if k in DECODER_KEYS}
+
+VIS_BACKENDS = {'local': 'LocalVisBackend', 'tensorboard': 'TensorboardVisBackend'}
+
+
+def add_vis_backend(cfg: Config, name: str) -> None:
+    """``--vis-backend tensorboard``: log what the visualizer logs (losses, learning rate, validation mAP and
+    accuracy) through mmengine's ``TensorboardVisBackend`` too, into ``<work_dir>/<timestamp>/vis_data/``. The
+    config's own backends stay (``LocalVisBackend``'s scalars.json feeds ``tools/analysis/plot_curves.py``)."""
+    if name not in VIS_BACKENDS:
+        raise ValueError(f'--vis-backend {name}: unknown, choose from {", ".join(VIS_BACKENDS)}')
+    if name == 'tensorboard':
+        try:
+            import tensorboard  # noqa: F401  (torch.utils.tensorboard needs it; fail before training starts)
+        except ImportError:
+            from mmdigit.utils.cli import UserError
+            raise UserError('--vis-backend tensorboard needs the tensorboard package: '
+                            '.venv/bin/python -m pip install tensorboard') from None
+    vis = cfg.get('visualizer')
+    if vis is None:
+        vis = cfg.visualizer = ConfigDict(type='DetLocalVisualizer', name='visualizer')
+    backends = vis.get('vis_backends') or []
+    if not any(b.get('type') == VIS_BACKENDS[name] for b in backends):
+        vis.vis_backends = [*backends, dict(type=VIS_BACKENDS[name])]
