@@ -62,6 +62,7 @@ def detect(cfg, monkeypatch):
     x1, y1, x2, y2 = TRUE_BOX
     image[y1:y2, x1:x2] = 255
     (sample,) = BatchInference(model)([image])
+    assert 'ori_img' not in sample  # results carry no image, as FasterRCNN's
     return sample.pred_instances.bboxes[0].tolist(), calls
 
 

@@ -59,8 +59,15 @@ class ZoomInFasterRCNN(FasterRCNN):
     def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
         samples = super().predict(batch_inputs, batch_data_samples, rescale=rescale)
         zoom = (self.test_cfg or {}).get('zoom')
-        if not zoom or not rescale:  # rescale=False: boxes in input pixels, e.g. for TTA merging
-            return samples
+        if zoom and rescale:  # rescale=False: boxes in input pixels, e.g. for TTA merging
+            self._zoom_in(batch_inputs, samples, zoom)
+        for sample in samples:  # the original image was for the crop only: results leave as FasterRCNN's
+            if 'ori_img' in sample:
+                del sample.ori_img
+        return samples
+
+    def _zoom_in(self, batch_inputs, samples, zoom) -> None:
+        """Replace each sample's predictions with those of a second pass on a crop around its digits."""
         resize = TRANSFORMS.build(zoom['resize'])
         jobs, inputs, crop_samples = [], [], []
         for i, sample in enumerate(samples):
@@ -81,7 +88,7 @@ class ZoomInFasterRCNN(FasterRCNN):
                 ori_shape=crop.shape[:2], img_shape=out['img_shape'], scale_factor=out['scale_factor'])))
             jobs.append((i, x1, y1, sx, sy))
         if not jobs:
-            return samples
+            return
         data = self.data_preprocessor(dict(inputs=inputs, data_samples=crop_samples), False)
         zoomed = super().predict(data['inputs'], data['data_samples'], rescale=True)
         for (i, x1, y1, sx, sy), z in zip(jobs, zoomed):
@@ -90,7 +97,6 @@ class ZoomInFasterRCNN(FasterRCNN):
             scale = pred.bboxes.new_tensor([sx, sy, sx, sy])
             samples[i].pred_instances = InstanceData(
                 bboxes=(pred.bboxes + offset) / scale, scores=pred.scores, labels=pred.labels)
-        return samples
 
     def _source_image(self, inputs, sample):
         """What to crop from: (HxWx3 BGR uint8, x scale, y scale) from original pixels to this image's.
