@@ -1,14 +1,13 @@
 """TrainTimeBudgetHook: a real mmengine Runner on a toy model, timed by a fake clock that each training step
 and each validation batch advance, so the plan is checked exactly and the test takes a second."""
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
-from mmengine.runner import IterBasedTrainLoop, Runner
+from mmengine.runner import Runner
 from torch import nn
 from torch.utils.data import Dataset
 
@@ -66,7 +65,7 @@ class RecordLr(Hook):
         self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
 
 
-def run(tmp_path, minutes, max_iters=100, val_interval=100, begin=10):
+def run(tmp_path, minutes, max_iters=100, val_interval=100, begin=10, checkpoint_interval=None, **runner_kw):
     clock = FakeClock()
     hook = TrainTimeBudgetHook(minutes=minutes, warmup_iters=5, replan_interval=20)
     hook._clock = clock
@@ -82,8 +81,10 @@ def run(tmp_path, minutes, max_iters=100, val_interval=100, begin=10):
             dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=begin),
             dict(type='CosineAnnealingLR', by_epoch=False, begin=begin, end=max_iters, T_max=max_iters - begin,
                  eta_min_ratio=0.01)],
-        default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=1000)),
-        custom_hooks=[hook, lrs], log_level='WARNING', default_scope='mmengine')
+        default_hooks=dict(checkpoint=checkpoint_interval and dict(type='CheckpointHook', interval=checkpoint_interval,
+                                                                    by_epoch=False),
+                           logger=dict(type='LoggerHook', interval=1000)),
+        custom_hooks=[hook, lrs], log_level='WARNING', default_scope='mmengine', **runner_kw)
     runner.train()
     return runner, clock, lrs.lrs
 
@@ -112,21 +113,20 @@ def test_without_minutes_the_run_is_unchanged(tmp_path):
     assert runner.iter == 120 and len(lrs) == 120
 
 
-def test_elapsed_time_travels_in_checkpoints():
-    clock = FakeClock()
-    hook = TrainTimeBudgetHook(minutes=2)
-    hook._clock = clock
-    loop = IterBasedTrainLoop.__new__(IterBasedTrainLoop)  # only its type is looked at
-    hook.before_train(SimpleNamespace(iter=0, train_loop=loop))
-    clock.now = 42.0
-    ckpt = {}
-    hook.before_save_checkpoint(None, ckpt)
-    resumed = TrainTimeBudgetHook(minutes=2)
-    resumed._clock = clock
-    resumed.after_load_checkpoint(None, ckpt)
-    clock.now = 1000.0
-    resumed.before_train(SimpleNamespace(iter=300, train_loop=loop))
-    assert clock.now - resumed._start == pytest.approx(42.0)  # the budget left is 120 - 42 s
+def test_resume_keeps_the_budget_but_load_from_starts_a_new_one(tmp_path):
+    """--resume continues the budget the checkpoint had used; load_from (a fine-tune) gets the whole budget."""
+    first, clock, _ = run(tmp_path / 'first', minutes=None, max_iters=200, checkpoint_interval=200)
+    ckpt = str(tmp_path / 'first' / 'iter_200.pth')
+    spent = torch.load(ckpt, weights_only=False)['meta']['train_time_budget_elapsed_s']
+    assert spent == pytest.approx(200 * STEP_S + 8 * VAL_BATCH_S)  # saved before iteration 200's validation
+
+    resumed, clock, _ = run(tmp_path / 'resumed', minutes=1.0, max_iters=2000, load_from=ckpt, resume=True)
+    assert 60 - spent - 0.5 <= clock.now <= 60 - spent + 0.2  # what was left of the 60 s
+    assert resumed.iter > 200
+
+    tuned, clock, _ = run(tmp_path / 'tuned', minutes=1.0, max_iters=2000, load_from=ckpt)
+    assert 60 - 0.5 <= clock.now <= 60 + 0.2  # its own full minute, not the 20 s the first run left over
+    assert tuned.iter > 500
 
 
 @pytest.mark.parametrize('kwargs', [dict(minutes=0), dict(minutes=-1), dict(minutes=1, replan_interval=0)])
@@ -142,6 +142,8 @@ def test_minutes_flag_adds_or_sets_the_hook_and_needs_an_iteration_loop():
     set_time_budget(cfg, 12.5)
     budget = [h for h in cfg.custom_hooks if h['type'] == 'TrainTimeBudgetHook']
     assert budget == [dict(type='TrainTimeBudgetHook', minutes=12.5)]
+    with pytest.raises(ValueError, match='--minutes must be positive'):
+        set_time_budget(cfg, 0)
     epochs = load_config('configs/digit_frcnn_r50.py')
     with pytest.raises(ValueError, match='digit_frcnn_r50.py: --minutes needs an iteration-based'):
         set_time_budget(epochs, 10)

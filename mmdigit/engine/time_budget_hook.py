@@ -8,7 +8,9 @@ iterations and validations fill the budget, and moves the end of every iteration
 that ended with the loop to the new end. mmengine's cosine schedulers are chainable (each step multiplies
 the distance to the minimum by a ratio of the curve), so a re-planned curve continues from the current value
 and still reaches its minimum exactly at the new end. The elapsed seconds travel in checkpoints, so
-``--resume`` keeps the budget.
+``--resume`` keeps the budget; a run that only loads weights (``load_from``: a fine-tune, a new schedule)
+starts its own budget. mmengine calls ``after_load_checkpoint`` for both, so the hook tells them apart by
+whether the loop continues at the checkpoint's iteration.
 """
 from __future__ import annotations
 
@@ -45,14 +47,15 @@ class TrainTimeBudgetHook(Hook):
         self.budget_s = None if minutes is None else 60.0 * minutes
         self.warmup_iters = warmup_iters
         self.replan_interval = replan_interval
-        self._resumed_s = 0.0
+        self._loaded = None  # (elapsed seconds, iteration) stored in the loaded checkpoint
         self._clock = time.perf_counter
 
     # ---- bookkeeping ---------------------------------------------------------------------------------
     def before_train(self, runner) -> None:
         if self.budget_s is not None and not isinstance(runner.train_loop, IterBasedTrainLoop):
             raise ValueError(f'TrainTimeBudgetHook needs an IterBasedTrainLoop, got {type(runner.train_loop).__name__}')
-        self._start = self._clock() - self._resumed_s
+        resumed = self._loaded is not None and runner.iter > 0 and runner.iter == self._loaded[1]
+        self._start = self._clock() - (self._loaded[0] if resumed else 0.0)
         self._first_iter = runner.iter
         self._timed_from = None  # (clock, iter, validation seconds so far) when timing began
         self._val_s, self._vals, self._val_t0 = 0.0, 0, None
@@ -71,7 +74,8 @@ class TrainTimeBudgetHook(Hook):
             checkpoint.setdefault('meta', {})[_META_KEY] = self._clock() - self._start
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        self._resumed_s = float(checkpoint.get('meta', {}).get(_META_KEY, 0.0))
+        meta = checkpoint.get('meta', {})
+        self._loaded = (float(meta.get(_META_KEY, 0.0)), int(meta.get('iter', -1)))
 
     # ---- planning ------------------------------------------------------------------------------------
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
