@@ -137,15 +137,19 @@ def test_no_test_labels_and_empty_frac(tmp_path):
     assert coco_io.validate_dataset(tmp_path / 'd' / 'train.json').empty_images == 10
 
 
-def test_refuses_to_overwrite_and_force_replaces(tmp_path):
+def test_refuses_to_overwrite_and_force_replaces_only_its_own(tmp_path):
     out = tmp_path / 'synth'
     out.mkdir()
     (out / 'keep.txt').write_text('x')
     with pytest.raises(FileExistsError):
         generate_dataset(out, {'train': 2}, workers=1, progress=False)
+    with pytest.raises(FileExistsError, match='not made by this tool'):  # --force never deletes other files
+        generate_dataset(out, {'train': 2}, workers=1, force=True, progress=False)
     assert (out / 'keep.txt').exists()
-    generate_dataset(out, {'train': 2}, workers=1, force=True, progress=False)
-    assert not (out / 'keep.txt').exists() and (out / 'train.json').exists()
+    (out / 'keep.txt').unlink()
+    generate_dataset(out, {'train': 2}, workers=1, force=True, progress=False)  # an empty folder
+    generate_dataset(out, {'train': 3}, workers=1, force=True, progress=False)  # a dataset of ours
+    assert (out / 'train.json').exists() and len(list((out / 'train').glob('*.png'))) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ['synth']
 
 
@@ -233,7 +237,7 @@ def test_grid_and_cli(tmp_path):
     assert 'images/s' in r.stdout
     assert len(list((tmp_path / 'ds' / 'train').glob('*.png'))) == 4
     r2 = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert r2.returncode == 1 and 'exists' in r2.stderr
+    assert r2.returncode == 2 and 'exists' in r2.stderr
     stats_tool = ROOT / 'tools' / 'analysis' / 'compare_stats.py'
     r3 = subprocess.run([sys.executable, str(stats_tool), str(tmp_path / 'ds' / 'train.json')],
                         capture_output=True, text=True, cwd=ROOT, timeout=120)

@@ -163,7 +163,12 @@ def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launc
     """:func:`mmdigit.apis.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
     before they are merged; same precedence (CLI ``--work-dir`` wins)."""
     from mmdigit.apis import load_config
-    cfg = load_config(config_path, None, work_dir, launcher)
+    try:
+        cfg = load_config(config_path, None, work_dir, launcher)
+    except SyntaxError as e:  # mmengine parses the text itself: the error names no file
+        where = e.filename if e.filename and e.filename != '<unknown>' else config_path
+        raise UserError(f'{where}:{e.lineno}: syntax error in the config ({e.msg}), or in a file it inherits') \
+            from None
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)

@@ -5,8 +5,9 @@
         --test 3000 --seed 0
     python tools/dataset_converters/make_synthetic.py --grid docs/synth_grid.png   # style preview
 
-Same seed and counts give byte-identical files for any --workers. Refuses to touch an existing --out
-unless --force; writes into a hidden sibling folder and renames it at the end.
+Same seed and counts give byte-identical files for any --workers. Refuses to touch an existing --out;
+--force replaces it only when it is a dataset this tool made (a ``.mmdigit-synth`` marker inside) or empty.
+Writes into a hidden sibling folder and renames it at the end; Ctrl-C stops at once and leaves nothing.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.synth import generate_dataset, make_grid  # noqa: E402
+from mmdigit.utils.cli import UserError, run_main  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                     help='test.json lists images and categories only (like the real task)')
     ap.add_argument('--fonts', action='append', default=[], metavar='DIR',
                     help='extra font folder (repeatable)')
-    ap.add_argument('--force', action='store_true', help='replace an existing --out folder')
+    ap.add_argument('--force', action='store_true', help='replace an existing --out dataset made by this tool')
     ap.add_argument('--no-progress', action='store_true')
     ap.add_argument('--grid', metavar='PNG', help='only write a preview grid (one row per style) and exit')
     args = ap.parse_args(argv)
@@ -42,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.grid:
         path = Path(args.grid)
         if path.exists() and not args.force:
-            print(f'error: {path} exists (use --force)', file=sys.stderr)
-            return 1
+            raise UserError(f'{path}: exists (use --force to replace it)')
+        if path.is_dir():
+            raise UserError(f'{path}: is a folder; --grid writes a PNG file')
         print(f'wrote {make_grid(path, seed=args.seed, font_dirs=tuple(args.fonts))}')
         return 0
     counts = {'train': args.train, 'valid': args.valid, 'test': args.test}
@@ -53,9 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         res = generate_dataset(args.out, counts, seed=args.seed, workers=args.workers, force=args.force,
                                test_labels=not args.no_test_labels, empty_frac=args.empty_frac,
                                font_dirs=tuple(args.fonts), progress=not args.no_progress)
-    except (FileExistsError, ValueError, RuntimeError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
+    except RuntimeError as e:  # no font
+        raise UserError(str(e)) from None
     print(f"wrote {res['out']}: {res['images']} images ({', '.join(f'{k} {v}' for k, v in counts.items())}) "
           f"with {res['fonts']} fonts in {res['seconds']:.1f} s = {res['images_per_s']:.0f} images/s "
           f"on {res['workers']} worker(s); {res['cpu_ms_per_image']:.1f} ms CPU per image")
@@ -63,4 +65,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main, 'make_synthetic'))

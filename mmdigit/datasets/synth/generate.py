@@ -4,13 +4,16 @@
 Image ``i`` of a split is a pure function of (seed, split, i): its RNG is seeded from that triple and the
 digit count / empty flag come from low-discrepancy sequences, so the files are byte-identical for any number
 of workers and the digits-per-image mix matches SVHN's even for small splits. Everything is written to a
-hidden sibling folder that is renamed into place at the end, so an interrupted run leaves no half dataset.
+hidden sibling folder that is renamed into place at the end, so an interrupted run leaves no half dataset;
+a killed run's hidden folder is removed by the next run. The dataset folder holds a ``.mmdigit-synth`` marker:
+``force`` replaces only such a folder (or an empty one), never a folder of other files or a file.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import sys
 import time
 from functools import lru_cache
@@ -29,6 +32,7 @@ _SPLIT_CODE = {'train': 0, 'valid': 1, 'test': 2}
 _GOLDEN = 0.6180339887498949   # Kronecker sequence steps (digit count, empty flag)
 _PLASTIC = 0.7548776662466927
 _STATE: dict = {}
+_DESCRIPTION = 'mmdigit synthetic SVHN-like house numbers'
 
 
 def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -53,8 +57,10 @@ def render_index(seed: int, split: str, index: int, fonts: list[str], empty_frac
     return render_sample(image_rng(seed, split, index), fonts, n, empty=empty)
 
 
-def _init_worker(fonts: list[str]) -> None:
+def _init_worker(fonts: list[str], in_pool: bool = False) -> None:
     _STATE['fonts'] = fonts
+    if in_pool:  # Ctrl-C reaches the whole process group: the parent alone handles it (terminates the pool)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _work(task: tuple) -> tuple:
@@ -106,20 +112,90 @@ def _coco_for(records: list[tuple], with_labels: bool, seed: int, split: str) ->
             b = [round(float(v), 2) for v in b]
             anns.append({'id': len(anns) + 1, 'image_id': iid, 'category_id': int(lab) + 1, 'bbox': b,
                          'area': round(b[2] * b[3], 2), 'iscrowd': 0})
-    info = {'description': 'mmdigit synthetic SVHN-like house numbers', 'split': split, 'seed': seed}
+    info = {'description': _DESCRIPTION, 'split': split, 'seed': seed}
     data = make_coco(images, anns, CATEGORIES, info)
     if not with_labels:
         del data['annotations']
     return data
 
 
+MARKER = '.mmdigit-synth'  # written into every dataset folder this module makes: --force replaces only those
+
+
+_LAYOUT = {*SPLITS, *(f'{s}.json' for s in SPLITS)}
+
+
+def is_own_dataset(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder this module wrote: it holds the :data:`MARKER` file, or (datasets made
+    before the marker existed) only the split folders and jsons, a json saying it is ours."""
+    path = Path(path)
+    if not path.is_dir() or path.is_symlink():
+        return False
+    if (path / MARKER).is_file():
+        return True
+    names = {p.name for p in path.iterdir()}
+    if not names or not names <= _LAYOUT:
+        return False
+    import json
+    for js in sorted(n for n in names if n.endswith('.json')):
+        try:
+            info = json.loads((path / js).read_text(encoding='utf-8')).get('info', {})
+        except (OSError, ValueError, AttributeError):
+            return False
+        return isinstance(info, dict) and info.get('description') == _DESCRIPTION
+    return False
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse to replace anything but a dataset folder of ours, and that only with ``force``."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise FileExistsError(f'{out}: exists and is not a folder; refusing to replace it')
+    if not out.exists():
+        return
+    if not force:
+        raise FileExistsError(f'{out}: exists; refusing to overwrite (use --force to replace a dataset made '
+                              'by this tool)')
+    if not is_own_dataset(out):
+        if not any(out.iterdir()):
+            return  # an empty folder holds nothing to lose
+        raise FileExistsError(f'{out}: exists and was not made by this tool (no {MARKER} file in it); '
+                              '--force replaces only our own dataset folders: choose another --out')
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but not ours (EPERM)
+        return True
+    return True
+
+
+def remove_stale_temp(out: Path) -> list[Path]:
+    """Remove the hidden ``.NAME.tmp-PID`` / ``.NAME.old-PID`` folders of killed runs (dead PID) beside ``out``."""
+    removed = []
+    if not out.parent.is_dir():
+        return removed
+    for kind in ('tmp', 'old'):
+        for p in out.parent.glob(f'.{out.name}.{kind}-*'):
+            pid = p.name.rsplit('-', 1)[-1]
+            if pid.isdigit() and p.is_dir() and not p.is_symlink() and not _pid_alive(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+    return removed
+
+
 def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int = 0,
                      workers: int | None = None, force: bool = False, test_labels: bool = True,
                      empty_frac: float = 0.0, font_dirs: tuple[str, ...] = (), progress: bool = True) -> dict:
-    """Generate the splits in ``counts`` under ``out``; returns {'images', 'seconds', 'images_per_s', ...}."""
+    """Generate the splits in ``counts`` under ``out``; returns {'images', 'seconds', 'images_per_s', ...}.
+
+    ``out`` must not exist, or (``force``) be an empty folder or a dataset folder this function wrote (it holds
+    :data:`MARKER`); anything else is refused. Ctrl-C stops the workers at once and removes the temp folder.
+    """
     out = Path(out)
-    if out.exists() and not force:
-        raise FileExistsError(f'{out} exists; refusing to overwrite (use --force)')
+    _check_out(out, force)
     if not 0.0 <= empty_frac <= 1.0:
         raise ValueError(f'empty_frac must be in [0, 1], got {empty_frac}')
     workers = max(1, workers or os.cpu_count() or 1)
@@ -128,15 +204,18 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
         raise RuntimeError('no TrueType font with digit glyphs (install matplotlib or pass --fonts DIR)')
     tmp = out.parent / f'.{out.name}.tmp-{os.getpid()}'
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp(out)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     total = sum(counts.values())
     t0, cpu0 = time.perf_counter(), _cpu_seconds()
+    pool = None
     try:
-        pool = None
+        (tmp / MARKER).write_text('mmdigit synthetic dataset: tools/dataset_converters/make_synthetic.py --force '
+                                  'may replace this folder\n')
         if workers > 1 and total > 1:
             ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
-            pool = ctx.Pool(workers, initializer=_init_worker, initargs=(fonts,))
+            pool = ctx.Pool(workers, initializer=_init_worker, initargs=(fonts, True))
         else:
             _init_worker(fonts)
         bar = _Progress(total, 'synth') if progress else None
@@ -159,18 +238,23 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
         finally:
             if bar:
                 bar.close()
-            if pool is not None:
-                pool.close()
-                pool.join()
+        if pool is not None:
+            pool.close()
+            pool.join()
+            pool = None
         seconds, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
         old = None
         if out.exists():
+            _check_out(out, force)  # still ours (nobody put files there meanwhile)
             old = out.parent / f'.{out.name}.old-{os.getpid()}'
             out.rename(old)
         tmp.rename(out)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
+        if pool is not None:  # Ctrl-C or an error: stop the workers now (close + join would wait for all tasks)
+            pool.terminate()
+            pool.join()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {'out': str(out), 'images': total, 'seconds': seconds, 'images_per_s': total / max(seconds, 1e-9),
