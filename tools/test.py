@@ -1,10 +1,13 @@
 """Test a digit detector and write the task's deliverables.
 
-    python tools/test.py CONFIG CHECKPOINT [--pred-dir DIR] [--img-dir IMAGES] [--score-thr T]
-        [--work-dir DIR] [--out results.pkl] [--show-dir DIR] [--cfg-options k=v ...] [--launcher ...]
+    python tools/test.py CONFIG CHECKPOINT [--pred-dir DIR] [--img-dir IMAGES [--ann-file COCO.json]]
+        [--score-thr T] [--work-dir DIR] [--out results.pkl] [--show-dir DIR] [--cfg-options k=v ...]
 
 Without ``--img-dir`` it evaluates the config's test split (COCO mAP + whole-number accuracy when it has
-ground truth). ``--img-dir`` runs on any image folder, labelled or not. ``--pred-dir`` writes ``pred.json``
+ground truth). ``--img-dir`` runs on any image folder: unlabelled, or with ``--ann-file`` (a COCO json whose
+``file_name``s are relative to that folder) scored like the test split, e.g. real SVHN photos:
+``--img-dir ../shared/svhn-reference/real-dev/images --ann-file ../shared/svhn-reference/real-dev/real_dev.json``.
+``--data-root DIR`` reads every split of the course layout from DIR. ``--pred-dir`` writes ``pred.json``
 (every detection, original-image pixels) and ``pred.csv`` (one row per image, ``-1`` for none) at the Task-2
 threshold: ``--score-thr``, else the calibrated one beside the checkpoint (digit_calibration.json, written
 at validation), else the config's; the whole-number accuracy reported (``digit/accuracy``) is at that same
@@ -23,7 +26,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.apis import adapt_to_device, decoder_settings, init_distributed, sequence_metric_cfg  # noqa: E402
+from mmdigit.apis import adapt_to_device, decoder_settings, init_distributed, sequence_metric_cfg, set_data_root  # noqa: E402
 from mmdigit.evaluation import find_calibration  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
 from mmdigit.utils.cli import check_writable_dir, load_checked_config, probability, run_main  # noqa: E402
@@ -36,8 +39,11 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--pred-dir', help='write pred.json and pred.csv here')
     parser.add_argument('--img-dir', help='run on this image folder instead of the config\'s test split')
+    parser.add_argument('--ann-file', help='with --img-dir: COCO json of that folder; scores it (mAP, accuracy)')
     parser.add_argument('--score-thr', type=probability,
                         help='Task-2 threshold in [0, 1] (default: calibrated, else config)')
+    parser.add_argument('--data-root', help='course-layout data folder ({train,valid,test}.json + image '
+                        'folders) for every split, instead of the config\'s data_root')
     parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
     parser.add_argument('--out', help='dump raw predictions to a pickle file (mmdet DumpDetResults)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
@@ -49,7 +55,9 @@ def parse_args(argv=None):
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    if not (args.pred_dir or args.out or args.show or args.show_dir) and args.img_dir:
+    if args.ann_file and not args.img_dir:
+        parser.error('--ann-file goes with --img-dir (the folder its file_names are relative to)')
+    if not (args.pred_dir or args.out or args.show or args.show_dir) and args.img_dir and not args.ann_file:
         parser.error('--img-dir has no ground truth to score: add --pred-dir (and/or --show-dir, --out)')
     return args
 
@@ -70,12 +78,20 @@ def task2_threshold(args, cfg):
     return float(sequence_metric_cfg(cfg).get('score_thr', 0.5)), 'config'
 
 
-def point_test_split_at(cfg, img_dir):
-    """Make the test dataloader read an image folder (no annotations) and drop the ground-truth metrics."""
+def point_test_split_at(cfg, img_dir, ann_file=None):
+    """Make the test dataloader read an image folder: unlabelled (no ground-truth metrics), or labelled by the
+    COCO json ``ann_file`` (every metric of the config's test evaluator then scores it)."""
     if not osp.isdir(img_dir):
         raise FileNotFoundError(f'{img_dir}: image folder does not exist')
     ds = cfg.test_dataloader.dataset
-    ds.update(ann_file='', data_root='', data_prefix=dict(img=img_dir), test_mode=True)
+    ds.update(ann_file=ann_file or '', data_root='', data_prefix=dict(img=img_dir), test_mode=True)
+    if ann_file:
+        if not osp.isfile(ann_file):
+            raise FileNotFoundError(f'{ann_file}: annotation file does not exist')
+        for m in _as_list(cfg.get('test_evaluator')):
+            if 'ann_file' in m:
+                m['ann_file'] = ann_file
+        return
     ds.pipeline = [t for t in ds.pipeline if t['type'] != 'LoadAnnotations']
     cfg.test_evaluator = []
 
@@ -83,6 +99,8 @@ def point_test_split_at(cfg, img_dir):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_checked_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'{args.checkpoint}: checkpoint file does not exist')
     check_checkpoint_matches(cfg.model, args.checkpoint)
@@ -90,7 +108,7 @@ def main(argv=None):
         check_writable_dir(args.pred_dir, '--pred-dir')
     cfg.load_from = args.checkpoint
     if args.img_dir:
-        point_test_split_at(cfg, args.img_dir)
+        point_test_split_at(cfg, args.img_dir, args.ann_file)
     if args.show or args.show_dir:
         from mmdet.engine.hooks.utils import trigger_visualization_hook
         cfg = trigger_visualization_hook(cfg, args)

@@ -19,7 +19,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.apis import adapt_to_device, enable_amp, init_distributed, set_time_budget  # noqa: E402
+from mmdigit.apis import adapt_to_device, enable_amp, init_distributed, set_data_root, set_time_budget  # noqa: E402
 from mmdigit.apis.run_setup import add_vis_backend  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_file  # noqa: E402
 from mmdigit.utils.cli import UserError, load_checked_config, positive_float, run_main  # noqa: E402
@@ -29,6 +29,8 @@ from mmdigit.utils.run_files import check_fresh_work_dir, latest_checkpoint  # n
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a digit detector')
     parser.add_argument('config', help='train config file path')
+    parser.add_argument('--data-root', help='course-layout data folder ({train,valid,test}.json + image '
+                        'folders) for every split, instead of the config\'s data_root')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU; ignored on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the LR by the total batch size')
@@ -51,6 +53,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_checked_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
     if args.amp:
         enable_amp(cfg)
     if args.minutes is not None:

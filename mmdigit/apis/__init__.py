@@ -8,6 +8,7 @@ from .run_setup import (
                         init_distributed,
                         load_config,
                         sequence_metric_cfg,
+                        set_data_root,
                         set_time_budget,
 )
 from .train_speed import iters_for_minutes, seconds_per_iter
@@ -15,5 +16,5 @@ from .train_speed import iters_for_minutes, seconds_per_iter
 __all__ = [
     'BatchInference', 'DigitReader', 'DigitReading', 'adapt_to_device', 'decoder_settings', 'enable_amp',
     'init_distributed', 'iters_for_minutes', 'load_config', 'seconds_per_iter', 'sequence_metric_cfg',
-    'set_time_budget',
+    'set_data_root', 'set_time_budget',
 ]

@@ -35,6 +35,8 @@ def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str
 def set_time_budget(cfg: Config, minutes: float) -> None:
     """``--minutes``: train for this long (iterations and the cosine end fitted while training), through the
     config's ``TrainTimeBudgetHook`` or a new one."""
+    if not minutes > 0:
+        raise ValueError(f'--minutes must be positive, got {minutes}')
     loop = cfg.get('train_cfg') or {}
     if loop.get('type') != 'IterBasedTrainLoop' and not (loop.get('by_epoch') is False and 'max_iters' in loop):
         raise ValueError(f'{cfg.filename}: --minutes needs an iteration-based train loop '
@@ -101,6 +103,7 @@ def decoder_settings(cfg) -> dict:
     """``NumberDecoder`` keyword arguments (besides the threshold) the config's metric uses."""
     return {k: v for k, v in sequence_metric_cfg(cfg).items() if k in DECODER_KEYS}
 
+
 VIS_BACKENDS = {'local': 'LocalVisBackend', 'tensorboard': 'TensorboardVisBackend'}
 
 
@@ -123,3 +126,22 @@ def add_vis_backend(cfg: Config, name: str) -> None:
     backends = vis.get('vis_backends') or []
     if not any(b.get('type') == VIS_BACKENDS[name] for b in backends):
         vis.vis_backends = [*backends, dict(type=VIS_BACKENDS[name])]
+
+
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """``--data-root DIR``: every split of the course layout (``DIR/{train,valid,test}.json`` + image folders,
+    as the config's datasets name them) read from DIR, the COCO evaluators' ground truth included, so no caller
+    re-points the loaders' and evaluators' keys one by one."""
+    if not osp.isdir(data_root):
+        raise FileNotFoundError(f'{data_root}: data root folder does not exist')
+    root = data_root.rstrip('/') + '/'
+    for loader, evaluator in (('train_dataloader', None), ('val_dataloader', 'val_evaluator'),
+                              ('test_dataloader', 'test_evaluator')):
+        dataset = (cfg.get(loader) or {}).get('dataset')
+        if dataset is None:
+            continue
+        dataset.data_root = root
+        metrics = cfg.get(evaluator) if evaluator else None
+        for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics] if metrics else []):
+            if 'ann_file' in m:
+                m['ann_file'] = root + dataset.ann_file

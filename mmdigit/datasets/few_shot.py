@@ -1,0 +1,51 @@
+"""A few labelled photos for fine-tuning, and a fixed held-out part to measure it: splits of one COCO set.
+
+The user's situation: a model trained on synthetic data, and a handful of labelled photos of their own
+street. ``few_shot_splits`` fixes a held-out part once (by seed) and draws nested training subsets of the
+rest (the 25 photos are among the 50, ...), so a curve of accuracy against the number of photos compares like
+with like. ``write_course_layout`` puts a split into the course layout the configs read (``--data-root``),
+linking the images instead of copying them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .coco_io import write_coco
+
+
+def subset(coco: dict, image_ids) -> dict:
+    """The images ``image_ids`` of ``coco`` with their annotations (ids kept)."""
+    keep = set(int(i) for i in image_ids)
+    return dict(coco, images=[im for im in coco['images'] if im['id'] in keep],
+                annotations=[a for a in coco.get('annotations', []) if a['image_id'] in keep])
+
+
+def few_shot_splits(coco: dict, sizes, held_out: int, seed: int = 0) -> tuple[dict, dict]:
+    """(held-out set, {size: training subset}) with nested training subsets drawn from the other images."""
+    ids = sorted(im['id'] for im in coco['images'])
+    if held_out >= len(ids):
+        raise ValueError(f'held_out={held_out} leaves no training photos of {len(ids)}')
+    order = [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
+    held, pool = order[:held_out], order[held_out:]
+    too_big = [n for n in sizes if n > len(pool)]
+    if too_big:
+        raise ValueError(f'training sizes {too_big} exceed the {len(pool)} photos left after {held_out} held out')
+    return subset(coco, held), {int(n): subset(coco, pool[:n]) for n in sizes}
+
+
+def write_course_layout(root, img_dir, splits: dict[str, dict]) -> Path:
+    """``root/{name}.json`` for each split and ``root/{name}/`` linking to ``img_dir`` (file names stay)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for name, coco in splits.items():
+        write_coco(root / f'{name}.json', coco, overwrite=True)
+        link = root / name
+        if link.is_symlink() or link.exists():
+            if link.is_symlink() and os.readlink(link) == str(Path(img_dir).resolve()):
+                continue
+            raise FileExistsError(f'{link}: exists and is not a link to {img_dir}')
+        link.symlink_to(Path(img_dir).resolve(), target_is_directory=True)
+    return root

@@ -1,0 +1,54 @@
+"""Where data lives: one --data-root for every split, labelled image folders (--img-dir + --ann-file) scored
+like a test split, and the few-shot splits the fine-tuning curve trains on."""
+import json
+import sys
+
+import pytest
+
+from mmdigit.apis import load_config, set_data_root
+from mmdigit.datasets.coco_io import load_coco
+from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / 'tools'))
+import test as test_tool  # noqa: E402
+
+
+def test_data_root_points_every_split_and_its_evaluator(tiny_digits):
+    cfg = load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'))
+    set_data_root(cfg, str(tiny_digits))
+    root = str(tiny_digits) + '/'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[loader].dataset.data_root == root
+    assert [m.get('ann_file') for m in cfg.val_evaluator][0] == root + 'valid.json'
+    assert [m.get('ann_file') for m in cfg.test_evaluator][0] == root + 'test.json'
+    with pytest.raises(FileNotFoundError, match='nope: data root folder does not exist'):
+        set_data_root(cfg, str(tiny_digits / 'nope'))
+
+
+def test_labelled_image_folder_is_scored_like_a_test_split(trained, tiny_digits, tmp_path):
+    cfg_path, work = trained
+    metrics = test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--img-dir', str(tiny_digits / 'valid'),
+                              '--ann-file', str(tiny_digits / 'valid.json'), '--work-dir', str(tmp_path / 'w'),
+                              '--pred-dir', str(tmp_path / 'pred')])
+    assert {'coco/bbox_mAP', 'digit/accuracy', 'digit/digit_recall'} <= set(metrics)
+    ids = sorted(im['id'] for im in json.loads((tiny_digits / 'valid.json').read_text())['images'])
+    rows = (tmp_path / 'pred' / 'pred.csv').read_text().splitlines()[1:]
+    assert sorted(int(r.split(',')[0]) for r in rows) == ids
+
+
+def test_few_shot_splits_are_nested_and_never_touch_the_held_out_photos(tiny_digits, tmp_path):
+    coco = load_coco(tiny_digits / 'train.json')
+    held, subsets = few_shot_splits(coco, [0, 2, 5], held_out=3, seed=1)
+    held_ids = {im['id'] for im in held['images']}
+    assert len(held_ids) == 3
+    ids = {n: [im['id'] for im in s['images']] for n, s in subsets.items()}
+    assert [len(v) for v in ids.values()] == [0, 2, 5]
+    assert set(ids[2]) <= set(ids[5]) and not held_ids & set(ids[5])
+    assert all(a['image_id'] in ids[5] for a in subsets[5]['annotations'])
+    assert few_shot_splits(coco, [5], 3, seed=1)[0] == held  # fixed by the seed
+    with pytest.raises(ValueError, match='exceed'):
+        few_shot_splits(coco, [6], held_out=3)
+    root = write_course_layout(tmp_path / 'd', tiny_digits / 'train', {'train': subsets[5], 'valid': subsets[2]})
+    assert (root / 'train' / '1.png').is_file() and load_coco(root / 'valid.json')['images'] == subsets[2]['images']
+    write_course_layout(tmp_path / 'd', tiny_digits / 'train', {'train': subsets[2]})  # re-run: links are reused
