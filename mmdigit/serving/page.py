@@ -40,7 +40,8 @@ PAGE = r"""<!doctype html>
           display: flex; flex-direction: column; gap: 8px; }
   .card canvas { max-width: 100%; align-self: center; border-radius: 6px; background: #eef0f4; }
   .card .name { color: var(--muted); font-size: 13px; overflow-wrap: anywhere; }
-  .card .number { font-size: 34px; font-weight: 700; letter-spacing: 2px; font-variant-numeric: tabular-nums; }
+  .card .number { font-size: 34px; font-weight: 700; letter-spacing: 2px; font-variant-numeric: tabular-nums;
+                 overflow-wrap: anywhere; line-height: 1.15; }
   .card .number.none { font-size: 18px; letter-spacing: 0; color: var(--muted); font-weight: 600; }
   .card .score { color: var(--muted); }
   .card .digits { margin: 0; padding: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 6px; }
@@ -65,7 +66,7 @@ PAGE = r"""<!doctype html>
   <div id="status"></div>
   <div id="results"></div>
 </main>
-<footer>API: <code>curl -F image=@house.png http://HOST:PORT/read</code> returns what
+<footer>API: <code>curl -F image=@house.png <span id="api">/read</span></code> returns what
 <code>tools/infer.py --json</code> prints. Limits: __LIMITS__.</footer>
 <script>
 "use strict";
@@ -87,6 +88,7 @@ function addCard(file) {
   card.dataset.state = "reading";
   card.dataset.file = file.name;
   const canvas = el("canvas");
+  canvas.hidden = true;  // until the photo is drawn (a file the browser cannot display shows no empty frame)
   const name = el("div", "name", file.name);
   const number = el("div", "number", "reading\u2026");
   const score = el("div", "score");
@@ -111,6 +113,7 @@ function draw(c, digits) {
   canvas.width = Math.max(1, Math.round(w * k));
   canvas.height = Math.max(1, Math.round(h * k));
   canvas.dataset.scale = String(k);
+  canvas.hidden = false;
   const g = canvas.getContext("2d");
   g.imageSmoothingEnabled = k < 3;
   g.drawImage(img, 0, 0, canvas.width, canvas.height);
@@ -207,6 +210,7 @@ async function readFiles(files) {
   }
 }
 
+document.getElementById("api").textContent = `${location.origin}/read`;
 const input = document.getElementById("files");
 input.addEventListener("change", () => { readFiles([...input.files]); input.value = ""; });
 const drop = document.getElementById("drop");
