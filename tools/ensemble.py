@@ -17,6 +17,7 @@ validation split to choose ``--score-thr`` and ``--numbers`` for the test split)
 ``OUT/ensemble.json``. Nothing is written unless every input checks out.
 """
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -139,7 +140,7 @@ def main(argv=None):
 
 def score_table(gt, models, ids, fused, fused_numbers, voted, args) -> list:
     from mmdigit.evaluation import bbox_map, number_scores
-    gt_subset = type(gt)(gt.ann_file, {i: gt.sizes[i] for i in ids}, {i: gt.numbers[i] for i in ids})
+    gt_subset = dataclasses.replace(gt, sizes={i: gt.sizes[i] for i in ids}, numbers={i: gt.numbers[i] for i in ids})
     rows = []
     for m in models:
         dets = {i: m.get(i) for i in ids}
