@@ -277,6 +277,12 @@ def test_svhn_to_coco_refuses_one_file_for_both_splits(tmp_path, capsys):
                                                                '--val-ratio', 0.1, '--val-out',
                                                                tmp_path / '.' / 'x.json', *force], capsys)
         assert rc == 2 and out.read_text() == 'previous'
+    (tmp_path / 'afile').write_text('')
+    argv = [tmp_path / 'digitStruct.mat', '--out', tmp_path / 'new.json', '--val-ratio', 0.1, '--val-out',
+            tmp_path / 'afile' / 'v.json']
+    rc, _, err = run_tool(svhn_tool.main, 'svhn_to_coco', argv, capsys)
+    assert rc == 2 and not (tmp_path / 'new.json').exists()  # refused before the train split is written
+    one_line_error(err, 'svhn_to_coco', '--val-out', 'afile: exists and is not a folder')
 
 
 # ----- plot_curves on a killed run's log
