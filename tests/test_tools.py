@@ -203,6 +203,12 @@ def test_train_refuses_to_mix_runs_and_to_resume_from_nothing(trained, tiny_digi
             train_tool.main([cfg_path, '--work-dir', str(fresh), '--minutes', minutes])
         assert e.value.code == 2
     assert not fresh.exists()  # nothing created by a refused run
+    # a config that says resume=True continues its work dir, as --resume does (nothing left to train here)
+    import shutil
+    copy = tmp_path / 'copy'
+    shutil.copytree(work, copy)
+    (copy / 'last_checkpoint').write_text(str(copy / 'iter_4.pth'))
+    train_tool.main([cfg_path, '--work-dir', str(copy), '--cfg-options', 'resume=True'])
 
 
 def test_test_tool_checks_flags_and_pred_dir_before_inference(trained, tmp_path, capsys):

@@ -65,7 +65,8 @@ def main(argv=None):
             raise UserError(f'{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size')
         cfg.auto_scale_lr.enable = True
     if args.resume is None:
-        check_fresh_work_dir(cfg.work_dir)  # never mix a new run's checkpoints with an old run's
+        if not cfg.get('resume'):  # (a config saying resume=True continues its work dir, as --resume does)
+            check_fresh_work_dir(cfg.work_dir)  # never mix a new run's checkpoints with an old run's
     else:
         ckpt = latest_checkpoint(cfg.work_dir) if args.resume == 'auto' else args.resume
         cfg.resume, cfg.load_from = True, str(check_checkpoint_file(ckpt, 'checkpoint to resume from'))
