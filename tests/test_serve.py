@@ -36,15 +36,16 @@ CHROMEDRIVER = Path('/usr/bin/chromedriver')
 # ---------------------------------------------------------------- server and client helpers
 
 @pytest.fixture(scope='module')
-def checkpoint(trained):
+def checkpoint(trained, tmp_path_factory):
     """(config, checkpoint) of the tiny model, its R-CNN keeping every box (its scores are ~1e-3), so that
     numbers and boxes come back."""
     from mmengine.config import Config
     cfg_path, work = trained
     cfg = Config.fromfile(cfg_path)
     cfg.model.test_cfg.rcnn.score_thr = 0.0
-    cfg.dump(str(work / 'tiny_all_boxes.py'))
-    return str(work / 'tiny_all_boxes.py'), str(work / 'iter_4.pth')
+    path = tmp_path_factory.mktemp('serve') / 'tiny_all_boxes.py'
+    cfg.dump(str(path))
+    return str(path), str(work / 'iter_4.pth')
 
 
 @pytest.fixture(scope='module')
