@@ -151,7 +151,7 @@ def test_empty_and_truncated_checkpoints_are_named(tmp_path):
 
 # ----- run files
 
-def test_fresh_work_dir_latest_checkpoint_and_stale_files(tmp_path):
+def test_fresh_work_dir_latest_checkpoint_and_stale_files(tmp_path, capsys):
     from mmdigit.utils.run_files import StaleFileGuard, check_fresh_work_dir, latest_checkpoint, unique_names
     check_fresh_work_dir(tmp_path / 'new')  # missing or empty: fine
     (tmp_path / 'cfg.py').write_text('')
@@ -165,6 +165,12 @@ def test_fresh_work_dir_latest_checkpoint_and_stale_files(tmp_path):
     assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_10.pth')  # numeric, not name order
     (tmp_path / 'last_checkpoint').write_text('/elsewhere/moved/iter_2.pth')
     assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_2.pth')  # the work dir was moved
+    (tmp_path / 'iter_2.pth').write_bytes(b'')  # killed while saving it
+    assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_10.pth')
+    assert 'iter_2.pth: checkpoint file is empty (0 bytes); resuming from' in capsys.readouterr().err
+    (tmp_path / 'iter_10.pth').write_bytes(b'')
+    with pytest.raises(UserError, match='--resume: no complete checkpoint in .*iter_2.pth: checkpoint file is empty'):
+        latest_checkpoint(tmp_path)
 
     stale = tmp_path / 'warnings.txt'
     stale.write_text('old run')

@@ -111,6 +111,9 @@ def test_infer_cli_names_commas_collisions_progress_and_clean_stdout(trained, ti
     assert 'Loads checkpoint' not in r.stdout
     assert 'infer: 3/3 images' in r.stderr  # progress once there is more than one batch
     assert sorted(p.name for p in (tmp_path / 'show').iterdir()) == ['a.jpg.png', 'a.png.png', 'house, no 5.png']
+    for p in (tmp_path / 'show').iterdir():
+        with Image.open(p) as drawn:
+            assert drawn.format == 'PNG' and drawn.width >= Image.open(src).width
 
 
 @pytest.mark.parametrize('argv, problem', [(['--batch-size', '0'], '--batch-size'),

@@ -104,12 +104,16 @@ def main(argv=None, out=sys.stdout):
         else:
             writer.writerow([str(f), r.number if r else '-1', f'{r.score if r else 0.0:.4f}', errors.get(f, '')])
         if args.show_dir and r is not None:
+            import cv2
             import mmcv
+            import numpy as np
 
+            from mmdigit.utils.atomic import atomic_open
             from mmdigit.visualization import draw_reading
             Path(args.show_dir).mkdir(parents=True, exist_ok=True)
             drawn = draw_reading(mmcv.imread(str(f), channel_order='rgb'), r)
-            mmcv.imwrite(drawn[..., ::-1], str(Path(args.show_dir) / drawn_names[f]))
+            with atomic_open(Path(args.show_dir) / drawn_names[f], 'wb') as png:  # Ctrl-C: no half picture
+                png.write(cv2.imencode('.png', np.ascontiguousarray(drawn[..., ::-1]))[1].tobytes())
     if errors:
         print(f'infer: {len(errors)} of {len(files)} image(s) could not be read (number -1)', file=sys.stderr)
     return 1 if errors else 0

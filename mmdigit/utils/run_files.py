@@ -35,20 +35,36 @@ def _number(p: Path) -> int:
 
 def latest_checkpoint(work_dir) -> str:
     """What ``--resume`` without a path continues: the work dir's ``last_checkpoint``, else its newest
-    ``iter_N.pth`` / ``epoch_N.pth``; a :class:`UserError` when there is none (instead of training from scratch)."""
+    ``iter_N.pth`` / ``epoch_N.pth``. A checkpoint a killed run left half-written is skipped for the newest complete
+    one, with a warning on stderr; a :class:`UserError` when there is none (instead of training from scratch)."""
+    import sys
+
+    from .checkpoint import check_checkpoint_file
     work_dir = Path(work_dir)
+    candidates = []
     pointer = work_dir / 'last_checkpoint'
     if pointer.is_file():
         target = pointer.read_text(encoding='utf-8').strip()
         if target and Path(target).is_file():
-            return target
-        if target and (work_dir / Path(target).name).is_file():  # the work dir was moved
-            return str(work_dir / Path(target).name)
+            candidates.append(Path(target))
+        elif target and (work_dir / Path(target).name).is_file():  # the work dir was moved
+            candidates.append(work_dir / Path(target).name)
     found = sorted((p for pattern in ('iter_*.pth', 'epoch_*.pth') for p in work_dir.glob(pattern)), key=_number)
-    if found:
-        return str(found[-1])
-    raise UserError(f'--resume: {work_dir} holds no checkpoint to resume from (no last_checkpoint, iter_*.pth or '
-                    'epoch_*.pth); give the checkpoint path, or drop --resume to start a new run')
+    candidates += [p for p in reversed(found) if p not in candidates]
+    if not candidates:
+        raise UserError(f'--resume: {work_dir} holds no checkpoint to resume from (no last_checkpoint, iter_*.pth '
+                        'or epoch_*.pth); give the checkpoint path, or drop --resume to start a new run')
+    problems = []
+    for c in candidates:
+        try:
+            check_checkpoint_file(c)
+        except (OSError, ValueError) as e:
+            problems.append(str(e))
+            continue
+        for why in problems:
+            print(f'warning: {why}; resuming from {c} instead', file=sys.stderr)
+        return str(c)
+    raise UserError(f'--resume: no complete checkpoint in {work_dir}: ' + '; '.join(problems[:3]))
 
 
 class StaleFileGuard:
