@@ -206,6 +206,27 @@ def test_bad_images_get_a_message_and_the_others_are_still_read(server, photos, 
     assert status == 200 and 'too small' in body['results'][0]['error']
 
 
+def test_a_request_holds_a_bounded_number_of_decoded_pixels(service, photos):
+    from PIL import Image
+
+    from mmdigit.serving import ReaderService
+
+    def png_of(w, h):
+        buf = io.BytesIO()
+        Image.new('RGB', (w, h), (40, 40, 40)).save(buf, 'PNG')
+        return buf.getvalue()
+
+    budget = ReaderService(service.reader, max_pixels=MAX_PIXELS, max_request_pixels=1_500_000)
+    files = [('a.png', png_of(1000, 900)), ('b.png', png_of(1000, 900)), (photos[0][0], photos[0][1])]
+    res = budget.read(files)
+    assert 'error' not in res[0] and 'error' not in res[2]  # the small one still fits after a.png
+    assert res[1]['number'] == '-1' and res[1]['error'] == (
+        'image is 1000x900 px and the images before it already hold 0.9 of the 1.5 megapixels one request may '
+        'hold: send it in another request')
+    assert budget.read(files[1:2])[0].get('error') is None  # alone it is read
+    assert ReaderService(service.reader, max_pixels=5, max_request_pixels=1).max_request_pixels == 5
+
+
 @pytest.mark.parametrize('case', ['no_image', 'form_field_only', 'not_json', 'json_shape', 'bad_base64',
                                   'content_type', 'too_many', 'no_boundary'])
 def test_bad_requests_get_a_json_error(server, photos, case):
@@ -279,7 +300,8 @@ def test_page_routes_and_health(server, service):
     assert 'http://' not in page.split('<script>')[1]  # nothing fetched from elsewhere
     status, body, _ = request(server, 'GET', '/health')
     assert status == 200 and body == dict(status='ok', model=service.name, max_bytes=MAX_BYTES,
-                                          max_files=MAX_FILES, max_pixels=MAX_PIXELS)
+                                          max_files=MAX_FILES, max_pixels=MAX_PIXELS,
+                                          max_request_pixels=service.max_request_pixels)
     status, body, _ = request(server, 'GET', '/nothing')
     assert status == 404 and 'POST /read' in body['error']
     status, body, _ = request(server, 'POST', '/elsewhere', b'{}', {'Content-Type': 'application/json'})

@@ -18,8 +18,9 @@ Routes:
 A request that is unusable as a whole gets a JSON ``{"error": ...}`` with a 4xx status: body over
 ``max_bytes`` (413, decided from its Content-Length: the body is never kept; one up to 8x the limit is read and
 dropped so that a browser sees the answer, a larger one is not read at all), no Content-Length (411), wrong
-Content-Type (415), malformed body or no image (400), more than ``max_files`` images (413). A handler error
-never stops the server: it answers 500 with the error and goes on. Binds to 127.0.0.1 unless told otherwise.
+Content-Type (415), malformed body or no image (400), more than ``max_files`` images (413). Decoded photos
+are bounded too (``ReaderService``: per image and per request). A handler error never stops the server: it
+answers 500 with the error and goes on. Binds to 127.0.0.1 unless told otherwise.
 """
 from __future__ import annotations
 
@@ -30,11 +31,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .page import render_page
-from .uploads import BadRequest, decode_image, parse_body
+from .uploads import BadRequest, decode_image, image_size, parse_body
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_FILES = 32
 MAX_PIXELS = 40_000_000
+MAX_REQUEST_PIXELS = 100_000_000
 DRAIN_FACTOR = 8
 
 
@@ -44,28 +46,41 @@ def unread(name: str, error: str) -> dict:
 
 
 class ReaderService:
-    """A ``DigitReader`` behind a lock (one forward at a time; the model is not re-entrant) that reads
-    uploaded image bytes into ``tools/infer.py --json`` objects."""
+    """A ``DigitReader`` that reads uploaded image bytes into ``tools/infer.py --json`` objects, one request at
+    a time (the model is not re-entrant, and decoded photos are held only for the request being read).
 
-    def __init__(self, reader, max_pixels: int = MAX_PIXELS, batch_size: int = 16, name: str = ''):
+    Memory is bounded per request: an image over ``max_pixels`` is refused from its header, and so is one
+    that would take the request's decoded images over ``max_request_pixels`` (at least ``max_pixels``)."""
+
+    def __init__(self, reader, max_pixels: int = MAX_PIXELS, max_request_pixels: int = MAX_REQUEST_PIXELS,
+                 batch_size: int = 16, name: str = ''):
         self.reader = reader
         self.max_pixels = max_pixels
+        self.max_request_pixels = max(max_request_pixels, max_pixels)
         self.batch_size = batch_size
         self.name = name
         self._lock = threading.Lock()
 
     def read(self, files: list[tuple[str, bytes]]) -> list[dict]:
         images, results = {}, [None] * len(files)
-        for i, (name, data) in enumerate(files):
-            try:
-                images[i] = decode_image(data, self.max_pixels)
-            except ValueError as e:
-                results[i] = unread(name, str(e))
-        if images:
-            with self._lock:
+        with self._lock:
+            left = self.max_request_pixels
+            for i, (name, data) in enumerate(files):
+                try:
+                    w, h = image_size(data)
+                    if self.max_pixels >= w * h > left:  # (over max_pixels: decode_image says so)
+                        used = (self.max_request_pixels - left) / 1e6
+                        raise ValueError(f'image is {w}x{h} px and the images before it already hold {used:.2g} '
+                                         f'of the {self.max_request_pixels / 1e6:g} megapixels one request may '
+                                         'hold: send it in another request')
+                    images[i] = decode_image(data, self.max_pixels)
+                    left -= w * h
+                except ValueError as e:
+                    results[i] = unread(name, str(e))
+            if images:
                 readings = self.reader.read_many(list(images.values()), batch_size=self.batch_size)
-            for i, reading in zip(images, readings):
-                results[i] = dict(file=files[i][0], **reading.to_dict())
+                for i, reading in zip(images, readings):
+                    results[i] = dict(file=files[i][0], **reading.to_dict())
         return results
 
 
@@ -109,7 +124,8 @@ class ReaderHandler(BaseHTTPRequestHandler):
             self.send_body(page.encode(), 'text/html; charset=utf-8')
         elif path == '/health':
             self.send_json(dict(status='ok', model=self.service.name, max_bytes=self.max_bytes,
-                                max_files=self.max_files, max_pixels=self.service.max_pixels))
+                                max_files=self.max_files, max_pixels=self.service.max_pixels,
+                                max_request_pixels=self.service.max_request_pixels))
         else:
             self.send_error_json(404, f'no such page: {path} (GET / for the reader, POST /read for the API)')
 
@@ -193,7 +209,7 @@ def make_server(service: ReaderService, host: str = '127.0.0.1', port: int = 808
 
 
 def load_service(config: str, checkpoint: str, device: str = 'cpu', score_thr: float | None = None,
-                 max_pixels: int = MAX_PIXELS) -> ReaderService:
+                 max_pixels: int = MAX_PIXELS, max_request_pixels: int = MAX_REQUEST_PIXELS) -> ReaderService:
     """A ``DigitReader`` for ``config`` + ``checkpoint`` in a ``ReaderService``; one-line errors naming the
     file that is missing or wrong."""
     from mmdigit.apis import DigitReader
@@ -201,4 +217,5 @@ def load_service(config: str, checkpoint: str, device: str = 'cpu', score_thr: f
         if not Path(path).is_file():
             raise FileNotFoundError(f'{path}: {what} file does not exist')
     reader = DigitReader(config, checkpoint, device=device, score_thr=score_thr)
-    return ReaderService(reader, max_pixels=max_pixels, name=f'{Path(config).name} + {Path(checkpoint).name}')
+    return ReaderService(reader, max_pixels=max_pixels, max_request_pixels=max_request_pixels,
+                         name=f'{Path(config).name} + {Path(checkpoint).name}')

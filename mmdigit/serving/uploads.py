@@ -94,23 +94,28 @@ def parse_body(body: bytes, content_type: str) -> list[tuple[str, bytes]]:
     return files
 
 
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the image's header, before anything is decoded; ValueError if it is not an image."""
+    from PIL import Image
+    if not data:
+        raise ValueError('empty file')
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.size
+    except Image.DecompressionBombError as e:
+        raise ValueError(f'image is too large ({e})') from e
+    except Exception as e:  # noqa: BLE001 - any decoder failure means "not an image"
+        why = re.sub(r'\s*<_io\.BytesIO object at 0x[0-9a-f]+>', '', str(e))  # Pillow names the buffer
+        raise ValueError(f'not an image ({why})') from e
+
+
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     """Image bytes -> HxWx3 BGR uint8, as ``tools/infer.py`` reads a file (mmcv, cv2 backend); ValueError
     saying why not (empty, not an image, truncated, too small, over ``max_pixels``)."""
     import mmcv
-    from PIL import Image
 
     from mmdigit.datasets import inspect_image
-    if not data:
-        raise ValueError('empty file')
-    try:
-        with Image.open(io.BytesIO(data)) as im:  # header only: the size, before decoding anything
-            w, h = im.size
-    except Image.DecompressionBombError as e:
-        raise ValueError(f'image is over the limit of {max_pixels / 1e6:.0f} megapixels ({e})') from e
-    except Exception as e:  # noqa: BLE001 - any decoder failure means "not an image"
-        why = re.sub(r'\s*<_io\.BytesIO object at 0x[0-9a-f]+>', '', str(e))  # Pillow names the buffer
-        raise ValueError(f'not an image ({why})') from e
+    w, h = image_size(data)
     if w * h > max_pixels:
         raise ValueError(f'image is {w}x{h} px, over the limit of {max_pixels / 1e6:.0f} megapixels')
     inspect_image(io.BytesIO(data))  # full decode: a truncated file fails only here
