@@ -1,14 +1,21 @@
 #!/usr/bin/env python
-"""Compare the SVHN geometry of a COCO digit dataset with real SVHN, side by side.
+"""Compare a COCO digit dataset with real SVHN, side by side: geometry, then appearance.
 
-    python tools/analysis/compare_stats.py data/synth/train.json [--split train]
-        [--ref ../shared/svhn-reference/svhn_stats.json]
+    python tools/analysis/compare_stats.py data/synth/train.json [--split train|test]
+        [--ref ../shared/svhn-reference/svhn_stats.json] [--images DIR]
+        [--real-json REAL.json --real-images DIR] [--max-images 600]
 
-Checks: each statistic's median and IQR (p75 - p25) within 15 % of the real split's (for stats whose real
-median is 0 - gaps, offsets - |median| <= 0.15 * real IQR), digits-per-image mix within 2 percentage points,
-label frequencies within 3 points. Exits 1 if any check fails. Without --ref it uses
-``../shared/svhn-reference/svhn_stats.json`` next to the repository, else the real train percentiles
-embedded in ``mmdigit.datasets.synth.params``.
+Geometry checks: each statistic's median and IQR (p75 - p25) within 15 % of the real split's (for stats whose
+real median is 0 - gaps, offsets - |median| <= 0.15 * real IQR), digits-per-image mix within 2 percentage
+points, label frequencies within 3 points. Images that record the real split whose geometry they follow
+(``make_synthetic.py --geometry mix`` writes it per image) are compared with that split only. Exits 1 if a
+geometry check fails. Without --ref it uses ``../shared/svhn-reference/svhn_stats.json`` next to the
+repository, else the percentiles embedded in ``mmdigit.datasets.synth.params``.
+
+Appearance (contrast, colour, blur, noise, JPEG blocks, digit size, scene around the number; see
+``mmdigit.datasets.synth.appearance``) is compared with a labelled set of real photos: ``--real-json`` /
+``--real-images``, by default ``../shared/svhn-reference/real-dev`` when it is there (skipped, saying so,
+when not). It is informative: medians more than 15 % off are flagged, nothing fails.
 """
 from __future__ import annotations
 
@@ -18,12 +25,24 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REF = ROOT.parent / 'shared' / 'svhn-reference' / 'svhn_stats.json'
+SHARED = ROOT.parent / 'shared' / 'svhn-reference'
+DEFAULT_REF = SHARED / 'svhn_stats.json'
+DEFAULT_REAL = SHARED / 'real-dev' / 'real_dev.json'
 
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.coco_io import DataError, load_coco  # noqa: E402
-from mmdigit.datasets.synth import REAL_TRAIN, compare_stats, compute_stats, format_table  # noqa: E402
+from mmdigit.datasets.synth import REAL, compare_stats, compute_stats, format_table  # noqa: E402
+from mmdigit.datasets.synth.appearance import appearance_stats, format_appearance  # noqa: E402
+
+
+def images_of_geometry(coco: dict, split: str) -> dict:
+    """The images generated to follow ``split``'s geometry (all of them when none records it)."""
+    if not any('geometry' in im for im in coco.get('images', [])):
+        return coco
+    keep = {im['id'] for im in coco['images'] if im.get('geometry', split) == split}
+    return dict(coco, images=[im for im in coco['images'] if im['id'] in keep],
+                annotations=[a for a in coco.get('annotations', []) if a['image_id'] in keep])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('dataset_json')
     ap.add_argument('--ref', help=f'svhn_stats.json (default: {DEFAULT_REF} if present, else embedded)')
     ap.add_argument('--split', default='train', choices=('train', 'test'), help='real split to compare with')
+    ap.add_argument('--images', help='image folder of dataset_json (default: beside it, named like it)')
+    ap.add_argument('--real-json', help=f'real photos to compare appearance with (default: {DEFAULT_REAL})')
+    ap.add_argument('--real-images', help='their folder (default: images/ beside --real-json)')
+    ap.add_argument('--max-images', type=int, default=600, help='images measured per set for appearance')
     args = ap.parse_args(argv)
 
     ref_path = Path(args.ref) if args.ref else (DEFAULT_REF if DEFAULT_REF.is_file() else None)
@@ -41,23 +64,40 @@ def main(argv: list[str] | None = None) -> int:
             print(f'error: cannot read split {args.split!r} from {ref_path}: {e}', file=sys.stderr)
             return 2
         source = f'{ref_path} [{args.split}]'
-    elif args.split == 'train':
-        real, source = REAL_TRAIN, 'embedded real SVHN train percentiles'
     else:
-        print('error: no reference file found; pass --ref PATH/svhn_stats.json', file=sys.stderr)
-        return 2
+        real, source = REAL[args.split], f'embedded real SVHN {args.split} percentiles'
     try:
-        ours = compute_stats(load_coco(args.dataset_json))
+        coco = load_coco(args.dataset_json)
     except DataError as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
+    ours = compute_stats(images_of_geometry(coco, args.split))
     rows = compare_stats(ours, real)
     print(f'{args.dataset_json}: {ours["images"]} images with digits ({ours["empty_images"]} without), '
           f'{ours["boxes"]} boxes  vs  {source}: {real["images"]} images, {real["boxes"]} boxes')
     print(format_table(rows))
     failed = [r['stat'] for r in rows if not r['ok']]
-    print(f'{len(rows) - len(failed)}/{len(rows)} checks passed' + (f'; FAILED: {", ".join(failed)}'
-                                                                    if failed else ''))
+    print(f'{len(rows) - len(failed)}/{len(rows)} geometry checks passed' + (
+        f'; FAILED: {", ".join(failed)}' if failed else ''))
+
+    real_json = Path(args.real_json) if args.real_json else DEFAULT_REAL
+    ds = Path(args.dataset_json)
+    images = Path(args.images) if args.images else ds.parent / ds.stem
+    if not real_json.is_file():
+        print(f'\nappearance: skipped ({real_json} not found; pass --real-json/--real-images)')
+    elif not images.is_dir():
+        print(f'\nappearance: skipped (no image folder {images}; pass --images)')
+    else:
+        real_images = Path(args.real_images) if args.real_images else real_json.parent / 'images'
+        try:
+            theirs = appearance_stats(load_coco(real_json), real_images, args.max_images)
+            mine = appearance_stats(coco, images, args.max_images)
+        except (DataError, OSError) as e:
+            print(f'error: {e}', file=sys.stderr)
+            return 2
+        print(f'\nappearance: {ds.name} ({mine["images"]} images) vs {real_json.name} ({theirs["images"]} '
+              'real photos)')
+        print(format_appearance(mine, theirs, ds.stem, 'real'))
     return 1 if failed else 0
 
 

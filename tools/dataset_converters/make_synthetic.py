@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
     ap.add_argument('--empty-frac', type=float, default=0.0, help='fraction of images without any digit')
+    ap.add_argument('--geometry', default='mix', choices=('train', 'test', 'mix'),
+                    help="follow real SVHN train's or test's geometry (test: smaller numbers in more scene), "
+                    'or half each (default)')
     ap.add_argument('--no-test-labels', action='store_true',
                     help='test.json lists images and categories only (like the real task)')
     ap.add_argument('--fonts', action='append', default=[], metavar='DIR',
@@ -55,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         res = generate_dataset(args.out, counts, seed=args.seed, workers=args.workers, force=args.force,
                                test_labels=not args.no_test_labels, empty_frac=args.empty_frac,
-                               font_dirs=tuple(args.fonts), progress=not args.no_progress)
+                               font_dirs=tuple(args.fonts), progress=not args.no_progress,
+                               geometry=args.geometry)
     except RuntimeError as e:  # no font
         raise UserError(str(e)) from None
     print(f"wrote {res['out']}: {res['images']} images ({', '.join(f'{k} {v}' for k, v in counts.items())}) "

@@ -29,8 +29,10 @@ from .render import STYLES, render_sample
 
 SPLITS = ('train', 'valid', 'test')
 _SPLIT_CODE = {'train': 0, 'valid': 1, 'test': 2}
-_GOLDEN = 0.6180339887498949   # Kronecker sequence steps (digit count, empty flag)
+_GOLDEN = 0.6180339887498949   # Kronecker sequence steps (digit count, empty flag, geometry)
 _PLASTIC = 0.7548776662466927
+_SILVER = 0.4142135623730951
+GEOMETRY_CHOICES = ('train', 'test', 'mix')  # real SVHN split whose geometry images follow; mix: half each
 _STATE: dict = {}
 _DESCRIPTION = 'mmdigit synthetic SVHN-like house numbers'
 
@@ -40,21 +42,28 @@ def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
 
 
 @lru_cache(maxsize=64)
-def _plan_offsets(seed: int, split: str) -> tuple[float, float]:
-    return tuple(np.random.default_rng(np.random.SeedSequence([seed, _SPLIT_CODE[split] + 100])).random(2))
+def _plan_offsets(seed: int, split: str) -> tuple[float, float, float]:
+    return tuple(np.random.default_rng(np.random.SeedSequence([seed, _SPLIT_CODE[split] + 100])).random(3))
 
 
-def image_plan(seed: int, split: str, index: int, empty_frac: float = 0.0) -> tuple[int, bool]:
-    """(digit count, empty?) of image ``index``: stratified so any run of images has SVHN's mix."""
+def image_plan(seed: int, split: str, index: int, empty_frac: float = 0.0,
+               geometry: str = 'train') -> tuple[int, bool, str]:
+    """(digit count, empty?, geometry) of image ``index``: stratified so any run of images has SVHN's mix
+    (and, for ``geometry='mix'``, half of each real split's geometry)."""
+    if geometry not in GEOMETRY_CHOICES:
+        raise ValueError(f'geometry must be one of {GEOMETRY_CHOICES}, got {geometry!r}')
     off = _plan_offsets(seed, split)
-    n = digit_count_for((off[0] + (index + 0.5) * _GOLDEN) % 1.0)
+    if geometry == 'mix':
+        geometry = 'test' if (off[2] + (index + 0.5) * _SILVER) % 1.0 < 0.5 else 'train'
+    n = digit_count_for((off[0] + (index + 0.5) * _GOLDEN) % 1.0, geometry)
     empty = ((off[1] + (index + 0.5) * _PLASTIC) % 1.0) < empty_frac
-    return n, bool(empty)
+    return n, bool(empty), geometry
 
 
-def render_index(seed: int, split: str, index: int, fonts: list[str], empty_frac: float = 0.0):
-    n, empty = image_plan(seed, split, index, empty_frac)
-    return render_sample(image_rng(seed, split, index), fonts, n, empty=empty)
+def render_index(seed: int, split: str, index: int, fonts: list[str], empty_frac: float = 0.0,
+                 geometry: str = 'train'):
+    n, empty, geo = image_plan(seed, split, index, empty_frac, geometry)
+    return render_sample(image_rng(seed, split, index), fonts, n, empty=empty, geometry=geo)
 
 
 def _init_worker(fonts: list[str], in_pool: bool = False) -> None:
@@ -64,11 +73,11 @@ def _init_worker(fonts: list[str], in_pool: bool = False) -> None:
 
 
 def _work(task: tuple) -> tuple:
-    seed, split, index, folder, empty_frac = task
-    s = render_index(seed, split, index, _STATE['fonts'], empty_frac)
+    seed, split, index, folder, empty_frac, geometry = task
+    s = render_index(seed, split, index, _STATE['fonts'], empty_frac, geometry)
     Image.fromarray(s.image).save(os.path.join(folder, f'{index + 1}.png'), compress_level=1)
     h, w = s.image.shape[:2]
-    return index, w, h, s.boxes.tolist(), s.labels.tolist()
+    return index, w, h, s.boxes.tolist(), s.labels.tolist(), s.geometry
 
 
 class _Progress:
@@ -101,18 +110,18 @@ class _Progress:
             self.bar.close()
 
 
-def _coco_for(records: list[tuple], with_labels: bool, seed: int, split: str) -> dict:
+def _coco_for(records: list[tuple], with_labels: bool, seed: int, split: str, geometry: str) -> dict:
     images, anns = [], []
-    for index, w, h, boxes, labels in sorted(records):
+    for index, w, h, boxes, labels, geo in sorted(records):
         iid = index + 1
-        images.append({'id': iid, 'file_name': f'{iid}.png', 'width': w, 'height': h})
+        images.append({'id': iid, 'file_name': f'{iid}.png', 'width': w, 'height': h, 'geometry': geo})
         if not with_labels:
             continue
         for b, lab in zip(boxes, labels):
             b = [round(float(v), 2) for v in b]
             anns.append({'id': len(anns) + 1, 'image_id': iid, 'category_id': int(lab) + 1, 'bbox': b,
                          'area': round(b[2] * b[3], 2), 'iscrowd': 0})
-    info = {'description': _DESCRIPTION, 'split': split, 'seed': seed}
+    info = {'description': _DESCRIPTION, 'split': split, 'seed': seed, 'geometry': geometry}
     data = make_coco(images, anns, CATEGORIES, info)
     if not with_labels:
         del data['annotations']
@@ -188,8 +197,10 @@ def remove_stale_temp(out: Path) -> list[Path]:
 
 def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int = 0,
                      workers: int | None = None, force: bool = False, test_labels: bool = True,
-                     empty_frac: float = 0.0, font_dirs: tuple[str, ...] = (), progress: bool = True) -> dict:
+                     empty_frac: float = 0.0, font_dirs: tuple[str, ...] = (), progress: bool = True,
+                     geometry: str = 'train') -> dict:
     """Generate the splits in ``counts`` under ``out``; returns {'images', 'seconds', 'images_per_s', ...}.
+    ``geometry``: which real SVHN split's geometry the images follow ('train', 'test' or 'mix').
 
     ``out`` must not exist, or (``force``) be an empty folder or a dataset folder this function wrote (it holds
     :data:`MARKER`); anything else is refused. Ctrl-C stops the workers at once and removes the temp folder.
@@ -198,6 +209,8 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
     _check_out(out, force)
     if not 0.0 <= empty_frac <= 1.0:
         raise ValueError(f'empty_frac must be in [0, 1], got {empty_frac}')
+    if geometry not in GEOMETRY_CHOICES:
+        raise ValueError(f'geometry must be one of {GEOMETRY_CHOICES}, got {geometry!r}')
     workers = max(1, workers or os.cpu_count() or 1)
     fonts = F.discover_fonts(tuple(font_dirs))
     if not fonts:
@@ -226,7 +239,7 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
                     continue
                 folder = tmp / split
                 folder.mkdir()
-                tasks = [(seed, split, i, str(folder), empty_frac) for i in range(n)]
+                tasks = [(seed, split, i, str(folder), empty_frac, geometry) for i in range(n)]
                 it = pool.imap_unordered(_work, tasks, chunksize=16) if pool else map(_work, tasks)
                 records = []
                 for r in it:
@@ -234,7 +247,7 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
                     if bar:
                         bar.update()
                 with_labels = test_labels or split != 'test'
-                write_coco(tmp / f'{split}.json', _coco_for(records, with_labels, seed, split))
+                write_coco(tmp / f'{split}.json', _coco_for(records, with_labels, seed, split, geometry))
         finally:
             if bar:
                 bar.close()
@@ -282,7 +295,7 @@ def make_grid(path: str | os.PathLike, seed: int = 0, per_row: int = 6, height: 
         tiles = []
         for i in range(per_row):
             rng = np.random.default_rng([seed, 7, r, i])
-            n, _ = image_plan(seed, 'train', r * per_row + i)
+            n, _, _ = image_plan(seed, 'train', r * per_row + i)
             s = render_sample(rng, fonts, n, style=None if style == 'boxes' else style)
             im = Image.fromarray(s.image)
             scale = height / im.height

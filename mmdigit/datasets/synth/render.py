@@ -1,9 +1,11 @@
-"""Render one synthetic house-number image and its tight per-digit boxes.
+"""Render one synthetic house-number image and its per-digit boxes in SVHN's convention.
 
 Pipeline (all randomness from the caller's ``numpy.random.Generator``):
-1. sample the number (digit count, labels) and SVHN-like geometry (digit height, stretch, gaps, offsets);
+1. sample the number (digit count, labels) and SVHN-like geometry (digit height, stretch, gaps, offsets) of
+   the ``geometry`` split of real SVHN ('train' or 'test'); a few numbers are written vertically;
 2. lay out glyph masks at a hi-res render scale ``k`` and warp each digit's *own* mask with one shared
-   perspective transform (rotation, shear, keystone); the tight box is the extent of the warped mask;
+   perspective transform (rotation, shear, keystone); the ink box is the extent of the warped mask, and the
+   label box is that ink box grown by SVHN's hand-drawn margin (``FIT['box_pad_x'/'box_pad_y']``);
 3. choose the crop (image size and margins) from real SVHN ratios relative to those boxes;
 4. paint surface, plate, clutter, shadow and digits on the hi-res canvas, downscale to the final size, then
    degrade (low resolution, blur, colour cast, noise, JPEG).
@@ -15,14 +17,14 @@ from dataclasses import dataclass
 from math import erf
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from . import fonts as F
 from . import textures as T
-from .params import FIT, position_label_freqs, real_quantile
+from .params import FIT, fit_for, position_label_freqs, real_quantile
 
 STYLES = ('painted', 'plate', 'outline', 'shadow', 'handwritten')
-STYLE_WEIGHTS = np.array([0.3, 0.25, 0.12, 0.2, 0.13])
+STYLE_WEIGHTS = np.array([0.27, 0.33, 0.12, 0.18, 0.1])  # plates: the commonest real style
 _FIRST_P, _LATER_P = position_label_freqs()
 _RESAMPLERS = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.BOX,
                Image.Resampling.LANCZOS)
@@ -30,11 +32,13 @@ _RESAMPLERS = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resamp
 
 @dataclass
 class Sample:
-    """Final uint8 RGB image (H, W, 3), boxes (n, 4) as x, y, w, h in px, digit labels (n,), style name."""
+    """Final uint8 RGB image (H, W, 3), boxes (n, 4) as x, y, w, h in px, digit labels (n,), style name and
+    the real SVHN split whose geometry it follows."""
     image: np.ndarray
     boxes: np.ndarray
     labels: np.ndarray
     style: str
+    geometry: str = 'train'
 
 
 @dataclass
@@ -175,14 +179,16 @@ class _Canvas:
                               pts[:, 1].max() + pad))
 
 
-def _layout(rng, fonts, labels, style, hh, ring_r, z_h):
+def _layout(rng, fonts, labels, style, hh, ring_r, z_h, geometry='train', vertical=False):
     """Glyph masks + patch->layout placement matrices (pre-transform; baseline at y = 0).
 
     The horizontal stretch is mildly anti-correlated with the digit height ``z_h`` (normal score), which
-    keeps the spread of box widths SVHN-like."""
+    keeps the spread of box widths SVHN-like. Gaps are sampled between *padded* boxes, so the ink gap adds
+    both digits' margins. ``vertical``: one digit above the other, centred on a column."""
     rho = FIT['stretch_h_rho']
     z = rho * z_h + np.sqrt(1 - rho * rho) * rng.normal()
-    stretch = float(np.exp(FIT['stretch_log_mean'] + FIT['stretch_log_std'] * z))
+    fit = fit_for(geometry)
+    stretch = float(np.exp(fit['stretch_log_mean'] + fit['stretch_log_std'] * z))
     masks, places = [], []
     x, off = 0.0, 0.0
     if style == 'handwritten':
@@ -196,32 +202,54 @@ def _layout(rng, fonts, labels, style, hh, ring_r, z_h):
         ref = float(np.median([g.height for g in atlas]))
         glyphs = [atlas[int(d)] for d in labels]
         scales = [hh / ref * rng.uniform(0.98, 1.02)] * len(labels)
-    for i, (g, sy) in enumerate(zip(glyphs, scales)):
-        sx = sy * stretch * float(np.exp(rng.normal(0, FIT['digit_aspect_jitter'])))
+    sxs = [sy * stretch * float(np.exp(rng.normal(0, FIT['digit_aspect_jitter']))) for sy in scales]
+    if vertical:
+        col_w = max(g.width * sx for g, sx in zip(glyphs, sxs))
+        for i, (g, sx, sy) in enumerate(zip(glyphs, sxs, scales)):
+            if i:
+                off += hh * rng.uniform(1.15, 1.45)
+            masks.append(g.mask)
+            places.append(np.array([[sx, 0, (col_w - g.width * sx) / 2], [0, sy, g.top * sy + off], [0, 0, 1]]))
+        return masks, places, col_w
+    for i, (g, sx, sy) in enumerate(zip(glyphs, sxs, scales)):
         if i:
-            gap = real_quantile('gap_between_neighbours_over_mean_box_height', rng.random())
+            gap = real_quantile('gap_between_neighbours_over_mean_box_height', rng.random(), geometry)
             # Outline rings widen each box by ring_r; the floor keeps glyph ink from piling up.
-            x += hh * max(gap * FIT['gap_scale'] + FIT['gap_shift'], FIT['gap_floor']) + 2 * ring_r
-            off += hh * real_quantile('top_offset_between_neighbours_over_mean_box_height', rng.random()) \
-                * FIT['top_offset_scale']
+            x += hh * max(gap * FIT['gap_scale'] + FIT['gap_shift'] + 2 * FIT['box_pad_x'], FIT['gap_floor']) \
+                + 2 * ring_r
+            off += hh * real_quantile('top_offset_between_neighbours_over_mean_box_height', rng.random(),
+                                      geometry) * FIT['top_offset_scale']
         masks.append(g.mask)
         places.append(np.array([[sx, 0, x], [0, sy, g.top * sy + off], [0, 0, 1]]))
         x += g.width * sx
     return masks, places, x
 
 
+def _pad_boxes(rng: np.random.Generator, ink: np.ndarray) -> np.ndarray:
+    """SVHN's hand-drawn boxes: each ink box (xyxy) grown by a jittered margin in ink heights per side."""
+    h = (ink[:, 3] - ink[:, 1])[:, None]
+    jitter = rng.normal(0, FIT['box_pad_jitter'], (len(ink), 2))
+    px = h[:, 0] * np.clip(FIT['box_pad_x'] + jitter[:, 0], 0.0, None)
+    py = h[:, 0] * np.clip(FIT['box_pad_y'] + jitter[:, 1], 0.0, None)
+    return ink + np.stack([-px, -py, px, py], axis=1)
+
+
 def render_sample(rng: np.random.Generator, fonts: list[str], n_digits: int, style: str | None = None,
-                  empty: bool = False) -> Sample:
-    """Render one image. ``empty=True`` keeps the size/scene statistics but draws no labelled digits."""
+                  empty: bool = False, geometry: str = 'train') -> Sample:
+    """Render one image. ``empty=True`` keeps the size/scene statistics but draws no labelled digits.
+    ``geometry``: whose statistics the image follows, real SVHN 'train' or 'test' (smaller numbers, more
+    scene)."""
     if style is None:
         style = str(rng.choice(STYLES, p=STYLE_WEIGHTS / STYLE_WEIGHTS.sum()))
     labels = sample_labels(rng, max(n_digits, 1))
     z_h = rng.normal()  # digit height and its share of the image height are mildly correlated (copula)
-    h_final = max(6.0, float(real_quantile('box_height_px', _phi(z_h))) * FIT['box_height_scale'])
+    box_h = float(real_quantile('box_height_px', _phi(z_h), geometry)) * FIT['box_height_scale']
+    h_final = max(6.0, box_h / (1 + 2 * FIT['box_pad_y']))  # ink height inside the padded box
     k = float(np.clip(FIT['render_px'] / h_final, 1.3, 4.0))
     hh = k * h_final
     ring_r = int(max(1, round(rng.uniform(0.04, 0.09) * hh))) if style == 'outline' else 0
-    masks, places, total_w = _layout(rng, fonts, labels, style, hh, ring_r, z_h)
+    vertical = len(labels) > 1 and rng.random() < FIT['vertical_prob']
+    masks, places, total_w = _layout(rng, fonts, labels, style, hh, ring_r, z_h, geometry, vertical)
 
     tops = [p[1, 2] for p in places]
     cy = float(np.mean(tops)) + hh / 2
@@ -232,7 +260,7 @@ def render_sample(rng: np.random.Generator, fonts: list[str], n_digits: int, sty
         if d is not None:
             digits.append(d)
             kept.append(lab)
-    boxes = np.array([d.box for d in digits], dtype=np.float64).reshape(-1, 4)
+    boxes = _pad_boxes(rng, np.array([d.box for d in digits], dtype=np.float64).reshape(-1, 4))
     ux0, uy0 = boxes[:, 0].min(), boxes[:, 1].min()
     ux1, uy1 = boxes[:, 2].max(), boxes[:, 3].max()
 
@@ -241,15 +269,15 @@ def render_sample(rng: np.random.Generator, fonts: list[str], n_digits: int, sty
     num_w, num_h = (ux1 - ux0) / k, (uy1 - uy0) / k
     rho = FIT['h_ratio_rho']
     ratio = float(real_quantile('box_height_over_image_height', _phi(rho * z_h + np.sqrt(1 - rho * rho)
-                                                                       * rng.normal()))) * FIT['ratio_scale']
+                                                                       * rng.normal()), geometry)) * FIT['ratio_scale']
     height = max(int(round(mean_h / max(ratio, 0.05))), int(np.ceil(num_h)), 8)
     # Wider numbers take a larger share of the image (Gaussian copula), which keeps image widths SVHN-like.
     z = (np.log(max(num_w, 1.0)) - FIT['num_w_log_mean']) / FIT['num_w_log_std']
     rho = FIT['nw_rho']
     u_nw = _phi(rho * z + np.sqrt(1 - rho * rho) * rng.normal())
-    nw = float(real_quantile('number_width_over_image_width', u_nw))
+    nw = float(real_quantile('number_width_over_image_width', u_nw, geometry))
     width = max(int(round(num_w / max(nw, 0.03))), int(np.ceil(num_w)), 8)
-    split = float(np.clip(rng.normal(0.5, FIT['margin_split_std']), 0.02, 0.98))
+    split = float(np.clip(rng.normal(0.5, fit_for(geometry)['margin_split_std']), 0.02, 0.98))
     vsplit = float(np.clip(rng.normal(0.5, 0.15), 0.0, 1.0))
     cw, ch = int(round(width * k)), int(round(height * k))
     kx, ky = cw / width, ch / height
@@ -258,18 +286,18 @@ def render_sample(rng: np.random.Generator, fonts: list[str], n_digits: int, sty
     y0 = int(np.floor(uy0 - vsplit * max(height - num_h, 0.0) * ky))
 
     canvas = _Canvas(cw, ch, width, height, _RESAMPLERS[int(rng.integers(len(_RESAMPLERS)))])
-    img = _paint(rng, canvas, style, digits, m, places, masks, total_w, hh, h_final, x0, y0, empty)
-    img = _degrade(rng, img)
+    img = _paint(rng, canvas, style, digits, m, places, masks, total_w, hh, h_final, x0, y0, empty, fonts)
+    img = _degrade(rng, img, h_final)
     if empty:
-        return Sample(img, np.zeros((0, 4)), np.zeros(0, np.int64), style)
+        return Sample(img, np.zeros((0, 4)), np.zeros(0, np.int64), style, geometry)
     fb = np.empty_like(boxes)
     fb[:, [0, 2]] = np.clip((boxes[:, [0, 2]] - x0) / kx, 0, width)
     fb[:, [1, 3]] = np.clip((boxes[:, [1, 3]] - y0) / ky, 0, height)
     fb[:, 2:] -= fb[:, :2]
-    return Sample(img, fb, np.asarray(kept, np.int64), style)
+    return Sample(img, fb, np.asarray(kept, np.int64), style, geometry)
 
 
-def _paint(rng, cv: _Canvas, style, digits, m, places, masks, total_w, hh, h_final, x0, y0, empty):
+def _paint(rng, cv: _Canvas, style, digits, m, places, masks, total_w, hh, h_final, x0, y0, empty, fonts):
     """Surface, plate, clutter, shadow and digits; shapes are hi-res masks, colours live at the final size."""
     width, height = cv.size
     img = T.background(rng, str(rng.choice(T.BACKGROUNDS)), height, width, h_final)
@@ -290,7 +318,11 @@ def _paint(rng, cv: _Canvas, style, digits, m, places, masks, total_w, hh, h_fin
         if rng.random() < 0.5:
             border = T.pick_ink(rng, surface, 0.3)
             _blend(img, cv.polygon(poly, max(1, int(hh * rng.uniform(0.03, 0.08)))), border)
-    _clutter(rng, cv, img, masks, hh, bx0, bx1)
+        if rng.random() < 0.3:  # enamel plates often carry an inset border line in the digits' colour
+            c = poly.mean(axis=0)
+            inset = c + (poly - c) * rng.uniform(0.8, 0.92)
+            _blend(img, cv.polygon(inset, max(1, int(hh * rng.uniform(0.02, 0.05)))), T.pick_ink(rng, surface, 0.3))
+    _clutter(rng, cv, img, masks, hh, bx0, bx1, fonts)
 
     if not empty:
         fill = np.zeros((cv.ch, cv.cw), np.uint8)
@@ -304,7 +336,7 @@ def _paint(rng, cv: _Canvas, style, digits, m, places, masks, total_w, hh, h_fin
             return img
         ah, aw = alpha.alpha.shape
         surface = img[alpha.y:alpha.y + ah, alpha.x:alpha.x + aw].reshape(-1, 3).mean(0)
-        low = rng.random() < 0.1
+        low = rng.random() < 0.2  # washed-out or dull-on-dull numbers
         ink = T.pick_ink(rng, surface, rng.uniform(0.08, 0.2) if low else rng.uniform(0.25, 0.6))
         if style == 'shadow':
             a = rng.uniform(0.2, 1.2) * np.pi / 2
@@ -347,19 +379,72 @@ def _paint(rng, cv: _Canvas, style, digits, m, places, masks, total_w, hh, h_fin
     return img
 
 
-def _clutter(rng, cv: _Canvas, img, masks, hh, bx0, bx1) -> None:
-    """Unlabelled distractors kept off the number: frame edges, bars, screws, neighbours' digits cut by the
-    frame. Shapes are drawn in hi-res canvas coordinates; ``img`` is the final-size image."""
+CLUTTER = {  # kind: weight. Scene around real house numbers: frames, fences, lamps, letters, wires
+    'edge': 0.22, 'bar': 0.16, 'screw': 0.1, 'partial': 0.14, 'railing': 0.1, 'lamp': 0.08, 'letter': 0.12,
+    'wire': 0.08,
+}
+_CLUTTER_KINDS, _CLUTTER_P = list(CLUTTER), np.array(list(CLUTTER.values())) / sum(CLUTTER.values())
+_LETTERS = 'ABCDEFGHKLMNPRSTabcdeh-/'
+
+
+def _clutter(rng, cv: _Canvas, img, masks, hh, bx0, bx1, fonts=()) -> None:
+    """Unlabelled distractors kept off the number: frame edges, bars and railings (read as 1s when a model has
+    not seen them), screws, lamps, neighbours' digits cut by the frame, letters beside the number ("11 B"),
+    wires. More of them where the scene around the number is wide. Shapes are drawn in hi-res canvas
+    coordinates; ``img`` is the final-size image."""
     ch, cw = cv.ch, cv.cw
     height, width = img.shape[:2]
     left_room, right_room = max(bx0 - 0.15 * hh, 0), max(cw - bx1 - 0.15 * hh, 0)
-    for _ in range(int(rng.integers(0, 4))):
-        kind = rng.choice(['edge', 'bar', 'screw', 'partial'], p=[0.35, 0.25, 0.15, 0.25])
+    extra = int(min(left_room + right_room, 8 * hh) // (2 * hh))  # wide scenes hold more things
+    for _ in range(int(rng.integers(0, 4)) + extra):
+        kind = rng.choice(_CLUTTER_KINDS, p=_CLUTTER_P)
+        if kind == 'wire':
+            pts = np.array([[-2, rng.uniform(0, ch)], [cw / 2, rng.uniform(0, ch)], [cw + 2, rng.uniform(0, ch)]])
+            im, draw = cv.new()
+            draw.line([tuple(q) for q in pts.tolist()], fill=255, width=max(1, int(hh * rng.uniform(0.02, 0.06))),
+                      joint='curve')
+            _blend(img, cv.down(im), T.pick_ink(rng, img[height // 2, width // 2], 0.3))
+            continue
         side_left = rng.random() < 0.5
         room = left_room if side_left else right_room
         if room < 2:
             continue
         colour = T.pick_ink(rng, img[height // 2, 0 if side_left else width - 1], rng.uniform(0.1, 0.5))
+        if kind == 'railing':  # parallel bars: a fence, window bars, a grille
+            bw = max(1.0, hh * rng.uniform(0.04, 0.15))
+            pitch = bw * rng.uniform(2.0, 4.0)
+            n = int(min(rng.integers(2, 7), room // pitch))
+            x = rng.uniform(0, max(room - n * pitch, 0))
+            for j in range(n):
+                xl = x + j * pitch if side_left else cw - x - j * pitch - bw
+                _blend(img, cv.polygon(np.array([[xl, -1], [xl + bw, -1], [xl + bw, ch + 1], [xl, ch + 1]])), colour)
+            continue
+        if kind == 'lamp':  # a bright fixture with a soft glow
+            r = hh * rng.uniform(0.2, 0.6)
+            if room < r:
+                continue
+            x = rng.uniform(r, room) if side_left else cw - rng.uniform(r, room)
+            y = rng.uniform(0.2, 0.8) * ch
+            im, draw = cv.new()
+            draw.ellipse((x - r * 0.7, y - r, x + r * 0.7, y + r), fill=255)
+            layer = cv.down(im, (x - r - 1, y - r - 1, x + r + 1, y + r + 1))
+            if layer is not None:
+                _blend(img, layer, np.clip(T.jitter_colour(rng, np.array([1.0, 0.95, 0.8], np.float32)), 0, 1))
+            continue
+        if kind == 'letter' and fonts:  # unlabelled text beside the number
+            size = max(4, int(hh * rng.uniform(0.5, 1.0)))
+            font = ImageFont.truetype(fonts[int(rng.integers(len(fonts)))], size)
+            text = _LETTERS[int(rng.integers(len(_LETTERS)))]
+            x0_, y0_, x1_, y1_ = font.getbbox(text)
+            if room < (x1_ - x0_) + 2:
+                continue
+            x = rng.uniform(0, room - (x1_ - x0_)) if side_left else cw - rng.uniform(x1_ - x0_, room)
+            y = rng.uniform(0.1, 0.6) * ch
+            im, draw = cv.new()
+            draw.text((x - x0_, y - y0_), text, font=font, fill=255)
+            _blend(img, cv.down(im, (x - 1, y - 1, x + x1_ - x0_ + 1, y + y1_ - y0_ + 1)),
+                   T.pick_ink(rng, img[min(int(y / cv.ky), height - 1), min(int(x / cv.kx), width - 1)], 0.25))
+            continue
         if kind in ('edge', 'bar'):
             bw = max(1.0, hh * rng.uniform(0.03, 0.25)) if kind == 'bar' else 0.0
             if room < bw + 2:
@@ -395,25 +480,43 @@ def _clutter(rng, cv: _Canvas, img, masks, hh, bx0, bx1) -> None:
             _blend(img, cv.down(a, (x, y, x + w, y + h)), colour)
 
 
-def _degrade(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
-    """Camera and compression artefacts at the final size: resolution loss, blur, colour cast, noise, JPEG."""
+def _degrade(rng: np.random.Generator, img: np.ndarray, digit_px: float) -> np.ndarray:
+    """Camera and compression artefacts at the final size: haze (washed-out contrast), faded colour,
+    resolution loss, defocus and motion blur (scaled with the digits: street-view crops of small numbers are
+    soft), colour cast, noise, JPEG with chroma subsampling. Strengths follow the appearance statistics of
+    real SVHN photos (``mmdigit.datasets.synth.appearance``)."""
     height, width = img.shape[:2]
     np.clip(img, 0, 1, out=img)
+    if rng.random() < FIT['haze_prob']:  # glare / haze / dirty lens: contrast pulled towards a bright mean
+        a = rng.uniform(0.2, 0.6)
+        img *= 1 - a
+        img += a * np.clip(img.mean(axis=(0, 1)) / (1 - a) + rng.uniform(-0.1, 0.2), 0, 1)
+    if rng.random() < FIT['fade_prob']:  # sun-faded paint, dusk, a cheap sensor: colour towards grey
+        grey = img.mean(axis=2, keepdims=True)
+        img += (grey - img) * rng.uniform(*FIT['fade'])
     im = Image.fromarray((img * 255 + 0.5).astype(np.uint8))
-    if rng.random() < 0.25:  # far away / low-quality camera: lose resolution
-        f = rng.uniform(0.4, 0.8)
+    if rng.random() < FIT['lowres_prob']:  # far away / low-quality camera: lose resolution
+        f = float(np.clip(rng.uniform(*FIT['lowres_digit_px']) / max(digit_px, 1.0), 0.2, 0.9))
         small = im.resize((max(2, int(width * f)), max(2, int(height * f))), Image.Resampling.BILINEAR)
         im = small.resize((width, height), Image.Resampling.BILINEAR)
-    if rng.random() < 0.5:
-        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.1)))
+    if rng.random() < FIT['blur_prob']:
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 1.0) + digit_px * rng.uniform(0, FIT['blur_rel'])))
+    if rng.random() < FIT['motion_prob']:
+        n = int(rng.choice([3, 5]))  # PIL's Kernel filter takes 3x3 or 5x5
+        k = np.zeros((n, n), np.float32)
+        if rng.random() < 0.5:
+            k[n // 2, :] = 1
+        else:
+            k[:, n // 2] = 1
+        im = im.filter(ImageFilter.Kernel((n, n), k.ravel().tolist(), scale=float(k.sum())))
     out = np.asarray(im, dtype=np.float32)
-    gain = (rng.uniform(0.85, 1.15, 3) * rng.uniform(0.8, 1.15)).astype(np.float32)
+    gain = (rng.uniform(0.9, 1.1, 3) * rng.uniform(0.75, 1.1)).astype(np.float32)
     out = out * gain + rng.normal(0, 8, 3).astype(np.float32)
-    if rng.random() < 0.6:
-        out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(rng.uniform(1, 7))
+    if rng.random() < FIT['noise_prob']:
+        out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(rng.uniform(*FIT['noise_sigma']))
     out = np.clip(out, 0, 255).astype(np.uint8)
-    if rng.random() < 0.5:
+    if rng.random() < FIT['jpeg_prob']:
         buf = io.BytesIO()
-        Image.fromarray(out).save(buf, format='JPEG', quality=int(rng.integers(20, 86)))
+        Image.fromarray(out).save(buf, format='JPEG', quality=int(rng.integers(15, 86)), subsampling=2)
         out = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert('RGB'))
     return out
