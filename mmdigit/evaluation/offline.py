@@ -18,11 +18,14 @@ from .sequence_scores import score_numbers
 
 @dataclass
 class GroundTruth:
-    """Per image: size (width, height), ground-truth boxes (xyxy) / labels and the number they spell."""
+    """Per image: size (width, height), ground-truth boxes (xyxy) and labels, the number they spell, and the
+    image's file name."""
 
     ann_file: str
     sizes: dict
     numbers: dict
+    boxes: dict  # {image_id: (xyxy float array (n, 4), digit labels (n,))}
+    files: dict
 
     @property
     def image_ids(self) -> list[int]:
@@ -37,12 +40,14 @@ def load_ground_truth(ann_file) -> GroundTruth:
     for a in data.get('annotations', []):
         x, y, w, h = a['bbox']
         boxes[a['image_id']].append((x, y, x + w, y + h, a['category_id'] - 1))
-    numbers = {}
+    numbers, gt_boxes = {}, {}
     for img_id, rows in boxes.items():
         arr = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
-        numbers[img_id] = ground_truth_number(arr[:, :4], arr[:, 4].astype(int))
+        gt_boxes[img_id] = (arr[:, :4], arr[:, 4].astype(np.int64))
+        numbers[img_id] = ground_truth_number(*gt_boxes[img_id])
     sizes = {img['id']: (img['width'], img['height']) for img in data['images']}
-    return GroundTruth(str(ann_file), sizes, numbers)
+    files = {img['id']: img['file_name'] for img in data['images']}
+    return GroundTruth(str(ann_file), sizes, numbers, gt_boxes, files)
 
 
 def bbox_map(ann_file, records: list[dict]) -> dict:

@@ -63,6 +63,26 @@ def plot_confusion(matrix: np.ndarray, out_file) -> Path:
     return save_figure(fig, out_file)
 
 
+def reading_examples(gt, detections: dict, decoder: NumberDecoder, img_dir, right: int = 18,
+                     wrong: int = 6) -> list:
+    """The first ``right`` correctly and ``wrong`` wrongly read images of a set (by image id), as
+    :func:`prediction_grid` items. ``gt``: :class:`mmdigit.evaluation.GroundTruth`."""
+    import mmcv
+    chosen, missed = [], []
+    for img_id in gt.image_ids:
+        det = detections.get(img_id)
+        idx = decoder.select(det.bboxes, det.scores, det.labels) if det is not None else []
+        read = ''.join(str(int(det.labels[i])) for i in idx) or '-1'
+        truth = gt.numbers[img_id]
+        bucket = chosen if read == truth else missed
+        if len(bucket) < (right if read == truth else wrong):
+            image = mmcv.imread(str(Path(img_dir) / gt.files[img_id]), channel_order='rgb')
+            bucket.append((image, [(int(det.labels[i]), det.bboxes[i]) for i in idx], read, truth))
+        if len(chosen) >= right and len(missed) >= wrong:
+            break
+    return chosen + missed
+
+
 def prediction_grid(images: list, out_file, cols: int = 6) -> Path:
     """``images``: [(rgb array, ImageDetections-like read digits [(digit, xyxy)], read number, true number)]."""
     import matplotlib.patches as patches
