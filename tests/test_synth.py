@@ -47,6 +47,9 @@ def test_font_discovery_drops_symbol_fonts(fonts):
                 'DejaVuSansDisplay.ttf'):
         assert bad not in names
     assert len({Path(f).name for f in fonts}) == len(fonts), 'duplicate fonts (same family/style twice)'
+    # the font packages tools/setup_env.sh installs (condensed, serif, rounded, hand-drawn families)
+    for family in ('Roboto-Regular.ttf', 'FjallaOne-Regular.ttf', 'SourceSerifPro-Regular.ttf', 'Intuitive.ttf'):
+        assert family in names, family
 
 
 @pytest.mark.parametrize('style', STYLES)

@@ -87,6 +87,11 @@ fi
 step deps "${PIP[@]}" install "${PIN[@]}" addict packaging pyyaml yapf 'mmdet==3.3.0' pycocotools faster-coco-eval \
     h5py matplotlib pillow scipy terminaltables tqdm pytest ruff ensemble-boxes==1.0.9 \
     tensorboard==2.21.0 selenium==4.51.0
+# Font families for the synthetic generator (PyPI's "Python Fonts" packages: TrueType files, SIL OFL 1.1 or
+# Apache 2.0; mmdigit.datasets.synth.fonts finds them in site-packages).
+step fonts "${PIP[@]}" install "${PIN[@]}" font-amatic-sc==0.0.4 font-caladea==0.0.2 font-fjallaone==0.1.7 \
+    font-fredoka-one==0.0.4 font-hanken-grotesk==0.0.2 font-intuitive==0.0.4 font-lato==0.1.0 font-manrope==0.0.2 \
+    font-rhd==0.1.3 font-roboto==0.0.1 font-source-sans-pro==0.0.1 font-source-serif-pro==0.0.1
 step mmdigit "${PIP[@]}" install --no-deps --no-build-isolation -e .
 step check "$PY" -c "import mmdigit, mmdet, mmcv.ops; print(mmdet.__version__, mmcv.__version__)"
 echo "$want_stamp" >"$STAMP"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -55,8 +56,19 @@ def _has_real_digits(path: str) -> bool:
     return True
 
 
+def package_font_dirs() -> list[str]:
+    """Font folders of installed "Python Fonts" packages (``font_roboto/files/``, ...; tools/setup_env.sh
+    installs a dozen families with OFL or Apache licences)."""
+    dirs = set()
+    for entry in sys.path:
+        if entry and os.path.isdir(entry):
+            dirs.update(glob.glob(os.path.join(entry, 'font_*', 'files')))
+    return sorted(dirs)
+
+
 def discover_fonts(extra_dirs: tuple[str, ...] = ()) -> list[str]:
-    """All usable TrueType/OpenType fonts: matplotlib's bundled ones, system dirs and ``extra_dirs``.
+    """All usable TrueType/OpenType fonts: matplotlib's bundled ones, font packages, system dirs and
+    ``extra_dirs``.
 
     Sorted and de-duplicated by (family, style) so the list, and hence the data, is deterministic.
     """
@@ -66,7 +78,7 @@ def discover_fonts(extra_dirs: tuple[str, ...] = ()) -> list[str]:
         paths += sorted(glob.glob(os.path.join(matplotlib.get_data_path(), 'fonts', 'ttf', '*.ttf')))
     except ImportError:
         pass
-    for d in (*FONT_DIRS, *extra_dirs):
+    for d in (*FONT_DIRS, *package_font_dirs(), *extra_dirs):
         d = os.path.expanduser(d)
         for ext in ('ttf', 'otf', 'TTF', 'OTF'):
             paths += sorted(glob.glob(os.path.join(d, '**', f'*.{ext}'), recursive=True))
