@@ -1,0 +1,63 @@
+"""Export a digit detector to ONNX: ``python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--check IMAGES]``.
+
+The graph holds the whole detector (backbone, FPN, RPN with its NMS, RoIAlign, R-CNN head with its NMS) for
+one image; resizing, normalisation, the zoomed-in second pass and the number decoder run in numpy, with their
+settings stored in the file (see ``mmdigit.deploy``). Read numbers with it:
+
+    from mmdigit.deploy import OnnxDigitReader
+    OnnxDigitReader('model.onnx').read('house.png').number
+
+``--check`` reads the given images (a folder or a glob) with PyTorch and with onnxruntime and prints how far
+apart they are: same numbers, largest box and score difference.
+"""
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+
+from mmdigit.utils.cli import UserError, positive_int, run_main  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Export a digit detector to ONNX')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('out', help='the .onnx file to write')
+    parser.add_argument('--opset', type=positive_int, default=17)
+    parser.add_argument('--check', help='images (folder or glob) to compare PyTorch and onnxruntime on')
+    parser.add_argument('--check-max', type=positive_int, default=200, help='at most this many --check images')
+    return parser.parse_args(argv)
+
+
+def check_images(pattern: str, limit: int) -> list[str]:
+    from mmdigit.datasets.digit_dataset import IMAGE_SUFFIXES
+    path = Path(pattern)
+    found = sorted(str(p) for p in path.iterdir()) if path.is_dir() else sorted(glob.glob(pattern))
+    found = [f for f in found if Path(f).suffix.lower() in IMAGE_SUFFIXES][:limit]
+    if not found:
+        raise UserError(f'--check {pattern}: no images')
+    return found
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmdigit.deploy import OnnxDigitReader, compare_readers, export_onnx
+    for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f'{path}: {what} file does not exist')
+    images = check_images(args.check, args.check_max) if args.check else []
+    export_onnx(args.config, args.checkpoint, args.out, opset=args.opset)
+    print(f'export_onnx: wrote {args.out} ({Path(args.out).stat().st_size / 2**20:.1f} MiB)')
+    if images:
+        from mmdigit.apis import DigitReader
+        report = compare_readers(DigitReader(args.config, args.checkpoint), OnnxDigitReader(args.out), images)
+        print(f"export_onnx: {report['same_numbers']}/{report['images']} images read the same number, boxes within "
+              f"{report['max_box_diff']:.4f} px, scores within {report['max_score_diff']:.2g} "
+              f"({report['same_detection_counts']}/{report['images']} with the same number of detections)")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_main(main, 'export_onnx'))
