@@ -27,11 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / 'shared' / 'svhn-reference'
 DEFAULT_REF = SHARED / 'svhn_stats.json'
-DEFAULT_REAL = SHARED / 'real-dev' / 'real_dev.json'
 
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.coco_io import DataError, load_coco  # noqa: E402
+from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
 from mmdigit.datasets.synth import REAL, compare_stats, compute_stats, format_table  # noqa: E402
 from mmdigit.datasets.synth.appearance import appearance_stats, format_appearance  # noqa: E402
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--ref', help=f'svhn_stats.json (default: {DEFAULT_REF} if present, else embedded)')
     ap.add_argument('--split', default='train', choices=('train', 'test'), help='real split to compare with')
     ap.add_argument('--images', help='image folder of dataset_json (default: beside it, named like it)')
-    ap.add_argument('--real-json', help=f'real photos to compare appearance with (default: {DEFAULT_REAL})')
+    ap.add_argument('--real-json', help=f'real photos to compare appearance with (default: the json in {REAL_DEV})')
     ap.add_argument('--real-images', help='their folder (default: images/ beside --real-json)')
     ap.add_argument('--max-images', type=int, default=600, help='images measured per set for appearance')
     args = ap.parse_args(argv)
@@ -80,11 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f'{len(rows) - len(failed)}/{len(rows)} geometry checks passed' + (
         f'; FAILED: {", ".join(failed)}' if failed else ''))
 
-    real_json = Path(args.real_json) if args.real_json else DEFAULT_REAL
+    default_real = photo_folder(REAL_DEV)
+    real_json = Path(args.real_json) if args.real_json else default_real and default_real[0]
     ds = Path(args.dataset_json)
     images = Path(args.images) if args.images else ds.parent / ds.stem
-    if not real_json.is_file():
-        print(f'\nappearance: skipped ({real_json} not found; pass --real-json/--real-images)')
+    if not real_json or not real_json.is_file():
+        print(f'\nappearance: skipped ({real_json or REAL_DEV} not found; pass --real-json/--real-images)')
     elif not images.is_dir():
         print(f'\nappearance: skipped (no image folder {images}; pass --images)')
     else:

@@ -1,0 +1,32 @@
+# Fine-tune the synthetic CPU model on a few labelled photos of your own (course layout: DIR/train.json +
+# DIR/train/, DIR/valid.json + DIR/valid/; COCO boxes, category_id = digit + 1):
+#   python tools/train.py configs/digit_frcnn_r18_cpu_finetune.py --data-root DIR \
+#       --cfg-options load_from=work_dirs/demo/model_a/iter_4000.pth --work-dir work_dirs/finetune
+# A short, low-LR schedule from the synthetic weights (add --minutes N to fit it to a time budget instead):
+# with tens of photos, a few hundred iterations see each one many times, so the photos are jittered
+# (mmdet's RandomAffine + PhotoMetricDistortion; never a flip) where the synthetic generator already varied them.
+_base_ = './digit_frcnn_r18_cpu.py'
+
+max_iters = 300
+img_scale = (192, 64)
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='RandomAffine', max_rotate_degree=5.0, max_translate_ratio=0.05, scaling_ratio_range=(0.8, 1.2),
+         max_shear_degree=3.0, border=(0, 0), border_val=(114, 114, 114)),
+    dict(type='PhotoMetricDistortion', brightness_delta=24, contrast_range=(0.75, 1.25),
+         saturation_range=(0.75, 1.25), hue_delta=12),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='PackDetInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline, filter_cfg=dict(filter_empty_gt=True, min_size=4)))
+
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=max_iters, T_max=max_iters - 20,
+         eta_min_ratio=0.01),
+]
+optim_wrapper = dict(optimizer=dict(lr=3e-4))
+default_hooks = dict(checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
