@@ -163,21 +163,34 @@ class OnnxDigitReader:
         return out
 
 
+def matched_differences(a: dict, b: dict) -> tuple[float, float]:
+    """Largest (box px, score) difference between each detection of ``a`` and its closest detection of the
+    same label in ``b`` (order-free: near-tied scores may swap places between two runtimes)."""
+    box = score = 0.0
+    for i in range(len(a['scores'])):
+        same = np.flatnonzero(b['labels'] == a['labels'][i])
+        if not len(same):
+            return float('inf'), float('inf')
+        d = np.abs(b['bboxes'][same] - a['bboxes'][i]).max(axis=1)
+        j = same[d.argmin()]
+        box, score = max(box, float(d.min())), max(score, float(abs(b['scores'][j] - a['scores'][i])))
+    return box, score
+
+
 def compare_readers(torch_reader, onnx_reader, images) -> dict:
     """Read ``images`` with both (one image per forward, as the graph runs) and say how far apart they are:
-    images read the same number, images with as many detections, and the largest box (px) and score
-    differences over those."""
+    images read the same number, images with as many detections, and over those the largest box (px) and
+    score differences between matched detections (:func:`matched_differences`, both ways)."""
     same = counts = 0
     box_diff = score_diff = 0.0
     for image in images:
         a = torch_reader.read_many([image], batch_size=1)[0]
         b = onnx_reader.read(image)
         same += a.number == b.number
-        da, db = a.detections, b.detections
-        if len(da['scores']) == len(db['scores']):
+        if len(a.detections['scores']) == len(b.detections['scores']):
             counts += 1
-            if len(da['scores']):
-                box_diff = max(box_diff, float(np.abs(da['bboxes'] - db['bboxes']).max()))
-                score_diff = max(score_diff, float(np.abs(da['scores'] - db['scores']).max()))
+            for x, y in ((a.detections, b.detections), (b.detections, a.detections)):
+                bd, sd = matched_differences(x, y)
+                box_diff, score_diff = max(box_diff, bd), max(score_diff, sd)
     return dict(images=len(images), same_numbers=same, same_detection_counts=counts, max_box_diff=box_diff,
                 max_score_diff=score_diff)
