@@ -65,7 +65,8 @@ class RecordLr(Hook):
         self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
 
 
-def run(tmp_path, minutes, max_iters=100, val_interval=100, begin=10, checkpoint_interval=None, **runner_kw):
+def run(tmp_path, minutes, max_iters=100, val_interval=100, begin=10, checkpoint_interval=None, extra_hooks=(),
+        **runner_kw):
     clock = FakeClock()
     hook = TrainTimeBudgetHook(minutes=minutes, warmup_iters=5, replan_interval=20)
     hook._clock = clock
@@ -84,7 +85,7 @@ def run(tmp_path, minutes, max_iters=100, val_interval=100, begin=10, checkpoint
         default_hooks=dict(checkpoint=checkpoint_interval and dict(type='CheckpointHook', interval=checkpoint_interval,
                                                                     by_epoch=False),
                            logger=dict(type='LoggerHook', interval=1000)),
-        custom_hooks=[hook, lrs], log_level='WARNING', default_scope='mmengine', **runner_kw)
+        custom_hooks=[hook, lrs, *extra_hooks], log_level='WARNING', default_scope='mmengine', **runner_kw)
     runner.train()
     return runner, clock, lrs.lrs
 
@@ -147,3 +148,20 @@ def test_minutes_flag_adds_or_sets_the_hook_and_needs_an_iteration_loop():
     epochs = load_config('configs/digit_frcnn_r50.py')
     with pytest.raises(ValueError, match='digit_frcnn_r50.py: --minutes needs an iteration-based'):
         set_time_budget(epochs, 10)
+
+
+def test_the_first_plan_comes_a_few_steps_after_warmup(tmp_path):
+    """The ETA mmengine logs comes from the loop's max_iters: it must be planned early, not after a whole
+    re-plan interval at the config's guess (a 1.5-minute budget showed a 12-17 minute ETA)."""
+    class RecordMaxIters(Hook):
+        priority = 'LOWEST'
+        seen = {}
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            self.seen[runner.iter + 1] = runner.train_loop.max_iters
+
+    recorder = RecordMaxIters()
+    runner, _, _ = run(tmp_path, minutes=1.0, max_iters=2000, extra_hooks=[recorder])
+    first = 5 + TrainTimeBudgetHook.FIRST_PLAN_STEPS  # warmup_iters=5 in run()
+    assert recorder.seen[first - 1] == 2000
+    assert abs(recorder.seen[first] - runner.iter) <= 0.05 * runner.iter  # already about the final length

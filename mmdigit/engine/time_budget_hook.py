@@ -38,6 +38,7 @@ class TrainTimeBudgetHook(Hook):
     """
 
     priority = 'VERY_LOW'
+    FIRST_PLAN_STEPS = 5
 
     def __init__(self, minutes: float | None = None, warmup_iters: int = 20, replan_interval: int = 50) -> None:
         if minutes is not None and not minutes > 0:
@@ -86,7 +87,9 @@ class TrainTimeBudgetHook(Hook):
             if done - self._first_iter >= self.warmup_iters:
                 self._timed_from = (self._clock(), done, self._val_s)
             return
-        if (done - self._timed_from[1]) % self.replan_interval:
+        timed = done - self._timed_from[1]
+        # a first plan after a few timed steps, so the loop's max_iters (and the logged ETA) is right early on
+        if timed % self.replan_interval and timed != self.FIRST_PLAN_STEPS:
             return
         now = self._clock()
         t0, it0, val0 = self._timed_from
