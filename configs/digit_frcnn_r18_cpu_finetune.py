@@ -2,7 +2,7 @@
 # DIR/train/, DIR/valid.json + DIR/valid/; COCO boxes, category_id = digit + 1):
 #   python tools/train.py configs/digit_frcnn_r18_cpu_finetune.py --data-root DIR \
 #       --cfg-options load_from=work_dirs/demo/model_a/iter_4000.pth --work-dir work_dirs/finetune
-# A short, low-LR schedule from the synthetic weights (add --minutes N to fit it to a time budget instead):
+# A short schedule from the synthetic weights, backbone frozen (add --minutes N to fit it to a time budget instead):
 # with tens of photos, a few hundred iterations see each one many times, so the photos are jittered
 # (mmdet's RandomAffine + PhotoMetricDistortion; never a flip) where the synthetic generator already varied them.
 _base_ = './digit_frcnn_r18_cpu.py'
@@ -20,7 +20,10 @@ train_pipeline = [
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='PackDetInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline, filter_cfg=dict(filter_empty_gt=True, min_size=4)))
+# InfiniteSampler: a few photos make an epoch of one or two batches, and mmengine pauses 2 s whenever an
+# iteration-based loop restarts a finite dataloader.
+train_dataloader = dict(sampler=dict(type='InfiniteSampler', shuffle=True),
+                        dataset=dict(pipeline=train_pipeline, filter_cfg=dict(filter_empty_gt=True, min_size=4)))
 
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
@@ -29,4 +32,9 @@ param_scheduler = [
          eta_min_ratio=0.01),
 ]
 optim_wrapper = dict(optimizer=dict(lr=3e-4))
+# Few photos: keep the backbone's synthetic-trained features (all four ResNet stages frozen, BN statistics
+# included) and adapt the FPN and the heads, the usual few-shot recipe (Wang et al. 2020, "Frustratingly
+# Simple Few-Shot Object Detection"). On 100 real photos, 59 held out: 0.644 at the base threshold frozen,
+# 0.627 fully trained (2026-11-29; 59 photos, so +-0.06 is noise).
+model = dict(backbone=dict(frozen_stages=4))
 default_hooks = dict(checkpoint=dict(interval=max_iters, max_keep_ckpts=1))

@@ -1,6 +1,7 @@
 """The whole job, offline, on CPU: data -> two trained models -> pred.json/pred.csv -> ensemble -> pictures.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18.5] [--minutes-b 3.5]
+        [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
   data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py)
@@ -13,8 +14,12 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   test_b
   ensemble  tools/ensemble.py over both models: on the validation split, choose between reading the fused
             boxes (and at which threshold) and the number vote; then the test split with that choice
+  real      real photos (--real-dir: a COCO json + images/, by default ../shared/svhn-reference/real-dev; skipped,
+            saying so, where it is absent): both models through tools/test.py, the ensemble with the choices
+            made on the validation split, and whether model A's boxes follow the real boxes' convention
   speed     inference images/s of model A (DigitReader, batch 16, warm)
-  pictures  curves of both runs, a prediction grid (wrong numbers red), the digit confusion matrix
+  pictures  curves of both runs, prediction grids of the test split and the real photos (wrong numbers red),
+            the digit confusion matrix
 Everything lands in the work dir; the final table is printed and saved as ``summary.json``.
 """
 import argparse
@@ -29,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
+from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
+
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 
 
@@ -36,6 +43,7 @@ def say(msg: str) -> None:
     print(f'\n[demo] {msg}', flush=True)
 
 
+ENSEMBLE_FUSION = ['--method', 'wbf', '--class-agnostic', '--weights', 2, 1]
 KEY_LINES = ('Iter(train)', 'Iter(val) [', 'Iter(test) [', 'bbox_mAP_copypaste', 'wrote', 'images/s', 'Task-2')
 
 
@@ -74,19 +82,10 @@ class Stages:
         return result
 
 
-def data_args(data: Path, test_split: str = 'test') -> list:
-    root = f'{data}/'
-    return ['--cfg-options', f'train_dataloader.dataset.data_root={root}', f'val_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}', f'val_evaluator.0.ann_file={root}valid.json',
-            f'test_dataloader.dataset.ann_file={test_split}.json',
-            f'test_dataloader.dataset.data_prefix.img={test_split}/',
-            f'test_evaluator.0.ann_file={root}{test_split}.json']
-
-
 def step_time(data: Path) -> dict:
-    from mmdigit.apis import load_config, seconds_per_iter
-    opts = data_args(data)[1:]
-    cfg = load_config(str(CONFIG), cfg_options=dict(o.split('=', 1) for o in opts))
+    from mmdigit.apis import load_config, seconds_per_iter, set_data_root
+    cfg = load_config(str(CONFIG))
+    set_data_root(cfg, str(data))
     sec = seconds_per_iter(cfg)
     print(f'   {sec:.3f} s per training step (batch {cfg.train_dataloader.batch_size}, incl. loop overhead)')
     return dict(seconds_per_iter=sec)
@@ -101,7 +100,7 @@ def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_
     out = work / name
     if out.exists():
         shutil.rmtree(out)
-    cmd = [PY, ROOT / 'tools' / 'train.py', CONFIG, '--work-dir', out, *data_args(data),
+    cmd = [PY, ROOT / 'tools' / 'train.py', CONFIG, '--work-dir', out, '--data-root', data, '--cfg-options',
            f'train_cfg.max_iters={guess}', f'train_cfg.val_interval={val}', f'default_hooks.checkpoint.interval={val}',
            f'param_scheduler.1.end={guess}', f'param_scheduler.1.T_max={guess - 100}',
            f'randomness.seed={seed}', '--minutes', minutes]
@@ -111,22 +110,37 @@ def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_
     return dict(work_dir=str(out), iters=iters, planned_iters=guess, checkpoint=str(checkpoint))
 
 
+def scores(metrics: dict, pred_dir: Path) -> dict:
+    """The demo's numbers from a tools/test.py metrics file (and the threshold its pred.csv was read at)."""
+    info = json.loads((pred_dir / 'pred_info.json').read_text())
+    return dict(pred_dir=str(pred_dir), bbox_mAP=metrics['coco/bbox_mAP'], bbox_mAP_50=metrics['coco/bbox_mAP_50'],
+                seq_acc=metrics['digit/accuracy'], seq_acc_thr=info['score_thr'],
+                seq_acc_best_thr_on_set=metrics['digit/best_accuracy'],
+                digit_precision=metrics['digit/digit_precision'], digit_recall=metrics['digit/digit_recall'],
+                per_length={k.split('/')[1]: v for k, v in metrics.items() if 'accuracy_len' in k})
+
+
+def test_real(work: Path, real: tuple, trained: dict, name: str) -> dict:
+    """A trained model on the real photos: tools/test.py on a labelled image folder."""
+    ann, images = real
+    pred = work / name / 'pred_real'
+    run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--img-dir', images, '--ann-file', ann,
+         '--pred-dir', pred, '--work-dir', work / name / 'test_real'], work / name / 'test_real.log')
+    return scores(json.loads(sorted((work / name / 'test_real').glob('*/*.json'))[-1].read_text()), pred)
+
+
 def test(work: Path, data: Path, trained: dict, name: str) -> dict:
     pred = work / name / 'pred'
     run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
-         work / name / 'test', *data_args(data)], work / name / 'test.log')
+         work / name / 'test', '--data-root', data], work / name / 'test.log')
     metrics = json.loads(sorted((work / name / 'test').glob('*/*.json'))[-1].read_text())
     pred_valid = work / name / 'pred_valid'
     run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred_valid, '--work-dir',
-         work / name / 'test_valid', *data_args(data, 'valid')], work / name / 'test_valid.log')
-    info = json.loads((pred / 'pred_info.json').read_text())
+         work / name / 'test_valid', '--img-dir', data / 'valid', '--ann-file', data / 'valid.json'],
+        work / name / 'test_valid.log')
     from mmdigit.evaluation import find_calibration
     calib = find_calibration(trained['checkpoint']) or {}
-    return dict(pred_dir=str(pred), pred_dir_valid=str(pred_valid),
-                bbox_mAP=metrics['coco/bbox_mAP'], bbox_mAP_50=metrics['coco/bbox_mAP_50'],
-                seq_acc=metrics['digit/accuracy'], seq_acc_thr=info['score_thr'],
-                seq_acc_best_thr_on_test=metrics['digit/best_accuracy'], val_calibrated_acc=calib.get('accuracy'),
-                per_length={k.split('/')[1]: v for k, v in metrics.items() if 'accuracy_len' in k})
+    return dict(scores(metrics, pred), pred_dir_valid=str(pred_valid), val_calibrated_acc=calib.get('accuracy'))
 
 
 def speed(trained: dict, data: Path, n: int = 400) -> dict:
@@ -144,38 +158,44 @@ def speed(trained: dict, data: Path, n: int = 400) -> dict:
     return dict(infer_images_per_s=round(len(files) / dt, 1), images=len(files), batch=16)
 
 
-def pictures(work: Path, data: Path, a: dict, b: dict) -> dict:
-    import mmcv
+def real_photos(work: Path, real: tuple, a: dict, b: dict, ens: dict) -> dict:
+    """Both models and their ensemble (the choices made on the validation split) on the real photos, and
+    whether model A's boxes follow the real boxes' convention."""
+    from mmdigit.evaluation import box_size_ratios, load_ground_truth
+    from mmdigit.recognition import NumberDecoder, read_pred_json
+    ann, _ = real
+    ra = test_real(work, real, a, 'model_a')
+    rb = test_real(work, real, b, 'model_b')
+    out = work / 'ensemble' / 'real'
+    preds = [Path(r['pred_dir']) / 'pred.json' for r in (ra, rb)]
+    run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, *ENSEMBLE_FUSION, '--score-thr',
+         ens['score_thr'], '--numbers', ens['numbers'], '--out-dir', out], work / 'ensemble_real.log', echo_all=True)
+    rows = json.loads((out / 'ensemble.json').read_text())
+    gt = load_ground_truth(ann)
+    ratios = box_size_ratios(gt.boxes, read_pred_json(Path(ra['pred_dir']) / 'pred.json'),
+                             NumberDecoder(score_thr=ra['seq_acc_thr']))
+    print(f'   model A on real photos: boxes matched {ratios["matched"]}, width ratio p25/p50/p75 '
+          f'{ratios["width_ratio"]}, height ratio {ratios["height_ratio"]}, IoU {ratios["iou"]}')
+    return dict(ann_file=str(ann), images=len(gt.image_ids), model_a=ra, model_b=rb, ensemble_rows=rows,
+                box_ratios_a=ratios)
 
-    from mmdigit.datasets.coco_io import load_coco
-    from mmdigit.recognition import NumberDecoder, ground_truth_number, read_pred_json
-    from mmdigit.visualization import digit_confusion, plot_confusion, plot_runs, prediction_grid
+
+def pictures(work: Path, data: Path, a: dict, b: dict, real: tuple | None, real_a: dict | None) -> dict:
+    from mmdigit.evaluation import load_ground_truth
+    from mmdigit.recognition import NumberDecoder, read_pred_json
+    from mmdigit.visualization import digit_confusion, plot_confusion, plot_runs, prediction_grid, reading_examples
     pics = work / 'pictures'
     plot_runs([a['work_dir'], b['work_dir']], pics / 'curves.png', names=['model A', 'model B (short)'])
-    gt = load_coco(data / 'test.json', repair=True)
-    boxes = {img['id']: ([], []) for img in gt['images']}
-    for ann in gt['annotations']:
-        x, y, w, h = ann['bbox']
-        boxes[ann['image_id']][0].append([x, y, x + w, y + h])
-        boxes[ann['image_id']][1].append(ann['category_id'] - 1)
-    import numpy as np
-    gt_boxes = {i: (np.asarray(bb, float).reshape(-1, 4), np.asarray(ll, int)) for i, (bb, ll) in boxes.items()}
+    gt = load_ground_truth(data / 'test.json')
     dets = read_pred_json(Path(a['pred_dir']) / 'pred.json')
     decoder = NumberDecoder(score_thr=a['seq_acc_thr'])
-    plot_confusion(digit_confusion(gt_boxes, dets, decoder), pics / 'confusion.png')
-    files = {img['id']: img['file_name'] for img in gt['images']}
-    chosen, wrong = [], []
-    for img_id in sorted(files):
-        det = dets.get(img_id)
-        truth = ground_truth_number(*gt_boxes[img_id])
-        idx = decoder.select(det.bboxes, det.scores, det.labels) if det else []
-        read = ''.join(str(int(det.labels[i])) for i in idx) or '-1'
-        item = (mmcv.imread(str(data / 'test' / files[img_id]), channel_order='rgb'),
-                [(int(det.labels[i]), det.bboxes[i]) for i in idx], read, truth)
-        (wrong if read != truth else chosen).append(item)
-        if len(chosen) >= 18 and len(wrong) >= 6:
-            break
-    prediction_grid(chosen[:18] + wrong[:6], pics / 'predictions.png')
+    plot_confusion(digit_confusion(gt.boxes, dets, decoder), pics / 'confusion.png')
+    prediction_grid(reading_examples(gt, dets, decoder, data / 'test'), pics / 'predictions.png')
+    if real is not None and real_a is not None:
+        gt = load_ground_truth(real[0])
+        dets = read_pred_json(Path(real_a['pred_dir']) / 'pred.json')
+        decoder = NumberDecoder(score_thr=real_a['seq_acc_thr'])
+        prediction_grid(reading_examples(gt, dets, decoder, real[1], right=12, wrong=12), pics / 'real_predictions.png')
     return dict(pictures=sorted(str(p) for p in pics.glob('*.png')))
 
 
@@ -183,11 +203,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--work-dir', default='work_dirs/demo')
     p.add_argument('--force', action='store_true', help='redo every stage')
-    p.add_argument('--train-images', type=int, default=20000)
+    p.add_argument('--train-images', type=int, default=30000)
     p.add_argument('--test-images', type=int, default=2000)
-    p.add_argument('--minutes-a', type=float, default=18.5, help="model A's training loop budget, validations"
+    p.add_argument('--minutes-a', type=float, default=18.0, help="model A's training loop budget, validations"
                    ' included (model building and the first data workers come on top: ~0.5 min)')
     p.add_argument('--minutes-b', type=float, default=3.5, help="model B's training loop budget")
+    p.add_argument('--real-dir', default=str(REAL_DEV), help='labelled real photos to evaluate on: a folder with '
+                   'one COCO json and images/ (default: %(default)s)')
+    p.add_argument('--no-real', action='store_true', help='skip the real-photo evaluation')
     args = p.parse_args(argv)
     work = Path(args.work_dir).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -210,7 +233,7 @@ def main(argv=None):
 
     def ensemble():
         out = work / 'ensemble'
-        fuse = ['--method', 'wbf', '--class-agnostic', '--weights', 2, 1]
+        fuse = ENSEMBLE_FUSION
         say('ensemble on the validation split: fused boxes or number vote, and the fused boxes\' threshold')
         val_preds = [Path(t['pred_dir_valid']) / 'pred.json' for t in (ta, tb)]
         run([PY, ROOT / 'tools' / 'ensemble.py', *val_preds, '--ann-file', data / 'valid.json', *fuse,
@@ -222,17 +245,23 @@ def main(argv=None):
         run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', data / 'test.json', *fuse, '--score-thr',
              val_fused['best_thr'], '--numbers', numbers, '--out-dir', out], work / 'ensemble.log', echo_all=True)
         rows = json.loads((out / 'ensemble.json').read_text())
-        return dict(rows=rows, numbers=numbers)
+        return dict(rows=rows, numbers=numbers, score_thr=val_fused['best_thr'])
 
     ens = stages.run('ensemble', ensemble)
+    real = None if args.no_real else photo_folder(args.real_dir)
+    if real is None:
+        say(f'real: skipped ({"--no-real" if args.no_real else f"no labelled real photos in {args.real_dir}"})')
+        rl = None
+    else:
+        rl = stages.run('real', lambda: real_photos(work, real, a, b, ens))
     spd = stages.run('speed', lambda: speed(a, data))
-    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, {**b, **tb}))
-    summary = write_summary(work, stages.done, ta, tb, ens, spd)
+    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, {**b, **tb}, real, rl and rl['model_a']))
+    summary = write_summary(work, stages.done, ta, tb, ens, spd, rl)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
     return summary
 
 
-def write_summary(work, done, ta, tb, ens, spd) -> dict:
+def write_summary(work, done, ta, tb, ens, spd, rl=None) -> dict:
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
     fused, vote = ens['rows'][-2], ens['rows'][-1]
     models = {
@@ -249,16 +278,36 @@ def write_summary(work, done, ta, tb, ens, spd) -> dict:
                          seq_acc=(fused if ens['numbers'] == 'fused' else vote)['accuracy'],
                          numbers=ens['numbers']),
     }
+    if rl is not None:  # the same rows on the real photos
+        rfused, rvote = rl['ensemble_rows'][-2], rl['ensemble_rows'][-1]
+        for key, r in (('model_a', rl['model_a']), ('model_b', rl['model_b'])):
+            models[key]['real'] = {k: r[k] for k in ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision',
+                                                    'digit_recall', 'per_length')}
+        models['ensemble_fused_boxes']['real'] = dict(bbox_mAP=rfused['bbox_mAP'], bbox_mAP_50=rfused['bbox_mAP_50'],
+                                                      seq_acc=rfused['accuracy'])
+        models['ensemble_number_vote']['real'] = dict(seq_acc=rvote['accuracy'])
+        models['ensemble']['real'] = dict(bbox_mAP=rfused['bbox_mAP'], bbox_mAP_50=rfused['bbox_mAP_50'],
+                                          seq_acc=(rfused if ens['numbers'] == 'fused' else rvote)['accuracy'])
     summary = dict(models=models, stage_minutes=minutes, total_minutes=round(sum(minutes.values()), 1),
+                   real=rl and dict(ann_file=rl['ann_file'], images=rl['images'], box_ratios_a=rl['box_ratios_a']),
                    machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'))
     (work / 'summary.json').write_text(json.dumps(summary, indent=2))
-    print(f'\n{"":<22} {"mAP":>6} {"AP50":>6} {"acc":>6} {"thr":>5} {"train min":>9}')
+    print(f'\n{"":<22} {"synthetic test split":^20} {"real photos":^20}')
+    print(f'{"":<22} {"mAP":>6} {"AP50":>6} {"acc":>6} {"mAP":>6} {"AP50":>6} {"acc":>6} {"thr":>5} {"train min":>9}')
     for name, m in models.items():
-        row = [m.get('bbox_mAP'), m.get('bbox_mAP_50'), m.get('seq_acc')]
+        r = m.get('real') or {}
+        row = [m.get('bbox_mAP'), m.get('bbox_mAP_50'), m.get('seq_acc'), r.get('bbox_mAP'), r.get('bbox_mAP_50'),
+               r.get('seq_acc')]
         cells = ' '.join(f'{v:6.4f}' if v is not None else f'{"":>6}' for v in row)
         thr = f'{m["seq_acc_thr"]:.2f}' if m.get('seq_acc_thr') is not None else ''
         print(f'{name:<22} {cells} {thr:>5} {m.get("train_minutes", ""):>9}')
     print('per-length accuracy (model A): ' + ', '.join(f'{k}={v:.3f}' for k, v in ta['per_length'].items()))
+    if rl is not None:
+        ra = rl['model_a']
+        print(f'real photos ({rl["images"]}, model A): per-length ' + ', '.join(
+            f'{k}={v:.3f}' for k, v in ra['per_length'].items()) + f'; digit precision {ra["digit_precision"]:.3f}, '
+            f'recall {ra["digit_recall"]:.3f}; box width/height ratio to the real boxes (median) '
+            f'{rl["box_ratios_a"]["width_ratio"][1]}/{rl["box_ratios_a"]["height_ratio"][1]}')
     print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16')
     print('stage minutes: ' + ', '.join(f'{k} {v}' for k, v in minutes.items()))
     return summary

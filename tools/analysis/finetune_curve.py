@@ -9,8 +9,9 @@ model on a fixed held-out part of the same set.
 ``--real-dir`` holds one COCO json and ``images/``. The held-out photos are drawn once by ``--seed`` and never
 trained on; the training subsets are nested (the first 25 of the 50, ...). Size 0 scores CHECKPOINT itself.
 Each fine-tune is ``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the
-subset also serves as its validation split, which only calibrates the Task-2 threshold); each score is
-``tools/test.py --img-dir --ann-file`` on the held-out photos. Prints the curve and writes ``curve.json``.
+subset also serves as its validation split); each score is ``tools/test.py --img-dir --ann-file`` on the
+held-out photos at one Task-2 threshold for all (``--score-thr``, by default CHECKPOINT's calibrated one: the
+training photos are too few, and too well fitted, to calibrate on). Prints the curve and writes ``curve.json``.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.coco_io import load_coco  # noqa: E402
 from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout  # noqa: E402
 from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
+from mmdigit.evaluation import find_calibration  # noqa: E402
 
 BASE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 FINETUNE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu_finetune.py'
@@ -39,11 +41,13 @@ def run(cmd: list, log: Path) -> None:
             raise SystemExit(f'finetune_curve: {Path(str(cmd[1])).name} failed (log: {log})')
 
 
-def score(config, checkpoint, held_json: Path, images: Path, work: Path) -> dict:
+def score(config, checkpoint, held_json: Path, images: Path, work: Path, score_thr: float | None) -> dict:
+    thr = ['--score-thr', score_thr] if score_thr is not None else []
     run([sys.executable, ROOT / 'tools' / 'test.py', config, checkpoint, '--img-dir', images, '--ann-file', held_json,
-         '--work-dir', work], work / 'test.log')
+         '--work-dir', work, *thr], work / 'test.log')
     m = json.loads(sorted(work.glob('*/*.json'))[-1].read_text())
-    return dict(accuracy=m['digit/accuracy'], bbox_mAP=m['coco/bbox_mAP'], bbox_mAP_50=m['coco/bbox_mAP_50'])
+    return dict(accuracy=m['digit/accuracy'], best_accuracy=m['digit/best_accuracy'], best_thr=m['digit/best_thr'],
+                bbox_mAP=m['coco/bbox_mAP'], bbox_mAP_50=m['coco/bbox_mAP_50'])
 
 
 def main(argv=None) -> int:
@@ -57,6 +61,8 @@ def main(argv=None) -> int:
     ap.add_argument('--base-config', default=str(BASE_CONFIG), help="the checkpoint's own config (size 0)")
     ap.add_argument('--work-dir', default='work_dirs/finetune_curve')
     ap.add_argument('--cfg-options', nargs='+', default=[], help='passed to tools/train.py')
+    ap.add_argument('--score-thr', type=float, help='Task-2 threshold of every score (default: the one calibrated '
+                    'for CHECKPOINT on its synthetic validation split; a few photos are too few to calibrate on)')
     args = ap.parse_args(argv)
 
     real = Path(args.real_dir)
@@ -68,6 +74,8 @@ def main(argv=None) -> int:
         print(f'finetune_curve: {args.checkpoint}: checkpoint file does not exist', file=sys.stderr)
         return 2
     ann, images = found
+    calib = find_calibration(args.checkpoint)
+    thr = args.score_thr if args.score_thr is not None else (calib and float(calib['score_thr']))
     held, subsets = few_shot_splits(load_coco(ann), sorted(set(args.sizes)), args.held_out, args.seed)
     work = Path(args.work_dir).resolve()
     held_json = write_course_layout(work / 'data', images, {'held_out': held}) / 'held_out.json'
@@ -75,7 +83,7 @@ def main(argv=None) -> int:
     for n, train in subsets.items():
         t0 = time.time()
         if n == 0:
-            res = score(args.base_config, args.checkpoint, held_json, images, work / 'n0' / 'test')
+            res = score(args.base_config, args.checkpoint, held_json, images, work / 'n0' / 'test', thr)
         else:
             root = write_course_layout(work / f'data_{n}', images, {'train': train, 'valid': train})
             run_dir = work / f'n{n}'
@@ -83,11 +91,12 @@ def main(argv=None) -> int:
                  '--cfg-options', f'load_from={Path(args.checkpoint).resolve()}', *args.cfg_options],
                 run_dir / 'train.log')
             ckpt = (run_dir / 'last_checkpoint').read_text().strip()
-            res = score(args.config, ckpt, held_json, images, run_dir / 'test')
+            res = score(args.config, ckpt, held_json, images, run_dir / 'test', thr)
         rows.append(dict(photos=n, **res, minutes=round((time.time() - t0) / 60, 2)))
-        print(f'{n:>4} photos: accuracy {res["accuracy"]:.3f}  mAP {res["bbox_mAP"]:.3f}  AP50 '
-              f'{res["bbox_mAP_50"]:.3f}  ({rows[-1]["minutes"]} min)', flush=True)
-    out = dict(checkpoint=str(args.checkpoint), real_dir=str(real), held_out=len(held['images']),
+        print(f'{n:>4} photos: accuracy {res["accuracy"]:.3f} (at its best threshold {res["best_thr"]}: '
+              f'{res["best_accuracy"]:.3f})  mAP {res["bbox_mAP"]:.3f}  AP50 {res["bbox_mAP_50"]:.3f}  '
+              f'({rows[-1]["minutes"]} min)', flush=True)
+    out = dict(checkpoint=str(args.checkpoint), real_dir=str(real), score_thr=thr, held_out=len(held['images']),
                held_out_ids=sorted(im['id'] for im in held['images']), seed=args.seed, rows=rows,
                date=time.strftime('%Y-%m-%d'))
     (work / 'curve.json').write_text(json.dumps(out, indent=2))
