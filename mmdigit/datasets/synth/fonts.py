@@ -137,6 +137,12 @@ def _ink_ratio(path: str) -> float:
     return max(float(np.median(hs)) / 100.0, 0.05)
 
 
+@lru_cache(maxsize=512)
+def truetype(path: str, size: int) -> ImageFont.FreeTypeFont:
+    """A loaded font, cached: the renderer draws text beside numbers in every few images."""
+    return ImageFont.truetype(path, size)
+
+
 @lru_cache(maxsize=4096)
 def font_glyphs(path: str, bucket: int, weight: int) -> tuple[Glyph, ...]:
     """Ten digit glyphs of ``path`` with median ink height ~``bucket`` px; ``weight`` -1/0/+1 thins/bolds."""

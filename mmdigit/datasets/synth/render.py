@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from math import erf
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
 from . import fonts as F
 from . import textures as T
@@ -433,7 +433,7 @@ def _clutter(rng, cv: _Canvas, img, masks, hh, bx0, bx1, fonts=()) -> None:
             continue
         if kind == 'letter' and fonts:  # unlabelled text beside the number
             size = max(4, int(hh * rng.uniform(0.5, 1.0)))
-            font = ImageFont.truetype(fonts[int(rng.integers(len(fonts)))], size)
+            font = F.truetype(fonts[int(rng.integers(len(fonts)))], size)
             text = _LETTERS[int(rng.integers(len(_LETTERS)))]
             x0_, y0_, x1_, y1_ = font.getbbox(text)
             if room < (x1_ - x0_) + 2:
