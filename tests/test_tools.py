@@ -15,6 +15,8 @@ sys.path.insert(0, str(REPO / 'tools'))
 import test as test_tool  # noqa: E402
 import train as train_tool  # noqa: E402
 
+from mmdigit.utils.cli import run_main  # noqa: E402
+
 
 def test_train_writes_checkpoints_and_calibration(trained):
     _, work = trained
@@ -247,3 +249,10 @@ def test_test_tool_coco_split_with_corrupt_image_and_stale_warnings(trained, tin
     test_tool.main([*args, '--work-dir', str(tmp_path / 'w2')])
     assert not (pred / 'warnings.txt').exists()
     assert len((pred / 'pred.csv').read_text().splitlines()) == 9
+
+
+def test_tta_without_a_tta_model_is_one_line(trained, tmp_path, capsys):
+    cfg_path, work = trained
+    rc = run_main(test_tool.main, 'test', [cfg_path, str(work / 'iter_4.pth'), '--tta', '--work-dir', str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.strip() == f'test: --tta: {cfg_path} defines no tta_model / tta_pipeline'

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from mmdigit.recognition import NO_NUMBER, NumberDecoder
 
 from .batch_inference import BatchInference
@@ -83,9 +81,3 @@ class DigitReader:
         number = ''.join(str(d['digit']) for d in digits) or NO_NUMBER
         score = float(min((d['score'] for d in digits), default=0.0))
         return DigitReading(number, score, digits, dict(bboxes=bboxes, scores=scores, labels=labels))
-
-
-def as_image(x) -> np.ndarray:
-    """Path or array -> HxWx3 BGR uint8 (what mmdet's pipelines expect)."""
-    import mmcv
-    return mmcv.imread(x) if isinstance(x, str) else np.asarray(x)
