@@ -29,6 +29,7 @@ from mmdigit.datasets.coco_io import load_coco  # noqa: E402
 from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout  # noqa: E402
 from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
 from mmdigit.evaluation import find_calibration  # noqa: E402
+from mmdigit.utils.cli import run_main  # noqa: E402
 
 BASE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 FINETUNE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu_finetune.py'
@@ -105,4 +106,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main, 'finetune_curve'))
