@@ -227,10 +227,10 @@ def _layout(rng, fonts, labels, style, hh, ring_r, z_h, geometry='train', vertic
 
 def _pad_boxes(rng: np.random.Generator, ink: np.ndarray) -> np.ndarray:
     """SVHN's hand-drawn boxes: each ink box (xyxy) grown by a jittered margin in ink heights per side."""
-    h = (ink[:, 3] - ink[:, 1])[:, None]
+    h = ink[:, 3] - ink[:, 1]
     jitter = rng.normal(0, FIT['box_pad_jitter'], (len(ink), 2))
-    px = h[:, 0] * np.clip(FIT['box_pad_x'] + jitter[:, 0], 0.0, None)
-    py = h[:, 0] * np.clip(FIT['box_pad_y'] + jitter[:, 1], 0.0, None)
+    px = h * np.clip(FIT['box_pad_x'] + jitter[:, 0], 0.0, None)
+    py = h * np.clip(FIT['box_pad_y'] + jitter[:, 1], 0.0, None)
     return ink + np.stack([-px, -py, px, py], axis=1)
 
 
