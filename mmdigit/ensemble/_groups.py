@@ -1,4 +1,4 @@
-"""Grouping of flat detections into padded, score-sorted blocks, and batched IoU.
+"""Grouping of flat detections into padded, score-sorted blocks.
 
 Every method clusters boxes independently inside a *group* (one image and one label, or one image in
 class-agnostic mode), visiting the boxes of a group in descending order of weighted score.  Instead of
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ['Block', 'group_blocks', 'pairwise_iou', 'sort_groups']
+__all__ = ['Block', 'group_blocks', 'sort_groups']
 
 
 class Block:
@@ -110,19 +110,3 @@ def group_blocks(key: np.ndarray, score: np.ndarray, *, cells: int, square: bool
         blocks.append(Block(idx, sizes[b0:b1]))
     return blocks
 
-
-def pairwise_iou(b: np.ndarray) -> np.ndarray:
-    """IoU matrices of a batch of box sets: (nb, S, 4) -> (nb, S, S).
-
-    Same formula as ensemble-boxes (``inter / (area_a + area_b - inter)``).  Pairs of zero-area padding
-    boxes give NaN, which callers mask (NaN compares False); call under ``np.errstate(invalid='ignore')``.
-    """
-    lt = np.maximum(b[:, :, None, :2], b[:, None, :, :2])
-    rb = np.minimum(b[:, :, None, 2:], b[:, None, :, 2:])
-    wh = np.subtract(rb, lt, out=rb)
-    np.maximum(wh, 0.0, out=wh)
-    inter = wh[..., 0] * wh[..., 1]
-    area = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    union = area[:, :, None] + area[:, None, :]
-    union -= inter
-    return np.divide(inter, union, out=inter)

@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmdigit.boxes import box_iou
+
 from ._groups import group_blocks
 from ._inputs import Flat, check_choice, check_iou_thr, flatten
 from ._results import (
@@ -96,14 +98,7 @@ def _cluster_block(boxes_t, sw_eff, blk, iou_thr):
         b = b_all[:, :a, r, None]
         m = r if small else int(ncl[:a].max())  # slots >= ncl are empty
         g = geo3[:, :a, :m]
-        lt = np.maximum(g[:2], b[:2])
-        wh = np.minimum(g[2:4], b[2:])
-        wh -= lt
-        np.maximum(wh, 0.0, out=wh)
-        inter = wh[0] * wh[1]
-        union = g[4] + area_b[:a, r, None]
-        union -= inter
-        iou = np.divide(inter, union, out=inter)
+        iou = box_iou(g[:4].transpose(1, 2, 0), b.transpose(1, 2, 0), g[4], area_b[:a, r, None])
         new = iou.max(1) <= iou_thr
         cl = np.where(new, ncl[:a], iou.argmax(1))
         ncl[:a] += new

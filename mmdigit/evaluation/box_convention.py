@@ -9,9 +9,8 @@ reports, for the digits a model reads (at the Task-2 threshold) matched to a gro
 from __future__ import annotations
 
 import numpy as np
-import torch
-from mmdet.structures.bbox import bbox_overlaps
 
+from mmdigit.boxes import box_iou
 from mmdigit.recognition import NumberDecoder
 
 
@@ -26,7 +25,7 @@ def box_size_ratios(gt_boxes: dict, detections: dict, decoder: NumberDecoder, io
         pb = det.bboxes[decoder.select(det.bboxes, det.scores, det.labels)]
         if not len(pb):
             continue
-        iou = bbox_overlaps(torch.as_tensor(pb, dtype=torch.float64), torch.as_tensor(gb, dtype=torch.float64)).numpy()
+        iou = box_iou(pb[:, None], gb[None])
         for _ in range(min(iou.shape)):
             p, g = np.unravel_index(int(iou.argmax()), iou.shape)
             if iou[p, g] < iou_thr:

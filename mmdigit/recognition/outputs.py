@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mmdigit.digits import NUM_DIGITS
 from mmdigit.utils import atomic_write_text
 
-NUM_DIGITS = 10
 PRED_INFO_NAME = 'pred_info.json'  # the decoder pred.csv was read with, beside pred.json
 
 

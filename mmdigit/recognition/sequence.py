@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mmdigit.boxes import UNION_FLOOR, box_area, box_intersection, box_iou
+
 NO_NUMBER = '-1'
 
 
@@ -132,13 +134,10 @@ def _lines_stacked(rows: list, lines: list[list[int]]) -> bool:
 
 def _greedy_agnostic_keep(bboxes: np.ndarray, iou_thr: float, containment_thr: float) -> np.ndarray:
     """Positions (in the given score order) of boxes kept by class-agnostic greedy suppression."""
-    x1, y1, x2, y2 = bboxes.T
-    area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    iw = np.clip(np.minimum(x2[:, None], x2) - np.maximum(x1[:, None], x1), 0, None)
-    ih = np.clip(np.minimum(y2[:, None], y2) - np.maximum(y1[:, None], y1), 0, None)
-    inter = iw * ih
-    iou = inter / np.maximum(area[:, None] + area - inter, 1e-12)
-    contained = inter / np.maximum(np.minimum(area[:, None], area), 1e-12)
+    area = box_area(bboxes)
+    inter = box_intersection(bboxes[:, None], bboxes[None])
+    iou = box_iou(bboxes[:, None], bboxes[None], area[:, None], area[None], inter=inter)
+    contained = inter / np.maximum(np.minimum(area[:, None], area), UNION_FLOOR)
     dup = (iou >= iou_thr) | (contained >= containment_thr)
     kept = np.ones(len(bboxes), dtype=bool)
     for i in range(len(bboxes)):  # n is tens of boxes; the pairwise matrix above is the vectorised part
