@@ -1,4 +1,5 @@
-"""Grouping of flat detections into padded, score-sorted blocks.
+"""Grouping of flat detections: group keys (image, or image and label), label codes, padded score-sorted blocks,
+and the label vote inside a cluster.
 
 Every method clusters boxes independently inside a *group* (one image and one label, or one image in
 class-agnostic mode), visiting the boxes of a group in descending order of weighted score.  Instead of
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ['Block', 'group_blocks', 'sort_groups']
+__all__ = ['Block', 'group_blocks', 'group_key', 'label_codes', 'sort_groups', 'vote_labels']
 
 
 class Block:
@@ -110,3 +111,35 @@ def group_blocks(key: np.ndarray, score: np.ndarray, *, cells: int, square: bool
         blocks.append(Block(idx, sizes[b0:b1]))
     return blocks
 
+
+def label_codes(labels: np.ndarray):
+    """(sorted unique labels, code of each box in 0..L-1); O(n) for the usual small label ranges."""
+    lo, hi = int(labels.min()), int(labels.max())
+    span = hi - lo + 1
+    if span > max(4096, labels.shape[0]):
+        return np.unique(labels, return_inverse=True)
+    present = np.zeros(span, dtype=bool)
+    present[labels - lo] = True
+    code_of = np.cumsum(present) - 1
+    return np.flatnonzero(present) + lo, code_of[labels - lo]
+
+
+def group_key(image: np.ndarray, codes: np.ndarray, n_labels: int, class_agnostic: bool) -> np.ndarray:
+    """The group of each box: its image, and its label code unless ``class_agnostic``."""
+    if class_agnostic:
+        return image
+    return image * n_labels + codes
+
+
+def vote_labels(cluster: np.ndarray, codes: np.ndarray, weight: np.ndarray, head: np.ndarray,
+                n_clusters: int, n_labels: int) -> np.ndarray:
+    """Per cluster, the label code with the highest summed ``weight`` over its members.
+
+    Ties go to the label of the cluster's head (its top-scoring box), otherwise to the smallest label.
+    """
+    votes = np.bincount(cluster * n_labels + codes, weight, n_clusters * n_labels)
+    votes = votes.reshape(n_clusters, n_labels)
+    best = votes.argmax(1)
+    ar = np.arange(n_clusters)
+    head_code = codes[head]
+    return np.where(votes[ar, head_code] >= votes[ar, best], head_code, best)

@@ -28,9 +28,9 @@ import numpy as np
 
 from mmdigit.boxes import box_iou
 
-from ._groups import group_blocks
+from ._fused import Fused, empty_fused, fused_in_input_order, single_output
+from ._groups import group_blocks, group_key, label_codes
 from ._inputs import Flat, check_choice, check_iou_thr, check_positive, check_real, flatten
-from ._results import Fused, empty_fused, fused_in_input_order, group_key, label_codes, single_output
 
 __all__ = ['SOFT_NMS_METHODS', 'nms', 'nms_flat', 'nms_keep_block', 'soft_nms', 'soft_nms_flat']
 
@@ -69,7 +69,7 @@ def nms_flat(flat: Flat, *, iou_thr: float, class_agnostic: bool) -> Fused:
         return empty_fused()
     sw = nms_scores(flat)
     uniq, codes = label_codes(flat.labels)
-    key = group_key(flat, codes, uniq.shape[0], class_agnostic)
+    key = group_key(flat.image, codes, uniq.shape[0], class_agnostic)
     kept = []
     boxes_ext = np.vstack((flat.boxes, np.zeros((1, 4))))
     for blk in group_blocks(key, sw, cells=_CELLS, square=True):
@@ -87,7 +87,7 @@ def soft_nms_flat(flat: Flat, *, method: str, iou_thr: float, sigma: float, thre
         return empty_fused()
     sw = nms_scores(flat)
     uniq, codes = label_codes(flat.labels)
-    key = group_key(flat, codes, uniq.shape[0], class_agnostic)
+    key = group_key(flat.image, codes, uniq.shape[0], class_agnostic)
     boxes_ext = np.vstack((flat.boxes, np.zeros((1, 4))))
     sw_ext = np.append(sw, -np.inf)
     linear = method == 'linear'

@@ -24,18 +24,9 @@ import numpy as np
 
 from mmdigit.boxes import box_iou
 
-from ._groups import group_blocks
+from ._fused import TINY_WEIGHT, Fused, empty_fused, fused_in_input_order, single_output
+from ._groups import group_blocks, group_key, label_codes, vote_labels
 from ._inputs import Flat, check_iou_thr, flatten
-from ._results import (
-    TINY_WEIGHT,
-    Fused,
-    empty_fused,
-    fused_in_input_order,
-    group_key,
-    label_codes,
-    single_output,
-    vote_labels,
-)
 from .nms import nms_keep_block
 
 __all__ = ['nmw_flat', 'non_maximum_weighted']
@@ -49,7 +40,7 @@ def nmw_flat(flat: Flat, *, iou_thr: float, class_agnostic: bool) -> Fused:
         return empty_fused()
     sw = flat.scores * (flat.weights / flat.weights.max())[flat.model]
     uniq, codes = label_codes(flat.labels)
-    key = group_key(flat, codes, uniq.shape[0], class_agnostic)
+    key = group_key(flat.image, codes, uniq.shape[0], class_agnostic)
     boxes_ext = np.vstack((flat.boxes, np.zeros((1, 4))))
     sw_eff_ext = np.append(np.maximum(sw, TINY_WEIGHT), 0.0)
     cluster = np.empty(n, dtype=np.int64)

@@ -44,18 +44,9 @@ import numpy as np
 
 from mmdigit.boxes import box_iou
 
-from ._groups import group_blocks
+from ._fused import TINY_WEIGHT, Fused, empty_fused, fused_in_input_order, single_output
+from ._groups import group_blocks, group_key, label_codes, vote_labels
 from ._inputs import Flat, check_choice, check_iou_thr, flatten
-from ._results import (
-    TINY_WEIGHT,
-    Fused,
-    empty_fused,
-    fused_in_input_order,
-    group_key,
-    label_codes,
-    single_output,
-    vote_labels,
-)
 
 __all__ = ['CONF_TYPES', 'weighted_boxes_fusion', 'wbf_flat']
 
@@ -147,7 +138,7 @@ def wbf_flat(flat: Flat, *, iou_thr: float, conf_type: str, class_agnostic: bool
     w_model = flat.weights[flat.model]
     sw = flat.scores * w_model
     uniq, codes = label_codes(flat.labels)
-    key = group_key(flat, codes, uniq.shape[0], class_agnostic)
+    key = group_key(flat.image, codes, uniq.shape[0], class_agnostic)
     cluster, boxes, head, n_c = _clusters(flat, sw, key, iou_thr)
 
     if not class_agnostic:

@@ -11,6 +11,8 @@ prefix of the survivors at any lower threshold.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +42,15 @@ class NumberDecoder:
     dedup_iou: float | None = 0.4
     dedup_containment: float = 0.9
     line_gap: float = 0.75
+
+    def __post_init__(self):
+        """Settings come from configs, files and flags: a bad one fails here, by name, not mid-evaluation."""
+        for name in ('score_thr', 'dedup_iou', 'dedup_containment'):
+            v = getattr(self, name)
+            if not (v is None and name == 'dedup_iou') and not (_is_real(v) and 0.0 <= v <= 1.0):
+                raise ValueError(f'{name} {v} is not a threshold in [0, 1]')
+        if not (_is_real(self.line_gap) and 0.0 < self.line_gap < math.inf):
+            raise ValueError(f'line_gap {self.line_gap} is not a positive number')
 
     def decode(self, bboxes, scores, labels) -> str:
         """The number read from one image's detections (xyxy boxes, scores, digit labels 0-9)."""
@@ -74,6 +85,10 @@ class NumberDecoder:
         if self.dedup_iou is not None and len(order) > 1:
             order = order[_greedy_agnostic_keep(bboxes[order], self.dedup_iou, self.dedup_containment)]
         return order
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 def _as_arrays(bboxes, scores, labels):

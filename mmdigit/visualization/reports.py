@@ -8,22 +8,22 @@ import numpy as np
 
 from mmdigit.boxes import box_iou
 from mmdigit.digits import DIGIT_CLASSES, DIGIT_PALETTE, NUM_DIGITS
-from mmdigit.recognition import NumberDecoder
+from mmdigit.recognition import ImageDetections, ReadingSettings
 
 from .figure import pyplot, save_figure
 
 
-def digit_confusion(gt_boxes: dict, detections: dict, decoder: NumberDecoder, iou_thr: float = 0.5) -> np.ndarray:
+def digit_confusion(gt_boxes: dict, detections: dict, reading: ReadingSettings, iou_thr: float = 0.5) -> np.ndarray:
     """Counts, rows true digit 0-9 + 'none' (a read box on no digit), columns read digit 0-9 + 'missed'.
 
-    ``gt_boxes``: {image_id: (xyxy boxes, labels)}; ``detections``: {image_id: ImageDetections}.
+    ``gt_boxes``: {image_id: (xyxy boxes, labels)}; ``detections``: {image_id: ImageDetections}, the digits
+    ``reading`` reads.
     """
     m = np.zeros((NUM_DIGITS + 1, NUM_DIGITS + 1), dtype=np.int64)  # last row/column: none/missed
     for img_id, (gb, gl) in gt_boxes.items():
-        det = detections.get(img_id)
-        idx = decoder.select(det.bboxes, det.scores, det.labels) if det is not None else np.zeros(0, int)
-        pb = det.bboxes[idx] if len(idx) else np.zeros((0, 4))
-        pl = det.labels[idx] if len(idx) else np.zeros(0, int)
+        det = detections.get(img_id, ImageDetections())
+        idx = reading.read(det.bboxes, det.scores, det.labels).indices
+        pb, pl = det.bboxes[idx], det.labels[idx]
         iou = box_iou(pb[:, None], gb[None]) if len(pb) and len(gb) else np.zeros((len(pb), len(gb)))
         used_gt = set()
         for p in np.argsort(-iou.max(axis=1, initial=0)):
@@ -56,21 +56,20 @@ def plot_confusion(matrix: np.ndarray, out_file) -> Path:
     return save_figure(fig, out_file)
 
 
-def reading_examples(gt, detections: dict, decoder: NumberDecoder, img_dir, right: int = 18,
+def reading_examples(gt, detections: dict, reading: ReadingSettings, img_dir, right: int = 18,
                      wrong: int = 6) -> list:
-    """The first ``right`` correctly and ``wrong`` wrongly read images of a set (by image id), as
-    :func:`prediction_grid` items. ``gt``: :class:`mmdigit.evaluation.GroundTruth`."""
+    """The first ``right`` correctly and ``wrong`` wrongly read images of a set (by image id), read with
+    ``reading``, as :func:`prediction_grid` items. ``gt``: :class:`mmdigit.evaluation.GroundTruth`."""
     import mmcv
     chosen, missed = [], []
     for img_id in gt.image_ids:
-        det = detections.get(img_id)
-        idx = decoder.select(det.bboxes, det.scores, det.labels) if det is not None else []
-        read = ''.join(str(int(det.labels[i])) for i in idx) or '-1'
+        det = detections.get(img_id, ImageDetections())
+        r = reading.read(det.bboxes, det.scores, det.labels)
         truth = gt.numbers[img_id]
-        bucket = chosen if read == truth else missed
-        if len(bucket) < (right if read == truth else wrong):
+        bucket = chosen if r.number == truth else missed
+        if len(bucket) < (right if r.number == truth else wrong):
             image = mmcv.imread(str(Path(img_dir) / gt.files[img_id]), channel_order='rgb')
-            bucket.append((image, [(int(det.labels[i]), det.bboxes[i]) for i in idx], read, truth))
+            bucket.append((image, [(int(det.labels[i]), det.bboxes[i]) for i in r.indices], r.number, truth))
         if len(chosen) >= right and len(missed) >= wrong:
             break
     return chosen + missed
