@@ -143,6 +143,9 @@ def test_calibration_hook_stores_the_metrics_best_threshold_with_its_decoder(tmp
     assert (found.accuracy, found.configured_accuracy, found.iter) == (0.7, 0.6, 40) and logged
     DigitCalibrationHook().after_val_epoch(runner, {'coco/bbox_mAP': 0.1})  # no sweep: file unchanged
     assert Calibration.find(tmp_path) == found
+    runner.val_evaluator.metrics, runner.cfg = [], _cfg([dict(type='DigitSequenceMetric', dedup_iou=None)])
+    DigitCalibrationHook().after_val_epoch(runner, {'digit/best_thr': 0.4, 'digit/best_accuracy': 0.7})
+    assert Calibration.find(tmp_path).reading.decoder == NumberDecoder(score_thr=0.4, dedup_iou=None)  # config's
 
 
 def test_sweep_ties_go_to_the_threshold_closest_to_one_half():

@@ -40,7 +40,8 @@ class DigitCalibrationHook(Hook):
                            f'in {path}')
 
     def _metric_reading(self, runner) -> ReadingSettings:
-        """The settings of the metric that made ``best_thr`` (its decoder is what the threshold was chosen for)."""
+        """The settings of the metric that made ``best_thr`` (its decoder is what the threshold was chosen for);
+        the config's when that metric is not a ``DigitSequenceMetric`` instance the hook can see."""
         from mmdigit.evaluation import DigitSequenceMetric
         for m in getattr(runner.val_evaluator, 'metrics', []):
             if isinstance(m, DigitSequenceMetric) and m.prefix == self.prefix:
