@@ -3,6 +3,7 @@
 The model is the 4-iteration ``trained`` fixture with every R-CNN box kept and the zoomed-in second pass
 triggered by any digit (its scores are ~1e-3), read at threshold 0: junk numbers, but 20 boxes per image
 through both passes, on images of several sizes."""
+import json
 import sys
 
 import numpy as np
@@ -75,9 +76,13 @@ def test_onnx_file_carries_its_settings_and_is_refused_otherwise(exported, tmp_p
     import torch
 
     from mmdigit.deploy import OnnxDigitReader
+    from mmdigit.recognition import ReadingSettings
     _, _, onnx_path = exported
     reader = OnnxDigitReader(onnx_path)
-    assert reader.decoder.score_thr == reader.meta['score_thr']  # calibrated at training: stored in the file
+    # the reading settings travel in the file: the threshold calibrated at training, the config's decoder
+    assert reader.reading == ReadingSettings.from_dict(reader.meta['reading'], 'meta')
+    assert reader.reading.source.endswith('digit_calibration.json')
+    assert OnnxDigitReader(onnx_path, score_thr=0.7).reading.score_thr == 0.7
     assert reader.meta['resize'] == dict(scale=[192, 64], keep_ratio=True) and reader.meta['bgr_to_rgb'] is True
     names = [i.name for i in onnx.load(onnx_path).graph.input]
     assert names == ['img', 'img_hw']
@@ -87,6 +92,12 @@ def test_onnx_file_carries_its_settings_and_is_refused_otherwise(exported, tmp_p
         OnnxDigitReader(str(other))
     with pytest.raises(FileNotFoundError, match='nope.onnx: ONNX file does not exist'):
         OnnxDigitReader(str(tmp_path / 'nope.onnx'))
+    older = onnx.load(onnx_path)  # as exported before the reading settings were stored whole
+    meta = json.loads(older.metadata_props[0].value)
+    older.metadata_props[0].value = json.dumps({k: v for k, v in meta.items() if k != 'reading'})
+    onnx.save(older, str(tmp_path / 'older.onnx'))
+    with pytest.raises(ValueError, match='older.onnx: exported by an older mmdigit.*export it again'):
+        OnnxDigitReader(str(tmp_path / 'older.onnx'))
 
 
 def test_export_tool_writes_and_checks(exported, tiny_digits, tmp_path, capsys):

@@ -32,12 +32,12 @@ def test_series_keeps_the_resumed_value_of_a_repeated_step():
 def test_digit_confusion_counts_right_wrong_missed_and_spurious():
     import numpy as np
 
-    from mmdigit.recognition import ImageDetections, NumberDecoder
+    from mmdigit.recognition import ImageDetections, NumberDecoder, ReadingSettings
     from mmdigit.visualization import digit_confusion
     gt = {1: (np.array([[10., 10., 20., 30.], [22., 10., 32., 30.], [40., 10., 50., 30.]]), np.array([3, 5, 7]))}
     dets = {1: ImageDetections(np.array([[10., 10., 20., 30.], [22., 10., 32., 30.], [60., 10., 70., 30.]]),
                                np.array([0.9, 0.9, 0.8]), np.array([3, 6, 1]))}
-    m = digit_confusion(gt, dets, NumberDecoder(score_thr=0.5))
+    m = digit_confusion(gt, dets, ReadingSettings(NumberDecoder(score_thr=0.5)))
     assert m[3, 3] == 1  # right
     assert m[5, 6] == 1  # 5 read as 6
     assert m[7, 10] == 1  # 7 missed

@@ -478,7 +478,7 @@ def test_page_reads_several_chosen_photos_and_draws_their_boxes(browser, server,
     from PIL import Image
     from selenium.webdriver.common.by import By
 
-    from mmdigit.visualization.draw import DIGIT_COLOURS
+    from mmdigit.digits import DIGIT_PALETTE
     open_page(browser, server)
     broken = tmp_path / 'broken.png'
     broken.write_bytes(b'not a png at all')
@@ -501,7 +501,7 @@ def test_page_reads_several_chosen_photos_and_draws_their_boxes(browser, server,
         assert (int(canvas.get_attribute('width')), int(canvas.get_attribute('height'))) == (
             round(img.width * k), round(img.height * k))
         background = list(img.getpixel((0, 0)))  # the tiny images' plain background
-        colours = [background] + [list(c) for c in DIGIT_COLOURS]
+        colours = [background] + [list(c) for c in DIGIT_PALETTE]
         counts = browser.execute_script(COUNT_COLOURS, canvas, colours)
         assert counts[0] > 0.3 * img.width * k * img.height * k, (name, counts[0])
         read = {d['digit'] for d in want['digits']}

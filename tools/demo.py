@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
 from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
+from mmdigit.ensemble import choose_reading, table_row  # noqa: E402
 
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 
@@ -63,13 +64,19 @@ def run(cmd: list, log: Path, echo_all: bool = False) -> None:
 
 
 class Stages:
-    """Results of finished stages, persisted so a re-run continues where it stopped."""
+    """Results of finished stages, persisted so a re-run continues where it stopped. A stage whose result
+    format changed since (``FORMATS``; 1 when absent) is redone."""
+
+    FORMATS = {'ensemble': 2, 'real': 2}  # 2: ensemble tables whose rows say their kind
 
     def __init__(self, work: Path, force: bool):
         self.path = work / 'stages.json'
         self.done = {} if force or not self.path.is_file() else json.loads(self.path.read_text())
 
     def run(self, name: str, fn):
+        if self.done.get(name, {}).get('format', 1) != self.FORMATS.get(name, 1):
+            say(f'{name}: done earlier by an older demo, redone')
+            del self.done[name]
         if name in self.done:
             say(f'{name}: done earlier ({self.done[name].get("seconds", 0):.0f} s), skipped (--force redoes it)')
             return self.done[name]
@@ -77,6 +84,7 @@ class Stages:
         t0 = time.time()
         result = fn() or {}
         result['seconds'] = round(time.time() - t0, 1)
+        result['format'] = self.FORMATS.get(name, 1)
         self.done[name] = result
         self.path.write_text(json.dumps(self.done, indent=2))
         return result
@@ -112,9 +120,9 @@ def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_
 
 def scores(metrics: dict, pred_dir: Path) -> dict:
     """The demo's numbers from a tools/test.py metrics file (and the threshold its pred.csv was read at)."""
-    info = json.loads((pred_dir / 'pred_info.json').read_text())
+    from mmdigit.recognition import ReadingSettings
     return dict(pred_dir=str(pred_dir), bbox_mAP=metrics['coco/bbox_mAP'], bbox_mAP_50=metrics['coco/bbox_mAP_50'],
-                seq_acc=metrics['digit/accuracy'], seq_acc_thr=info['score_thr'],
+                seq_acc=metrics['digit/accuracy'], seq_acc_thr=ReadingSettings.from_pred_info(pred_dir).score_thr,
                 seq_acc_best_thr_on_set=metrics['digit/best_accuracy'],
                 digit_precision=metrics['digit/digit_precision'], digit_recall=metrics['digit/digit_recall'],
                 per_length={k.split('/')[1]: v for k, v in metrics.items() if 'accuracy_len' in k})
@@ -138,9 +146,10 @@ def test(work: Path, data: Path, trained: dict, name: str) -> dict:
     run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred_valid, '--work-dir',
          work / name / 'test_valid', '--img-dir', data / 'valid', '--ann-file', data / 'valid.json'],
         work / name / 'test_valid.log')
-    from mmdigit.evaluation import find_calibration
-    calib = find_calibration(trained['checkpoint']) or {}
-    return dict(scores(metrics, pred), pred_dir_valid=str(pred_valid), val_calibrated_acc=calib.get('accuracy'))
+    from mmdigit.recognition import Calibration
+    calibration = Calibration.find(trained['checkpoint'])
+    return dict(scores(metrics, pred), pred_dir_valid=str(pred_valid),
+                val_calibrated_acc=calibration and calibration.accuracy)
 
 
 def speed(trained: dict, data: Path, n: int = 400) -> dict:
@@ -161,8 +170,7 @@ def speed(trained: dict, data: Path, n: int = 400) -> dict:
 def real_photos(work: Path, real: tuple, a: dict, b: dict, ens: dict) -> dict:
     """Both models and their ensemble (the choices made on the validation split) on the real photos, and
     whether model A's boxes follow the real boxes' convention."""
-    from mmdigit.evaluation import box_size_ratios, load_ground_truth
-    from mmdigit.recognition import NumberDecoder, read_pred_json
+    from mmdigit.evaluation import PredictionSet, box_size_ratios
     ann, _ = real
     ra = test_real(work, real, a, 'model_a')
     rb = test_real(work, real, b, 'model_b')
@@ -171,31 +179,26 @@ def real_photos(work: Path, real: tuple, a: dict, b: dict, ens: dict) -> dict:
     run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, *ENSEMBLE_FUSION, '--score-thr',
          ens['score_thr'], '--numbers', ens['numbers'], '--out-dir', out], work / 'ensemble_real.log', echo_all=True)
     rows = json.loads((out / 'ensemble.json').read_text())
-    gt = load_ground_truth(ann)
-    ratios = box_size_ratios(gt.boxes, read_pred_json(Path(ra['pred_dir']) / 'pred.json'),
-                             NumberDecoder(score_thr=ra['seq_acc_thr']))
+    preds_a = PredictionSet.load(ra['pred_dir'], ann)
+    ratios = box_size_ratios(preds_a.gt.boxes, preds_a.detections, preds_a.reading)
     print(f'   model A on real photos: boxes matched {ratios["matched"]}, width ratio p25/p50/p75 '
           f'{ratios["width_ratio"]}, height ratio {ratios["height_ratio"]}, IoU {ratios["iou"]}')
-    return dict(ann_file=str(ann), images=len(gt.image_ids), model_a=ra, model_b=rb, ensemble_rows=rows,
+    return dict(ann_file=str(ann), images=len(preds_a.gt.image_ids), model_a=ra, model_b=rb, ensemble_rows=rows,
                 box_ratios_a=ratios)
 
 
 def pictures(work: Path, data: Path, a: dict, b: dict, real: tuple | None, real_a: dict | None) -> dict:
-    from mmdigit.evaluation import load_ground_truth
-    from mmdigit.recognition import NumberDecoder, read_pred_json
+    from mmdigit.evaluation import PredictionSet
     from mmdigit.visualization import digit_confusion, plot_confusion, plot_runs, prediction_grid, reading_examples
     pics = work / 'pictures'
     plot_runs([a['work_dir'], b['work_dir']], pics / 'curves.png', names=['model A', 'model B (short)'])
-    gt = load_ground_truth(data / 'test.json')
-    dets = read_pred_json(Path(a['pred_dir']) / 'pred.json')
-    decoder = NumberDecoder(score_thr=a['seq_acc_thr'])
-    plot_confusion(digit_confusion(gt.boxes, dets, decoder), pics / 'confusion.png')
-    prediction_grid(reading_examples(gt, dets, decoder, data / 'test'), pics / 'predictions.png')
+    p = PredictionSet.load(a['pred_dir'], data / 'test.json')
+    plot_confusion(digit_confusion(p.gt.boxes, p.detections, p.reading), pics / 'confusion.png')
+    prediction_grid(reading_examples(p.gt, p.detections, p.reading, data / 'test'), pics / 'predictions.png')
     if real is not None and real_a is not None:
-        gt = load_ground_truth(real[0])
-        dets = read_pred_json(Path(real_a['pred_dir']) / 'pred.json')
-        decoder = NumberDecoder(score_thr=real_a['seq_acc_thr'])
-        prediction_grid(reading_examples(gt, dets, decoder, real[1], right=12, wrong=12), pics / 'real_predictions.png')
+        p = PredictionSet.load(real_a['pred_dir'], real[0])
+        prediction_grid(reading_examples(p.gt, p.detections, p.reading, real[1], right=12, wrong=12),
+                        pics / 'real_predictions.png')
     return dict(pictures=sorted(str(p) for p in pics.glob('*.png')))
 
 
@@ -238,14 +241,13 @@ def main(argv=None):
         val_preds = [Path(t['pred_dir_valid']) / 'pred.json' for t in (ta, tb)]
         run([PY, ROOT / 'tools' / 'ensemble.py', *val_preds, '--ann-file', data / 'valid.json', *fuse,
              '--out-dir', out / 'valid'], work / 'ensemble_valid.log', echo_all=True)
-        val_fused, val_vote = json.loads((out / 'valid' / 'ensemble.json').read_text())[-2:]
-        numbers = 'fused' if val_fused['best_accuracy'] > val_vote['accuracy'] else 'vote'
-        say(f'chosen on validation: --numbers {numbers} --score-thr {val_fused["best_thr"]}; test split:')
+        choice = choose_reading(json.loads((out / 'valid' / 'ensemble.json').read_text()))
+        say(f'chosen on validation: --numbers {choice["numbers"]} --score-thr {choice["score_thr"]}; test split:')
         preds = [Path(t['pred_dir']) / 'pred.json' for t in (ta, tb)]
         run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', data / 'test.json', *fuse, '--score-thr',
-             val_fused['best_thr'], '--numbers', numbers, '--out-dir', out], work / 'ensemble.log', echo_all=True)
-        rows = json.loads((out / 'ensemble.json').read_text())
-        return dict(rows=rows, numbers=numbers, score_thr=val_fused['best_thr'])
+             choice['score_thr'], '--numbers', choice['numbers'], '--out-dir', out], work / 'ensemble.log',
+            echo_all=True)
+        return dict(rows=json.loads((out / 'ensemble.json').read_text()), **choice)
 
     ens = stages.run('ensemble', ensemble)
     real = None if args.no_real else photo_folder(args.real_dir)
@@ -263,7 +265,7 @@ def main(argv=None):
 
 def write_summary(work, done, ta, tb, ens, spd, rl=None) -> dict:
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
-    fused, vote = ens['rows'][-2], ens['rows'][-1]
+    fused, vote = table_row(ens['rows'], 'fused'), table_row(ens['rows'], 'vote')
     models = {
         'model_a': dict(bbox_mAP=ta['bbox_mAP'], bbox_mAP_50=ta['bbox_mAP_50'], seq_acc=ta['seq_acc'],
                         seq_acc_thr=ta['seq_acc_thr'], per_length=ta['per_length'],
@@ -279,7 +281,7 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None) -> dict:
                          numbers=ens['numbers']),
     }
     if rl is not None:  # the same rows on the real photos
-        rfused, rvote = rl['ensemble_rows'][-2], rl['ensemble_rows'][-1]
+        rfused, rvote = table_row(rl['ensemble_rows'], 'fused'), table_row(rl['ensemble_rows'], 'vote')
         for key, r in (('model_a', rl['model_a']), ('model_b', rl['model_b'])):
             models[key]['real'] = {k: r[k] for k in ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision',
                                                     'digit_recall', 'per_length')}

@@ -26,8 +26,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.apis import adapt_to_device, decoder_settings, init_distributed, sequence_metric_cfg, set_data_root  # noqa: E402
-from mmdigit.evaluation import find_calibration  # noqa: E402
+from mmdigit.apis import adapt_to_device, init_distributed, set_data_root  # noqa: E402
+from mmdigit.recognition import ReadingSettings  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
 from mmdigit.utils.cli import check_writable_dir, load_checked_config, probability, run_main  # noqa: E402
 from mmdigit.utils.run_files import StaleFileGuard  # noqa: E402
@@ -67,16 +67,6 @@ def _as_list(evaluator):
     if evaluator is None:
         return []
     return list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
-
-
-def task2_threshold(args, cfg):
-    """(threshold, where it came from) by the priority in the module docstring."""
-    if args.score_thr is not None:
-        return args.score_thr, '--score-thr'
-    calib = find_calibration(args.checkpoint)
-    if calib is not None:
-        return float(calib['score_thr']), osp.join(osp.dirname(args.checkpoint), 'digit_calibration.json')
-    return float(sequence_metric_cfg(cfg).get('score_thr', 0.5)), 'config'
 
 
 def point_test_split_at(cfg, img_dir, ann_file=None):
@@ -119,15 +109,14 @@ def main(argv=None):
         cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     evaluators = _as_list(cfg.get('test_evaluator'))
-    thr, source = task2_threshold(args, cfg)
+    reading = ReadingSettings.resolve(cfg, args.checkpoint, args.score_thr)
     sequence_metrics = [m for m in evaluators if m.get('type') == 'DigitSequenceMetric']
     if args.pred_dir or sequence_metrics:
-        print(f'Task-2 threshold {thr} (from {source})')
+        print(f'Task-2 threshold {reading.score_thr} (from {reading.source})')
     for m in sequence_metrics:  # digit/accuracy is then the accuracy of what pred.csv holds
-        m['score_thr'] = thr
+        m['score_thr'] = reading.score_thr
     if args.pred_dir:
-        evaluators.append(dict(type='DigitPredictionWriter', pred_dir=args.pred_dir, score_thr=thr,
-                               **decoder_settings(cfg)))
+        evaluators.append(dict(type='DigitPredictionWriter', pred_dir=args.pred_dir, reading=reading.to_dict()))
     if args.out:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out {args.out}: the raw dump is a pickle file (.pkl); pred.json goes with '

@@ -3,18 +3,15 @@ from .batch_inference import BatchInference
 from .reader import DigitReader, DigitReading
 from .run_setup import (
                         adapt_to_device,
-                        decoder_settings,
                         enable_amp,
                         init_distributed,
                         load_config,
-                        sequence_metric_cfg,
                         set_data_root,
                         set_time_budget,
 )
 from .train_speed import iters_for_minutes, seconds_per_iter
 
 __all__ = [
-    'BatchInference', 'DigitReader', 'DigitReading', 'adapt_to_device', 'decoder_settings', 'enable_amp',
-    'init_distributed', 'iters_for_minutes', 'load_config', 'seconds_per_iter', 'sequence_metric_cfg',
-    'set_data_root', 'set_time_budget',
+    'BatchInference', 'DigitReader', 'DigitReading', 'adapt_to_device', 'enable_amp',
+    'init_distributed', 'iters_for_minutes', 'load_config', 'seconds_per_iter', 'set_data_root', 'set_time_budget',
 ]

@@ -6,39 +6,51 @@
     reading.number, reading.score, reading.digits
 
 Loads the checkpoint with torch's safe loader (nothing pickled runs), checks it fits the config, and reads
-numbers with the same decoder and calibrated threshold as ``tools/test.py``.
+numbers with the same settings and calibrated threshold as ``tools/test.py`` (:class:`ReadingSettings`).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mmdigit.recognition import NO_NUMBER, NumberDecoder
+import numpy as np
+
+from mmdigit.recognition import ReadingSettings
 
 from .batch_inference import BatchInference
 
 
 @dataclass
 class DigitReading:
-    """One image's number. ``score`` is the weakest read digit's score (0 when nothing was read)."""
+    """One image's number, its confidence (``score``: see :class:`mmdigit.recognition.NumberReading`), the
+    read digits and every detection."""
 
     number: str
     score: float
     digits: list = field(default_factory=list)  # [{'digit', 'bbox' (xyxy px), 'score'}] in reading order
     detections: dict = field(default_factory=dict)  # all boxes/scores/labels before the threshold
 
+    @classmethod
+    def of(cls, reading: ReadingSettings, bboxes: np.ndarray, scores: np.ndarray, labels: np.ndarray):
+        """Read one image's detections (numpy, photo pixels) with ``reading``."""
+        r = reading.read(bboxes, scores, labels)
+        digits = [dict(digit=int(labels[i]), bbox=[round(float(v), 1) for v in bboxes[i]],
+                       score=round(float(scores[i]), 4)) for i in r.indices]
+        return cls(r.number, r.confidence, digits, dict(bboxes=bboxes, scores=scores, labels=labels))
+
     def to_dict(self) -> dict:
         return dict(number=self.number, score=round(self.score, 4), digits=self.digits)
 
 
 class DigitReader:
-    """Detector + number decoder.
+    """Detector + number reading.
 
     Args:
         config: config path or ``Config``.
         checkpoint: checkpoint path.
         device: ``'cpu'``, ``'cuda:0'``, ...
-        score_thr: Task-2 threshold; default the calibration beside the checkpoint, else the config's.
+        score_thr: Task-2 threshold; default the calibration beside the checkpoint, else the config's
+            (:meth:`ReadingSettings.resolve`, as ``tools/test.py``).
     """
 
     def __init__(self, config, checkpoint: str, device: str = 'cpu', score_thr: float | None = None):
@@ -46,19 +58,13 @@ class DigitReader:
         from mmengine.config import Config
 
         import mmdigit  # noqa: F401  (registration, safe loading)
-        from mmdigit.evaluation import find_calibration
         from mmdigit.utils.checkpoint import check_checkpoint_matches
-
-        from .run_setup import decoder_settings, sequence_metric_cfg
 
         cfg = Config.fromfile(config) if isinstance(config, str) else config
         check_checkpoint_matches(cfg.model, checkpoint)
         self.model = init_detector(cfg, checkpoint, device=device)
         self.detect = BatchInference(self.model)
-        calib = find_calibration(checkpoint)
-        if score_thr is None:
-            score_thr = float(calib['score_thr']) if calib else float(sequence_metric_cfg(cfg).get('score_thr', 0.5))
-        self.decoder = NumberDecoder(score_thr, **decoder_settings(cfg))
+        self.reading = ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr')
 
     def read(self, image) -> DigitReading:
         return self.read_many([image])[0]
@@ -72,12 +78,5 @@ class DigitReader:
         return out
 
     def reading_from(self, pred_instances) -> DigitReading:
-        bboxes = pred_instances.bboxes.cpu().numpy()
-        scores = pred_instances.scores.cpu().numpy()
-        labels = pred_instances.labels.cpu().numpy()
-        order = self.decoder.select(bboxes, scores, labels)
-        digits = [dict(digit=int(labels[i]), bbox=[round(float(v), 1) for v in bboxes[i]],
-                       score=round(float(scores[i]), 4)) for i in order]
-        number = ''.join(str(d['digit']) for d in digits) or NO_NUMBER
-        score = float(min((d['score'] for d in digits), default=0.0))
-        return DigitReading(number, score, digits, dict(bboxes=bboxes, scores=scores, labels=labels))
+        arrays = (getattr(pred_instances, k).cpu().numpy() for k in ('bboxes', 'scores', 'labels'))
+        return DigitReading.of(self.reading, *arrays)

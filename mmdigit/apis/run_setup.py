@@ -86,24 +86,6 @@ def init_distributed(launcher: str) -> None:
     dist.init_process_group('gloo')
 
 
-DECODER_KEYS = ('dedup_iou', 'dedup_containment', 'line_gap')
-
-
-def sequence_metric_cfg(cfg) -> dict:
-    """The config's ``DigitSequenceMetric`` settings (val first, then test), or {}."""
-    for key in ('val_evaluator', 'test_evaluator'):
-        ev = cfg.get(key)
-        for m in (ev if isinstance(ev, (list, tuple)) else [ev] if ev else []):
-            if m.get('type') == 'DigitSequenceMetric':
-                return dict(m)
-    return {}
-
-
-def decoder_settings(cfg) -> dict:
-    """``NumberDecoder`` keyword arguments (besides the threshold) the config's metric uses."""
-    return {k: v for k, v in sequence_metric_cfg(cfg).items() if k in DECODER_KEYS}
-
-
 VIS_BACKENDS = {'local': 'LocalVisBackend', 'tensorboard': 'TensorboardVisBackend'}
 
 

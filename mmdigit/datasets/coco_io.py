@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from mmdigit.digits import DIGIT_CLASSES
 from mmdigit.utils.atomic import atomic_open
 
 logger = logging.getLogger(__name__)
 
-NUM_CLASSES = 10
-CATEGORIES = [{'id': d + 1, 'name': str(d), 'supercategory': 'digit'} for d in range(NUM_CLASSES)]
+CATEGORIES = [{'id': d + 1, 'name': name, 'supercategory': 'digit'} for d, name in enumerate(DIGIT_CLASSES)]
 MIN_SIDE = 2
 OUTSIDE_TOL = 0.5  # px a box may stick out (rounding) before it counts as outside
 

@@ -23,12 +23,11 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import MMLogger
 
+from mmdigit.digits import DIGIT_CLASSES, DIGIT_PALETTE
+
 from .coco_io import DataError, load_coco
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
-DIGIT_CLASSES = tuple(str(d) for d in range(10))
-DIGIT_PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-                 (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (0, 128, 128)]
 
 
 def list_images(img_dir) -> list[tuple[int, Path]]:
@@ -63,7 +62,7 @@ def inspect_image(path) -> tuple[int, int]:
 class DigitCocoDataset(CocoDataset):
     """House-number digits in COCO format, or (``ann_file=''``) an unlabelled image folder."""
 
-    METAINFO = dict(classes=DIGIT_CLASSES, palette=DIGIT_PALETTE)
+    METAINFO = dict(classes=DIGIT_CLASSES, palette=list(DIGIT_PALETTE))
 
     def __init__(self, *args, **kwargs):
         self.unreadable: dict[int, str] = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdigit.recognition import NO_NUMBER, NumberDecoder
+from mmdigit.recognition import ReadingSettings
 
 META_KEY = 'mmdigit'
 
@@ -57,7 +57,7 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17) -> dict:
         zoom=None if not zoom else dict(score_thr=float(zoom.get('score_thr', 0.3)),
                                         margin=list(zoom.get('margin', (0.8, 0.3))),
                                         scale=list(zoom['resize']['scale'])),
-        score_thr=float(reader.decoder.score_thr), decoder=reader_decoder_settings(cfg),
+        reading=reader.reading.to_dict(),
         source=dict(config=str(getattr(cfg, 'filename', config)), checkpoint=str(checkpoint)))
     wrapper = OnnxTwoStage(reader.model).eval()
     example = np.random.default_rng(0).integers(0, 255, (47, 104, 3), dtype=np.uint8)
@@ -77,11 +77,6 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17) -> dict:
     onnx.checker.check_model(model)
     onnx.save(model, out)
     return meta
-
-
-def reader_decoder_settings(cfg) -> dict:
-    from mmdigit.apis import decoder_settings
-    return decoder_settings(cfg)
 
 
 def prepare(image_bgr: np.ndarray, meta: dict, scale=None):
@@ -118,8 +113,12 @@ class OnnxDigitReader:
         if meta is None:
             raise ValueError(f'{onnx_path}: not written by mmdigit\'s export (no {META_KEY!r} metadata)')
         self.meta = json.loads(meta)
-        self.decoder = NumberDecoder(self.meta['score_thr'] if score_thr is None else score_thr,
-                                     **self.meta['decoder'])
+        if 'reading' not in self.meta:
+            raise ValueError(f'{onnx_path}: exported by an older mmdigit (no reading settings in its metadata); '
+                             'export it again with tools/export_onnx.py')
+        self.reading = ReadingSettings.from_dict(self.meta['reading'], f'{onnx_path} metadata')
+        if score_thr is not None:
+            self.reading = self.reading.with_threshold(score_thr, 'score_thr')
 
     def run(self, image_bgr: np.ndarray, scale=None):
         """One pass: (bboxes (N, 4) in the image's pixels, scores, labels)."""
@@ -153,13 +152,7 @@ class OnnxDigitReader:
         out = []
         for image in images:
             img = mmcv.imread(str(image)) if isinstance(image, (str, Path)) else np.asarray(image)
-            b, s, lab = self.detect(img)
-            order = self.decoder.select(b, s, lab)
-            digits = [dict(digit=int(lab[i]), bbox=[round(float(v), 1) for v in b[i]], score=round(float(s[i]), 4))
-                      for i in order]
-            number = ''.join(str(d['digit']) for d in digits) or NO_NUMBER
-            score = float(min((d['score'] for d in digits), default=0.0))
-            out.append(DigitReading(number, score, digits, dict(bboxes=b, scores=s, labels=lab)))
+            out.append(DigitReading.of(self.reading, *self.detect(img)))
         return out
 
 

@@ -1,17 +1,16 @@
 """``DigitCalibrationHook``: after each validation, store the best Task-2 threshold in the work dir.
 
 The threshold is calibrated on the validation split only (never on test), and written next to the
-checkpoints as ``digit_calibration.json`` so ``tools/test.py``, ``tools/infer.py`` / ``DigitReader`` and the
-ensembler read numbers at the same threshold without being told.
+checkpoints as ``digit_calibration.json`` (:class:`mmdigit.recognition.Calibration`, with the decoder settings
+it was chosen for) so ``tools/test.py``, ``tools/infer.py`` / ``DigitReader`` and the ensembler read numbers
+at the same threshold without being told.
 """
 from __future__ import annotations
-
-import os.path as osp
 
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
-from mmdigit.evaluation.calibration import CALIBRATION_NAME, write_calibration
+from mmdigit.recognition import Calibration, ReadingSettings
 
 
 @HOOKS.register_module()
@@ -31,10 +30,20 @@ class DigitCalibrationHook(Hook):
         key = f'{self.prefix}/best_thr'
         if not metrics or key not in metrics:
             return
-        path = osp.join(runner.work_dir, CALIBRATION_NAME)
-        write_calibration(path, score_thr=float(metrics[key]),
-                          accuracy=float(metrics[f'{self.prefix}/best_accuracy']),
-                          configured_accuracy=float(metrics.get(f'{self.prefix}/accuracy', float('nan'))),
-                          epoch=runner.epoch, iter=runner.iter)
-        runner.logger.info(f'Task-2 threshold {metrics[key]} (val accuracy '
-                           f'{metrics[f"{self.prefix}/best_accuracy"]:.4f}) stored in {path}')
+        calibration = Calibration(
+            self._metric_reading(runner).with_threshold(metrics[key], 'validation'),
+            accuracy=float(metrics[f'{self.prefix}/best_accuracy']),
+            configured_accuracy=float(metrics.get(f'{self.prefix}/accuracy', float('nan'))),
+            epoch=runner.epoch, iter=runner.iter)
+        path = calibration.write(runner.work_dir)
+        runner.logger.info(f'Task-2 threshold {metrics[key]} (val accuracy {calibration.accuracy:.4f}) stored '
+                           f'in {path}')
+
+    def _metric_reading(self, runner) -> ReadingSettings:
+        """The settings of the metric that made ``best_thr`` (its decoder is what the threshold was chosen for);
+        the config's when that metric is not a ``DigitSequenceMetric`` instance the hook can see."""
+        from mmdigit.evaluation import DigitSequenceMetric
+        for m in getattr(runner.val_evaluator, 'metrics', []):
+            if isinstance(m, DigitSequenceMetric) and m.prefix == self.prefix:
+                return m.reading
+        return ReadingSettings.from_config(runner.cfg)

@@ -1,14 +1,17 @@
 """Multi-model box fusion (WBF, NMS, soft-NMS, NMW) in pure numpy; see :mod:`mmdigit.ensemble.fusion`.
 
 A faster, stricter re-implementation of ``ensemble-boxes`` 1.0.9 working on pixel coordinates, with a
-batch entry point (:func:`fuse_many`) that processes a whole test set in one vectorised pass.
+batch entry point (:func:`fuse_many`) that processes a whole test set in one vectorised pass; on top of it,
+ensembles of prediction files (:mod:`.prediction_files`) and their report (:mod:`.score_table`).
 """
 
 from .fusion import METHODS, fuse, fuse_many
 from .nms import SOFT_NMS_METHODS, nms, soft_nms
 from .nmw import non_maximum_weighted
-from .prediction_files import ModelPredictions, common_images, fuse_models, vote_numbers
+from .prediction_files import ImageSet, ModelPredictions, common_images, fuse_models, fused_reading, vote_numbers
+from .score_table import choose_reading, format_table, score_table, table_row
 from .wbf import CONF_TYPES, weighted_boxes_fusion
 
 __all__ = ['CONF_TYPES', 'METHODS', 'SOFT_NMS_METHODS', 'fuse', 'fuse_many', 'nms', 'non_maximum_weighted',
-           'soft_nms', 'weighted_boxes_fusion', 'ModelPredictions', 'common_images', 'fuse_models', 'vote_numbers']
+           'soft_nms', 'weighted_boxes_fusion', 'ImageSet', 'ModelPredictions', 'common_images', 'fuse_models',
+           'fused_reading', 'vote_numbers', 'choose_reading', 'format_table', 'score_table', 'table_row']

@@ -1,4 +1,5 @@
-"""Grouping of flat detections into padded, score-sorted blocks, and batched IoU.
+"""Grouping of flat detections: group keys (image, or image and label), label codes, padded score-sorted blocks,
+and the label vote inside a cluster.
 
 Every method clusters boxes independently inside a *group* (one image and one label, or one image in
 class-agnostic mode), visiting the boxes of a group in descending order of weighted score.  Instead of
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ['Block', 'group_blocks', 'pairwise_iou', 'sort_groups']
+__all__ = ['Block', 'group_blocks', 'group_key', 'label_codes', 'sort_groups', 'vote_labels']
 
 
 class Block:
@@ -111,18 +112,34 @@ def group_blocks(key: np.ndarray, score: np.ndarray, *, cells: int, square: bool
     return blocks
 
 
-def pairwise_iou(b: np.ndarray) -> np.ndarray:
-    """IoU matrices of a batch of box sets: (nb, S, 4) -> (nb, S, S).
+def label_codes(labels: np.ndarray):
+    """(sorted unique labels, code of each box in 0..L-1); O(n) for the usual small label ranges."""
+    lo, hi = int(labels.min()), int(labels.max())
+    span = hi - lo + 1
+    if span > max(4096, labels.shape[0]):
+        return np.unique(labels, return_inverse=True)
+    present = np.zeros(span, dtype=bool)
+    present[labels - lo] = True
+    code_of = np.cumsum(present) - 1
+    return np.flatnonzero(present) + lo, code_of[labels - lo]
 
-    Same formula as ensemble-boxes (``inter / (area_a + area_b - inter)``).  Pairs of zero-area padding
-    boxes give NaN, which callers mask (NaN compares False); call under ``np.errstate(invalid='ignore')``.
+
+def group_key(image: np.ndarray, codes: np.ndarray, n_labels: int, class_agnostic: bool) -> np.ndarray:
+    """The group of each box: its image, and its label code unless ``class_agnostic``."""
+    if class_agnostic:
+        return image
+    return image * n_labels + codes
+
+
+def vote_labels(cluster: np.ndarray, codes: np.ndarray, weight: np.ndarray, head: np.ndarray,
+                n_clusters: int, n_labels: int) -> np.ndarray:
+    """Per cluster, the label code with the highest summed ``weight`` over its members.
+
+    Ties go to the label of the cluster's head (its top-scoring box), otherwise to the smallest label.
     """
-    lt = np.maximum(b[:, :, None, :2], b[:, None, :, :2])
-    rb = np.minimum(b[:, :, None, 2:], b[:, None, :, 2:])
-    wh = np.subtract(rb, lt, out=rb)
-    np.maximum(wh, 0.0, out=wh)
-    inter = wh[..., 0] * wh[..., 1]
-    area = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    union = area[:, :, None] + area[:, None, :]
-    union -= inter
-    return np.divide(inter, union, out=inter)
+    votes = np.bincount(cluster * n_labels + codes, weight, n_clusters * n_labels)
+    votes = votes.reshape(n_clusters, n_labels)
+    best = votes.argmax(1)
+    ar = np.arange(n_clusters)
+    head_code = codes[head]
+    return np.where(votes[ar, head_code] >= votes[ar, best], head_code, best)

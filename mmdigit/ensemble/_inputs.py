@@ -21,7 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ['Flat', 'check_choice', 'check_iou_thr', 'check_positive', 'check_real', 'flatten']
+__all__ = ['Flat', 'OutsideImageError', 'check_choice', 'check_iou_thr', 'check_positive', 'check_real', 'flatten']
+
+
+class OutsideImageError(ValueError):
+    """A box with no overlap with its image: the image sizes and the boxes describe different images."""
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,7 @@ def flatten(per_image, *, weights=None, skip_box_thr=0.0, image_sizes=None, firs
         outside = (x1 >= width) | (y1 >= height) | (x2 <= 0.0) | (y2 <= 0.0)
         if outside.any():
             j = int(np.flatnonzero(outside)[0])
-            raise ValueError(f'box {boxes[j].tolist()} at {locate(outside)} lies entirely outside its '
+            raise OutsideImageError(f'box {boxes[j].tolist()} at {locate(outside)} lies entirely outside its '
                              f'image of size (width, height) = {tuple(sizes[image[j]].tolist())}')
         np.clip(boxes[:, 0::2], 0.0, width[:, None], out=boxes[:, 0::2])
         np.clip(boxes[:, 1::2], 0.0, height[:, None], out=boxes[:, 1::2])

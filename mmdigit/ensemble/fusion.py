@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._fused import single_output, split_output
 from ._inputs import check_choice, check_iou_thr, check_positive, check_real, flatten
-from ._results import single_output, split_output
 from .nms import nms_flat, soft_nms_flat
 from .nmw import nmw_flat
 from .wbf import CONF_TYPES, wbf_flat

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._groups import group_blocks, pairwise_iou
+from mmdigit.boxes import box_iou
+
+from ._fused import Fused, empty_fused, fused_in_input_order, single_output
+from ._groups import group_blocks, group_key, label_codes
 from ._inputs import Flat, check_choice, check_iou_thr, check_positive, check_real, flatten
-from ._results import Fused, empty_fused, fused_in_input_order, group_key, label_codes, single_output
 
 __all__ = ['SOFT_NMS_METHODS', 'nms', 'nms_flat', 'nms_keep_block', 'soft_nms', 'soft_nms_flat']
 
@@ -67,14 +69,14 @@ def nms_flat(flat: Flat, *, iou_thr: float, class_agnostic: bool) -> Fused:
         return empty_fused()
     sw = nms_scores(flat)
     uniq, codes = label_codes(flat.labels)
-    key = group_key(flat, codes, uniq.shape[0], class_agnostic)
+    key = group_key(flat.image, codes, uniq.shape[0], class_agnostic)
     kept = []
     boxes_ext = np.vstack((flat.boxes, np.zeros((1, 4))))
-    with np.errstate(invalid='ignore'):
-        for blk in group_blocks(key, sw, cells=_CELLS, square=True):
-            valid = blk.idx >= 0
-            keep = nms_keep_block(pairwise_iou(boxes_ext[blk.idx]), valid, iou_thr)
-            kept.append(blk.idx[keep])
+    for blk in group_blocks(key, sw, cells=_CELLS, square=True):
+        valid = blk.idx >= 0
+        b = boxes_ext[blk.idx]
+        keep = nms_keep_block(box_iou(b[:, :, None], b[:, None]), valid, iou_thr)
+        kept.append(blk.idx[keep])
     k = np.concatenate(kept)
     return fused_in_input_order(flat, k, flat.boxes[k], sw[k], flat.labels[k])
 
@@ -85,37 +87,37 @@ def soft_nms_flat(flat: Flat, *, method: str, iou_thr: float, sigma: float, thre
         return empty_fused()
     sw = nms_scores(flat)
     uniq, codes = label_codes(flat.labels)
-    key = group_key(flat, codes, uniq.shape[0], class_agnostic)
+    key = group_key(flat.image, codes, uniq.shape[0], class_agnostic)
     boxes_ext = np.vstack((flat.boxes, np.zeros((1, 4))))
     sw_ext = np.append(sw, -np.inf)
     linear = method == 'linear'
     kept_idx, kept_score = [], []
-    with np.errstate(invalid='ignore'):
-        for blk in group_blocks(key, sw, cells=_CELLS, square=True):
-            nb, s = blk.idx.shape
-            iou = pairwise_iou(boxes_ext[blk.idx])
-            cur = sw_ext[blk.idx]  # padding: -inf, never picked while a real box remains
-            alive = blk.idx >= 0
-            final = np.full((nb, s), -np.inf)
-            rows = np.arange(nb)
-            for a in blk.active.tolist():
-                r = rows[:a]
-                j = cur[:a].argmax(1)
-                top = cur[r, j]
-                if top.max() <= thresh:
-                    break  # the remaining boxes (and those they would decay) can't exceed thresh
-                final[r, j] = top
-                cur[r, j] = -np.inf
-                alive[r, j] = False
-                ov = iou[r, j]  # (a, S): IoU of each group's pick with its other boxes
-                if linear:
-                    decay = np.where(ov > iou_thr, 1.0 - ov, 1.0)
-                else:
-                    decay = np.exp(-(ov * ov) / sigma)
-                cur[:a] *= np.where(alive[:a], decay, 1.0)
-            keep = final > thresh
-            kept_idx.append(blk.idx[keep])
-            kept_score.append(final[keep])
+    for blk in group_blocks(key, sw, cells=_CELLS, square=True):
+        nb, s = blk.idx.shape
+        b = boxes_ext[blk.idx]
+        iou = box_iou(b[:, :, None], b[:, None])
+        cur = sw_ext[blk.idx]  # padding: -inf, never picked while a real box remains
+        alive = blk.idx >= 0
+        final = np.full((nb, s), -np.inf)
+        rows = np.arange(nb)
+        for a in blk.active.tolist():
+            r = rows[:a]
+            j = cur[:a].argmax(1)
+            top = cur[r, j]
+            if top.max() <= thresh:
+                break  # the remaining boxes (and those they would decay) can't exceed thresh
+            final[r, j] = top
+            cur[r, j] = -np.inf
+            alive[r, j] = False
+            ov = iou[r, j]  # (a, S): IoU of each group's pick with its other boxes
+            if linear:
+                decay = np.where(ov > iou_thr, 1.0 - ov, 1.0)
+            else:
+                decay = np.exp(-(ov * ov) / sigma)
+            cur[:a] *= np.where(alive[:a], decay, 1.0)
+        keep = final > thresh
+        kept_idx.append(blk.idx[keep])
+        kept_score.append(final[keep])
     k = np.concatenate(kept_idx)
     return fused_in_input_order(flat, k, flat.boxes[k], np.concatenate(kept_score), flat.labels[k])
 

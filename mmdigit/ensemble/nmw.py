@@ -22,18 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._groups import group_blocks, pairwise_iou
+from mmdigit.boxes import box_iou
+
+from ._fused import TINY_WEIGHT, Fused, empty_fused, fused_in_input_order, single_output
+from ._groups import group_blocks, group_key, label_codes, vote_labels
 from ._inputs import Flat, check_iou_thr, flatten
-from ._results import (
-    TINY_WEIGHT,
-    Fused,
-    empty_fused,
-    fused_in_input_order,
-    group_key,
-    label_codes,
-    single_output,
-    vote_labels,
-)
 from .nms import nms_keep_block
 
 __all__ = ['nmw_flat', 'non_maximum_weighted']
@@ -47,31 +40,31 @@ def nmw_flat(flat: Flat, *, iou_thr: float, class_agnostic: bool) -> Fused:
         return empty_fused()
     sw = flat.scores * (flat.weights / flat.weights.max())[flat.model]
     uniq, codes = label_codes(flat.labels)
-    key = group_key(flat, codes, uniq.shape[0], class_agnostic)
+    key = group_key(flat.image, codes, uniq.shape[0], class_agnostic)
     boxes_ext = np.vstack((flat.boxes, np.zeros((1, 4))))
     sw_eff_ext = np.append(np.maximum(sw, TINY_WEIGHT), 0.0)
     cluster = np.empty(n, dtype=np.int64)
     member_w = np.empty(n)
     heads = []
     offset = 0
-    with np.errstate(invalid='ignore'):
-        for blk in group_blocks(key, sw, cells=_CELLS, square=True):
-            idx = blk.idx
-            s = idx.shape[1]
-            valid = idx >= 0
-            iou = pairwise_iou(boxes_ext[idx])
-            keep = nms_keep_block(iou, valid, iou_thr)
-            cand = np.where(keep[:, :, None] & np.triu(np.ones((s, s), dtype=bool), 1), iou, -1.0)
-            head = np.where(keep, np.arange(s), cand.argmax(1))  # (nb, S): rank of each box's head
-            w_iou = np.take_along_axis(iou, head[:, None, :], 1)[:, 0, :]
-            w_iou[keep] = 1.0
-            cell_id = np.cumsum(keep.ravel()) - 1 + offset
-            rows = np.nonzero(valid)[0]
-            members = idx[valid]
-            cluster[members] = cell_id[rows * s + head[valid]]
-            member_w[members] = (sw_eff_ext[idx] * w_iou)[valid]
-            heads.append(idx[keep])
-            offset += int(keep.sum())
+    for blk in group_blocks(key, sw, cells=_CELLS, square=True):
+        idx = blk.idx
+        s = idx.shape[1]
+        valid = idx >= 0
+        b = boxes_ext[idx]
+        iou = box_iou(b[:, :, None], b[:, None])
+        keep = nms_keep_block(iou, valid, iou_thr)
+        cand = np.where(keep[:, :, None] & np.triu(np.ones((s, s), dtype=bool), 1), iou, -1.0)
+        head = np.where(keep, np.arange(s), cand.argmax(1))  # (nb, S): rank of each box's head
+        w_iou = np.take_along_axis(iou, head[:, None, :], 1)[:, 0, :]
+        w_iou[keep] = 1.0
+        cell_id = np.cumsum(keep.ravel()) - 1 + offset
+        rows = np.nonzero(valid)[0]
+        members = idx[valid]
+        cluster[members] = cell_id[rows * s + head[valid]]
+        member_w[members] = (sw_eff_ext[idx] * w_iou)[valid]
+        heads.append(idx[keep])
+        offset += int(keep.sum())
     head = np.concatenate(heads)
     conf = np.bincount(cluster, member_w, offset)
     boxes = np.stack([np.bincount(cluster, member_w * flat.boxes[:, c], offset) for c in range(4)], 1)

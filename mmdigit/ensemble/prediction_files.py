@@ -4,59 +4,107 @@ Two ways to combine models for Task 2 (seed 004's NMS ensemble raised mAP but dr
 from 83% to 69%, so both are offered and compared by ``tools/ensemble.py``):
 
 - *box fusion, then decode*: fuse boxes per image (WBF / NMS / soft-NMS / NMW, optionally class-agnostic),
-  then read the number from the fused boxes with the shared :class:`NumberDecoder`;
-- *number vote*: each model reads its own number (with its own calibrated threshold, from ``pred_info.json``
-  beside its ``pred.json``); the number with the largest summed ``weight x confidence`` wins, where a
-  number's confidence is its weakest digit's score and ``-1``'s is one minus the best score it ignored.
+  then read the number from the fused boxes (:func:`fused_reading`);
+- *number vote*: each model reads its own number with its own :class:`ReadingSettings` (from the
+  ``pred_info.json`` beside its ``pred.json``); the number with the largest summed ``weight x confidence``
+  wins (:class:`mmdigit.recognition.NumberReading` defines the confidence, ``-1``'s included).
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mmdigit.recognition import (
-    PRED_INFO_NAME,
     ImageDetections,
     NumberDecoder,
     PredictionFileError,
+    ReadingSettings,
     read_pred_csv,
     read_pred_json,
 )
 
+from ._inputs import OutsideImageError
 from .fusion import fuse_many
 
 
+@dataclass
+class ImageSet:
+    """The images an ensemble covers: ids, ``{id: (width, height)}`` (``None`` for an unreadable image, which
+    gets ``-1``), the ground truth when the set has labels, and ``{id: (path, reason)}`` of unreadable images."""
+
+    source: str
+    image_ids: list
+    sizes: dict
+    gt: object = None  # mmdigit.evaluation.GroundTruth
+    unreadable: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, ann_file=None, img_dir=None) -> ImageSet:
+        """From a COCO json (``ann_file``; labels make the scores possible) or an image folder."""
+        if ann_file:
+            from mmdigit.evaluation import load_ground_truth
+            gt = load_ground_truth(ann_file)
+            has_labels = any(n != '-1' for n in gt.numbers.values())
+            return cls(str(ann_file), gt.image_ids, gt.sizes, gt if has_labels else None)
+        from mmdigit.datasets import inspect_image, list_images
+        sizes, unreadable = {}, {}
+        for img_id, path in list_images(img_dir):
+            try:
+                sizes[img_id] = inspect_image(path)
+            except ValueError as e:
+                sizes[img_id], unreadable[img_id] = None, (path, str(e))
+        return cls(str(img_dir), sorted(sizes), sizes, None, unreadable)
+
+    def csv_ids(self, fused_ids) -> list[int]:
+        """The images the ensemble's pred.csv lists: the fused ones, and the unreadable ones (as ``-1``)."""
+        fused_ids = set(fused_ids)
+        return [i for i in self.image_ids if i in fused_ids or self.sizes[i] is None]
+
+
 class ModelPredictions:
-    """One model's ``pred.json``, the images it covers and the decoder it was read with."""
+    """One model's ``pred.json``, the images it covers and the :class:`ReadingSettings` its ``pred.csv`` was
+    read with."""
 
     def __init__(self, pred_json):
         self.path = Path(pred_json)
         self.detections = read_pred_json(self.path)
-        csv_path = self.path.with_name('pred.csv')
+        self.has_csv = self.path.with_name('pred.csv').is_file()
         # pred.json omits images without detections; pred.csv lists every image the model saw
-        self.covered = set(read_pred_csv(csv_path)) if csv_path.is_file() else set(self.detections)
+        self.covered = set(read_pred_csv(self.path.with_name('pred.csv'))) if self.has_csv else set(self.detections)
         if not self.covered:
             raise PredictionFileError(f'{self.path}: no detections and no pred.csv beside it: nothing to fuse')
-        info_path = self.path.with_name(PRED_INFO_NAME)
-        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-        self.decoder = NumberDecoder(**{k: info[k] for k in ('score_thr', 'dedup_iou', 'dedup_containment',
-                                                             'line_gap') if k in info})
+        self.reading = ReadingSettings.from_pred_info(self.path)
 
     def get(self, image_id: int) -> ImageDetections:
         return self.detections.get(image_id, ImageDetections())
 
 
-def common_images(models: list[ModelPredictions], image_ids, intersection: bool = False) -> list[int]:
-    """The images to fuse. Inputs must cover the same images (all of ``image_ids``) unless ``intersection``."""
-    wanted = set(image_ids)
+def common_images(models: list[ModelPredictions], images: ImageSet, intersection: bool = False,
+                  warn=None) -> list[int]:
+    """The readable images to fuse. Inputs must cover the same images (all of ``images``) unless
+    ``intersection``.
+
+    A ``pred.json`` without its ``pred.csv`` cannot tell images without detections from images its model
+    never saw: refused, or with ``intersection`` its images without detections are left out and ``warn``
+    (a callable taking the message) says so.
+    """
+    wanted = set(images.image_ids)
     for m in models:
         stray = sorted(set(m.detections) - wanted)
         if stray:
             raise PredictionFileError(f'{m.path}: {len(stray)} image id(s) not in the image list, e.g. {stray[:5]} '
                                       '(predictions of another image set?)')
+        if not m.has_csv and m.covered != wanted:
+            msg = (f'{m.path}: no pred.csv beside it, so the {len(wanted) - len(m.covered)} images without a '
+                   'detection in it cannot be told from images the model never saw; put the pred.csv '
+                   'tools/test.py wrote with it beside it')
+            if not intersection:
+                raise PredictionFileError(msg)
+            if warn is not None:
+                warn(f'{msg} (--intersection: they are left out)')
     covered = [m.covered & wanted for m in models]
     common = set.intersection(*covered)
     if not intersection:
@@ -66,35 +114,44 @@ def common_images(models: list[ModelPredictions], image_ids, intersection: bool 
                 raise PredictionFileError(f'{m.path}: covers {len(c)} of {len(wanted)} images (missing e.g. '
                                           f'{missing[:5]}); pass --intersection to fuse the common '
                                           f'{len(common)} only')
-    return sorted(common)
+    return sorted(i for i in common if images.sizes[i] is not None)
 
 
-def fuse_models(models: list[ModelPredictions], image_ids: list[int], sizes: dict, **fuse_kwargs) -> dict:
-    """``{image_id: ImageDetections}`` fused over the models (see :func:`mmdigit.ensemble.fuse_many`)."""
+def fuse_models(models: list[ModelPredictions], image_ids: list[int], images: ImageSet, **fuse_kwargs) -> dict:
+    """``{image_id: ImageDetections}`` fused over the models (see :func:`mmdigit.ensemble.fuse_many`); boxes
+    entirely outside their image mean the image set is another one: an error naming it."""
     inputs = []
     for i in image_ids:
         dets = [m.get(i) for m in models]
         inputs.append(([d.bboxes for d in dets], [d.scores for d in dets], [d.labels for d in dets]))
-    fused = fuse_many(inputs, image_sizes=[sizes[i] for i in image_ids], **fuse_kwargs)
+    try:
+        fused = fuse_many(inputs, image_sizes=[images.sizes[i] for i in image_ids], **fuse_kwargs)
+    except OutsideImageError as e:
+        raise PredictionFileError(f'{images.source}: image sizes do not fit the predictions ({e}); is it the image '
+                                  f'set {", ".join(str(m.path) for m in models)} were made on?') from None
     return {i: ImageDetections(*out) for i, out in zip(image_ids, fused)}
 
 
-def read_with_confidence(decoder: NumberDecoder, det: ImageDetections) -> tuple[str, float]:
-    """A model's number for one image and how sure it is (weakest read digit; for -1, 1 - best ignored score)."""
-    idx = decoder.select(det.bboxes, det.scores, det.labels)
-    if len(idx) == 0:
-        return '-1', 1.0 - float(det.scores.max(initial=0.0))
-    return ''.join(str(int(d)) for d in det.labels[idx]), float(det.scores[idx].min())
+def fused_reading(models: list[ModelPredictions], weights=None, score_thr: float | None = None) -> ReadingSettings:
+    """How fused boxes are read: at ``score_thr`` (``--score-thr``), else at the weighted mean of the models'
+    thresholds (WBF 'avg' scores are weighted means of the models' scores), with the default decoder."""
+    if score_thr is not None:
+        return ReadingSettings(NumberDecoder(score_thr=score_thr), '--score-thr')
+    w = np.ones(len(models)) if weights is None else np.asarray(weights, dtype=float)
+    thr = float(sum(wk * m.reading.score_thr for wk, m in zip(w, models)) / w.sum())
+    return ReadingSettings(NumberDecoder(score_thr=thr), 'weighted mean of the models\' thresholds')
 
 
 def vote_numbers(models: list[ModelPredictions], image_ids: list[int], weights=None) -> dict:
-    """``{image_id: number}`` by confidence-weighted vote over each model's own reading."""
+    """``{image_id: number}`` by confidence-weighted vote over each model's own reading (ties: the number
+    that got its first vote earliest, models in the given order)."""
     weights = np.ones(len(models)) if weights is None else np.asarray(weights, dtype=float)
     out = {}
     for i in image_ids:
         votes: dict = defaultdict(float)
         for m, w in zip(models, weights):
-            number, conf = read_with_confidence(m.decoder, m.get(i))
-            votes[number] += w * conf
+            d = m.get(i)
+            r = m.reading.read(d.bboxes, d.scores, d.labels)
+            votes[r.number] += w * r.confidence
         out[i] = max(votes.items(), key=lambda kv: kv[1])[0]
     return out

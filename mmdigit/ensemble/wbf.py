@@ -42,18 +42,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._groups import group_blocks
+from mmdigit.boxes import box_iou
+
+from ._fused import TINY_WEIGHT, Fused, empty_fused, fused_in_input_order, single_output
+from ._groups import group_blocks, group_key, label_codes, vote_labels
 from ._inputs import Flat, check_choice, check_iou_thr, flatten
-from ._results import (
-    TINY_WEIGHT,
-    Fused,
-    empty_fused,
-    fused_in_input_order,
-    group_key,
-    label_codes,
-    single_output,
-    vote_labels,
-)
 
 __all__ = ['CONF_TYPES', 'weighted_boxes_fusion', 'wbf_flat']
 
@@ -96,14 +89,7 @@ def _cluster_block(boxes_t, sw_eff, blk, iou_thr):
         b = b_all[:, :a, r, None]
         m = r if small else int(ncl[:a].max())  # slots >= ncl are empty
         g = geo3[:, :a, :m]
-        lt = np.maximum(g[:2], b[:2])
-        wh = np.minimum(g[2:4], b[2:])
-        wh -= lt
-        np.maximum(wh, 0.0, out=wh)
-        inter = wh[0] * wh[1]
-        union = g[4] + area_b[:a, r, None]
-        union -= inter
-        iou = np.divide(inter, union, out=inter)
+        iou = box_iou(g[:4].transpose(1, 2, 0), b.transpose(1, 2, 0), g[4], area_b[:a, r, None])
         new = iou.max(1) <= iou_thr
         cl = np.where(new, ncl[:a], iou.argmax(1))
         ncl[:a] += new
@@ -152,7 +138,7 @@ def wbf_flat(flat: Flat, *, iou_thr: float, conf_type: str, class_agnostic: bool
     w_model = flat.weights[flat.model]
     sw = flat.scores * w_model
     uniq, codes = label_codes(flat.labels)
-    key = group_key(flat, codes, uniq.shape[0], class_agnostic)
+    key = group_key(flat.image, codes, uniq.shape[0], class_agnostic)
     cluster, boxes, head, n_c = _clusters(flat, sw, key, iou_thr)
 
     if not class_agnostic:

@@ -9,24 +9,24 @@ reports, for the digits a model reads (at the Task-2 threshold) matched to a gro
 from __future__ import annotations
 
 import numpy as np
-import torch
-from mmdet.structures.bbox import bbox_overlaps
 
-from mmdigit.recognition import NumberDecoder
+from mmdigit.boxes import box_iou
+from mmdigit.recognition import ReadingSettings
 
 
-def box_size_ratios(gt_boxes: dict, detections: dict, decoder: NumberDecoder, iou_thr: float = 0.3) -> dict:
-    """``gt_boxes``: {image_id: (xyxy, labels)}; ``detections``: {image_id: ImageDetections}. Returns the
-    matched count and p25/p50/p75 of width ratio, height ratio and IoU (greedy one-to-one by IoU)."""
+def box_size_ratios(gt_boxes: dict, detections: dict, reading: ReadingSettings, iou_thr: float = 0.3) -> dict:
+    """``gt_boxes``: {image_id: (xyxy, labels)}; ``detections``: {image_id: ImageDetections}, the digits
+    ``reading`` reads. Returns the matched count and p25/p50/p75 of width ratio, height ratio and IoU (greedy
+    one-to-one by IoU)."""
     widths, heights, ious = [], [], []
     for img_id, (gb, _) in gt_boxes.items():
         det = detections.get(img_id)
         if det is None or not len(gb):
             continue
-        pb = det.bboxes[decoder.select(det.bboxes, det.scores, det.labels)]
+        pb = det.bboxes[reading.read(det.bboxes, det.scores, det.labels).indices]
         if not len(pb):
             continue
-        iou = bbox_overlaps(torch.as_tensor(pb, dtype=torch.float64), torch.as_tensor(gb, dtype=torch.float64)).numpy()
+        iou = box_iou(pb[:, None], gb[None])
         for _ in range(min(iou.shape)):
             p, g = np.unravel_index(int(iou.argmax()), iou.shape)
             if iou[p, g] < iou_thr:

@@ -4,7 +4,7 @@ Each rank decodes its own images in ``process`` (numbers at every threshold of t
 only short strings are gathered. ``compute_metrics`` reports accuracy at the configured threshold and at the
 best threshold of the grid (seed 004 searched it by hand), per-length accuracy, length confusion and
 digit-level precision/recall. ``DigitCalibrationHook`` stores ``best_thr`` in the work dir so the test tool,
-``DigitReader`` and the demo reuse it (see :mod:`mmdigit.evaluation.calibration`).
+``DigitReader`` and the demo reuse it (:class:`mmdigit.recognition.Calibration`).
 """
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdigit.recognition import NumberDecoder, ground_truth_number
+from mmdigit.recognition import NumberDecoder, ReadingSettings, ground_truth_number
 
 from .sequence_scores import match_digits, score_numbers
-
-DEFAULT_THR_GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
+from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
 
 
 def _numpy(x):
@@ -31,24 +30,23 @@ class DigitSequenceMetric(BaseMetric):
     """Whole-number accuracy (Task 2) of a digit detector.
 
     Args:
-        score_thr: the configured Task-2 threshold.
-        thr_grid: thresholds swept in the same pass; the best one is reported as ``best_thr``.
-        dedup_iou, dedup_containment, line_gap: the :class:`NumberDecoder` settings (class-agnostic
-            duplicate suppression and line grouping). ``dedup_iou=None`` is the seeds' plain x-sort.
+        thr_grid: thresholds swept in the same pass; the best one (:class:`ThresholdSweep`) is ``best_thr``.
         match_iou: IoU for digit-level precision/recall.
+        **decoder: the :class:`NumberDecoder` settings: ``score_thr`` (the configured Task-2 threshold),
+            ``dedup_iou`` (``None``: the seeds' plain x-sort), ``dedup_containment``, ``line_gap``.
     """
 
     default_prefix = 'digit'
 
-    def __init__(self, score_thr: float = 0.5, thr_grid: Sequence[float] = DEFAULT_THR_GRID,
-                 dedup_iou: float | None = 0.4, dedup_containment: float = 0.9, line_gap: float = 0.75,
-                 match_iou: float = 0.5, collect_device: str = 'cpu', prefix: str | None = None):
+    def __init__(self, thr_grid: Sequence[float] = DEFAULT_THR_GRID, match_iou: float = 0.5,
+                 collect_device: str = 'cpu', prefix: str | None = None, **decoder):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self.decoder = NumberDecoder(score_thr, dedup_iou, dedup_containment, line_gap)
+        self.reading = ReadingSettings(NumberDecoder(**decoder), 'config')
         self.thr_grid = tuple(float(t) for t in thr_grid)
         self.match_iou = match_iou
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        decoder = self.reading.decoder
         for sample in data_samples:
             pred = sample['pred_instances']
             bboxes, scores, labels = (_numpy(pred[k]) for k in ('bboxes', 'scores', 'labels'))
@@ -60,28 +58,22 @@ class DigitSequenceMetric(BaseMetric):
             # like the (rescaled) predictions
             gt_bboxes = _numpy(gt['bboxes'])
             gt_labels = _numpy(gt['labels'])
-            numbers = self.decoder.decode_thresholds(bboxes, scores, labels,
-                                                     (self.decoder.score_thr, *self.thr_grid))
-            read = self.decoder.select(bboxes, scores, labels)
+            numbers = decoder.decode_thresholds(bboxes, scores, labels, (decoder.score_thr, *self.thr_grid))
+            read = decoder.select(bboxes, scores, labels)
             tp = match_digits(bboxes[read], labels[read], gt_bboxes, gt_labels, self.match_iou)
             self.results.append(dict(
-                img_id=sample.get('img_id'), gt=ground_truth_number(gt_bboxes, gt_labels, self.decoder.line_gap),
+                img_id=sample.get('img_id'), gt=ground_truth_number(gt_bboxes, gt_labels, decoder.line_gap),
                 numbers=numbers, tp=tp, n_pred=len(read), n_gt=len(gt_labels)))
 
     def compute_metrics(self, results: list) -> dict:
         gt = [r['gt'] for r in results]
         metrics = score_numbers(gt, [r['numbers'][0] for r in results])
-        sweep = [score_numbers(gt, [r['numbers'][i + 1] for r in results])['accuracy']
-                 for i in range(len(self.thr_grid))]
-        if sweep:
-            best = int(np.argmax(sweep))
-            metrics['best_thr'] = self.thr_grid[best]
-            metrics['best_accuracy'] = sweep[best]
+        if self.thr_grid:
+            sweep = ThresholdSweep.score(gt, [r['numbers'][1:] for r in results], self.thr_grid)
+            metrics['best_thr'] = sweep.best_thr
+            metrics['best_accuracy'] = sweep.best_accuracy
+            MMLogger.get_current_instance().info(sweep.log_line())
         tp = sum(r['tp'] for r in results)
         metrics['digit_precision'] = tp / max(sum(r['n_pred'] for r in results), 1)
         metrics['digit_recall'] = tp / max(sum(r['n_gt'] for r in results), 1)
-        logger = MMLogger.get_current_instance()
-        if sweep:
-            logger.info('threshold sweep (whole-number accuracy): ' + '  '.join(
-                f'{t:.2f}:{a:.4f}' for t, a in zip(self.thr_grid, sweep)))
         return metrics

@@ -8,10 +8,11 @@ from __future__ import annotations
 import contextlib
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from mmdigit.recognition import ground_truth_number
+from mmdigit.recognition import ReadingSettings, ground_truth_number, read_pred_json
 
 from .sequence_scores import score_numbers
 
@@ -48,6 +49,23 @@ def load_ground_truth(ann_file) -> GroundTruth:
     sizes = {img['id']: (img['width'], img['height']) for img in data['images']}
     files = {img['id']: img['file_name'] for img in data['images']}
     return GroundTruth(str(ann_file), sizes, numbers, gt_boxes, files)
+
+
+@dataclass
+class PredictionSet:
+    """A ``tools/test.py --pred-dir`` on a labelled set: its detections (pred.json), the settings its pred.csv
+    was read with (pred_info.json) and the ground truth, so pictures and checks read the numbers pred.csv
+    holds."""
+
+    detections: dict
+    reading: ReadingSettings
+    gt: GroundTruth
+
+    @classmethod
+    def load(cls, pred_dir, ann_file) -> PredictionSet:
+        pred_dir = Path(pred_dir)
+        return cls(read_pred_json(pred_dir / 'pred.json'), ReadingSettings.from_pred_info(pred_dir),
+                   load_ground_truth(ann_file))
 
 
 def bbox_map(ann_file, records: list[dict]) -> dict:

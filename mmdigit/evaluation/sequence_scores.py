@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mmdigit.boxes import box_iou
 from mmdigit.recognition import NO_NUMBER
 
 
@@ -46,11 +47,7 @@ def match_digits(pred_bboxes, pred_labels, gt_bboxes, gt_labels, iou_thr: float 
     gt_bboxes = np.asarray(gt_bboxes, dtype=np.float64).reshape(-1, 4)
     if not len(pred_bboxes) or not len(gt_bboxes):
         return 0
-    lt = np.maximum(pred_bboxes[:, None, :2], gt_bboxes[None, :, :2])
-    rb = np.minimum(pred_bboxes[:, None, 2:], gt_bboxes[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda b: np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)  # noqa: E731
-    iou = inter / np.maximum(area(pred_bboxes)[:, None] + area(gt_bboxes)[None] - inter, 1e-12)
+    iou = box_iou(pred_bboxes[:, None], gt_bboxes[None])
     iou[np.asarray(pred_labels).reshape(-1, 1) != np.asarray(gt_labels).reshape(1, -1)] = 0
     free = np.ones(len(gt_bboxes), dtype=bool)
     tp = 0

@@ -1,8 +1,9 @@
-"""From detections to the deliverables: the number decoder and the pred.json / pred.csv files."""
+"""From detections to the deliverables: the number decoder, how numbers are read (settings, threshold and its
+source, confidence), and the pred.json / pred.csv files."""
 from .outputs import (
-                      PRED_INFO_NAME,
                       ImageDetections,
                       PredictionFileError,
+                      coco_records,
                       detections_to_coco,
                       read_pred_csv,
                       read_pred_json,
@@ -10,11 +11,12 @@ from .outputs import (
                       write_pred_json,
                       write_predictions,
 )
+from .reading import CALIBRATION_NAME, PRED_INFO_NAME, Calibration, NumberReading, ReadingSettings
 from .sequence import NO_NUMBER, NumberDecoder, ground_truth_number, read_in_order, reading_order
 
 __all__ = [
-    'NO_NUMBER', 'PRED_INFO_NAME', 'NumberDecoder', 'ground_truth_number', 'read_in_order', 'reading_order',
-    'ImageDetections',
-    'PredictionFileError', 'detections_to_coco', 'read_pred_csv', 'read_pred_json', 'write_pred_csv',
-    'write_pred_json', 'write_predictions',
+    'NO_NUMBER', 'NumberDecoder', 'ground_truth_number', 'read_in_order', 'reading_order',
+    'CALIBRATION_NAME', 'PRED_INFO_NAME', 'Calibration', 'NumberReading', 'ReadingSettings',
+    'ImageDetections', 'PredictionFileError', 'coco_records', 'detections_to_coco', 'read_pred_csv', 'read_pred_json',
+    'write_pred_csv', 'write_pred_json', 'write_predictions',
 ]

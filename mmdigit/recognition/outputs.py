@@ -17,10 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mmdigit.digits import NUM_DIGITS
 from mmdigit.utils import atomic_write_text
-
-NUM_DIGITS = 10
-PRED_INFO_NAME = 'pred_info.json'  # the decoder pred.csv was read with, beside pred.json
 
 
 class PredictionFileError(ValueError):
@@ -48,6 +46,16 @@ def detections_to_coco(image_id: int, bboxes, scores, labels) -> list[dict]:
              category_id=int(lab) + 1)
         for box, s, lab in zip(xywh, np.asarray(scores).reshape(-1), np.asarray(labels).reshape(-1))
     ]
+
+
+def coco_records(detections: Mapping[int, ImageDetections], image_ids: Iterable[int] | None = None) -> list[dict]:
+    """COCO result records of ``{image_id: ImageDetections}`` by image id (of ``image_ids`` only, if given)."""
+    records: list[dict] = []
+    for image_id in sorted(detections if image_ids is None else set(image_ids)):
+        det = detections.get(image_id)
+        if det is not None:
+            records += detections_to_coco(image_id, det.bboxes, det.scores, det.labels)
+    return records
 
 
 def write_pred_json(path, records: list[dict]) -> None:
@@ -120,11 +128,7 @@ def write_predictions(pred_dir, detections: Mapping[int, ImageDetections], numbe
     """
     pred_dir = Path(pred_dir)
     ids = sorted(set(image_ids) if image_ids is not None else set(numbers) | set(detections))
-    records: list[dict] = []
-    for image_id in ids:
-        det = detections.get(image_id)
-        if det is not None:
-            records += detections_to_coco(image_id, det.bboxes, det.scores, det.labels)
+    records = coco_records(detections, ids)
     rows = {i: numbers.get(i, '-1') for i in ids}  # everything computed before either file is touched
     json_path, csv_path = pred_dir / 'pred.json', pred_dir / 'pred.csv'
     write_pred_json(json_path, records)

@@ -11,11 +11,15 @@ prefix of the survivors at any lower threshold.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from mmdigit.boxes import UNION_FLOOR, box_area, box_intersection, box_iou
 
 NO_NUMBER = '-1'
 
@@ -38,6 +42,15 @@ class NumberDecoder:
     dedup_iou: float | None = 0.4
     dedup_containment: float = 0.9
     line_gap: float = 0.75
+
+    def __post_init__(self):
+        """Settings come from configs, files and flags: a bad one fails here, by name, not mid-evaluation."""
+        for name in ('score_thr', 'dedup_iou', 'dedup_containment'):
+            v = getattr(self, name)
+            if not (v is None and name == 'dedup_iou') and not (_is_real(v) and 0.0 <= v <= 1.0):
+                raise ValueError(f'{name} {v} is not a threshold in [0, 1]')
+        if not (_is_real(self.line_gap) and 0.0 < self.line_gap < math.inf):
+            raise ValueError(f'line_gap {self.line_gap} is not a positive number')
 
     def decode(self, bboxes, scores, labels) -> str:
         """The number read from one image's detections (xyxy boxes, scores, digit labels 0-9)."""
@@ -72,6 +85,10 @@ class NumberDecoder:
         if self.dedup_iou is not None and len(order) > 1:
             order = order[_greedy_agnostic_keep(bboxes[order], self.dedup_iou, self.dedup_containment)]
         return order
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
 def _as_arrays(bboxes, scores, labels):
@@ -132,13 +149,10 @@ def _lines_stacked(rows: list, lines: list[list[int]]) -> bool:
 
 def _greedy_agnostic_keep(bboxes: np.ndarray, iou_thr: float, containment_thr: float) -> np.ndarray:
     """Positions (in the given score order) of boxes kept by class-agnostic greedy suppression."""
-    x1, y1, x2, y2 = bboxes.T
-    area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    iw = np.clip(np.minimum(x2[:, None], x2) - np.maximum(x1[:, None], x1), 0, None)
-    ih = np.clip(np.minimum(y2[:, None], y2) - np.maximum(y1[:, None], y1), 0, None)
-    inter = iw * ih
-    iou = inter / np.maximum(area[:, None] + area - inter, 1e-12)
-    contained = inter / np.maximum(np.minimum(area[:, None], area), 1e-12)
+    area = box_area(bboxes)
+    inter = box_intersection(bboxes[:, None], bboxes[None])
+    iou = box_iou(bboxes[:, None], bboxes[None], area[:, None], area[None], inter=inter)
+    contained = inter / np.maximum(np.minimum(area[:, None], area), UNION_FLOOR)
     dup = (iou >= iou_thr) | (contained >= containment_thr)
     kept = np.ones(len(bboxes), dtype=bool)
     for i in range(len(bboxes)):  # n is tens of boxes; the pairwise matrix above is the vectorised part

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 
-from mmdigit.visualization.draw import DIGIT_COLOURS
+from mmdigit.digits import DIGIT_PALETTE
 
 PAGE = r"""<!doctype html>
 <html lang="en">
@@ -232,7 +232,7 @@ drop.addEventListener("drop", e => {
 def render_page(max_bytes: int, max_files: int, model: str = '') -> str:
     """The page with the server's limits and model name filled in."""
     limits = dict(max_bytes=max_bytes, max_files=max_files)
-    colours = ['#' + ''.join(f'{v:02x}' for v in c) for c in DIGIT_COLOURS]
+    colours = ['#' + ''.join(f'{v:02x}' for v in c) for c in DIGIT_PALETTE]
     text = f'{max_files} photos and {max_bytes / 2**20:.0f} MiB per request'
     return (PAGE.replace('__LIMITS_JSON__', json.dumps(limits)).replace('__COLOURS_JSON__', json.dumps(colours))
             .replace('__LIMITS__', html.escape(text)).replace('__MODEL__', html.escape(model or 'unnamed')))

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-DIGIT_COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-                 (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (0, 128, 128)]
+from mmdigit.digits import DIGIT_PALETTE
 
 
 def upscale_factor(height: int, target: int = 192) -> int:
@@ -25,7 +24,7 @@ def draw_reading(image_rgb: np.ndarray, reading, truth: str | None = None, targe
     vis = Visualizer(image=canvas)
     for d in reading.digits:
         x1, y1, x2, y2 = (np.asarray(d['bbox']) * k + [0, 28, 0, 28]).tolist()
-        colour = DIGIT_COLOURS[d['digit']]
+        colour = DIGIT_PALETTE[d['digit']]
         vis.draw_bboxes(np.array([[x1, y1, x2, y2]]), edge_colors=[colour], line_widths=2)
         vis.draw_texts(f"{d['digit']} {d['score']:.2f}", np.array([x1, max(y1 - 14, 28)]), colors=[colour],
                        font_sizes=10, bboxes=[dict(facecolor='black', alpha=0.6, pad=0.5, edgecolor='none')])

@@ -6,32 +6,25 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdigit.recognition import NumberDecoder
+from mmdigit.boxes import box_iou
+from mmdigit.digits import DIGIT_CLASSES, DIGIT_PALETTE, NUM_DIGITS
+from mmdigit.recognition import ImageDetections, ReadingSettings
 
-from .draw import DIGIT_COLOURS
 from .figure import pyplot, save_figure
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda x: np.prod(np.clip(x[:, 2:] - x[:, :2], 0, None), axis=1)  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-12)
+def digit_confusion(gt_boxes: dict, detections: dict, reading: ReadingSettings, iou_thr: float = 0.5) -> np.ndarray:
+    """Counts, rows true digit 0-9 + 'none' (a read box on no digit), columns read digit 0-9 + 'missed'.
 
-
-def digit_confusion(gt_boxes: dict, detections: dict, decoder: NumberDecoder, iou_thr: float = 0.5) -> np.ndarray:
-    """11x11 counts: rows true digit 0-9 + 'none' (a read box on no digit), columns read digit 0-9 + 'missed'.
-
-    ``gt_boxes``: {image_id: (xyxy boxes, labels)}; ``detections``: {image_id: ImageDetections}.
+    ``gt_boxes``: {image_id: (xyxy boxes, labels)}; ``detections``: {image_id: ImageDetections}, the digits
+    ``reading`` reads.
     """
-    m = np.zeros((11, 11), dtype=np.int64)
+    m = np.zeros((NUM_DIGITS + 1, NUM_DIGITS + 1), dtype=np.int64)  # last row/column: none/missed
     for img_id, (gb, gl) in gt_boxes.items():
-        det = detections.get(img_id)
-        idx = decoder.select(det.bboxes, det.scores, det.labels) if det is not None else np.zeros(0, int)
-        pb = det.bboxes[idx] if len(idx) else np.zeros((0, 4))
-        pl = det.labels[idx] if len(idx) else np.zeros(0, int)
-        iou = _iou(pb, gb) if len(pb) and len(gb) else np.zeros((len(pb), len(gb)))
+        det = detections.get(img_id, ImageDetections())
+        idx = reading.read(det.bboxes, det.scores, det.labels).indices
+        pb, pl = det.bboxes[idx], det.labels[idx]
+        iou = box_iou(pb[:, None], gb[None]) if len(pb) and len(gb) else np.zeros((len(pb), len(gb)))
         used_gt = set()
         for p in np.argsort(-iou.max(axis=1, initial=0)):
             j = int(iou[p].argmax()) if iou.shape[1] else -1
@@ -39,15 +32,15 @@ def digit_confusion(gt_boxes: dict, detections: dict, decoder: NumberDecoder, io
                 used_gt.add(j)
                 m[gl[j], pl[p]] += 1
             else:
-                m[10, pl[p]] += 1
+                m[NUM_DIGITS, pl[p]] += 1
         for j in set(range(len(gb))) - used_gt:
-            m[gl[j], 10] += 1
+            m[gl[j], NUM_DIGITS] += 1
     return m
 
 
 def plot_confusion(matrix: np.ndarray, out_file) -> Path:
     plt = pyplot()
-    names = [str(d) for d in range(10)]
+    names = list(DIGIT_CLASSES)
     fig, ax = plt.subplots(figsize=(6.2, 5.4))
     norm = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     ax.imshow(norm, cmap='Blues', vmin=0, vmax=1)
@@ -55,29 +48,28 @@ def plot_confusion(matrix: np.ndarray, out_file) -> Path:
         if v:
             ax.text(c, r, str(v), ha='center', va='center', fontsize=6,
                     color='white' if norm[r, c] > 0.5 else 'black')
-    ax.set_xticks(range(11), names + ['missed'], fontsize=8)
-    ax.set_yticks(range(11), names + ['none'], fontsize=8)
+    ax.set_xticks(range(NUM_DIGITS + 1), names + ['missed'], fontsize=8)
+    ax.set_yticks(range(NUM_DIGITS + 1), names + ['none'], fontsize=8)
     ax.set_xlabel('read digit')
     ax.set_ylabel('true digit')
     ax.set_title('digit confusion (test split)', fontsize=10)
     return save_figure(fig, out_file)
 
 
-def reading_examples(gt, detections: dict, decoder: NumberDecoder, img_dir, right: int = 18,
+def reading_examples(gt, detections: dict, reading: ReadingSettings, img_dir, right: int = 18,
                      wrong: int = 6) -> list:
-    """The first ``right`` correctly and ``wrong`` wrongly read images of a set (by image id), as
-    :func:`prediction_grid` items. ``gt``: :class:`mmdigit.evaluation.GroundTruth`."""
+    """The first ``right`` correctly and ``wrong`` wrongly read images of a set (by image id), read with
+    ``reading``, as :func:`prediction_grid` items. ``gt``: :class:`mmdigit.evaluation.GroundTruth`."""
     import mmcv
     chosen, missed = [], []
     for img_id in gt.image_ids:
-        det = detections.get(img_id)
-        idx = decoder.select(det.bboxes, det.scores, det.labels) if det is not None else []
-        read = ''.join(str(int(det.labels[i])) for i in idx) or '-1'
+        det = detections.get(img_id, ImageDetections())
+        r = reading.read(det.bboxes, det.scores, det.labels)
         truth = gt.numbers[img_id]
-        bucket = chosen if read == truth else missed
-        if len(bucket) < (right if read == truth else wrong):
+        bucket = chosen if r.number == truth else missed
+        if len(bucket) < (right if r.number == truth else wrong):
             image = mmcv.imread(str(Path(img_dir) / gt.files[img_id]), channel_order='rgb')
-            bucket.append((image, [(int(det.labels[i]), det.bboxes[i]) for i in idx], read, truth))
+            bucket.append((image, [(int(det.labels[i]), det.bboxes[i]) for i in r.indices], r.number, truth))
         if len(chosen) >= right and len(missed) >= wrong:
             break
     return chosen + missed
@@ -94,7 +86,7 @@ def prediction_grid(images: list, out_file, cols: int = 6) -> Path:
     for ax, (img, digits, read, truth) in zip(axes.ravel(), images):
         ax.imshow(img)
         for digit, (x1, y1, x2, y2) in digits:
-            colour = np.asarray(DIGIT_COLOURS[digit]) / 255
+            colour = np.asarray(DIGIT_PALETTE[digit]) / 255
             ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1.2, edgecolor=colour))
         ok = read == truth
         ax.set_title(f'{read}' if ok else f'{read} (truth {truth})', fontsize=8, color='black' if ok else 'red')

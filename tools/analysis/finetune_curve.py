@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.coco_io import load_coco  # noqa: E402
 from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout  # noqa: E402
 from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
-from mmdigit.evaluation import find_calibration  # noqa: E402
+from mmdigit.recognition import Calibration  # noqa: E402
 from mmdigit.utils.cli import run_main  # noqa: E402
 
 BASE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
@@ -75,8 +75,8 @@ def main(argv=None) -> int:
         print(f'finetune_curve: {args.checkpoint}: checkpoint file does not exist', file=sys.stderr)
         return 2
     ann, images = found
-    calib = find_calibration(args.checkpoint)
-    thr = args.score_thr if args.score_thr is not None else (calib and float(calib['score_thr']))
+    calibration = Calibration.find(args.checkpoint)
+    thr = args.score_thr if args.score_thr is not None else (calibration and calibration.reading.score_thr)
     held, subsets = few_shot_splits(load_coco(ann), sorted(set(args.sizes)), args.held_out, args.seed)
     work = Path(args.work_dir).resolve()
     held_json = write_course_layout(work / 'data', images, {'held_out': held}) / 'held_out.json'

@@ -1,4 +1,6 @@
-"""Shared helpers of the fusion kernels: label codes, group keys, empty results and output ordering."""
+"""What every fusion kernel returns (:class:`Fused`, unordered over a batch) and the one output order:
+per image by descending score, ties in the input order of a cluster's head box, so results never depend on
+how images were batched. Also the floor on weighted scores used as averaging weights."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ import numpy as np
 from ._groups import sort_groups
 from ._inputs import Flat
 
-__all__ = ['TINY_WEIGHT', 'Fused', 'empty_fused', 'empty_output', 'fused_in_input_order', 'group_key',
-           'label_codes', 'single_output', 'split_output', 'vote_labels']
+__all__ = ['TINY_WEIGHT', 'Fused', 'empty_fused', 'empty_output', 'fused_in_input_order', 'single_output',
+           'split_output']
 
 # Weighted scores used as averaging weights are floored at this value so that a cluster whose boxes all
 # have weight 0 (score 0 or model weight 0) gets the plain mean box instead of 0/0.  Any real weight
@@ -44,38 +46,6 @@ def empty_output():
 
 def empty_fused() -> Fused:
     return Fused(np.zeros(0, dtype=np.int64), *empty_output())
-
-
-def label_codes(labels: np.ndarray):
-    """(sorted unique labels, code of each box in 0..L-1); O(n) for the usual small label ranges."""
-    lo, hi = int(labels.min()), int(labels.max())
-    span = hi - lo + 1
-    if span > max(4096, labels.shape[0]):
-        return np.unique(labels, return_inverse=True)
-    present = np.zeros(span, dtype=bool)
-    present[labels - lo] = True
-    code_of = np.cumsum(present) - 1
-    return np.flatnonzero(present) + lo, code_of[labels - lo]
-
-
-def group_key(flat: Flat, codes: np.ndarray, n_labels: int, class_agnostic: bool) -> np.ndarray:
-    if class_agnostic:
-        return flat.image
-    return flat.image * n_labels + codes
-
-
-def vote_labels(cluster: np.ndarray, codes: np.ndarray, weight: np.ndarray, head: np.ndarray,
-                n_clusters: int, n_labels: int) -> np.ndarray:
-    """Per cluster, the label code with the highest summed ``weight`` over its members.
-
-    Ties go to the label of the cluster's head (its top-scoring box), otherwise to the smallest label.
-    """
-    votes = np.bincount(cluster * n_labels + codes, weight, n_clusters * n_labels)
-    votes = votes.reshape(n_clusters, n_labels)
-    best = votes.argmax(1)
-    ar = np.arange(n_clusters)
-    head_code = codes[head]
-    return np.where(votes[ar, head_code] >= votes[ar, best], head_code, best)
 
 
 def single_output(res: Fused):

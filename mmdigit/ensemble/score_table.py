@@ -1,0 +1,66 @@
+"""The ensembler's report on a labelled set: each input model, the fused boxes and the number vote, scored
+against one ground truth; and the choice the demo makes from it on a validation split.
+
+Rows are listed in the order printed; each has a ``kind`` ('model', 'fused' or 'vote'), so readers pick rows
+by kind (:func:`table_row`), not position. Every row: ``name``, ``thr`` (the Task-2 threshold it was read at;
+None for the vote), ``bbox_mAP`` / ``_50`` / ``_75`` and the whole-number scores of
+:func:`mmdigit.evaluation.score_numbers`; the fused row adds ``best_thr`` / ``best_accuracy``, the threshold
+sweep on this set (:class:`mmdigit.evaluation.ThresholdSweep`).
+"""
+from __future__ import annotations
+
+from mmdigit.recognition import ReadingSettings, coco_records
+
+from .prediction_files import ModelPredictions
+
+KINDS = ('model', 'fused', 'vote')
+
+
+def score_table(gt, models: list[ModelPredictions], ids: list[int], fused: dict, reading: ReadingSettings,
+                fused_numbers: dict, voted: dict, method: str) -> list[dict]:
+    """Rows for ``ids`` of ``gt`` (a :class:`mmdigit.evaluation.GroundTruth`): the models (each read with its
+    own settings), the ``fused`` boxes (read with ``reading`` as ``fused_numbers``) and the ``voted`` numbers."""
+    from mmdigit.evaluation import ThresholdSweep, bbox_map, score_numbers
+    truth = {i: gt.numbers[i] for i in ids}
+
+    def numbers_scores(numbers: dict) -> dict:
+        return score_numbers([truth[i] for i in ids], [numbers.get(i, '-1') for i in ids])
+
+    rows = []
+    for m in models:
+        dets = {i: m.get(i) for i in ids}
+        numbers = {i: m.reading.decode(d.bboxes, d.scores, d.labels) for i, d in dets.items()}
+        rows.append(dict(kind='model', name=str(m.path), thr=m.reading.score_thr,
+                         **bbox_map(gt.ann_file, coco_records(dets)), **numbers_scores(numbers)))
+    box_metrics = bbox_map(gt.ann_file, coco_records(fused))
+    sweep = ThresholdSweep.of_detections(reading.decoder, fused, truth)
+    rows.append(dict(kind='fused', name=f'fused boxes ({method}) -> decode', thr=reading.score_thr, **box_metrics,
+                     **numbers_scores(fused_numbers), best_thr=sweep.best_thr, best_accuracy=sweep.best_accuracy))
+    rows.append(dict(kind='vote', name='number vote', thr=None, **box_metrics, **numbers_scores(voted)))
+    return rows
+
+
+def table_row(rows: list[dict], kind: str) -> dict:
+    """The one row of ``kind`` ('fused' or 'vote') of an ensemble.json table."""
+    found = [r for r in rows if r.get('kind') == kind]
+    if kind not in KINDS[1:] or len(found) != 1:
+        raise ValueError(f'an ensemble table has one {kind!r} row, this one has {len(found)} (written by an older '
+                         'tools/ensemble.py? run it again)')
+    return found[0]
+
+
+def choose_reading(rows: list[dict]) -> dict:
+    """On a validation split's table: read the test split from the fused boxes at their best threshold, or by
+    the number vote, whichever read more numbers right (the vote on a tie: it needs no threshold)."""
+    fused, vote = table_row(rows, 'fused'), table_row(rows, 'vote')
+    return dict(numbers='fused' if fused['best_accuracy'] > vote['accuracy'] else 'vote', score_thr=fused['best_thr'])
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = [f'{"input":<48} {"thr":>5} {"mAP":>6} {"AP50":>6} {"accuracy":>8}  best thr on this set']
+    for r in rows:
+        thr = '' if r['thr'] is None else f'{r["thr"]:.2f}'
+        best = f'  {r["best_accuracy"]:.4f} at {r["best_thr"]:.2f}' if 'best_thr' in r else ''
+        lines.append(f'{r["name"][-48:]:<48} {thr:>5} {r["bbox_mAP"]:6.4f} {r["bbox_mAP_50"]:6.4f} '
+                     f'{r["accuracy"]:8.4f}{best}')
+    return '\n'.join(lines)

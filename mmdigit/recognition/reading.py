@@ -1,0 +1,175 @@
+"""How a number is read, as one object: :class:`ReadingSettings` (the decoder, the Task-2 threshold and where
+that threshold came from) and what it reads, :class:`NumberReading` (a number and its confidence).
+
+Every reader of numbers gets its settings here, so none lists them or parses them again: the metric and the
+prediction writer from the config, ``tools/test.py`` and ``DigitReader`` by :meth:`ReadingSettings.resolve`
+(``--score-thr`` > the calibration beside the checkpoint > the config), the ensembler and the demo from the
+``pred_info.json`` a test run wrote beside its predictions, the ONNX reader from the file's metadata. The
+settings write and read both files (``pred_info.json``, ``digit_calibration.json``) with the same
+:meth:`~ReadingSettings.to_dict` / :meth:`~ReadingSettings.from_dict`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from mmdigit.utils import atomic_write_text
+
+from .sequence import NO_NUMBER, NumberDecoder
+
+PRED_INFO_NAME = 'pred_info.json'  # beside pred.json: the settings its pred.csv was read with
+CALIBRATION_NAME = 'digit_calibration.json'  # beside the checkpoints: the threshold chosen on validation
+DECODER_KEYS = tuple(f.name for f in fields(NumberDecoder))
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    """One image's number (``'-1'`` for none), its confidence and the detections that spell it.
+
+    Attributes:
+        number: the digits left to right (lines top to bottom), or ``'-1'``.
+        confidence: how sure the reading is of what it returned, in [0, 1]. For a number, its weakest read
+            digit's score: a number is as sure as its least sure digit. For ``'-1'``, one minus the highest
+            score among the image's detections (all of them fell below the threshold): 1.0 when nothing was
+            detected, low when a digit only just missed the threshold. So the ensembler's vote, weighted by
+            it, lets a model that saw nothing outvote one that read a faint digit.
+        indices: positions of the read detections in the input arrays, in reading order.
+    """
+
+    number: str
+    confidence: float
+    indices: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ReadingSettings:
+    """How numbers are read: the :class:`NumberDecoder` (its settings and the Task-2 threshold) and where the
+    threshold came from (``source``: ``'--score-thr'``, a calibration file's path, ``'config'`` or
+    ``'default'``), kept so tools can say which threshold a ``pred.csv`` was read at and why."""
+
+    decoder: NumberDecoder = NumberDecoder()
+    source: str = 'default'
+
+    @property
+    def score_thr(self) -> float:
+        return self.decoder.score_thr
+
+    def with_threshold(self, score_thr: float, source: str) -> ReadingSettings:
+        return ReadingSettings(replace(self.decoder, score_thr=float(score_thr)), source)
+
+    def read(self, bboxes, scores, labels) -> NumberReading:
+        """One image's detections (xyxy boxes, scores, digit labels 0-9) -> its number and confidence."""
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        labels = np.asarray(labels).reshape(-1)
+        idx = self.decoder.select(bboxes, scores, labels)
+        if len(idx) == 0:
+            return NumberReading(NO_NUMBER, 1.0 - float(scores.max(initial=0.0)), idx)
+        return NumberReading(''.join(str(int(d)) for d in labels[idx]), float(scores[idx].min()), idx)
+
+    def decode(self, bboxes, scores, labels) -> str:
+        """The number alone (what ``pred.csv`` holds), without the confidence."""
+        return self.decoder.decode(bboxes, scores, labels)
+
+    # ----- where the settings come from
+
+    @classmethod
+    def from_config(cls, cfg) -> ReadingSettings:
+        """The config's ``DigitSequenceMetric`` (val evaluator first, then test): its threshold and decoder
+        settings, as the metric reads them. A config without one reads with the defaults."""
+        for key in ('val_evaluator', 'test_evaluator'):
+            evaluator = cfg.get(key)
+            for m in evaluator if isinstance(evaluator, (list, tuple)) else [evaluator] if evaluator else []:
+                if m.get('type') == 'DigitSequenceMetric':
+                    return cls(NumberDecoder(**{k: m[k] for k in DECODER_KEYS if k in m}), 'config')
+        return cls()
+
+    @classmethod
+    def resolve(cls, cfg, checkpoint=None, score_thr: float | None = None, flag: str = '--score-thr'):
+        """The settings a model's numbers are read with: the config's decoder, and the threshold ``score_thr``
+        (given as ``flag``), else the one calibrated beside ``checkpoint``, else the config's."""
+        configured = cls.from_config(cfg)
+        if score_thr is not None:
+            return configured.with_threshold(score_thr, flag)
+        calibration = Calibration.find(checkpoint) if checkpoint is not None else None
+        if calibration is not None:
+            return configured.with_threshold(calibration.reading.score_thr, calibration.reading.source)
+        return configured
+
+    # ----- files
+
+    def to_dict(self) -> dict:
+        return dict(asdict(self.decoder), source=self.source)
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str, source: str | None = None) -> ReadingSettings:
+        """Settings from :meth:`to_dict`'s fields (other keys ignored; missing decoder settings take their
+        defaults). ``where`` names the file in errors; ``source`` overrides the stored one."""
+        if not isinstance(data, dict) or 'score_thr' not in data:
+            raise ValueError(f'{where}: no score_thr (not written by mmdigit?)')
+        try:
+            decoder = NumberDecoder(**{k: data[k] for k in DECODER_KEYS if k in data})
+        except ValueError as e:
+            raise ValueError(f'{where}: {e}') from None
+        return cls(decoder, source or str(data.get('source', where)))
+
+    def write_pred_info(self, pred_dir) -> Path:
+        """``pred_info.json`` beside a ``pred.json``: how its ``pred.csv`` was read (the ensembler's vote
+        reads each model's numbers again with it)."""
+        path = Path(pred_dir) / PRED_INFO_NAME
+        atomic_write_text(path, json.dumps(self.to_dict()))
+        return path
+
+    @classmethod
+    def from_pred_info(cls, pred_json_or_dir) -> ReadingSettings:
+        """The settings stored beside a ``pred.json`` (or in its folder); the defaults when there are none."""
+        p = Path(pred_json_or_dir)
+        path = (p if p.is_dir() else p.parent) / PRED_INFO_NAME
+        if not path.is_file():
+            return cls(source=f'default (no {path})')
+        return cls.from_dict(_read_json(path), str(path))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The Task-2 threshold chosen on the validation split, with the accuracy it gave, as
+    ``digit_calibration.json`` in the work dir (beside the checkpoints): ``DigitCalibrationHook`` writes it
+    after each validation; :meth:`ReadingSettings.resolve` and the demo read it."""
+
+    reading: ReadingSettings
+    accuracy: float
+    configured_accuracy: float = float('nan')  # at the configured threshold, for comparison
+    epoch: int = 0
+    iter: int = 0
+
+    def write(self, work_dir) -> Path:
+        path = Path(work_dir) / CALIBRATION_NAME
+        scores = dict(accuracy=self.accuracy, configured_accuracy=self.configured_accuracy, epoch=self.epoch,
+                      iter=self.iter)
+        atomic_write_text(path, json.dumps(dict(self.reading.to_dict(), **scores), indent=2))
+        return path
+
+    @classmethod
+    def find(cls, checkpoint_or_dir) -> Calibration | None:
+        """The calibration beside a checkpoint (or in a work dir), or None if there is none."""
+        p = Path(checkpoint_or_dir)
+        path = (p if p.is_dir() else p.parent) / CALIBRATION_NAME
+        if not path.is_file():
+            return None
+        data = _read_json(path)
+        reading = ReadingSettings.from_dict(data, str(path), source=str(path))
+        try:
+            return cls(reading, float(data.get('accuracy', float('nan'))),
+                       float(data.get('configured_accuracy', float('nan'))), int(data.get('epoch', 0)),
+                       int(data.get('iter', 0)))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f'{path}: not a digit calibration file ({e})') from None
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding='utf-8'))
+    except json.JSONDecodeError as e:
+        raise ValueError(f'{path}: not valid JSON ({e})') from None
