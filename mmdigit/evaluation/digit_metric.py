@@ -1,7 +1,9 @@
 """``DigitSequenceMetric``: Task-2 whole-number accuracy as an mmengine metric, with a threshold sweep.
 
-Each rank decodes its own images in ``process`` (numbers at every threshold of the grid in one pass), so
-only short strings are gathered. ``compute_metrics`` reports accuracy at the configured threshold and at the
+``process`` keeps each image's detections and ground truth as arrays (like mmdet's ``CocoMetric``);
+``compute_metrics`` decodes all images at once at every threshold of the grid
+(:mod:`~mmdigit.evaluation.batch_numbers`: numpy over the whole set, the same numbers as the per-image
+:class:`NumberDecoder`, ~6x faster on 13k images). It reports accuracy at the configured threshold and at the
 best threshold of the grid (seed 004 searched it by hand), per-length accuracy, length confusion and
 digit-level precision/recall. ``DigitCalibrationHook`` stores ``best_thr`` in the work dir so the test tool,
 ``DigitReader`` and the demo reuse it (see :mod:`mmdigit.evaluation.calibration`).
@@ -15,9 +17,10 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdigit.recognition import NumberDecoder, ground_truth_number
+from mmdigit.recognition import NumberDecoder
 
-from .sequence_scores import match_digits, score_numbers
+from .batch_numbers import Ragged, decode_many, match_many, read_many
+from .sequence_scores import score_numbers
 
 DEFAULT_THR_GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
 
@@ -51,35 +54,31 @@ class DigitSequenceMetric(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             pred = sample['pred_instances']
-            bboxes, scores, labels = (_numpy(pred[k]) for k in ('bboxes', 'scores', 'labels'))
             gt = sample.get('gt_instances')
             if gt is None:
                 raise ValueError(f'DigitSequenceMetric needs ground truth, image {sample.get("img_path")} '
                                  'has none (for an unlabelled set use tools/test.py --pred-dir)')
             # mmdet's test pipelines load annotations after Resize, so gt boxes are in original pixels,
             # like the (rescaled) predictions
-            gt_bboxes = _numpy(gt['bboxes'])
-            gt_labels = _numpy(gt['labels'])
-            numbers = self.decoder.decode_thresholds(bboxes, scores, labels,
-                                                     (self.decoder.score_thr, *self.thr_grid))
-            read = self.decoder.select(bboxes, scores, labels)
-            tp = match_digits(bboxes[read], labels[read], gt_bboxes, gt_labels, self.match_iou)
-            self.results.append(dict(
-                img_id=sample.get('img_id'), gt=ground_truth_number(gt_bboxes, gt_labels, self.decoder.line_gap),
-                numbers=numbers, tp=tp, n_pred=len(read), n_gt=len(gt_labels)))
+            self.results.append(dict(img_id=sample.get('img_id'), **{k: _numpy(pred[k]) for k in (
+                'bboxes', 'scores', 'labels')}, gt_bboxes=_numpy(gt['bboxes']), gt_labels=_numpy(gt['labels'])))
 
     def compute_metrics(self, results: list) -> dict:
-        gt = [r['gt'] for r in results]
-        metrics = score_numbers(gt, [r['numbers'][0] for r in results])
-        sweep = [score_numbers(gt, [r['numbers'][i + 1] for r in results])['accuracy']
+        pred = Ragged.concat([r['bboxes'] for r in results], [r['labels'] for r in results],
+                             [r['scores'] for r in results])
+        gt_boxes = Ragged.concat([r['gt_bboxes'] for r in results], [r['gt_labels'] for r in results])
+        numbers, read = decode_many(self.decoder, pred, (self.decoder.score_thr, *self.thr_grid))
+        gt = read_many(gt_boxes, self.decoder.line_gap)
+        metrics = score_numbers(gt.tolist(), numbers[:, 0].tolist())
+        sweep = [int(np.count_nonzero(numbers[:, i + 1] == gt)) / max(len(gt), 1)  # as score_numbers
                  for i in range(len(self.thr_grid))]
         if sweep:
             best = int(np.argmax(sweep))
             metrics['best_thr'] = self.thr_grid[best]
             metrics['best_accuracy'] = sweep[best]
-        tp = sum(r['tp'] for r in results)
-        metrics['digit_precision'] = tp / max(sum(r['n_pred'] for r in results), 1)
-        metrics['digit_recall'] = tp / max(sum(r['n_gt'] for r in results), 1)
+        tp = int(match_many(pred, read, gt_boxes, self.match_iou).sum())
+        metrics['digit_precision'] = tp / max(len(read[1]), 1)
+        metrics['digit_recall'] = tp / max(len(gt_boxes.labels), 1)
         logger = MMLogger.get_current_instance()
         if sweep:
             logger.info('threshold sweep (whole-number accuracy): ' + '  '.join(
