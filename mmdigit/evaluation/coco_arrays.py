@@ -104,7 +104,7 @@ def evaluate_bbox(gt: GroundTruthArrays, image_ids, bboxes, scores, category_ids
 
     matched, ignored = _match(g_key, g_box, g_crowd, g_ignore, g_id, d_key, d_rank, d_box, iou_thrs)
     # pycocotools: unmatched detections outside the area range are ignored
-    ignored |= ~matched & d_outside[:, :, None]
+    ignored |= ~matched & d_outside.T[:, None, :]
 
     npig = np.zeros((K, A), dtype=np.int64)
     np.add.at(npig, g_key % K, ~g_ignore)
@@ -114,7 +114,10 @@ def evaluate_bbox(gt: GroundTruthArrays, image_ids, bboxes, scores, category_ids
     # of per-image lists followed by a stable sort)
     acc_order = np.lexsort((d_rank, d_key // K, -d_score, d_k))
     d_k, d_rank = d_k[acc_order], d_rank[acc_order]
-    matched, ignored = matched[acc_order], ignored[acc_order]
+    # counted flags (matched and not ignored / neither), [A, T, D] so every per-category slice is contiguous
+    ignored, matched = np.take(ignored, acc_order, axis=2), np.take(matched, acc_order, axis=2)
+    valid = ~ignored
+    tps, fps = matched & valid, ~matched & valid
     bounds = np.searchsorted(d_k, np.arange(K + 1))
     for k in range(K):
         lo, hi = bounds[k], bounds[k + 1]
@@ -133,8 +136,10 @@ def evaluate_bbox(gt: GroundTruthArrays, image_ids, bboxes, scores, category_ids
             for a in range(A):
                 if npig[k, a] == 0:
                     continue
-                mt, ig = matched[lo:hi, a][sel], ignored[lo:hi, a][sel]  # [n, T]
-                p, r = _precision_recall(mt, ig, int(npig[k, a]), rec_thrs)
+                tp, fp = tps[a, :, lo:hi], fps[a, :, lo:hi]  # [T, n]
+                if n_sel < hi - lo:
+                    tp, fp = tp[:, sel], fp[:, sel]
+                p, r = _precision_recall(tp, fp, int(npig[k, a]), rec_thrs)
                 precision[:, :, k, a, m], recall[:, k, a, m] = p, r
     return out
 
@@ -163,11 +168,11 @@ def _match(g_key, g_box, g_crowd, g_ignore, g_id, d_key, d_rank, d_box, iou_thrs
     """pycocotools' ``evaluateImg`` matching for every (image, category) pair with both gts and detections,
     every area range and every IoU threshold at once.
 
-    Returns ``matched`` (dtMatches != 0) and ``ignored`` (dtIgnore before the area rule), both [D, A, T].
+    Returns ``matched`` (dtMatches != 0) and ``ignored`` (dtIgnore before the area rule), both [A, T, D].
     """
     D, A, T = len(d_key), g_ignore.shape[1], len(iou_thrs)
-    matched = np.zeros((D, A, T), dtype=bool)
-    ignored = np.zeros((D, A, T), dtype=bool)
+    matched = np.zeros((A, T, D), dtype=bool)
+    ignored = np.zeros((A, T, D), dtype=bool)
     if not D or not len(g_key):
         return matched, ignored
     thr = np.minimum(iou_thrs, 1 - 1e-10)
@@ -182,6 +187,11 @@ def _match(g_key, g_box, g_crowd, g_ignore, g_id, d_key, d_rank, d_box, iou_thrs
         crowd, ig, gid = g_crowd[gts], g_ignore[gts].transpose(0, 2, 1), g_id[gts]  # ig [P, A, G]
         # the score ordering of each pair's detections is d_rank; rounds go rank by rank
         iou = _bbox_iou(d_box[dets][:, None, :], g_box[gts[pair_of]], crowd[pair_of])  # [n, G]
+        # below the lowest threshold with every gt: unmatched at every threshold, and takes no gt
+        reach = iou.max(axis=1) >= thr.min()
+        dets, pair_of, iou = dets[reach], pair_of[reach], iou[reach]
+        if not len(dets):
+            continue
         taken = np.zeros((len(pair_first), A, T, G), dtype=bool)
         rank = d_rank[dets]
         step = max(1, _CHUNK // max(1, A * T * G))
@@ -213,24 +223,24 @@ def _match_step(rows, pairs, iou, taken, crowd, ig, gid, thr, matched, ignored):
     taken[pairs[n_i], a_i, t_i, m_f] = True
     gid_m = gid[pairs][n_i, m_f]
     ig_m = ig[pairs][n_i, a_i, m_f]
-    matched[rows[n_i], a_i, t_i] = gid_m != 0  # pycocotools stores the gt id: id 0 reads as unmatched
-    ignored[rows[n_i], a_i, t_i] = ig_m
+    matched[a_i, t_i, rows[n_i]] = gid_m != 0  # pycocotools stores the gt id: id 0 reads as unmatched
+    ignored[a_i, t_i, rows[n_i]] = ig_m
 
 
-def _precision_recall(matched: np.ndarray, ignored: np.ndarray, npig: int, rec_thrs: np.ndarray):
-    """pycocotools' accumulation for one (category, area range, maxDets): [n, T] flags in score order ->
-    precision [T, R] and recall [T]."""
-    n, T = matched.shape
+def _precision_recall(tp: np.ndarray, fp: np.ndarray, npig: int, rec_thrs: np.ndarray):
+    """pycocotools' accumulation for one (category, area range, maxDets): [T, n] true/false positive flags
+    in score order -> precision [T, R] and recall [T]."""
+    T, n = tp.shape
     if n == 0:
         return np.zeros((T, len(rec_thrs))), np.zeros(T)
-    tp = np.cumsum(matched & ~ignored, axis=0).astype(float)
-    fp = np.cumsum(~matched & ~ignored, axis=0).astype(float)
+    tp = np.cumsum(tp, axis=1, dtype=np.int64).astype(float)
+    fp = np.cumsum(fp, axis=1, dtype=np.int64).astype(float)
     rc = tp / npig
     pr = tp / (fp + tp + np.spacing(1))
-    pr = np.maximum.accumulate(pr[::-1], axis=0)[::-1]  # pycocotools' right-to-left envelope
+    pr = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]  # pycocotools' right-to-left envelope
     q = np.zeros((T, len(rec_thrs)))
     for t in range(T):
-        idx = np.searchsorted(rc[:, t], rec_thrs, side='left')
+        idx = np.searchsorted(rc[t], rec_thrs, side='left')
         inside = idx < n
-        q[t, inside] = pr[idx[inside], t]
-    return q, rc[-1]
+        q[t, inside] = pr[t, idx[inside]]
+    return q, rc[:, -1]
