@@ -1,8 +1,16 @@
-"""Evaluation speed on an SVHN-test-sized set (13,068 images): mmdet's CocoMetric (pycocotools) + our
-DigitSequenceMetric vs FastCocoMetric (faster-coco-eval) + DigitSequenceMetric, as the Runner calls them
-(``process`` per batch of 8, then ``compute_metrics``). Goal: ours <= 5 s.
+"""Evaluation speed on an SVHN-test-sized set (13,068 images x 20 detections), the COCO metric and the
+whole-number metric as the Runner calls them (``process`` per batch of 8, then ``compute_metrics``).
+Goal: ours <= 5 s. Three arms, interleaved in one run:
 
-    python bench/eval_speed.py [--images 13068] [--repeats 5]
+* ``pycocotools``: mmdet's ``CocoMetric`` + the per-image ``DigitSequenceMetric`` (the reference, A);
+* ``before``: what mmdigit ran until 2026-11-29: ``FastCocoMetric(backend='faster-coco-eval')`` (mmdet's
+  json route, faster-coco-eval's evaluator) + the per-image ``DigitSequenceMetric`` (kept below);
+* ``ours``: ``FastCocoMetric()`` (bbox mAP on arrays) + ``DigitSequenceMetric()`` (all images at once) (B).
+
+Prints medians (total and per metric) and whether every metric value is the same in all arms, and writes
+``bench/results/eval_speed.json``.
+
+    python bench/eval_speed.py [--images 13068] [--repeats 5] [--no-pycocotools]
 """
 from __future__ import annotations
 
@@ -12,6 +20,7 @@ import io
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -54,17 +63,61 @@ def synthetic_set(n: int, folder: Path, seed: int = 0):
     return gt_path, samples
 
 
-def evaluate(metrics, samples):
-    for m in metrics:
+def per_image_digit_metric():
+    """``DigitSequenceMetric`` as it was until 2026-11-29 (the baseline): each image decoded in ``process``
+    with :class:`NumberDecoder`, ``select`` and ``match_digits``, strings scored per threshold."""
+    from mmdigit.evaluation import DigitSequenceMetric, match_digits, score_numbers
+    from mmdigit.evaluation.digit_metric import _numpy
+    from mmdigit.recognition import ground_truth_number
+
+    class PerImageDigitSequenceMetric(DigitSequenceMetric):
+        def process(self, data_batch, data_samples):
+            for sample in data_samples:
+                pred, gt = sample['pred_instances'], sample['gt_instances']
+                bboxes, scores, labels = (_numpy(pred[k]) for k in ('bboxes', 'scores', 'labels'))
+                gt_bboxes, gt_labels = _numpy(gt['bboxes']), _numpy(gt['labels'])
+                numbers = self.decoder.decode_thresholds(bboxes, scores, labels,
+                                                         (self.decoder.score_thr, *self.thr_grid))
+                read = self.decoder.select(bboxes, scores, labels)
+                tp = match_digits(bboxes[read], labels[read], gt_bboxes, gt_labels, self.match_iou)
+                self.results.append(dict(
+                    img_id=sample.get('img_id'), numbers=numbers, tp=tp, n_pred=len(read), n_gt=len(gt_labels),
+                    gt=ground_truth_number(gt_bboxes, gt_labels, self.decoder.line_gap)))
+
+        def compute_metrics(self, results):
+            gt = [r['gt'] for r in results]
+            metrics = score_numbers(gt, [r['numbers'][0] for r in results])
+            sweep = [score_numbers(gt, [r['numbers'][i + 1] for r in results])['accuracy']
+                     for i in range(len(self.thr_grid))]
+            best = int(np.argmax(sweep))
+            metrics.update(best_thr=self.thr_grid[best], best_accuracy=sweep[best])
+            tp = sum(r['tp'] for r in results)
+            metrics['digit_precision'] = tp / max(sum(r['n_pred'] for r in results), 1)
+            metrics['digit_recall'] = tp / max(sum(r['n_gt'] for r in results), 1)
+            return metrics
+    return PerImageDigitSequenceMetric()
+
+
+def evaluate(metrics: dict, samples, seconds: dict):
+    """Runner-style evaluation; adds each metric's seconds (``process`` + ``compute_metrics``) to
+    ``seconds[name]``."""
+    for m in metrics.values():
         m.dataset_meta = dict(classes=tuple(str(d) for d in range(10)))
+    spent = dict.fromkeys(metrics, 0.0)
     for s in range(0, len(samples), 8):
-        for m in metrics:
+        for name, m in metrics.items():
+            t0 = time.perf_counter()
             m.process({}, samples[s:s + 8])
+            spent[name] += time.perf_counter() - t0
     out = {}
     with contextlib.redirect_stdout(io.StringIO()):
-        for m in metrics:
+        for name, m in metrics.items():
+            t0 = time.perf_counter()
             out.update(m.compute_metrics(m.results))
+            spent[name] += time.perf_counter() - t0
             m.results.clear()
+    for name, t in spent.items():
+        seconds.setdefault(name, []).append(t)
     return out
 
 
@@ -72,32 +125,59 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--images', type=int, default=13068)
     p.add_argument('--repeats', type=int, default=5)
+    p.add_argument('--no-pycocotools', action='store_true', help='skip the slow reference arm')
     args = p.parse_args(argv)
     from mmdet.evaluation.metrics import CocoMetric
 
     from mmdigit.evaluation import DigitSequenceMetric, FastCocoMetric
     from mmdigit.evaluation.coco_metric import fast_cocoeval_available
-    if not fast_cocoeval_available():
-        raise SystemExit('faster-coco-eval is not installed: nothing to compare')
     with tempfile.TemporaryDirectory() as tmp:
         gt_path, samples = synthetic_set(args.images, Path(tmp))
-        results = {}
+        builders = {
+            'pycocotools': lambda: dict(coco=CocoMetric(ann_file=str(gt_path)), digit=per_image_digit_metric()),
+            'before': lambda: dict(coco=FastCocoMetric(ann_file=str(gt_path), backend='faster-coco-eval'),
+                                   digit=per_image_digit_metric()),
+            'ours': lambda: dict(coco=FastCocoMetric(ann_file=str(gt_path)), digit=DigitSequenceMetric()),
+        }
+        if args.no_pycocotools:
+            del builders['pycocotools']
+        if not fast_cocoeval_available():
+            del builders['before']
+            print('faster-coco-eval is not installed: no "before" arm')
+        results, parts = {}, {name: {} for name in builders}
 
-        def arm(name, coco_cls):
-            def fn():
-                results[name] = evaluate([coco_cls(ann_file=str(gt_path), metric='bbox'), DigitSequenceMetric()],
-                                         samples)
+        def arm(name):
+            def fn():  # timed from the metrics' construction (annotation file read and indexed) on
+                t0 = time.perf_counter()
+                metrics = builders[name]()
+                parts[name].setdefault('init', []).append(time.perf_counter() - t0)
+                results[name] = evaluate(metrics, samples, parts[name])
             return fn
-        times = interleaved({'pycocotools': arm('pycocotools', CocoMetric), 'ours': arm('ours', FastCocoMetric)},
-                            args.repeats)
-    a, b = median(times['pycocotools']), median(times['ours'])
-    same = abs(results['pycocotools']['bbox_mAP'] - results['ours']['bbox_mAP']) < 1e-3
-    print(f'CocoMetric (pycocotools) + DigitSequenceMetric: {a:.2f} s;  FastCocoMetric + DigitSequenceMetric: '
-          f'{b:.2f} s  ({a / b:.1f}x) on {args.images} images; mAP {results["ours"]["bbox_mAP"]:.3f} '
-          f'(same as pycocotools: {same}); goal <= 5 s: {"met" if b <= 5 else "NOT met"}')
-    return write_result('eval_speed', 'mmdet CocoMetric (pycocotools) + DigitSequenceMetric',
-                        'FastCocoMetric (faster-coco-eval) + DigitSequenceMetric', 's', a, b,
-                        images=args.images, repeats=args.repeats, times=times, same_map=same)
+        times = interleaved({name: arm(name) for name in builders}, args.repeats)
+    med = {name: median(t) for name, t in times.items()}
+    part_med = {name: {k: round(median(v), 3) for k, v in ps.items()} for name, ps in parts.items()}
+    ref = results.get('pycocotools', results.get('before'))
+    same = {name: r == results['ours'] for name, r in results.items()}
+    coco_keys = sorted(k for k in results['ours'] if k.startswith('bbox_'))
+    for name in builders:
+        print(f'{name:<12} median {med[name]:6.2f} s  (building the metrics {part_med[name]["init"]:.2f} s, COCO '
+              f'metric {part_med[name]["coco"]:.2f} s, whole-number metric {part_med[name]["digit"]:.2f} s)  '
+              f'all metrics equal to ours: {same[name]}')
+    print(f'{args.images} images, {args.repeats} repeats; ours: ' +
+          ', '.join(f'{k} {results["ours"][k]}' for k in coco_keys + ['accuracy', 'best_thr']) +
+          f'; goal <= 5 s: {"met" if med["ours"] <= 5 else "NOT met"}')
+    a_name = 'pycocotools' if 'pycocotools' in med else 'before'
+    if not all(same.values()):
+        diff = {name: {k: (r.get(k), results['ours'].get(k)) for k in set(r) | set(results['ours'])
+                       if r.get(k) != results['ours'].get(k)} for name, r in results.items()}
+        print(f'DIFFERENT METRICS: {diff}')
+    return write_result(
+        'eval_speed', {'pycocotools': 'mmdet CocoMetric (pycocotools) + per-image DigitSequenceMetric',
+                       'before': 'FastCocoMetric json route (faster-coco-eval) + per-image DigitSequenceMetric'
+                       }[a_name],
+        'FastCocoMetric (arrays) + DigitSequenceMetric (all images at once)', 's', med[a_name], med['ours'],
+        images=args.images, repeats=args.repeats, medians=med, parts_median=part_med, times=times,
+        same_metrics=same, same_map=same[a_name], metrics_ours=results['ours'], reference_metrics=ref)
 
 
 if __name__ == '__main__':

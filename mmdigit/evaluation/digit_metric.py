@@ -1,10 +1,13 @@
 """``DigitSequenceMetric``: Task-2 whole-number accuracy as an mmengine metric, with a threshold sweep.
 
-Each rank decodes its own images in ``process`` (numbers at every threshold of the grid in one pass), so
-only short strings are gathered. ``compute_metrics`` reports accuracy at the configured threshold and at the
-best threshold of the grid (seed 004 searched it by hand), per-length accuracy, length confusion and
-digit-level precision/recall. ``DigitCalibrationHook`` stores ``best_thr`` in the work dir so the test tool,
-``DigitReader`` and the demo reuse it (:class:`mmdigit.recognition.Calibration`).
+``process`` keeps each image's detections and ground truth as arrays (like mmdet's ``CocoMetric``);
+``compute_metrics`` decodes all images at once at every threshold of the grid
+(:mod:`~mmdigit.evaluation.batch_numbers`: numpy over the whole set, the same numbers as the per-image
+:class:`NumberDecoder`; 13k images in 1.0 s instead of 5.5 s, bench/eval_speed.py). It reports accuracy at the
+configured threshold and at the best threshold of the grid (:class:`ThresholdSweep`; seed 004 searched it by
+hand), per-length accuracy, length confusion and digit-level precision/recall. ``DigitCalibrationHook``
+stores ``best_thr`` in the work dir so the test tool, ``DigitReader`` and the demo reuse it
+(:class:`mmdigit.recognition.Calibration`).
 """
 from __future__ import annotations
 
@@ -15,9 +18,10 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdigit.recognition import NumberDecoder, ReadingSettings, ground_truth_number
+from mmdigit.recognition import NumberDecoder, ReadingSettings
 
-from .sequence_scores import match_digits, score_numbers
+from .batch_numbers import Ragged, decode_many, match_many, read_many
+from .sequence_scores import score_numbers
 from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
 
 
@@ -46,34 +50,31 @@ class DigitSequenceMetric(BaseMetric):
         self.match_iou = match_iou
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        decoder = self.reading.decoder
         for sample in data_samples:
             pred = sample['pred_instances']
-            bboxes, scores, labels = (_numpy(pred[k]) for k in ('bboxes', 'scores', 'labels'))
             gt = sample.get('gt_instances')
             if gt is None:
                 raise ValueError(f'DigitSequenceMetric needs ground truth, image {sample.get("img_path")} '
                                  'has none (for an unlabelled set use tools/test.py --pred-dir)')
             # mmdet's test pipelines load annotations after Resize, so gt boxes are in original pixels,
             # like the (rescaled) predictions
-            gt_bboxes = _numpy(gt['bboxes'])
-            gt_labels = _numpy(gt['labels'])
-            numbers = decoder.decode_thresholds(bboxes, scores, labels, (decoder.score_thr, *self.thr_grid))
-            read = decoder.select(bboxes, scores, labels)
-            tp = match_digits(bboxes[read], labels[read], gt_bboxes, gt_labels, self.match_iou)
-            self.results.append(dict(
-                img_id=sample.get('img_id'), gt=ground_truth_number(gt_bboxes, gt_labels, decoder.line_gap),
-                numbers=numbers, tp=tp, n_pred=len(read), n_gt=len(gt_labels)))
+            self.results.append(dict(img_id=sample.get('img_id'), **{k: _numpy(pred[k]) for k in (
+                'bboxes', 'scores', 'labels')}, gt_bboxes=_numpy(gt['bboxes']), gt_labels=_numpy(gt['labels'])))
 
     def compute_metrics(self, results: list) -> dict:
-        gt = [r['gt'] for r in results]
-        metrics = score_numbers(gt, [r['numbers'][0] for r in results])
+        decoder = self.reading.decoder
+        pred = Ragged.concat([r['bboxes'] for r in results], [r['labels'] for r in results],
+                             [r['scores'] for r in results])
+        gt_boxes = Ragged.concat([r['gt_bboxes'] for r in results], [r['gt_labels'] for r in results])
+        numbers, read = decode_many(decoder, pred, (decoder.score_thr, *self.thr_grid))
+        gt = read_many(gt_boxes, decoder.line_gap).tolist()
+        metrics = score_numbers(gt, numbers[:, 0].tolist())
         if self.thr_grid:
-            sweep = ThresholdSweep.score(gt, [r['numbers'][1:] for r in results], self.thr_grid)
+            sweep = ThresholdSweep.score(gt, numbers[:, 1:].tolist(), self.thr_grid)
             metrics['best_thr'] = sweep.best_thr
             metrics['best_accuracy'] = sweep.best_accuracy
             MMLogger.get_current_instance().info(sweep.log_line())
-        tp = sum(r['tp'] for r in results)
-        metrics['digit_precision'] = tp / max(sum(r['n_pred'] for r in results), 1)
-        metrics['digit_recall'] = tp / max(sum(r['n_gt'] for r in results), 1)
+        tp = int(match_many(pred, read, gt_boxes, self.match_iou).sum())
+        metrics['digit_precision'] = tp / max(len(read[1]), 1)
+        metrics['digit_recall'] = tp / max(len(gt_boxes.labels), 1)
         return metrics

@@ -14,8 +14,6 @@ import numpy as np
 
 from mmdigit.recognition import ImageDetections, NumberDecoder
 
-from .sequence_scores import score_numbers
-
 DEFAULT_THR_GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
 TIE_BREAK_THR = 0.5  # of equally accurate thresholds, the one closest to this wins
 
@@ -29,8 +27,13 @@ class ThresholdSweep:
 
     @classmethod
     def score(cls, truth: Sequence[str], numbers: Sequence[Sequence[str]], grid: Sequence[float]) -> ThresholdSweep:
-        """``numbers[i][k]`` is image i's number read at ``grid[k]``; ``truth[i]`` its true number."""
-        acc = [score_numbers(truth, [n[k] for n in numbers])['accuracy'] for k in range(len(grid))]
+        """``numbers[i][k]`` is image i's number read at ``grid[k]``; ``truth[i]`` its true number. Accuracy as
+        :func:`~mmdigit.evaluation.score_numbers` counts it (exact matches / images), over all thresholds at once."""
+        if len(numbers) != len(truth):
+            raise ValueError(f'{len(truth)} ground-truth numbers but {len(numbers)} predictions')
+        table = np.asarray(numbers, dtype=object).reshape(len(truth), len(grid))
+        hits = (table == np.asarray(truth, dtype=object)[:, None]).sum(axis=0)
+        acc = [int(h) / max(len(truth), 1) for h in hits]
         return cls(tuple(float(t) for t in grid), tuple(acc))
 
     @classmethod

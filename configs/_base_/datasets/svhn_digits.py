@@ -78,7 +78,7 @@ test_dataloader = dict(
         pipeline=test_pipeline,
         backend_args=backend_args))
 
-# Task 1 (COCO mAP, faster-coco-eval when installed) and Task 2 (whole-number accuracy + threshold sweep).
+# Task 1 (COCO mAP on arrays, pycocotools' numbers) and Task 2 (whole-number accuracy + threshold sweep).
 val_evaluator = [
     dict(type='FastCocoMetric', ann_file=data_root + 'valid.json', metric='bbox', format_only=False,
          backend_args=backend_args),
