@@ -9,7 +9,6 @@ from PIL import Image
 from mmdigit.ensemble import (
     ImageSet,
     ModelPredictions,
-    choose_reading,
     common_images,
     format_table,
     fuse_models,
@@ -114,18 +113,14 @@ def test_score_table_rows_say_their_kind_and_the_fused_row_is_swept(table):
     assert f'{fused_row["best_accuracy"]:.4f} at {fused_row["best_thr"]:.2f}' in text[3]
 
 
-def test_rows_are_found_by_kind_and_the_choice_follows_them(table):
+def test_rows_are_found_by_kind(table):
     rows = table[0]
     shuffled = [rows[3], rows[2], rows[0], rows[1]]
     assert table_row(shuffled, 'vote') is rows[3]
-    fused, vote = dict(rows[2]), dict(rows[3])
-    fused.update(best_accuracy=0.81, best_thr=0.4)
-    assert choose_reading([vote, fused]) == dict(numbers='fused', score_thr=0.4)
-    vote['accuracy'] = 0.81  # a tie: the vote, which needs no threshold
-    assert choose_reading([fused, vote]) == dict(numbers='vote', score_thr=0.4)
+    assert table_row(shuffled, 'fused') is rows[2]
     older = [{k: v for k, v in r.items() if k != 'kind'} for r in rows]  # an ensemble.json from before kinds
     with pytest.raises(ValueError, match="one 'fused' row, this one has 0"):
-        choose_reading(older)
+        table_row(older, 'fused')
 
 
 def test_prediction_set_reads_the_numbers_its_pred_csv_holds(tmp_path):

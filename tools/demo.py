@@ -10,13 +10,15 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   train_a   configs/digit_frcnn_r18_cpu.py from scratch for --minutes-a (tools/train.py --minutes)
   test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py); the
             validation split's pred.json too (for choosing the ensemble's settings)
-  train_b   the same config, another seed, shorter schedule: the second ensemble member
+  test_s    model A's snapshot (its checkpoint at the validation before the last): a free ensemble member
+  train_b   the same config, another seed, shorter schedule: the third ensemble member
   test_b
-  ensemble  tools/ensemble.py over both models: on the validation split, choose between reading the fused
-            boxes (and at which threshold) and the number vote; then the test split with that choice
+  ensemble  tools/ensemble.py --tune over A, A's snapshot and B on the validation split (method, IoU, score
+            rule, weights, fused boxes or number vote, threshold: fusion_settings.json), then --settings on the
+            test split: nothing is chosen on the split that is reported
   real      real photos (--real-dir: a COCO json + images/, by default ../shared/svhn-reference/real-dev; skipped,
-            saying so, where it is absent): both models through tools/test.py, the ensemble with the choices
-            made on the validation split, and whether model A's boxes follow the real boxes' convention
+            saying so, where it is absent): the members through tools/test.py, the ensemble with the settings
+            chosen on the validation split, and whether model A's boxes follow the real boxes' convention
   speed     inference images/s of model A (DigitReader, batch 16, warm)
   pictures  curves of both runs, prediction grids of the test split and the real photos (wrong numbers red),
             the digit confusion matrix
@@ -35,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
 from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
-from mmdigit.ensemble import choose_reading, table_row  # noqa: E402
+from mmdigit.ensemble import table_row  # noqa: E402
 
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 
@@ -44,7 +46,6 @@ def say(msg: str) -> None:
     print(f'\n[demo] {msg}', flush=True)
 
 
-ENSEMBLE_FUSION = ['--method', 'wbf', '--class-agnostic', '--weights', 2, 1]
 KEY_LINES = ('Iter(train)', 'Iter(val) [', 'Iter(test) [', 'bbox_mAP_copypaste', 'wrote', 'images/s', 'Task-2')
 
 
@@ -67,7 +68,7 @@ class Stages:
     """Results of finished stages, persisted so a re-run continues where it stopped. A stage whose result
     format changed since (``FORMATS``; 1 when absent) is redone."""
 
-    FORMATS = {'ensemble': 2, 'real': 2}  # 2: ensemble tables whose rows say their kind
+    FORMATS = {'ensemble': 3, 'real': 3}  # 2: rows say their kind; 3: settings tuned on the validation split
 
     def __init__(self, work: Path, force: bool):
         self.path = work / 'stages.json'
@@ -115,7 +116,9 @@ def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_
     run(cmd, out / 'train.log')
     checkpoint = Path((out / 'last_checkpoint').read_text().strip())
     iters = int(checkpoint.stem.split('_')[-1])
-    return dict(work_dir=str(out), iters=iters, planned_iters=guess, checkpoint=str(checkpoint))
+    earlier = sorted((int(c.stem.split('_')[1]), c) for c in out.glob('iter_*.pth') if c != checkpoint)
+    return dict(work_dir=str(out), iters=iters, planned_iters=guess, checkpoint=str(checkpoint),
+                snapshot=str(earlier[-1][1]) if earlier else None)
 
 
 def scores(metrics: dict, pred_dir: Path) -> dict:
@@ -167,24 +170,24 @@ def speed(trained: dict, data: Path, n: int = 400) -> dict:
     return dict(infer_images_per_s=round(len(files) / dt, 1), images=len(files), batch=16)
 
 
-def real_photos(work: Path, real: tuple, a: dict, b: dict, ens: dict) -> dict:
+def real_photos(work: Path, real: tuple, members: dict, ens: dict) -> dict:
     """Both models and their ensemble (the choices made on the validation split) on the real photos, and
     whether model A's boxes follow the real boxes' convention."""
     from mmdigit.evaluation import PredictionSet, box_size_ratios
     ann, _ = real
-    ra = test_real(work, real, a, 'model_a')
-    rb = test_real(work, real, b, 'model_b')
+    tested = {name: test_real(work, real, m, name) for name, m in members.items()}
+    ra, rb = tested['model_a'], tested['model_b']
     out = work / 'ensemble' / 'real'
-    preds = [Path(r['pred_dir']) / 'pred.json' for r in (ra, rb)]
-    run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, *ENSEMBLE_FUSION, '--score-thr',
-         ens['score_thr'], '--numbers', ens['numbers'], '--out-dir', out], work / 'ensemble_real.log', echo_all=True)
+    preds = [Path(r['pred_dir']) / 'pred.json' for r in tested.values()]
+    run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, '--settings', ens['settings_file'],
+         '--out-dir', out], work / 'ensemble_real.log', echo_all=True)
     rows = json.loads((out / 'ensemble.json').read_text())
     preds_a = PredictionSet.load(ra['pred_dir'], ann)
     ratios = box_size_ratios(preds_a.gt.boxes, preds_a.detections, preds_a.reading)
     print(f'   model A on real photos: boxes matched {ratios["matched"]}, width ratio p25/p50/p75 '
           f'{ratios["width_ratio"]}, height ratio {ratios["height_ratio"]}, IoU {ratios["iou"]}')
-    return dict(ann_file=str(ann), images=len(preds_a.gt.image_ids), model_a=ra, model_b=rb, ensemble_rows=rows,
-                box_ratios_a=ratios)
+    return dict(ann_file=str(ann), images=len(preds_a.gt.image_ids), model_a=ra, model_b=rb, members=tested,
+                ensemble_rows=rows, box_ratios_a=ratios)
 
 
 def pictures(work: Path, data: Path, a: dict, b: dict, real: tuple | None, real_a: dict | None) -> dict:
@@ -231,23 +234,27 @@ def main(argv=None):
     sec = stages.run('step_time', lambda: step_time(data))['seconds_per_iter']
     a = stages.run('train_a', lambda: train(work, data, 'model_a', args.minutes_a, seed=0, sec_per_iter=sec, vals=3))
     ta = stages.run('test_a', lambda: test(work, data, a, 'model_a'))
+    snap = dict(checkpoint=a['snapshot']) if a.get('snapshot') else None
+    ts = snap and stages.run('test_s', lambda: test(work, data, snap, 'model_a_snapshot'))
     b = stages.run('train_b', lambda: train(work, data, 'model_b', args.minutes_b, seed=1, sec_per_iter=sec, vals=2))
     tb = stages.run('test_b', lambda: test(work, data, b, 'model_b'))
 
+    tested = [t for t in (ta, ts, tb) if t]
+
     def ensemble():
         out = work / 'ensemble'
-        fuse = ENSEMBLE_FUSION
-        say('ensemble on the validation split: fused boxes or number vote, and the fused boxes\' threshold')
-        val_preds = [Path(t['pred_dir_valid']) / 'pred.json' for t in (ta, tb)]
-        run([PY, ROOT / 'tools' / 'ensemble.py', *val_preds, '--ann-file', data / 'valid.json', *fuse,
+        say(f'ensemble of {len(tested)} members: fusion settings chosen on the validation split (--tune)')
+        val_preds = [Path(t['pred_dir_valid']) / 'pred.json' for t in tested]
+        run([PY, ROOT / 'tools' / 'ensemble.py', *val_preds, '--ann-file', data / 'valid.json', '--tune',
              '--out-dir', out / 'valid'], work / 'ensemble_valid.log', echo_all=True)
-        choice = choose_reading(json.loads((out / 'valid' / 'ensemble.json').read_text()))
-        say(f'chosen on validation: --numbers {choice["numbers"]} --score-thr {choice["score_thr"]}; test split:')
-        preds = [Path(t['pred_dir']) / 'pred.json' for t in (ta, tb)]
-        run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', data / 'test.json', *fuse, '--score-thr',
-             choice['score_thr'], '--numbers', choice['numbers'], '--out-dir', out], work / 'ensemble.log',
-            echo_all=True)
-        return dict(rows=json.loads((out / 'ensemble.json').read_text()), **choice)
+        settings_file = out / 'valid' / 'fusion_settings.json'
+        settings = json.loads(settings_file.read_text())['settings']
+        say(f'chosen on validation: {settings}; the test split with them unchanged:')
+        preds = [Path(t['pred_dir']) / 'pred.json' for t in tested]
+        run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', data / 'test.json', '--settings',
+             settings_file, '--out-dir', out], work / 'ensemble.log', echo_all=True)
+        return dict(rows=json.loads((out / 'ensemble.json').read_text()), settings=settings,
+                    settings_file=str(settings_file), numbers=settings['numbers'])
 
     ens = stages.run('ensemble', ensemble)
     real = None if args.no_real else photo_folder(args.real_dir)
@@ -255,15 +262,16 @@ def main(argv=None):
         say(f'real: skipped ({"--no-real" if args.no_real else f"no labelled real photos in {args.real_dir}"})')
         rl = None
     else:
-        rl = stages.run('real', lambda: real_photos(work, real, a, b, ens))
+        members = {'model_a': a, **({'model_a_snapshot': snap} if snap else {}), 'model_b': b}
+        rl = stages.run('real', lambda: real_photos(work, real, members, ens))
     spd = stages.run('speed', lambda: speed(a, data))
     stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, {**b, **tb}, real, rl and rl['model_a']))
-    summary = write_summary(work, stages.done, ta, tb, ens, spd, rl)
+    summary = write_summary(work, stages.done, ta, tb, ens, spd, rl, ts)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
     return summary
 
 
-def write_summary(work, done, ta, tb, ens, spd, rl=None) -> dict:
+def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None) -> dict:
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
     fused, vote = table_row(ens['rows'], 'fused'), table_row(ens['rows'], 'vote')
     models = {
@@ -272,6 +280,8 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None) -> dict:
                         train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
         'model_b': dict(bbox_mAP=tb['bbox_mAP'], bbox_mAP_50=tb['bbox_mAP_50'], seq_acc=tb['seq_acc'],
                         seq_acc_thr=tb['seq_acc_thr'], per_length=tb['per_length'], train_minutes=minutes['train_b']),
+        **({'model_a_snapshot': dict(bbox_mAP=ts['bbox_mAP'], bbox_mAP_50=ts['bbox_mAP_50'], seq_acc=ts['seq_acc'],
+                                     seq_acc_thr=ts['seq_acc_thr'], per_length=ts['per_length'])} if ts else {}),
         'ensemble_fused_boxes': dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
                                      seq_acc=fused['accuracy'], seq_acc_thr=fused['thr']),
         'ensemble_number_vote': dict(seq_acc=vote['accuracy']),
@@ -282,7 +292,7 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None) -> dict:
     }
     if rl is not None:  # the same rows on the real photos
         rfused, rvote = table_row(rl['ensemble_rows'], 'fused'), table_row(rl['ensemble_rows'], 'vote')
-        for key, r in (('model_a', rl['model_a']), ('model_b', rl['model_b'])):
+        for key, r in rl['members'].items():
             models[key]['real'] = {k: r[k] for k in ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision',
                                                     'digit_recall', 'per_length')}
         models['ensemble_fused_boxes']['real'] = dict(bbox_mAP=rfused['bbox_mAP'], bbox_mAP_50=rfused['bbox_mAP_50'],

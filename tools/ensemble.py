@@ -4,6 +4,9 @@
         --method wbf|nms|soft_nms|nmw --iou-thr 0.55 --skip-box-thr 0.0 [--weights 2 1 ...]
         [--conf-type avg] [--class-agnostic] [--score-thr T] [--numbers fused|vote] [--intersection]
         --out-dir OUT
+    python tools/ensemble.py VALID/A/pred.json VALID/B/pred.json --ann-file valid.json --tune --out-dir OUT/valid
+    python tools/ensemble.py TEST/A/pred.json TEST/B/pred.json --ann-file test.json \
+        --settings OUT/valid/fusion_settings.json --out-dir OUT
 
 Inputs are ``pred.json`` files written by ``tools/test.py --pred-dir`` (their ``pred.csv`` says which
 images each model saw; ``pred_info.json`` its Task-2 threshold). The image list (and sizes, used to
@@ -14,7 +17,9 @@ weighted mean of the models' calibrated thresholds (WBF 'avg' scores are weighte
 scores). With ground truth, prints a table of each input model, the fused boxes and the number vote (mAP,
 AP50, whole-number accuracy, and for the fused boxes the best threshold *on this set*: run it on a
 validation split to choose ``--score-thr`` and ``--numbers`` for the test split) and writes it to
-``OUT/ensemble.json``. Nothing is written unless every input checks out.
+``OUT/ensemble.json``. ``--tune`` chooses all of the fusion settings on a labelled (validation) set and
+writes them to ``OUT/fusion_settings.json``; ``--settings`` applies such a file unchanged (to the test split).
+Nothing is written unless every input checks out.
 """
 import argparse
 import json
@@ -26,13 +31,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from mmdigit.ensemble import (  # noqa: E402
     CONF_TYPES,
     METHODS,
+    NUMBER_SOURCES,
+    FusionSettings,
     ImageSet,
     ModelPredictions,
     common_images,
     format_table,
     fuse_models,
-    fused_reading,
+    load_settings,
+    save_settings,
     score_table,
+    tune_fusion,
     vote_numbers,
 )
 from mmdigit.recognition import write_predictions  # noqa: E402
@@ -47,21 +56,30 @@ def parse_args(argv=None):
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument('--ann-file', help='COCO json of the image set (ground truth enables the metrics table)')
     src.add_argument('--img-dir', help='image folder of the set (no ground truth)')
-    p.add_argument('--method', choices=METHODS, default='wbf')
-    p.add_argument('--iou-thr', type=float, default=0.55)
-    p.add_argument('--skip-box-thr', type=float, default=0.0)
+    p.add_argument('--method', choices=METHODS)
+    p.add_argument('--iou-thr', type=probability)
+    p.add_argument('--skip-box-thr', type=probability)
     p.add_argument('--weights', type=float, nargs='+', help='one weight per input (default: equal)')
-    p.add_argument('--conf-type', choices=CONF_TYPES, default='avg', help='WBF score rule')
+    p.add_argument('--conf-type', choices=CONF_TYPES, help='WBF score rule')
     p.add_argument('--class-agnostic', action='store_true', help='digits of different classes at one place '
                    'compete (one survives)')
     p.add_argument('--score-thr', type=probability, help='Task-2 threshold on fused scores (default: the '
                    'weighted mean of the models\' calibrated thresholds)')
-    p.add_argument('--numbers', choices=('fused', 'vote'), default='fused',
-                   help='pred.csv from the fused boxes or from the vote over the models\' own numbers')
+    p.add_argument('--numbers', choices=NUMBER_SOURCES,
+                   help='pred.csv from the fused boxes (default) or from the vote over the models\' own numbers')
+    how = p.add_mutually_exclusive_group()
+    how.add_argument('--tune', action='store_true', help='choose every fusion setting on this labelled set (a '
+                     'validation split) and write OUT/fusion_settings.json')
+    how.add_argument('--settings', help='fusion_settings.json from --tune: applied unchanged')
     p.add_argument('--intersection', action='store_true', help='inputs cover different images: fuse the '
                    'images all of them cover')
     p.add_argument('--out-dir', required=True)
     args = p.parse_args(argv)
+    flags = [f for f in ('method', 'iou_thr', 'skip_box_thr', 'weights', 'conf_type', 'score_thr', 'numbers')
+             if getattr(args, f) is not None] + (['class_agnostic'] if args.class_agnostic else [])
+    if (args.tune or args.settings) and flags:
+        p.error(f'--{"tune" if args.tune else "settings"} decides the fusion settings; drop '
+                + ', '.join('--' + f.replace('_', '-') for f in flags))
     if args.weights and len(args.weights) != len(args.preds):
         p.error(f'--weights has {len(args.weights)} values for {len(args.preds)} inputs')
     if len(set(map(str, map(Path, args.preds)))) != len(args.preds):
@@ -80,18 +98,32 @@ def main(argv=None):
         warn(f'{path}: {why} (gets -1)')
     models = [ModelPredictions(p) for p in args.preds]
     ids = common_images(models, images, args.intersection, warn)
-    fused = fuse_models(models, ids, images, method=args.method, weights=args.weights, iou_thr=args.iou_thr,
-                        skip_box_thr=args.skip_box_thr, conf_type=args.conf_type, class_agnostic=args.class_agnostic)
-    reading = fused_reading(models, args.weights, args.score_thr)
+    if args.settings:
+        settings = load_settings(args.settings, len(models))
+        print(f'fusion settings from {args.settings}: {settings.to_dict()}')
+    elif args.tune:
+        settings, trials = tune_fusion(models, ids, images)
+        path = save_settings(Path(args.out_dir) / 'fusion_settings.json', settings, models, images, trials)
+        best = max(trials, key=lambda t: t.objective)
+        print(f'tuned on {images.source} ({len(trials)} settings tried; accuracy {best.accuracy:.4f}, mAP '
+              f'{best.bbox_mAP:.4f}): {settings.to_dict()} -> {path}')
+    else:
+        given = dict(method=args.method, iou_thr=args.iou_thr, skip_box_thr=args.skip_box_thr, conf_type=args.conf_type,
+                     weights=tuple(args.weights) if args.weights else None, numbers=args.numbers,
+                     score_thr=args.score_thr)
+        settings = FusionSettings(class_agnostic=args.class_agnostic,
+                                  **{k: v for k, v in given.items() if v is not None})
+    fused = fuse_models(models, ids, images, **settings.fuse_kwargs())
+    reading = settings.reading(models)
     print(f'fused boxes read at score >= {reading.score_thr:.3f} ({reading.source})')
     fused_numbers = {i: reading.decode(d.bboxes, d.scores, d.labels) for i, d in fused.items()}
-    voted = vote_numbers(models, ids, args.weights)
-    numbers = fused_numbers if args.numbers == 'fused' else voted
+    voted = vote_numbers(models, ids, settings.weights)
+    numbers = fused_numbers if settings.numbers == 'fused' else voted
     json_path, csv_path = write_predictions(args.out_dir, fused, numbers, images.csv_ids(ids))
-    print(f'fused {len(models)} models over {len(ids)} images ({args.method}): wrote {json_path}, {csv_path}')
+    print(f'fused {len(models)} models over {len(ids)} images ({settings.method}): wrote {json_path}, {csv_path}')
     if images.gt is None:
         return None
-    table = score_table(images.gt, models, ids, fused, reading, fused_numbers, voted, args.method)
+    table = score_table(images.gt, models, ids, fused, reading, fused_numbers, voted, settings.method)
     atomic_write_text(Path(args.out_dir) / 'ensemble.json', json.dumps(table, indent=2))
     print(format_table(table))
     return table

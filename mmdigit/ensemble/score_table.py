@@ -1,11 +1,12 @@
 """The ensembler's report on a labelled set: each input model, the fused boxes and the number vote, scored
-against one ground truth; and the choice the demo makes from it on a validation split.
+against one ground truth.
 
 Rows are listed in the order printed; each has a ``kind`` ('model', 'fused' or 'vote'), so readers pick rows
 by kind (:func:`table_row`), not position. Every row: ``name``, ``thr`` (the Task-2 threshold it was read at;
 None for the vote), ``bbox_mAP`` / ``_50`` / ``_75`` and the whole-number scores of
 :func:`mmdigit.evaluation.score_numbers`; the fused row adds ``best_thr`` / ``best_accuracy``, the threshold
-sweep on this set (:class:`mmdigit.evaluation.ThresholdSweep`).
+sweep on this set (:class:`mmdigit.evaluation.ThresholdSweep`). Choosing settings on a validation split is
+:mod:`.tuning`'s job.
 """
 from __future__ import annotations
 
@@ -47,13 +48,6 @@ def table_row(rows: list[dict], kind: str) -> dict:
         raise ValueError(f'an ensemble table has one {kind!r} row, this one has {len(found)} (written by an older '
                          'tools/ensemble.py? run it again)')
     return found[0]
-
-
-def choose_reading(rows: list[dict]) -> dict:
-    """On a validation split's table: read the test split from the fused boxes at their best threshold, or by
-    the number vote, whichever read more numbers right (the vote on a tie: it needs no threshold)."""
-    fused, vote = table_row(rows, 'fused'), table_row(rows, 'vote')
-    return dict(numbers='fused' if fused['best_accuracy'] > vote['accuracy'] else 'vote', score_thr=fused['best_thr'])
 
 
 def format_table(rows: list[dict]) -> str:

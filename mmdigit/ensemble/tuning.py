@@ -1,0 +1,167 @@
+"""Fusion settings chosen on a validation split and applied unchanged to the test split.
+
+An ensemble only pays if its settings fit its members: WBF's IoU threshold and score rule, the members'
+weights, the Task-2 threshold of the fused scores and whether the number comes from the fused boxes or from
+the members' vote. Choosing them on the split that is reported would overstate the gain, so
+``tools/ensemble.py --tune`` searches a small grid on a labelled validation split, writes the winner as
+``fusion_settings.json`` and ``--settings FILE`` applies it to another split as it is.
+
+The objective is whole-number accuracy + COCO mAP of the fused boxes (both are what the ensemble must beat
+its best member on); ties go to the earlier grid point (WBF first, IoU 0.55 first).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from mmdigit.recognition import NumberDecoder, PredictionFileError, ReadingSettings, coco_records
+
+from .prediction_files import ImageSet, ModelPredictions, fuse_models, vote_numbers
+from .wbf import CONF_TYPES
+
+NUMBER_SOURCES = ('fused', 'vote')
+
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """Everything that turns K members' predictions into one pred.json / pred.csv."""
+
+    method: str = 'wbf'
+    iou_thr: float = 0.55
+    conf_type: str = 'avg'
+    weights: tuple | None = None  # one per member, in the order given; None = equal
+    skip_box_thr: float = 0.0
+    class_agnostic: bool = False
+    numbers: str = 'fused'  # 'fused': decode the fused boxes at score_thr; 'vote': the members' number vote
+    score_thr: float | None = None  # None: the weighted mean of the members' thresholds
+
+    def fuse_kwargs(self) -> dict:
+        return dict(method=self.method, iou_thr=self.iou_thr, conf_type=self.conf_type,
+                    weights=None if self.weights is None else list(self.weights), skip_box_thr=self.skip_box_thr,
+                    class_agnostic=self.class_agnostic)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d['weights'] = None if self.weights is None else list(self.weights)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = 'fusion settings') -> FusionSettings:
+        from .fusion import METHODS
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise PredictionFileError(f'{source}: unknown fusion setting(s) {", ".join(unknown)}')
+        s = cls(**{**d, 'weights': None if d.get('weights') is None else tuple(float(w) for w in d['weights'])})
+        checks = ((s.method in METHODS, f'method {s.method!r} is not one of {", ".join(METHODS)}'),
+                  (s.conf_type in CONF_TYPES, f'conf_type {s.conf_type!r} is not one of {", ".join(CONF_TYPES)}'),
+                  (s.numbers in NUMBER_SOURCES, f'numbers {s.numbers!r} is not fused or vote'),
+                  (0 < s.iou_thr <= 1, f'iou_thr {s.iou_thr} is not in (0, 1]'),
+                  (s.score_thr is None or 0 <= s.score_thr <= 1, f'score_thr {s.score_thr} is not in [0, 1]'),
+                  (s.weights is None or all(w >= 0 for w in s.weights) and sum(s.weights) > 0,
+                   f'weights {s.weights} must be >= 0 and not all 0'))
+        for ok, why in checks:
+            if not ok:
+                raise PredictionFileError(f'{source}: {why}')
+        return s
+
+    def reading(self, models: list[ModelPredictions]) -> ReadingSettings:
+        """How the fused boxes are read: at ``score_thr``, else as :func:`mmdigit.ensemble.fused_reading`."""
+        from .prediction_files import fused_reading
+        if self.score_thr is not None:
+            return ReadingSettings(NumberDecoder(score_thr=self.score_thr), 'fusion settings')
+        return fused_reading(models, self.weights)
+
+
+@dataclass
+class Trial:
+    settings: FusionSettings
+    accuracy: float
+    bbox_mAP: float
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def objective(self) -> float:
+        return self.accuracy + self.bbox_mAP
+
+
+def candidate_grid(n_models: int, member_accuracy: list[float]) -> list[FusionSettings]:
+    """WBF (IoU x score rule) and NMS / soft-NMS / NMW (IoU), each with equal or accuracy-proportional weights."""
+    weightings = {'equal': None, 'accuracy': tuple(round(max(a, 1e-3), 4) for a in member_accuracy)}
+    if n_models < 2 or len(set(weightings['accuracy'])) == 1:
+        weightings.pop('accuracy')
+    grid = []
+    for iou, w in itertools.product((0.55, 0.45, 0.65), weightings.values()):
+        for conf in ('avg', 'max', 'box_and_model_avg'):
+            grid.append(FusionSettings('wbf', iou, conf, w))
+        for method in ('nms', 'soft_nms', 'nmw'):
+            grid.append(FusionSettings(method, iou, 'avg', w))
+    return grid
+
+
+def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet,
+                grid: list[FusionSettings] | None = None) -> tuple[FusionSettings, list[Trial]]:
+    """The grid point with the best accuracy + mAP on the labelled ``images`` (a validation split); its
+    ``numbers`` and ``score_thr`` are the better of the fused boxes at their best threshold and the vote."""
+    from mmdigit.evaluation import ThresholdSweep, bbox_map, score_numbers
+    gt = images.gt
+    if gt is None:
+        raise PredictionFileError(f'{images.source}: --tune needs a labelled set (a COCO json with digit boxes)')
+    truth = {i: gt.numbers[i] for i in ids}
+
+    def accuracy(numbers: dict) -> float:
+        return score_numbers([truth[i] for i in ids], [numbers.get(i, '-1') for i in ids])['accuracy']
+
+    member_acc = []
+    for m in models:
+        dets = {i: m.get(i) for i in ids}
+        member_acc.append(accuracy({i: m.reading.decode(d.bboxes, d.scores, d.labels) for i, d in dets.items()}))
+    trials = []
+    vote_cache = {}
+    for s in grid or candidate_grid(len(models), member_acc):
+        fused = fuse_models(models, ids, images, **s.fuse_kwargs())
+        sweep = ThresholdSweep.of_detections(NumberDecoder(), fused, truth)
+        if s.weights not in vote_cache:
+            vote_cache[s.weights] = accuracy(vote_numbers(models, ids, s.weights))
+        vote_acc = vote_cache[s.weights]
+        mAP = bbox_map(gt.ann_file, coco_records({i: fused[i] for i in ids}))['bbox_mAP']
+        numbers = 'vote' if vote_acc > sweep.best_accuracy else 'fused'
+        chosen = replace(s, numbers=numbers, score_thr=sweep.best_thr)
+        trials.append(Trial(chosen, max(vote_acc, sweep.best_accuracy), mAP,
+                            dict(fused_accuracy=sweep.best_accuracy, vote_accuracy=vote_acc)))
+    best = max(trials, key=lambda t: t.objective)  # max keeps the first of equals
+    return best.settings, trials
+
+
+def save_settings(path, settings: FusionSettings, models: list[ModelPredictions], images: ImageSet,
+                  trials: list[Trial]) -> Path:
+    """``fusion_settings.json``: the chosen settings, the members and the set they were chosen on, every trial."""
+    from mmdigit.utils import atomic_write_text
+    path = Path(path)
+    doc = dict(settings=settings.to_dict(), members=[str(m.path) for m in models], chosen_on=images.source,
+               objective='whole-number accuracy + bbox mAP',
+               trials=[dict(settings=t.settings.to_dict(), accuracy=t.accuracy, bbox_mAP=t.bbox_mAP, **t.extra)
+                       for t in trials])
+    atomic_write_text(path, json.dumps(doc, indent=2))
+    return path
+
+
+def load_settings(path, n_models: int) -> FusionSettings:
+    """Settings written by :func:`save_settings`; one-line errors name the file."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PredictionFileError(f'{path}: fusion settings file does not exist') from None
+    except (OSError, ValueError) as e:
+        raise PredictionFileError(f'{path}: not a fusion settings json ({e})') from None
+    if not isinstance(doc, dict) or not isinstance(doc.get('settings'), dict):
+        raise PredictionFileError(f'{path}: not a fusion settings json (no "settings" object)')
+    s = FusionSettings.from_dict(doc['settings'], str(path))
+    if s.weights is not None and len(s.weights) != n_models:
+        raise PredictionFileError(f'{path}: settings were chosen for {len(s.weights)} members, {n_models} given '
+                                  f'(members then: {", ".join(doc.get("members", []))})')
+    return s
