@@ -156,3 +156,7 @@ def test_demo_redoes_a_cached_stage_whose_rows_had_no_kinds(tmp_path, capsys):
     assert 'older demo, redone' in capsys.readouterr().out
     again = demo.Stages(tmp_path, force=False)  # the redone result is cached in the new format
     assert again.run('ensemble', lambda: pytest.fail('redone twice'))['rows'] == ['new']
+    fresh = demo.Stages(tmp_path / 'fresh', force=True)  # a first run: no stage done yet, none 'older'
+    (tmp_path / 'fresh').mkdir()
+    assert fresh.run('ensemble', lambda: dict(rows=['first']))['rows'] == ['first']
+    assert 'older demo' not in capsys.readouterr().out

@@ -75,7 +75,7 @@ class Stages:
         self.done = {} if force or not self.path.is_file() else json.loads(self.path.read_text())
 
     def run(self, name: str, fn):
-        if self.done.get(name, {}).get('format', 1) != self.FORMATS.get(name, 1):
+        if name in self.done and self.done[name].get('format', 1) != self.FORMATS.get(name, 1):
             say(f'{name}: done earlier by an older demo, redone')
             del self.done[name]
         if name in self.done:
