@@ -4,8 +4,8 @@
 #
 # Why a script and not `pip install -e .[all]`: mmcv 2.1.0 has no wheel for torch 2.14, its sdist needs
 # pkg_resources (setuptools < 82) + `--no-build-isolation`, and torch >= 2.10 headers need C++20 while mmcv's setup.py
-# hard-codes -std=c++14/17. We build the wheel once (ninja, all cores) into a cache keyed by
-# python/torch/cuda, so the second run takes seconds.
+# hard-codes -std=c++14/17 (tools/build_mmcv.sh wraps the compilers). We build the wheel once (ninja, all
+# cores) into a cache keyed by python/torch/cuda, so the second run takes seconds.
 #
 # Environment knobs:
 #   PYTHON=python3.11          interpreter for the venv
@@ -44,7 +44,7 @@ step() {  # step NAME CMD...: run CMD with its output in a log; on failure say w
 }
 
 # The stamp records what was installed; it is only valid if imports still work.
-want_stamp="torch=$TORCH_VERSION mmcv=$MMCV_VERSION cuda=${FORCE_CUDA:-0} $(cat pyproject.toml tools/setup_env.sh tools/constraints.txt | sha1sum | cut -c1-12)"
+want_stamp="torch=$TORCH_VERSION mmcv=$MMCV_VERSION cuda=${FORCE_CUDA:-0} $(cat pyproject.toml tools/setup_env.sh tools/build_mmcv.sh tools/constraints.txt | sha1sum | cut -c1-12)"
 if [[ -z "${MMDIGIT_REINSTALL:-}" && -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" ]] \
         && "$VENV/bin/python" -c "import mmdigit, mmdet, mmcv.ops" >/dev/null 2>&1; then
     echo "[setup] environment up to date ($VENV)"
@@ -70,16 +70,8 @@ torch_tag=$("$PY" -c "import sys, torch; print(f'py{sys.version_info[0]}{sys.ver
 wheel_dir="$CACHE/$torch_tag-cuda${FORCE_CUDA:-0}"
 if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'" >/dev/null 2>&1; then
     if ! ls "$wheel_dir"/mmcv-$MMCV_VERSION-*.whl >/dev/null 2>&1; then
-        # C++20 for torch >= 2.10 headers: a compiler wrapper rewrites mmcv's hard-coded -std flag.
-        wrap="$ROOT/$VENV/bin/cxx20"
-        printf '#!/bin/sh\nargs=""\nfor a in "$@"; do case "$a" in -std=c++14|-std=c++17) a=-std=c++20;; esac; set -- "$@" "$a"; shift; done\nexec %s "$@"\n' \
-            "${CXX:-g++}" >"$wrap"
-        chmod +x "$wrap"
         echo "[setup] building mmcv $MMCV_VERSION from source (first time only: ~8-16 min on 2 cores)"
-        mkdir -p "$wheel_dir"
-        step mmcv-build env CXX="$wrap" MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
-            PATH="$ROOT/$VENV/bin:$PATH" \
-            "${PIP[@]}" wheel "${PIN[@]}" --no-deps --no-build-isolation --no-binary mmcv "mmcv==$MMCV_VERSION" -w "$wheel_dir"
+        step mmcv-build bash "$ROOT/tools/build_mmcv.sh" "$PY" "$wheel_dir" "$MMCV_VERSION"
     fi
     step mmcv-install "${PIP[@]}" install --no-deps "$wheel_dir"/mmcv-$MMCV_VERSION-*.whl
 fi
