@@ -239,7 +239,7 @@ def test_test_tool_coco_split_with_corrupt_image_and_stale_warnings(trained, tin
     (data / 'test' / '3.png').write_bytes(b'')
     pred = tmp_path / 'pred'
     args = [cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(pred), '--score-thr', '0.99',
-            '--cfg-options', f'test_dataloader.dataset.data_root={data}/']
+            '--data-root', str(data)]
     metrics = test_tool.main([*args, '--work-dir', str(tmp_path / 'w1')])
     assert metrics['pred/images'] == 8
     rows = (pred / 'pred.csv').read_text().splitlines()

@@ -7,6 +7,7 @@ from .run_setup import (
                         enable_amp,
                         init_distributed,
                         load_config,
+                        merge_cfg_options,
                         sequence_metric_cfg,
                         set_data_root,
                         set_time_budget,
@@ -15,6 +16,6 @@ from .train_speed import iters_for_minutes, seconds_per_iter
 
 __all__ = [
     'BatchInference', 'DigitReader', 'DigitReading', 'adapt_to_device', 'decoder_settings', 'enable_amp',
-    'init_distributed', 'iters_for_minutes', 'load_config', 'seconds_per_iter', 'sequence_metric_cfg',
-    'set_data_root', 'set_time_budget',
+    'init_distributed', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'seconds_per_iter',
+    'sequence_metric_cfg', 'set_data_root', 'set_time_budget',
 ]
