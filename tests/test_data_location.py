@@ -13,7 +13,6 @@ from tests.conftest import REPO
 sys.path.insert(0, str(REPO / 'tools'))
 import test as test_tool  # noqa: E402
 
-
 CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('*.py'))
 LOADERS = (('train_dataloader', None), ('val_dataloader', 'val_evaluator'), ('test_dataloader', 'test_evaluator'))
 
