@@ -8,7 +8,6 @@
 _base_ = './digit_frcnn_r18_cpu.py'
 
 max_iters = 300
-img_scale = (192, 64)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -17,7 +16,7 @@ train_pipeline = [
          max_shear_degree=3.0, border=(0, 0), border_val=(114, 114, 114)),
     dict(type='PhotoMetricDistortion', brightness_delta=24, contrast_range=(0.75, 1.25),
          saturation_range=(0.75, 1.25), hue_delta=12),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Resize', scale=_base_.img_scale, keep_ratio=True),
     dict(type='PackDetInputs'),
 ]
 # InfiniteSampler: a few photos make an epoch of one or two batches, and mmengine pauses 2 s whenever an

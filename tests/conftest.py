@@ -49,18 +49,13 @@ def tiny_digits(tmp_path_factory) -> Path:
 
 def tiny_cfg(data_root: Path, work_dir: Path, max_iters: int = 4, config='configs/digit_frcnn_r18_cpu.py'):
     """The CPU config shrunk to a few iterations on ``data_root``."""
-    from mmdigit.apis import load_config
+    from mmdigit.apis import load_config, set_data_root
     cfg = load_config(str(REPO / config), work_dir=str(work_dir))
-    root = str(data_root) + '/'
+    set_data_root(cfg, str(data_root))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = root
         cfg[loader].batch_size = 2
         cfg[loader].num_workers = 0
         cfg[loader].persistent_workers = False
-    for ev in ('val_evaluator', 'test_evaluator'):
-        for m in cfg[ev]:
-            if 'ann_file' in m:
-                m.ann_file = root + ('valid.json' if ev == 'val_evaluator' else 'test.json')
     cfg.train_cfg.max_iters = max_iters
     cfg.train_cfg.val_interval = max_iters
     cfg.default_hooks.checkpoint.interval = 2

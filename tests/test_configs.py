@@ -90,3 +90,39 @@ def test_cpu_config_flops_count_in_a_fresh_process():
     assert out.returncode == 0, out.stderr[-2000:]
     gflops, params = map(float, out.stdout.split()[-2:])
     assert 0.05 < gflops < 2 and 1 < params < 10
+
+
+def _without(d: dict, *paths: str) -> dict:
+    d = copy.deepcopy(d)
+    for path in paths:
+        *parents, last = path.split('.')
+        node = d
+        for p in parents:
+            node = node[p]
+        node.pop(last)
+    return d
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_configs_extend_the_runtime_hooks_and_test_like_they_validate(name):
+    """A hook added to the runtime base reaches every config; the test split is read and scored like the
+    validation split (only its files differ)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(REPO / 'configs' / name)).to_dict()
+    runtime = Config.fromfile(str(REPO / 'configs' / '_base_' / 'digit_runtime.py')).to_dict()
+    assert cfg['custom_hooks'][:len(runtime['custom_hooks'])] == runtime['custom_hooks']
+    paths = ('dataset.ann_file', 'dataset.data_prefix')
+    assert _without(cfg['test_dataloader'], *paths) == _without(cfg['val_dataloader'], *paths)
+    assert [_without(m, 'ann_file') if 'ann_file' in m else m for m in cfg['test_evaluator']] == \
+        [_without(m, 'ann_file') if 'ann_file' in m else m for m in cfg['val_evaluator']]
+
+
+def test_cpu_schedule_is_iteration_based_adamw_cosine_to_its_last_iteration():
+    """The CPU config's schedule base: warm-up, then cosine to 1% exactly at max_iters (no SGD left over)."""
+    cfg = load_config('configs/digit_frcnn_r18_cpu.py')
+    assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=2400, val_interval=600)
+    assert cfg.optim_wrapper.optimizer == dict(type='AdamW', lr=2e-3, weight_decay=0.05)
+    warmup, cosine = cfg.param_scheduler
+    assert warmup.end == cosine.begin and cosine.end == cfg.train_cfg.max_iters
+    assert cosine.T_max == cosine.end - cosine.begin and not any(s.by_epoch for s in cfg.param_scheduler)
+    assert cfg.log_processor.by_epoch is False and cfg.default_hooks.checkpoint.by_epoch is False

@@ -239,7 +239,7 @@ def test_test_tool_coco_split_with_corrupt_image_and_stale_warnings(trained, tin
     (data / 'test' / '3.png').write_bytes(b'')
     pred = tmp_path / 'pred'
     args = [cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(pred), '--score-thr', '0.99',
-            '--cfg-options', f'test_dataloader.dataset.data_root={data}/']
+            '--data-root', str(data)]
     metrics = test_tool.main([*args, '--work-dir', str(tmp_path / 'w1')])
     assert metrics['pred/images'] == 8
     rows = (pred / 'pred.csv').read_text().splitlines()
@@ -252,7 +252,49 @@ def test_test_tool_coco_split_with_corrupt_image_and_stale_warnings(trained, tin
 
 
 def test_tta_without_a_tta_model_is_one_line(trained, tmp_path, capsys):
+    from mmengine.config import Config
     cfg_path, work = trained
-    rc = run_main(test_tool.main, 'test', [cfg_path, str(work / 'iter_4.pth'), '--tta', '--work-dir', str(tmp_path)])
+    cfg = Config.fromfile(cfg_path)
+    cfg.pop('tta_model'), cfg.pop('tta_pipeline')
+    no_tta = write_cfg(cfg, tmp_path / 'no_tta.py')
+    rc = run_main(test_tool.main, 'test', [no_tta, str(work / 'iter_4.pth'), '--tta', '--work-dir', str(tmp_path)])
     err = capsys.readouterr().err
-    assert rc == 2 and err.strip() == f'test: --tta: {cfg_path} defines no tta_model / tta_pipeline'
+    assert rc == 2 and err.strip() == f'test: --tta: {no_tta} defines no tta_model / tta_pipeline'
+
+
+def test_tta_views_are_rescaled_never_flipped(trained, tiny_digits):
+    """Each TTA view of an image is the same pixels at another scale: never mirrored (a mirrored digit is
+    another digit or none)."""
+    import mmcv
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    cfg = Config.fromfile(trained[0])
+    views = Compose(cfg.tta_pipeline)(dict(img_path=str(tiny_digits / 'test' / '1.png'), img_id=1, instances=[]))
+    samples, inputs = views['data_samples'], views['inputs']
+    assert len(samples) == len(cfg.tta_pipeline[-1].transforms[0]) == len({s.img_shape for s in samples}) == 2
+    assert all(s.flip is False for s in samples)
+    original = mmcv.imread(str(tiny_digits / 'test' / '1.png'))
+    for s, x in zip(samples, inputs):
+        h, w = s.img_shape
+        upright = mmcv.imresize(original, (w, h))
+        mirrored = upright[:, ::-1]
+        view = x.permute(1, 2, 0).numpy().astype(float)
+        assert np.abs(view - upright).mean() < np.abs(view - mirrored).mean()
+
+
+def test_tta_reads_every_image_labelled_or_not(trained, tiny_digits, tmp_path):
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    metrics = test_tool.main([cfg_path, ckpt, '--tta', '--pred-dir', str(tmp_path / 'pred'), '--score-thr', '0.0',
+                              '--work-dir', str(tmp_path / 'w1')])
+    assert {'coco/bbox_mAP', 'digit/accuracy'} <= set(metrics) and metrics['pred/images'] == 8
+    assert len((tmp_path / 'pred' / 'pred.csv').read_text().splitlines()) == 9
+    dets = json.loads((tmp_path / 'pred' / 'pred.json').read_text())
+    sizes = {im['id']: (im['width'], im['height'])
+             for im in json.loads((tiny_digits / 'test.json').read_text())['images']}
+    for d in dets:  # merged in the photo's pixels, whatever the view's scale
+        x, y, w, h = d['bbox']
+        assert -1 <= x and x + w <= sizes[d['image_id']][0] + 1 and y + h <= sizes[d['image_id']][1] + 1
+    test_tool.main([cfg_path, ckpt, '--tta', '--img-dir', str(tiny_digits / 'valid'), '--pred-dir',
+                    str(tmp_path / 'pred_folder'), '--work-dir', str(tmp_path / 'w2')])
+    assert len((tmp_path / 'pred_folder' / 'pred.csv').read_text().splitlines()) == 9

@@ -52,7 +52,7 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation: the config\'s tta_model and '
-                        'tta_pipeline (mmdet\'s convention; no digit config defines one yet)')
+                        'tta_pipeline (mmdet\'s convention; digit_frcnn_r18_cpu.py: two scales, no flip)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

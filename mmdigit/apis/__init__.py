@@ -6,12 +6,13 @@ from .run_setup import (
                         enable_amp,
                         init_distributed,
                         load_config,
+                        merge_cfg_options,
                         set_data_root,
                         set_time_budget,
 )
 from .train_speed import iters_for_minutes, seconds_per_iter
 
 __all__ = [
-    'BatchInference', 'DigitReader', 'DigitReading', 'adapt_to_device', 'enable_amp',
-    'init_distributed', 'iters_for_minutes', 'load_config', 'seconds_per_iter', 'set_data_root', 'set_time_budget',
+    'BatchInference', 'DigitReader', 'DigitReading', 'adapt_to_device', 'enable_amp', 'init_distributed',
+    'iters_for_minutes', 'load_config', 'merge_cfg_options', 'seconds_per_iter', 'set_data_root', 'set_time_budget',
 ]

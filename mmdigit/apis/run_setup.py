@@ -24,7 +24,7 @@ def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str
     cfg = Config.fromfile(config_path)
     cfg.launcher = launcher
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        merge_cfg_options(cfg, cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
@@ -112,11 +112,13 @@ def add_vis_backend(cfg: Config, name: str) -> None:
 
 def set_data_root(cfg: Config, data_root: str) -> None:
     """``--data-root DIR``: every split of the course layout (``DIR/{train,valid,test}.json`` + image folders,
-    as the config's datasets name them) read from DIR, the COCO evaluators' ground truth included, so no caller
-    re-points the loaders' and evaluators' keys one by one."""
+    as the config's datasets name them) read from DIR, the COCO evaluators' ground truth included. The config
+    file copied its ``data_root`` into each of these paths when it was read; this re-derives them all from the
+    one setting, so no caller re-points keys one by one."""
     if not osp.isdir(data_root):
         raise FileNotFoundError(f'{data_root}: data root folder does not exist')
     root = data_root.rstrip('/') + '/'
+    cfg.data_root = root  # a dumped config then says where its data was
     for loader, evaluator in (('train_dataloader', None), ('val_dataloader', 'val_evaluator'),
                               ('test_dataloader', 'test_evaluator')):
         dataset = (cfg.get(loader) or {}).get('dataset')
@@ -127,3 +129,14 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics] if metrics else []):
             if 'ann_file' in m:
                 m['ann_file'] = root + dataset.ann_file
+
+
+def merge_cfg_options(cfg: Config, cfg_options: dict) -> None:
+    """``--cfg-options``, where ``data_root=DIR`` means :func:`set_data_root` (setting the key alone would move
+    no path: they were derived from it when the file was read). The other options merge first, so a split's
+    ``ann_file`` given beside it is the one read from DIR."""
+    options = dict(cfg_options)
+    data_root = options.pop('data_root', None)
+    cfg.merge_from_dict(options)
+    if data_root is not None:
+        set_data_root(cfg, str(data_root))

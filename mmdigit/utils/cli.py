@@ -162,7 +162,7 @@ def check_cfg_options(cfg, options: dict | None) -> None:
 def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none'):
     """:func:`mmdigit.apis.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
     before they are merged; same precedence (CLI ``--work-dir`` wins)."""
-    from mmdigit.apis import load_config
+    from mmdigit.apis import load_config, merge_cfg_options
     try:
         cfg = load_config(config_path, None, work_dir, launcher)
     except SyntaxError as e:  # mmengine parses the text itself: the error names no file
@@ -171,7 +171,7 @@ def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launc
             from None
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
+        merge_cfg_options(cfg, cfg_options)
         if work_dir is not None:
             cfg.work_dir = work_dir
     return cfg

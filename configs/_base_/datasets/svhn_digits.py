@@ -2,7 +2,12 @@
 # `python tools/dataset_converters/make_synthetic.py --out data/synth ...` writes it; svhn_to_coco.py converts
 # the real digitStruct.mat to the same layout.
 dataset_type = 'DigitCocoDataset'
+# The one data-location setting: every path below is <data_root><split>.json and <data_root><split>/. Python
+# copies it into those paths when the file is read, so move the data with tools/train.py / tools/test.py
+# --data-root DIR (or --cfg-options data_root=DIR, or mmdigit.apis.set_data_root), which re-derives them all,
+# never by re-pointing the loaders' and evaluators' keys one by one.
 data_root = 'data/synth/'
+train_split, val_split, test_split = 'train', 'valid', 'test'
 backend_args = None
 
 # Input scale, (long side, short side) caps with keep_ratio: the median SVHN image is 104x47 px with a 29 px
@@ -42,8 +47,8 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='train.json',
-        data_prefix=dict(img='train/'),
+        ann_file=f'{train_split}.json',
+        data_prefix=dict(img=f'{train_split}/'),
         # mmdet's COCO base drops images under 32 px (min_size=32): 5% of SVHN is under 20 px tall.
         # Empty images stay: they teach the '-1' case.
         filter_cfg=dict(filter_empty_gt=False, min_size=4),
@@ -58,34 +63,20 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='valid.json',
-        data_prefix=dict(img='valid/'),
+        ann_file=f'{val_split}.json',
+        data_prefix=dict(img=f'{val_split}/'),
         test_mode=True,
         pipeline=test_pipeline,
         backend_args=backend_args))
-test_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='test.json',
-        data_prefix=dict(img='test/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+# the validation loader on the test split
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], ann_file=f'{test_split}.json',
+                                                    data_prefix=dict(img=f'{test_split}/')))
 
 # Task 1 (COCO mAP on arrays, pycocotools' numbers) and Task 2 (whole-number accuracy + threshold sweep).
 val_evaluator = [
-    dict(type='FastCocoMetric', ann_file=data_root + 'valid.json', metric='bbox', format_only=False,
+    dict(type='FastCocoMetric', ann_file=f'{data_root}{val_split}.json', metric='bbox', format_only=False,
          backend_args=backend_args),
     dict(type='DigitSequenceMetric', score_thr=0.5),
 ]
-test_evaluator = [
-    dict(type='FastCocoMetric', ann_file=data_root + 'test.json', metric='bbox', format_only=False,
-         backend_args=backend_args),
-    dict(type='DigitSequenceMetric', score_thr=0.5),
-]
+# the same metrics against the test split's ground truth
+test_evaluator = [dict(val_evaluator[0], ann_file=f'{data_root}{test_split}.json'), dict(val_evaluator[1])]
