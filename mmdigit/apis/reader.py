@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from mmdigit.recognition import NO_NUMBER, NumberDecoder
 
-from .batch_inference import BatchInference
+from .batch_inference import BatchInference, optimize_for_cpu
 
 
 @dataclass
@@ -54,6 +54,8 @@ class DigitReader:
         cfg = Config.fromfile(config) if isinstance(config, str) else config
         check_checkpoint_matches(cfg.model, checkpoint)
         self.model = init_detector(cfg, checkpoint, device=device)
+        if next(self.model.parameters()).device.type == 'cpu':  # the reader's own model: it only reads
+            optimize_for_cpu(self.model)
         self.detect = BatchInference(self.model)
         calib = find_calibration(checkpoint)
         if score_thr is None:

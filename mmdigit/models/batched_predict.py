@@ -11,7 +11,7 @@ survive. Used by :class:`ZoomInFasterRCNN` when :func:`batched_applies`; any oth
 from __future__ import annotations
 
 import torch
-from mmcv.ops import batched_nms
+from mmcv.ops import batched_nms, nms
 from mmdet.models.dense_heads import RPNHead
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.roi_heads.bbox_heads import BBoxHead
@@ -95,10 +95,9 @@ def rpn_proposals(rpn_head: RPNHead, feats: tuple[Tensor, ...], img_metas: list[
             b, s, lv = b[valid[i]], s[valid[i]], lv[valid[i]]
         res = InstanceData()
         if b.numel() > 0:
-            dets, keep = batched_nms(b, s, lv, cfg.nms)
-            keep = keep[:cfg.max_per_img]
+            keep = first_kept(b, s, lv, cfg.nms, cfg.max_per_img)
             res.bboxes = b[keep]
-            res.scores = dets[:cfg.max_per_img, -1]
+            res.scores = s[keep]
             res.labels = res.scores.new_zeros(len(keep), dtype=torch.long)
         else:
             res.bboxes = b.new_zeros((0, 4))
@@ -106,6 +105,30 @@ def rpn_proposals(rpn_head: RPNHead, feats: tuple[Tensor, ...], img_metas: list[
             res.labels = s.new_zeros(0)
         results.append(res)
     return results
+
+
+def first_kept(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg, top: int) -> Tensor:
+    """``batched_nms(boxes, scores, idxs, nms_cfg)[1][:top]``: the indices of the first ``top`` boxes NMS keeps.
+
+    Why: the RPN keeps 50 of ~800 boxes, and mmcv's greedy NMS compares every kept box with every later one,
+    a quarter of the RPN's post-processing time. Greedy NMS decides each box from the higher-scored boxes
+    alone, so NMS over the ``4 * top`` best boxes keeps the same first boxes as NMS over all, once it keeps
+    ``top`` of them. Exact as long as that prefix holds no tied scores (mmcv's sort is not stable, so a
+    shorter list could order ties differently): otherwise, or when too few are kept, the whole list runs."""
+    cfg = dict(nms_cfg)
+    if (cfg.pop('type', 'nms') not in ('nms', nms) or set(cfg) != {'iou_threshold'}
+            or len(boxes) >= 10000 or top <= 0 or 4 * top >= len(boxes)):
+        return batched_nms(boxes, scores, idxs, nms_cfg)[1][:top]
+    # mmcv's batched_nms: groups apart by an offset of (largest coordinate + 1) per group index
+    offsets = idxs.to(boxes) * (boxes.max() + torch.tensor(1).to(boxes))
+    shifted = boxes + offsets[:, None]
+    ranked, order = scores.sort(0, descending=True)  # the order mmcv's NMS visits the boxes in
+    head = order[:4 * top]
+    if not bool((ranked[1:4 * top] == ranked[:4 * top - 1]).any()):
+        keep = head[nms(shifted[head], scores[head], cfg['iou_threshold'])[1]]
+        if len(keep) >= top:
+            return keep[:top]
+    return nms(shifted, scores, cfg['iou_threshold'])[1][:top]
 
 
 def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], proposals: list[InstanceData],
