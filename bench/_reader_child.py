@@ -5,7 +5,7 @@ share a Python process with the current one. Both arms run this same script, so 
 
     python bench/_reader_child.py CODE_ROOT CONFIG CHECKPOINT FILE_LIST BATCH
     prints one '@@ ' line when ready, then answers each command with one such line:
-    stdin 'time'  -> seconds for reading every listed image (``read_many``, BATCH per forward)
+    stdin 'time'  -> [wall, CPU] seconds for reading every listed image (``read_many``, BATCH per forward)
     stdin 'read'  -> json, per image its number, the read detections' indices and all detections
 """
 import json
@@ -33,9 +33,9 @@ def main():
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == 'time':
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             reader.read_many(files, batch_size=int(batch))
-            say(time.perf_counter() - t0)
+            say([time.perf_counter() - t0, time.process_time() - c0])
         elif cmd == 'read':
             out = []
             for r in reader.read_many(files, batch_size=int(batch)):

@@ -17,13 +17,26 @@ import torch
 
 def optimize_for_cpu(model):
     """Make an eval-mode detector that will only read images faster on CPU, in place: BatchNorms folded into
-    the convolutions before them (:func:`mmdigit.models.fold_bn.fold_batch_norms`) and weights in
-    channels-last memory (oneDNN's convolutions and max-pooling run faster on NHWC; a convolution with NHWC
-    weights returns NHWC output, so inputs need no conversion). Outputs change by float rounding only."""
+    the convolutions before them (:func:`mmdigit.models.fold_bn.fold_batch_norms`) and, where every mmcv op
+    of the model takes it, weights in channels-last memory (oneDNN's convolutions and max-pooling run faster
+    on NHWC; a convolution with NHWC weights returns NHWC output, so inputs need no conversion). Outputs
+    change by float rounding only."""
     from mmdigit.models.fold_bn import fold_batch_norms
     model.eval()
     fold_batch_norms(model)
-    return model.to(memory_format=torch.channels_last)
+    if channels_last_safe(model):
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def channels_last_safe(model) -> bool:
+    """True when no mmcv op would see channels-last features: mmcv's CPU RoIAlign (and its other C++ ops)
+    read NCHW memory whatever the strides (a channels-last map gives wrong RoI features). The only mmcv ops
+    allowed are those inside :class:`mmdigit.models.SparseRoIExtractor`, which samples NHWC maps itself and
+    makes them plain before falling back to mmcv."""
+    from mmdigit.models import SparseRoIExtractor
+    inside = {id(m) for ext in model.modules() if isinstance(ext, SparseRoIExtractor) for m in ext.modules()}
+    return not any(type(m).__module__.startswith('mmcv.ops') and id(m) not in inside for m in model.modules())
 
 
 class BatchInference:

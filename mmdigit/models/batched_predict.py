@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 from mmcv.ops import batched_nms, nms
+from mmcv.ops.nms import NMSop
 from mmdet.models.dense_heads import RPNHead
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.roi_heads.bbox_heads import BBoxHead
@@ -65,9 +66,8 @@ def rpn_proposals(rpn_head: RPNHead, feats: tuple[Tensor, ...], img_metas: list[
     for level, (cls, reg, pri) in enumerate(zip(cls_scores, bbox_preds, priors)):
         scores = cls.detach().permute(0, 2, 3, 1).reshape(num, -1).sigmoid()
         deltas = reg.detach().permute(0, 2, 3, 1).reshape(num, -1, reg_dim)
-        if 0 < nms_pre < scores.shape[1]:  # mmdet sorts (not topk): same order, ties included
-            scores, order = scores.sort(dim=1, descending=True)
-            scores, order = scores[:, :nms_pre], order[:, :nms_pre]
+        if 0 < nms_pre < scores.shape[1]:  # mmdet's full sort, cut to nms_pre
+            scores, order = top_sorted(scores, nms_pre)
             deltas = deltas.gather(1, order[..., None].expand(-1, -1, reg_dim))
             pri = pri[order]
         else:
@@ -107,28 +107,57 @@ def rpn_proposals(rpn_head: RPNHead, feats: tuple[Tensor, ...], img_metas: list[
     return results
 
 
+def top_sorted(scores: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """``scores.sort(-1, descending=True)`` cut to its first ``k`` (values, indices), as mmdet selects.
+
+    Why: on CPU ``topk`` is ~10x faster than a full sort of a level's anchors (16 x 4608 scores: 0.8 vs 8 ms).
+    Both give the same first ``k`` when the best ``k + 1`` scores are distinct; with a tie among them (an
+    unstable sort may pick or order tied entries differently) the full sort runs."""
+    if k < scores.shape[-1]:
+        values, order = scores.topk(k + 1, dim=-1)
+        if not bool((values[..., 1:] == values[..., :-1]).any()):
+            return values[..., :k], order[..., :k]
+    values, order = scores.sort(dim=-1, descending=True)
+    return values[..., :k], order[..., :k]
+
+
+def _plain_iou(nms_cfg) -> float | None:
+    """The IoU threshold of a plain ``dict(type='nms', iou_threshold=...)``; None for anything else."""
+    cfg = dict(nms_cfg)
+    return float(cfg['iou_threshold']) if cfg.pop('type', 'nms') in ('nms', nms) and set(cfg) == {
+        'iou_threshold'} else None
+
+
+def grouped_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou: float) -> Tensor:
+    """mmcv's ``batched_nms(boxes, scores, idxs, dict(type='nms', iou_threshold=iou))[1]``, the same arithmetic
+    (groups apart by an offset of (largest coordinate + 1) per group index) without its per-call overhead."""
+    if len(boxes) >= 10000:  # mmcv's split_thr: one NMS per group
+        return batched_nms(boxes, scores, idxs, dict(type='nms', iou_threshold=iou))[1]
+    offsets = idxs.to(boxes) * (boxes.max() + torch.tensor(1).to(boxes))
+    return NMSop.apply(boxes + offsets[:, None], scores, iou, 0, 0.0, -1)
+
+
 def first_kept(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg, top: int) -> Tensor:
     """``batched_nms(boxes, scores, idxs, nms_cfg)[1][:top]``: the indices of the first ``top`` boxes NMS keeps.
 
     Why: the RPN keeps 50 of ~800 boxes, and mmcv's greedy NMS compares every kept box with every later one,
     a quarter of the RPN's post-processing time. Greedy NMS decides each box from the higher-scored boxes
     alone, so NMS over the ``4 * top`` best boxes keeps the same first boxes as NMS over all, once it keeps
-    ``top`` of them. Exact as long as that prefix holds no tied scores (mmcv's sort is not stable, so a
+    ``top`` of them. Exact as long as those best boxes hold no tied scores (mmcv's sort is not stable, so a
     shorter list could order ties differently): otherwise, or when too few are kept, the whole list runs."""
-    cfg = dict(nms_cfg)
-    if (cfg.pop('type', 'nms') not in ('nms', nms) or set(cfg) != {'iou_threshold'}
-            or len(boxes) >= 10000 or top <= 0 or 4 * top >= len(boxes)):
+    iou = _plain_iou(nms_cfg)
+    if iou is None or len(boxes) >= 10000 or top <= 0 or 4 * top >= len(boxes):
         return batched_nms(boxes, scores, idxs, nms_cfg)[1][:top]
     # mmcv's batched_nms: groups apart by an offset of (largest coordinate + 1) per group index
     offsets = idxs.to(boxes) * (boxes.max() + torch.tensor(1).to(boxes))
     shifted = boxes + offsets[:, None]
-    ranked, order = scores.sort(0, descending=True)  # the order mmcv's NMS visits the boxes in
-    head = order[:4 * top]
-    if not bool((ranked[1:4 * top] == ranked[:4 * top - 1]).any()):
-        keep = head[nms(shifted[head], scores[head], cfg['iou_threshold'])[1]]
+    values, head = scores.topk(4 * top + 1)
+    if not bool((values[1:] == values[:-1]).any()):  # the first 4 * top that mmcv's sort visits
+        head = head[:4 * top]
+        keep = head[NMSop.apply(shifted[head], scores[head], iou, 0, 0.0, -1)]
         if len(keep) >= top:
             return keep[:top]
-    return nms(shifted, scores, cfg['iou_threshold'])[1][:top]
+    return NMSop.apply(shifted, scores, iou, 0, 0.0, -1)[:top]
 
 
 def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], proposals: list[InstanceData],
@@ -157,15 +186,32 @@ def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], propos
         inv = bboxes.new_tensor([[1 / s for s in m['scale_factor']] for m in img_metas])
         bboxes = bboxes * inv.repeat(1, 2).repeat_interleave(repeats, dim=0)
     bboxes = bboxes.view(rois.shape[0], -1)
+    iou = _plain_iou(cfg.nms)
+    if iou is None:  # another NMS: mmdet's multiclass_nms per image
+        results = []
+        for bb, sc in zip(bboxes.split(counts), scores.split(counts)):
+            if len(bb) == 0:
+                results.append(_empty(rois, head.num_classes))
+                continue
+            dets, labels = multiclass_nms(bb, sc, cfg.score_thr, cfg.nms, cfg.max_per_img, box_dim=4)
+            results.append(InstanceData(bboxes=dets[:, :-1], scores=dets[:, -1], labels=labels))
+        return results
+    # multiclass_nms for the batch: (RoI, class) pairs over score_thr, then NMS per image and class
+    num_classes = scores.shape[1] - 1
+    boxes = bboxes.view(len(bboxes), -1, 4).expand(-1, num_classes, -1).reshape(-1, 4)
+    cls_scores = scores[:, :-1]
+    valid = cls_scores > cfg.score_thr
+    per_img = valid.new_zeros(len(counts), dtype=torch.long).index_add_(0, rois[:, 0].long(), valid.sum(1)).tolist()
+    inds = valid.reshape(-1).nonzero().squeeze(1)
+    boxes, cls_scores, labels = boxes[inds], cls_scores.reshape(-1)[inds], inds % num_classes
     results = []
-    for bb, sc in zip(bboxes.split(counts), scores.split(counts)):
-        res = InstanceData()
-        if len(bb) == 0:
-            results.append(_empty(rois, head.num_classes))
-            continue
-        dets, labels = multiclass_nms(bb, sc, cfg.score_thr, cfg.nms, cfg.max_per_img, box_dim=4)
-        res.bboxes, res.scores, res.labels = dets[:, :-1], dets[:, -1], labels
-        results.append(res)
+    for b, s, lab in zip(boxes.split(per_img), cls_scores.split(per_img), labels.split(per_img)):
+        if len(b):
+            keep = grouped_nms(b, s, lab, iou)
+            if cfg.max_per_img > 0:
+                keep = keep[:cfg.max_per_img]
+            b, s, lab = b[keep], s[keep], lab[keep]
+        results.append(InstanceData(bboxes=b, scores=s, labels=lab))
     return results
 
 
