@@ -6,7 +6,8 @@ share a Python process with the current one. Both arms run this same script, so 
     python bench/_reader_child.py CODE_ROOT CONFIG CHECKPOINT FILE_LIST BATCH
     prints one '@@ ' line when ready, then answers each command with one such line:
     stdin 'time'  -> [wall, CPU] seconds for reading every listed image (``read_many``, BATCH per forward)
-    stdin 'read'  -> json, per image its number, the read detections' indices and all detections
+    stdin 'read'  -> json, per image its number and all its detections (boxes, scores, labels)
+    stdin 'files LIST' -> read the images listed in LIST from now on (answers their count)
 """
 import json
 import sys
@@ -28,8 +29,10 @@ def main():
     files = [f for f in open(file_list).read().splitlines() if f]
     reader = DigitReader(config, checkpoint)
     reader.read_many(files[:2 * int(batch)], batch_size=int(batch))  # warm-up
+    import torch
+
     import mmdigit
-    say(dict(ready=mmdigit.__file__))
+    say(dict(ready=mmdigit.__file__, threads=torch.get_num_threads()))
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == 'time':
@@ -40,10 +43,12 @@ def main():
             out = []
             for r in reader.read_many(files, batch_size=int(batch)):
                 det = r.detections
-                out.append(dict(number=r.number, read=[int(i) for i in reader.decoder.select(
-                    det['bboxes'], det['scores'], det['labels'])], bboxes=det['bboxes'].tolist(),
-                    scores=det['scores'].tolist(), labels=det['labels'].tolist()))
+                out.append(dict(number=r.number, bboxes=det['bboxes'].tolist(), scores=det['scores'].tolist(),
+                                labels=det['labels'].tolist()))
             say(out)
+        elif cmd.startswith('files '):
+            files = [f for f in open(cmd[len('files '):]).read().splitlines() if f]
+            say(len(files))
         elif cmd == 'quit':
             break
 
