@@ -3,7 +3,7 @@
 Why a process: the 'before' arm is an older commit's ``mmdigit`` (extracted by ``git archive``), which cannot
 share a Python process with the current one. Both arms run this same script, so they are timed alike.
 
-    python bench/_reader_child.py CODE_ROOT CONFIG CHECKPOINT FILE_LIST BATCH
+    python bench/_reader_child.py CODE_ROOT CONFIG CHECKPOINT FILE_LIST BATCH [WORKERS]
     prints one '@@ ' line when ready, then answers each command with one such line:
     stdin 'time'  -> [wall, CPU] seconds for reading every listed image (``read_many``, BATCH per forward)
     stdin 'read'  -> json, per image its number and all its detections (boxes, scores, labels)
@@ -23,11 +23,12 @@ def say(obj) -> None:
 
 def main():
     code_root, config, checkpoint, file_list, batch = sys.argv[1:6]
+    workers = int(sys.argv[6]) if len(sys.argv) > 6 else 1
     sys.path.insert(0, code_root)
     from mmdigit.apis import DigitReader
 
     files = [f for f in open(file_list).read().splitlines() if f]
-    reader = DigitReader(config, checkpoint)
+    reader = DigitReader(config, checkpoint, **({'workers': workers} if workers > 1 else {}))
     reader.read_many(files[:2 * int(batch)], batch_size=int(batch))  # warm-up
     import torch
 

@@ -10,7 +10,7 @@ scores). Writes ``bench/results/inference_speed.json`` (the other arms' last res
 ``--arms``: our configs at their input scale vs torchvision's ``fasterrcnn_resnet50_fpn_v2`` as the seeds ran
 it (min_size 800) and at our scale; random weights, synthetic SVHN-sized images, batch 1 and 8.
 
-    python bench/inference_speed.py [--demo-dir work_dirs/demo] [--images 400] [--repeats 7] [--threads N]
+    python bench/inference_speed.py [--demo-dir work_dirs/demo] [--images 400] [--repeats 5] [--threads 0 1]
     python bench/inference_speed.py --arms r50 tv800 ... [--arm-images 8]
 """
 from __future__ import annotations
@@ -93,10 +93,10 @@ def arms(names):
 class ReaderProcess:
     """A ``DigitReader`` of the code under ``code_root`` in a child process (``bench/_reader_child.py``)."""
 
-    def __init__(self, code_root: Path, checkpoint: str, file_list: Path, batch: int, env: dict):
+    def __init__(self, code_root: Path, checkpoint: str, file_list: Path, batch: int, env: dict, workers: int = 1):
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / 'bench' / '_reader_child.py'), str(code_root),
-             str(code_root / DEMO_CONFIG), checkpoint, str(file_list), str(batch)],
+             str(code_root / DEMO_CONFIG), checkpoint, str(file_list), str(batch), str(workers)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=code_root, env=env)
         self.ready = self.ask(None)
 
@@ -137,12 +137,12 @@ def compare_readings(a: list, b: list) -> dict:
 
 
 def demo_before_after(args) -> dict:
+    """Time both commits' readers at each thread setting (all arms interleaved), then compare answers."""
     demo_dir = Path(args.demo_dir)
     checkpoint = demo_checkpoint(demo_dir)
     files = sorted((demo_dir / 'data' / 'test').glob('*.png'), key=lambda p: (len(p.stem), p.stem))
     if not files:
         raise FileNotFoundError(f'{demo_dir / "data" / "test"}: no test photos')
-    env = dict(os.environ, **({'OMP_NUM_THREADS': str(args.threads)} if args.threads else {}))
     with tempfile.TemporaryDirectory() as tmp:
         before_root = Path(tmp) / 'before'
         before_root.mkdir()
@@ -152,38 +152,58 @@ def demo_before_after(args) -> dict:
         timed, every = Path(tmp) / 'timed.txt', Path(tmp) / 'all.txt'
         timed.write_text('\n'.join(map(str, files[:args.images])))
         every.write_text('\n'.join(map(str, files)))
-        readers = {'before': ReaderProcess(before_root, checkpoint, timed, 16, env),
-                   'after': ReaderProcess(ROOT, checkpoint, timed, 16, env)}
+        readers = {}
+        for t in args.threads:  # 0: torch's default (one thread per core)
+            env = dict(os.environ, **({'OMP_NUM_THREADS': str(t)} if t else {}))
+            readers[('before', t)] = ReaderProcess(before_root, checkpoint, timed, 16, env)
+            readers[('after', t)] = ReaderProcess(ROOT, checkpoint, timed, 16, env)
+        if args.workers > 1:  # DigitReader(workers=N): batches spread over N one-thread workers
+            readers[('workers', 0)] = ReaderProcess(ROOT, checkpoint, timed, 16, dict(os.environ), args.workers)
         load = [round(os.getloadavg()[0], 2)]
         runs = {k: [] for k in readers}
         interleaved({k: (lambda k=k, r=r: runs[k].append(r.ask('time'))) for k, r in readers.items()},
                     args.repeats)
         load.append(round(os.getloadavg()[0], 2))
         equal = None
-        if not args.no_check:  # every test photo, read by both
+        if not args.no_check:  # every test photo, read by both commits (and by the workers' reader)
             for r in readers.values():
                 r.ask(f'files {every}')
-            equal = compare_readings(readers['before'].ask('read'), readers['after'].ask('read'))
-        threads = [r.ready['threads'] for r in readers.values()]
+            answers = {k: r.ask('read') for k, r in readers.items() if k[1] == args.threads[0] or k[0] == 'workers'}
+            equal = compare_readings(answers[('before', args.threads[0])], answers[('after', args.threads[0])])
+            if ('workers', 0) in answers:
+                equal['workers_vs_before'] = compare_readings(answers[('before', args.threads[0])],
+                                                              answers[('workers', 0)])
         for r in readers.values():
             r.close()
     n = min(args.images, len(files))
-    out = dict(images=n, batch=16, repeats=args.repeats, before_commit=args.before, torch_threads=threads[1],
-               checkpoint=checkpoint, loadavg_1min_start_end=load, equality_all_test_images=equal)
-    for k, rs in runs.items():
-        wall, cpu = [w for w, _ in rs], [c for _, c in rs]
-        out[k] = dict(images_per_s=n / median(wall), seconds=wall, cpu_seconds=cpu,
-                      cpu_ms_per_image=1e3 * median(cpu) / n)
-    return out
+    settings = []
+    for t in args.threads:
+        row = dict(torch_threads=readers[('after', t)].ready['threads'])
+        for k in ('before', 'after'):
+            wall, cpu = [w for w, _ in runs[(k, t)]], [c for _, c in runs[(k, t)]]
+            row[k] = dict(images_per_s=n / median(wall), seconds=wall, cpu_seconds=cpu,
+                          cpu_ms_per_image=1e3 * median(cpu) / n)
+        settings.append(row)
+    if ('workers', 0) in runs:
+        wall, cpu = [w for w, _ in runs[('workers', 0)]], [c for _, c in runs[('workers', 0)]]
+        workers = dict(workers=args.workers, images_per_s=n / median(wall), seconds=wall, cpu_seconds=cpu,
+                       cpu_ms_per_image=1e3 * median(cpu) / n)
+    else:
+        workers = None
+    return dict(images=n, batch=16, repeats=args.repeats, before_commit=args.before, checkpoint=checkpoint,
+                loadavg_1min_start_end=load, settings=settings, workers_arm=workers, equality_all_test_images=equal)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--demo-dir', default=str(ROOT / 'work_dirs' / 'demo'), help='a `make demo` work dir')
     p.add_argument('--images', type=int, default=400, help='test photos read per timed repeat')
-    p.add_argument('--repeats', type=int, default=7)
+    p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--before', default=BEFORE, help='the commit timed as "before"')
-    p.add_argument('--threads', type=int, help='torch threads of both readers (OMP_NUM_THREADS; default: torch\'s)')
+    p.add_argument('--threads', type=int, nargs='+', default=[0],
+                   help='torch threads of the readers, one pair of arms each (0: torch\'s default, one per core)')
+    p.add_argument('--workers', type=int, default=2,
+                   help='also time this tree with DigitReader(workers=N) (1: no such arm)')
     p.add_argument('--no-check', action='store_true', help='skip comparing both readers\' answers on every photo')
     p.add_argument('--arms', nargs='+', help='instead: the config arms (r50 tv800 tv128 r101 r50_v2 r50_v2_cbam '
                                             'r18_cpu r18_cpu_loop)')
@@ -191,31 +211,42 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.arms:
         return config_arms(args)
-    previous = json.loads((RESULTS / 'inference_speed.json').read_text()) if (
-        RESULTS / 'inference_speed.json').is_file() else {}
+    path = RESULTS / 'inference_speed.json'
+    previous = json.loads(path.read_text()) if path.is_file() else {}
     demo = demo_before_after(args)
-    b, a = demo['before'], demo['after']
     print(f'demo model A, read_many batch 16, both zoom passes, {demo["images"]} photos x {args.repeats} '
-          f'(interleaved), torch threads {demo["torch_threads"]}, load {demo["loadavg_1min_start_end"]}')
-    for k in ('before', 'after'):
-        print(f'  {k:<7} {demo[k]["images_per_s"]:7.1f} images/s  (CPU {demo[k]["cpu_ms_per_image"]:.1f} ms/image)'
-              + (f'  commit {args.before}' if k == 'before' else ''))
-    print(f'  after / before: {a["images_per_s"] / b["images_per_s"]:.2f}x')
+          f'(arms interleaved), load {demo["loadavg_1min_start_end"]}')
+    for row in demo['settings']:
+        b, a = row['before'], row['after']
+        print(f'  torch threads {row["torch_threads"]}: before {b["images_per_s"]:6.1f} images/s (CPU '
+              f'{b["cpu_ms_per_image"]:.1f} ms/image), after {a["images_per_s"]:6.1f} images/s (CPU '
+              f'{a["cpu_ms_per_image"]:.1f} ms/image): {a["images_per_s"] / b["images_per_s"]:.2f}x')
+    if demo['workers_arm']:
+        w, b = demo['workers_arm'], demo['settings'][0]['before']
+        print(f'  DigitReader(workers={w["workers"]}): {w["images_per_s"]:6.1f} images/s (CPU '
+              f'{w["cpu_ms_per_image"]:.1f} ms/image): {w["images_per_s"] / b["images_per_s"]:.2f}x the first before')
     eq = demo['equality_all_test_images']
     if eq:
         print(f'  answers on all {eq["images"]} test photos: same number on {eq["same_numbers"]}, same detection '
               f'count on {eq["same_detection_count"]}, labels differ on {eq["images_with_other_labels"]}; largest '
               f'difference: box {eq["max_box_diff_px"]:.2g} px, score {eq["max_score_diff"]:.2g}')
+        if 'workers_vs_before' in eq:
+            w = eq['workers_vs_before']
+            print(f'  workers reader vs before: same number on {w["same_numbers"]}, same detection count on '
+                  f'{w["same_detection_count"]}; largest difference: box {w["max_box_diff_px"]:.2g} px, score '
+                  f'{w["max_score_diff"]:.2g}')
     arms_kept = {k: v for k, v in previous.items() if k.startswith('arms')}
     if previous.get('arms') and 'arms_date' not in previous:  # a file from before the demo comparison
         arms_kept.update(arms_date=previous.get('date'), arms_images=previous.get('images'),
                          arms_repeats=previous.get('repeats'), arms_machine=previous.get('machine'),
                          arms_ratio_r50_vs_seeds=dict(batch1=previous.get('ratio'),
                                                       batch8=previous.get('ratio_batch8')))
+    head = demo['settings'][0]
     return write_result(
         'inference_speed', f'mmdigit before the speed work (commit {args.before})', 'mmdigit now',
-        'seconds per image (demo model A, DigitReader.read_many batch 16, both zoom passes)',
-        1 / b['images_per_s'], 1 / a['images_per_s'], demo=demo, **arms_kept)
+        f'seconds per image (demo model A, DigitReader.read_many batch 16, both zoom passes, '
+        f'{head["torch_threads"]} torch threads)',
+        1 / head['before']['images_per_s'], 1 / head['after']['images_per_s'], demo=demo, **arms_kept)
 
 
 def config_arms(args):

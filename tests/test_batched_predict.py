@@ -188,3 +188,33 @@ def test_reader_reads_what_mmdets_plain_path_reads(trained, tiny_digits, monkeyp
         np.testing.assert_allclose(g.detections['bboxes'], w.detections['bboxes'], atol=1e-3)
         np.testing.assert_allclose(g.detections['scores'], w.detections['scores'], atol=1e-5)
         np.testing.assert_array_equal(g.detections['labels'], w.detections['labels'])
+
+
+def test_workers_read_exactly_what_one_thread_reads(trained, tiny_digits):
+    """``DigitReader(workers=2)`` spreads batches over two one-thread workers: the answers equal one-thread
+    reading bit for bit, in order, and the caller's torch thread count (and new threads' default) stay."""
+    import threading
+
+    from mmdigit.apis import DigitReader
+    cfg_path, work = trained
+    images = mixed_images(tiny_digits) * 3  # 27 images: 7 batches of 4, the last one short
+    caller = torch.get_num_threads()
+    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'), score_thr=0.0, workers=2)
+    got = reader.read_many(images, batch_size=4)
+    assert torch.get_num_threads() == caller
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert seen == [caller]
+    torch.set_num_threads(1)
+    try:
+        want = reader.read_many(images[:4], batch_size=4) + [
+            r for i in range(4, len(images), 4) for r in reader.read_many(images[i:i + 4], batch_size=4)]
+    finally:
+        torch.set_num_threads(caller)
+    assert len(got) == len(want) == len(images)
+    for g, w in zip(got, want):
+        assert g.number == w.number
+        for key in ('bboxes', 'scores', 'labels'):
+            np.testing.assert_array_equal(g.detections[key], w.detections[key])

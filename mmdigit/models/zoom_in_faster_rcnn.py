@@ -81,7 +81,10 @@ class ZoomInFasterRCNN(FasterRCNN):
 
     def _zoom_in(self, batch_inputs, samples, zoom) -> None:
         """Replace each sample's predictions with those of a second pass on a crop around its digits."""
-        resize = TRANSFORMS.build(zoom['resize'])
+        key = repr(zoom['resize'])
+        if getattr(self, '_zoom_resize', (None,))[0] != key:  # built once: mmengine's registry switches a
+            self._zoom_resize = (key, TRANSFORMS.build(zoom['resize']))  # process-wide scope while building
+        resize = self._zoom_resize[1]
         jobs, inputs, crop_samples = [], [], []
         for i, sample in enumerate(samples):
             pred = sample.pred_instances
