@@ -1,17 +1,27 @@
-"""Inference speed on 2 CPU cores: our configs at their input scale vs torchvision's
-``fasterrcnn_resnet50_fpn_v2`` as the seeds ran it (min_size 800) and at our scale.
+"""Inference speed on 2 CPU cores.
 
-Same synthetic SVHN-sized images (generated here), 11 classes (10 digits + background) everywhere, random
-weights (speed does not depend on them), warm models, batch 1 and batch 8, arms interleaved, median of
-``--repeats`` (default 5). Prints images/s per arm and writes ``bench/results/inference_speed.json`` with
-the headline ratio (ours R50 vs the seeds' setup).
+Default: the demo's model A (``make demo``: ``configs/digit_frcnn_r18_cpu.py``, its last checkpoint, its
+synthetic test photos), read the way users read it (``DigitReader.read_many``, batch 16, both passes of the
+zoomed-in reading, images decoded from their files), by the code before the issue-17 speed work (commit
+``BEFORE``, extracted with ``git archive``) and by this tree, each in its own process (``_reader_child.py``),
+repeats interleaved, medians. Then both read every test photo and their answers are compared (numbers, boxes,
+scores). Writes ``bench/results/inference_speed.json`` (the other arms' last results are kept in it).
 
-    python bench/inference_speed.py [--images 8] [--repeats 5] [--arms r50 tv800 ...]
+``--arms``: our configs at their input scale vs torchvision's ``fasterrcnn_resnet50_fpn_v2`` as the seeds ran
+it (min_size 800) and at our scale; random weights, synthetic SVHN-sized images, batch 1 and 8.
+
+    python bench/inference_speed.py [--demo-dir work_dirs/demo] [--images 400] [--repeats 5] [--threads 0 1]
+    python bench/inference_speed.py --arms r50 tv800 ... [--arm-images 8]
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from _common import interleaved, median, write_result  # noqa: E402
+from _common import RESULTS, interleaved, machine, median, write_result  # noqa: E402
+
+BEFORE = '66e6864'  # the last commit before the issue-17 inference work (mmdet's per-image post-processing)
+DEMO_CONFIG = 'configs/digit_frcnn_r18_cpu.py'
+MARK = '@@ '
 
 OURS = {'r50': 'digit_frcnn_r50.py', 'r101': 'digit_frcnn_r101.py', 'r50_v2': 'digit_frcnn_r50_v2.py',
         'r50_v2_cbam': 'digit_frcnn_r50_v2_cbam.py', 'r18_cpu': 'digit_frcnn_r18_cpu.py'}
@@ -76,15 +90,169 @@ def arms(names):
     return out
 
 
+class ReaderProcess:
+    """A ``DigitReader`` of the code under ``code_root`` in a child process (``bench/_reader_child.py``)."""
+
+    def __init__(self, code_root: Path, checkpoint: str, file_list: Path, batch: int, env: dict, workers: int = 1):
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / 'bench' / '_reader_child.py'), str(code_root),
+             str(code_root / DEMO_CONFIG), checkpoint, str(file_list), str(batch), str(workers)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=code_root, env=env)
+        self.ready = self.ask(None)
+
+    def ask(self, command):
+        if command:
+            self.proc.stdin.write(command + '\n')
+            self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith(MARK):
+                return json.loads(line[len(MARK):])
+        raise RuntimeError(f'reader process ended (exit {self.proc.wait()}): see its stderr above')
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def demo_checkpoint(demo_dir: Path) -> str:
+    last = demo_dir / 'model_a' / 'last_checkpoint'
+    if not last.is_file():
+        raise FileNotFoundError(f'{last}: no trained demo model (run `make demo` first, or pass --demo-dir)')
+    return last.read_text().strip()
+
+
+def compare_readings(a: list, b: list) -> dict:
+    """How two readers' answers on the same photos differ: numbers, detection counts, boxes, scores."""
+    same_numbers = sum(x['number'] == y['number'] for x, y in zip(a, b))
+    same_count = [len(x['scores']) == len(y['scores']) for x, y in zip(a, b)]
+    box, score, labels = 0.0, 0.0, 0
+    for x, y, same in zip(a, b, same_count):
+        if same and x['scores']:
+            box = max(box, float(np.abs(np.subtract(x['bboxes'], y['bboxes'])).max()))
+            score = max(score, float(np.abs(np.subtract(x['scores'], y['scores'])).max()))
+            labels += int(x['labels'] != y['labels'])
+    return dict(images=len(a), same_numbers=same_numbers, same_detection_count=int(sum(same_count)),
+                images_with_other_labels=labels, max_box_diff_px=box, max_score_diff=score,
+                detections=int(sum(len(x['scores']) for x in a)))
+
+
+def demo_before_after(args) -> dict:
+    """Time both commits' readers at each thread setting (all arms interleaved), then compare answers."""
+    demo_dir = Path(args.demo_dir)
+    checkpoint = demo_checkpoint(demo_dir)
+    files = sorted((demo_dir / 'data' / 'test').glob('*.png'), key=lambda p: (len(p.stem), p.stem))
+    if not files:
+        raise FileNotFoundError(f'{demo_dir / "data" / "test"}: no test photos')
+    with tempfile.TemporaryDirectory() as tmp:
+        before_root = Path(tmp) / 'before'
+        before_root.mkdir()
+        archive = subprocess.run(['git', '-C', str(ROOT), 'archive', args.before, 'mmdigit', 'configs'],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(['tar', '-x', '-C', str(before_root)], input=archive, check=True)
+        timed, every = Path(tmp) / 'timed.txt', Path(tmp) / 'all.txt'
+        timed.write_text('\n'.join(map(str, files[:args.images])))
+        every.write_text('\n'.join(map(str, files)))
+        readers = {}
+        for t in args.threads:  # 0: torch's default (one thread per core)
+            env = dict(os.environ, **({'OMP_NUM_THREADS': str(t)} if t else {}))
+            readers[('before', t)] = ReaderProcess(before_root, checkpoint, timed, 16, env)
+            readers[('after', t)] = ReaderProcess(ROOT, checkpoint, timed, 16, env)
+        if args.workers > 1:  # DigitReader(workers=N): batches spread over N one-thread workers
+            readers[('workers', 0)] = ReaderProcess(ROOT, checkpoint, timed, 16, dict(os.environ), args.workers)
+        load = [round(os.getloadavg()[0], 2)]
+        runs = {k: [] for k in readers}
+        interleaved({k: (lambda k=k, r=r: runs[k].append(r.ask('time'))) for k, r in readers.items()},
+                    args.repeats)
+        load.append(round(os.getloadavg()[0], 2))
+        equal = None
+        if not args.no_check:  # every test photo, read by both commits (and by the workers' reader)
+            for r in readers.values():
+                r.ask(f'files {every}')
+            answers = {k: r.ask('read') for k, r in readers.items() if k[1] == args.threads[0] or k[0] == 'workers'}
+            equal = compare_readings(answers[('before', args.threads[0])], answers[('after', args.threads[0])])
+            if ('workers', 0) in answers:
+                equal['workers_vs_before'] = compare_readings(answers[('before', args.threads[0])],
+                                                              answers[('workers', 0)])
+        for r in readers.values():
+            r.close()
+    n = min(args.images, len(files))
+    settings = []
+    for t in args.threads:
+        row = dict(torch_threads=readers[('after', t)].ready['threads'])
+        for k in ('before', 'after'):
+            wall, cpu = [w for w, _ in runs[(k, t)]], [c for _, c in runs[(k, t)]]
+            row[k] = dict(images_per_s=n / median(wall), seconds=wall, cpu_seconds=cpu,
+                          cpu_ms_per_image=1e3 * median(cpu) / n)
+        settings.append(row)
+    if ('workers', 0) in runs:
+        wall, cpu = [w for w, _ in runs[('workers', 0)]], [c for _, c in runs[('workers', 0)]]
+        workers = dict(workers=args.workers, images_per_s=n / median(wall), seconds=wall, cpu_seconds=cpu,
+                       cpu_ms_per_image=1e3 * median(cpu) / n)
+    else:
+        workers = None
+    return dict(images=n, batch=16, repeats=args.repeats, before_commit=args.before, checkpoint=checkpoint,
+                loadavg_1min_start_end=load, settings=settings, workers_arm=workers, equality_all_test_images=equal)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--images', type=int, default=8, help='images per repeat (a multiple of 8)')
+    p.add_argument('--demo-dir', default=str(ROOT / 'work_dirs' / 'demo'), help='a `make demo` work dir')
+    p.add_argument('--images', type=int, default=400, help='test photos read per timed repeat')
     p.add_argument('--repeats', type=int, default=5)
-    p.add_argument('--arms', nargs='+', default=['r50', 'tv800', 'tv128', 'r101', 'r50_v2', 'r50_v2_cbam', 'r18_cpu',
-                                                 'r18_cpu_loop'])
+    p.add_argument('--before', default=BEFORE, help='the commit timed as "before"')
+    p.add_argument('--threads', type=int, nargs='+', default=[0],
+                   help='torch threads of the readers, one pair of arms each (0: torch\'s default, one per core)')
+    p.add_argument('--workers', type=int, default=2,
+                   help='also time this tree with DigitReader(workers=N) (1: no such arm)')
+    p.add_argument('--no-check', action='store_true', help='skip comparing both readers\' answers on every photo')
+    p.add_argument('--arms', nargs='+', help='instead: the config arms (r50 tv800 tv128 r101 r50_v2 r50_v2_cbam '
+                                            'r18_cpu r18_cpu_loop)')
+    p.add_argument('--arm-images', type=int, default=8, help='--arms: images per repeat (a multiple of 8)')
     args = p.parse_args(argv)
+    if args.arms:
+        return config_arms(args)
+    path = RESULTS / 'inference_speed.json'
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    demo = demo_before_after(args)
+    print(f'demo model A, read_many batch 16, both zoom passes, {demo["images"]} photos x {args.repeats} '
+          f'(arms interleaved), load {demo["loadavg_1min_start_end"]}')
+    for row in demo['settings']:
+        b, a = row['before'], row['after']
+        print(f'  torch threads {row["torch_threads"]}: before {b["images_per_s"]:6.1f} images/s (CPU '
+              f'{b["cpu_ms_per_image"]:.1f} ms/image), after {a["images_per_s"]:6.1f} images/s (CPU '
+              f'{a["cpu_ms_per_image"]:.1f} ms/image): {a["images_per_s"] / b["images_per_s"]:.2f}x')
+    if demo['workers_arm']:
+        w, b = demo['workers_arm'], demo['settings'][0]['before']
+        print(f'  DigitReader(workers={w["workers"]}): {w["images_per_s"]:6.1f} images/s (CPU '
+              f'{w["cpu_ms_per_image"]:.1f} ms/image): {w["images_per_s"] / b["images_per_s"]:.2f}x the first before')
+    eq = demo['equality_all_test_images']
+    if eq:
+        print(f'  answers on all {eq["images"]} test photos: same number on {eq["same_numbers"]}, same detection '
+              f'count on {eq["same_detection_count"]}, labels differ on {eq["images_with_other_labels"]}; largest '
+              f'difference: box {eq["max_box_diff_px"]:.2g} px, score {eq["max_score_diff"]:.2g}')
+        if 'workers_vs_before' in eq:
+            w = eq['workers_vs_before']
+            print(f'  workers reader vs before: same number on {w["same_numbers"]}, same detection count on '
+                  f'{w["same_detection_count"]}; largest difference: box {w["max_box_diff_px"]:.2g} px, score '
+                  f'{w["max_score_diff"]:.2g}')
+    arms_kept = {k: v for k, v in previous.items() if k.startswith('arms')}
+    if previous.get('arms') and 'arms_date' not in previous:  # a file from before the demo comparison
+        arms_kept.update(arms_date=previous.get('date'), arms_images=previous.get('images'),
+                         arms_repeats=previous.get('repeats'), arms_machine=previous.get('machine'),
+                         arms_ratio_r50_vs_seeds=dict(batch1=previous.get('ratio'),
+                                                      batch8=previous.get('ratio_batch8')))
+    head = demo['settings'][0]
+    return write_result(
+        'inference_speed', f'mmdigit before the speed work (commit {args.before})', 'mmdigit now',
+        f'seconds per image (demo model A, DigitReader.read_many batch 16, both zoom passes, '
+        f'{head["torch_threads"]} torch threads)',
+        1 / head['before']['images_per_s'], 1 / head['after']['images_per_s'], demo=demo, **arms_kept)
+
+
+def config_arms(args):
+    """The config arms (the previous default of this benchmark): batch 1 and 8, random weights."""
     torch.manual_seed(0)
-    imgs = svhn_like_images(args.images)
+    imgs = svhn_like_images(args.arm_images)
     built = arms(args.arms)
     for _, fn in built.values():  # warm-up
         fn(imgs[:1])
@@ -99,17 +267,19 @@ def main(argv=None):
     print(f'{"arm":<13} {"description":<90} {"img/s b1":>9} {"img/s b8":>9}')
     for n, (desc, _) in built.items():
         print(f'{n:<13} {desc:<90} {table[n]["images_per_s_batch1"]:9.2f} {table[n]["images_per_s_batch8"]:9.2f}')
-    result = None
+    path = RESULTS / 'inference_speed.json'
+    result = json.loads(path.read_text()) if path.is_file() else dict(name='inference_speed')
+    result['arms'] = {**result.get('arms', {}), **{n: dict(description=built[n][0], **v) for n, v in table.items()}}
+    result.update(arms_date=time.strftime('%Y-%m-%dT%H:%M:%S%z'), arms_images=len(imgs),
+                  arms_repeats=args.repeats, arms_machine=machine())
     if 'r50' in table and 'tv800' in table:
         a, b = table['tv800'], table['r50']
-        result = write_result(
-            'inference_speed', 'torchvision fasterrcnn_resnet50_fpn_v2 at min_size 800 (seeds)',
-            'mmdigit digit_frcnn_r50.py at (384, 128)', 'seconds per image, batch 1',
-            1 / a['images_per_s_batch1'], 1 / b['images_per_s_batch1'],
-            ratio_batch8=b['images_per_s_batch8'] / a['images_per_s_batch8'], images=len(imgs),
-            repeats=args.repeats, arms={n: dict(description=built[n][0], **v) for n, v in table.items()})
-        print(f'\nours (R50) vs the seeds\' setup: {result["ratio"]:.1f}x faster at batch 1, '
-              f'{result["ratio_batch8"]:.1f}x at batch 8')
+        result['arms_ratio_r50_vs_seeds'] = dict(batch1=b['images_per_s_batch1'] / a['images_per_s_batch1'],
+                                                 batch8=b['images_per_s_batch8'] / a['images_per_s_batch8'])
+        print(f'\nours (R50) vs the seeds\' setup: {result["arms_ratio_r50_vs_seeds"]["batch1"]:.1f}x faster at '
+              f'batch 1, {result["arms_ratio_r50_vs_seeds"]["batch8"]:.1f}x at batch 8')
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
     return result
 
 

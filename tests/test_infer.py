@@ -116,10 +116,24 @@ def test_infer_cli_names_commas_collisions_progress_and_clean_stdout(trained, ti
             assert drawn.format == 'PNG' and drawn.width >= Image.open(src).width
 
 
+def test_infer_cli_workers_read_the_same_numbers(trained, tiny_digits):
+    # --workers 2: batches of 2 read two at a time, in order, the same numbers as one batch at a time
+    cfg_path, work = trained
+    files = sorted(str(f) for f in (tiny_digits / 'test').glob('*.png'))
+    outputs = []
+    for workers in ('1', '2'):
+        out = io.StringIO()
+        assert infer_tool.main([cfg_path, str(work / 'iter_4.pth'), *files, '--score-thr', '0.0', '--batch-size',
+                                '2', '--workers', workers], out=out) == 0
+        outputs.append([row[:2] for row in read_csv(out.getvalue())])
+    assert outputs[0] == outputs[1] and len(outputs[0]) == len(files) + 1
+
+
 @pytest.mark.parametrize('argv, problem', [(['--batch-size', '0'], '--batch-size'),
                                            (['--batch-size', '-1'], '--batch-size'),
                                            (['--score-thr', '1.5'], '--score-thr'),
-                                           (['--score-thr', 'nan'], '--score-thr')])
+                                           (['--score-thr', 'nan'], '--score-thr'),
+                                           (['--workers', '0'], '--workers')])
 def test_infer_cli_bad_flags(trained, tiny_digits, argv, problem, capsys):
     cfg_path, work = trained
     with pytest.raises(SystemExit) as e:

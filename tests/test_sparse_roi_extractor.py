@@ -57,6 +57,9 @@ def test_falls_back_to_mmdet_where_the_sparse_form_does_not_apply():
     thin = tuple(f[..., :1] if i == 3 else f for i, f in enumerate(feats))
     ref = SingleRoIExtractor(LAYER, 8, STRIDES)(thin, rois)
     torch.testing.assert_close(SparseRoIExtractor(LAYER, 8, STRIDES)(thin, rois), ref)
+    # channels-last maps (the CPU reader's) reach mmcv's RoIAlign, which reads NCHW memory, made plain
+    thin_nhwc = tuple(f.detach().to(memory_format=torch.channels_last) for f in thin)
+    torch.testing.assert_close(SparseRoIExtractor(LAYER, 8, STRIDES)(thin_nhwc, rois), ref.detach())
     assert SparseRoIExtractor(LAYER, 8, STRIDES)(feats, rois[:0]).shape == (0, 8, 7, 7)
 
 
@@ -74,3 +77,22 @@ def test_channels_last_hook_changes_layout_not_outputs():
     assert out.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(out, before, atol=1e-5, rtol=1e-5)
 
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_inference_path_equals_the_sparse_product(seed):
+    """Without gradients the taps are summed by ``embedding_bag``: the same features (to float rounding), also
+    on channels-last maps (what the CPU reader runs)."""
+    feats, rois = _feats_and_rois(seed=seed)
+    extractor = SparseRoIExtractor(LAYER, 8, STRIDES)
+    reference = SingleRoIExtractor(dict(LAYER, use_torchvision=True), 8, STRIDES)
+    with_grad = extractor(feats, rois)
+    with torch.no_grad():
+        ref = reference(feats, rois)
+    plain = tuple(f.detach() for f in feats)
+    for fs in (plain, tuple(f.to(memory_format=torch.channels_last) for f in plain)):
+        with torch.inference_mode():
+            out = extractor(fs, rois)
+        assert not out.requires_grad
+        torch.testing.assert_close(out, with_grad.detach(), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(out, ref, atol=1e-4, rtol=1e-4)

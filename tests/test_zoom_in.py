@@ -1,17 +1,17 @@
 """ZoomInFasterRCNN: the crop around the read digits, and the coordinates of the second pass mapped back.
 
-The detector's first and second passes are replaced by a stand-in that boxes the bright pixels of its input,
-so the test checks the plumbing (crop from the original or from the resized input, resize, normalisation,
-box mapping) exactly, with the real test pipeline and data preprocessor of the CPU config."""
+The detector's first and second passes (``ZoomInFasterRCNN._detect``) are replaced by a stand-in that boxes
+the bright pixels of its input, so the test checks the plumbing (crop from the original or from the resized
+input, resize, normalisation, box mapping) exactly, with the real test pipeline and data preprocessor of the
+CPU config."""
 import copy
 
 import numpy as np
 import pytest
 import torch
-from mmdet.models.detectors import TwoStageDetector
 from mmengine.structures import InstanceData
 
-from mmdigit.models import zoom_region
+from mmdigit.models import ZoomInFasterRCNN, zoom_region
 
 TRUE_BOX = (90, 20, 110, 44)  # a bright "digit" in a 60 x 200 photo: small in its frame
 
@@ -32,7 +32,7 @@ def test_no_region_without_digits_or_when_it_is_the_whole_image():
 def bright_box_predict(calls):
     """Stand-in for both passes: one box around the input's bright pixels, rescaled like mmdet's."""
 
-    def predict(self, batch_inputs, batch_data_samples, rescale=True):
+    def predict(self, batch_inputs, batch_data_samples, rescale):
         calls.append([tuple(s.img_shape) for s in batch_data_samples])
         pre = self.data_preprocessor
         for x, s in zip(batch_inputs, batch_data_samples):
@@ -57,7 +57,7 @@ def detect(cfg, monkeypatch):
     model = MODELS.build(cfg.model).eval()
     model.cfg = cfg
     calls = []
-    monkeypatch.setattr(TwoStageDetector, 'predict', bright_box_predict(calls))
+    monkeypatch.setattr(ZoomInFasterRCNN, '_detect', bright_box_predict(calls))
     image = np.zeros((60, 200, 3), np.uint8)
     x1, y1, x2, y2 = TRUE_BOX
     image[y1:y2, x1:x2] = 255

@@ -51,6 +51,8 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', help='write each image with its boxes, digits and number drawn')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--batch-size', type=positive_int, default=16)
+    parser.add_argument('--workers', type=positive_int, default=1,
+                        help='CPU: read this many batches at once, one torch thread each (2 on 2 cores)')
     return parser.parse_args(argv)
 
 
@@ -78,7 +80,8 @@ def main(argv=None, out=sys.stdout):
     from mmdigit.datasets import inspect_image
     from mmdigit.utils.run_files import unique_names
     with contextlib.redirect_stdout(sys.stderr):  # mmengine prints 'Loads checkpoint by ...': stdout is the CSV
-        reader = DigitReader(args.config, args.checkpoint, device=args.device, score_thr=args.score_thr)
+        reader = DigitReader(args.config, args.checkpoint, device=args.device, score_thr=args.score_thr,
+                             workers=args.workers)
     readable, results, errors = [], {}, {}
     for f in files:
         try:
@@ -88,8 +91,9 @@ def main(argv=None, out=sys.stdout):
             print(f'infer: {f}: {e}', file=sys.stderr)
             results[f], errors[f] = None, str(e)
     progress = _Progress(len(readable), args.batch_size)
-    for i in range(0, len(readable), args.batch_size):
-        chunk = readable[i:i + args.batch_size]
+    step = args.batch_size * args.workers  # one batch per worker between progress lines
+    for i in range(0, len(readable), step):
+        chunk = readable[i:i + step]
         results.update(zip(chunk, reader.read_many([str(f) for f in chunk], batch_size=args.batch_size)))
         progress(i + len(chunk))
     drawn_names = unique_names(readable) if args.show_dir else {}

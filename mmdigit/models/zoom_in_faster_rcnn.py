@@ -25,6 +25,8 @@ from mmengine.structures import InstanceData
 
 from mmdigit.recognition import NumberDecoder
 
+from .batched_predict import batched_applies, rcnn_detections, rpn_proposals
+
 
 def zoom_region(bboxes, scores, labels, image_hw, score_thr: float, margin=(0.8, 0.3)):
     """The crop (x1, y1, x2, y2, ints, clipped) around the digits read at ``score_thr``, widened by
@@ -57,7 +59,7 @@ class ZoomInFasterRCNN(FasterRCNN):
     """
 
     def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
-        samples = super().predict(batch_inputs, batch_data_samples, rescale=rescale)
+        samples = self._detect(batch_inputs, batch_data_samples, rescale)
         zoom = (self.test_cfg or {}).get('zoom')
         if zoom and rescale:  # rescale=False: boxes in input pixels, e.g. for TTA merging
             self._zoom_in(batch_inputs, samples, zoom)
@@ -66,9 +68,23 @@ class ZoomInFasterRCNN(FasterRCNN):
                 del sample.ori_img
         return samples
 
+    def _detect(self, batch_inputs, batch_data_samples, rescale: bool):
+        """One pass of ``FasterRCNN.predict``; the RPN's and R-CNN's post-processing run once per batch
+        (:mod:`mmdigit.models.batched_predict`, same detections) when the heads are mmdet's standard ones."""
+        if not batched_applies(self) or batch_data_samples[0].get('proposals', None) is not None:
+            return super().predict(batch_inputs, batch_data_samples, rescale=rescale)
+        feats = self.extract_feat(batch_inputs)
+        metas = [s.metainfo for s in batch_data_samples]
+        proposals = rpn_proposals(self.rpn_head, feats, metas)
+        results = rcnn_detections(self.roi_head, feats, proposals, metas, rescale)
+        return self.add_pred_to_datasample(batch_data_samples, results)
+
     def _zoom_in(self, batch_inputs, samples, zoom) -> None:
         """Replace each sample's predictions with those of a second pass on a crop around its digits."""
-        resize = TRANSFORMS.build(zoom['resize'])
+        key = repr(zoom['resize'])
+        if getattr(self, '_zoom_resize', (None,))[0] != key:  # built once: mmengine's registry switches a
+            self._zoom_resize = (key, TRANSFORMS.build(zoom['resize']))  # process-wide scope while building
+        resize = self._zoom_resize[1]
         jobs, inputs, crop_samples = [], [], []
         for i, sample in enumerate(samples):
             pred = sample.pred_instances
@@ -90,7 +106,7 @@ class ZoomInFasterRCNN(FasterRCNN):
         if not jobs:
             return
         data = self.data_preprocessor(dict(inputs=inputs, data_samples=crop_samples), False)
-        zoomed = super().predict(data['inputs'], data['data_samples'], rescale=True)
+        zoomed = self._detect(data['inputs'], data['data_samples'], rescale=True)
         for (i, x1, y1, sx, sy), z in zip(jobs, zoomed):
             pred = z.pred_instances
             offset = pred.bboxes.new_tensor([x1, y1, x1, y1])

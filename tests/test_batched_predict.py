@@ -1,0 +1,220 @@
+"""The fast CPU reading path gives mmdet's answers: batched post-processing equals mmdet's per-image loops
+bit for bit on the same features; BatchNorm folding keeps the network's outputs; a DigitReader (folded,
+channels-last, batched) reads the same numbers and boxes as mmdet's plain path on the same images."""
+import copy
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+
+from mmdigit.models.batched_predict import batched_applies, first_kept, rcnn_detections, rpn_proposals, top_sorted
+
+
+def build(config='configs/digit_frcnn_r18_cpu.py', seed=0):
+    """The config's detector with random weights and random BatchNorm statistics, in eval mode."""
+    from mmdet.registry import MODELS
+
+    from mmdigit.apis import load_config
+    cfg = load_config(config)
+    cfg.model.backbone.init_cfg = None
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    model.cfg = cfg
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    return model.eval()
+
+
+def batch_of(model, images):
+    """Images through the config's test pipeline and data preprocessor: (inputs, data samples)."""
+    from mmdigit.apis import BatchInference
+    prep = BatchInference(model)
+    data = [prep.prepare(im) for im in images]
+    out = model.data_preprocessor(dict(inputs=[d['inputs'] for d in data],
+                                       data_samples=[d['data_samples'] for d in data]), False)
+    return out['inputs'], out['data_samples']
+
+
+def mixed_images(tiny_digits):
+    """Drawn digit photos of several sizes plus a tall one (a vertical number): per-image bounds differ."""
+    files = sorted((tiny_digits / 'test').glob('*.png'))
+    images = [mmcv.imread(str(f)) for f in files]
+    return images + [np.ascontiguousarray(images[0].transpose(1, 0, 2))]
+
+
+def assert_same(got, want):
+    for g, w in zip(got, want, strict=True):
+        for key in ('bboxes', 'scores', 'labels'):
+            assert torch.equal(g[key], w[key]), key
+
+
+@pytest.mark.parametrize('rpn_cfg', [{}, dict(min_bbox_size=6), dict(nms_pre=100000)])
+def test_batched_post_processing_equals_mmdet_per_image(tiny_digits, rpn_cfg):
+    model = build()
+    model.rpn_head.test_cfg.update(rpn_cfg)
+    assert batched_applies(model)
+    inputs, samples = batch_of(model, mixed_images(tiny_digits))
+    metas = [s.metainfo for s in samples]
+    with torch.inference_mode():
+        feats = model.extract_feat(inputs)
+        want = model.rpn_head.predict(feats, samples, rescale=False)
+        got = rpn_proposals(model.rpn_head, feats, metas)
+        assert_same(got, want)
+        assert all(len(g) == model.rpn_head.test_cfg.max_per_img for g in got)
+        for rescale in (True, False):
+            dets = rcnn_detections(model.roi_head, feats, got, metas, rescale)
+            assert_same(dets, model.roi_head.predict(feats, want, samples, rescale=rescale))
+            assert sum(len(d) for d in dets) > len(dets)  # random weights: many boxes over score_thr, NMS at work
+
+
+def test_other_nms_settings_take_mmdets_route_with_the_same_result(tiny_digits):
+    model = build()
+    model.roi_head.test_cfg.nms = dict(type='nms', iou_threshold=0.5, split_thr=5000)  # not a plain NMS
+    model.rpn_head.test_cfg.nms = dict(type='nms', iou_threshold=0.7, split_thr=5000)
+    inputs, samples = batch_of(model, mixed_images(tiny_digits)[:3])
+    with torch.inference_mode():
+        feats = model.extract_feat(inputs)
+        want = model.rpn_head.predict(feats, samples, rescale=False)
+        assert_same(rpn_proposals(model.rpn_head, feats, [s.metainfo for s in samples]), want)
+        assert_same(rcnn_detections(model.roi_head, feats, want, [s.metainfo for s in samples], True),
+                    model.roi_head.predict(feats, want, samples, rescale=True))
+
+
+def test_top_sorted_and_first_kept_equal_sort_and_nms_with_and_without_ties():
+    from mmcv.ops import batched_nms
+    g = torch.Generator().manual_seed(0)
+    for tied in (False, True):
+        scores = torch.rand(4, 900, generator=g)
+        if tied:  # ties at the top (saturated sigmoids) and everywhere
+            scores = (scores * 20).round() / 20
+        values, order = top_sorted(scores, 300)
+        want_v, want_o = scores.sort(dim=-1, descending=True)
+        assert torch.equal(values, want_v[:, :300]) and torch.equal(order, want_o[:, :300])
+        xy = torch.rand(900, 2, generator=g) * 150
+        boxes = torch.cat([xy, xy + 4 + torch.rand(900, 2, generator=g) * 40], 1)
+        levels = torch.randint(0, 4, (900,), generator=g)
+        for top in (1, 50, 200, 300):
+            want = batched_nms(boxes, scores[0], levels, dict(type='nms', iou_threshold=0.7))[1][:top]
+            assert torch.equal(first_kept(boxes, scores[0], levels, dict(type='nms', iou_threshold=0.7), top), want)
+
+
+def test_batched_path_only_for_the_heads_it_reproduces():
+    model = build()
+    assert batched_applies(model)
+    other = copy.deepcopy(model)
+    other.rpn_head.test_cfg = None
+    assert not batched_applies(other)
+
+    class OtherHead(type(model.roi_head.bbox_head)):
+        def _predict_by_feat_single(self, *args, **kwargs):
+            return super()._predict_by_feat_single(*args, **kwargs)
+
+    other = copy.deepcopy(model)
+    other.roi_head.bbox_head.__class__ = OtherHead
+    assert not batched_applies(other)
+
+
+@pytest.mark.parametrize('config', ['configs/digit_frcnn_r18_cpu.py', 'configs/digit_frcnn_r50_v2_cbam.py'])
+def test_folding_batchnorms_keeps_the_outputs(config):
+    """Every BatchNorm (backbone stem, blocks and downsample; the v2 FPN's and 4conv1fc head's ConvModules)
+    is folded, and the features, RPN maps and R-CNN outputs stay the same to float rounding."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    from mmdigit.apis import channels_last_safe
+    from mmdigit.models.fold_bn import fold_batch_norms
+    model = build(config)
+    fast = copy.deepcopy(model)
+    assert fold_batch_norms(fast) == sum(isinstance(m, _BatchNorm) for m in model.modules())
+    assert not any(isinstance(m, _BatchNorm) for m in fast.backbone.modules())
+    assert not any(getattr(m, 'with_norm', False) for m in fast.modules())  # ConvModules skip their norm
+    # channels-last only where no mmcv op sees it: mmcv's CPU RoIAlign reads NHWC memory as NCHW
+    assert channels_last_safe(fast) == ('r18_cpu' in config)
+    if channels_last_safe(fast):
+        fast.to(memory_format=torch.channels_last)
+    x = torch.randn(2, 3, 64, 160)
+    rois = torch.tensor([[0, 10., 5., 40., 60.], [1, 50., 0., 90., 30.], [1, 0., 0., 160., 64.]])
+    with torch.inference_mode():
+        a, b = model.extract_feat(x), fast.extract_feat(x)
+        ra, rb = model.rpn_head(a), fast.rpn_head(b)
+        ha, hb = model.roi_head._bbox_forward(a, rois), fast.roi_head._bbox_forward(b, rois)
+        for u, v in zip([*a, *ra[0], *ra[1], ha['cls_score'], ha['bbox_pred']],
+                        [*b, *rb[0], *rb[1], hb['cls_score'], hb['bbox_pred']]):
+            torch.testing.assert_close(v, u, atol=1e-4, rtol=1e-4)
+
+
+def test_reader_reads_what_mmdets_plain_path_reads(trained, tiny_digits, monkeypatch):
+    """The optimised reader (BatchNorms folded, channels-last, batched post-processing, inference mode)
+    against mmdet's path (unfolded NCHW model, per-image post-processing) on the same batches: the same
+    numbers, the same detections to float rounding. Every R-CNN box is kept and read (thresholds 0), so each
+    of the tiny model's 20 boxes per image counts, and the zoomed-in pass crops around all of them."""
+    from mmdet.apis import init_detector
+    from mmengine.config import Config
+
+    import mmdigit.models.zoom_in_faster_rcnn as zoom_module
+    from mmdigit.apis import BatchInference, DigitReader
+    cfg_path, work = trained
+    cfg = Config.fromfile(cfg_path)
+    cfg.model.test_cfg.rcnn.score_thr = 0.0
+    cfg.model.test_cfg.zoom.score_thr = 0.0
+    ckpt = str(work / 'iter_4.pth')
+    images = mixed_images(tiny_digits) * 2  # 18 images: a full batch of 16 and a short one
+    reader = DigitReader(copy.deepcopy(cfg), ckpt, score_thr=0.0)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in reader.model.backbone.modules())
+    passes = []
+    detect_pass = zoom_module.ZoomInFasterRCNN._detect
+
+    def counted(self, inputs, samples, rescale):
+        passes.append(len(samples))
+        return detect_pass(self, inputs, samples, rescale)
+
+    monkeypatch.setattr(zoom_module.ZoomInFasterRCNN, '_detect', counted)
+    got = reader.read_many(images)
+    assert passes[0] == 16 and passes[1] > 8 and len(passes) == 4  # both batches zoom in, on most images
+
+    plain = init_detector(cfg, ckpt, device='cpu')
+    monkeypatch.setattr(zoom_module, 'batched_applies', lambda detector: False)
+    detect = BatchInference(plain)
+    want = [reader.reading_from(s.pred_instances) for start in range(0, len(images), 16)
+            for s in detect(images[start:start + 16])]
+    assert len(got) == len(want) == len(images)
+    for g, w in zip(got, want):
+        assert g.number == w.number
+        assert len(g.detections['scores']) == len(w.detections['scores']) == 20
+        np.testing.assert_allclose(g.detections['bboxes'], w.detections['bboxes'], atol=1e-3)
+        np.testing.assert_allclose(g.detections['scores'], w.detections['scores'], atol=1e-5)
+        np.testing.assert_array_equal(g.detections['labels'], w.detections['labels'])
+
+
+def test_workers_read_exactly_what_one_thread_reads(trained, tiny_digits):
+    """``DigitReader(workers=2)`` spreads batches over two one-thread workers: the answers equal one-thread
+    reading bit for bit, in order, and the caller's torch thread count (and new threads' default) stay."""
+    import threading
+
+    from mmdigit.apis import DigitReader
+    cfg_path, work = trained
+    images = mixed_images(tiny_digits) * 3  # 27 images: 7 batches of 4, the last one short
+    caller = torch.get_num_threads()
+    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'), score_thr=0.0, workers=2)
+    got = reader.read_many(images, batch_size=4)
+    assert torch.get_num_threads() == caller
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert seen == [caller]
+    torch.set_num_threads(1)
+    try:
+        want = reader.read_many(images[:4], batch_size=4) + [
+            r for i in range(4, len(images), 4) for r in reader.read_many(images[i:i + 4], batch_size=4)]
+    finally:
+        torch.set_num_threads(caller)
+    assert len(got) == len(want) == len(images)
+    for g, w in zip(got, want):
+        assert g.number == w.number
+        for key in ('bboxes', 'scores', 'labels'):
+            np.testing.assert_array_equal(g.detections[key], w.detections[key])
