@@ -244,12 +244,19 @@ def test_make_synthetic_removes_temp_folders_of_killed_runs(tmp_path):
     assert not stale.exists() and alive.exists()
 
 
+def default_sigint() -> None:
+    """In the child: Ctrl-C as a terminal delivers it, also when pytest itself was started in the background
+    (``cmd &`` in a script starts with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(sys.platform == 'win32', reason='SIGINT to a process group')
 def test_make_synthetic_ctrl_c_exits_fast_and_leaves_nothing(tmp_path):
     tool = REPO / 'tools' / 'dataset_converters' / 'make_synthetic.py'
     proc = subprocess.Popen([sys.executable, str(tool), '--out', str(tmp_path / 'ds'), '--train', '100000',
                              '--valid', '0', '--test', '0', '--workers', '2', '--no-progress'],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=default_sigint)
     deadline = time.time() + 120
     while time.time() < deadline and not any((p / 'train').is_dir() and any((p / 'train').iterdir())
                                              for p in tmp_path.glob('.ds.tmp-*')):

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO
+from tests.test_cli_errors import default_sigint
 
 sys.path.insert(0, str(REPO / 'tools'))
 import infer as infer_tool  # noqa: E402
@@ -392,7 +393,8 @@ def test_serve_tool_defaults_to_the_demo_model(checkpoint, tmp_path, monkeypatch
 def test_serve_tool_serves_until_stopped(checkpoint, photos, infer_json):
     """The real command in its own process: prints its address, answers, stops on SIGINT."""
     proc = subprocess.Popen([sys.executable, str(REPO / 'tools' / 'serve.py'), *checkpoint, '--port', '0',
-                             '--score-thr', '0'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             '--score-thr', '0'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
     try:
         for line in proc.stdout:  # mmengine's loading lines, then ours once it listens (EOF if it died)
             if 'mmdigit web reader' in line:
