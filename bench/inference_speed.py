@@ -36,6 +36,7 @@ from _common import RESULTS, interleaved, machine, median, write_result  # noqa:
 BEFORE = '66e6864'  # the last commit before the issue-17 inference work (mmdet's per-image post-processing)
 DEMO_CONFIG = 'configs/digit_frcnn_r18_cpu.py'
 MARK = '@@ '
+ALL_ARMS = ['r50', 'tv800', 'tv128', 'r101', 'r50_v2', 'r50_v2_cbam', 'r18_cpu', 'r18_cpu_loop']
 
 OURS = {'r50': 'digit_frcnn_r50.py', 'r101': 'digit_frcnn_r101.py', 'r50_v2': 'digit_frcnn_r50_v2.py',
         'r50_v2_cbam': 'digit_frcnn_r50_v2_cbam.py', 'r18_cpu': 'digit_frcnn_r18_cpu.py'}
@@ -205,10 +206,13 @@ def main(argv=None):
     p.add_argument('--workers', type=int, default=2,
                    help='also time this tree with DigitReader(workers=N) (1: no such arm)')
     p.add_argument('--no-check', action='store_true', help='skip comparing both readers\' answers on every photo')
-    p.add_argument('--arms', nargs='+', help='instead: the config arms (r50 tv800 tv128 r101 r50_v2 r50_v2_cbam '
-                                            'r18_cpu r18_cpu_loop)')
+    p.add_argument('--arms', nargs='+', help=f'instead: the config arms ({" ".join(ALL_ARMS)}; the default '
+                                            'without a demo model)')
     p.add_argument('--arm-images', type=int, default=8, help='--arms: images per repeat (a multiple of 8)')
     args = p.parse_args(argv)
+    if not args.arms and not (Path(args.demo_dir) / 'model_a' / 'last_checkpoint').is_file():
+        print(f'{args.demo_dir}: no demo model A (`make demo` trains it; or --demo-dir): timing the config arms')
+        args.arms = ALL_ARMS
     if args.arms:
         return config_arms(args)
     path = RESULTS / 'inference_speed.json'
@@ -269,8 +273,10 @@ def config_arms(args):
         print(f'{n:<13} {desc:<90} {table[n]["images_per_s_batch1"]:9.2f} {table[n]["images_per_s_batch8"]:9.2f}')
     path = RESULTS / 'inference_speed.json'
     result = json.loads(path.read_text()) if path.is_file() else dict(name='inference_speed')
-    result['arms'] = {**result.get('arms', {}), **{n: dict(description=built[n][0], **v) for n, v in table.items()}}
-    result.update(arms_date=time.strftime('%Y-%m-%dT%H:%M:%S%z'), arms_images=len(imgs),
+    now = time.strftime('%Y-%m-%dT%H:%M:%S%z')
+    result['arms'] = {**result.get('arms', {}),
+                      **{n: dict(description=built[n][0], date=now, **v) for n, v in table.items()}}
+    result.update(arms_date=now, arms_images=len(imgs),
                   arms_repeats=args.repeats, arms_machine=machine())
     if 'r50' in table and 'tv800' in table:
         a, b = table['tv800'], table['r50']

@@ -44,9 +44,9 @@ class BatchInference:
 
     ``workers`` > 1 (CPU): :meth:`map` reads that many batches at once, each in a thread whose torch ops run
     on one thread. Why: one batch at a time leaves a core idle through its Python and post-processing parts,
-    and OpenMP's per-op barriers stall when another process holds a core (shared 2 cores, demo model:
-    2 workers read 91 images/s where one batch at a time on 2 torch threads read 80, load ~4). Each worker
-    reads whole batches, so answers equal one-thread reading exactly."""
+    and OpenMP's per-op barriers stall when another process holds a core (2 shared cores, demo model, batch
+    16: 104 images/s with 2 workers, 95 one batch at a time on 2 torch threads; ``bench/inference_speed.py``).
+    Each worker reads whole batches, so answers equal one-thread reading exactly."""
 
     def __init__(self, model, workers: int = 1):
         from mmcv.transforms import Compose

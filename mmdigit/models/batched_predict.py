@@ -3,10 +3,11 @@ detections, equal to mmdet's per-image loops (``RPNHead.predict_by_feat``, ``BBo
 
 Why: mmdet decodes each image on its own (per image and FPN level: select, sigmoid, sort, decode, clip,
 filter, NMS, each a handful of small tensor ops plus ``InstanceData`` bookkeeping). For house-number images
-the network is small, so on 2 CPU cores this Python-bound loop was 20% of reading a batch of 16 (twice, with
-the zoomed-in pass). Here every step but the NMS runs once over the batch; the NMS stays mmcv's
-``batched_nms`` per image, called with the same boxes, scores and groups as mmdet's, so the same boxes
-survive. Used by :class:`ZoomInFasterRCNN` when :func:`batched_applies`; any other head keeps mmdet's path.
+the network is small, so on CPU this Python-bound loop was 19% of reading a batch of 16 (twice, with the
+zoomed-in pass; 1 thread). Here every step but the NMS runs once over the batch; the NMS runs per image, with
+mmcv's kernel and ``batched_nms``'s arithmetic on the same boxes, scores and groups (the RPN's on its best
+boxes only where that provably keeps the same ones), so the same boxes survive. Used by
+:class:`ZoomInFasterRCNN` when :func:`batched_applies`; any other head keeps mmdet's path.
 """
 from __future__ import annotations
 
