@@ -1,0 +1,56 @@
+"""FeatureAutocastHook: the backbone and neck train in bfloat16 and hand float32 to the heads; evaluation stays
+float32 with the numbers of an unhooked model; bad settings are refused by name."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mmdigit.engine import FeatureAutocastHook
+
+
+class _Detector(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+        self.neck = torch.nn.Conv2d(8, 4, 1)
+        self.head = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        f = self.neck(self.backbone(x))
+        return self.head(f.mean((2, 3))), f
+
+
+def test_training_features_run_in_bf16_and_leave_as_float32():
+    torch.manual_seed(0)
+    model = _Detector().train()
+    conv_dtypes = []
+    model.backbone[0].register_forward_hook(lambda m, a, o: conv_dtypes.append(o.dtype))
+    hook = FeatureAutocastHook()
+    hook.before_run(SimpleNamespace(model=model))
+    out, feats = model(torch.randn(2, 3, 12, 12))
+    assert conv_dtypes == [torch.bfloat16]
+    assert feats.dtype == torch.float32 and out.dtype == torch.float32
+    out.sum().backward()
+    assert model.backbone[0].weight.grad.dtype == torch.float32  # master weights stay float32
+
+    hook.after_run(None)
+    model(torch.randn(2, 3, 12, 12))
+    assert conv_dtypes[-1] == torch.float32  # the hooks are gone
+
+
+def test_evaluation_is_float32_and_unchanged():
+    torch.manual_seed(0)
+    model = _Detector().eval()
+    x = torch.randn(2, 3, 12, 12)
+    before = model(x)
+    FeatureAutocastHook().before_run(SimpleNamespace(model=model))
+    after = model(x)
+    for a, b in zip(before, after):
+        assert torch.equal(a, b)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match='dtype'):
+        FeatureAutocastHook(dtype='int8')
+    with pytest.raises(ValueError, match="'rpn'"):
+        FeatureAutocastHook(modules=('backbone', 'rpn')).before_run(SimpleNamespace(model=_Detector()))
