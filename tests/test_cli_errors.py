@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mmdigit.utils.cli import UserError, check_cfg_options, probability, run_main
-from tests.conftest import REPO
+from tests.helpers import REPO, default_sigint
 
 CPU_CONFIG = REPO / 'configs' / 'digit_frcnn_r18_cpu.py'
 
@@ -244,12 +244,6 @@ def test_make_synthetic_removes_temp_folders_of_killed_runs(tmp_path):
     assert not stale.exists() and alive.exists()
 
 
-def default_sigint() -> None:
-    """In the child: Ctrl-C as a terminal delivers it, also when pytest itself was started in the background
-    (``cmd &`` in a script starts with SIGINT ignored, and children inherit that)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.mark.skipif(sys.platform == 'win32', reason='SIGINT to a process group')
 def test_make_synthetic_ctrl_c_exits_fast_and_leaves_nothing(tmp_path):
     tool = REPO / 'tools' / 'dataset_converters' / 'make_synthetic.py'
@@ -320,7 +314,7 @@ def test_plot_curves_truncated_and_broken_scalars(tmp_path, capsys):
 # ----- ensemble
 
 def test_ensemble_thresholds_missing_pred_csv_and_wrong_ann_file(tmp_path, capsys):
-    from tests.test_ensemble_cli import make_gt, simulate_model
+    from tests.helpers import make_gt, simulate_model
     gt, images, anns = make_gt(tmp_path)
     ids = [im['id'] for im in images]
     a = simulate_model(tmp_path, 'a', anns, ids, 0)

@@ -9,8 +9,7 @@ from mmdet.registry import MODELS
 
 import mmdigit  # noqa: F401
 from mmdigit.apis import adapt_to_device, load_config
-from tests.conftest import REPO
-from tests.test_foundation import make_batch, train_and_predict
+from tests.helpers import REPO, make_batch, train_and_predict
 
 CONFIGS = sorted(p.name for p in (Path(__file__).resolve().parents[1] / 'configs').glob('*.py'))
 

@@ -5,49 +5,11 @@ import sys
 import numpy as np
 import pytest
 
-from mmdigit.recognition import ImageDetections, PredictionFileError, write_predictions
-from tests.conftest import REPO
+from mmdigit.recognition import PredictionFileError
+from tests.helpers import REPO, make_gt, simulate_model
 
 sys.path.insert(0, str(REPO / 'tools'))
 import ensemble as ensemble_tool  # noqa: E402
-
-
-def make_gt(tmp_path, n=30, seed=0):
-    rng = np.random.default_rng(seed)
-    images, anns = [], []
-    for i in range(1, n + 1):
-        images.append(dict(id=i, file_name=f'{i}.png', width=120, height=60))
-        for k in range(int(rng.integers(1, 4))):
-            anns.append(dict(id=len(anns) + 1, image_id=i, bbox=[10.0 + 22 * k, 12.0, 18.0, 34.0], area=612,
-                             iscrowd=0, category_id=int(rng.integers(1, 11))))
-    path = tmp_path / 'gt.json'
-    path.write_text(json.dumps(dict(images=images, annotations=anns,
-                                    categories=[dict(id=d + 1, name=str(d)) for d in range(10)])))
-    return path, images, anns
-
-
-def simulate_model(tmp_path, name, anns, image_ids, seed, miss=0.15, wrong=0.1, score_thr=0.5):
-    """A model that misses or mislabels some digits and adds low-score clutter: elsewhere, and, like mmdet's
-    per-class NMS output, boxes of other digit classes on every digit it sees."""
-    rng = np.random.default_rng(seed)
-    dets = {}
-    for i in image_ids:
-        rows = []
-        for a in (a for a in anns if a['image_id'] == i):
-            if rng.uniform() < miss:
-                continue
-            x, y, w, h = np.asarray(a['bbox']) + rng.normal(0, 1.0, 4)
-            label = a['category_id'] - 1 if rng.uniform() > wrong else int(rng.integers(0, 10))
-            rows.append((x, y, x + w, y + h, rng.uniform(0.6, 0.99), label))
-            for other in rng.choice([d for d in range(10) if d != label], 3, replace=False):
-                rows.append((x + rng.normal(), y, x + w, y + h, rng.uniform(0.05, 0.15), other))
-        rows.append((80.0, 40.0, 95.0, 58.0, rng.uniform(0.05, 0.3), int(rng.integers(0, 10))))
-        a = np.asarray(rows)
-        dets[i] = ImageDetections(a[:, :4], a[:, 4], a[:, 5].astype(int))
-    out = tmp_path / name
-    write_predictions(out, dets, {i: '-1' for i in image_ids}, image_ids)
-    (out / 'pred_info.json').write_text(json.dumps(dict(score_thr=score_thr)))
-    return out / 'pred.json'
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from mmdigit.ensemble import (
 )
 from mmdigit.evaluation import PredictionSet, ThresholdSweep
 from mmdigit.recognition import ImageDetections, NumberDecoder, ReadingSettings, read_pred_csv, write_predictions
-from tests.test_ensemble_cli import make_gt, simulate_model
+from tests.helpers import make_gt, simulate_model
 
 
 def model_dir(tmp_path, name, dets: dict, score_thr: float, image_ids=None):
@@ -145,7 +145,7 @@ def test_prediction_set_reads_the_numbers_its_pred_csv_holds(tmp_path):
 def test_demo_redoes_a_cached_stage_whose_rows_had_no_kinds(tmp_path, capsys):
     import sys
 
-    from tests.conftest import REPO
+    from tests.helpers import REPO
     sys.path.insert(0, str(REPO / 'tools'))
     import demo
     (tmp_path / 'stages.json').write_text(json.dumps({'ensemble': dict(rows=[{}, {}], seconds=1),

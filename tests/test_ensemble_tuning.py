@@ -6,7 +6,7 @@ import pytest
 from mmdigit.ensemble import FusionSettings, ImageSet, ModelPredictions, load_settings, tune_fusion
 from mmdigit.ensemble.tuning import candidate_grid
 from mmdigit.recognition import PredictionFileError
-from tests.test_ensemble_cli import make_gt, simulate_model
+from tests.helpers import make_gt, simulate_model
 
 
 @pytest.fixture

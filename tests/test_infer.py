@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, SHARED
+from tests.helpers import REPO, SHARED
 
 sys.path.insert(0, str(REPO / 'tools'))
 import infer as infer_tool  # noqa: E402

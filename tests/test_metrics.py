@@ -292,7 +292,7 @@ def test_test_pipeline_keeps_ground_truth_in_original_pixels(tiny_digits, tmp_pa
     must load annotations after Resize, as mmdet's do."""
     from mmdet.registry import DATASETS
 
-    from tests.conftest import tiny_cfg
+    from tests.helpers import tiny_cfg
     cfg = tiny_cfg(tiny_digits, tmp_path)
     ds = DATASETS.build(cfg.test_dataloader.dataset)
     item = ds[0]

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
-from tests.test_cli_errors import default_sigint
+from tests.helpers import REPO, default_sigint
 
 sys.path.insert(0, str(REPO / 'tools'))
 import infer as infer_tool  # noqa: E402

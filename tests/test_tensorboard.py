@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, tiny_cfg, write_cfg
+from tests.helpers import REPO, tiny_cfg, write_cfg
 
 sys.path.insert(0, str(REPO / 'tools'))
 import train as train_tool  # noqa: E402

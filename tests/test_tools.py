@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import REPO, tiny_cfg, write_cfg
+from tests.helpers import REPO, tiny_cfg, write_cfg
 
 sys.path.insert(0, str(REPO / 'tools'))
 import test as test_tool  # noqa: E402
