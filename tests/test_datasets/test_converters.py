@@ -20,9 +20,9 @@ from mmdigit.datasets.converters import (
     val_count,
     voc_to_coco,
 )
+from tests.helpers import REPO, SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / 'shared' / 'svhn-reference' / 'samples'
+SAMPLES = SHARED / 'samples'
 
 
 FIELDS = ('height', 'label', 'left', 'top', 'width')
@@ -179,7 +179,7 @@ def test_voc_to_coco(tmp_path):
 
 
 def test_converter_clis(svhn_dir, tmp_path):
-    tool = ROOT / 'tools' / 'dataset_converters' / 'svhn_to_coco.py'
+    tool = REPO / 'tools' / 'dataset_converters' / 'svhn_to_coco.py'
     out, val = tmp_path / 'out' / 'train.json', tmp_path / 'out' / 'valid.json'
     cmd = [sys.executable, str(tool), str(svhn_dir / 'digitStruct.mat'), '--img-dir', str(svhn_dir),
            '--out', str(out), '--val-ratio', '0.34', '--val-out', str(val), '--seed', '0']
@@ -199,7 +199,7 @@ def test_converter_clis(svhn_dir, tmp_path):
     xml.mkdir()
     _voc(xml / '1.xml', '1.png', (40, 30), [('3', (2, 2, 12, 22))])
     vout = tmp_path / 'voc.json'
-    r = subprocess.run([sys.executable, str(ROOT / 'tools' / 'dataset_converters' / 'voc_to_coco.py'),
+    r = subprocess.run([sys.executable, str(REPO / 'tools' / 'dataset_converters' / 'voc_to_coco.py'),
                         str(xml), '--img-dir', str(svhn_dir), '--out', str(vout)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

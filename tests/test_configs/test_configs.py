@@ -1,7 +1,6 @@
 """Every config under configs/ builds, trains one step and predicts on CPU, and really contains what its
 name promises (CBAM modules, focal classifier, v2 heads, schedules)."""
 import copy
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +10,7 @@ import mmdigit  # noqa: F401
 from mmdigit.apis import adapt_to_device, load_config
 from tests.helpers import REPO, make_batch, train_and_predict
 
-CONFIGS = sorted(p.name for p in (Path(__file__).resolve().parents[1] / 'configs').glob('*.py'))
+CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('*.py'))
 
 
 def build_schedulers(cfg, model):

@@ -20,8 +20,6 @@ from mmdigit.datasets.coco_io import (
 )
 from mmdigit.datasets.converters import read_digitstruct, svhn_to_coco, voc_to_coco
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def make_dataset(root: Path, images: dict[str, Image.Image | bytes | None], anns=None,
                  sizes: dict[str, tuple[int, int]] | None = None) -> Path:

@@ -28,9 +28,7 @@ from mmdigit.datasets.synth import (
 from mmdigit.datasets.synth import generate as gen
 from mmdigit.datasets.synth import render as R
 from mmdigit.datasets.synth import textures as T
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / 'shared' / 'svhn-reference'
+from tests.helpers import REPO, SHARED
 
 
 @pytest.fixture(scope='module')
@@ -296,18 +294,18 @@ def test_appearance_statistics_measure_what_they_name():
 def test_grid_and_cli(tmp_path):
     grid = make_grid(tmp_path / 'grid.png', per_row=2, height=32)
     assert grid.is_file() and grid.stat().st_size < 300_000
-    tool = ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py'
+    tool = REPO / 'tools' / 'dataset_converters' / 'make_synthetic.py'
     cmd = [sys.executable, str(tool), '--out', str(tmp_path / 'ds'), '--train', '4', '--valid', '2',
            '--test', '2', '--seed', '1', '--workers', '2', '--no-progress']
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r.returncode == 0, r.stderr
     assert 'images/s' in r.stdout
     assert len(list((tmp_path / 'ds' / 'train').glob('*.png'))) == 4
-    r2 = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    r2 = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r2.returncode == 2 and 'exists' in r2.stderr
-    stats_tool = ROOT / 'tools' / 'analysis' / 'compare_stats.py'
+    stats_tool = REPO / 'tools' / 'analysis' / 'compare_stats.py'
     r3 = subprocess.run([sys.executable, str(stats_tool), str(tmp_path / 'ds' / 'train.json')],
-                        capture_output=True, text=True, cwd=ROOT, timeout=120)
+                        capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r3.returncode in (0, 1) and 'box_height_px' in r3.stdout, r3.stderr
     # a dataset that is clearly not SVHN-like (every image has 5 digits) must fail the check
     coco = json.loads((tmp_path / 'ds' / 'train.json').read_text())
@@ -316,5 +314,5 @@ def test_grid_and_cli(tmp_path):
     bad = tmp_path / 'bad.json'
     bad.write_text(json.dumps(coco))
     r4 = subprocess.run([sys.executable, str(stats_tool), str(bad)], capture_output=True, text=True,
-                        cwd=ROOT, timeout=120)
+                        cwd=REPO, timeout=120)
     assert r4.returncode == 1 and 'FAIL' in r4.stdout

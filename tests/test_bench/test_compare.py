@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
+
 sys.path.insert(0, str(REPO / 'bench'))
 
 import compare  # noqa: E402
