@@ -140,3 +140,21 @@ def train_and_predict(model, batch):
         inst = p.pred_instances
         assert inst.bboxes.shape[1] == 4 and len(inst.bboxes) == len(inst.scores) == len(inst.labels)
     return losses, preds
+
+
+def evaluator_cfg(val=None, test=None):
+    """A config holding only evaluators (what ReadingSettings.from_config and the calibration hook read)."""
+    from mmengine.config import Config
+    return Config(dict(val_evaluator=val or [dict(type='FastCocoMetric')], test_evaluator=test or []))
+
+
+def data_sample(img_id, pred, gt=((10, 10, 20, 30, 1),)):
+    """A metric's input for one image: ``pred`` rows (x1, y1, x2, y2, label, score), ``gt`` rows (x1, y1, x2, y2,
+    label)."""
+    import torch
+    p = np.asarray(pred, dtype=np.float32).reshape(-1, 6)
+    g = np.asarray(gt, dtype=np.float32).reshape(-1, 5)
+    return dict(img_id=img_id,
+                gt_instances=dict(bboxes=torch.from_numpy(g[:, :4]), labels=torch.from_numpy(g[:, 4]).long()),
+                pred_instances=dict(bboxes=torch.from_numpy(p[:, :4]), scores=torch.from_numpy(p[:, 5]),
+                                    labels=torch.from_numpy(p[:, 4]).long()))

@@ -76,28 +76,3 @@ def test_runner_checkpoint_reloads_for_resume_and_test(tiny_digits, tmp_path):
     cfg.load_from = str(work / 'iter_4.pth')
     metrics = Runner.from_cfg(cfg).test()
     assert 'coco/bbox_mAP' in metrics and 'digit/accuracy' in metrics
-
-
-def test_safe_loader_still_refuses_arbitrary_pickles(tmp_path):
-    from mmdigit.utils.checkpoint import load_checkpoint_safely
-
-    class Evil:
-        def __reduce__(self):
-            return (print, ('pwned',))
-    path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': Evil()}, path)
-    with pytest.raises(ValueError, match='evil.pth: cannot load as a checkpoint'):
-        load_checkpoint_safely(path)
-
-
-def test_safe_loader_getattr_is_limited_to_history_buffer_statistics(tmp_path):
-    import pickle
-
-    from mmengine.logging.history_buffer import HistoryBuffer
-
-    from mmdigit.utils.checkpoint import _history_buffer_getattr
-    assert _history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
-    with pytest.raises(pickle.UnpicklingError, match='refused'):
-        _history_buffer_getattr(HistoryBuffer, '__init__')
-    with pytest.raises(pickle.UnpicklingError, match='refused'):
-        _history_buffer_getattr(object, '__subclasses__')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -316,3 +317,25 @@ def test_grid_and_cli(tmp_path):
     r4 = subprocess.run([sys.executable, str(stats_tool), str(bad)], capture_output=True, text=True,
                         cwd=REPO, timeout=120)
     assert r4.returncode == 1 and 'FAIL' in r4.stdout
+
+
+def test_dataset_made_before_the_marker_still_counts_as_ours(tmp_path):
+    from mmdigit.datasets.synth.generate import MARKER, generate_dataset, is_own_dataset
+    out = tmp_path / 'old'
+    generate_dataset(out, {'train': 2}, workers=1, progress=False)
+    (out / MARKER).unlink()
+    assert is_own_dataset(out)
+    (out / 'notes.txt').write_text('x')
+    assert not is_own_dataset(out)
+
+
+def test_make_synthetic_removes_temp_folders_of_killed_runs(tmp_path):
+    from mmdigit.datasets.synth.generate import generate_dataset
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    stale = tmp_path / f'.ds.tmp-{dead.pid}'
+    (stale / 'train').mkdir(parents=True)
+    alive = tmp_path / f'.ds.tmp-{os.getpid()}x'  # not a pid: not ours to judge
+    alive.mkdir()
+    generate_dataset(tmp_path / 'ds', {'train': 1}, workers=1, progress=False)
+    assert not stale.exists() and alive.exists()

@@ -63,22 +63,6 @@ def test_falls_back_to_mmdet_where_the_sparse_form_does_not_apply():
     assert SparseRoIExtractor(LAYER, 8, STRIDES)(feats, rois[:0]).shape == (0, 8, 7, 7)
 
 
-def test_channels_last_hook_changes_layout_not_outputs():
-    from types import SimpleNamespace
-
-    from mmdigit.engine import ChannelsLastHook
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
-                                torch.nn.Conv2d(8, 4, 3)).eval()
-    x = torch.randn(2, 3, 20, 30)
-    before = model(x)
-    ChannelsLastHook().before_run(SimpleNamespace(model=model))
-    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
-    out = model(x)
-    assert out.is_contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(out, before, atol=1e-5, rtol=1e-5)
-
-
-
 @pytest.mark.parametrize('seed', [0, 1])
 def test_inference_path_equals_the_sparse_product(seed):
     """Without gradients the taps are summed by ``embedding_bag``: the same features (to float rounding), also

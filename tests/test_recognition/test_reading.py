@@ -1,23 +1,18 @@
-"""How a number is read (ReadingSettings, NumberReading, Calibration), the files it travels in, and the one
-threshold sweep."""
+"""How a number is read (ReadingSettings, NumberReading, Calibration) and the files it travels in."""
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
-from mmengine.config import Config
 
-from mmdigit.evaluation import DEFAULT_THR_GRID, DigitPredictionWriter, DigitSequenceMetric, ThresholdSweep
+from mmdigit.evaluation import DigitSequenceMetric
 from mmdigit.recognition import (
     CALIBRATION_NAME,
     PRED_INFO_NAME,
     Calibration,
-    ImageDetections,
     NumberDecoder,
     ReadingSettings,
-    read_pred_csv,
 )
+from tests.helpers import evaluator_cfg as _cfg
 
 BOXES = np.array([[30., 10., 40., 30.], [10., 10., 20., 30.], [20., 10., 30., 30.]])
 
@@ -47,10 +42,6 @@ def test_read_gives_the_number_pred_csv_holds():
         r = reading.read(boxes, scores, labels)
         assert r.number == reading.decode(boxes, scores, labels)
         assert 0.0 <= r.confidence <= 1.0
-
-
-def _cfg(val=None, test=None):
-    return Config(dict(val_evaluator=val or [dict(type='FastCocoMetric')], test_evaluator=test or []))
 
 
 def test_settings_come_from_the_configs_metric_val_first():
@@ -108,75 +99,6 @@ def test_pred_info_round_trip_and_bad_files(tmp_path):
         path.write_text(f'{{"score_thr": 0.5, {bad}}}')
         with pytest.raises(ValueError, match=f'{PRED_INFO_NAME}: {why}'):
             ReadingSettings.from_pred_info(tmp_path)
-
-
-def _sample(img_id, pred, gt=((10, 10, 20, 30, 1),)):
-    p = np.asarray(pred, dtype=np.float32).reshape(-1, 6)
-    g = np.asarray(gt, dtype=np.float32).reshape(-1, 5)
-    return dict(img_id=img_id,
-                gt_instances=dict(bboxes=torch.from_numpy(g[:, :4]), labels=torch.from_numpy(g[:, 4]).long()),
-                pred_instances=dict(bboxes=torch.from_numpy(p[:, :4]), scores=torch.from_numpy(p[:, 5]),
-                                    labels=torch.from_numpy(p[:, 4]).long()))
-
-
-def test_prediction_writer_records_the_settings_pred_csv_was_read_with(tmp_path):
-    reading = ReadingSettings(NumberDecoder(score_thr=0.6, dedup_iou=None), '--score-thr')
-    writer = DigitPredictionWriter(str(tmp_path), reading=reading.to_dict())
-    samples = [_sample(1, [(10, 10, 20, 30, 1, .9), (11, 10, 21, 30, 7, .7)]), _sample(2, [(10, 10, 20, 30, 4, .5)])]
-    writer.process({}, samples)
-    writer.compute_metrics(writer.results)
-    back = ReadingSettings.from_pred_info(tmp_path / 'pred.json')
-    assert back == reading
-    assert read_pred_csv(tmp_path / 'pred.csv') == {1: '17', 2: '-1'}  # no suppression, 0.5 < 0.6
-
-
-def test_calibration_hook_stores_the_metrics_best_threshold_with_its_decoder(tmp_path):
-    from mmdigit.engine.calibration_hook import DigitCalibrationHook
-    metric = DigitSequenceMetric(score_thr=0.5, line_gap=1.25)
-    logged = []
-    runner = SimpleNamespace(val_evaluator=SimpleNamespace(metrics=[metric]), work_dir=str(tmp_path), epoch=0,
-                             iter=40, logger=SimpleNamespace(info=logged.append), cfg=_cfg())
-    DigitCalibrationHook().after_val_epoch(runner, {'digit/best_thr': 0.35, 'digit/best_accuracy': 0.7,
-                                                    'digit/accuracy': 0.6})
-    found = Calibration.find(tmp_path)
-    assert found.reading.decoder == NumberDecoder(score_thr=0.35, line_gap=1.25)
-    assert (found.accuracy, found.configured_accuracy, found.iter) == (0.7, 0.6, 40) and logged
-    DigitCalibrationHook().after_val_epoch(runner, {'coco/bbox_mAP': 0.1})  # no sweep: file unchanged
-    assert Calibration.find(tmp_path) == found
-    runner.val_evaluator.metrics, runner.cfg = [], _cfg([dict(type='DigitSequenceMetric', dedup_iou=None)])
-    DigitCalibrationHook().after_val_epoch(runner, {'digit/best_thr': 0.4, 'digit/best_accuracy': 0.7})
-    assert Calibration.find(tmp_path).reading.decoder == NumberDecoder(score_thr=0.4, dedup_iou=None)  # config's
-
-
-def test_sweep_ties_go_to_the_threshold_closest_to_one_half():
-    grid = (0.1, 0.3, 0.45, 0.55, 0.7)
-    assert ThresholdSweep(grid, (0.2, 0.8, 0.8, 0.8, 0.5)).best_thr == 0.45  # 0.45 and 0.55: the lower
-    assert ThresholdSweep(grid, (0.9, 0.8, 0.8, 0.8, 0.5)).best_thr == 0.1  # a strict maximum wins anywhere
-    untrained = ThresholdSweep(DEFAULT_THR_GRID, (0.0,) * len(DEFAULT_THR_GRID))
-    assert (untrained.best_thr, untrained.best_accuracy) == (0.5, 0.0)  # not the plateau's edge, 0.05
-    with pytest.raises(ValueError, match='empty threshold grid'):
-        _ = ThresholdSweep((), ()).best_thr
-
-
-def test_metric_and_ensembler_sweep_the_same_way():
-    """DigitSequenceMetric's best_thr (the calibration) and ThresholdSweep.of_detections (the ensembler's) on
-    the same detections."""
-    rng = np.random.default_rng(3)
-    samples, detections, truth = [], {}, {}
-    for i in range(40):
-        preds = [(10 + 12 * k, 10, 20 + 12 * k, 30, int(rng.integers(0, 10)), float(rng.uniform(0.05, 1)))
-                 for k in range(int(rng.integers(1, 4)))]
-        gt = [(x1, y1, x2, y2, lab) for x1, y1, x2, y2, lab, s in preds if s > 0.4] or [(0, 0, 5, 5, 1)]
-        samples.append(_sample(i, preds, gt))
-        a = np.asarray(preds, dtype=np.float32)
-        detections[i] = ImageDetections(a[:, :4], a[:, 5], a[:, 4].astype(int))
-        truth[i] = ''.join(str(lab) for *_, lab in sorted(gt))
-    metric = DigitSequenceMetric()
-    metric.process({}, samples)
-    m = metric.compute_metrics(metric.results)
-    sweep = ThresholdSweep.of_detections(NumberDecoder(), detections, truth)
-    assert (m['best_thr'], m['best_accuracy']) == (sweep.best_thr, sweep.best_accuracy)
-    assert sweep.best_accuracy > 0.5
 
 
 def test_bad_decoder_settings_fail_by_name():

@@ -1,17 +1,16 @@
 """Bad input to the command-line tools: one line on stderr naming the file/flag, exit code 2, nothing lost
-(issue 16). The tools run through the same ``run_main`` wrapper their ``__main__`` uses, or as processes."""
+(issue 16). The tools run through the same ``run_main`` wrapper their ``__main__`` uses, or as processes (the
+wrapper itself and the run files it guards: tests/test_utils)."""
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import zipfile
-from pathlib import Path
 
 import pytest
 
-from mmdigit.utils.cli import UserError, check_cfg_options, probability, run_main
+from mmdigit.utils.cli import run_main
 from tests.helpers import REPO, default_sigint
 
 CPU_CONFIG = REPO / 'configs' / 'digit_frcnn_r18_cpu.py'
@@ -40,152 +39,6 @@ def one_line_error(err: str, prog: str, *parts: str) -> str:
     for p in parts:
         assert p in lines[0], (p, err)
     return lines[0]
-
-
-# ----- the wrapper itself
-
-def test_wrapper_user_error_debug_interrupt_and_bugs(capsys, monkeypatch, tmp_path):
-    def missing(argv):
-        raise FileNotFoundError('cfg.py: config file does not exist')
-    assert run_main(missing, 'tool', []) == 2
-    assert capsys.readouterr().err == 'tool: cfg.py: config file does not exist\n'
-
-    def no_folder(argv):
-        open(tmp_path / 'nope' / 'out.txt', 'w')  # an OSError with errno and file name
-    assert run_main(no_folder, 'tool', []) == 2
-    assert capsys.readouterr().err == f'tool: {tmp_path}/nope/out.txt: No such file or directory\n'
-
-    def interrupted(argv):
-        raise KeyboardInterrupt
-    assert run_main(interrupted, 'tool', []) == 130
-    assert capsys.readouterr().err == 'tool: interrupted\n'
-
-    with pytest.raises(FileNotFoundError):  # --debug: the traceback (the exception) instead of one line
-        run_main(missing, 'tool', ['--debug'])
-    monkeypatch.setenv('MMDIGIT_DEBUG', '1')
-    with pytest.raises(FileNotFoundError):
-        run_main(missing, 'tool', [])
-    monkeypatch.delenv('MMDIGIT_DEBUG')
-
-    def bug(argv):
-        return [][0]
-    with pytest.raises(IndexError):  # not a user error: keeps its traceback
-        run_main(bug, 'tool', [])
-    seen = []
-    assert run_main(lambda argv: seen.append(argv), 'tool', ['a', '--debug', 'b']) == 0
-    assert seen == [['a', 'b']]  # --debug is the wrapper's, not the tool's
-
-
-def test_dataloader_worker_errors_keep_only_the_workers_message():
-    from mmdigit.datasets.coco_io import DataError
-    from mmdigit.utils.cli import one_line
-    wrapped = DataError('Caught DataError in DataLoader worker process 0.\nOriginal Traceback (most recent call '
-                        'last):\n  File "x.py", line 1, in f\nmmdigit.datasets.coco_io.DataError: /d/3.png: cannot '
-                        'load image (cannot decode image: truncated)\n')
-    assert one_line(wrapped) == '/d/3.png: cannot load image (cannot decode image: truncated)'
-
-
-@pytest.mark.parametrize('text', ['1.5', '-1', 'nan', 'inf', 'x'])
-def test_thresholds_outside_0_1_are_refused(text):
-    import argparse
-    with pytest.raises(argparse.ArgumentTypeError):
-        probability(text)
-    assert probability('0') == 0.0 and probability('1') == 1.0
-
-
-def test_cfg_options_typos_are_refused_new_arguments_allowed():
-    from mmengine.config import Config
-    cfg = Config(dict(model=dict(test_cfg=dict(rcnn=dict(score_thr=0.05, nms=dict(iou_threshold=0.5)))),
-                      train_cfg=dict(max_iters=10), param_scheduler=[dict(type='A', end=5)],
-                      default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1))))
-    with pytest.raises(UserError, match=r"--cfg-options foo: the config has no key 'foo'"):
-        check_cfg_options(cfg, {'foo': 1})
-    with pytest.raises(UserError, match=r'score_thrx.*did you mean model.test_cfg.rcnn.score_thr\?'):
-        check_cfg_options(cfg, {'model.test_cfg.rcnn.score_thrx': 0.3})
-    with pytest.raises(UserError, match='is a list of 1, no index 3'):
-        check_cfg_options(cfg, {'param_scheduler.3.end': 2})
-    check_cfg_options(cfg, {'train_cfg.max_iters': 2, 'param_scheduler.0.end': 2, 'randomness.seed': 0,
-                            'default_hooks.checkpoint.max_keep_ckpts': 2, 'model.backbone': None,
-                            'work_dir': 'x'})  # existing keys, Runner settings, new hook arguments
-
-
-# ----- files written atomically keep the umask's mode
-
-def test_atomic_write_respects_the_umask(tmp_path):
-    from mmdigit.utils import atomic_write_text
-    old = os.umask(0o022)
-    try:
-        atomic_write_text(tmp_path / 'a.txt', 'x')
-        os.umask(0o077)
-        atomic_write_text(tmp_path / 'b.txt', 'x')
-    finally:
-        os.umask(old)
-    assert (tmp_path / 'a.txt').stat().st_mode & 0o777 == 0o644
-    assert (tmp_path / 'b.txt').stat().st_mode & 0o777 == 0o600
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['a.txt', 'b.txt']  # no temp file left
-
-
-# ----- checkpoints
-
-def test_empty_and_truncated_checkpoints_are_named(tmp_path):
-    import torch
-
-    from mmdigit.utils.checkpoint import check_checkpoint_file, load_checkpoint_safely
-    empty = tmp_path / 'empty.pth'
-    empty.write_bytes(b'')
-    with pytest.raises(ValueError, match=r'empty.pth: checkpoint file is empty \(0 bytes\)'):
-        load_checkpoint_safely(empty)
-    good = tmp_path / 'good.pth'
-    torch.save({'state_dict': {'w': torch.zeros(3)}}, good)
-    assert load_checkpoint_safely(good)['state_dict']['w'].shape == (3,)
-    cut = tmp_path / 'cut.pth'
-    cut.write_bytes(good.read_bytes()[:-40])
-    assert zipfile.is_zipfile(good)
-    with pytest.raises(ValueError, match='cut.pth: checkpoint to resume from file is truncated or corrupt'):
-        check_checkpoint_file(cut, 'checkpoint to resume from')
-    with pytest.raises(ValueError, match='cut.pth: .*truncated or corrupt'):
-        load_checkpoint_safely(cut)
-    with pytest.raises(IsADirectoryError, match='is a folder'):
-        check_checkpoint_file(tmp_path)
-
-
-# ----- run files
-
-def test_fresh_work_dir_latest_checkpoint_and_stale_files(tmp_path, capsys):
-    from mmdigit.utils.run_files import StaleFileGuard, check_fresh_work_dir, latest_checkpoint, unique_names
-    check_fresh_work_dir(tmp_path / 'new')  # missing or empty: fine
-    (tmp_path / 'cfg.py').write_text('')
-    check_fresh_work_dir(tmp_path)  # other files: fine
-    with pytest.raises(UserError, match='--resume: .* holds no checkpoint to resume from'):
-        latest_checkpoint(tmp_path)
-    for n in (2, 10):
-        (tmp_path / f'iter_{n}.pth').write_bytes(b'x')
-    with pytest.raises(UserError, match=r'holds an earlier run \(iter_10.pth, iter_2.pth\); add --resume'):
-        check_fresh_work_dir(tmp_path)
-    assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_10.pth')  # numeric, not name order
-    (tmp_path / 'last_checkpoint').write_text('/elsewhere/moved/iter_2.pth')
-    assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_2.pth')  # the work dir was moved
-    (tmp_path / 'iter_2.pth').write_bytes(b'')  # killed while saving it
-    assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_10.pth')
-    assert 'iter_2.pth: checkpoint file is empty (0 bytes); resuming from' in capsys.readouterr().err
-    (tmp_path / 'iter_10.pth').write_bytes(b'')
-    with pytest.raises(UserError, match='--resume: no complete checkpoint in .*iter_2.pth: checkpoint file is empty'):
-        latest_checkpoint(tmp_path)
-
-    stale = tmp_path / 'warnings.txt'
-    stale.write_text('old run')
-    with pytest.raises(RuntimeError), StaleFileGuard(stale):
-        raise RuntimeError('run failed')
-    assert stale.read_text() == 'old run'  # a failed run changes nothing
-    with StaleFileGuard(stale):
-        (tmp_path / 'rewritten').write_text('')  # this run wrote no warnings.txt
-    assert not stale.exists()
-    with StaleFileGuard(stale):
-        stale.write_text('new run, with a few more bytes')
-    assert stale.read_text().startswith('new run')
-
-    names = unique_names([Path('d/a.jpg'), Path('d/a.png'), Path('d/b.png'), Path('e/b.png'), Path('d/c.png')])
-    assert list(names.values()) == ['a.jpg.png', 'a.png.png', 'd_b.png.png', 'e_b.png.png', 'c.png']
 
 
 # ----- make_synthetic: --force replaces only its own datasets; Ctrl-C leaves nothing
@@ -220,28 +73,6 @@ def test_make_synthetic_force_never_deletes_foreign_files(tmp_path, capsys):
     assert rc == 0, err
     assert len(json.loads((ours / 'train.json').read_text())['images']) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ['ds', 'file.txt', 'mine']  # no temp folders left
-
-
-def test_dataset_made_before_the_marker_still_counts_as_ours(tmp_path):
-    from mmdigit.datasets.synth.generate import MARKER, generate_dataset, is_own_dataset
-    out = tmp_path / 'old'
-    generate_dataset(out, {'train': 2}, workers=1, progress=False)
-    (out / MARKER).unlink()
-    assert is_own_dataset(out)
-    (out / 'notes.txt').write_text('x')
-    assert not is_own_dataset(out)
-
-
-def test_make_synthetic_removes_temp_folders_of_killed_runs(tmp_path):
-    from mmdigit.datasets.synth.generate import generate_dataset
-    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
-    dead.wait()
-    stale = tmp_path / f'.ds.tmp-{dead.pid}'
-    (stale / 'train').mkdir(parents=True)
-    alive = tmp_path / f'.ds.tmp-{os.getpid()}x'  # not a pid: not ours to judge
-    alive.mkdir()
-    generate_dataset(tmp_path / 'ds', {'train': 1}, workers=1, progress=False)
-    assert not stale.exists() and alive.exists()
 
 
 @pytest.mark.skipif(sys.platform == 'win32', reason='SIGINT to a process group')
