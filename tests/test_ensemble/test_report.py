@@ -140,23 +140,3 @@ def test_prediction_set_reads_the_numbers_its_pred_csv_holds(tmp_path):
     assert read == csv
     assert sum(csv[i] == p.gt.numbers[i] for i in csv) > 10  # not vacuous
     assert json.loads((pred.parent / 'pred_info.json').read_text())['dedup_iou'] is None
-
-
-def test_demo_redoes_a_cached_stage_whose_rows_had_no_kinds(tmp_path, capsys):
-    import sys
-
-    from tests.helpers import REPO
-    sys.path.insert(0, str(REPO / 'tools'))
-    import demo
-    (tmp_path / 'stages.json').write_text(json.dumps({'ensemble': dict(rows=[{}, {}], seconds=1),
-                                                      'train_a': dict(iters=5, seconds=9)}))
-    stages = demo.Stages(tmp_path, force=False)
-    assert stages.run('train_a', lambda: pytest.fail('a stage of the same format is not redone'))['iters'] == 5
-    assert stages.run('ensemble', lambda: dict(rows=['new']))['rows'] == ['new']
-    assert 'older demo, redone' in capsys.readouterr().out
-    again = demo.Stages(tmp_path, force=False)  # the redone result is cached in the new format
-    assert again.run('ensemble', lambda: pytest.fail('redone twice'))['rows'] == ['new']
-    fresh = demo.Stages(tmp_path / 'fresh', force=True)  # a first run: no stage done yet, none 'older'
-    (tmp_path / 'fresh').mkdir()
-    assert fresh.run('ensemble', lambda: dict(rows=['first']))['rows'] == ['first']
-    assert 'older demo' not in capsys.readouterr().out
