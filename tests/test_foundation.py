@@ -1,11 +1,11 @@
 """The stack works here: registration, mmcv's compiled ops on CPU, a stock mmdet Faster R-CNN step, and
 mmengine checkpoints reloading under torch >= 2.6's safe loader."""
-import numpy as np
 import pytest
 import torch
 from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS, TRANSFORMS
 
 import mmdigit  # noqa: F401
+from tests.helpers import make_batch, train_and_predict
 
 
 def test_mmdigit_registers_in_mmdet_scope():
@@ -41,39 +41,6 @@ def test_mmcv_roi_align_on_cpu():
     torch.testing.assert_close(out, ref)
 
 
-def make_batch(n=2, h=64, w=96, num_classes=10, seed=0):
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    rng = np.random.default_rng(seed)
-    inputs, samples = [], []
-    for i in range(n):
-        inputs.append(torch.from_numpy(rng.integers(0, 255, (3, h, w), dtype=np.uint8)))
-        s = DetDataSample(metainfo=dict(img_id=i, img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0),
-                                        pad_shape=(h, w), batch_input_shape=(h, w)))
-        gt = InstanceData()
-        gt.bboxes = torch.tensor([[10., 8., 30., 50.], [34., 10., 52., 48.]])
-        gt.labels = torch.tensor([1, num_classes - 1])
-        s.gt_instances = gt
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def train_and_predict(model, batch):
-    from mmengine.optim import OptimWrapper
-    model.train()
-    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
-    losses = model.train_step(batch, optim)
-    total = sum(v for k, v in losses.items() if 'loss' in k)
-    assert torch.isfinite(total)
-    model.eval()
-    with torch.no_grad():
-        preds = model.test_step(batch)
-    for p in preds:
-        inst = p.pred_instances
-        assert inst.bboxes.shape[1] == 4 and len(inst.bboxes) == len(inst.scores) == len(inst.labels)
-    return losses, preds
-
-
 def test_stock_mmdet_faster_rcnn_trains_and_predicts_on_cpu(tmp_path):
     from mmengine.config import Config
     cfg_file = tmp_path / 'stock.py'  # inherit mmdet's own config the way ours do
@@ -92,7 +59,7 @@ def test_runner_checkpoint_reloads_for_resume_and_test(tiny_digits, tmp_path):
     """A checkpoint written by mmengine's Runner reloads through torch.load(weights_only=True)."""
     from mmengine.runner import Runner
 
-    from tests.conftest import tiny_cfg
+    from tests.helpers import tiny_cfg
     work = tmp_path / 'run'
     Runner.from_cfg(tiny_cfg(tiny_digits, work, max_iters=2)).train()
     ckpt = work / 'iter_2.pth'
@@ -109,28 +76,3 @@ def test_runner_checkpoint_reloads_for_resume_and_test(tiny_digits, tmp_path):
     cfg.load_from = str(work / 'iter_4.pth')
     metrics = Runner.from_cfg(cfg).test()
     assert 'coco/bbox_mAP' in metrics and 'digit/accuracy' in metrics
-
-
-def test_safe_loader_still_refuses_arbitrary_pickles(tmp_path):
-    from mmdigit.utils.checkpoint import load_checkpoint_safely
-
-    class Evil:
-        def __reduce__(self):
-            return (print, ('pwned',))
-    path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': Evil()}, path)
-    with pytest.raises(ValueError, match='evil.pth: cannot load as a checkpoint'):
-        load_checkpoint_safely(path)
-
-
-def test_safe_loader_getattr_is_limited_to_history_buffer_statistics(tmp_path):
-    import pickle
-
-    from mmengine.logging.history_buffer import HistoryBuffer
-
-    from mmdigit.utils.checkpoint import _history_buffer_getattr
-    assert _history_buffer_getattr(HistoryBuffer, 'mean') is HistoryBuffer.mean
-    with pytest.raises(pickle.UnpicklingError, match='refused'):
-        _history_buffer_getattr(HistoryBuffer, '__init__')
-    with pytest.raises(pickle.UnpicklingError, match='refused'):
-        _history_buffer_getattr(object, '__subclasses__')

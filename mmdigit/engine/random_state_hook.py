@@ -3,10 +3,10 @@
 mmengine re-seeds on resume, which restarts torch's generator: the RPN / R-CNN samplers then draw different
 RoIs than the uninterrupted run would have, and the weights drift apart. Saving torch / numpy / python RNG
 states with each checkpoint and restoring them on resume makes "interrupt + resume" reach the same weights
-as one uninterrupted run (seed 003's reproducibility; tested in tests/test_tools.py). Not covered: random
-augmentations. Dataloader workers restart from their per-worker seeds, and an iteration-based resume makes
-mmengine re-load the already-trained batches to skip them, which draws augmentation randomness again; the
-resumed run then sees differently augmented (equally distributed) images.
+as one uninterrupted run (seed 003's reproducibility; tested in tests/test_engine/test_random_state_hook.py).
+Not covered: random augmentations. Dataloader workers restart from their per-worker seeds, and an
+iteration-based resume makes mmengine re-load the already-trained batches to skip them, which draws
+augmentation randomness again; the resumed run then sees differently augmented (equally distributed) images.
 """
 from __future__ import annotations
 

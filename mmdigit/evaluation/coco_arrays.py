@@ -6,7 +6,7 @@ reads back. Here the ground truth becomes arrays once per annotation file and de
 pycocotools' greedy matching runs for all (image, category) pairs together, one detection rank per step,
 and its accumulation per category with numpy. Every rule that decides a number is pycocotools' own (score
 ties broken by input order, gts ignored for crowd or area sorted last, crowd gts matched many times, ids 0
-read as "unmatched", maxDets truncation, 101-point interpolation); tests/test_metrics.py checks the
+read as "unmatched", maxDets truncation, 101-point interpolation); tests/test_evaluation/test_metrics.py checks the
 precision/recall arrays and the 12 summary stats against pycocotools on random sets with those edge cases.
 Only bbox IoU with ``useCats=1`` (mmdet's ``metric='bbox'``) is done here.
 """

@@ -1,0 +1,209 @@
+"""The demo's stages, from synthetic data to the pictures (``run_demo``; ``tools/demo.py`` is its argparse
+shell). Each stage runs the repository's tools (tools/train.py, tools/test.py, tools/ensemble.py,
+tools/dataset_converters/make_synthetic.py) as processes, their logs in the work dir, and returns what
+``stages.json`` keeps of it; ``DemoSettings`` holds the sizes, minutes and ensemble members' seeds."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder
+
+from .stages import Stages, run_tool, say
+from .summary import scores, write_summary
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository: its tools/ and configs/
+PY = sys.executable
+CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
+SPEED_IMAGES = 400  # test images the speed stage reads, 16 at a time
+
+_run = partial(run_tool, cwd=ROOT)
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoSettings:
+    """What a demo run makes and trains; ``tools/demo.py``'s flags default to these."""
+    train_images: int = 30000
+    valid_images: int = 1000
+    test_images: int = 2000
+    minutes_a: float = 18.0  # model A's training loop budget, validations included
+    minutes_b: float = 3.5  # model B's (the short run, the third ensemble member)
+    seed_a: int = 0
+    seed_b: int = 1
+    validations_a: int = 3  # about how often each run validates (and so checkpoints: A's snapshot is the last but one)
+    validations_b: int = 2
+    real_dir: str = str(REAL_DEV)  # labelled real photos: a COCO json + images/
+    no_real: bool = False  # skip the real-photo evaluation
+    force: bool = False  # redo every stage
+
+
+DEFAULTS = DemoSettings()
+
+
+def make_data(work: Path, data: Path, s: DemoSettings) -> dict:
+    _run([PY, ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py', '--out', data, '--train',
+          s.train_images, '--valid', s.valid_images, '--test', s.test_images, '--seed', 0, '--force'],
+         work / 'data.log')
+    return dict(train=s.train_images, valid=s.valid_images, test=s.test_images)
+
+
+def ensemble(work: Path, data: Path, tested: list) -> dict:
+    """Fusion settings chosen on the validation split (tools/ensemble.py --tune), then the test split with them
+    unchanged (--settings): nothing is chosen on the split that is reported."""
+    out = work / 'ensemble'
+    say(f'ensemble of {len(tested)} members: fusion settings chosen on the validation split (--tune)')
+    val_preds = [Path(t['pred_dir_valid']) / 'pred.json' for t in tested]
+    _run([PY, ROOT / 'tools' / 'ensemble.py', *val_preds, '--ann-file', data / 'valid.json', '--tune',
+          '--out-dir', out / 'valid'], work / 'ensemble_valid.log', echo_all=True)
+    settings_file = out / 'valid' / 'fusion_settings.json'
+    settings = json.loads(settings_file.read_text())['settings']
+    say(f'chosen on validation: {settings}; the test split with them unchanged:')
+    preds = [Path(t['pred_dir']) / 'pred.json' for t in tested]
+    _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', data / 'test.json', '--settings',
+          settings_file, '--out-dir', out], work / 'ensemble.log', echo_all=True)
+    return dict(rows=json.loads((out / 'ensemble.json').read_text()), settings=settings,
+                settings_file=str(settings_file), numbers=settings['numbers'])
+
+
+def step_time(data: Path) -> dict:
+    from mmdigit.apis import load_config, seconds_per_iter, set_data_root
+    cfg = load_config(str(CONFIG))
+    set_data_root(cfg, str(data))
+    sec = seconds_per_iter(cfg)
+    print(f'   {sec:.3f} s per training step (batch {cfg.train_dataloader.batch_size}, incl. loop overhead)')
+    return dict(seconds_per_iter=sec)
+
+
+def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_iter: float, vals: int) -> dict:
+    """Train the CPU config for ``minutes`` of loop time (TrainTimeBudgetHook re-plans the iteration count and
+    the cosine end while it runs; the measured step time is its first guess), validating about ``vals`` times."""
+    from mmdigit.apis import iters_for_minutes
+    guess = iters_for_minutes(sec_per_iter, minutes)
+    val = max(100, guess // vals // 100 * 100)
+    out = work / name
+    if out.exists():
+        shutil.rmtree(out)
+    cmd = [PY, ROOT / 'tools' / 'train.py', CONFIG, '--work-dir', out, '--data-root', data, '--cfg-options',
+           f'train_cfg.max_iters={guess}', f'train_cfg.val_interval={val}', f'default_hooks.checkpoint.interval={val}',
+           f'param_scheduler.1.end={guess}', f'param_scheduler.1.T_max={guess - 100}',
+           f'randomness.seed={seed}', '--minutes', minutes]
+    _run(cmd, out / 'train.log')
+    checkpoint = Path((out / 'last_checkpoint').read_text().strip())
+    iters = int(checkpoint.stem.split('_')[-1])
+    earlier = sorted((int(c.stem.split('_')[1]), c) for c in out.glob('iter_*.pth') if c != checkpoint)
+    return dict(work_dir=str(out), iters=iters, planned_iters=guess, checkpoint=str(checkpoint),
+                snapshot=str(earlier[-1][1]) if earlier else None)
+
+
+def run_test_real(work: Path, real: tuple, trained: dict, name: str) -> dict:
+    """A trained model on the real photos: tools/test.py on a labelled image folder."""
+    ann, images = real
+    pred = work / name / 'pred_real'
+    _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--img-dir', images, '--ann-file', ann,
+         '--pred-dir', pred, '--work-dir', work / name / 'test_real'], work / name / 'test_real.log')
+    return scores(json.loads(sorted((work / name / 'test_real').glob('*/*.json'))[-1].read_text()), pred)
+
+
+def run_test(work: Path, data: Path, trained: dict, name: str) -> dict:
+    pred = work / name / 'pred'
+    _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
+         work / name / 'test', '--data-root', data], work / name / 'test.log')
+    metrics = json.loads(sorted((work / name / 'test').glob('*/*.json'))[-1].read_text())
+    pred_valid = work / name / 'pred_valid'
+    _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred_valid, '--work-dir',
+         work / name / 'test_valid', '--img-dir', data / 'valid', '--ann-file', data / 'valid.json'],
+        work / name / 'test_valid.log')
+    from mmdigit.recognition import Calibration
+    calibration = Calibration.find(trained['checkpoint'])
+    return dict(scores(metrics, pred), pred_dir_valid=str(pred_valid),
+                val_calibrated_acc=calibration and calibration.accuracy)
+
+
+def speed(trained: dict, data: Path, n: int = SPEED_IMAGES) -> dict:
+    import torch
+
+    from mmdigit.apis import DigitReader
+    torch.set_num_threads(os.cpu_count() or 1)
+    reader = DigitReader(str(CONFIG), trained['checkpoint'])
+    files = sorted((data / 'test').glob('*.png'))[:n]
+    reader.read_many([str(f) for f in files[:16]])  # warm-up
+    t0 = time.perf_counter()
+    for i in range(0, len(files), 16):
+        reader.read_many([str(f) for f in files[i:i + 16]])
+    dt = time.perf_counter() - t0
+    return dict(infer_images_per_s=round(len(files) / dt, 1), images=len(files), batch=16)
+
+
+def real_photos(work: Path, real: tuple, members: dict, ens: dict) -> dict:
+    """Both models and their ensemble (the choices made on the validation split) on the real photos, and
+    whether model A's boxes follow the real boxes' convention."""
+    from mmdigit.evaluation import PredictionSet, box_size_ratios
+    ann, _ = real
+    tested = {name: run_test_real(work, real, m, name) for name, m in members.items()}
+    ra, rb = tested['model_a'], tested['model_b']
+    out = work / 'ensemble' / 'real'
+    preds = [Path(r['pred_dir']) / 'pred.json' for r in tested.values()]
+    _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, '--settings', ens['settings_file'],
+         '--out-dir', out], work / 'ensemble_real.log', echo_all=True)
+    rows = json.loads((out / 'ensemble.json').read_text())
+    preds_a = PredictionSet.load(ra['pred_dir'], ann)
+    ratios = box_size_ratios(preds_a.gt.boxes, preds_a.detections, preds_a.reading)
+    print(f'   model A on real photos: boxes matched {ratios["matched"]}, width ratio p25/p50/p75 '
+          f'{ratios["width_ratio"]}, height ratio {ratios["height_ratio"]}, IoU {ratios["iou"]}')
+    return dict(ann_file=str(ann), images=len(preds_a.gt.image_ids), model_a=ra, model_b=rb, members=tested,
+                ensemble_rows=rows, box_ratios_a=ratios)
+
+
+def pictures(work: Path, data: Path, a: dict, b: dict, real: tuple | None, real_a: dict | None) -> dict:
+    from mmdigit.evaluation import PredictionSet
+    from mmdigit.visualization import digit_confusion, plot_confusion, plot_runs, prediction_grid, reading_examples
+    pics = work / 'pictures'
+    plot_runs([a['work_dir'], b['work_dir']], pics / 'curves.png', names=['model A', 'model B (short)'])
+    p = PredictionSet.load(a['pred_dir'], data / 'test.json')
+    plot_confusion(digit_confusion(p.gt.boxes, p.detections, p.reading), pics / 'confusion.png')
+    prediction_grid(reading_examples(p.gt, p.detections, p.reading, data / 'test'), pics / 'predictions.png')
+    if real is not None and real_a is not None:
+        p = PredictionSet.load(real_a['pred_dir'], real[0])
+        prediction_grid(reading_examples(p.gt, p.detections, p.reading, real[1], right=12, wrong=12),
+                        pics / 'real_predictions.png')
+    return dict(pictures=sorted(str(p) for p in pics.glob('*.png')))
+
+
+def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
+    """Every stage in order, each skipped when ``<work>/stages.json`` holds its result (``s.force`` redoes
+    all); the summary (also ``<work>/summary.json``)."""
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / 'data'
+    stages = Stages(work, s.force)
+    t_start = time.time()
+
+    stages.run('data', lambda: make_data(work, data, s))
+    sec = stages.run('step_time', lambda: step_time(data))['seconds_per_iter']
+    a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
+                                            vals=s.validations_a))
+    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a'))
+    snap = dict(checkpoint=a['snapshot']) if a.get('snapshot') else None
+    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot'))
+    b = stages.run('train_b', lambda: train(work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec,
+                                            vals=s.validations_b))
+    tb = stages.run('test_b', lambda: run_test(work, data, b, 'model_b'))
+    tested = [t for t in (ta, ts, tb) if t]
+    ens = stages.run('ensemble', lambda: ensemble(work, data, tested))
+    real = None if s.no_real else photo_folder(s.real_dir)
+    if real is None:
+        say(f'real: skipped ({"--no-real" if s.no_real else f"no labelled real photos in {s.real_dir}"})')
+        rl = None
+    else:
+        members = {'model_a': a, **({'model_a_snapshot': snap} if snap else {}), 'model_b': b}
+        rl = stages.run('real', lambda: real_photos(work, real, members, ens))
+    spd = stages.run('speed', lambda: speed(a, data))
+    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, {**b, **tb}, real, rl and rl['model_a']))
+    summary = write_summary(work, stages.done, ta, tb, ens, spd, rl, ts)
+    say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
+    return summary

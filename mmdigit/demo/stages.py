@@ -1,0 +1,58 @@
+"""The demo's stage bookkeeping: ``stages.json`` records each finished stage's result, its seconds and its
+result format, so a re-run continues where it stopped; and the tools it runs, with their key lines on screen."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+
+def say(msg: str) -> None:
+    print(f'\n[demo] {msg}', flush=True)
+
+
+KEY_LINES = ('Iter(train)', 'Iter(val) [', 'Iter(test) [', 'bbox_mAP_copypaste', 'wrote', 'images/s', 'Task-2')
+
+
+def run_tool(cmd: list, log: Path, echo_all: bool = False, cwd: Path | None = None) -> None:
+    """Run a tool with its output in ``log`` and its key lines (all with ``echo_all``) on screen; fail loudly
+    with the log's path."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open('w') as f:
+        proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, cwd=cwd, env=dict(os.environ, PYTHONUNBUFFERED='1'))
+        for line in iter(proc.stdout.readline, ''):  # line by line, no read-ahead
+            f.write(line)
+            if echo_all or any(k in line for k in KEY_LINES):
+                print('   ' + line.rstrip()[:160], flush=True)
+        if proc.wait() != 0:
+            raise SystemExit(f'[demo] failed: {" ".join(map(str, cmd[:3]))} ... (log: {log})')
+
+
+class Stages:
+    """Results of finished stages, persisted so a re-run continues where it stopped. A stage whose result
+    format changed since (``FORMATS``; 1 when absent) is redone."""
+
+    FORMATS = {'ensemble': 3, 'real': 3}  # 2: rows say their kind; 3: settings tuned on the validation split
+
+    def __init__(self, work: Path, force: bool):
+        self.path = work / 'stages.json'
+        self.done = {} if force or not self.path.is_file() else json.loads(self.path.read_text())
+
+    def run(self, name: str, fn):
+        if name in self.done and self.done[name].get('format', 1) != self.FORMATS.get(name, 1):
+            say(f'{name}: done earlier by an older demo, redone')
+            del self.done[name]
+        if name in self.done:
+            say(f'{name}: done earlier ({self.done[name].get("seconds", 0):.0f} s), skipped (--force redoes it)')
+            return self.done[name]
+        say(f'{name} ...')
+        t0 = time.time()
+        result = fn() or {}
+        result['seconds'] = round(time.time() - t0, 1)
+        result['format'] = self.FORMATS.get(name, 1)
+        self.done[name] = result
+        self.path.write_text(json.dumps(self.done, indent=2))
+        return result

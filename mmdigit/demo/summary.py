@@ -1,0 +1,76 @@
+"""The demo's numbers: a tools/test.py run's scores (``scores``) and the final table of every model and the
+ensemble on the synthetic test split and the real photos (``write_summary``: ``summary.json`` and the table
+printed)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from mmdigit.ensemble import table_row
+
+
+def scores(metrics: dict, pred_dir: Path) -> dict:
+    """The demo's numbers from a tools/test.py metrics file (and the threshold its pred.csv was read at)."""
+    from mmdigit.recognition import ReadingSettings
+    return dict(pred_dir=str(pred_dir), bbox_mAP=metrics['coco/bbox_mAP'], bbox_mAP_50=metrics['coco/bbox_mAP_50'],
+                seq_acc=metrics['digit/accuracy'], seq_acc_thr=ReadingSettings.from_pred_info(pred_dir).score_thr,
+                seq_acc_best_thr_on_set=metrics['digit/best_accuracy'],
+                digit_precision=metrics['digit/digit_precision'], digit_recall=metrics['digit/digit_recall'],
+                per_length={k.split('/')[1]: v for k, v in metrics.items() if 'accuracy_len' in k})
+
+
+def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None) -> dict:
+    minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
+    fused, vote = table_row(ens['rows'], 'fused'), table_row(ens['rows'], 'vote')
+    models = {
+        'model_a': dict(bbox_mAP=ta['bbox_mAP'], bbox_mAP_50=ta['bbox_mAP_50'], seq_acc=ta['seq_acc'],
+                        seq_acc_thr=ta['seq_acc_thr'], per_length=ta['per_length'],
+                        train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
+        'model_b': dict(bbox_mAP=tb['bbox_mAP'], bbox_mAP_50=tb['bbox_mAP_50'], seq_acc=tb['seq_acc'],
+                        seq_acc_thr=tb['seq_acc_thr'], per_length=tb['per_length'], train_minutes=minutes['train_b']),
+        **({'model_a_snapshot': dict(bbox_mAP=ts['bbox_mAP'], bbox_mAP_50=ts['bbox_mAP_50'], seq_acc=ts['seq_acc'],
+                                     seq_acc_thr=ts['seq_acc_thr'], per_length=ts['per_length'])} if ts else {}),
+        'ensemble_fused_boxes': dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
+                                     seq_acc=fused['accuracy'], seq_acc_thr=fused['thr']),
+        'ensemble_number_vote': dict(seq_acc=vote['accuracy']),
+        # what the ensemble's pred.csv holds: the way chosen on the validation split
+        'ensemble': dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
+                         seq_acc=(fused if ens['numbers'] == 'fused' else vote)['accuracy'],
+                         numbers=ens['numbers']),
+    }
+    if rl is not None:  # the same rows on the real photos
+        rfused, rvote = table_row(rl['ensemble_rows'], 'fused'), table_row(rl['ensemble_rows'], 'vote')
+        for key, r in rl['members'].items():
+            models[key]['real'] = {k: r[k] for k in ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision',
+                                                    'digit_recall', 'per_length')}
+        models['ensemble_fused_boxes']['real'] = dict(bbox_mAP=rfused['bbox_mAP'], bbox_mAP_50=rfused['bbox_mAP_50'],
+                                                      seq_acc=rfused['accuracy'])
+        models['ensemble_number_vote']['real'] = dict(seq_acc=rvote['accuracy'])
+        models['ensemble']['real'] = dict(bbox_mAP=rfused['bbox_mAP'], bbox_mAP_50=rfused['bbox_mAP_50'],
+                                          seq_acc=(rfused if ens['numbers'] == 'fused' else rvote)['accuracy'])
+    summary = dict(models=models, stage_minutes=minutes, total_minutes=round(sum(minutes.values()), 1),
+                   real=rl and dict(ann_file=rl['ann_file'], images=rl['images'], box_ratios_a=rl['box_ratios_a']),
+                   machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'))
+    (work / 'summary.json').write_text(json.dumps(summary, indent=2))
+    print(f'\n{"":<22} {"synthetic test split":^20} {"real photos":^20}')
+    print(f'{"":<22} {"mAP":>6} {"AP50":>6} {"acc":>6} {"mAP":>6} {"AP50":>6} {"acc":>6} {"thr":>5} {"train min":>9}')
+    for name, m in models.items():
+        r = m.get('real') or {}
+        row = [m.get('bbox_mAP'), m.get('bbox_mAP_50'), m.get('seq_acc'), r.get('bbox_mAP'), r.get('bbox_mAP_50'),
+               r.get('seq_acc')]
+        cells = ' '.join(f'{v:6.4f}' if v is not None else f'{"":>6}' for v in row)
+        thr = f'{m["seq_acc_thr"]:.2f}' if m.get('seq_acc_thr') is not None else ''
+        print(f'{name:<22} {cells} {thr:>5} {m.get("train_minutes", ""):>9}')
+    print('per-length accuracy (model A): ' + ', '.join(f'{k}={v:.3f}' for k, v in ta['per_length'].items()))
+    if rl is not None:
+        ra = rl['model_a']
+        print(f'real photos ({rl["images"]}, model A): per-length ' + ', '.join(
+            f'{k}={v:.3f}' for k, v in ra['per_length'].items()) + f'; digit precision {ra["digit_precision"]:.3f}, '
+            f'recall {ra["digit_recall"]:.3f}; box width/height ratio to the real boxes (median) '
+            f'{rl["box_ratios_a"]["width_ratio"][1]}/{rl["box_ratios_a"]["height_ratio"][1]}')
+    print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16')
+    print('stage minutes: ' + ', '.join(f'{k} {v}' for k, v in minutes.items()))
+    return summary

@@ -1,0 +1,52 @@
+"""run_demo's order and wiring: with every stage's result in stages.json no tool runs and the summary is built
+from those results; a missing stage runs with the settings' sizes."""
+import json
+
+import pytest
+
+import mmdigit.demo.pipeline as pipeline
+from mmdigit.demo import DemoSettings, Stages, run_demo
+
+
+def member(acc):
+    return dict(pred_dir='p', pred_dir_valid='v', bbox_mAP=acc, bbox_mAP_50=acc, seq_acc=acc, seq_acc_thr=0.5,
+                digit_precision=0.9, digit_recall=0.8, per_length={'accuracy_len1': acc})
+
+
+ROWS = [dict(kind='fused', thr=0.4, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.7),
+        dict(kind='vote', thr=None, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.65)]
+DONE = dict(data=dict(train=10, valid=2, test=4), step_time=dict(seconds_per_iter=0.5),
+            train_a=dict(work_dir='a', checkpoint='a/iter_9.pth', snapshot='a/iter_6.pth'), test_a=member(0.7),
+            test_s=member(0.6), train_b=dict(work_dir='b', checkpoint='b/iter_3.pth', snapshot=None),
+            test_b=member(0.5), ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f'),
+            speed=dict(infer_images_per_s=99.0), pictures=dict(pictures=[]))
+
+
+def cached(work, skip=()):
+    done = {k: dict(v, seconds=60, format=Stages.FORMATS.get(k, 1)) for k, v in DONE.items() if k not in skip}
+    work.mkdir(parents=True, exist_ok=True)
+    (work / 'stages.json').write_text(json.dumps(done))
+
+
+def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
+    cached(tmp_path)
+    summary = run_demo(tmp_path, DemoSettings(no_real=True))
+    assert list(summary['stage_minutes']) == list(DONE)  # every stage, in the demo's order
+    assert list(summary['models']) == ['model_a', 'model_b', 'model_a_snapshot', 'ensemble_fused_boxes',
+                                       'ensemble_number_vote', 'ensemble']
+    assert summary['models']['ensemble']['seq_acc'] == 0.65 and summary['real'] is None
+    assert json.loads((tmp_path / 'summary.json').read_text()) == summary
+    assert 'real: skipped (--no-real)' in capsys.readouterr().out
+
+
+def test_a_missing_stage_runs_its_tool_with_the_settings(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append(([str(c) for c in cmd], log)))
+    cached(tmp_path, skip=('data',))
+    run_demo(tmp_path, DemoSettings(train_images=7, test_images=3, no_real=True))
+    (cmd, log), = calls
+    assert cmd[1].endswith('make_synthetic.py') and log == tmp_path / 'data.log'
+    assert cmd[2:] == ['--out', str(tmp_path / 'data'), '--train', '7', '--valid', '1000', '--test', '3', '--seed',
+                       '0', '--force']
+    assert json.loads((tmp_path / 'stages.json').read_text())['data']['train'] == 7

@@ -1,0 +1,50 @@
+"""The demo's stage bookkeeping (stages.json: done stages are skipped, a stage of an older format is redone) and
+the tools it runs (their log kept, key lines echoed, a failure naming the log)."""
+import json
+import sys
+
+import pytest
+
+from mmdigit.demo import Stages, run_tool
+
+
+def test_demo_redoes_a_cached_stage_whose_rows_had_no_kinds(tmp_path, capsys):
+    (tmp_path / 'stages.json').write_text(json.dumps({'ensemble': dict(rows=[{}, {}], seconds=1),
+                                                      'train_a': dict(iters=5, seconds=9)}))
+    stages = Stages(tmp_path, force=False)
+    assert stages.run('train_a', lambda: pytest.fail('a stage of the same format is not redone'))['iters'] == 5
+    assert stages.run('ensemble', lambda: dict(rows=['new']))['rows'] == ['new']
+    assert 'older demo, redone' in capsys.readouterr().out
+    again = Stages(tmp_path, force=False)  # the redone result is cached in the new format
+    assert again.run('ensemble', lambda: pytest.fail('redone twice'))['rows'] == ['new']
+    fresh = Stages(tmp_path / 'fresh', force=True)  # a first run: no stage done yet, none 'older'
+    (tmp_path / 'fresh').mkdir()
+    assert fresh.run('ensemble', lambda: dict(rows=['first']))['rows'] == ['first']
+    assert 'older demo' not in capsys.readouterr().out
+
+
+def test_a_finished_stage_records_its_seconds_and_format_and_force_redoes_it(tmp_path):
+    stages = Stages(tmp_path, force=False)
+    a = stages.run('train_a', lambda: dict(iters=5))
+    assert a.keys() == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 1
+    real = stages.run('real', lambda: None)  # no result: only the bookkeeping
+    assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 3
+    assert json.loads((tmp_path / 'stages.json').read_text()) == stages.done == dict(train_a=a, real=real)
+    assert Stages(tmp_path, force=False).run('train_a', lambda: pytest.fail('done already'))['iters'] == 5
+    assert Stages(tmp_path, force=True).run('train_a', lambda: dict(iters=7))['iters'] == 7
+    assert list(json.loads((tmp_path / 'stages.json').read_text())) == ['train_a']  # --force forgets the rest
+
+
+def test_run_tool_keeps_the_whole_log_echoes_key_lines_and_names_the_log_on_failure(tmp_path, capsys):
+    script = "print('Iter(train) [1/4] loss 1.0'); print('noise'); print('wrote pred.json')"
+    log = tmp_path / 'logs' / 'tool.log'
+    run_tool([sys.executable, '-c', script], log)
+    assert log.read_text() == 'Iter(train) [1/4] loss 1.0\nnoise\nwrote pred.json\n'
+    assert capsys.readouterr().out == '   Iter(train) [1/4] loss 1.0\n   wrote pred.json\n'
+    run_tool([sys.executable, '-c', script], log, echo_all=True)
+    assert 'noise' in capsys.readouterr().out
+    run_tool([sys.executable, '-c', 'import os; print(os.getcwd())'], log, echo_all=True, cwd=tmp_path)
+    assert log.read_text().strip() == str(tmp_path)
+    with pytest.raises(SystemExit, match=f'failed: .* \\(log: {tmp_path}/logs/bad.log\\)'):
+        run_tool([sys.executable, '-c', 'import sys; print("boom"); sys.exit(3)'], tmp_path / 'logs' / 'bad.log')
+    assert (tmp_path / 'logs' / 'bad.log').read_text() == 'boom\n'

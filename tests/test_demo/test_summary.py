@@ -1,0 +1,78 @@
+"""The demo's numbers: a tools/test.py metrics file read into the demo's scores, and summary.json (its keys, the
+ensemble's row chosen by the numbers setting, the real photos and model A's snapshot only when they ran)."""
+import json
+
+import pytest
+
+from mmdigit.demo import scores, write_summary
+
+METRICS = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7, 'digit/best_accuracy': 0.72,
+           'digit/digit_precision': 0.9, 'digit/digit_recall': 0.85, 'digit/accuracy_len1': 0.9,
+           'digit/accuracy_len2': 0.6, 'coco/bbox_mAP_s': 0.1}
+
+
+def test_scores_read_the_metrics_and_the_threshold_pred_csv_was_read_at(tmp_path):
+    (tmp_path / 'pred_info.json').write_text(json.dumps(dict(score_thr=0.45)))
+    s = scores(METRICS, tmp_path)
+    assert s == dict(pred_dir=str(tmp_path), bbox_mAP=0.5, bbox_mAP_50=0.8, seq_acc=0.7, seq_acc_thr=0.45,
+                     seq_acc_best_thr_on_set=0.72, digit_precision=0.9, digit_recall=0.85,
+                     per_length={'accuracy_len1': 0.9, 'accuracy_len2': 0.6})
+
+
+def member_scores(acc, thr=0.5):
+    return dict(bbox_mAP=acc / 2, bbox_mAP_50=acc / 1.5, seq_acc=acc, seq_acc_thr=thr, digit_precision=0.9,
+                digit_recall=0.8, per_length={'accuracy_len1': acc})
+
+
+def table(fused, vote):
+    return [dict(kind='model', name='a', thr=0.5, bbox_mAP=0.1, bbox_mAP_50=0.2, accuracy=0.3),
+            dict(kind='fused', name='fused', thr=0.4, bbox_mAP=0.55, bbox_mAP_50=0.85, accuracy=fused),
+            dict(kind='vote', name='number vote', thr=None, bbox_mAP=0.55, bbox_mAP_50=0.85, accuracy=vote)]
+
+
+DONE = {k: dict(seconds=s) for k, s in
+        dict(data=60, step_time=6, train_a=1080, test_a=120, train_b=210, test_b=120, ensemble=30).items()}
+
+
+@pytest.mark.parametrize('numbers', ['fused', 'vote'])
+def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, capsys):
+    ens = dict(rows=table(0.8, 0.75), numbers=numbers)
+    summary = write_summary(tmp_path, DONE, member_scores(0.7, 0.45), member_scores(0.6), ens,
+                            dict(infer_images_per_s=90.0))
+    assert json.loads((tmp_path / 'summary.json').read_text()) == summary
+    assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'real', 'machine', 'date'}
+    models = summary['models']
+    assert list(models) == ['model_a', 'model_b', 'ensemble_fused_boxes', 'ensemble_number_vote', 'ensemble']
+    assert models['model_a'] == dict(bbox_mAP=0.35, bbox_mAP_50=0.7 / 1.5, seq_acc=0.7, seq_acc_thr=0.45,
+                                     per_length={'accuracy_len1': 0.7}, train_minutes=18.0, infer_images_per_s=90.0)
+    assert models['model_b']['train_minutes'] == 3.5 and 'infer_images_per_s' not in models['model_b']
+    assert models['ensemble_fused_boxes'] == dict(bbox_mAP=0.55, bbox_mAP_50=0.85, seq_acc=0.8, seq_acc_thr=0.4)
+    assert models['ensemble_number_vote'] == dict(seq_acc=0.75)
+    assert models['ensemble'] == dict(bbox_mAP=0.55, bbox_mAP_50=0.85, numbers=numbers,
+                                      seq_acc=0.8 if numbers == 'fused' else 0.75)
+    assert summary['stage_minutes']['train_a'] == 18.0 and summary['total_minutes'] == 27.1
+    assert summary['real'] is None and not any('real' in m for m in models.values())
+    out = capsys.readouterr().out
+    assert 'inference (model A): 90.0 images/s' in out and 'real photos (' not in out
+
+
+def test_summary_with_real_photos_and_the_snapshot(tmp_path, capsys):
+    ens = dict(rows=table(0.8, 0.75), numbers='vote')
+    members = dict(model_a=member_scores(0.4), model_a_snapshot=member_scores(0.35), model_b=member_scores(0.3))
+    rl = dict(ann_file='real.json', images=259, model_a=members['model_a'], members=members,
+              ensemble_rows=table(0.5, 0.45),
+              box_ratios_a=dict(width_ratio=[0.9, 1.0, 1.1], height_ratio=[1, 1.1, 1.2]))
+    summary = write_summary(tmp_path, dict(DONE, real=dict(seconds=120)), member_scores(0.7), member_scores(0.6), ens,
+                            dict(infer_images_per_s=90.0), rl, member_scores(0.65))
+    models = summary['models']
+    assert list(models) == ['model_a', 'model_b', 'model_a_snapshot', 'ensemble_fused_boxes',
+                            'ensemble_number_vote', 'ensemble']
+    assert models['model_a_snapshot']['seq_acc'] == 0.65
+    assert models['model_a_snapshot']['real'] == dict(bbox_mAP=0.175, bbox_mAP_50=0.35 / 1.5, seq_acc=0.35,
+                                                      digit_precision=0.9, digit_recall=0.8,
+                                                      per_length={'accuracy_len1': 0.35})
+    assert models['ensemble_fused_boxes']['real'] == dict(bbox_mAP=0.55, bbox_mAP_50=0.85, seq_acc=0.5)
+    assert models['ensemble_number_vote']['real'] == dict(seq_acc=0.45)
+    assert models['ensemble']['real']['seq_acc'] == 0.45  # the number vote, as chosen on the validation split
+    assert summary['real'] == dict(ann_file='real.json', images=259, box_ratios_a=rl['box_ratios_a'])
+    assert 'real photos (259, model A)' in capsys.readouterr().out

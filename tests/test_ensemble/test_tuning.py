@@ -1,0 +1,85 @@
+"""Fusion settings chosen on a validation split (``--tune``) and applied unchanged (``--settings``)."""
+import json
+
+import pytest
+
+from mmdigit.ensemble import FusionSettings, ImageSet, ModelPredictions, load_settings, tune_fusion
+from mmdigit.ensemble.tuning import candidate_grid
+from mmdigit.recognition import PredictionFileError
+from tests.helpers import make_gt, simulate_model
+
+
+@pytest.fixture
+def members(tmp_path):
+    gt_path, images, anns = make_gt(tmp_path, n=40)
+    ids = [im['id'] for im in images]
+    models = [ModelPredictions(simulate_model(tmp_path, f'm{k}', anns, ids, seed=k, miss=0.1 + 0.1 * k))
+              for k in range(3)]
+    return gt_path, ids, models
+
+
+def test_tuning_picks_the_best_grid_point_and_its_reading(members):
+    gt_path, ids, models = members
+    images = ImageSet.load(ann_file=gt_path)
+    # the digits of make_gt never overlap: WBF at IoU 0.55 and 0.3 fuse alike (a tie, the first wins)
+    grid = [FusionSettings('nms', 0.55), FusionSettings('wbf', 0.55), FusionSettings('wbf', 0.3)]
+    best, trials = tune_fusion(models, ids, images, grid)
+    assert [t.settings.method for t in trials] == ['nms', 'wbf', 'wbf']
+    assert (trials[1].accuracy, trials[1].bbox_mAP) == (trials[2].accuracy, trials[2].bbox_mAP)
+    winner = max(trials, key=lambda t: t.objective)
+    assert best == winner.settings and best.numbers in ('fused', 'vote') and best.score_thr is not None
+    assert winner.accuracy == max(winner.extra['fused_accuracy'], winner.extra['vote_accuracy'])
+    assert best.numbers == ('vote' if winner.extra['vote_accuracy'] > winner.extra['fused_accuracy'] else 'fused')
+    if winner.settings.method == 'wbf':
+        assert best.iou_thr == 0.55
+
+
+def test_grid_weighs_members_equally_or_by_accuracy():
+    grid = candidate_grid(3, [0.8, 0.7, 0.5])
+    assert {s.weights for s in grid} == {None, (0.8, 0.7, 0.5)}
+    assert {s.method for s in grid} == {'wbf', 'nms', 'soft_nms', 'nmw'}
+    assert {s.weights for s in candidate_grid(2, [0.6, 0.6])} == {None}  # equal accuracies: one weighting
+
+
+def test_settings_round_trip_and_bad_files(tmp_path):
+    s = FusionSettings('nmw', 0.45, weights=(2.0, 1.0), numbers='vote', score_thr=0.35)
+    path = tmp_path / 'fusion_settings.json'
+    path.write_text(json.dumps(dict(settings=s.to_dict(), members=['a', 'b'])))
+    assert load_settings(path, 2) == s
+    with pytest.raises(PredictionFileError, match='chosen for 2 members, 3 given'):
+        load_settings(path, 3)
+    bad = dict(s.to_dict(), method='median')
+    path.write_text(json.dumps(dict(settings=bad)))
+    with pytest.raises(PredictionFileError, match=f'{path}: method .median. is not one of'):
+        load_settings(path, 2)
+    path.write_text(json.dumps(dict(settings=dict(s.to_dict(), iou=0.5))))
+    with pytest.raises(PredictionFileError, match='unknown fusion setting'):
+        load_settings(path, 2)
+    path.write_text('{')
+    with pytest.raises(PredictionFileError, match='not a fusion settings json'):
+        load_settings(path, 2)
+    with pytest.raises(PredictionFileError, match='does not exist'):
+        load_settings(tmp_path / 'missing.json', 2)
+
+
+def test_cli_tunes_on_one_split_and_applies_the_file_to_another(members, tmp_path, capsys):
+    from tools.ensemble import main
+    gt_path, ids, models = members
+    preds = [str(m.path) for m in models]
+    main([*preds, '--ann-file', str(gt_path), '--tune', '--out-dir', str(tmp_path / 'valid')])
+    settings_file = tmp_path / 'valid' / 'fusion_settings.json'
+    doc = json.loads(settings_file.read_text())
+    assert doc['chosen_on'] == str(gt_path) and len(doc['trials']) == len(candidate_grid(3, [0.5, 0.4, 0.3]))
+    rows = main([*preds, '--ann-file', str(gt_path), '--settings', str(settings_file), '--out-dir',
+                 str(tmp_path / 'test')])
+    chosen = FusionSettings.from_dict(doc['settings'])
+    fused = next(r for r in rows if r['kind'] == 'fused')
+    assert fused['thr'] == chosen.score_thr and fused['name'].startswith(f'fused boxes ({chosen.method})')
+    # same set, same settings: the applied run reproduces the tuned trial's scores
+    best = max(doc['trials'], key=lambda t: t['accuracy'] + t['bbox_mAP'])
+    got = fused['accuracy'] if chosen.numbers == 'fused' else next(r for r in rows if r['kind'] == 'vote')['accuracy']
+    assert got == pytest.approx(best['accuracy']) and fused['bbox_mAP'] == pytest.approx(best['bbox_mAP'])
+    with pytest.raises(SystemExit):
+        main([*preds, '--ann-file', str(gt_path), '--settings', str(settings_file), '--method', 'nms',
+              '--out-dir', str(tmp_path / 'x')])
+    assert '--settings decides the fusion settings; drop --method' in capsys.readouterr().err

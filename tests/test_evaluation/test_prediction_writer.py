@@ -1,0 +1,15 @@
+"""DigitPredictionWriter: pred.json/pred.csv and the reading settings pred.csv was read with."""
+from mmdigit.evaluation import DigitPredictionWriter
+from mmdigit.recognition import NumberDecoder, ReadingSettings, read_pred_csv
+from tests.helpers import data_sample as _sample
+
+
+def test_prediction_writer_records_the_settings_pred_csv_was_read_with(tmp_path):
+    reading = ReadingSettings(NumberDecoder(score_thr=0.6, dedup_iou=None), '--score-thr')
+    writer = DigitPredictionWriter(str(tmp_path), reading=reading.to_dict())
+    samples = [_sample(1, [(10, 10, 20, 30, 1, .9), (11, 10, 21, 30, 7, .7)]), _sample(2, [(10, 10, 20, 30, 4, .5)])]
+    writer.process({}, samples)
+    writer.compute_metrics(writer.results)
+    back = ReadingSettings.from_pred_info(tmp_path / 'pred.json')
+    assert back == reading
+    assert read_pred_csv(tmp_path / 'pred.csv') == {1: '17', 2: '-1'}  # no suppression, 0.5 < 0.6

@@ -1,0 +1,109 @@
+"""How a number is read (ReadingSettings, NumberReading, Calibration) and the files it travels in."""
+import json
+
+import numpy as np
+import pytest
+
+from mmdigit.evaluation import DigitSequenceMetric
+from mmdigit.recognition import (
+    CALIBRATION_NAME,
+    PRED_INFO_NAME,
+    Calibration,
+    NumberDecoder,
+    ReadingSettings,
+)
+from tests.helpers import evaluator_cfg as _cfg
+
+BOXES = np.array([[30., 10., 40., 30.], [10., 10., 20., 30.], [20., 10., 30., 30.]])
+
+
+def test_a_number_is_as_sure_as_its_weakest_digit():
+    r = ReadingSettings(NumberDecoder(score_thr=0.5)).read(BOXES, [0.9, 0.6, 0.8], [3, 1, 2])
+    assert r.number == '123' and r.confidence == pytest.approx(0.6)
+    assert r.indices.tolist() == [1, 2, 0]  # reading order, left to right
+
+
+def test_no_number_is_as_sure_as_the_best_digit_it_ignored_is_weak():
+    reading = ReadingSettings(NumberDecoder(score_thr=0.5))
+    faint = reading.read(BOXES, [0.45, 0.1, 0.2], [3, 1, 2])
+    assert faint.number == '-1' and faint.confidence == pytest.approx(0.55) and len(faint.indices) == 0
+    nothing = reading.read(np.zeros((0, 4)), [], [])
+    assert nothing.number == '-1' and nothing.confidence == 1.0
+
+
+def test_read_gives_the_number_pred_csv_holds():
+    rng = np.random.default_rng(0)
+    reading = ReadingSettings(NumberDecoder(score_thr=0.4))
+    for _ in range(200):
+        n = int(rng.integers(0, 12))
+        xy = rng.uniform(0, 80, (n, 2))
+        boxes = np.concatenate([xy, xy + rng.uniform(4, 30, (n, 2))], axis=1)
+        scores, labels = rng.uniform(0, 1, n), rng.integers(0, 10, n)
+        r = reading.read(boxes, scores, labels)
+        assert r.number == reading.decode(boxes, scores, labels)
+        assert 0.0 <= r.confidence <= 1.0
+
+
+def test_settings_come_from_the_configs_metric_val_first():
+    cfg = _cfg([dict(type='FastCocoMetric'), dict(type='DigitSequenceMetric', score_thr=0.3, dedup_iou=0.6)],
+               [dict(type='DigitSequenceMetric', score_thr=0.9)])
+    s = ReadingSettings.from_config(cfg)
+    assert s == ReadingSettings(NumberDecoder(score_thr=0.3, dedup_iou=0.6), 'config')
+    assert ReadingSettings.from_config(_cfg(test=[dict(type='DigitSequenceMetric', line_gap=1.0)])).decoder == \
+        NumberDecoder(line_gap=1.0)
+    assert ReadingSettings.from_config(_cfg()) == ReadingSettings()
+
+
+def test_threshold_precedence_flag_then_calibration_then_config(tmp_path):
+    cfg = _cfg([dict(type='DigitSequenceMetric', score_thr=0.3, dedup_iou=None)])
+    ckpt = tmp_path / 'iter_10.pth'
+    assert ReadingSettings.resolve(cfg, ckpt) == ReadingSettings(NumberDecoder(0.3, dedup_iou=None), 'config')
+    Calibration(ReadingSettings().with_threshold(0.65, 'validation'), accuracy=0.8).write(tmp_path)
+    calibrated = ReadingSettings.resolve(cfg, ckpt)
+    assert calibrated.score_thr == 0.65 and calibrated.source == str(tmp_path / CALIBRATION_NAME)
+    assert calibrated.decoder.dedup_iou is None  # the decoder stays the config's
+    flagged = ReadingSettings.resolve(cfg, ckpt, 0.2, flag='--score-thr')
+    assert (flagged.score_thr, flagged.source, flagged.decoder.dedup_iou) == (0.2, '--score-thr', None)
+
+
+def test_calibration_round_trip_and_bad_files(tmp_path):
+    reading = ReadingSettings(NumberDecoder(score_thr=0.55, line_gap=1.1), 'validation')
+    path = Calibration(reading, accuracy=0.9, configured_accuracy=0.85, epoch=2, iter=300).write(tmp_path)
+    data = json.loads(path.read_text())
+    assert data['score_thr'] == 0.55 and data['accuracy'] == 0.9 and data['line_gap'] == 1.1
+    found = Calibration.find(tmp_path / 'iter_300.pth')
+    assert found == Calibration(ReadingSettings(reading.decoder, str(path)), 0.9, 0.85, 2, 300)
+    assert Calibration.find(tmp_path) == found  # a work dir works too
+    assert Calibration.find(tmp_path / 'elsewhere' / 'x.pth') is None
+    path.write_text('{"score_thr": 1.5}')
+    with pytest.raises(ValueError, match=f'{CALIBRATION_NAME}: score_thr 1.5 is not a threshold'):
+        Calibration.find(tmp_path)
+    path.write_text('{"score_thr": ')
+    with pytest.raises(ValueError, match=f'{CALIBRATION_NAME}: not valid JSON'):
+        Calibration.find(tmp_path)
+
+
+def test_pred_info_round_trip_and_bad_files(tmp_path):
+    reading = ReadingSettings(NumberDecoder(score_thr=0.45, dedup_iou=None), 'some/digit_calibration.json')
+    path = reading.write_pred_info(tmp_path)
+    assert path.name == PRED_INFO_NAME
+    assert ReadingSettings.from_pred_info(tmp_path / 'pred.json') == reading  # the provenance travels too
+    assert ReadingSettings.from_pred_info(tmp_path) == reading
+    missing = ReadingSettings.from_pred_info(tmp_path / 'other' / 'pred.json')
+    assert missing.decoder == NumberDecoder() and missing.source.startswith('default (no ')
+    path.write_text('{"score_thr": NaN}')
+    with pytest.raises(ValueError, match=f'{PRED_INFO_NAME}: score_thr nan is not a threshold'):
+        ReadingSettings.from_pred_info(tmp_path)
+    for bad, why in (('"line_gap": "wide"', 'line_gap wide is not a positive number'),
+                     ('"dedup_iou": -0.1', r'dedup_iou -0.1 is not a threshold in \[0, 1\]')):
+        path.write_text(f'{{"score_thr": 0.5, {bad}}}')
+        with pytest.raises(ValueError, match=f'{PRED_INFO_NAME}: {why}'):
+            ReadingSettings.from_pred_info(tmp_path)
+
+
+def test_bad_decoder_settings_fail_by_name():
+    with pytest.raises(ValueError, match=r'score_thr 1.5 is not a threshold in \[0, 1\]'):
+        NumberDecoder(score_thr=1.5)
+    with pytest.raises(TypeError, match='dedup_iuo'):  # a config's typo in the metric's settings
+        DigitSequenceMetric(dedup_iuo=0.4)
+    assert NumberDecoder(dedup_iou=None).dedup_iou is None  # None: suppression off

@@ -1,0 +1,540 @@
+"""The web reader (mmdigit.serving, tools/serve.py): HTTP API tests with the standard library's client, and
+end-to-end tests of the page in a real headless Chromium (Debian's chromium + chromedriver through selenium).
+
+The model is the 4-iteration ``trained`` fixture keeping every box, read at threshold 0: junk digits, but
+every path runs."""
+import base64
+import http.client
+import io
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers import REPO, default_sigint
+
+sys.path.insert(0, str(REPO / 'tools'))
+import infer as infer_tool  # noqa: E402
+import serve as serve_tool  # noqa: E402
+
+MAX_BYTES = 200_000
+MAX_FILES = 5
+MAX_PIXELS = 1_000_000
+CHROMIUM = Path('/usr/bin/chromium')
+CHROMEDRIVER = Path('/usr/bin/chromedriver')
+
+
+# ---------------------------------------------------------------- server and client helpers
+
+@pytest.fixture(scope='module')
+def checkpoint(trained, tmp_path_factory):
+    """(config, checkpoint) of the tiny model, its R-CNN keeping every box (its scores are ~1e-3), so that
+    numbers and boxes come back."""
+    from mmengine.config import Config
+    cfg_path, work = trained
+    cfg = Config.fromfile(cfg_path)
+    cfg.model.test_cfg.rcnn.score_thr = 0.0
+    path = tmp_path_factory.mktemp('serve') / 'tiny_all_boxes.py'
+    cfg.dump(str(path))
+    return str(path), str(work / 'iter_4.pth')
+
+
+@pytest.fixture(scope='module')
+def service(checkpoint):
+    from mmdigit.serving import load_service
+    return load_service(*checkpoint, score_thr=0.0, max_pixels=MAX_PIXELS)
+
+
+@pytest.fixture(scope='module')
+def server(service):
+    """(host, port) of a server on an ephemeral port, in a thread; shut down after the module."""
+    from mmdigit.serving import make_server
+    srv = make_server(service, '127.0.0.1', 0, max_bytes=MAX_BYTES, max_files=MAX_FILES, quiet=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv.server_address[:2]
+    srv.shutdown()
+    srv.server_close()
+    thread.join(10)
+
+
+def request(server, method, path, body=b'', headers=None):
+    """(status, decoded JSON or text, headers) of one request on a fresh connection."""
+    conn = http.client.HTTPConnection(*server, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        ctype = resp.getheader('Content-Type', '')
+        return resp.status, (json.loads(data) if ctype.startswith('application/json') else data.decode()), resp
+    finally:
+        conn.close()
+
+
+def raw_exchange(server, data: bytes, close_write=False) -> str:
+    """Send raw bytes, read the answer until the server closes the connection."""
+    with socket.create_connection(server, timeout=30) as s:
+        s.sendall(data)
+        if close_write:
+            s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b''.join(chunks).decode()
+
+
+def multipart(files, fields=()):
+    """A multipart/form-data body as a browser sends it: (body, content type)."""
+    boundary = uuid.uuid4().hex
+    out = io.BytesIO()
+    for name, value in fields:
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, data in files:
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="{name}"\r\n'
+                  f'Content-Type: application/octet-stream\r\n\r\n'.encode())
+        out.write(data + b'\r\n')
+    out.write(f'--{boundary}--\r\n'.encode())
+    return out.getvalue(), f'multipart/form-data; boundary={boundary}'
+
+
+def post_files(server, files):
+    body, ctype = multipart(files)
+    return request(server, 'POST', '/read', body, {'Content-Type': ctype})
+
+
+def post_json(server, obj):
+    return request(server, 'POST', '/read', json.dumps(obj).encode(), {'Content-Type': 'application/json'})
+
+
+def png(w, h, seed=0) -> bytes:
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(buf, 'PNG')
+    return buf.getvalue()
+
+
+@pytest.fixture(scope='module')
+def photos(tiny_digits):
+    """Three of the tiny test images: (name, bytes, path)."""
+    return [(f'{i}.png', (tiny_digits / 'test' / f'{i}.png').read_bytes(), tiny_digits / 'test' / f'{i}.png')
+            for i in (1, 2, 3)]
+
+
+@pytest.fixture(scope='module')
+def infer_json(checkpoint, photos):
+    """What ``tools/infer.py --json --score-thr 0`` prints for the photos, by file name."""
+    out = io.StringIO()
+    infer_tool.main([*checkpoint, *(str(p) for _, _, p in photos), '--json', '--score-thr', '0.0'], out=out)
+    objs = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(objs) == len(photos)
+    return {Path(o['file']).name: o for o in objs}
+
+
+def same_as_infer(result, expected):
+    """The API's object for an upload equals infer.py's for the file (up to the path in ``file``)."""
+    assert set(result) == set(expected) == {'file', 'number', 'score', 'digits'}
+    assert result['number'] == expected['number']
+    assert result['score'] == pytest.approx(expected['score'], abs=1e-4)
+    assert len(result['digits']) == len(expected['digits'])
+    for got, want in zip(result['digits'], expected['digits']):
+        assert got['digit'] == want['digit']
+        assert got['score'] == pytest.approx(want['score'], abs=1e-4)
+        np.testing.assert_allclose(got['bbox'], want['bbox'], atol=0.11)
+
+
+# ---------------------------------------------------------------- the API
+
+def test_read_multipart_returns_infer_json_objects(server, photos, infer_json):
+    status, body, _ = post_files(server, [(n, data) for n, data, _ in photos])
+    assert status == 200
+    results = body['results']
+    assert [r['file'] for r in results] == [n for n, _, _ in photos]  # one per upload, in order
+    for r in results:
+        same_as_infer(r, infer_json[r['file']])
+    assert all(r['digits'] for r in results)  # threshold 0: the junk model reads something
+
+
+def test_read_json_base64_and_data_urls_match_multipart(server, photos, infer_json):
+    (n1, d1, _), (n2, d2, _) = photos[:2]
+    status, body, _ = post_json(server, dict(images=[
+        dict(name=n1, data=base64.b64encode(d1).decode()),
+        dict(name=n2, data='data:image/png;base64,' + base64.b64encode(d2).decode())]))
+    assert status == 200
+    for r in body['results']:
+        same_as_infer(r, infer_json[r['file']])
+    status, body, _ = post_json(server, dict(name=n1, data=base64.b64encode(d1).decode()))  # one image
+    assert status == 200 and len(body['results']) == 1
+    same_as_infer(body['results'][0], infer_json[n1])
+
+
+def test_bad_images_get_a_message_and_the_others_are_still_read(server, photos, infer_json, checkpoint, tmp_path):
+    from PIL import Image
+    name, good, _ = photos[0]
+    big = io.BytesIO()
+    Image.new('RGB', (1200, 1000)).save(big, 'PNG')  # 1.2 MP over the 1 MP limit, but only a few KiB
+    tiny = io.BytesIO()
+    Image.new('RGB', (1, 1)).save(tiny, 'PNG')
+    files = [('notes.txt', b'this is not an image'), (name, good), ('empty.png', b''),
+             ('truncated.png', good[:len(good) // 2]), ('huge.png', big.getvalue())]
+    status, body, _ = post_files(server, files)
+    assert status == 200
+    res = body['results']
+    assert [r['file'] for r in res] == [n for n, _ in files]
+    same_as_infer(res[1], infer_json[name])
+    for r, why in zip([res[0], res[2], res[3], res[4]],
+                      ['not an image (cannot identify image file)', 'empty file', 'cannot decode image',
+                       'image is 1200x1000 px, over the limit of 1 megapixels']):
+        assert r == dict(file=r['file'], number='-1', score=0.0, digits=[], error=r['error'])
+        assert r['error'].startswith(why), r['error']
+    # the same object as infer.py's for a file it cannot read
+    bad = tmp_path / 'truncated.png'
+    bad.write_bytes(files[3][1])
+    out = io.StringIO()
+    assert infer_tool.main([*checkpoint, str(bad), '--json'], out=out) == 1
+    assert json.loads(out.getvalue()) == dict(res[3], file=str(bad))
+    status, body, _ = post_files(server, [('dot.png', tiny.getvalue())])
+    assert status == 200 and 'too small' in body['results'][0]['error']
+
+
+def test_a_request_holds_a_bounded_number_of_decoded_pixels(service, photos):
+    from PIL import Image
+
+    from mmdigit.serving import ReaderService
+
+    def png_of(w, h):
+        buf = io.BytesIO()
+        Image.new('RGB', (w, h), (40, 40, 40)).save(buf, 'PNG')
+        return buf.getvalue()
+
+    budget = ReaderService(service.reader, max_pixels=MAX_PIXELS, max_request_pixels=1_500_000)
+    files = [('a.png', png_of(1000, 900)), ('b.png', png_of(1000, 900)), (photos[0][0], photos[0][1])]
+    res = budget.read(files)
+    assert 'error' not in res[0] and 'error' not in res[2]  # the small one still fits after a.png
+    assert res[1]['number'] == '-1' and res[1]['error'] == (
+        'image is 1000x900 px and the images before it already hold 0.9 of the 1.5 megapixels one request may '
+        'hold: send it in another request')
+    assert budget.read(files[1:2])[0].get('error') is None  # alone it is read
+    assert ReaderService(service.reader, max_pixels=5, max_request_pixels=1).max_request_pixels == 5
+
+
+@pytest.mark.parametrize('case', ['no_image', 'form_field_only', 'not_json', 'json_shape', 'bad_base64',
+                                  'content_type', 'too_many', 'no_boundary'])
+def test_bad_requests_get_a_json_error(server, photos, case):
+    name, data, _ = photos[0]
+    b64 = base64.b64encode(data).decode()
+    if case == 'no_image':
+        status, body, _ = post_json(server, dict(images=[]))
+    elif case == 'form_field_only':
+        body_, ctype = multipart([], fields=[('note', 'hello')])
+        status, body, _ = request(server, 'POST', '/read', body_, {'Content-Type': ctype})
+    elif case == 'not_json':
+        status, body, _ = request(server, 'POST', '/read', b'{"images": [', {'Content-Type': 'application/json'})
+    elif case == 'json_shape':
+        status, body, _ = post_json(server, dict(pictures=[b64]))
+    elif case == 'bad_base64':
+        status, body, _ = post_json(server, dict(images=[dict(name=name, data='%%% not base64 %%%')]))
+    elif case == 'content_type':
+        status, body, _ = request(server, 'POST', '/read', data, {'Content-Type': 'image/png'})
+    elif case == 'too_many':
+        status, body, _ = post_files(server, [(name, data)] * (MAX_FILES + 1))
+    else:
+        status, body, _ = request(server, 'POST', '/read', data, {'Content-Type': 'multipart/form-data'})
+    expected = {'content_type': 415, 'too_many': 413}.get(case, 400)
+    assert status == expected, body
+    assert set(body) == {'error'} and body['error'], body
+    want = {'no_image': 'no image', 'form_field_only': 'no image', 'not_json': 'not valid JSON',
+            'json_shape': '"images"', 'bad_base64': 'not valid base64', 'content_type': "'image/png'",
+            'too_many': f'the limit is {MAX_FILES}', 'no_boundary': 'boundary'}[case]
+    assert want in body['error']
+    assert request(server, 'GET', '/health')[0] == 200  # still serving
+
+
+def test_oversized_bodies_are_refused_unread_or_drained(server, photos):
+    # announced over the limit and never sent: refused from the header alone
+    conn = http.client.HTTPConnection(*server, timeout=30)
+    conn.putrequest('POST', '/read')
+    conn.putheader('Content-Type', 'application/json')
+    conn.putheader('Content-Length', str(10 ** 12))
+    conn.endheaders()
+    resp = conn.getresponse()
+    assert resp.status == 413
+    assert 'the limit is 0.2 MiB' in json.loads(resp.read())['error']
+    conn.close()
+    # curl's Expect: 100-continue: refused before the client sends the body
+    reply = raw_exchange(server, b'POST /read HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                                 b'Content-Length: 300000\r\nExpect: 100-continue\r\n\r\n')
+    assert reply.startswith('HTTP/1.1 413') and '100 Continue' not in reply and 'the limit is 0.2 MiB' in reply
+    # sent in full (as a browser does): read and dropped, then the same answer
+    status, body, resp = post_files(server, [('big.png', png(300, 300))])
+    assert status == 413 and 'limit' in body['error'] and resp.getheader('Connection') == 'close'
+    # no Content-Length, and a body cut short
+    conn = http.client.HTTPConnection(*server, timeout=30)
+    conn.putrequest('POST', '/read')
+    conn.putheader('Content-Type', 'application/json')
+    conn.putheader('Transfer-Encoding', 'chunked')
+    conn.endheaders()
+    resp = conn.getresponse()
+    assert resp.status == 411 and 'Content-Length' in json.loads(resp.read())['error']
+    conn.close()
+    reply = raw_exchange(server, b'POST /read HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                                 b'Content-Length: 100\r\n\r\n{', close_write=True)
+    assert reply.startswith('HTTP/1.1 400') and 'ended after 1 of 100 bytes' in reply
+    assert request(server, 'GET', '/health')[0] == 200
+
+
+def test_page_routes_and_health(server, service):
+    status, page, resp = request(server, 'GET', '/')
+    assert status == 200 and resp.getheader('Content-Type').startswith('text/html')
+    assert '<input id="files" type="file" accept="image/*" multiple>' in page
+    assert '"max_bytes": 200000' in page and '"max_files": 5' in page and service.name in page
+    assert 'http://' not in page.split('<script>')[1]  # nothing fetched from elsewhere
+    status, body, _ = request(server, 'GET', '/health')
+    assert status == 200 and body == dict(status='ok', model=service.name, max_bytes=MAX_BYTES,
+                                          max_files=MAX_FILES, max_pixels=MAX_PIXELS,
+                                          max_request_pixels=service.max_request_pixels)
+    status, body, _ = request(server, 'GET', '/nothing')
+    assert status == 404 and 'POST /read' in body['error']
+    status, body, _ = request(server, 'POST', '/elsewhere', b'{}', {'Content-Type': 'application/json'})
+    assert status == 404
+
+
+def test_concurrent_requests_read_the_same_as_one_at_a_time(server, photos, infer_json):
+    files = [(n, d) for n, d, _ in photos]
+
+    def one(k):
+        return post_files(server, files[k % 3:] + files[:k % 3])
+
+    with ThreadPoolExecutor(6) as pool:
+        replies = list(pool.map(one, range(6)))
+    for status, body, _ in replies:
+        assert status == 200
+        for r in body['results']:
+            same_as_infer(r, infer_json[r['file']])
+
+
+def test_server_error_answers_500_and_keeps_serving(checkpoint, photos):
+    from mmdigit.serving import ReaderService, make_server
+
+    class Failing:  # a reader whose model raises, as a broken config would at forward time
+        def read_many(self, images, batch_size=16):
+            raise RuntimeError('forward failed')
+
+    srv = make_server(ReaderService(Failing()), '127.0.0.1', 0, quiet=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        addr = srv.server_address[:2]
+        status, body, _ = post_files(addr, [(photos[0][0], photos[0][1])])
+        assert status == 500 and body == {'error': 'server error while reading: RuntimeError: forward failed'}
+        assert request(addr, 'GET', '/health')[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+# ---------------------------------------------------------------- tools/serve.py
+
+def test_serve_tool_one_line_errors(checkpoint, tmp_path, monkeypatch, capsys):
+    from mmdigit.utils.cli import run_main
+    cfg, ckpt = checkpoint
+
+    def error_of(*argv):
+        capsys.readouterr()
+        assert run_main(serve_tool.main, 'serve', list(argv)) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith('serve: ') and '\n' not in err and 'Traceback' not in err, err
+        return err
+
+    assert 'nope.pth: checkpoint file does not exist' in error_of(cfg, str(tmp_path / 'nope.pth'), '--port', '0')
+    assert 'nope.py: config file does not exist' in error_of(str(tmp_path / 'nope.py'), ckpt, '--port', '0')
+    monkeypatch.setattr(serve_tool, 'DEMO_WORK_DIR', tmp_path / 'demo' / 'model_a')
+    err = error_of('--port', '0')
+    assert 'last_checkpoint does not exist: run `make demo` or pass CONFIG CHECKPOINT' in err
+    with socket.socket() as busy:  # a port another program holds
+        busy.bind(('127.0.0.1', 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert f'cannot listen on 127.0.0.1:{port} (Address already in use)' in error_of(cfg, ckpt, '--port', str(port))
+    for argv, want in [([cfg], 'give both CONFIG and CHECKPOINT'), ([cfg, ckpt, '--max-mb', '0'], '--max-mb'),
+                       ([cfg, ckpt, '--score-thr', '2'], 'not a threshold'), ([cfg, ckpt, '--port', '-1'], '--port')]:
+        with pytest.raises(SystemExit) as e:
+            serve_tool.main(argv)
+        assert e.value.code == 2 and want in capsys.readouterr().err
+
+
+def test_serve_tool_defaults_to_the_demo_model(checkpoint, tmp_path, monkeypatch):
+    cfg, ckpt = checkpoint
+    demo = tmp_path / 'work_dirs' / 'demo' / 'model_a'
+    demo.mkdir(parents=True)
+    shutil.copy(ckpt, demo / 'iter_4.pth')
+    monkeypatch.setattr(serve_tool, 'ROOT', tmp_path)
+    monkeypatch.setattr(serve_tool, 'DEMO_WORK_DIR', demo)
+    monkeypatch.setattr(serve_tool, 'DEMO_CONFIG', Path(cfg))
+    # mmengine writes last_checkpoint relative to where training ran (the repo root), or absolute
+    for named in ('work_dirs/demo/model_a/iter_4.pth', str(demo / 'iter_4.pth')):
+        (demo / 'last_checkpoint').write_text(named)
+        assert serve_tool.demo_model() == (cfg, str(demo / 'iter_4.pth'))
+    (demo / 'last_checkpoint').write_text('work_dirs/demo/model_a/iter_9.pth')
+    with pytest.raises(FileNotFoundError, match='iter_9.pth, which does not exist'):
+        serve_tool.demo_model()
+
+
+def test_serve_tool_serves_until_stopped(checkpoint, photos, infer_json):
+    """The real command in its own process: prints its address, answers, stops on SIGINT."""
+    proc = subprocess.Popen([sys.executable, str(REPO / 'tools' / 'serve.py'), *checkpoint, '--port', '0',
+                             '--score-thr', '0'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=default_sigint)
+    try:
+        for line in proc.stdout:  # mmengine's loading lines, then ours once it listens (EOF if it died)
+            if 'mmdigit web reader' in line:
+                break
+        else:
+            raise AssertionError(f'serve.py exited {proc.wait()}: {proc.stderr.read()}')
+        host_port = line.split('http://')[1].split('/')[0]
+        addr = (host_port.rsplit(':', 1)[0], int(host_port.rsplit(':', 1)[1]))
+        assert addr[0] == '127.0.0.1'
+        status, body, _ = post_files(addr, [(photos[0][0], photos[0][1])])
+        assert status == 200
+        same_as_infer(body['results'][0], infer_json[photos[0][0]])
+    finally:
+        proc.send_signal(2)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert proc.returncode == 0
+
+
+# ---------------------------------------------------------------- the page in a real browser
+
+@pytest.fixture(scope='module')
+def browser(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f'{CHROMIUM} is absent (Debian: apt-get install chromium chromium-driver; .ci/run does)')
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for flag in ('--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                 '--no-first-run', '--window-size=1280,1000',
+                 f'--user-data-dir={tmp_path_factory.mktemp("chromium-profile")}'):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, server):
+    browser.get(f'http://{server[0]}:{server[1]}/')
+    browser.execute_script('document.getElementById("results").replaceChildren()')
+
+
+def wait_cards(browser, n, timeout=90):
+    """The ``n`` result cards once none is still reading (newest first, as the page shows them)."""
+    from selenium.webdriver.common.by import By
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        cards = browser.find_elements(By.CSS_SELECTOR, '#results .card')
+        states = [c.get_attribute('data-state') for c in cards]
+        if len(cards) == n and 'reading' not in states:
+            return cards
+        time.sleep(0.2)
+    raise AssertionError(f'cards not done within {timeout} s: {states}')
+
+
+def card_view(card):
+    from selenium.webdriver.common.by import By
+    return dict(file=card.get_attribute('data-file'), state=card.get_attribute('data-state'),
+                number=card.get_attribute('data-number'),
+                shown=card.find_element(By.CSS_SELECTOR, '.number').text,
+                score=card.find_element(By.CSS_SELECTOR, '.score').text,
+                digits=[li.text for li in card.find_elements(By.CSS_SELECTOR, '.digits li')],
+                error=card.find_element(By.CSS_SELECTOR, '.error').text)
+
+
+COUNT_COLOURS = """
+const [canvas, colours] = arguments;
+const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+const counts = colours.map(() => 0);
+for (let i = 0; i < px.length; i += 4) {
+  colours.forEach((c, j) => { if (px[i] === c[0] && px[i + 1] === c[1] && px[i + 2] === c[2]) counts[j]++; });
+}
+return counts;
+"""
+
+
+def test_page_reads_several_chosen_photos_and_draws_their_boxes(browser, server, photos, infer_json, tmp_path):
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    from mmdigit.digits import DIGIT_PALETTE
+    open_page(browser, server)
+    broken = tmp_path / 'broken.png'
+    broken.write_bytes(b'not a png at all')
+    paths = [str(p) for _, _, p in photos] + [str(broken)]
+    browser.find_element(By.ID, 'files').send_keys('\n'.join(paths))  # several files in one choice
+    cards = wait_cards(browser, 4)
+    views = {v['file']: (v, c) for c in cards for v in [card_view(c)]}
+    assert set(views) == {'1.png', '2.png', '3.png', 'broken.png'}
+    for name, want in infer_json.items():
+        v, card = views[name]
+        assert v['state'] == 'done' and v['number'] == want['number'] and v['error'] == ''
+        if want['number'] != '-1':
+            assert v['shown'] == want['number']
+            assert v['score'] == f"confidence {want['score']:.2f} (weakest digit)"
+            assert v['digits'] == [f"{d['digit']} {d['score']:.2f}" for d in want['digits']]
+        # the photo is drawn at the canvas's scale, and every read digit's box and label in its digit's colour
+        canvas = card.find_element(By.TAG_NAME, 'canvas')
+        k = float(canvas.get_attribute('data-scale'))
+        img = Image.open(io.BytesIO(dict((n, d) for n, d, _ in photos)[name])).convert('RGB')
+        assert (int(canvas.get_attribute('width')), int(canvas.get_attribute('height'))) == (
+            round(img.width * k), round(img.height * k))
+        background = list(img.getpixel((0, 0)))  # the tiny images' plain background
+        colours = [background] + [list(c) for c in DIGIT_PALETTE]
+        counts = browser.execute_script(COUNT_COLOURS, canvas, colours)
+        assert counts[0] > 0.3 * img.width * k * img.height * k, (name, counts[0])
+        read = {d['digit'] for d in want['digits']}
+        for digit in range(10):
+            assert (counts[digit + 1] > 0) == (digit in read), (name, digit, read, counts)
+    v, _ = views['broken.png']
+    assert v['state'] == 'error' and v['shown'] == 'not read'
+    assert v['error'].startswith('not an image')
+
+
+def test_page_reads_dropped_photos_and_shows_server_refusals(browser, server, photos):
+    open_page(browser, server)
+    name, data, _ = photos[1]
+    big = png(300, 300)  # over the server's 200 kB limit: goes alone, shows the 413's message
+    assert len(big) > MAX_BYTES
+    browser.execute_script("""
+        const dt = new DataTransfer();
+        for (const [name, b64] of arguments[0]) {
+          const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+          dt.items.add(new File([bytes], name, {type: 'image/png'}));
+        }
+        const drop = document.getElementById('drop');
+        drop.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        if (!drop.classList.contains('over')) throw new Error('no drag-over feedback');
+        drop.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+    """, [[name, base64.b64encode(data).decode()], ['big.png', base64.b64encode(big).decode()]])
+    views = {v['file']: v for v in map(card_view, wait_cards(browser, 2))}
+    # what the API reads for that photo on its own (a batch's padding moves the junk model's boxes)
+    status, body, _ = post_files(server, [(name, data)])
+    assert status == 200
+    assert views[name]['state'] == 'done' and views[name]['number'] == body['results'][0]['number']
+    assert views['big.png']['state'] == 'error'
+    assert 'the limit is 0.2 MiB' in views['big.png']['error']
+    from selenium.webdriver.common.by import By
+    assert browser.find_element(By.ID, 'status').text == ''  # nothing left reading

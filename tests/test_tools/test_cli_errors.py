@@ -1,0 +1,223 @@
+"""Bad input to the command-line tools: one line on stderr naming the file/flag, exit code 2, nothing lost
+(issue 16). The tools run through the same ``run_main`` wrapper their ``__main__`` uses, or as processes (the
+wrapper itself and the run files it guards: tests/test_utils)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mmdigit.utils.cli import run_main
+from tests.helpers import REPO, default_sigint
+
+CPU_CONFIG = REPO / 'configs' / 'digit_frcnn_r18_cpu.py'
+
+sys.path.insert(0, str(REPO / 'tools'))
+sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+sys.path.insert(0, str(REPO / 'tools' / 'dataset_converters'))
+import ensemble as ensemble_tool  # noqa: E402
+import make_synthetic  # noqa: E402
+import plot_curves  # noqa: E402
+import svhn_to_coco as svhn_tool  # noqa: E402
+
+
+def run_tool(main, prog, argv, capsys):
+    """(exit code, stdout, stderr) of a tool's main through the CLI wrapper."""
+    rc = run_main(main, prog, [str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def one_line_error(err: str, prog: str, *parts: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f'{prog}: '), err
+    assert 'Traceback' not in err
+    for p in parts:
+        assert p in lines[0], (p, err)
+    return lines[0]
+
+
+# ----- make_synthetic: --force replaces only its own datasets; Ctrl-C leaves nothing
+
+def synth(argv, capsys):
+    return run_tool(make_synthetic.main, 'make_synthetic', [*argv, '--workers', '1', '--no-progress'], capsys)
+
+
+def test_make_synthetic_force_never_deletes_foreign_files(tmp_path, capsys):
+    notes = tmp_path / 'mine'
+    (notes / 'sub').mkdir(parents=True)
+    (notes / 'notes.txt').write_text('keep')
+    (notes / 'sub' / 'thesis.tex').write_text('keep')
+    rc, _, err = synth(['--out', notes, '--train', 2, '--valid', 0, '--test', 0, '--force'], capsys)
+    assert rc == 2
+    one_line_error(err, 'make_synthetic', str(notes), 'not made by this tool')
+    assert (notes / 'notes.txt').read_text() == 'keep' and (notes / 'sub' / 'thesis.tex').read_text() == 'keep'
+    a_file = tmp_path / 'file.txt'
+    a_file.write_text('keep')
+    rc, _, err = synth(['--out', a_file, '--train', 2, '--valid', 0, '--test', 0, '--force'], capsys)
+    assert rc == 2 and a_file.read_text() == 'keep'
+    one_line_error(err, 'make_synthetic', 'not a folder')
+
+    ours = tmp_path / 'ds'
+    rc, _, err = synth(['--out', ours, '--train', 2, '--valid', 0, '--test', 0], capsys)
+    assert rc == 0, err
+    assert (ours / '.mmdigit-synth').is_file()
+    rc, _, err = synth(['--out', ours, '--train', 3, '--valid', 0, '--test', 0], capsys)
+    assert rc == 2
+    one_line_error(err, 'make_synthetic', str(ours), 'use --force')
+    rc, _, err = synth(['--out', ours, '--train', 3, '--valid', 0, '--test', 0, '--force'], capsys)
+    assert rc == 0, err
+    assert len(json.loads((ours / 'train.json').read_text())['images']) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['ds', 'file.txt', 'mine']  # no temp folders left
+
+
+@pytest.mark.skipif(sys.platform == 'win32', reason='SIGINT to a process group')
+def test_make_synthetic_ctrl_c_exits_fast_and_leaves_nothing(tmp_path):
+    tool = REPO / 'tools' / 'dataset_converters' / 'make_synthetic.py'
+    proc = subprocess.Popen([sys.executable, str(tool), '--out', str(tmp_path / 'ds'), '--train', '100000',
+                             '--valid', '0', '--test', '0', '--workers', '2', '--no-progress'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=default_sigint)
+    deadline = time.time() + 120
+    while time.time() < deadline and not any((p / 'train').is_dir() and any((p / 'train').iterdir())
+                                             for p in tmp_path.glob('.ds.tmp-*')):
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    t0 = time.time()
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail('make_synthetic still running 20 s after one Ctrl-C')
+    assert time.time() - t0 < 10
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == 'make_synthetic: interrupted' and 'Traceback' not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+# ----- svhn_to_coco: the same file for both splits
+
+def test_svhn_to_coco_refuses_one_file_for_both_splits(tmp_path, capsys):
+    out = tmp_path / 'x.json'
+    rc, _, err = run_tool(svhn_tool.main, 'svhn_to_coco', [tmp_path / 'digitStruct.mat', '--out', out,
+                                                           '--val-ratio', 0.1, '--val-out', out], capsys)
+    assert rc == 2
+    one_line_error(err, 'svhn_to_coco', 'same file', str(out))
+    assert not out.exists()
+    out.write_text('previous')
+    for force in ([], ['--force']):
+        rc, _, err = run_tool(svhn_tool.main, 'svhn_to_coco', [tmp_path / 'digitStruct.mat', '--out', out,
+                                                               '--val-ratio', 0.1, '--val-out',
+                                                               tmp_path / '.' / 'x.json', *force], capsys)
+        assert rc == 2 and out.read_text() == 'previous'
+    (tmp_path / 'afile').write_text('')
+    argv = [tmp_path / 'digitStruct.mat', '--out', tmp_path / 'new.json', '--val-ratio', 0.1, '--val-out',
+            tmp_path / 'afile' / 'v.json']
+    rc, _, err = run_tool(svhn_tool.main, 'svhn_to_coco', argv, capsys)
+    assert rc == 2 and not (tmp_path / 'new.json').exists()  # refused before the train split is written
+    one_line_error(err, 'svhn_to_coco', '--val-out', 'afile: exists and is not a folder')
+
+
+# ----- plot_curves on a killed run's log
+
+def test_plot_curves_truncated_and_broken_scalars(tmp_path, capsys):
+    run = tmp_path / 'run'
+    (run / '20260101_000000' / 'vis_data').mkdir(parents=True)
+    scalars = run / '20260101_000000' / 'vis_data' / 'scalars.json'
+    scalars.write_text('{"loss": 2.0, "step": 1}\n{"loss": 1.5, "step": 2}\n{"loss": 1.')
+    with pytest.warns(UserWarning, match=r'scalars.json:3: incomplete last record skipped'):
+        out = plot_curves.main([str(run), '--out', str(tmp_path / 'c.png'), '--panels', 'loss'])
+    assert out.stat().st_size > 0
+    scalars.write_text('{"loss": 2.0, "step": 1}\n{"loss": 1.\n{"loss": 1.5, "step": 2}\n')
+    rc, _, err = run_tool(plot_curves.main, 'plot_curves', [run, '--out', tmp_path / 'd.png'], capsys)
+    assert rc == 2
+    one_line_error(err, 'plot_curves', f'{scalars}:2: not a JSON record')
+    rc, _, err = run_tool(plot_curves.main, 'plot_curves', [tmp_path / 'nope'], capsys)
+    assert rc == 2
+    one_line_error(err, 'plot_curves', 'nope: not a folder')
+
+
+# ----- ensemble
+
+def test_ensemble_thresholds_missing_pred_csv_and_wrong_ann_file(tmp_path, capsys):
+    from tests.helpers import make_gt, simulate_model
+    gt, images, anns = make_gt(tmp_path)
+    ids = [im['id'] for im in images]
+    a = simulate_model(tmp_path, 'a', anns, ids, 0)
+    b = simulate_model(tmp_path, 'b', anns, ids, 1)
+    out = tmp_path / 'out'
+    for thr in ('1.5', '-1', 'nan', 'inf'):
+        with pytest.raises(SystemExit) as e:
+            ensemble_tool.main([str(a), str(b), '--ann-file', str(gt), '--score-thr', thr, '--out-dir', str(out)])
+        assert e.value.code == 2
+        assert '--score-thr' in capsys.readouterr().err
+    (b.with_name('pred_info.json')).write_text('{"score_thr": NaN}')  # as an earlier test.py wrote it
+    rc, _, err = run_tool(ensemble_tool.main, 'ensemble', [a, b, '--ann-file', gt, '--out-dir', out], capsys)
+    assert rc == 2
+    one_line_error(err, 'ensemble', 'b/pred_info.json: score_thr nan is not a threshold')
+    b.with_name('pred_info.json').write_text('{"score_thr": 0.5}')
+
+    # a pred.json copied without its pred.csv: say so, not "pass --intersection"
+    records = json.loads(b.read_text())
+    kept = {r['image_id'] for r in records if r['image_id'] > 5}
+    lone = tmp_path / 'lone'
+    lone.mkdir()
+    (lone / 'pred.json').write_text(json.dumps([r for r in records if r['image_id'] in kept]))
+    rc, _, err = run_tool(ensemble_tool.main, 'ensemble', [a, lone / 'pred.json', '--ann-file', gt,
+                                                           '--out-dir', out], capsys)
+    assert rc == 2
+    one_line_error(err, 'ensemble', 'lone/pred.json: no pred.csv beside it')
+    assert not out.exists()
+
+    # the ground truth of another image set (other sizes): the error names the --ann-file
+    other = json.loads(gt.read_text())
+    for im in other['images']:
+        im['width'], im['height'] = 8, 8
+    other['annotations'] = []
+    wrong = tmp_path / 'other_set.json'
+    wrong.write_text(json.dumps(other))
+    rc, _, err = run_tool(ensemble_tool.main, 'ensemble', [a, b, '--ann-file', wrong, '--out-dir', out], capsys)
+    assert rc == 2
+    one_line_error(err, 'ensemble', f'{wrong}: image sizes do not fit the predictions', 'lies entirely outside')
+    assert not out.exists()
+
+
+# ----- as processes: exit code, one line, no setuptools warning
+
+def test_tools_as_processes_print_one_line_and_no_pkg_resources_warning(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONWARNINGS'}  # the defaults a user sees
+    r = subprocess.run([sys.executable, str(REPO / 'tools' / 'train.py'), str(tmp_path / 'typo.py')],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 2
+    one_line_error(r.stderr, 'train', 'typo.py: config file does not exist')
+    r = subprocess.run([sys.executable, str(REPO / 'tools' / 'test.py'), str(CPU_CONFIG),
+                        str(tmp_path / 'none.pth'), '--pred-dir', str(tmp_path / 'p')],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 2, r.stderr
+    one_line_error(r.stderr, 'test', 'none.pth: checkpoint file does not exist')
+    assert 'pkg_resources' not in r.stderr
+    assert not (tmp_path / 'p').exists()
+
+
+def test_config_typos_are_one_line(tmp_path, capsys):
+    import torch
+    sys.path.insert(0, str(REPO / 'tools'))
+    import test as test_tool
+    ckpt = tmp_path / 'weights.pth'
+    torch.save({'state_dict': {}}, ckpt)
+    bad_type = tmp_path / 'bad_type.py'
+    bad_type.write_text(f"_base_ = '{CPU_CONFIG}'\nmodel = dict(type='FasterRCNNN')\n")
+    rc, _, err = run_tool(test_tool.main, 'test', [bad_type, ckpt, '--pred-dir', tmp_path / 'p'], capsys)
+    assert rc == 2
+    one_line_error(err, 'test', 'FasterRCNNN is not in the mmdet::model registry')
+    bad_syntax = tmp_path / 'bad_syntax.py'
+    bad_syntax.write_text("model = dict(type='X'\n")
+    rc, _, err = run_tool(test_tool.main, 'test', [bad_syntax, ckpt, '--pred-dir', tmp_path / 'p'], capsys)
+    assert rc == 2
+    one_line_error(err, 'test', f'{bad_syntax}:1: syntax error in the config')
+    assert not (tmp_path / 'p').exists()

@@ -1,0 +1,24 @@
+"""tools/demo.py is a shell: its flags become the DemoSettings mmdigit.demo runs with (the stages: tests/test_demo)."""
+import sys
+from pathlib import Path
+
+from mmdigit.demo import DEFAULTS, DemoSettings
+from tests.helpers import REPO
+
+sys.path.insert(0, str(REPO / 'tools'))
+import demo as demo_tool  # noqa: E402
+
+
+def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(demo_tool, 'run_demo', lambda work, s: calls.append((work, s)) or 'summary')
+    monkeypatch.chdir(tmp_path)
+    assert demo_tool.main([]) == 'summary'
+    assert calls[-1] == (tmp_path / 'work_dirs' / 'demo', DEFAULTS)
+    assert (DEFAULTS.minutes_a, DEFAULTS.minutes_b, DEFAULTS.train_images, DEFAULTS.test_images) == (18.0, 3.5,
+                                                                                                   30000, 2000)
+    demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4', '--minutes-a', '0.5',
+                    '--minutes-b', '0.2', '--real-dir', 'photos', '--no-real'])
+    assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, minutes_a=0.5, minutes_b=0.2,
+                                                      real_dir='photos', no_real=True, force=True))
+    assert isinstance(calls[-1][0], Path)

@@ -1,0 +1,126 @@
+"""tools/infer.py on a tiny trained model and on the real SVHN samples (the DigitReader API: tests/test_apis)."""
+import io
+import json
+import sys
+
+import pytest
+
+from tests.helpers import REPO, SHARED
+
+sys.path.insert(0, str(REPO / 'tools'))
+import infer as infer_tool  # noqa: E402
+
+
+def read_csv(text: str) -> list[list[str]]:
+    import csv
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_infer_cli_csv_json_and_pictures(trained, tiny_digits, tmp_path, capsys):
+    cfg_path, work = trained
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    for i in (1, 2):
+        (folder / f'{i}.png').write_bytes((tiny_digits / 'test' / f'{i}.png').read_bytes())
+    (folder / 'broken.png').write_bytes(b'not a png')
+    out = io.StringIO()
+    rc = infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(folder), '--score-thr', '0.0', '--show-dir',
+                          str(tmp_path / 'show')], out=out)
+    assert rc == 1  # an unreadable image is not "no digits"
+    lines = read_csv(out.getvalue())
+    assert lines[0] == ['file', 'number', 'score', 'error']
+    rows = {line[0]: line[1:] for line in lines[1:]}
+    number, score, error = rows[str(folder / 'broken.png')]
+    assert (number, score) == ('-1', '0.0000') and 'cannot decode image' in error
+    for i in (1, 2):
+        number, score, error = rows[str(folder / f'{i}.png')]
+        assert number == '-1' or number.isdigit()
+        assert 0.0 <= float(score) <= 1.0 and error == ''
+    assert sorted(p.name for p in (tmp_path / 'show').iterdir()) == ['1.png', '2.png']
+    err = capsys.readouterr().err
+    assert 'broken.png: cannot decode image' in err and '1 of 3 image(s) could not be read' in err
+
+    out = io.StringIO()
+    assert infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(folder / '1.png'), '--json'], out=out) == 0
+    obj = json.loads(out.getvalue())
+    assert set(obj) == {'file', 'number', 'score', 'digits'}
+    out = io.StringIO()
+    infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(folder / 'broken.png'), '--json'], out=out)
+    obj = json.loads(out.getvalue())
+    assert obj['number'] == '-1' and 'cannot decode image' in obj['error']
+
+
+def test_infer_cli_names_commas_collisions_progress_and_clean_stdout(trained, tiny_digits, tmp_path):
+    from PIL import Image
+    cfg_path, work = trained
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    src = tiny_digits / 'test' / '1.png'
+    (folder / 'a.png').write_bytes(src.read_bytes())
+    Image.open(src).convert('RGB').save(folder / 'a.jpg')
+    (folder / 'house, no 5.png').write_bytes((tiny_digits / 'test' / '2.png').read_bytes())
+    import subprocess
+    r = subprocess.run([sys.executable, str(REPO / 'tools' / 'infer.py'), cfg_path, str(work / 'iter_4.pth'),
+                        str(folder), '--show-dir', str(tmp_path / 'show'), '--batch-size', '1'],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    rows = read_csv(r.stdout)  # stdout is the CSV and nothing else (no mmengine log line)
+    assert rows[0] == ['file', 'number', 'score', 'error'] and len(rows) == 4
+    assert [row[0] for row in rows[1:]] == [str(folder / n) for n in ('a.jpg', 'a.png', 'house, no 5.png')]
+    assert 'Loads checkpoint' not in r.stdout
+    assert 'infer: 3/3 images' in r.stderr  # progress once there is more than one batch
+    assert sorted(p.name for p in (tmp_path / 'show').iterdir()) == ['a.jpg.png', 'a.png.png', 'house, no 5.png']
+    for p in (tmp_path / 'show').iterdir():
+        with Image.open(p) as drawn:
+            assert drawn.format == 'PNG' and drawn.width >= Image.open(src).width
+
+
+def test_infer_cli_workers_read_the_same_numbers(trained, tiny_digits):
+    # --workers 2: batches of 2 read two at a time, in order, the same numbers as one batch at a time
+    cfg_path, work = trained
+    files = sorted(str(f) for f in (tiny_digits / 'test').glob('*.png'))
+    outputs = []
+    for workers in ('1', '2'):
+        out = io.StringIO()
+        assert infer_tool.main([cfg_path, str(work / 'iter_4.pth'), *files, '--score-thr', '0.0', '--batch-size',
+                                '2', '--workers', workers], out=out) == 0
+        outputs.append([row[:2] for row in read_csv(out.getvalue())])
+    assert outputs[0] == outputs[1] and len(outputs[0]) == len(files) + 1
+
+
+@pytest.mark.parametrize('argv, problem', [(['--batch-size', '0'], '--batch-size'),
+                                           (['--batch-size', '-1'], '--batch-size'),
+                                           (['--score-thr', '1.5'], '--score-thr'),
+                                           (['--score-thr', 'nan'], '--score-thr'),
+                                           (['--workers', '0'], '--workers')])
+def test_infer_cli_bad_flags(trained, tiny_digits, argv, problem, capsys):
+    cfg_path, work = trained
+    with pytest.raises(SystemExit) as e:
+        infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(tiny_digits / 'test' / '1.png'), *argv])
+    assert e.value.code == 2 and problem in capsys.readouterr().err
+
+
+def test_infer_cli_missing_path_and_empty_folder(trained, tmp_path, capsys):
+    from mmdigit.utils.cli import run_main
+    cfg_path, work = trained
+    with pytest.raises(FileNotFoundError, match='nope.png: no such image'):
+        infer_tool.main([cfg_path, str(work / 'iter_4.pth'), 'nope.png'])
+    (tmp_path / 'empty').mkdir()
+    assert run_main(infer_tool.main, 'infer', [cfg_path, str(work / 'iter_4.pth'), str(tmp_path / 'empty')]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f'infer: {tmp_path / "empty"}: no images (.png, .jpg, .jpeg, .bmp, .tif, .tiff, ' \
+                           '.webp) in this folder\n'
+    assert captured.out == ''  # not a lone CSV header
+
+
+def test_infer_runs_on_real_svhn_samples(trained):
+    if not SHARED.is_dir():
+        pytest.skip('../shared/svhn-reference is not present')
+    cfg_path, work = trained
+    out = io.StringIO()
+    infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(SHARED / 'samples' / '*' / '*.png')], out=out)
+    lines = out.getvalue().splitlines()[1:]
+    assert len(lines) == 9
+    for line in lines:
+        f, number, score, error = line.split(',')
+        assert number == '-1' or number.isdigit()

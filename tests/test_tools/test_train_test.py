@@ -1,0 +1,275 @@
+"""tools/train.py, tools/test.py and tools/dist_train.sh end to end on a tiny dataset (CPU)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import REPO, tiny_cfg, write_cfg
+
+sys.path.insert(0, str(REPO / 'tools'))
+import test as test_tool  # noqa: E402
+import train as train_tool  # noqa: E402
+
+from mmdigit.utils.cli import run_main  # noqa: E402
+
+
+def test_train_writes_checkpoints_and_calibration(trained):
+    _, work = trained
+    assert (work / 'iter_4.pth').is_file()
+    calib = json.loads((work / 'digit_calibration.json').read_text())
+    assert 0 < calib['score_thr'] < 1 and 0 <= calib['accuracy'] <= 1
+
+
+def test_test_tool_writes_pred_json_and_csv(trained, tiny_digits, tmp_path):
+    cfg_path, work = trained
+    metrics = test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(tmp_path / 'pred'),
+                              '--work-dir', str(tmp_path / 'w')])
+    assert 'coco/bbox_mAP' in metrics and 'digit/accuracy' in metrics and metrics['pred/images'] == 8
+    from pycocotools.coco import COCO
+    gt = COCO(str(tiny_digits / 'test.json'))
+    records = json.loads((tmp_path / 'pred' / 'pred.json').read_text())
+    assert records, 'an untrained detector still emits low-score boxes (rcnn score_thr 0.05)'
+    gt.loadRes(records)  # schema accepted by pycocotools
+    assert all(1 <= r['category_id'] <= 10 for r in records)
+    assert min(r['score'] for r in records) < 0.5  # pred.json is not cut at the Task-2 threshold
+    rows = (tmp_path / 'pred' / 'pred.csv').read_text().splitlines()
+    assert rows[0] == 'image_id,pred_label'
+    assert sorted(int(r.split(',')[0]) for r in rows[1:]) == sorted(gt.getImgIds())
+
+
+def test_test_tool_scores_accuracy_at_the_task2_threshold(trained, tmp_path):
+    # digit/accuracy must describe pred.csv: the metric reads at the same (given or calibrated) threshold
+    from mmengine.config import Config
+    cfg_path, work = trained
+    test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--score-thr', '0.3', '--work-dir', str(tmp_path / 'w')])
+    used = Config.fromfile(str(next((tmp_path / 'w').glob('*.py'))))  # the Runner dumps the config it ran
+    assert [m['score_thr'] for m in used.test_evaluator if m['type'] == 'DigitSequenceMetric'] == [0.3]
+
+
+def test_test_tool_on_image_folder_with_an_unreadable_image(trained, tiny_digits, tmp_path):
+    cfg_path, work = trained
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    for i in (1, 2, 3):
+        (folder / f'{i}.png').write_bytes((tiny_digits / 'test' / f'{i}.png').read_bytes())
+    (folder / '4.png').write_bytes((tiny_digits / 'test' / '4.png').read_bytes()[:60])  # truncated
+    test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--img-dir', str(folder), '--pred-dir',
+                    str(tmp_path / 'pred'), '--score-thr', '0.99', '--work-dir', str(tmp_path / 'w')])
+    rows = (tmp_path / 'pred' / 'pred.csv').read_text().splitlines()[1:]
+    assert [r.split(',')[0] for r in rows] == ['1', '2', '3', '4']
+    assert rows[3] == '4,-1'
+    warnings = (tmp_path / 'pred' / 'warnings.txt').read_text()
+    assert '4.png' in warnings and 'cannot decode' in warnings
+
+
+def test_test_tool_bad_inputs(trained, tmp_path):
+    cfg_path, work = trained
+    with pytest.raises(FileNotFoundError, match='missing.pth: checkpoint file does not exist'):
+        test_tool.main([cfg_path, str(tmp_path / 'missing.pth'), '--pred-dir', str(tmp_path)])
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    with pytest.raises(ValueError, match='empty: no images'):
+        test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--img-dir', str(empty), '--pred-dir',
+                        str(tmp_path / 'p'), '--work-dir', str(tmp_path / 'w')])
+    # a checkpoint from a model with another number of classes
+    from mmengine.config import Config
+    cfg = Config.fromfile(cfg_path)
+    cfg.model.roi_head.bbox_head.num_classes = 5
+    other = write_cfg(cfg, tmp_path / 'five.py')
+    with pytest.raises(ValueError, match='iter_4.pth: checkpoint does not match.*fc_cls'):
+        test_tool.main([other, str(work / 'iter_4.pth'), '--pred-dir', str(tmp_path / 'p')])
+
+
+def scalars(work: Path) -> list:
+    files = sorted(work.glob('*/vis_data/scalars.json'))
+    return [json.loads(line) for line in files[-1].read_text().splitlines()]
+
+
+@pytest.mark.slow
+def test_deterministic_reruns_give_identical_losses(tiny_digits, tmp_path):
+    losses = []
+    for run in ('a', 'b'):
+        cfg = tiny_cfg(tiny_digits, tmp_path / run, max_iters=3)
+        cfg.randomness = dict(seed=0, deterministic=True)
+        train_tool.main([write_cfg(cfg, tmp_path / f'{run}.py'), '--work-dir', str(tmp_path / run)])
+        losses.append([s['loss'] for s in scalars(tmp_path / run) if 'loss' in s])
+    assert len(losses[0]) == 3 and losses[0] == losses[1]
+
+
+def test_amp_on_cpu_is_ignored_with_a_clear_message(tiny_digits, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip('checks the CPU fallback')
+    cfg_path = write_cfg(tiny_cfg(tiny_digits, tmp_path, max_iters=1), tmp_path / 'amp.py')
+    with pytest.warns(UserWarning, match='AMP needs a CUDA GPU'):
+        train_tool.main([cfg_path, '--amp', '--work-dir', str(tmp_path)])
+    assert (tmp_path / 'iter_1.pth').is_file()
+
+
+@pytest.mark.slow
+def test_two_process_gloo_run_matches_one_process_evaluation(trained, tiny_digits, tmp_path):
+    """tools/dist_train.sh with 2 CPU processes, then dist_test.sh vs a 1-process test: same predictions."""
+    cfg = tiny_cfg(tiny_digits, tmp_path / 'dist', max_iters=2)
+    cfg.test_dataloader.batch_size = 1  # same (no) padding in both runs, so predictions can be compared
+    cfg_path = write_cfg(cfg, tmp_path / 'dist.py')
+    env = dict(os.environ, PYTHON=sys.executable, PORT='29517', OMP_NUM_THREADS='1')
+    run = subprocess.run(['bash', str(REPO / 'tools' / 'dist_train.sh'), cfg_path, '2', '--work-dir',
+                          str(tmp_path / 'dist')], env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    ckpt = tmp_path / 'dist' / 'iter_2.pth'
+    assert ckpt.is_file()
+    run = subprocess.run(['bash', str(REPO / 'tools' / 'dist_test.sh'), cfg_path, str(ckpt), '2', '--pred-dir',
+                          str(tmp_path / 'p2'), '--score-thr', '0.3', '--work-dir', str(tmp_path / 'w2')],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    one = test_tool.main([cfg_path, str(ckpt), '--pred-dir', str(tmp_path / 'p1'), '--score-thr', '0.3',
+                          '--work-dir', str(tmp_path / 'w1')])
+    two = json.loads(sorted((tmp_path / 'w2').glob('*/*.json'))[-1].read_text())
+    for k in ('coco/bbox_mAP', 'digit/accuracy', 'digit/too_few_digits', 'digit/digit_recall'):
+        assert two[k] == pytest.approx(one[k], abs=1e-4), k
+    def per_image(path):
+        out = {}
+        for r in json.loads(path.read_text()):
+            out.setdefault(r['image_id'], []).append([r['score'], *r['bbox']])
+        return {k: np.sort(np.asarray(v), axis=0) for k, v in out.items()}  # each column sorted
+    p1, p2 = per_image(tmp_path / 'p1' / 'pred.json'), per_image(tmp_path / 'p2' / 'pred.json')
+    assert p1.keys() == p2.keys() and len(p1) > 0
+    for k in p1:
+        np.testing.assert_allclose(p2[k], p1[k], atol=0.02)
+    assert (tmp_path / 'p1' / 'pred.csv').read_text() == (tmp_path / 'p2' / 'pred.csv').read_text()
+
+
+def test_step_time_measurement_sizes_schedules(tiny_digits, tmp_path):
+    from mmdigit.apis import iters_for_minutes, seconds_per_iter
+    sec = seconds_per_iter(tiny_cfg(tiny_digits, tmp_path), warmup=1, steps=2)
+    assert 0 < sec < 60
+    assert not any(tmp_path.iterdir())  # a measurement leaves nothing in the run's work dir
+    assert iters_for_minutes(0.5, 10) == 1200
+    assert iters_for_minutes(0.5, 1) == 200  # never below the minimum
+    assert iters_for_minutes(0.37, 2.5, multiple=10, minimum=50) == 400
+
+
+# ----- bad input (issue 16): refused before anything is written or computed
+
+def test_train_refuses_to_mix_runs_and_to_resume_from_nothing(trained, tiny_digits, tmp_path):
+    from mmdigit.utils.cli import UserError
+    cfg_path, work = trained
+    before = {p.name: p.stat().st_mtime_ns for p in work.iterdir() if p.is_file()}
+    with pytest.raises(UserError, match=r'holds an earlier run \(.*iter_4.pth.*\); add --resume'):
+        train_tool.main([cfg_path, '--work-dir', str(work)])
+    assert {p.name: p.stat().st_mtime_ns for p in work.iterdir() if p.is_file()} == before
+    fresh = tmp_path / 'fresh'
+    with pytest.raises(UserError, match='--resume: .*fresh holds no checkpoint to resume from'):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--resume'])
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    with pytest.raises(ValueError, match=r'empty.pth: checkpoint to resume from file is empty'):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--resume', str(tmp_path / 'empty.pth')])
+    (tmp_path / 'cut.pth').write_bytes((work / 'iter_4.pth').read_bytes()[:5000])
+    with pytest.raises(ValueError, match=r'cut.pth: checkpoint to resume from file is truncated'):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--resume', str(tmp_path / 'cut.pth')])
+    with pytest.raises(UserError, match=r"--cfg-options foo: the config has no key 'foo'"):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--cfg-options', 'foo=1'])
+    with pytest.raises(UserError, match=r'score_thrx.*did you mean model.test_cfg.rcnn.score_thr'):
+        train_tool.main([cfg_path, '--work-dir', str(fresh), '--cfg-options', 'model.test_cfg.rcnn.score_thrx=0.1'])
+    for minutes in ('0', '-1', 'nan'):
+        with pytest.raises(SystemExit) as e:
+            train_tool.main([cfg_path, '--work-dir', str(fresh), '--minutes', minutes])
+        assert e.value.code == 2
+    assert not fresh.exists()  # nothing created by a refused run
+    # a config that says resume=True continues its work dir, as --resume does (nothing left to train here)
+    import shutil
+    copy = tmp_path / 'copy'
+    shutil.copytree(work, copy)
+    (copy / 'last_checkpoint').write_text(str(copy / 'iter_4.pth'))
+    train_tool.main([cfg_path, '--work-dir', str(copy), '--cfg-options', 'resume=True'])
+
+
+def test_test_tool_checks_flags_and_pred_dir_before_inference(trained, tmp_path, capsys):
+    from mmdigit.utils.cli import UserError
+    cfg_path, work = trained
+    for thr in ('1.5', '-1', 'nan', 'inf'):
+        with pytest.raises(SystemExit) as e:
+            test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--score-thr', thr, '--pred-dir', str(tmp_path)])
+        assert e.value.code == 2 and '--score-thr' in capsys.readouterr().err
+    (tmp_path / 'afile').write_text('')
+    t_work = tmp_path / 'w'
+    with pytest.raises(UserError, match='--pred-dir .*afile/pred: cannot write there'):
+        test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(tmp_path / 'afile' / 'pred'),
+                        '--work-dir', str(t_work)])
+    assert not t_work.exists()  # refused before the Runner (and inference) started
+
+
+def test_test_tool_coco_split_with_corrupt_image_and_stale_warnings(trained, tiny_digits, tmp_path):
+    # a COCO-json split with a corrupt image: -1 and a line in warnings.txt (not "failed to load image");
+    # a rerun without unreadable images into the same --pred-dir does not keep the old warnings.txt
+    import shutil
+    cfg_path, work = trained
+    data = tmp_path / 'data'
+    shutil.copytree(tiny_digits, data)
+    good = (data / 'test' / '3.png').read_bytes()
+    (data / 'test' / '3.png').write_bytes(b'')
+    pred = tmp_path / 'pred'
+    args = [cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(pred), '--score-thr', '0.99',
+            '--data-root', str(data)]
+    metrics = test_tool.main([*args, '--work-dir', str(tmp_path / 'w1')])
+    assert metrics['pred/images'] == 8
+    rows = (pred / 'pred.csv').read_text().splitlines()
+    assert '3,-1' in rows and len(rows) == 9
+    assert '3.png' in (pred / 'warnings.txt').read_text()
+    (data / 'test' / '3.png').write_bytes(good)
+    test_tool.main([*args, '--work-dir', str(tmp_path / 'w2')])
+    assert not (pred / 'warnings.txt').exists()
+    assert len((pred / 'pred.csv').read_text().splitlines()) == 9
+
+
+def test_tta_without_a_tta_model_is_one_line(trained, tmp_path, capsys):
+    from mmengine.config import Config
+    cfg_path, work = trained
+    cfg = Config.fromfile(cfg_path)
+    cfg.pop('tta_model'), cfg.pop('tta_pipeline')
+    no_tta = write_cfg(cfg, tmp_path / 'no_tta.py')
+    rc = run_main(test_tool.main, 'test', [no_tta, str(work / 'iter_4.pth'), '--tta', '--work-dir', str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.strip() == f'test: --tta: {no_tta} defines no tta_model / tta_pipeline'
+
+
+def test_tta_views_are_rescaled_never_flipped(trained, tiny_digits):
+    """Each TTA view of an image is the same pixels at another scale: never mirrored (a mirrored digit is
+    another digit or none)."""
+    import mmcv
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    cfg = Config.fromfile(trained[0])
+    views = Compose(cfg.tta_pipeline)(dict(img_path=str(tiny_digits / 'test' / '1.png'), img_id=1, instances=[]))
+    samples, inputs = views['data_samples'], views['inputs']
+    assert len(samples) == len(cfg.tta_pipeline[-1].transforms[0]) == len({s.img_shape for s in samples}) == 2
+    assert all(s.flip is False for s in samples)
+    original = mmcv.imread(str(tiny_digits / 'test' / '1.png'))
+    for s, x in zip(samples, inputs):
+        h, w = s.img_shape
+        upright = mmcv.imresize(original, (w, h))
+        mirrored = upright[:, ::-1]
+        view = x.permute(1, 2, 0).numpy().astype(float)
+        assert np.abs(view - upright).mean() < np.abs(view - mirrored).mean()
+
+
+def test_tta_reads_every_image_labelled_or_not(trained, tiny_digits, tmp_path):
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    metrics = test_tool.main([cfg_path, ckpt, '--tta', '--pred-dir', str(tmp_path / 'pred'), '--score-thr', '0.0',
+                              '--work-dir', str(tmp_path / 'w1')])
+    assert {'coco/bbox_mAP', 'digit/accuracy'} <= set(metrics) and metrics['pred/images'] == 8
+    assert len((tmp_path / 'pred' / 'pred.csv').read_text().splitlines()) == 9
+    dets = json.loads((tmp_path / 'pred' / 'pred.json').read_text())
+    sizes = {im['id']: (im['width'], im['height'])
+             for im in json.loads((tiny_digits / 'test.json').read_text())['images']}
+    for d in dets:  # merged in the photo's pixels, whatever the view's scale
+        x, y, w, h = d['bbox']
+        assert -1 <= x and x + w <= sizes[d['image_id']][0] + 1 and y + h <= sizes[d['image_id']][1] + 1
+    test_tool.main([cfg_path, ckpt, '--tta', '--img-dir', str(tiny_digits / 'valid'), '--pred-dir',
+                    str(tmp_path / 'pred_folder'), '--work-dir', str(tmp_path / 'w2')])
+    assert len((tmp_path / 'pred_folder' / 'pred.csv').read_text().splitlines()) == 9

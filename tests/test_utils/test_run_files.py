@@ -1,0 +1,43 @@
+"""Run files: a fresh work dir, the latest complete checkpoint, stale files of a failed run, unique output names."""
+from pathlib import Path
+
+import pytest
+
+from mmdigit.utils.cli import UserError
+
+
+def test_fresh_work_dir_latest_checkpoint_and_stale_files(tmp_path, capsys):
+    from mmdigit.utils.run_files import StaleFileGuard, check_fresh_work_dir, latest_checkpoint, unique_names
+    check_fresh_work_dir(tmp_path / 'new')  # missing or empty: fine
+    (tmp_path / 'cfg.py').write_text('')
+    check_fresh_work_dir(tmp_path)  # other files: fine
+    with pytest.raises(UserError, match='--resume: .* holds no checkpoint to resume from'):
+        latest_checkpoint(tmp_path)
+    for n in (2, 10):
+        (tmp_path / f'iter_{n}.pth').write_bytes(b'x')
+    with pytest.raises(UserError, match=r'holds an earlier run \(iter_10.pth, iter_2.pth\); add --resume'):
+        check_fresh_work_dir(tmp_path)
+    assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_10.pth')  # numeric, not name order
+    (tmp_path / 'last_checkpoint').write_text('/elsewhere/moved/iter_2.pth')
+    assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_2.pth')  # the work dir was moved
+    (tmp_path / 'iter_2.pth').write_bytes(b'')  # killed while saving it
+    assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_10.pth')
+    assert 'iter_2.pth: checkpoint file is empty (0 bytes); resuming from' in capsys.readouterr().err
+    (tmp_path / 'iter_10.pth').write_bytes(b'')
+    with pytest.raises(UserError, match='--resume: no complete checkpoint in .*iter_2.pth: checkpoint file is empty'):
+        latest_checkpoint(tmp_path)
+
+    stale = tmp_path / 'warnings.txt'
+    stale.write_text('old run')
+    with pytest.raises(RuntimeError), StaleFileGuard(stale):
+        raise RuntimeError('run failed')
+    assert stale.read_text() == 'old run'  # a failed run changes nothing
+    with StaleFileGuard(stale):
+        (tmp_path / 'rewritten').write_text('')  # this run wrote no warnings.txt
+    assert not stale.exists()
+    with StaleFileGuard(stale):
+        stale.write_text('new run, with a few more bytes')
+    assert stale.read_text().startswith('new run')
+
+    names = unique_names([Path('d/a.jpg'), Path('d/a.png'), Path('d/b.png'), Path('e/b.png'), Path('d/c.png')])
+    assert list(names.values()) == ['a.jpg.png', 'a.png.png', 'd_b.png.png', 'e_b.png.png', 'c.png']

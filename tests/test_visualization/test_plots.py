@@ -1,0 +1,69 @@
+"""Curves from a real run's scalars."""
+import json
+import sys
+
+import pytest
+
+from tests.helpers import REPO
+
+sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+import plot_curves  # noqa: E402
+
+
+def test_plot_curves_from_a_run(trained, tmp_path):
+    _, work = trained
+    out = plot_curves.main([str(work), str(work), '--names', 'a', 'b', '--out', str(tmp_path / 'c.png')])
+    assert out.stat().st_size > 5000
+    from PIL import Image
+    assert Image.open(out).size[0] > 800
+
+
+def test_plot_curves_on_a_folder_without_scalars(tmp_path):
+    with pytest.raises(FileNotFoundError, match='no \\*/vis_data/scalars.json'):
+        plot_curves.main([str(tmp_path)])
+
+
+def test_series_keeps_the_resumed_value_of_a_repeated_step():
+    from mmdigit.visualization.curves import series
+    recs = [dict(step=1, loss=3.0), dict(step=2, loss=2.0), dict(step=2, loss=1.5), dict(step=3, lr=0.1)]
+    assert series(recs, 'loss') == ([1, 2], [3.0, 1.5])
+
+
+def test_digit_confusion_counts_right_wrong_missed_and_spurious():
+    import numpy as np
+
+    from mmdigit.recognition import ImageDetections, NumberDecoder, ReadingSettings
+    from mmdigit.visualization import digit_confusion
+    gt = {1: (np.array([[10., 10., 20., 30.], [22., 10., 32., 30.], [40., 10., 50., 30.]]), np.array([3, 5, 7]))}
+    dets = {1: ImageDetections(np.array([[10., 10., 20., 30.], [22., 10., 32., 30.], [60., 10., 70., 30.]]),
+                               np.array([0.9, 0.9, 0.8]), np.array([3, 6, 1]))}
+    m = digit_confusion(gt, dets, ReadingSettings(NumberDecoder(score_thr=0.5)))
+    assert m[3, 3] == 1  # right
+    assert m[5, 6] == 1  # 5 read as 6
+    assert m[7, 10] == 1  # 7 missed
+    assert m[10, 1] == 1  # a 1 read where there is no digit
+    assert m.sum() == 4
+
+
+def test_prediction_grid_and_confusion_pictures(tmp_path):
+    import numpy as np
+
+    from mmdigit.visualization import plot_confusion, prediction_grid
+    img = np.zeros((40, 80, 3), np.uint8)
+    items = [(img, [(1, np.array([5., 5., 15., 30.]))], '1', '1'), (img, [], '-1', '7')]
+    out = prediction_grid(items, tmp_path / 'grid.png', cols=2)
+    assert out.stat().st_size > 1000
+    out = plot_confusion(np.eye(11, dtype=int) * 3, tmp_path / 'conf.png')
+    assert out.stat().st_size > 1000
+
+
+def test_validation_logged_by_epoch_is_placed_after_its_training_records(tmp_path):
+    """mmengine's default logs an iteration-based run's validations at step 0 (the epoch)."""
+    from mmdigit.visualization.curves import read_scalars, series
+    vis = tmp_path / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    lines = [dict(loss=2.0, lr=0.1, step=50), dict(loss=1.0, lr=0.1, step=100), {'coco/bbox_mAP': 0.3, 'step': 0},
+             dict(loss=0.5, lr=0.1, step=150), dict(loss=0.4, lr=0.1, step=200), {'coco/bbox_mAP': 0.5, 'step': 0},
+             dict(loss=0.3, lr=0.1, step=250), {'coco/bbox_mAP': 0.6, 'step': 250}]  # logged by iteration
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines))
+    assert series(read_scalars(tmp_path), 'coco/bbox_mAP') == ([100, 200, 250], [0.3, 0.5, 0.6])
