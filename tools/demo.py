@@ -1,6 +1,6 @@
 """The whole job, offline, on CPU: data -> two trained models -> pred.json/pred.csv -> ensemble -> pictures.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18.5] [--minutes-b 3.5]
+    python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 3.5]
         [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
