@@ -8,7 +8,7 @@ import torch
 from mmdet.registry import MODELS
 
 import mmdigit  # noqa: F401
-from mmdigit.apis import adapt_to_device, load_config
+from mmdigit.engine import adapt_to_device, load_config
 from tests.conftest import REPO
 from tests.test_foundation import make_batch, train_and_predict
 

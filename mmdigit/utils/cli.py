@@ -160,9 +160,9 @@ def check_cfg_options(cfg, options: dict | None) -> None:
 
 
 def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none'):
-    """:func:`mmdigit.apis.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
+    """:func:`mmdigit.engine.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
     before they are merged; same precedence (CLI ``--work-dir`` wins)."""
-    from mmdigit.apis import load_config, merge_cfg_options
+    from mmdigit.engine import load_config, merge_cfg_options
     try:
         cfg = load_config(config_path, None, work_dir, launcher)
     except SyntaxError as e:  # mmengine parses the text itself: the error names no file
