@@ -77,7 +77,8 @@ def train_torchvision(data: Path, seconds: float):
 
 def train_ours(data: Path, seconds: float, work: Path):
     """configs/digit_frcnn_r18_cpu.py through tools/train.py, iterations sized to the same budget."""
-    from mmdigit.apis import DigitReader, iters_for_minutes, load_config, seconds_per_iter, set_data_root
+    from mmdigit.apis import DigitReader
+    from mmdigit.engine import iters_for_minutes, load_config, seconds_per_iter, set_data_root
     cfg = load_config(str(ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'))
     set_data_root(cfg, str(data))
     iters = iters_for_minutes(seconds_per_iter(cfg), seconds / 60, multiple=10, minimum=50)  # measured here

@@ -73,7 +73,7 @@ def mmdigit_arm(data: Path, batch: int, amp: bool, device: str, n_batches: int):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
 
-    from mmdigit.apis import enable_amp, load_config, set_data_root
+    from mmdigit.engine import enable_amp, load_config, set_data_root
     cfg = load_config(str(ROOT / 'configs' / 'digit_frcnn_r50.py'))
     set_data_root(cfg, str(data))
     if amp:

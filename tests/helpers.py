@@ -39,7 +39,7 @@ def draw_split(root: Path, split: str, n: int, seed: int) -> None:
 
 def tiny_cfg(data_root: Path, work_dir: Path, max_iters: int = 4, config='configs/digit_frcnn_r18_cpu.py'):
     """The CPU config shrunk to a few iterations on ``data_root``."""
-    from mmdigit.apis import load_config, set_data_root
+    from mmdigit.engine import load_config, set_data_root
     cfg = load_config(str(REPO / config), work_dir=str(work_dir))
     set_data_root(cfg, str(data_root))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -26,7 +26,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.apis import adapt_to_device, init_distributed, set_data_root  # noqa: E402
+from mmdigit.engine import adapt_to_device, init_distributed, set_data_root  # noqa: E402
 from mmdigit.recognition import ReadingSettings  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
 from mmdigit.utils.cli import check_writable_dir, load_checked_config, probability, run_main  # noqa: E402

@@ -1,5 +1,5 @@
 """Train a digit detector: mmdet's ``tools/train.py`` contract on mmengine's Runner, plus mmdigit's
-CPU/distributed/AMP adaptations (see mmdigit.apis.run_setup).
+CPU/distributed/AMP adaptations (see mmdigit.engine.run_setup).
 
     python tools/train.py configs/digit_frcnn_r50.py [--work-dir DIR] [--amp] [--resume [CKPT]]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
@@ -19,8 +19,14 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.apis import adapt_to_device, enable_amp, init_distributed, set_data_root, set_time_budget  # noqa: E402
-from mmdigit.apis.run_setup import add_vis_backend  # noqa: E402
+from mmdigit.engine import (  # noqa: E402
+                            adapt_to_device,
+                            add_vis_backend,
+                            enable_amp,
+                            init_distributed,
+                            set_data_root,
+                            set_time_budget,
+)
 from mmdigit.utils.checkpoint import check_checkpoint_file  # noqa: E402
 from mmdigit.utils.cli import UserError, load_checked_config, positive_float, run_main  # noqa: E402
 from mmdigit.utils.run_files import check_fresh_work_dir, latest_checkpoint  # noqa: E402

@@ -72,7 +72,7 @@ def ensemble(work: Path, data: Path, tested: list) -> dict:
 
 
 def step_time(data: Path) -> dict:
-    from mmdigit.apis import load_config, seconds_per_iter, set_data_root
+    from mmdigit.engine import load_config, seconds_per_iter, set_data_root
     cfg = load_config(str(CONFIG))
     set_data_root(cfg, str(data))
     sec = seconds_per_iter(cfg)
@@ -83,7 +83,7 @@ def step_time(data: Path) -> dict:
 def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_iter: float, vals: int) -> dict:
     """Train the CPU config for ``minutes`` of loop time (TrainTimeBudgetHook re-plans the iteration count and
     the cosine end while it runs; the measured step time is its first guess), validating about ``vals`` times."""
-    from mmdigit.apis import iters_for_minutes
+    from mmdigit.engine import iters_for_minutes
     guess = iters_for_minutes(sec_per_iter, minutes)
     val = max(100, guess // vals // 100 * 100)
     out = work / name

@@ -1,8 +1,24 @@
-"""Training-loop glue: hooks."""
+"""Training-loop glue: hooks, what the tools add to mmengine's Runner (config loading, --data-root, devices,
+AMP, time budget) and the step-time measurement that sizes schedules to minutes."""
 from .calibration_hook import DigitCalibrationHook
 from .channels_last_hook import ChannelsLastHook
 from .feature_autocast_hook import FeatureAutocastHook, autocast_module
 from .random_state_hook import RandomStateHook
+from .run_setup import (
+                        adapt_to_device,
+                        add_vis_backend,
+                        enable_amp,
+                        init_distributed,
+                        load_config,
+                        merge_cfg_options,
+                        set_data_root,
+                        set_time_budget,
+)
+from .step_time import iters_for_minutes, seconds_per_iter
 from .time_budget_hook import TrainTimeBudgetHook
 
-__all__ = ['ChannelsLastHook', 'FeatureAutocastHook', 'autocast_module', 'DigitCalibrationHook', 'RandomStateHook', 'TrainTimeBudgetHook']
+__all__ = [
+    'ChannelsLastHook', 'DigitCalibrationHook', 'FeatureAutocastHook', 'RandomStateHook', 'TrainTimeBudgetHook',
+    'add_vis_backend', 'adapt_to_device', 'autocast_module', 'enable_amp', 'init_distributed', 'iters_for_minutes',
+    'load_config', 'merge_cfg_options', 'seconds_per_iter', 'set_data_root', 'set_time_budget',
+]

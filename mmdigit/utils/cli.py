@@ -75,35 +75,28 @@ def run_main(main, prog: str, argv: list[str] | None = None) -> int:
 
 # argparse types: a bad value is an argparse error (usage + one line naming the flag, exit 2)
 
+def _flag_value(text: str, cast, ok, rule: str):
+    """``cast(text)`` when ``ok`` holds for it; else the argparse error saying which rule failed."""
+    try:
+        v = cast(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not {"an integer" if cast is int else "a number"}') from None
+    if not ok(v):
+        raise argparse.ArgumentTypeError(f'{text} {rule}')
+    return v
+
+
 def probability(text: str) -> float:
     """A threshold in [0, 1]."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
-    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
-        raise argparse.ArgumentTypeError(f'{text} is not a threshold in [0, 1]')
-    return v
+    return _flag_value(text, float, lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, 'is not a threshold in [0, 1]')
 
 
 def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not an integer') from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f'{text} must be at least 1')
-    return v
+    return _flag_value(text, int, lambda v: v >= 1, 'must be at least 1')
 
 
 def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a number') from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError(f'{text} must be a positive number')
-    return v
+    return _flag_value(text, float, lambda v: math.isfinite(v) and v > 0, 'must be a positive number')
 
 
 def check_writable_dir(path, flag: str) -> Path:
@@ -160,9 +153,9 @@ def check_cfg_options(cfg, options: dict | None) -> None:
 
 
 def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none'):
-    """:func:`mmdigit.apis.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
+    """:func:`mmdigit.engine.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
     before they are merged; same precedence (CLI ``--work-dir`` wins)."""
-    from mmdigit.apis import load_config, merge_cfg_options
+    from mmdigit.engine import load_config, merge_cfg_options
     try:
         cfg = load_config(config_path, None, work_dir, launcher)
     except SyntaxError as e:  # mmengine parses the text itself: the error names no file

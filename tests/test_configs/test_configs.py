@@ -7,7 +7,7 @@ import torch
 from mmdet.registry import MODELS
 
 import mmdigit  # noqa: F401
-from mmdigit.apis import adapt_to_device, load_config
+from mmdigit.engine import adapt_to_device, load_config
 from tests.helpers import REPO, make_batch, train_and_predict
 
 CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('*.py'))

@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from mmdigit.apis import load_config, set_data_root
 from mmdigit.datasets.coco_io import load_coco
 from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout
+from mmdigit.engine import load_config, set_data_root
 from tests.helpers import REPO
 
 sys.path.insert(0, str(REPO / 'tools'))

@@ -137,7 +137,7 @@ def test_bad_arguments_are_refused(kwargs):
 
 
 def test_minutes_flag_adds_or_sets_the_hook_and_needs_an_iteration_loop():
-    from mmdigit.apis import load_config, set_time_budget
+    from mmdigit.engine import load_config, set_time_budget
     cfg = load_config('configs/digit_frcnn_r18_cpu.py')
     set_time_budget(cfg, 18)
     set_time_budget(cfg, 12.5)

@@ -15,7 +15,7 @@ def build(config='configs/digit_frcnn_r18_cpu.py', seed=0):
     """The config's detector with random weights and random BatchNorm statistics, in eval mode."""
     from mmdet.registry import MODELS
 
-    from mmdigit.apis import load_config
+    from mmdigit.engine import load_config
     cfg = load_config(config)
     cfg.model.backbone.init_cfg = None
     torch.manual_seed(seed)

@@ -68,7 +68,7 @@ def detect(cfg, monkeypatch):
 
 @pytest.fixture
 def cpu_cfg():
-    from mmdigit.apis import load_config
+    from mmdigit.engine import load_config
     return load_config('configs/digit_frcnn_r18_cpu.py')
 
 

@@ -12,7 +12,7 @@ import train as train_tool  # noqa: E402
 
 
 def test_add_vis_backend_keeps_the_config_backends(tiny_digits, tmp_path):
-    from mmdigit.apis.run_setup import add_vis_backend
+    from mmdigit.engine import add_vis_backend
     cfg = tiny_cfg(tiny_digits, tmp_path)
     before = [b['type'] for b in cfg.visualizer.vis_backends]
     assert before == ['LocalVisBackend']

@@ -144,7 +144,7 @@ def test_two_process_gloo_run_matches_one_process_evaluation(trained, tiny_digit
 
 
 def test_step_time_measurement_sizes_schedules(tiny_digits, tmp_path):
-    from mmdigit.apis import iters_for_minutes, seconds_per_iter
+    from mmdigit.engine import iters_for_minutes, seconds_per_iter
     sec = seconds_per_iter(tiny_cfg(tiny_digits, tmp_path), warmup=1, steps=2)
     assert 0 < sec < 60
     assert not any(tmp_path.iterdir())  # a measurement leaves nothing in the run's work dir

@@ -4,7 +4,7 @@
 dataset_type = 'DigitCocoDataset'
 # The one data-location setting: every path below is <data_root><split>.json and <data_root><split>/. Python
 # copies it into those paths when the file is read, so move the data with tools/train.py / tools/test.py
-# --data-root DIR (or --cfg-options data_root=DIR, or mmdigit.apis.set_data_root), which re-derives them all,
+# --data-root DIR (or --cfg-options data_root=DIR, or mmdigit.engine.set_data_root), which re-derives them all,
 # never by re-pointing the loaders' and evaluators' keys one by one.
 data_root = 'data/synth/'
 train_split, val_split, test_split = 'train', 'valid', 'test'
