@@ -87,9 +87,11 @@ tta_pipeline = [
                                                'ori_img', 'flip', 'flip_direction'))]]),
 ]
 
-# NHWC convolutions: ~16 ms less per CPU training step. (Minutes instead of max_iters: tools/train.py --minutes,
-# which adds a TrainTimeBudgetHook.)
-custom_hooks = _base_.custom_hooks + [dict(type='ChannelsLastHook')]
+# NHWC convolutions: ~16 ms less per CPU training step; backbone + FPN in bfloat16 while training (AVX-512 BF16):
+# a step 0.240 -> 0.191 s, and over the same 3815 iterations validation accuracy 0.806 -> 0.821, test 0.806 ->
+# 0.827 (README, "Training speed"). Evaluation and reading stay float32. (Minutes instead of max_iters:
+# tools/train.py --minutes, which adds a TrainTimeBudgetHook.)
+custom_hooks = _base_.custom_hooks + [dict(type='ChannelsLastHook'), dict(type='FeatureAutocastHook')]
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(by_epoch=False, interval=600))

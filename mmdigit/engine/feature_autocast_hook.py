@@ -4,16 +4,28 @@ Why: convolutions are most of a CPU training step (R18-lite config, 2 cores: con
 ~220 ms, torch.profiler), and CPUs with AVX-512 BF16 / AMX run oneDNN's bf16 convolutions faster. mmengine's
 ``AmpOptimWrapper`` refuses CPU, and autocasting the whole model breaks mmcv's CPU NMS (no bf16 kernel) and
 would put box regression in 8-bit mantissas; so only the feature extractor is autocast, and its outputs go
-back to float32 before the heads. bf16 needs no loss scaling (float32's exponent range).
+back to float32 before the heads. bf16 needs no loss scaling (float32's exponent range). On a CPU without
+native bf16 (oneDNN reports it) the hook does nothing and says so: emulated bf16 would be slower than float32.
 """
 from __future__ import annotations
+
+import logging
 
 import torch
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 _DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16}
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 natively here (AVX-512 BF16 or AMX)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def _to_float(out):
@@ -47,6 +59,10 @@ class FeatureAutocastHook(Hook):
 
     def before_run(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if self.device_type == 'cpu' and self.dtype == torch.bfloat16 and not cpu_has_native_bf16():
+            print_log('FeatureAutocastHook: this CPU has no native bfloat16; training stays float32', 'current',
+                      logging.WARNING)
+            return
         for name in self.modules:
             module = getattr(model, name, None)
             if module is None:

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from mmdigit.engine import FeatureAutocastHook
+from mmdigit.engine.feature_autocast_hook import cpu_has_native_bf16
 
 
 class _Detector(torch.nn.Module):
@@ -20,6 +21,7 @@ class _Detector(torch.nn.Module):
         return self.head(f.mean((2, 3))), f
 
 
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="no native bf16 on this CPU: the hook stays off")
 def test_training_features_run_in_bf16_and_leave_as_float32():
     torch.manual_seed(0)
     model = _Detector().train()
@@ -54,3 +56,14 @@ def test_bad_settings_are_refused():
         FeatureAutocastHook(dtype='int8')
     with pytest.raises(ValueError, match="'rpn'"):
         FeatureAutocastHook(modules=('backbone', 'rpn')).before_run(SimpleNamespace(model=_Detector()))
+
+
+def test_cpu_without_native_bf16_trains_in_float32(monkeypatch):
+    from mmdigit.engine import feature_autocast_hook
+    monkeypatch.setattr(feature_autocast_hook, 'cpu_has_native_bf16', lambda: False)
+    model = _Detector().train()
+    dtypes = []
+    model.backbone[0].register_forward_hook(lambda m, a, o: dtypes.append(o.dtype))
+    FeatureAutocastHook().before_run(SimpleNamespace(model=model))
+    model(torch.randn(2, 3, 12, 12))
+    assert dtypes == [torch.float32]
