@@ -14,11 +14,11 @@ from .run_setup import (
                         set_data_root,
                         set_time_budget,
 )
-from .step_time import iters_for_minutes, seconds_per_iter
+from .step_time import iters_for_minutes, seconds_per_iter, training_steps
 from .time_budget_hook import TrainTimeBudgetHook
 
 __all__ = [
     'ChannelsLastHook', 'DigitCalibrationHook', 'FeatureAutocastHook', 'RandomStateHook', 'TrainTimeBudgetHook',
     'add_vis_backend', 'adapt_to_device', 'autocast_module', 'enable_amp', 'init_distributed', 'iters_for_minutes',
-    'load_config', 'merge_cfg_options', 'seconds_per_iter', 'set_data_root', 'set_time_budget',
+    'load_config', 'merge_cfg_options', 'seconds_per_iter', 'set_data_root', 'set_time_budget', 'training_steps',
 ]

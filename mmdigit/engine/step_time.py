@@ -9,6 +9,7 @@ re-plans during training; the demo uses this measurement as that hook's first gu
 """
 from __future__ import annotations
 
+import contextlib
 import statistics
 import tempfile
 import time
@@ -20,9 +21,12 @@ from mmengine.config import Config
 LOOP_OVERHEAD = 1.2
 
 
-def seconds_per_iter(cfg: Config, warmup: int = 3, steps: int = 16) -> float:
-    """Median wall-clock seconds of one training step (forward, backward, optimizer) of ``cfg`` here,
-    times :data:`LOOP_OVERHEAD`. Uses the config's train dataloader (real batches, real augmentation)."""
+@contextlib.contextmanager
+def training_steps(cfg: Config):
+    """A function that runs one timed training step of ``cfg`` here (forward, backward, optimizer on the
+    config's next train batch) and returns its wall-clock seconds; the model, optimizer and dataloader are built
+    as the Runner builds them, hooks that change the model for speed (``before_run``) applied. Several can be
+    open at once, so a benchmark can interleave configs step by step."""
     from mmengine.runner import Runner
 
     cfg = cfg.copy()
@@ -33,21 +37,29 @@ def seconds_per_iter(cfg: Config, warmup: int = 3, steps: int = 16) -> float:
         cfg.visualizer = dict(cfg.get('visualizer') or dict(type='Visualizer'), name=f'step-time-{time.time_ns()}')
         cfg.train_dataloader.persistent_workers = False
         runner = Runner.from_cfg(cfg)
-        runner.call_hook('before_run')  # hooks that change the model for speed (ChannelsLastHook)
+        runner.call_hook('before_run')  # hooks that change the model for speed (ChannelsLastHook, autocast)
         model = runner.model
         model.train()
         optim = runner.build_optim_wrapper(cfg.optim_wrapper)
         batches = iter(runner.build_dataloader(cfg.train_dataloader))
-        times = []
-        for i in range(warmup + steps):
+
+        def step() -> float:
             batch = next(batches)
             t0 = time.perf_counter()
             with optim.optim_context(model):
                 losses = model(**model.data_preprocessor(batch, True), mode='loss')
             loss, _ = model.parse_losses(losses)
             optim.update_params(loss)
-            if i >= warmup:
-                times.append(time.perf_counter() - t0)
+            return time.perf_counter() - t0
+
+        yield step
+
+
+def seconds_per_iter(cfg: Config, warmup: int = 3, steps: int = 16) -> float:
+    """Median wall-clock seconds of one training step (forward, backward, optimizer) of ``cfg`` here,
+    times :data:`LOOP_OVERHEAD`. Uses the config's train dataloader (real batches, real augmentation)."""
+    with training_steps(cfg) as step:
+        times = [step() for _ in range(warmup + steps)][warmup:]
     return statistics.median(times) * LOOP_OVERHEAD
 
 

@@ -1,0 +1,104 @@
+"""CPU training throughput of the demo's config: float32 (A) vs backbone + FPN in bfloat16 (B, the config's
+``FeatureAutocastHook``). Both models are built from the same config and trained on the same data, one step each
+in turn (order rotated every round) so the machine's drift hits both; each round's median step per arm, then the
+median over rounds. Issue 17's goal is 2x the images/s of float32.
+
+Accuracy per iteration is not measured here (it needs two full trainings): see the README, "Training speed".
+
+    python bench/train_speed.py [--data-root DIR] [--rounds 5] [--steps 8]
+
+Without ``--data-root`` it trains on ``work_dirs/demo/data`` when the demo made it, else on 400 fresh synthetic
+images. Writes ``bench/results/train_speed.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / 'bench'))
+
+from _common import write_result  # noqa: E402
+
+CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
+AUTOCAST = 'FeatureAutocastHook'
+
+
+def arm_configs(data_root: str) -> dict:
+    """The config as it is (bf16 feature extractor) and without its autocast hook (float32)."""
+    from mmdigit.engine import load_config, set_data_root
+    bf16 = load_config(str(CONFIG))
+    set_data_root(bf16, data_root)
+    if not any(h.get('type') == AUTOCAST for h in bf16.custom_hooks):
+        raise SystemExit(f'{CONFIG.name} has no {AUTOCAST}: nothing to compare')
+    fp32 = bf16.copy()
+    fp32.custom_hooks = [h for h in bf16.custom_hooks if h.get('type') != AUTOCAST]
+    return {'float32': fp32, 'bf16 backbone+FPN': bf16}
+
+
+def measure(data_root: str, rounds: int, steps: int, warmup: int = 3, configs: dict | None = None) -> dict:
+    """``{arm: [median seconds per step, one per round]}``, arms interleaved (``configs``: default
+    :func:`arm_configs`)."""
+    from mmdigit.engine import training_steps
+    configs = configs or arm_configs(data_root)
+    with ExitStack() as stack:
+        steppers = {name: stack.enter_context(training_steps(cfg)) for name, cfg in configs.items()}
+        for step in steppers.values():
+            for _ in range(warmup):
+                step()
+        names = list(steppers)
+        per_round = {n: [] for n in names}
+        for r in range(rounds):
+            order = names[r % len(names):] + names[:r % len(names)]
+            times = {n: [] for n in names}
+            for _ in range(steps):
+                for n in order:
+                    times[n].append(steppers[n]())
+            for n in names:
+                per_round[n].append(statistics.median(times[n]))
+                print(f'round {r + 1}/{rounds} {n:<18} {per_round[n][-1]:.3f} s/step', flush=True)
+    return per_round
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--data-root', help='a course-layout folder (train.json + train/); default: see above')
+    ap.add_argument('--rounds', type=int, default=5)
+    ap.add_argument('--steps', type=int, default=8, help='steps per arm per round')
+    args = ap.parse_args(argv)
+    import torch
+
+    from mmdigit.engine.feature_autocast_hook import cpu_has_native_bf16
+    if not cpu_has_native_bf16():
+        print('note: this CPU has no native bfloat16, so the hook stays off and both arms run float32')
+    with tempfile.TemporaryDirectory() as tmp:
+        data_root = args.data_root
+        if data_root is None:
+            demo = ROOT / 'work_dirs' / 'demo' / 'data'
+            if (demo / 'train.json').exists():
+                data_root = str(demo)
+            else:
+                data_root = str(Path(tmp) / 'data')
+                subprocess.check_call([sys.executable, str(ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py'),
+                                       '--out', data_root, '--train', '400', '--valid', '16', '--test', '16',
+                                       '--seed', '3', '--no-progress'])
+        per_round = measure(data_root, args.rounds, args.steps)
+    (a, ra), (b, rb) = per_round.items()
+    ma, mb = statistics.median(ra), statistics.median(rb)
+    batch = arm_configs(data_root)[a].train_dataloader.batch_size if args.data_root else 16
+    result = write_result('train_speed', f'{CONFIG.name}, {a}', f'{CONFIG.name}, {b}', 'seconds per step', ma, mb,
+                          images_per_s_A=batch / ma, images_per_s_B=batch / mb, rounds=per_round,
+                          steps_per_round=args.steps, batch=batch, data_root=data_root,
+                          torch_threads=torch.get_num_threads())
+    print(f'\n{a}: {ma:.3f} s/step ({batch / ma:.1f} images/s)   {b}: {mb:.3f} s/step ({batch / mb:.1f} images/s)   '
+          f'speed-up {result["ratio"]:.2f}x (goal 2x)')
+
+
+if __name__ == '__main__':
+    main()

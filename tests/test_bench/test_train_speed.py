@@ -1,0 +1,27 @@
+"""bench/train_speed.py: its two arms differ exactly by the autocast hook and both really train."""
+import sys
+
+from tests.helpers import REPO
+
+sys.path.insert(0, str(REPO / 'bench'))
+
+import train_speed  # noqa: E402
+
+
+def test_arms_differ_only_by_the_autocast_hook(tiny_digits):
+    arms = train_speed.arm_configs(str(tiny_digits))
+    fp32, bf16 = arms['float32'], arms['bf16 backbone+FPN']
+    types = [h['type'] for h in bf16.custom_hooks]
+    assert train_speed.AUTOCAST in types
+    assert [h['type'] for h in fp32.custom_hooks] == [t for t in types if t != train_speed.AUTOCAST]
+    assert fp32.model == bf16.model and fp32.train_dataloader == bf16.train_dataloader
+
+
+def test_measure_times_each_arm_every_round(tiny_digits):
+    cfgs = train_speed.arm_configs(str(tiny_digits))
+    for cfg in cfgs.values():  # the tiny set: 2 images a batch, no worker processes
+        cfg.train_dataloader.batch_size = 2
+        cfg.train_dataloader.num_workers = 0
+    per_round = train_speed.measure(str(tiny_digits), rounds=2, steps=1, warmup=1, configs=cfgs)
+    assert set(per_round) == set(cfgs)
+    assert all(len(v) == 2 and all(t > 0 for t in v) for v in per_round.values())
