@@ -2,7 +2,7 @@
 
 Each rank reads its own images in ``process``, one at a time, with the owners of the reading rules: the
 :class:`NumberDecoder` gives the number at the configured threshold and at every threshold of the grid in one
-suppression pass (``decode_thresholds``) and the boxes it reads (``select``), :func:`ground_truth_number` the
+suppression pass and the boxes it reads there (``read_thresholds``), :func:`ground_truth_number` the
 true number and :func:`match_digits` the digit matches; only short strings and counts are gathered. There is
 no second, batched copy of those rules (issue 15): 13,068 images x 20 detections (bench/eval_speed.py) take
 3.2 s on 2 cores, the removed batched copy 0.58 s in the same run.
@@ -64,9 +64,10 @@ class DigitSequenceMetric(BaseMetric):
             # mmdet's test pipelines load annotations after Resize, so gt boxes are in original pixels,
             # like the (rescaled) predictions
             gt_bboxes, gt_labels = _numpy(gt['bboxes']), _numpy(gt['labels'])
-            read = decoder.select(bboxes, scores, labels)
+            readings = decoder.read_thresholds(bboxes, scores, labels, thresholds)
+            read = readings[0][1]  # the boxes read at the configured threshold
             self.results.append(dict(
-                img_id=sample.get('img_id'), numbers=decoder.decode_thresholds(bboxes, scores, labels, thresholds),
+                img_id=sample.get('img_id'), numbers=[number for number, _ in readings],
                 gt=ground_truth_number(gt_bboxes, gt_labels, decoder.line_gap), n_read=len(read),
                 n_gt=len(gt_labels), tp=match_digits(bboxes[read], labels[read], gt_bboxes, gt_labels,
                                                      self.match_iou)))
