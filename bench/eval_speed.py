@@ -2,10 +2,13 @@
 whole-number metric as the Runner calls them (``process`` per batch of 8, then ``compute_metrics``).
 Goal: ours <= 5 s. Three arms, interleaved in one run:
 
-* ``pycocotools``: mmdet's ``CocoMetric`` + the per-image ``DigitSequenceMetric`` (the reference, A);
+* ``pycocotools``: mmdet's ``CocoMetric`` + ``DigitSequenceMetric`` (the reference, A);
 * ``before``: what mmdigit ran until 2026-11-29: ``FastCocoMetric(backend='faster-coco-eval')`` (mmdet's
-  json route, faster-coco-eval's evaluator) + the per-image ``DigitSequenceMetric`` (kept below);
-* ``ours``: ``FastCocoMetric()`` (bbox mAP on arrays) + ``DigitSequenceMetric()`` (all images at once) (B).
+  json route, faster-coco-eval's evaluator) + ``DigitSequenceMetric``;
+* ``ours``: ``FastCocoMetric()`` (bbox mAP on arrays) + ``DigitSequenceMetric()`` (B).
+
+The whole-number metric is the same in every arm (image by image through ``NumberDecoder``, issue 15); it is
+timed in each, so its part shows the load of the run.
 
 Prints medians (total and per metric) and whether every metric value is the same in all arms, and writes
 ``bench/results/eval_speed.json``.
@@ -63,41 +66,6 @@ def synthetic_set(n: int, folder: Path, seed: int = 0):
     return gt_path, samples
 
 
-def per_image_digit_metric():
-    """``DigitSequenceMetric`` as it was until 2026-11-29 (the baseline): each image decoded in ``process``
-    with :class:`NumberDecoder`, ``select`` and ``match_digits``, strings scored per threshold."""
-    from mmdigit.evaluation import DigitSequenceMetric, match_digits, score_numbers
-    from mmdigit.evaluation.digit_metric import _numpy
-    from mmdigit.recognition import ground_truth_number
-
-    class PerImageDigitSequenceMetric(DigitSequenceMetric):
-        def process(self, data_batch, data_samples):
-            for sample in data_samples:
-                pred, gt = sample['pred_instances'], sample['gt_instances']
-                bboxes, scores, labels = (_numpy(pred[k]) for k in ('bboxes', 'scores', 'labels'))
-                gt_bboxes, gt_labels = _numpy(gt['bboxes']), _numpy(gt['labels'])
-                numbers = self.decoder.decode_thresholds(bboxes, scores, labels,
-                                                         (self.decoder.score_thr, *self.thr_grid))
-                read = self.decoder.select(bboxes, scores, labels)
-                tp = match_digits(bboxes[read], labels[read], gt_bboxes, gt_labels, self.match_iou)
-                self.results.append(dict(
-                    img_id=sample.get('img_id'), numbers=numbers, tp=tp, n_pred=len(read), n_gt=len(gt_labels),
-                    gt=ground_truth_number(gt_bboxes, gt_labels, self.decoder.line_gap)))
-
-        def compute_metrics(self, results):
-            gt = [r['gt'] for r in results]
-            metrics = score_numbers(gt, [r['numbers'][0] for r in results])
-            sweep = [score_numbers(gt, [r['numbers'][i + 1] for r in results])['accuracy']
-                     for i in range(len(self.thr_grid))]
-            best = int(np.argmax(sweep))
-            metrics.update(best_thr=self.thr_grid[best], best_accuracy=sweep[best])
-            tp = sum(r['tp'] for r in results)
-            metrics['digit_precision'] = tp / max(sum(r['n_pred'] for r in results), 1)
-            metrics['digit_recall'] = tp / max(sum(r['n_gt'] for r in results), 1)
-            return metrics
-    return PerImageDigitSequenceMetric()
-
-
 def evaluate(metrics: dict, samples, seconds: dict):
     """Runner-style evaluation; adds each metric's seconds (``process`` + ``compute_metrics``) to
     ``seconds[name]``."""
@@ -134,9 +102,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         gt_path, samples = synthetic_set(args.images, Path(tmp))
         builders = {
-            'pycocotools': lambda: dict(coco=CocoMetric(ann_file=str(gt_path)), digit=per_image_digit_metric()),
+            'pycocotools': lambda: dict(coco=CocoMetric(ann_file=str(gt_path)), digit=DigitSequenceMetric()),
             'before': lambda: dict(coco=FastCocoMetric(ann_file=str(gt_path), backend='faster-coco-eval'),
-                                   digit=per_image_digit_metric()),
+                                   digit=DigitSequenceMetric()),
             'ours': lambda: dict(coco=FastCocoMetric(ann_file=str(gt_path)), digit=DigitSequenceMetric()),
         }
         if args.no_pycocotools:
@@ -172,10 +140,9 @@ def main(argv=None):
                        if r.get(k) != results['ours'].get(k)} for name, r in results.items()}
         print(f'DIFFERENT METRICS: {diff}')
     return write_result(
-        'eval_speed', {'pycocotools': 'mmdet CocoMetric (pycocotools) + per-image DigitSequenceMetric',
-                       'before': 'FastCocoMetric json route (faster-coco-eval) + per-image DigitSequenceMetric'
-                       }[a_name],
-        'FastCocoMetric (arrays) + DigitSequenceMetric (all images at once)', 's', med[a_name], med['ours'],
+        'eval_speed', {'pycocotools': 'mmdet CocoMetric (pycocotools) + DigitSequenceMetric',
+                       'before': 'FastCocoMetric json route (faster-coco-eval) + DigitSequenceMetric'}[a_name],
+        'FastCocoMetric (arrays) + DigitSequenceMetric', 's', med[a_name], med['ours'],
         images=args.images, repeats=args.repeats, medians=med, parts_median=part_med, times=times,
         same_metrics=same, same_map=same[a_name], metrics_ours=results['ours'], reference_metrics=ref)
 

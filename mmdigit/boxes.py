@@ -27,7 +27,7 @@ def _coords_first(boxes: np.ndarray) -> np.ndarray:
 def box_area(boxes) -> np.ndarray:
     """Areas of ``(..., 4)`` xyxy boxes (0 for an inverted box)."""
     b = _coords_first(np.asarray(boxes, dtype=np.float64))
-    return np.clip(b[2] - b[0], 0, None) * np.clip(b[3] - b[1], 0, None)
+    return np.maximum(b[2] - b[0], 0.0) * np.maximum(b[3] - b[1], 0.0)  # np.clip: the same, 4x the call cost
 
 
 def box_intersection(a, b) -> np.ndarray:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,17 +63,25 @@ class NumberDecoder:
 
     def decode_thresholds(self, bboxes, scores, labels, thresholds: Sequence[float]) -> list[str]:
         """The number at each threshold, sharing one suppression pass (used by the threshold sweep)."""
+        return [number for number, _ in self.read_thresholds(bboxes, scores, labels, thresholds)]
+
+    def read_thresholds(self, bboxes, scores, labels, thresholds: Sequence[float]) -> list[tuple[str, np.ndarray]]:
+        """At each threshold, the number and the indices of the detections read, in reading order (what
+        ``decode`` and ``select`` give at that ``score_thr``), from one suppression pass; one reading order
+        per distinct set of kept boxes (the metric reads 20 thresholds of every image)."""
         bboxes, scores, labels = _as_arrays(bboxes, scores, labels)
-        thresholds = np.asarray(thresholds, dtype=np.float64)
+        thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
         order = self._survivors(bboxes, scores, thresholds.min() if len(thresholds) else np.inf)
-        kept_scores = scores[order]
-        cache: dict[int, str] = {}
+        # survivors are score-sorted, so the boxes kept at a threshold are a prefix: its length for every
+        # threshold in one binary search (scores >= thr <=> -scores <= -thr; negation is exact)
+        counts = np.searchsorted(-scores[order], -thresholds, side='right').tolist()
+        cache: dict[int, tuple[str, np.ndarray]] = {}
         out = []
-        for thr in thresholds:
-            n = int(np.count_nonzero(kept_scores >= thr))  # survivors are score-sorted: a prefix
+        for n in counts:
             if n not in cache:
                 idx = order[:n]
-                cache[n] = read_in_order(bboxes[idx], labels[idx], self.line_gap)
+                idx = idx[reading_order(bboxes[idx], self.line_gap)]
+                cache[n] = (_spell(labels[idx]), idx)
             out.append(cache[n])
         return out
 
@@ -105,9 +112,12 @@ def read_in_order(bboxes, labels, line_gap: float = 0.75) -> str:
     bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
     if len(bboxes) == 0:
         return NO_NUMBER
-    labels = np.asarray(labels).reshape(-1)
-    order = reading_order(bboxes, line_gap)
-    return ''.join(str(int(labels[i])) for i in order)
+    return _spell(np.asarray(labels).reshape(-1)[reading_order(bboxes, line_gap)])
+
+
+def _spell(digits: np.ndarray) -> str:
+    """The number that labels already in reading order spell; none -> ``'-1'``."""
+    return ''.join(str(int(d)) for d in digits.tolist()) or NO_NUMBER
 
 
 def reading_order(bboxes, line_gap: float = 0.75) -> np.ndarray:
@@ -118,13 +128,16 @@ def reading_order(bboxes, line_gap: float = 0.75) -> np.ndarray:
     Plain Python on the few boxes of an image: with numpy, per-call overhead made this about half of the
     metric's time.
     """
-    rows = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4).tolist()
-    n = len(rows)
+    boxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
+    n = len(boxes)
     if n <= 1:
         return np.arange(n)
+    rows = boxes.tolist()
     cx = [(r[0] + r[2]) / 2 for r in rows]
     cy = [(r[1] + r[3]) / 2 for r in rows]
-    gap = line_gap * max(statistics.median(r[3] - r[1] for r in rows), 1e-6)
+    heights = sorted(r[3] - r[1] for r in rows)
+    median = heights[n // 2] if n % 2 else (heights[n // 2 - 1] + heights[n // 2]) / 2  # statistics.median
+    gap = line_gap * max(median, 1e-6)
     by_y = sorted(range(n), key=cy.__getitem__)  # stable, like argsort(kind='stable')
     lines = [[by_y[0]]]
     for prev, cur in zip(by_y, by_y[1:]):

@@ -1,4 +1,4 @@
-"""DigitSequenceMetric on hand-written cases and == the per-image decoder; FastCocoMetric and the array
+"""DigitSequenceMetric on hand-written cases and on random images; FastCocoMetric and the array
 COCO evaluation == mmdet's CocoMetric / pycocotools, edge cases included."""
 import contextlib
 import copy
@@ -256,29 +256,36 @@ def _random_image(rng):
 
 
 @pytest.mark.parametrize('dedup_iou, line_gap', [(0.4, 0.75), (None, 0.3), (0.7, 1.5)])
-def test_batched_decoding_equals_the_per_image_decoder(dedup_iou, line_gap):
-    """decode_many / read_many / match_many (the metric's path) == NumberDecoder, ground_truth_number and
-    match_digits image by image: numbers at every threshold, boxes read and their order, true positives."""
-    from mmdigit.evaluation import match_digits
-    from mmdigit.evaluation.batch_numbers import Ragged, decode_many, match_many, read_many
+def test_metric_values_on_random_images(dedup_iou, line_gap):
+    """Every value of the metric, assembled by hand from the owners image by image (NumberDecoder at the
+    configured and every grid threshold, ground_truth_number, match_digits of the boxes read at the configured
+    threshold, score_numbers, ThresholdSweep's tie-break), on random images fed in Runner batches of 8."""
+    from mmdigit.evaluation import ThresholdSweep, match_digits
     from mmdigit.recognition import NumberDecoder, ground_truth_number
     rng = np.random.default_rng(int(line_gap * 10))
-    dec = NumberDecoder(score_thr=0.3, dedup_iou=dedup_iou, dedup_containment=0.9 if dedup_iou else 0.5,
-                        line_gap=line_gap)
+    kw = dict(score_thr=0.3, dedup_iou=dedup_iou, dedup_containment=0.9 if dedup_iou else 0.5, line_gap=line_gap)
+    dec, grid = NumberDecoder(**kw), (0.05, 0.3, 0.5, 0.7, 0.95)
     images = [_random_image(rng) for _ in range(400)]
-    thresholds = (dec.score_thr, 0.05, 0.3, 0.5, 0.7, 0.95)
-    pred = Ragged.concat([i[0] for i in images], [i[2] for i in images], [i[1] for i in images])
-    gt = Ragged.concat([i[3] for i in images], [i[4] for i in images])
-    numbers, (starts, rows) = decode_many(dec, pred, thresholds)
-    gt_numbers = read_many(gt, line_gap)
-    tp = match_many(pred, (starts, rows), gt, 0.5)
-    assert len({n for n in numbers.ravel() if len(n) > 2}) > 10 and tp.sum() > 30  # not a trivial set
-    for k, (b, s, lab, gb, gl) in enumerate(images):
-        assert numbers[k].tolist() == dec.decode_thresholds(b, s, lab, thresholds), k
-        read = dec.select(b, s, lab)
-        assert (rows[starts[k]:starts[k + 1]] - pred.starts[k]).tolist() == read.tolist(), k
-        assert gt_numbers[k] == ground_truth_number(gb, gl, line_gap), k
-        assert tp[k] == match_digits(b[read], lab[read], gb, gl, 0.5), k
+    samples = [dict(img_id=k, pred_instances=dict(bboxes=torch.from_numpy(b), scores=torch.from_numpy(s),
+                                                   labels=torch.from_numpy(lab)),
+                    gt_instances=dict(bboxes=torch.from_numpy(gb), labels=torch.from_numpy(gl)))
+               for k, (b, s, lab, gb, gl) in enumerate(images)]
+    metric = DigitSequenceMetric(thr_grid=grid, match_iou=0.4, **kw)
+    for k in range(0, len(samples), 8):
+        metric.process({}, samples[k:k + 8])
+    got = metric.compute_metrics(metric.results)
+
+    gt = [ground_truth_number(gb, gl, line_gap) for _, _, _, gb, gl in images]
+    numbers = [dec.decode_thresholds(b, s, lab, grid) for b, s, lab, _, _ in images]
+    reads = [dec.select(b, s, lab) for b, s, lab, _, _ in images]
+    tp = sum(match_digits(b[r], lab[r], gb, gl, 0.4) for (b, s, lab, gb, gl), r in zip(images, reads))
+    sweep = ThresholdSweep(grid, tuple(np.mean([g == n[k] for g, n in zip(gt, numbers)]) for k in range(len(grid))))
+    want = dict(score_numbers(gt, [dec.decode(b, s, lab) for b, s, lab, _, _ in images]),
+                best_thr=sweep.best_thr, best_accuracy=sweep.best_accuracy,
+                digit_precision=tp / sum(len(r) for r in reads), digit_recall=tp / sum(len(i[4]) for i in images))
+    assert got == want and list(got) == list(want)
+    assert 0 < got['accuracy'] < got['best_accuracy'] and 0 < got['digit_precision'] < 1  # not trivial
+    assert len({n for ns in numbers for n in ns if len(n) > 2}) > 10 and tp > 10
 
 
 def test_digit_metric_of_no_images_is_zero():
