@@ -3,16 +3,5 @@
 # GPUs: one process per GPU (NCCL). No GPU: NPROC CPU processes over gloo.
 # NNODES / NODE_RANK / MASTER_ADDR / PORT select a multi-node run.
 set -euo pipefail
-CONFIG=$1
-CHECKPOINT=$2
-NPROC=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-HERE=$(cd "$(dirname "$0")" && pwd)
-PYTHON=${PYTHON:-python}
-PYTHONPATH="$HERE/..:${PYTHONPATH:-}" \
-exec "$PYTHON" -m torch.distributed.run --nnodes="$NNODES" --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" --nproc_per_node="$NPROC" --master_port="$PORT" \
-    "$HERE/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+source "$(dirname "$0")/_torchrun.sh"
+torchrun_tool "$3" test.py "$1" "$2" "${@:4}"

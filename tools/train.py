@@ -23,6 +23,7 @@ from mmdigit.engine import (  # noqa: E402
                             adapt_to_device,
                             add_vis_backend,
                             enable_amp,
+                            finish_distributed,
                             init_distributed,
                             set_data_root,
                             set_time_budget,
@@ -78,8 +79,11 @@ def main(argv=None):
         cfg.resume, cfg.load_from = True, str(check_checkpoint_file(ckpt, 'checkpoint to resume from'))
     adapt_to_device(cfg)
     init_distributed(args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+        runner.train()
+    finally:
+        finish_distributed()
 
 
 if __name__ == '__main__':

@@ -15,7 +15,7 @@ import torch
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 
 _DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
@@ -59,6 +59,8 @@ class FeatureAutocastHook(Hook):
 
     def before_run(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if isinstance(model, BaseTTAModel):  # tools/test.py --tta: the detector inside (which only tests)
+            model = model.module
         if self.device_type == 'cpu' and self.dtype == torch.bfloat16 and not cpu_has_native_bf16():
             print_log('FeatureAutocastHook: this CPU has no native bfloat16; training stays float32', 'current',
                       logging.WARNING)

@@ -86,6 +86,14 @@ def init_distributed(launcher: str) -> None:
     dist.init_process_group('gloo')
 
 
+def finish_distributed() -> None:
+    """After the run: destroy the process group while the interpreter is alive. Left to interpreter shutdown,
+    gloo's worker threads can abort a rank that has finished its work ("terminate called without an active
+    exception", pytorch/pytorch#190489), and torchrun then reports the whole run as failed."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 VIS_BACKENDS = {'local': 'LocalVisBackend', 'tensorboard': 'TensorboardVisBackend'}
 
 

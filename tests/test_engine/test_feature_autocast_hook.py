@@ -67,3 +67,14 @@ def test_cpu_without_native_bf16_trains_in_float32(monkeypatch):
     FeatureAutocastHook().before_run(SimpleNamespace(model=model))
     model(torch.randn(2, 3, 12, 12))
     assert dtypes == [torch.float32]
+
+
+def test_a_tta_wrapped_detector_is_found():
+    """tools/test.py --tta runs the config's hooks on mmdet's DetTTAModel, whose detector is ``.module``."""
+    from mmdet.models import DetTTAModel
+    detector = _Detector().train()
+    detector.test_step = lambda data: data  # what BaseTTAModel requires of what it wraps
+    tta = DetTTAModel(module=detector, tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=20))
+    hook = FeatureAutocastHook()
+    hook.before_run(SimpleNamespace(model=tta))
+    assert len(hook._handles) == 4  # backbone and neck, a pre- and a post-hook each
