@@ -26,6 +26,8 @@ sys.path.insert(0, str(ROOT / 'bench'))
 
 from _common import write_result  # noqa: E402
 
+from mmdigit.utils.cli import run_main  # noqa: E402
+
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 AUTOCAST = 'FeatureAutocastHook'
 
@@ -88,17 +90,19 @@ def main(argv=None):
                 subprocess.check_call([sys.executable, str(ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py'),
                                        '--out', data_root, '--train', '400', '--valid', '16', '--test', '16',
                                        '--seed', '3', '--no-progress'])
-        per_round = measure(data_root, args.rounds, args.steps)
+        configs = arm_configs(data_root)
+        batch = next(iter(configs.values())).train_dataloader.batch_size
+        per_round = measure(data_root, args.rounds, args.steps, configs=configs)
     (a, ra), (b, rb) = per_round.items()
     ma, mb = statistics.median(ra), statistics.median(rb)
-    batch = arm_configs(data_root)[a].train_dataloader.batch_size if args.data_root else 16
     result = write_result('train_speed', f'{CONFIG.name}, {a}', f'{CONFIG.name}, {b}', 'seconds per step', ma, mb,
                           images_per_s_A=batch / ma, images_per_s_B=batch / mb, rounds=per_round,
                           steps_per_round=args.steps, batch=batch, data_root=data_root,
                           torch_threads=torch.get_num_threads())
     print(f'\n{a}: {ma:.3f} s/step ({batch / ma:.1f} images/s)   {b}: {mb:.3f} s/step ({batch / mb:.1f} images/s)   '
           f'speed-up {result["ratio"]:.2f}x (goal 2x)')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main, 'train_speed'))

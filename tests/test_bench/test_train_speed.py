@@ -25,3 +25,10 @@ def test_measure_times_each_arm_every_round(tiny_digits):
     per_round = train_speed.measure(str(tiny_digits), rounds=2, steps=1, warmup=1, configs=cfgs)
     assert set(per_round) == set(cfgs)
     assert all(len(v) == 2 and all(t > 0 for t in v) for v in per_round.values())
+
+
+def test_a_missing_data_root_is_one_line_naming_it(capsys):
+    from mmdigit.utils.cli import run_main
+    assert run_main(train_speed.main, 'train_speed', ['--data-root', '/no/such/folder']) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and '/no/such/folder' in err[0]
