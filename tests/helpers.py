@@ -3,6 +3,7 @@ a tiny digit dataset drawn with Pillow, the CPU config shrunk to a few iteration
 predictions of simulated models for the ensembler, a batch for one training step."""
 import json
 import signal
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,13 @@ def tiny_cfg(data_root: Path, work_dir: Path, max_iters: int = 4, config='config
     # one visualizer instance per run: mmengine reuses instances by name within a process
     cfg.visualizer.name = f'visualizer_{work_dir}'
     return cfg
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (a fixed one collides with a run still shutting down)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def write_cfg(cfg, path: Path) -> str:

@@ -22,11 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from mmengine.config import ConfigDict, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.engine import adapt_to_device, finish_distributed, init_distributed, set_data_root  # noqa: E402
+from mmdigit.engine import adapt_to_device, build_runner, distributed_session, set_data_root  # noqa: E402
 from mmdigit.recognition import ReadingSettings  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
 from mmdigit.utils.cli import check_writable_dir, load_checked_config, probability, run_main  # noqa: E402
@@ -124,14 +122,10 @@ def main(argv=None):
         evaluators.append(dict(type='DumpDetResults', out_file_path=args.out))
     cfg.test_evaluator = evaluators
     adapt_to_device(cfg)
-    init_distributed(args.launcher)
-    try:
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-        # warnings.txt lists this run's unreadable images: one left by an earlier run into --pred-dir goes
-        with StaleFileGuard(osp.join(args.pred_dir, 'warnings.txt') if args.pred_dir else None):
-            return runner.test()
-    finally:
-        finish_distributed()
+    # warnings.txt lists this run's unreadable images: one left by an earlier run into --pred-dir goes
+    with distributed_session(args.launcher), \
+            StaleFileGuard(osp.join(args.pred_dir, 'warnings.txt') if args.pred_dir else None):
+        return build_runner(cfg).test()
 
 
 if __name__ == '__main__':

@@ -15,16 +15,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
 from mmdigit.engine import (  # noqa: E402
                             adapt_to_device,
                             add_vis_backend,
+                            build_runner,
+                            distributed_session,
                             enable_amp,
-                            finish_distributed,
-                            init_distributed,
                             set_data_root,
                             set_time_budget,
 )
@@ -78,12 +76,8 @@ def main(argv=None):
         ckpt = latest_checkpoint(cfg.work_dir) if args.resume == 'auto' else args.resume
         cfg.resume, cfg.load_from = True, str(check_checkpoint_file(ckpt, 'checkpoint to resume from'))
     adapt_to_device(cfg)
-    init_distributed(args.launcher)
-    try:
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-        runner.train()
-    finally:
-        finish_distributed()
+    with distributed_session(args.launcher):
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':

@@ -7,9 +7,9 @@ from .random_state_hook import RandomStateHook
 from .run_setup import (
                         adapt_to_device,
                         add_vis_backend,
+                        build_runner,
+                        distributed_session,
                         enable_amp,
-                        finish_distributed,
-                        init_distributed,
                         load_config,
                         merge_cfg_options,
                         set_data_root,
@@ -20,7 +20,7 @@ from .time_budget_hook import TrainTimeBudgetHook
 
 __all__ = [
     'ChannelsLastHook', 'DigitCalibrationHook', 'FeatureAutocastHook', 'RandomStateHook', 'TrainTimeBudgetHook',
-    'add_vis_backend', 'adapt_to_device', 'autocast_module', 'enable_amp', 'finish_distributed',
-    'init_distributed', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'seconds_per_iter',
+    'add_vis_backend', 'adapt_to_device', 'autocast_module', 'build_runner', 'distributed_session',
+    'enable_amp', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'seconds_per_iter',
     'set_data_root', 'set_time_budget', 'training_steps',
 ]

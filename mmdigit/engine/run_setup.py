@@ -8,6 +8,8 @@ laptop.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import os.path as osp
 import warnings
@@ -72,26 +74,44 @@ def adapt_to_device(cfg: Config) -> Config:
     return cfg
 
 
-def init_distributed(launcher: str) -> None:
-    """Before building the Runner: a gloo process group on CPU (torchrun's env:// variables)."""
-    if launcher == 'none' or torch.cuda.is_available() or (dist.is_available() and dist.is_initialized()):
-        return
-    if launcher != 'pytorch':
-        raise RuntimeError(f'--launcher {launcher} without a GPU is not supported; use torchrun with '
-                           '--launcher pytorch (tools/dist_train.sh) for CPU multi-process runs')
-    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
-    if missing:
-        raise RuntimeError(f'--launcher pytorch needs torchrun\'s environment ({", ".join(missing)} unset); '
-                           'start with tools/dist_train.sh or torchrun')
-    dist.init_process_group('gloo')
+@contextlib.contextmanager
+def distributed_session(launcher: str):
+    """Around building and running the Runner: a gloo process group on CPU (torchrun's env:// variables), and
+    an orderly end for whichever group the run used.
+
+    Ending matters with gloo: a group left to interpreter shutdown, or torn down by one rank while another is
+    still finishing the last collective (rank 0 broadcasts the metrics last), can abort a rank that has done
+    its work ("terminate called without an active exception", pytorch/pytorch#190489), and torchrun then
+    reports the whole run as failed. After a successful run every rank meets at a barrier, drops the Runner's
+    cycles (its DDP wrapper holds the group) and destroys the group while the interpreter is alive. After an
+    error there is no barrier (the other ranks may never arrive); the group is destroyed and the error goes on.
+    """
+    if launcher != 'none' and not torch.cuda.is_available() and not (dist.is_available() and dist.is_initialized()):
+        if launcher != 'pytorch':
+            raise RuntimeError(f'--launcher {launcher} without a GPU is not supported; use torchrun with '
+                               '--launcher pytorch (tools/dist_train.sh) for CPU multi-process runs')
+        missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
+        if missing:
+            raise RuntimeError(f'--launcher pytorch needs torchrun\'s environment ({", ".join(missing)} unset); '
+                               'start with tools/dist_train.sh or torchrun')
+        dist.init_process_group('gloo')
+    succeeded = False
+    try:
+        yield
+        succeeded = True
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            if succeeded:
+                dist.barrier()
+                gc.collect()
+            dist.destroy_process_group()
 
 
-def finish_distributed() -> None:
-    """After the run: destroy the process group while the interpreter is alive. Left to interpreter shutdown,
-    gloo's worker threads can abort a rank that has finished its work ("terminate called without an active
-    exception", pytorch/pytorch#190489), and torchrun then reports the whole run as failed."""
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+def build_runner(cfg: Config):
+    """mmdet's tools' rule: the config's ``runner_type`` if it names one, else mmengine's Runner."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
 VIS_BACKENDS = {'local': 'LocalVisBackend', 'tensorboard': 'TensorboardVisBackend'}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import REPO, tiny_cfg, write_cfg
+from tests.helpers import REPO, free_port, tiny_cfg, write_cfg
 
 sys.path.insert(0, str(REPO / 'tools'))
 import test as test_tool  # noqa: E402
@@ -116,10 +116,11 @@ def test_two_process_gloo_run_matches_one_process_evaluation(trained, tiny_digit
     cfg = tiny_cfg(tiny_digits, tmp_path / 'dist', max_iters=2)
     cfg.test_dataloader.batch_size = 1  # same (no) padding in both runs, so predictions can be compared
     cfg_path = write_cfg(cfg, tmp_path / 'dist.py')
-    env = dict(os.environ, PYTHON=sys.executable, PORT='29517', OMP_NUM_THREADS='1')
+    # PYTHONFAULTHANDLER: should a rank abort in C++ (gloo), its stderr shows where every thread was
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1', PYTHONFAULTHANDLER='1')
     run = subprocess.run(['bash', str(REPO / 'tools' / 'dist_train.sh'), cfg_path, '2', '--work-dir',
                           str(tmp_path / 'dist')], env=env, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     ckpt = tmp_path / 'dist' / 'iter_2.pth'
     assert ckpt.is_file()
     run = subprocess.run(['bash', str(REPO / 'tools' / 'dist_test.sh'), cfg_path, str(ckpt), '2', '--pred-dir',
