@@ -79,7 +79,8 @@ class FeatureAutocastHook(Hook):
 
 def autocast_module(module: torch.nn.Module, dtype: torch.dtype, device_type: str = 'cpu') -> list:
     """Run ``module``'s forward under ``torch.autocast(device_type, dtype)`` while it is in training mode, its
-    outputs cast back to float32. Returns the hook handles (``.remove()`` undoes it)."""
+    outputs cast back to float32. Returns the hook handles (``.remove()`` undoes it). The autocast region is
+    left even when the forward raises (``always_call``), so an error never leaves later code in bf16."""
     contexts = []
 
     def enter(mod, args):
@@ -91,4 +92,4 @@ def autocast_module(module: torch.nn.Module, dtype: torch.dtype, device_type: st
         contexts.pop().__exit__(None, None, None)
         return _to_float(out) if mod.training else out
 
-    return [module.register_forward_pre_hook(enter), module.register_forward_hook(leave)]
+    return [module.register_forward_pre_hook(enter), module.register_forward_hook(leave, always_call=True)]

@@ -40,6 +40,15 @@ def test_training_features_run_in_bf16_and_leave_as_float32():
     assert conv_dtypes[-1] == torch.float32  # the hooks are gone
 
 
+def test_a_forward_that_raises_leaves_the_autocast_region():
+    from mmdigit.engine import autocast_module
+    model = _Detector().train()
+    autocast_module(model.backbone, torch.bfloat16)
+    with pytest.raises(RuntimeError):
+        model(torch.randn(2, 5, 12, 12))  # 5 channels into a 3-channel conv: raises inside the backbone
+    assert not torch.is_autocast_enabled('cpu')  # later code (the heads, the next step) is not left in bf16
+
+
 def test_evaluation_is_float32_and_unchanged():
     torch.manual_seed(0)
     model = _Detector().eval()
