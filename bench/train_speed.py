@@ -1,7 +1,8 @@
-"""CPU training throughput of the demo's config: float32 (A) vs backbone + FPN in bfloat16 (B, the config's
-``FeatureAutocastHook``). Both models are built from the same config and trained on the same data, one step each
-in turn (order rotated every round) so the machine's drift hits both; each round's median step per arm, then the
-median over rounds. Issue 17's goal is 2x the images/s of float32.
+"""CPU training throughput of the demo's config, before (A: float32, mmdet's RPNHead) and as it is (B: backbone +
+FPN in bfloat16 through the config's ``FeatureAutocastHook``, proposals through ``BatchedRPNHead``), with the
+step between (bf16, RPNHead) to show each change's share. All arms are built from the same config and trained
+on the same data, one step each in turn (order rotated every round) so the machine's drift hits all; each
+round's median step per arm, then the median over rounds. Issue 17's goal is 2x the images/s of A.
 
 Accuracy per iteration is not measured here (it needs two full trainings): see the README, "Training speed".
 
@@ -13,6 +14,7 @@ images. Writes ``bench/results/train_speed.json``.
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import subprocess
 import sys
@@ -32,16 +34,22 @@ CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 AUTOCAST = 'FeatureAutocastHook'
 
 
+BEFORE, BETWEEN, NOW = 'float32, RPNHead', 'bf16 backbone+FPN, RPNHead', 'bf16, BatchedRPNHead'
+
+
 def arm_configs(data_root: str) -> dict:
-    """The config as it is (bf16 feature extractor) and without its autocast hook (float32)."""
+    """The config as it is (:data:`NOW`), without its batched RPN head (:data:`BETWEEN`) and without its
+    autocast hook too (:data:`BEFORE`)."""
     from mmdigit.engine import load_config, set_data_root
-    bf16 = load_config(str(CONFIG))
-    set_data_root(bf16, data_root)
-    if not any(h.get('type') == AUTOCAST for h in bf16.custom_hooks):
-        raise SystemExit(f'{CONFIG.name} has no {AUTOCAST}: nothing to compare')
-    fp32 = bf16.copy()
-    fp32.custom_hooks = [h for h in bf16.custom_hooks if h.get('type') != AUTOCAST]
-    return {'float32': fp32, 'bf16 backbone+FPN': bf16}
+    now = load_config(str(CONFIG))
+    set_data_root(now, data_root)
+    if not any(h.get('type') == AUTOCAST for h in now.custom_hooks) or now.model.rpn_head.type != 'BatchedRPNHead':
+        raise SystemExit(f'{CONFIG.name} has no {AUTOCAST} or no BatchedRPNHead: nothing to compare')
+    between = copy.deepcopy(now)
+    between.model.rpn_head.type = 'RPNHead'
+    before = copy.deepcopy(between)
+    before.custom_hooks = [h for h in now.custom_hooks if h.get('type') != AUTOCAST]
+    return {BEFORE: before, BETWEEN: between, NOW: now}
 
 
 def measure(data_root: str, rounds: int, steps: int, warmup: int = 3, configs: dict | None = None) -> dict:
@@ -93,14 +101,16 @@ def main(argv=None):
         configs = arm_configs(data_root)
         batch = next(iter(configs.values())).train_dataloader.batch_size
         per_round = measure(data_root, args.rounds, args.steps, configs=configs)
-    (a, ra), (b, rb) = per_round.items()
-    ma, mb = statistics.median(ra), statistics.median(rb)
-    result = write_result('train_speed', f'{CONFIG.name}, {a}', f'{CONFIG.name}, {b}', 'seconds per step', ma, mb,
-                          images_per_s_A=batch / ma, images_per_s_B=batch / mb, rounds=per_round,
-                          steps_per_round=args.steps, batch=batch, data_root=data_root,
+    medians = {n: statistics.median(r) for n, r in per_round.items()}
+    ma, mb = medians[BEFORE], medians[NOW]
+    result = write_result('train_speed', f'{CONFIG.name}, {BEFORE}', f'{CONFIG.name}, {NOW}', 'seconds per step',
+                          ma, mb, images_per_s_A=batch / ma, images_per_s_B=batch / mb, medians=medians,
+                          rounds=per_round, steps_per_round=args.steps, batch=batch, data_root=data_root,
                           torch_threads=torch.get_num_threads())
-    print(f'\n{a}: {ma:.3f} s/step ({batch / ma:.1f} images/s)   {b}: {mb:.3f} s/step ({batch / mb:.1f} images/s)   '
-          f'speed-up {result["ratio"]:.2f}x (goal 2x)')
+    print()
+    for n, m in medians.items():
+        print(f'{n:<28} {m:.3f} s/step ({batch / m:.1f} images/s)  {ma / m:.2f}x')
+    print(f'speed-up {result["ratio"]:.2f}x (goal 2x)')
     return 0
 
 

@@ -21,6 +21,9 @@ model = dict(
         norm_eval=False, init_cfg=None),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=fpn_channels, num_outs=4),
     rpn_head=dict(
+        # proposals for the whole batch at once (training and testing; same proposals as RPNHead, ~20 ms less
+        # per CPU training step)
+        type='BatchedRPNHead',
         in_channels=fpn_channels, feat_channels=fpn_channels,
         # h/w of SVHN digits: p95 1.4, median 2.1, p5 3.6 (a thin "1" is ~5): ratios fitted to that range;
         # with [1, 2, 3] a third of the misses were 1s

@@ -27,16 +27,24 @@ def batched_applies(detector) -> bool:
     """True when the detector's heads are the ones this module reproduces (mmdet's RPNHead + StandardRoIHead
     with a BBoxHead, delta boxes, plain NMS); anything else (masks, cascades, other coders) runs mmdet's code."""
     rpn, roi = getattr(detector, 'rpn_head', None), getattr(detector, 'roi_head', None)
-    if type(rpn) is not RPNHead or type(roi) is not StandardRoIHead or roi.with_mask or roi.with_shared_head:
+    if not rpn_batched_applies(rpn) or type(roi) is not StandardRoIHead or roi.with_mask or roi.with_shared_head:
         return False
     head = roi.bbox_head
     rpn_cfg, rcnn_cfg = rpn.test_cfg, roi.test_cfg
     return (isinstance(head, BBoxHead) and type(head).predict_by_feat is BBoxHead.predict_by_feat
             and type(head)._predict_by_feat_single is BBoxHead._predict_by_feat_single
-            and type(rpn.bbox_coder) is DeltaXYWHBBoxCoder and type(head.bbox_coder) is DeltaXYWHBBoxCoder
-            and rpn.use_sigmoid_cls and rpn_cfg is not None and rcnn_cfg is not None
+            and type(head.bbox_coder) is DeltaXYWHBBoxCoder and rpn_cfg is not None and rcnn_cfg is not None
             and rpn_cfg.get('nms') is not None and rcnn_cfg.get('nms') is not None and head.with_reg
             and head.predict_box_type == 'hbox')
+
+
+def rpn_batched_applies(rpn_head) -> bool:
+    """True for mmdet's RPNHead (or a subclass that changes only ``predict_by_feat``, as
+    :class:`~mmdigit.models.BatchedRPNHead` does) with delta boxes and sigmoid scores."""
+    return (isinstance(rpn_head, RPNHead) and type(rpn_head)._predict_by_feat_single is RPNHead._predict_by_feat_single
+            and type(rpn_head)._bbox_post_process is RPNHead._bbox_post_process
+            and type(rpn_head).forward is RPNHead.forward
+            and type(rpn_head.bbox_coder) is DeltaXYWHBBoxCoder and rpn_head.use_sigmoid_cls)
 
 
 def _clip(boxes: Tensor, heights: Tensor, widths: Tensor) -> Tensor:
@@ -54,10 +62,16 @@ def _shapes(img_metas: list[dict], key: str, repeats: Tensor | int, like: Tensor
 
 
 def rpn_proposals(rpn_head: RPNHead, feats: tuple[Tensor, ...], img_metas: list[dict]) -> list[InstanceData]:
-    """``rpn_head.predict(feats, samples, rescale=False)`` for the whole batch: top ``nms_pre`` anchors per
-    level, decoded, clipped, size-filtered, NMS per image and level, ``max_per_img`` kept."""
+    """``rpn_head.predict(feats, samples, rescale=False)`` for the whole batch."""
     cls_scores, bbox_preds = rpn_head(feats)
-    cfg = rpn_head.test_cfg
+    return proposals_from_outputs(rpn_head, cls_scores, bbox_preds, img_metas, rpn_head.test_cfg)
+
+
+def proposals_from_outputs(rpn_head: RPNHead, cls_scores, bbox_preds, img_metas: list[dict],
+                           cfg) -> list[InstanceData]:
+    """``rpn_head.predict_by_feat(cls_scores, bbox_preds, batch_img_metas=img_metas, cfg=cfg)`` for the whole
+    batch: top ``nms_pre`` anchors per level, decoded, clipped, size-filtered, NMS per image and level,
+    ``max_per_img`` kept (the outputs are detached, as mmdet does)."""
     num = len(img_metas)
     priors = rpn_head.prior_generator.grid_priors([c.shape[-2:] for c in cls_scores], dtype=cls_scores[0].dtype,
                                                   device=cls_scores[0].device)

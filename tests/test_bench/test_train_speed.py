@@ -1,4 +1,4 @@
-"""bench/train_speed.py: its two arms differ exactly by the autocast hook and both really train."""
+"""bench/train_speed.py: its arms differ exactly by the autocast hook and the RPN head, and all really train."""
 import sys
 
 from tests.helpers import REPO
@@ -8,13 +8,15 @@ sys.path.insert(0, str(REPO / 'bench'))
 import train_speed  # noqa: E402
 
 
-def test_arms_differ_only_by_the_autocast_hook(tiny_digits):
+def test_arms_differ_only_by_the_autocast_hook_and_the_rpn_head(tiny_digits):
     arms = train_speed.arm_configs(str(tiny_digits))
-    fp32, bf16 = arms['float32'], arms['bf16 backbone+FPN']
-    types = [h['type'] for h in bf16.custom_hooks]
-    assert train_speed.AUTOCAST in types
-    assert [h['type'] for h in fp32.custom_hooks] == [t for t in types if t != train_speed.AUTOCAST]
-    assert fp32.model == bf16.model and fp32.train_dataloader == bf16.train_dataloader
+    before, between, now = arms[train_speed.BEFORE], arms[train_speed.BETWEEN], arms[train_speed.NOW]
+    types = [h['type'] for h in now.custom_hooks]
+    assert train_speed.AUTOCAST in types and between.custom_hooks == now.custom_hooks
+    assert [h['type'] for h in before.custom_hooks] == [t for t in types if t != train_speed.AUTOCAST]
+    assert [a.model.rpn_head.type for a in (before, between, now)] == ['RPNHead', 'RPNHead', 'BatchedRPNHead']
+    before.model.rpn_head.type = between.model.rpn_head.type = 'BatchedRPNHead'
+    assert before.model == between.model == now.model and before.train_dataloader == now.train_dataloader
 
 
 def test_measure_times_each_arm_every_round(tiny_digits):

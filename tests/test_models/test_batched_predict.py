@@ -47,6 +47,13 @@ def mixed_images(tiny_digits):
     return images + [np.ascontiguousarray(images[0].transpose(1, 0, 2))]
 
 
+def mmdet_proposals(rpn_head, feats, samples, cfg=None):
+    """mmdet's per-image RPN post-processing (``RPNHead.predict_by_feat``), whatever the head's subclass does."""
+    from mmdet.models.dense_heads import RPNHead
+    return RPNHead.predict_by_feat(rpn_head, *rpn_head(feats), batch_img_metas=[s.metainfo for s in samples],
+                                   cfg=cfg, rescale=False)
+
+
 def assert_same(got, want):
     for g, w in zip(got, want, strict=True):
         for key in ('bboxes', 'scores', 'labels'):
@@ -62,9 +69,10 @@ def test_batched_post_processing_equals_mmdet_per_image(tiny_digits, rpn_cfg):
     metas = [s.metainfo for s in samples]
     with torch.inference_mode():
         feats = model.extract_feat(inputs)
-        want = model.rpn_head.predict(feats, samples, rescale=False)
+        want = mmdet_proposals(model.rpn_head, feats, samples)
         got = rpn_proposals(model.rpn_head, feats, metas)
         assert_same(got, want)
+        assert_same(model.rpn_head.predict(feats, samples, rescale=False), want)  # BatchedRPNHead's own route
         assert all(len(g) == model.rpn_head.test_cfg.max_per_img for g in got)
         for rescale in (True, False):
             dets = rcnn_detections(model.roi_head, feats, got, metas, rescale)
@@ -79,7 +87,7 @@ def test_other_nms_settings_take_mmdets_route_with_the_same_result(tiny_digits):
     inputs, samples = batch_of(model, mixed_images(tiny_digits)[:3])
     with torch.inference_mode():
         feats = model.extract_feat(inputs)
-        want = model.rpn_head.predict(feats, samples, rescale=False)
+        want = mmdet_proposals(model.rpn_head, feats, samples)
         assert_same(rpn_proposals(model.rpn_head, feats, [s.metainfo for s in samples]), want)
         assert_same(rcnn_detections(model.roi_head, feats, want, [s.metainfo for s in samples], True),
                     model.roi_head.predict(feats, want, samples, rescale=True))
@@ -103,6 +111,39 @@ def test_top_sorted_and_first_kept_equal_sort_and_nms_with_and_without_ties():
                 want = batched_nms(boxes, scores[row], levels, dict(type='nms', iou_threshold=0.7))[1][:top]
                 got = first_kept(boxes, scores[row], levels, dict(type='nms', iou_threshold=0.7), top)
                 assert torch.equal(got, want)
+
+
+def test_training_proposals_and_losses_equal_mmdets_rpn_head(tiny_digits):
+    """BatchedRPNHead in training: mmdet's loss_and_predict gets the same proposals (train_cfg.rpn_proposal) as
+    the per-image loop, so the whole detector's losses are equal to an RPNHead's, step by step."""
+    from mmdet.models.dense_heads import RPNHead
+    model = build()
+    assert type(model.rpn_head).__name__ == 'BatchedRPNHead'  # the CPU config's
+    model.train()
+    inputs, samples = batch_of(model, mixed_images(tiny_digits))
+    from mmengine.structures import InstanceData
+    for s in samples:  # ground truth for the loss: two digit boxes per image
+        h, w = s.metainfo['img_shape']
+        s.gt_instances = InstanceData(bboxes=torch.tensor([[2., 2., w / 3, h - 2], [w / 3, 3., w / 2, h - 3]]),
+                                      labels=torch.tensor([3, 7]))
+        s.ignored_instances = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+    cfg = model.train_cfg.rpn_proposal
+    feats = model.extract_feat(inputs)
+    outs = model.rpn_head(feats)
+    metas = [s.metainfo for s in samples]
+    got = model.rpn_head.predict_by_feat(*outs, batch_img_metas=metas, cfg=cfg)
+    assert_same(got, RPNHead.predict_by_feat(model.rpn_head, *outs, batch_img_metas=metas, cfg=cfg))
+    assert len(got[0]) == cfg.max_per_img and not got[0].bboxes.requires_grad
+
+    def losses(head_type):
+        model.rpn_head.__class__ = head_type
+        torch.manual_seed(1)  # the R-CNN's random sampler
+        return model.loss(inputs, copy.deepcopy(samples))
+    batched, plain = losses(type(model.rpn_head)), losses(RPNHead)
+    assert batched.keys() == plain.keys()
+    for k in batched:
+        for a, b in zip(*(v if isinstance(v, (list, tuple)) else [v] for v in (batched[k], plain[k]))):
+            assert torch.equal(a, b), k
 
 
 def test_batched_path_only_for_the_heads_it_reproduces():
