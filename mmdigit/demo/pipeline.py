@@ -29,7 +29,7 @@ _run = partial(run_tool, cwd=ROOT)
 @dataclasses.dataclass(frozen=True)
 class DemoSettings:
     """What a demo run makes and trains; ``tools/demo.py``'s flags default to these."""
-    train_images: int = 30000
+    train_images: int = 60000
     valid_images: int = 1000
     test_images: int = 2000
     minutes_a: float = 18.0  # model A's training loop budget, validations included
