@@ -161,6 +161,14 @@ def test_batched_path_only_for_the_heads_it_reproduces():
     other.roi_head.bbox_head.__class__ = OtherHead
     assert not batched_applies(other)
 
+    class OwnProposals(type(model.rpn_head)):  # post-processing of its own: the reader must call it
+        def predict_by_feat(self, *args, **kwargs):
+            return super().predict_by_feat(*args, **kwargs)
+
+    other = copy.deepcopy(model)
+    other.rpn_head.__class__ = OwnProposals
+    assert not batched_applies(other)
+
 
 @pytest.mark.parametrize('config', ['configs/digit_frcnn_r18_cpu.py', 'configs/digit_frcnn_r50_v2_cbam.py'])
 def test_folding_batchnorms_keeps_the_outputs(config):
