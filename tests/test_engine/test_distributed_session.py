@@ -7,6 +7,8 @@ import torch.distributed as dist
 from mmdigit.engine import distributed_session
 from tests.helpers import free_port
 
+NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason='with a GPU, mmengine starts the group itself')
+
 
 @pytest.fixture
 def torchrun_env(monkeypatch):
@@ -24,6 +26,7 @@ def test_launcher_none_starts_no_group():
         assert not dist.is_initialized()
 
 
+@NO_GPU
 def test_a_successful_run_ends_with_the_group_destroyed(torchrun_env):
     with distributed_session('pytorch'):
         assert dist.is_initialized() and dist.get_backend() == 'gloo'
@@ -31,6 +34,7 @@ def test_a_successful_run_ends_with_the_group_destroyed(torchrun_env):
     assert not dist.is_initialized()
 
 
+@NO_GPU
 def test_a_failing_run_destroys_the_group_and_keeps_its_error(torchrun_env):
     with pytest.raises(ValueError, match='the run failed'):
         with distributed_session('pytorch'):
@@ -39,6 +43,7 @@ def test_a_failing_run_destroys_the_group_and_keeps_its_error(torchrun_env):
     assert not dist.is_initialized()
 
 
+@NO_GPU
 def test_missing_torchrun_environment_is_named(monkeypatch):
     for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
         monkeypatch.delenv(k, raising=False)
@@ -47,7 +52,7 @@ def test_missing_torchrun_environment_is_named(monkeypatch):
             pass
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='with a GPU, mmengine starts slurm/mpi groups itself')
+@NO_GPU
 def test_other_launchers_without_a_gpu_are_refused():
     with pytest.raises(RuntimeError, match='--launcher slurm without a GPU'):
         with distributed_session('slurm'):
