@@ -41,12 +41,12 @@ def batched_applies(detector) -> bool:
 def rpn_batched_applies(rpn_head) -> bool:
     """True for mmdet's RPNHead with delta boxes and sigmoid scores, or :class:`~mmdigit.models.BatchedRPNHead`
     (whose ``predict_by_feat`` is this module's); a subclass with post-processing of its own runs it."""
-    post = type(rpn_head).predict_by_feat if isinstance(rpn_head, RPNHead) else None
+    from .batched_rpn_head import BatchedRPNHead  # (it imports this module)
+    cls = type(rpn_head)
     return (isinstance(rpn_head, RPNHead)
-            and (post is RPNHead.predict_by_feat or getattr(post, 'batched_proposals', False))
-            and type(rpn_head)._predict_by_feat_single is RPNHead._predict_by_feat_single
-            and type(rpn_head)._bbox_post_process is RPNHead._bbox_post_process
-            and type(rpn_head).forward is RPNHead.forward
+            and cls.predict_by_feat in (RPNHead.predict_by_feat, BatchedRPNHead.predict_by_feat)
+            and cls._predict_by_feat_single is RPNHead._predict_by_feat_single
+            and cls._bbox_post_process is RPNHead._bbox_post_process and cls.forward is RPNHead.forward
             and type(rpn_head.bbox_coder) is DeltaXYWHBBoxCoder and rpn_head.use_sigmoid_cls)
 
 

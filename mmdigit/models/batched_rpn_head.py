@@ -28,5 +28,3 @@ class BatchedRPNHead(RPNHead):
             return super().predict_by_feat(cls_scores, bbox_preds, score_factors, batch_img_metas, cfg, rescale,
                                            with_nms)
         return proposals_from_outputs(self, cls_scores, bbox_preds, batch_img_metas, cfg)
-
-    predict_by_feat.batched_proposals = True  # what rpn_batched_applies looks for
