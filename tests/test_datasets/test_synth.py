@@ -283,6 +283,9 @@ def test_appearance_statistics_measure_what_they_name():
     assert sharp['saturation'][0] == pytest.approx(0.0) and sharp['noise_sigma'][0] == pytest.approx(0, abs=0.5)
     noisy = np.clip(np.full((80, 80, 3), 128.0) + np.random.default_rng(0).normal(0, 6, (80, 80, 1)), 0, 255)
     assert image_appearance(noisy.astype(np.uint8), box)['noise_sigma'][0] == pytest.approx(6, rel=0.15)
+    # the box is 16 x 36 px: 15 neighbour pairs a row; the bar's two edges are steps in its 30 rows
+    assert sharp['flat_share'][0] == pytest.approx((30 * 13 + 6 * 15) / (36 * 15))
+    assert image_appearance(noisy.astype(np.uint8), box)['flat_share'][0] < 0.2
     coco = {'images': [{'id': 1, 'file_name': 'a.png', 'width': 120, 'height': 60}],
             'annotations': [{'id': 1, 'image_id': 1, 'bbox': box[0].tolist(), 'category_id': 2}]}
     import tempfile

@@ -12,6 +12,9 @@ same way on any COCO digit set (real SVHN photos, a synthetic split) so the two 
 - ``edge_width_over_digit_height``: blur, as the grey range in the number's box over its steepest
   gradients, in digit heights (what the detector sees after resizing), and ``edge_width_px`` natively;
 - ``noise_sigma``: Immerkaer's (1996) fast noise estimate (grey levels) over the image;
+- ``flat_share``: share of horizontally adjacent grey levels in the number's box that differ by at most 1:
+  photographed paint, grain and dirt are never as flat as rendered surfaces (Immerkaer's estimate misses
+  this: it cancels the smooth mottling that makes the difference);
 - ``blockiness``: mean step across 8-px block borders over the mean step elsewhere (JPEG grids; 1 = none),
   at the strongest of the 8 grid phases, because SVHN crops do not start on a block border.
 
@@ -29,7 +32,7 @@ from .params import PERCENTILES
 
 APPEARANCE_STATS = (
     'digit_height_px', 'number_area_fraction', 'rms_contrast', 'ink_contrast', 'brightness', 'saturation',
-    'colourfulness', 'edge_width_px', 'edge_width_over_digit_height', 'noise_sigma', 'blockiness',
+    'colourfulness', 'edge_width_px', 'edge_width_over_digit_height', 'noise_sigma', 'flat_share', 'blockiness',
 )
 OFF_TOL = 0.15  # a median more than 15 % away from the real one is flagged "off"
 
@@ -92,6 +95,8 @@ def image_appearance(rgb: np.ndarray, boxes_xywh: np.ndarray) -> dict[str, list[
     if region.size >= 4:
         out['rms_contrast'].append(float(region.std()) / 255)
         out['ink_contrast'].append(_otsu_gap(np.clip(region, 0, 255)) / 255)
+        if region.shape[1] >= 2:
+            out['flat_share'].append(float((np.abs(np.diff(np.round(region), axis=1)) <= 1).mean()))
         gy, gx = np.gradient(region)
         grad = np.hypot(gx, gy)
         span = float(np.percentile(region, 95) - np.percentile(region, 5))
