@@ -97,14 +97,16 @@ def train_ours(data: Path, seconds: float, work: Path):
 
 
 def score(data: Path, predict, thr: float) -> dict:
+    from mmdigit.datasets.layout import split_paths
     from mmdigit.evaluation import bbox_map, load_ground_truth, number_scores
     from mmdigit.recognition import NumberDecoder, ReadingSettings, detections_to_coco
-    gt = load_ground_truth(data / 'test.json')
-    files = {im['id']: im['file_name'] for im in json.loads((data / 'test.json').read_text())['images']}
+    test_json, test_images = split_paths(data, 'test')
+    gt = load_ground_truth(test_json)
+    files = {im['id']: im['file_name'] for im in json.loads(test_json.read_text())['images']}
     records, numbers, reading = [], {}, ReadingSettings(NumberDecoder(score_thr=thr), '--score-thr')
     t0 = time.time()
     for i in gt.image_ids:
-        b, s, lab = predict(data / 'test' / files[i])
+        b, s, lab = predict(test_images / files[i])
         records += detections_to_coco(i, b, s, lab)
         numbers[i] = reading.decode(b, s, lab)
     per_image = (time.time() - t0) / len(gt.image_ids)

@@ -141,9 +141,11 @@ def demo_before_after(args) -> dict:
     """Time both commits' readers at each thread setting (all arms interleaved), then compare answers."""
     demo_dir = Path(args.demo_dir)
     checkpoint = demo_checkpoint(demo_dir)
-    files = sorted((demo_dir / 'data' / 'test').glob('*.png'), key=lambda p: (len(p.stem), p.stem))
+    from mmdigit.datasets.layout import split_paths
+    test_images = split_paths(demo_dir / 'data', 'test')[1]
+    files = sorted(test_images.glob('*.png'), key=lambda p: (len(p.stem), p.stem))
     if not files:
-        raise FileNotFoundError(f'{demo_dir / "data" / "test"}: no test photos')
+        raise FileNotFoundError(f'{test_images}: no test photos')
     with tempfile.TemporaryDirectory() as tmp:
         before_root = Path(tmp) / 'before'
         before_root.mkdir()

@@ -25,13 +25,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / 'shared' / 'svhn-reference'
-DEFAULT_REF = SHARED / 'svhn_stats.json'
-
-
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.coco_io import DataError, load_coco  # noqa: E402
-from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
+from mmdigit.datasets.layout import REAL_DEV, SVHN_STATS, photo_folder  # noqa: E402
 from mmdigit.datasets.synth import REAL, compare_stats, compute_stats, format_table  # noqa: E402
 from mmdigit.datasets.synth.appearance import appearance_stats, format_appearance  # noqa: E402
 
@@ -48,7 +44,7 @@ def images_of_geometry(coco: dict, split: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('dataset_json')
-    ap.add_argument('--ref', help=f'svhn_stats.json (default: {DEFAULT_REF} if present, else embedded)')
+    ap.add_argument('--ref', help=f'svhn_stats.json (default: {SVHN_STATS} if present, else embedded)')
     ap.add_argument('--split', default='train', choices=('train', 'test'), help='real split to compare with')
     ap.add_argument('--images', help='image folder of dataset_json (default: beside it, named like it)')
     ap.add_argument('--real-json', help=f'real photos to compare appearance with (default: the json in {REAL_DEV})')
@@ -56,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--max-images', type=int, default=600, help='images measured per set for appearance')
     args = ap.parse_args(argv)
 
-    ref_path = Path(args.ref) if args.ref else (DEFAULT_REF if DEFAULT_REF.is_file() else None)
+    ref_path = Path(args.ref) if args.ref else (SVHN_STATS if SVHN_STATS.is_file() else None)
     if ref_path is not None:
         try:
             real = json.loads(ref_path.read_text())[args.split]

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without install
 
 from mmdigit.datasets.coco_io import load_coco  # noqa: E402
 from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout  # noqa: E402
-from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
+from mmdigit.datasets.layout import REAL_DEV, photo_folder  # noqa: E402
 from mmdigit.recognition import Calibration  # noqa: E402
 from mmdigit.utils.cli import run_main  # noqa: E402
 
