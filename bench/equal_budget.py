@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from _common import write_result  # noqa: E402
+from _common import torchvision_samples, write_result  # noqa: E402
 
 
 def make_data(root: Path, n_train: int, n_test: int) -> Path:
@@ -43,23 +43,17 @@ def train_torchvision(data: Path, seconds: float):
     from PIL import Image
     from torchvision.models.detection import fasterrcnn_resnet50_fpn_v2
     from torchvision.transforms.functional import to_tensor
-    coco = json.loads((data / 'train.json').read_text())
-    anns = {}
-    for a in coco['annotations']:
-        x, y, w, h = a['bbox']
-        anns.setdefault(a['image_id'], []).append(([x, y, x + w, y + h], a['category_id']))
-    images = [im for im in coco['images'] if im['id'] in anns]
+    samples = torchvision_samples(data)
     model = fasterrcnn_resnet50_fpn_v2(weights=None, weights_backbone=None, num_classes=11).train()
     opt = torch.optim.SGD(model.parameters(), lr=5e-3, momentum=0.9, weight_decay=5e-4)
-    steps_per_epoch = len(images) // 4
+    steps_per_epoch = len(samples) // 4
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5 * steps_per_epoch, gamma=0.1)
     rng = np.random.default_rng(0)
     t0, iters = time.time(), 0
     while time.time() - t0 < seconds:
-        batch = [images[i] for i in rng.choice(len(images), 4, replace=False)]
-        imgs = [to_tensor(Image.open(data / 'train' / im['file_name']).convert('RGB')) for im in batch]
-        targets = [dict(boxes=torch.tensor([b for b, _ in anns[im['id']]], dtype=torch.float32),
-                        labels=torch.tensor([c for _, c in anns[im['id']]])) for im in batch]
+        batch = [samples[i] for i in rng.choice(len(samples), 4, replace=False)]
+        imgs = [to_tensor(Image.open(path).convert('RGB')) for path, _ in batch]
+        targets = [target for _, target in batch]
         loss = sum(model(imgs, targets).values())
         opt.zero_grad()
         loss.backward()

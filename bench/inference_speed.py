@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from _common import RESULTS, interleaved, machine, median, write_result  # noqa: E402
+from _common import RESULTS, interleaved, machine, median, without_pretrained, write_result  # noqa: E402
 
 BEFORE = '66e6864'  # the last commit before the issue-17 inference work (mmdet's per-image post-processing)
 DEMO_CONFIG = 'configs/digit_frcnn_r18_cpu.py'
@@ -57,8 +57,7 @@ def ours(config: str, batched: bool = True):
     from mmengine.config import Config
 
     from mmdigit.apis import BatchInference
-    cfg = Config.fromfile(str(ROOT / 'configs' / config))
-    cfg.model.backbone.init_cfg = None
+    cfg = without_pretrained(Config.fromfile(str(ROOT / 'configs' / config)))
     model = init_detector(cfg, None, device='cpu')
     return BatchInference(model) if batched else (lambda imgs: inference_detector(model, imgs))
 
