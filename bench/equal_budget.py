@@ -72,16 +72,15 @@ def train_torchvision(data: Path, seconds: float):
 def train_ours(data: Path, seconds: float, work: Path):
     """configs/digit_frcnn_r18_cpu.py through tools/train.py, iterations sized to the same budget."""
     from mmdigit.apis import DigitReader
-    from mmdigit.engine import iters_for_minutes, load_config, seconds_per_iter, set_data_root
+    from mmdigit.engine import iters_for_minutes, load_config, schedule_options, seconds_per_iter, set_data_root
     cfg = load_config(str(ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'))
     set_data_root(cfg, str(data))
     iters = iters_for_minutes(seconds_per_iter(cfg), seconds / 60, multiple=10, minimum=50)  # measured here
+    schedule = schedule_options(cfg, iters, iters)  # one validation, at the end
     subprocess.check_call([
         sys.executable, str(ROOT / 'tools' / 'train.py'), str(ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'),
-        '--work-dir', str(work), '--data-root', str(data), '--cfg-options', f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters}', f'param_scheduler.1.end={iters}',
-        f'param_scheduler.1.T_max={max(iters - 100, 1)}', f'default_hooks.checkpoint.interval={iters}'],
-        stdout=subprocess.DEVNULL)
+        '--work-dir', str(work), '--data-root', str(data), '--cfg-options',
+        *(f'{k}={v}' for k, v in schedule.items())], stdout=subprocess.DEVNULL)
     reader = DigitReader(str(ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'), str(work / f'iter_{iters}.pth'))
 
     def predict(path: Path):

@@ -83,16 +83,15 @@ def step_time(data: Path) -> dict:
 def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_iter: float, vals: int) -> dict:
     """Train the CPU config for ``minutes`` of loop time (TrainTimeBudgetHook re-plans the iteration count and
     the cosine end while it runs; the measured step time is its first guess), validating about ``vals`` times."""
-    from mmdigit.engine import iters_for_minutes
+    from mmdigit.engine import iters_for_minutes, load_config, schedule_options
     guess = iters_for_minutes(sec_per_iter, minutes)
     val = max(100, guess // vals // 100 * 100)
     out = work / name
     if out.exists():
         shutil.rmtree(out)
+    schedule = schedule_options(load_config(str(CONFIG)), guess, val)
     cmd = [PY, ROOT / 'tools' / 'train.py', CONFIG, '--work-dir', out, '--data-root', data, '--cfg-options',
-           f'train_cfg.max_iters={guess}', f'train_cfg.val_interval={val}', f'default_hooks.checkpoint.interval={val}',
-           f'param_scheduler.1.end={guess}', f'param_scheduler.1.T_max={guess - 100}',
-           f'randomness.seed={seed}', '--minutes', minutes]
+           *(f'{k}={v}' for k, v in schedule.items()), f'randomness.seed={seed}', '--minutes', minutes]
     _run(cmd, out / 'train.log')
     checkpoint = Path((out / 'last_checkpoint').read_text().strip())
     iters = int(checkpoint.stem.split('_')[-1])

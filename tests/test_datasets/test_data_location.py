@@ -7,70 +7,10 @@ import pytest
 
 from mmdigit.datasets.coco_io import load_coco
 from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout
-from mmdigit.engine import load_config, set_data_root
 from tests.helpers import REPO
 
 sys.path.insert(0, str(REPO / 'tools'))
 import test as test_tool  # noqa: E402
-
-CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('*.py'))
-LOADERS = (('train_dataloader', None), ('val_dataloader', 'val_evaluator'), ('test_dataloader', 'test_evaluator'))
-
-
-def data_paths(cfg) -> list[str]:
-    """Every data path of the resolved config: each split's json and image folder, each evaluator's json."""
-    paths = [cfg.data_root]
-    for loader, evaluator in LOADERS:
-        ds = cfg[loader].dataset
-        paths += [ds.data_root + ds.ann_file, ds.data_root + ds.data_prefix.img]
-        paths += [m.ann_file for m in (cfg[evaluator] if evaluator else []) if 'ann_file' in m]
-    return paths
-
-
-@pytest.mark.parametrize('name', CONFIGS)
-def test_data_root_determines_every_path_of_every_config(name, tiny_digits):
-    cfg = load_config(str(REPO / 'configs' / name))
-    root = cfg.data_root
-    # as written: <data_root><split>.json and <data_root><split>/, the evaluators reading their loader's json
-    for loader, evaluator in LOADERS:
-        ds = cfg[loader].dataset
-        assert ds.data_root == root and ds.ann_file[:-len('.json')] + '/' == ds.data_prefix.img
-        assert [m.ann_file for m in (cfg[evaluator] if evaluator else []) if 'ann_file' in m] in (
-            [], [root + ds.ann_file])
-    # moved: no path left at the old place, and the dump says where the data was
-    set_data_root(cfg, str(tiny_digits))
-    new = str(tiny_digits) + '/'
-    paths = data_paths(cfg)
-    assert all(p.startswith(new) for p in paths) and root not in cfg.pretty_text
-    for p in paths[1:]:
-        assert (tiny_digits / p[len(new):]).exists(), p
-
-
-def test_data_root_points_every_split_and_its_evaluator(tiny_digits):
-    cfg = load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'))
-    set_data_root(cfg, str(tiny_digits))
-    root = str(tiny_digits) + '/'
-    assert cfg.data_root == root
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        assert cfg[loader].dataset.data_root == root
-    assert [m.get('ann_file') for m in cfg.val_evaluator][0] == root + 'valid.json'
-    assert [m.get('ann_file') for m in cfg.test_evaluator][0] == root + 'test.json'
-    with pytest.raises(FileNotFoundError, match='nope: data root folder does not exist'):
-        set_data_root(cfg, str(tiny_digits / 'nope'))
-
-
-def test_cfg_option_data_root_moves_every_path_like_data_root(tiny_digits):
-    # --cfg-options data_root=DIR alone would set a key no path reads any more: it means --data-root DIR
-    from mmdigit.utils.cli import load_checked_config
-    config = str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py')
-    by_flag = load_config(config)
-    set_data_root(by_flag, str(tiny_digits))
-    by_option = load_checked_config(config, {'data_root': str(tiny_digits)})
-    assert by_option.to_dict() == by_flag.to_dict()
-    assert load_config(config, {'data_root': str(tiny_digits)}).to_dict() == by_flag.to_dict()
-    # a split's json given beside it is read from DIR too
-    moved = load_config(config, {'data_root': str(tiny_digits), 'test_dataloader.dataset.ann_file': 'valid.json'})
-    assert moved.test_evaluator[0].ann_file == str(tiny_digits) + '/valid.json'
 
 
 def test_labelled_image_folder_is_scored_like_a_test_split(trained, tiny_digits, tmp_path):
