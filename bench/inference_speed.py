@@ -115,10 +115,11 @@ class ReaderProcess:
 
 
 def demo_checkpoint(demo_dir: Path) -> str:
-    last = demo_dir / 'model_a' / 'last_checkpoint'
-    if not last.is_file():
-        raise FileNotFoundError(f'{last}: no trained demo model (run `make demo` first, or pass --demo-dir)')
-    return last.read_text().strip()
+    from mmdigit.utils.run_files import last_checkpoint
+    try:
+        return str(last_checkpoint(demo_dir / 'model_a', ran_in=ROOT))
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f'{e}: no trained demo model (run `make demo` first, or pass --demo-dir)') from None
 
 
 def compare_readings(a: list, b: list) -> dict:
@@ -211,9 +212,12 @@ def main(argv=None):
                                             'without a demo model)')
     p.add_argument('--arm-images', type=int, default=8, help='--arms: images per repeat (a multiple of 8)')
     args = p.parse_args(argv)
-    if not args.arms and not (Path(args.demo_dir) / 'model_a' / 'last_checkpoint').is_file():
-        print(f'{args.demo_dir}: no demo model A (`make demo` trains it; or --demo-dir): timing the config arms')
-        args.arms = ALL_ARMS
+    if not args.arms:
+        try:
+            demo_checkpoint(Path(args.demo_dir))
+        except FileNotFoundError as e:
+            print(f'{e}: timing the config arms')
+            args.arms = ALL_ARMS
     if args.arms:
         return config_arms(args)
     path = RESULTS / 'inference_speed.json'

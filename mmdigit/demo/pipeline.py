@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
+from mmdigit.utils.run_files import last_checkpoint
 
 from .stages import Stages, run_tool, say
 from .summary import scores, write_summary
@@ -93,7 +94,7 @@ def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_
     cmd = [PY, ROOT / 'tools' / 'train.py', CONFIG, '--work-dir', out, '--data-root', data, '--cfg-options',
            *(f'{k}={v}' for k, v in schedule.items()), f'randomness.seed={seed}', '--minutes', minutes]
     _run(cmd, out / 'train.log')
-    checkpoint = Path((out / 'last_checkpoint').read_text().strip())
+    checkpoint = last_checkpoint(out, ran_in=ROOT)
     iters = int(checkpoint.stem.split('_')[-1])
     earlier = sorted((int(c.stem.split('_')[1]), c) for c in out.glob('iter_*.pth') if c != checkpoint)
     return dict(work_dir=str(out), iters=iters, planned_iters=guess, checkpoint=str(checkpoint),
