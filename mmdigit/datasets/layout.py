@@ -22,10 +22,15 @@ def split_paths(root, split: str) -> tuple[Path, Path]:
     return root / f'{split}.json', root / split
 
 
+def photo_images(ann_file) -> Path:
+    """The image folder of a photo folder's COCO json: ``images/`` beside it."""
+    return Path(ann_file).parent / 'images'
+
+
 def photo_folder(folder) -> tuple[Path, Path] | None:
     """(COCO json, image folder) of ``folder``, or None when it is not one json + ``images/``."""
     folder = Path(folder)
     jsons = sorted(folder.glob('*.json')) if folder.is_dir() else []
-    if len(jsons) != 1 or not (folder / 'images').is_dir():
+    if len(jsons) != 1 or not photo_images(jsons[0]).is_dir():
         return None
-    return jsons[0], folder / 'images'
+    return jsons[0], photo_images(jsons[0])
