@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
-from mmdigit.utils.run_files import last_checkpoint
+from mmdigit.utils.run_files import last_checkpoint, latest_metrics
 
 from .stages import Stages, run_tool, say
 from .summary import scores, write_summary
@@ -107,14 +107,14 @@ def run_test_real(work: Path, real: tuple, trained: dict, name: str) -> dict:
     pred = work / name / 'pred_real'
     _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--img-dir', images, '--ann-file', ann,
          '--pred-dir', pred, '--work-dir', work / name / 'test_real'], work / name / 'test_real.log')
-    return scores(json.loads(sorted((work / name / 'test_real').glob('*/*.json'))[-1].read_text()), pred)
+    return scores(latest_metrics(work / name / 'test_real'), pred)
 
 
 def run_test(work: Path, data: Path, trained: dict, name: str) -> dict:
     pred = work / name / 'pred'
     _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
          work / name / 'test', '--data-root', data], work / name / 'test.log')
-    metrics = json.loads(sorted((work / name / 'test').glob('*/*.json'))[-1].read_text())
+    metrics = latest_metrics(work / name / 'test')
     pred_valid = work / name / 'pred_valid'
     valid_json, valid_images = split_paths(data, 'valid')
     _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred_valid, '--work-dir',

@@ -3,6 +3,7 @@ from nothing."""
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def latest_checkpoint(work_dir) -> str:
             print(f'warning: {why}; resuming from {c} instead', file=sys.stderr)
         return str(c)
     raise UserError(f'--resume: no complete checkpoint in {work_dir}: ' + '; '.join(problems[:3]))
+
+
+def latest_metrics(work_dir) -> dict:
+    """The metrics of the newest ``tools/test.py --work-dir work_dir`` run: mmengine writes them to
+    ``<work_dir>/<timestamp>/<timestamp>.json``. FileNotFoundError when no run wrote any."""
+    found = sorted(Path(work_dir).glob('*/*.json'))
+    if not found:
+        raise FileNotFoundError(f'{work_dir}: no test metrics (<timestamp>/<timestamp>.json) in this folder')
+    return json.loads(found[-1].read_text(encoding='utf-8'))
 
 
 class StaleFileGuard:

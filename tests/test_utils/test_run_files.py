@@ -28,6 +28,19 @@ def test_last_checkpoint_is_found_as_written_where_the_run_ran_or_in_the_moved_w
             last_checkpoint(work)
 
 
+def test_latest_metrics_are_the_newest_test_runs(tmp_path):
+    import json
+
+    from mmdigit.utils.run_files import latest_metrics
+    with pytest.raises(FileNotFoundError, match='no test metrics'):
+        latest_metrics(tmp_path / 'w')
+    for stamp, acc in (('20260102_000000', 0.5), ('20260101_235959', 0.1)):
+        (tmp_path / 'w' / stamp / 'vis_data').mkdir(parents=True)
+        (tmp_path / 'w' / stamp / f'{stamp}.json').write_text(json.dumps({'digit/accuracy': acc}))
+        (tmp_path / 'w' / stamp / 'vis_data' / 'scalars.json').write_text('not the metrics')
+    assert latest_metrics(tmp_path / 'w') == {'digit/accuracy': 0.5}
+
+
 def test_fresh_work_dir_latest_checkpoint_and_stale_files(tmp_path, capsys):
     from mmdigit.utils.run_files import StaleFileGuard, check_fresh_work_dir, latest_checkpoint, unique_names
     check_fresh_work_dir(tmp_path / 'new')  # missing or empty: fine
