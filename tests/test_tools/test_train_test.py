@@ -274,3 +274,14 @@ def test_tta_reads_every_image_labelled_or_not(trained, tiny_digits, tmp_path):
     test_tool.main([cfg_path, ckpt, '--tta', '--img-dir', str(tiny_digits / 'valid'), '--pred-dir',
                     str(tmp_path / 'pred_folder'), '--work-dir', str(tmp_path / 'w2')])
     assert len((tmp_path / 'pred_folder' / 'pred.csv').read_text().splitlines()) == 9
+
+
+def test_labelled_image_folder_is_scored_like_a_test_split(trained, tiny_digits, tmp_path):
+    cfg_path, work = trained
+    metrics = test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--img-dir', str(tiny_digits / 'valid'),
+                              '--ann-file', str(tiny_digits / 'valid.json'), '--work-dir', str(tmp_path / 'w'),
+                              '--pred-dir', str(tmp_path / 'pred')])
+    assert {'coco/bbox_mAP', 'digit/accuracy', 'digit/digit_recall'} <= set(metrics)
+    ids = sorted(im['id'] for im in json.loads((tiny_digits / 'valid.json').read_text())['images'])
+    rows = (tmp_path / 'pred' / 'pred.csv').read_text().splitlines()[1:]
+    assert sorted(int(r.split(',')[0]) for r in rows) == ids
