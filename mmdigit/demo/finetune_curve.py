@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mmdigit.datasets.coco_io import load_coco
 from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout
-from mmdigit.datasets.layout import REAL_DEV, photo_folder
+from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
 from mmdigit.utils.cli import UserError
 from mmdigit.utils.run_files import last_checkpoint, latest_metrics
 
@@ -66,7 +66,7 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 5
     thr = score_thr if score_thr is not None else (calibration and calibration.reading.score_thr)
     held, subsets = few_shot_splits(load_coco(ann), sorted(set(sizes)), held_out, seed)
     work = Path(work_dir).resolve()
-    held_json = write_course_layout(work / 'data', images, {'held_out': held}) / 'held_out.json'
+    held_json = split_paths(write_course_layout(work / 'data', images, {'held_out': held}), 'held_out')[0]
     rows = []
     for n, train in subsets.items():
         t0 = time.time()
