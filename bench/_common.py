@@ -1,4 +1,5 @@
-"""Shared by the benchmarks: interleaved A/B timing, machine description, the results JSON."""
+"""Shared by the benchmarks: interleaved A/B timing, machine description, the results JSON, the seeds'
+torchvision targets and our configs without pretrained weights."""
 from __future__ import annotations
 
 import datetime
@@ -44,3 +45,28 @@ def write_result(name: str, a: str, b: str, unit: str, median_a: float, median_b
 
 def median(xs) -> float:
     return statistics.median(xs)
+
+
+def torchvision_samples(data_root, split: str = 'train') -> list[tuple[Path, dict]]:
+    """(image path, target) of every image with digits in a course-layout split, the target as the seeds' loop
+    feeds torchvision's detectors: ``boxes`` x0 y0 x1 y1 (float32) and ``labels`` = COCO category ids (digit + 1,
+    0 being torchvision's background)."""
+    import torch
+
+    from mmdigit.datasets.layout import split_paths
+    ann_file, images = split_paths(data_root, split)
+    coco = json.loads(ann_file.read_text())
+    anns = {}
+    for a in coco['annotations']:
+        x, y, w, h = a['bbox']
+        anns.setdefault(a['image_id'], []).append(([x, y, x + w, y + h], a['category_id']))
+    return [(images / im['file_name'], dict(boxes=torch.tensor([b for b, _ in anns[im['id']]], dtype=torch.float32),
+                                            labels=torch.tensor([c for _, c in anns[im['id']]])))
+            for im in coco['images'] if im['id'] in anns]
+
+
+def without_pretrained(cfg):
+    """``cfg`` with its backbone's ``init_cfg`` removed: nothing may be downloaded here (``torchvision://``
+    weights), and speed and FLOPs do not depend on the weights."""
+    cfg.model.backbone.init_cfg = None
+    return cfg

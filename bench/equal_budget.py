@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from _common import write_result  # noqa: E402
+from _common import torchvision_samples, write_result  # noqa: E402
 
 
 def make_data(root: Path, n_train: int, n_test: int) -> Path:
@@ -43,23 +43,17 @@ def train_torchvision(data: Path, seconds: float):
     from PIL import Image
     from torchvision.models.detection import fasterrcnn_resnet50_fpn_v2
     from torchvision.transforms.functional import to_tensor
-    coco = json.loads((data / 'train.json').read_text())
-    anns = {}
-    for a in coco['annotations']:
-        x, y, w, h = a['bbox']
-        anns.setdefault(a['image_id'], []).append(([x, y, x + w, y + h], a['category_id']))
-    images = [im for im in coco['images'] if im['id'] in anns]
+    samples = torchvision_samples(data)
     model = fasterrcnn_resnet50_fpn_v2(weights=None, weights_backbone=None, num_classes=11).train()
     opt = torch.optim.SGD(model.parameters(), lr=5e-3, momentum=0.9, weight_decay=5e-4)
-    steps_per_epoch = len(images) // 4
+    steps_per_epoch = len(samples) // 4
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5 * steps_per_epoch, gamma=0.1)
     rng = np.random.default_rng(0)
     t0, iters = time.time(), 0
     while time.time() - t0 < seconds:
-        batch = [images[i] for i in rng.choice(len(images), 4, replace=False)]
-        imgs = [to_tensor(Image.open(data / 'train' / im['file_name']).convert('RGB')) for im in batch]
-        targets = [dict(boxes=torch.tensor([b for b, _ in anns[im['id']]], dtype=torch.float32),
-                        labels=torch.tensor([c for _, c in anns[im['id']]])) for im in batch]
+        batch = [samples[i] for i in rng.choice(len(samples), 4, replace=False)]
+        imgs = [to_tensor(Image.open(path).convert('RGB')) for path, _ in batch]
+        targets = [target for _, target in batch]
         loss = sum(model(imgs, targets).values())
         opt.zero_grad()
         loss.backward()
@@ -78,16 +72,15 @@ def train_torchvision(data: Path, seconds: float):
 def train_ours(data: Path, seconds: float, work: Path):
     """configs/digit_frcnn_r18_cpu.py through tools/train.py, iterations sized to the same budget."""
     from mmdigit.apis import DigitReader
-    from mmdigit.engine import iters_for_minutes, load_config, seconds_per_iter, set_data_root
+    from mmdigit.engine import iters_for_minutes, load_config, schedule_options, seconds_per_iter, set_data_root
     cfg = load_config(str(ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'))
     set_data_root(cfg, str(data))
     iters = iters_for_minutes(seconds_per_iter(cfg), seconds / 60, multiple=10, minimum=50)  # measured here
+    schedule = schedule_options(cfg, iters, iters)  # one validation, at the end
     subprocess.check_call([
         sys.executable, str(ROOT / 'tools' / 'train.py'), str(ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'),
-        '--work-dir', str(work), '--data-root', str(data), '--cfg-options', f'train_cfg.max_iters={iters}',
-        f'train_cfg.val_interval={iters}', f'param_scheduler.1.end={iters}',
-        f'param_scheduler.1.T_max={max(iters - 100, 1)}', f'default_hooks.checkpoint.interval={iters}'],
-        stdout=subprocess.DEVNULL)
+        '--work-dir', str(work), '--data-root', str(data), '--cfg-options',
+        *(f'{k}={v}' for k, v in schedule.items())], stdout=subprocess.DEVNULL)
     reader = DigitReader(str(ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'), str(work / f'iter_{iters}.pth'))
 
     def predict(path: Path):
@@ -97,14 +90,16 @@ def train_ours(data: Path, seconds: float, work: Path):
 
 
 def score(data: Path, predict, thr: float) -> dict:
+    from mmdigit.datasets.layout import split_paths
     from mmdigit.evaluation import bbox_map, load_ground_truth, number_scores
     from mmdigit.recognition import NumberDecoder, ReadingSettings, detections_to_coco
-    gt = load_ground_truth(data / 'test.json')
-    files = {im['id']: im['file_name'] for im in json.loads((data / 'test.json').read_text())['images']}
+    test_json, test_images = split_paths(data, 'test')
+    gt = load_ground_truth(test_json)
+    files = {im['id']: im['file_name'] for im in json.loads(test_json.read_text())['images']}
     records, numbers, reading = [], {}, ReadingSettings(NumberDecoder(score_thr=thr), '--score-thr')
     t0 = time.time()
     for i in gt.image_ids:
-        b, s, lab = predict(data / 'test' / files[i])
+        b, s, lab = predict(test_images / files[i])
         records += detections_to_coco(i, b, s, lab)
         numbers[i] = reading.decode(b, s, lab)
     per_image = (time.time() - t0) / len(gt.image_ids)

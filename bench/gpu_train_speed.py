@@ -16,7 +16,6 @@ Writes ``bench/results/gpu_train_speed.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from _common import interleaved, median, write_result  # noqa: E402
+from _common import interleaved, median, torchvision_samples, without_pretrained, write_result  # noqa: E402
 
 SEED_BATCH = {'fp32': 16, 'amp': 24}  # report 003: "Maximum batch size (8 GB GPU) 16 / 24"
 
@@ -37,15 +36,8 @@ def torchvision_arm(data: Path, batch: int, amp: bool, device: str, n_batches: i
     from PIL import Image
     from torchvision.models.detection import fasterrcnn_resnet50_fpn
     from torchvision.transforms.functional import to_tensor
-    coco = json.loads((data / 'train.json').read_text())
-    anns = {}
-    for a in coco['annotations']:
-        x, y, w, h = a['bbox']
-        anns.setdefault(a['image_id'], []).append(([x, y, x + w, y + h], a['category_id']))
-    images = [im for im in coco['images'] if im['id'] in anns][:batch * n_batches]
-    samples = [(to_tensor(Image.open(data / 'train' / im['file_name']).convert('RGB')),
-                dict(boxes=torch.tensor([b for b, _ in anns[im['id']]], dtype=torch.float32),
-                     labels=torch.tensor([c for _, c in anns[im['id']]]))) for im in images]
+    samples = [(to_tensor(Image.open(path).convert('RGB')), target)
+               for path, target in torchvision_samples(data)[:batch * n_batches]]
     batches = [samples[i:i + batch] for i in range(0, len(samples) - batch + 1, batch)]
     model = fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=11).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=5e-3, momentum=0.9, weight_decay=5e-4)
@@ -78,7 +70,7 @@ def mmdigit_arm(data: Path, batch: int, amp: bool, device: str, n_batches: int):
     set_data_root(cfg, str(data))
     if amp:
         enable_amp(cfg)
-    cfg.model.backbone.init_cfg = None  # torchvision:// weights would be downloaded
+    without_pretrained(cfg)
     init_default_scope('mmdet')
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     samples = [dataset[i] for i in range(min(len(dataset), batch * n_batches))]

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from _common import RESULTS, interleaved, machine, median, write_result  # noqa: E402
+from _common import RESULTS, interleaved, machine, median, without_pretrained, write_result  # noqa: E402
 
 BEFORE = '66e6864'  # the last commit before the issue-17 inference work (mmdet's per-image post-processing)
 DEMO_CONFIG = 'configs/digit_frcnn_r18_cpu.py'
@@ -57,8 +57,7 @@ def ours(config: str, batched: bool = True):
     from mmengine.config import Config
 
     from mmdigit.apis import BatchInference
-    cfg = Config.fromfile(str(ROOT / 'configs' / config))
-    cfg.model.backbone.init_cfg = None
+    cfg = without_pretrained(Config.fromfile(str(ROOT / 'configs' / config)))
     model = init_detector(cfg, None, device='cpu')
     return BatchInference(model) if batched else (lambda imgs: inference_detector(model, imgs))
 
@@ -116,10 +115,11 @@ class ReaderProcess:
 
 
 def demo_checkpoint(demo_dir: Path) -> str:
-    last = demo_dir / 'model_a' / 'last_checkpoint'
-    if not last.is_file():
-        raise FileNotFoundError(f'{last}: no trained demo model (run `make demo` first, or pass --demo-dir)')
-    return last.read_text().strip()
+    from mmdigit.utils.run_files import last_checkpoint
+    try:
+        return str(last_checkpoint(demo_dir / 'model_a', ran_in=ROOT))
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f'{e}: no trained demo model (run `make demo` first, or pass --demo-dir)') from None
 
 
 def compare_readings(a: list, b: list) -> dict:
@@ -141,9 +141,11 @@ def demo_before_after(args) -> dict:
     """Time both commits' readers at each thread setting (all arms interleaved), then compare answers."""
     demo_dir = Path(args.demo_dir)
     checkpoint = demo_checkpoint(demo_dir)
-    files = sorted((demo_dir / 'data' / 'test').glob('*.png'), key=lambda p: (len(p.stem), p.stem))
+    from mmdigit.datasets.layout import split_paths
+    test_images = split_paths(demo_dir / 'data', 'test')[1]
+    files = sorted(test_images.glob('*.png'), key=lambda p: (len(p.stem), p.stem))
     if not files:
-        raise FileNotFoundError(f'{demo_dir / "data" / "test"}: no test photos')
+        raise FileNotFoundError(f'{test_images}: no test photos')
     with tempfile.TemporaryDirectory() as tmp:
         before_root = Path(tmp) / 'before'
         before_root.mkdir()
@@ -210,9 +212,12 @@ def main(argv=None):
                                             'without a demo model)')
     p.add_argument('--arm-images', type=int, default=8, help='--arms: images per repeat (a multiple of 8)')
     args = p.parse_args(argv)
-    if not args.arms and not (Path(args.demo_dir) / 'model_a' / 'last_checkpoint').is_file():
-        print(f'{args.demo_dir}: no demo model A (`make demo` trains it; or --demo-dir): timing the config arms')
-        args.arms = ALL_ARMS
+    if not args.arms:
+        try:
+            demo_checkpoint(Path(args.demo_dir))
+        except FileNotFoundError as e:
+            print(f'{e}: timing the config arms')
+            args.arms = ALL_ARMS
     if args.arms:
         return config_arms(args)
     path = RESULTS / 'inference_speed.json'

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from _common import machine  # noqa: E402
+from _common import machine, without_pretrained  # noqa: E402
 
 CONFIGS = ['digit_frcnn_r18_cpu.py', 'digit_frcnn_r50.py', 'digit_frcnn_r50_v2.py', 'digit_frcnn_r50_v2_cbam.py',
            'digit_frcnn_r101.py', 'digit_frcnn_x101.py']
@@ -30,8 +30,7 @@ def cost_of_config(name: str, image: np.ndarray) -> dict:
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
-    cfg = Config.fromfile(str(ROOT / 'configs' / name))
-    cfg.model.backbone.init_cfg = None
+    cfg = without_pretrained(Config.fromfile(str(ROOT / 'configs' / name)))
     model = MODELS.build(cfg.model).eval()
     pipeline = [t for t in cfg.test_dataloader.dataset.pipeline if t['type'] != 'LoadAnnotations']
     pipeline[0] = dict(type='mmdet.LoadImageFromNDArray')

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / 'bench'))
 
 from _common import write_result  # noqa: E402
 
+from mmdigit.datasets.layout import split_paths  # noqa: E402
 from mmdigit.utils.cli import run_main  # noqa: E402
 
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
@@ -91,7 +92,7 @@ def main(argv=None):
         data_root = args.data_root
         if data_root is None:
             demo = ROOT / 'work_dirs' / 'demo' / 'data'
-            if (demo / 'train.json').exists():
+            if split_paths(demo, 'train')[0].exists():
                 data_root = str(demo)
             else:
                 data_root = str(Path(tmp) / 'data')

@@ -11,7 +11,6 @@ settings stored in the file (see ``mmdigit.deploy``). Read numbers with it:
 apart they are: same numbers, largest box and score difference.
 """
 import argparse
-import glob
 import sys
 from pathlib import Path
 
@@ -32,13 +31,12 @@ def parse_args(argv=None):
 
 
 def check_images(pattern: str, limit: int) -> list[str]:
-    from mmdigit.datasets.digit_dataset import IMAGE_SUFFIXES
-    path = Path(pattern)
-    found = sorted(str(p) for p in path.iterdir()) if path.is_dir() else sorted(glob.glob(pattern))
-    found = [f for f in found if Path(f).suffix.lower() in IMAGE_SUFFIXES][:limit]
-    if not found:
-        raise UserError(f'--check {pattern}: no images')
-    return found
+    """The first ``limit`` images of ``--check`` (a folder, a glob or a file)."""
+    from mmdigit.datasets.digit_dataset import find_images
+    try:
+        return [str(p) for p in find_images([pattern])[:limit]]
+    except (FileNotFoundError, ValueError):
+        raise UserError(f'--check {pattern}: no images') from None
 
 
 def main(argv=None):

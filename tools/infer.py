@@ -9,7 +9,6 @@ calibrated one stored beside the checkpoint unless ``--score-thr`` is given. An 
 import argparse
 import contextlib
 import csv
-import glob
 import json
 import sys
 import time
@@ -17,27 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from mmdigit.datasets.digit_dataset import IMAGE_SUFFIXES  # noqa: E402
+from mmdigit.datasets.digit_dataset import find_images  # noqa: E402
 from mmdigit.utils.cli import UserError, positive_int, probability, run_main  # noqa: E402
-
-
-def expand(paths) -> list[Path]:
-    out = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            found = sorted(q for q in path.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES and q.is_file())
-            if not found:
-                raise UserError(f'{p}: no images ({", ".join(IMAGE_SUFFIXES)}) in this folder')
-            out += found
-        elif path.is_file():
-            out.append(path)
-        else:
-            matches = sorted(Path(m) for m in glob.glob(p) if Path(m).suffix.lower() in IMAGE_SUFFIXES)
-            if not matches:
-                raise FileNotFoundError(f'{p}: no such image, folder or glob match')
-            out += matches
-    return list(dict.fromkeys(out))  # a file named twice (path and glob) is read once
 
 
 def parse_args(argv=None):
@@ -73,7 +53,7 @@ class _Progress:
 def main(argv=None, out=sys.stdout):
     """Returns the exit code: 0, or 1 when an image could not be read."""
     args = parse_args(argv)
-    files = expand(args.paths)
+    files = find_images(args.paths)
     if args.show_dir and Path(args.show_dir).is_file():
         raise UserError(f'--show-dir {args.show_dir}: is a file, not a folder')
     from mmdigit.apis import DigitReader

@@ -20,15 +20,12 @@ DEMO_WORK_DIR = ROOT / 'work_dirs' / 'demo' / 'model_a'
 
 def demo_model() -> tuple[str, str]:
     """(config, checkpoint) of the demo's model A; FileNotFoundError when ``make demo`` has not made it."""
-    pointer = DEMO_WORK_DIR / 'last_checkpoint'
-    if not pointer.is_file():
-        raise FileNotFoundError(f'no CONFIG CHECKPOINT given and {pointer} does not exist: run `make demo` '
-                                'or pass CONFIG CHECKPOINT')
-    named = Path(pointer.read_text().strip())  # mmengine writes it relative to where training ran, or absolute
-    for ckpt in (named, ROOT / named, DEMO_WORK_DIR / named.name):
-        if ckpt.is_file():
-            return str(DEMO_CONFIG), str(ckpt)
-    raise FileNotFoundError(f'{pointer} names {named}, which does not exist')
+    from mmdigit.utils.run_files import last_checkpoint
+    try:
+        return str(DEMO_CONFIG), str(last_checkpoint(DEMO_WORK_DIR, ran_in=ROOT))  # the demo trains in ROOT
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f'no CONFIG CHECKPOINT given and {e}: run `make demo` or pass CONFIG CHECKPOINT') \
+            from None
 
 
 def parse_args(argv=None):

@@ -24,7 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from mmengine.config import ConfigDict, DictAction  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.engine import adapt_to_device, build_runner, distributed_session, set_data_root  # noqa: E402
+from mmdigit.engine import (  # noqa: E402
+                            adapt_to_device,
+                            build_runner,
+                            distributed_session,
+                            evaluator_list,
+                            point_test_split_at,
+                            set_data_root,
+)
 from mmdigit.recognition import ReadingSettings  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
 from mmdigit.utils.cli import check_writable_dir, load_checked_config, probability, run_main  # noqa: E402
@@ -61,30 +68,6 @@ def parse_args(argv=None):
     return args
 
 
-def _as_list(evaluator):
-    if evaluator is None:
-        return []
-    return list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
-
-
-def point_test_split_at(cfg, img_dir, ann_file=None):
-    """Make the test dataloader read an image folder: unlabelled (no ground-truth metrics), or labelled by the
-    COCO json ``ann_file`` (every metric of the config's test evaluator then scores it)."""
-    if not osp.isdir(img_dir):
-        raise FileNotFoundError(f'{img_dir}: image folder does not exist')
-    ds = cfg.test_dataloader.dataset
-    ds.update(ann_file=ann_file or '', data_root='', data_prefix=dict(img=img_dir), test_mode=True)
-    if ann_file:
-        if not osp.isfile(ann_file):
-            raise FileNotFoundError(f'{ann_file}: annotation file does not exist')
-        for m in _as_list(cfg.get('test_evaluator')):
-            if 'ann_file' in m:
-                m['ann_file'] = ann_file
-        return
-    ds.pipeline = [t for t in ds.pipeline if t['type'] != 'LoadAnnotations']
-    cfg.test_evaluator = []
-
-
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_checked_config(args.config, args.cfg_options, args.work_dir, args.launcher)
@@ -106,7 +89,7 @@ def main(argv=None):
             raise ValueError(f'--tta: {args.config} defines no tta_model / tta_pipeline')
         cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-    evaluators = _as_list(cfg.get('test_evaluator'))
+    evaluators = evaluator_list(cfg, 'test_evaluator')
     reading = ReadingSettings.resolve(cfg, args.checkpoint, args.score_thr)
     sequence_metrics = [m for m in evaluators if m.get('type') == 'DigitSequenceMetric']
     if args.pred_dir or sequence_metrics:

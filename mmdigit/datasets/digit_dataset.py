@@ -30,14 +30,41 @@ from .coco_io import DataError, load_coco
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 
 
-def list_images(img_dir) -> list[tuple[int, Path]]:
-    """(image_id, path) for every image in a folder, ids as described in the module docstring."""
+def image_files(img_dir) -> list[Path]:
+    """The image files in a folder (:data:`IMAGE_SUFFIXES`, any case; not its subfolders), sorted by name: what
+    a folder of images means to the test split, ``tools/infer.py`` and ``tools/export_onnx.py --check``."""
     img_dir = Path(img_dir)
     if not img_dir.is_dir():
         raise FileNotFoundError(f'{img_dir}: image folder does not exist')
     files = sorted(p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise ValueError(f'{img_dir}: no images ({", ".join(IMAGE_SUFFIXES)}) in this folder')
+    return files
+
+
+def find_images(paths) -> list[Path]:
+    """The images that files, folders (:func:`image_files`) and globs (image suffixes only) name, in the order
+    given, each once (a file named twice, by path and by glob, is read once). FileNotFoundError for a path that
+    is neither, or a glob matching no image."""
+    import glob
+    out = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out += image_files(path)
+        elif path.is_file():
+            out.append(path)
+        else:
+            matches = sorted(Path(m) for m in glob.glob(str(p)) if Path(m).suffix.lower() in IMAGE_SUFFIXES)
+            if not matches:
+                raise FileNotFoundError(f'{p}: no such image, folder or glob match')
+            out += matches
+    return list(dict.fromkeys(out))
+
+
+def list_images(img_dir) -> list[tuple[int, Path]]:
+    """(image_id, path) for every image in a folder, ids as described in the module docstring."""
+    files = image_files(img_dir)
     if all(p.stem.isdigit() for p in files) and len({int(p.stem) for p in files}) == len(files):
         return sorted(((int(p.stem), p) for p in files), key=lambda t: t[0])
     return list(enumerate(files, start=1))

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .coco_io import write_coco
+from .layout import split_paths
 
 
 def subset(coco: dict, image_ids) -> dict:
@@ -41,8 +42,8 @@ def write_course_layout(root, img_dir, splits: dict[str, dict]) -> Path:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     for name, coco in splits.items():
-        write_coco(root / f'{name}.json', coco, overwrite=True)
-        link = root / name
+        ann_file, link = split_paths(root, name)
+        write_coco(ann_file, coco, overwrite=True)
         if link.is_symlink() or link.exists():
             if link.is_symlink() and os.readlink(link) == str(Path(img_dir).resolve()):
                 continue

@@ -13,7 +13,8 @@ import time
 from functools import partial
 from pathlib import Path
 
-from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder
+from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
+from mmdigit.utils.run_files import last_checkpoint, latest_metrics
 
 from .stages import Stages, run_tool, say
 from .summary import scores, write_summary
@@ -59,13 +60,13 @@ def ensemble(work: Path, data: Path, tested: list) -> dict:
     out = work / 'ensemble'
     say(f'ensemble of {len(tested)} members: fusion settings chosen on the validation split (--tune)')
     val_preds = [Path(t['pred_dir_valid']) / 'pred.json' for t in tested]
-    _run([PY, ROOT / 'tools' / 'ensemble.py', *val_preds, '--ann-file', data / 'valid.json', '--tune',
+    _run([PY, ROOT / 'tools' / 'ensemble.py', *val_preds, '--ann-file', split_paths(data, 'valid')[0], '--tune',
           '--out-dir', out / 'valid'], work / 'ensemble_valid.log', echo_all=True)
     settings_file = out / 'valid' / 'fusion_settings.json'
     settings = json.loads(settings_file.read_text())['settings']
     say(f'chosen on validation: {settings}; the test split with them unchanged:')
     preds = [Path(t['pred_dir']) / 'pred.json' for t in tested]
-    _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', data / 'test.json', '--settings',
+    _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', split_paths(data, 'test')[0], '--settings',
           settings_file, '--out-dir', out], work / 'ensemble.log', echo_all=True)
     return dict(rows=json.loads((out / 'ensemble.json').read_text()), settings=settings,
                 settings_file=str(settings_file), numbers=settings['numbers'])
@@ -83,18 +84,17 @@ def step_time(data: Path) -> dict:
 def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_iter: float, vals: int) -> dict:
     """Train the CPU config for ``minutes`` of loop time (TrainTimeBudgetHook re-plans the iteration count and
     the cosine end while it runs; the measured step time is its first guess), validating about ``vals`` times."""
-    from mmdigit.engine import iters_for_minutes
+    from mmdigit.engine import iters_for_minutes, load_config, schedule_options
     guess = iters_for_minutes(sec_per_iter, minutes)
     val = max(100, guess // vals // 100 * 100)
     out = work / name
     if out.exists():
         shutil.rmtree(out)
+    schedule = schedule_options(load_config(str(CONFIG)), guess, val)
     cmd = [PY, ROOT / 'tools' / 'train.py', CONFIG, '--work-dir', out, '--data-root', data, '--cfg-options',
-           f'train_cfg.max_iters={guess}', f'train_cfg.val_interval={val}', f'default_hooks.checkpoint.interval={val}',
-           f'param_scheduler.1.end={guess}', f'param_scheduler.1.T_max={guess - 100}',
-           f'randomness.seed={seed}', '--minutes', minutes]
+           *(f'{k}={v}' for k, v in schedule.items()), f'randomness.seed={seed}', '--minutes', minutes]
     _run(cmd, out / 'train.log')
-    checkpoint = Path((out / 'last_checkpoint').read_text().strip())
+    checkpoint = last_checkpoint(out, ran_in=ROOT)
     iters = int(checkpoint.stem.split('_')[-1])
     earlier = sorted((int(c.stem.split('_')[1]), c) for c in out.glob('iter_*.pth') if c != checkpoint)
     return dict(work_dir=str(out), iters=iters, planned_iters=guess, checkpoint=str(checkpoint),
@@ -107,17 +107,18 @@ def run_test_real(work: Path, real: tuple, trained: dict, name: str) -> dict:
     pred = work / name / 'pred_real'
     _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--img-dir', images, '--ann-file', ann,
          '--pred-dir', pred, '--work-dir', work / name / 'test_real'], work / name / 'test_real.log')
-    return scores(json.loads(sorted((work / name / 'test_real').glob('*/*.json'))[-1].read_text()), pred)
+    return scores(latest_metrics(work / name / 'test_real'), pred)
 
 
 def run_test(work: Path, data: Path, trained: dict, name: str) -> dict:
     pred = work / name / 'pred'
     _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
          work / name / 'test', '--data-root', data], work / name / 'test.log')
-    metrics = json.loads(sorted((work / name / 'test').glob('*/*.json'))[-1].read_text())
+    metrics = latest_metrics(work / name / 'test')
     pred_valid = work / name / 'pred_valid'
+    valid_json, valid_images = split_paths(data, 'valid')
     _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred_valid, '--work-dir',
-         work / name / 'test_valid', '--img-dir', data / 'valid', '--ann-file', data / 'valid.json'],
+         work / name / 'test_valid', '--img-dir', valid_images, '--ann-file', valid_json],
         work / name / 'test_valid.log')
     from mmdigit.recognition import Calibration
     calibration = Calibration.find(trained['checkpoint'])
@@ -131,7 +132,7 @@ def speed(trained: dict, data: Path, n: int = SPEED_IMAGES) -> dict:
     from mmdigit.apis import DigitReader
     torch.set_num_threads(os.cpu_count() or 1)
     reader = DigitReader(str(CONFIG), trained['checkpoint'])
-    files = sorted((data / 'test').glob('*.png'))[:n]
+    files = sorted(split_paths(data, 'test')[1].glob('*.png'))[:n]
     reader.read_many([str(f) for f in files[:16]])  # warm-up
     t0 = time.perf_counter()
     for i in range(0, len(files), 16):
@@ -165,9 +166,10 @@ def pictures(work: Path, data: Path, a: dict, b: dict, real: tuple | None, real_
     from mmdigit.visualization import digit_confusion, plot_confusion, plot_runs, prediction_grid, reading_examples
     pics = work / 'pictures'
     plot_runs([a['work_dir'], b['work_dir']], pics / 'curves.png', names=['model A', 'model B (short)'])
-    p = PredictionSet.load(a['pred_dir'], data / 'test.json')
+    test_json, test_images = split_paths(data, 'test')
+    p = PredictionSet.load(a['pred_dir'], test_json)
     plot_confusion(digit_confusion(p.gt.boxes, p.detections, p.reading), pics / 'confusion.png')
-    prediction_grid(reading_examples(p.gt, p.detections, p.reading, data / 'test'), pics / 'predictions.png')
+    prediction_grid(reading_examples(p.gt, p.detections, p.reading, test_images), pics / 'predictions.png')
     if real is not None and real_a is not None:
         p = PredictionSet.load(real_a['pred_dir'], real[0])
         prediction_grid(reading_examples(p.gt, p.detections, p.reading, real[1], right=12, wrong=12),

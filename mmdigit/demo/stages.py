@@ -16,19 +16,20 @@ def say(msg: str) -> None:
 KEY_LINES = ('Iter(train)', 'Iter(val) [', 'Iter(test) [', 'bbox_mAP_copypaste', 'wrote', 'images/s', 'Task-2')
 
 
-def run_tool(cmd: list, log: Path, echo_all: bool = False, cwd: Path | None = None) -> None:
-    """Run a tool with its output in ``log`` and its key lines (all with ``echo_all``) on screen; fail loudly
-    with the log's path."""
+def run_tool(cmd: list, log: Path, echo_all: bool = False, cwd: Path | None = None, echo: bool = True,
+             who: str = '[demo]') -> None:
+    """Run a tool with its output in ``log`` and its key lines (all with ``echo_all``, none without ``echo``) on
+    screen; fail loudly (``who failed: ...``) with the log's path. The demo's and the fine-tuning curve's runner."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open('w') as f:
         proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, cwd=cwd, env=dict(os.environ, PYTHONUNBUFFERED='1'))
         for line in iter(proc.stdout.readline, ''):  # line by line, no read-ahead
             f.write(line)
-            if echo_all or any(k in line for k in KEY_LINES):
+            if echo and (echo_all or any(k in line for k in KEY_LINES)):
                 print('   ' + line.rstrip()[:160], flush=True)
         if proc.wait() != 0:
-            raise SystemExit(f'[demo] failed: {" ".join(map(str, cmd[:3]))} ... (log: {log})')
+            raise SystemExit(f'{who} failed: {" ".join(map(str, cmd[:3]))} ... (log: {log})')
 
 
 class Stages:

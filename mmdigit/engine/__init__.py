@@ -10,9 +10,13 @@ from .run_setup import (
                         build_runner,
                         distributed_session,
                         enable_amp,
+                        evaluator_list,
                         load_config,
                         merge_cfg_options,
+                        point_test_split_at,
+                        schedule_options,
                         set_data_root,
+                        set_max_iters,
                         set_time_budget,
 )
 from .step_time import iters_for_minutes, seconds_per_iter, training_steps
@@ -21,6 +25,6 @@ from .time_budget_hook import TrainTimeBudgetHook
 __all__ = [
     'ChannelsLastHook', 'DigitCalibrationHook', 'FeatureAutocastHook', 'RandomStateHook', 'TrainTimeBudgetHook',
     'add_vis_backend', 'adapt_to_device', 'autocast_module', 'build_runner', 'distributed_session',
-    'enable_amp', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'seconds_per_iter',
-    'set_data_root', 'set_time_budget', 'training_steps',
+    'enable_amp', 'evaluator_list', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'point_test_split_at',
+    'schedule_options', 'seconds_per_iter', 'set_data_root', 'set_max_iters', 'set_time_budget', 'training_steps',
 ]

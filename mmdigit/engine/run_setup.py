@@ -19,13 +19,18 @@ import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
 
 
-def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none') -> Config:
-    """mmdet's config precedence: CLI work_dir > config's work_dir > work_dirs/<config name>."""
+def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none',
+                check_options=None) -> Config:
+    """mmdet's config precedence: CLI work_dir > config's work_dir (``--cfg-options work_dir=`` included) >
+    work_dirs/<config name>. ``check_options(cfg, cfg_options)`` runs before the options merge (the tools pass
+    :func:`mmdigit.utils.cli.check_cfg_options`, which refuses typos)."""
     if not osp.isfile(config_path):
         raise FileNotFoundError(f'{config_path}: config file does not exist')
     cfg = Config.fromfile(config_path)
     cfg.launcher = launcher
     if cfg_options:
+        if check_options is not None:
+            check_options(cfg, cfg_options)
         merge_cfg_options(cfg, cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -49,6 +54,32 @@ def set_time_budget(cfg: Config, minutes: float) -> None:
             hook['minutes'] = minutes
             return
     hooks.append(dict(type='TrainTimeBudgetHook', minutes=minutes))
+
+
+def schedule_options(cfg: Config, max_iters: int, val_interval: int) -> dict:
+    """The ``--cfg-options`` (dotted key -> value) that make ``cfg``'s iteration-based run ``max_iters`` long,
+    validating and checkpointing every ``val_interval``: the loop, the checkpoint hook, and each cosine schedule
+    that ended with the loop (its end and ``T_max``, from its own ``begin``: after the warm-up), the rule
+    ``TrainTimeBudgetHook`` applies while training. For a tool run in its own process; :func:`set_max_iters`
+    applies them to ``cfg``."""
+    from .time_budget_hook import cosine_end, follows_loop
+    loop = cfg.get('train_cfg') or {}
+    if 'max_iters' not in loop:
+        raise ValueError(f'{cfg.filename}: an iteration count needs an iteration-based train loop, this config has '
+                         f'{dict(loop)}')
+    options = {'train_cfg.max_iters': max_iters, 'train_cfg.val_interval': val_interval,
+               'default_hooks.checkpoint.interval': val_interval}
+    schedulers = cfg.get('param_scheduler') or []
+    for i, s in enumerate(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers]):
+        if follows_loop(s, loop['max_iters']):
+            prefix = f'param_scheduler.{i}.' if isinstance(schedulers, (list, tuple)) else 'param_scheduler.'
+            options.update({prefix + k: v for k, v in cosine_end(s.get('begin', 0), max_iters).items()})
+    return options
+
+
+def set_max_iters(cfg: Config, max_iters: int, val_interval: int) -> None:
+    """Apply :func:`schedule_options` to ``cfg`` (a run in this process)."""
+    cfg.merge_from_dict(schedule_options(cfg, max_iters, val_interval))
 
 
 def enable_amp(cfg: Config) -> None:
@@ -138,6 +169,14 @@ def add_vis_backend(cfg: Config, name: str) -> None:
         vis.vis_backends = [*backends, dict(type=VIS_BACKENDS[name])]
 
 
+def evaluator_list(cfg: Config, key: str) -> list:
+    """The metrics of the config's ``key`` evaluator as a list (mmengine takes one metric dict or a list)."""
+    metrics = cfg.get(key)
+    if metrics is None:
+        return []
+    return list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+
+
 def set_data_root(cfg: Config, data_root: str) -> None:
     """``--data-root DIR``: every split of the course layout (``DIR/{train,valid,test}.json`` + image folders,
     as the config's datasets name them) read from DIR, the COCO evaluators' ground truth included. The config
@@ -153,10 +192,29 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         if dataset is None:
             continue
         dataset.data_root = root
-        metrics = cfg.get(evaluator) if evaluator else None
-        for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics] if metrics else []):
+        for m in evaluator_list(cfg, evaluator) if evaluator else []:
             if 'ann_file' in m:
                 m['ann_file'] = root + dataset.ann_file
+
+
+def point_test_split_at(cfg: Config, img_dir, ann_file=None) -> None:
+    """``--img-dir`` / ``--ann-file``: make the test dataloader read an image folder: unlabelled (no ground-truth
+    metrics), or labelled by the COCO json ``ann_file`` (every metric of the config's test evaluator then scores
+    it). The other splits keep their data root."""
+    img_dir, ann_file = str(img_dir), ann_file and str(ann_file)
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'{img_dir}: image folder does not exist')
+    ds = cfg.test_dataloader.dataset
+    ds.update(ann_file=ann_file or '', data_root='', data_prefix=dict(img=img_dir), test_mode=True)
+    if ann_file:
+        if not osp.isfile(ann_file):
+            raise FileNotFoundError(f'{ann_file}: annotation file does not exist')
+        for m in evaluator_list(cfg, 'test_evaluator'):
+            if 'ann_file' in m:
+                m['ann_file'] = ann_file
+        return
+    ds.pipeline = [t for t in ds.pipeline if t['type'] != 'LoadAnnotations']
+    cfg.test_evaluator = []
 
 
 def merge_cfg_options(cfg: Config, cfg_options: dict) -> None:

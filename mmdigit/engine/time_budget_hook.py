@@ -26,6 +26,25 @@ from mmengine.runner import IterBasedTrainLoop
 _META_KEY = 'train_time_budget_elapsed_s'
 
 
+def follows_loop(scheduler, loop_max_iters) -> bool:
+    """Whether ``scheduler`` (built, or its config dict) is an iteration-based cosine schedule ending with a loop of
+    ``loop_max_iters`` iterations: the schedules a new loop length moves (:func:`cosine_end`), here while training
+    and in :func:`mmdigit.engine.schedule_options` before it."""
+    if isinstance(scheduler, dict):
+        from mmdet.registry import PARAM_SCHEDULERS
+        cls = PARAM_SCHEDULERS.get(scheduler.get('type', ''))
+        by_epoch, end = scheduler.get('by_epoch', True), scheduler.get('end', math.inf)
+    else:
+        cls, by_epoch, end = type(scheduler), scheduler.by_epoch, scheduler.end
+    return (isinstance(cls, type) and issubclass(cls, CosineAnnealingParamScheduler) and not by_epoch
+            and end in (loop_max_iters, math.inf))
+
+
+def cosine_end(begin: int, max_iters: int) -> dict:
+    """``end`` and ``T_max`` of a cosine schedule from ``begin`` that ends with a loop of ``max_iters``."""
+    return dict(end=max_iters, T_max=max(max_iters - begin, 1))
+
+
 @HOOKS.register_module()
 class TrainTimeBudgetHook(Hook):
     """Fit an iteration-based training run into ``minutes`` of wall-clock time.
@@ -119,8 +138,8 @@ class TrainTimeBudgetHook(Hook):
         if isinstance(schedulers, dict):  # one list per optimizer
             schedulers = [s for group in schedulers.values() for s in group]
         for s in schedulers:
-            if isinstance(s, CosineAnnealingParamScheduler) and not s.by_epoch and s.end in (old, math.inf):
-                s.end = max_iters
-                s.T_max = max(max_iters - s.begin, 1)
+            if follows_loop(s, old):
+                new = cosine_end(s.begin, max_iters)
+                s.end, s.T_max = new['end'], new['T_max']
         if abs(max_iters - old) >= max(old // 100, 1):  # log real changes, not the per-replan jitter
             print_log(f'time budget: training ends after {max_iters} iterations (was {old})', logger='current')

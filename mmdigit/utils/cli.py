@@ -154,17 +154,11 @@ def check_cfg_options(cfg, options: dict | None) -> None:
 
 def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none'):
     """:func:`mmdigit.engine.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
-    before they are merged; same precedence (CLI ``--work-dir`` wins)."""
-    from mmdigit.engine import load_config, merge_cfg_options
+    before they are merged, and a syntax error in the config as one line naming the file."""
+    from mmdigit.engine import load_config
     try:
-        cfg = load_config(config_path, None, work_dir, launcher)
+        return load_config(config_path, cfg_options, work_dir, launcher, check_options=check_cfg_options)
     except SyntaxError as e:  # mmengine parses the text itself: the error names no file
         where = e.filename if e.filename and e.filename != '<unknown>' else config_path
         raise UserError(f'{where}:{e.lineno}: syntax error in the config ({e.msg}), or in a file it inherits') \
             from None
-    if cfg_options:
-        check_cfg_options(cfg, cfg_options)
-        merge_cfg_options(cfg, cfg_options)
-        if work_dir is not None:
-            cfg.work_dir = work_dir
-    return cfg

@@ -2,6 +2,8 @@
 from nothing."""
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from pathlib import Path
 
@@ -33,6 +35,23 @@ def _number(p: Path) -> int:
     return int(m.group(1)) if m else -1
 
 
+def last_checkpoint(work_dir, ran_in=None) -> Path:
+    """The checkpoint named in ``work_dir``'s ``last_checkpoint`` (the Runner's pointer to what it saved last).
+    mmengine writes the path as the run saw it: absolute, or relative to where it ran (``ran_in``, when known and
+    not here); it is found there, else by its name in ``work_dir`` (the work dir was moved). FileNotFoundError
+    when there is no pointer or what it names is missing."""
+    work_dir = Path(work_dir)
+    pointer = work_dir / 'last_checkpoint'
+    if not pointer.is_file():
+        raise FileNotFoundError(f'{pointer} does not exist')
+    text = pointer.read_text(encoding='utf-8').strip()
+    named = Path(text)
+    for ckpt in (named, *([Path(ran_in) / named] if ran_in is not None else []), work_dir / named.name):
+        if text and ckpt.is_file():
+            return ckpt
+    raise FileNotFoundError(f'{pointer} names {named}, which does not exist')
+
+
 def latest_checkpoint(work_dir) -> str:
     """What ``--resume`` without a path continues: the work dir's ``last_checkpoint``, else its newest
     ``iter_N.pth`` / ``epoch_N.pth``. A checkpoint a killed run left half-written is skipped for the newest complete
@@ -42,13 +61,8 @@ def latest_checkpoint(work_dir) -> str:
     from .checkpoint import check_checkpoint_file
     work_dir = Path(work_dir)
     candidates = []
-    pointer = work_dir / 'last_checkpoint'
-    if pointer.is_file():
-        target = pointer.read_text(encoding='utf-8').strip()
-        if target and Path(target).is_file():
-            candidates.append(Path(target))
-        elif target and (work_dir / Path(target).name).is_file():  # the work dir was moved
-            candidates.append(work_dir / Path(target).name)
+    with contextlib.suppress(FileNotFoundError):
+        candidates.append(last_checkpoint(work_dir))
     found = sorted((p for pattern in ('iter_*.pth', 'epoch_*.pth') for p in work_dir.glob(pattern)), key=_number)
     candidates += [p for p in reversed(found) if p not in candidates]
     if not candidates:
@@ -65,6 +79,15 @@ def latest_checkpoint(work_dir) -> str:
             print(f'warning: {why}; resuming from {c} instead', file=sys.stderr)
         return str(c)
     raise UserError(f'--resume: no complete checkpoint in {work_dir}: ' + '; '.join(problems[:3]))
+
+
+def latest_metrics(work_dir) -> dict:
+    """The metrics of the newest ``tools/test.py --work-dir work_dir`` run: mmengine writes them to
+    ``<work_dir>/<timestamp>/<timestamp>.json``. FileNotFoundError when no run wrote any."""
+    found = sorted(Path(work_dir).glob('*/*.json'))
+    if not found:
+        raise FileNotFoundError(f'{work_dir}: no test metrics (<timestamp>/<timestamp>.json) in this folder')
+    return json.loads(found[-1].read_text(encoding='utf-8'))
 
 
 class StaleFileGuard:

@@ -342,3 +342,44 @@ def test_make_synthetic_removes_temp_folders_of_killed_runs(tmp_path):
     alive.mkdir()
     generate_dataset(tmp_path / 'ds', {'train': 1}, workers=1, progress=False)
     assert not stale.exists() and alive.exists()
+
+
+def test_geometry_filter_keeps_the_images_made_to_follow_the_split():
+    from mmdigit.datasets.synth.stats import images_of_geometry
+    coco = dict(images=[dict(id=1, geometry='train'), dict(id=2, geometry='test'), dict(id=3)],
+                annotations=[dict(id=1, image_id=1), dict(id=2, image_id=2), dict(id=3, image_id=3)], categories=[])
+    test = images_of_geometry(coco, 'test')
+    assert [im['id'] for im in test['images']] == [2, 3] and [a['image_id'] for a in test['annotations']] == [2, 3]
+    plain = dict(images=[dict(id=1)], annotations=[])  # no image records its geometry: all of them
+    assert images_of_geometry(plain, 'test') is plain
+
+
+def test_real_reference_is_the_given_file_the_shared_file_or_the_embedded_copy(tmp_path, monkeypatch):
+    from mmdigit.datasets import layout
+    from mmdigit.datasets.synth.stats import real_reference
+    ref = tmp_path / 'stats.json'
+    ref.write_text(json.dumps({'test': {'images': 3}}))
+    assert real_reference('test', ref) == ({'images': 3}, f'{ref} [test]')
+    with pytest.raises(ValueError, match=f"cannot read split 'train' from {ref}: 'train'"):
+        real_reference('train', str(ref))
+    monkeypatch.setattr(layout, 'SVHN_STATS', ref)  # the reference beside the checkout
+    assert real_reference('test') == ({'images': 3}, f'{ref} [test]')
+    monkeypatch.setattr(layout, 'SVHN_STATS', tmp_path / 'absent.json')
+    assert real_reference('test') == (REAL_TEST, 'embedded real SVHN test percentiles')
+
+
+def test_appearance_inputs_default_to_the_split_folder_and_the_real_photo_folder(tmp_path, monkeypatch):
+    from mmdigit.datasets import layout
+    from mmdigit.datasets.synth.appearance import appearance_inputs
+    real = tmp_path / 'real-dev'
+    (real / 'images').mkdir(parents=True)
+    (real / 'real_dev.json').write_text('{}')
+    monkeypatch.setattr(layout, 'REAL_DEV', real)
+    data = tmp_path / 'data'
+    assert appearance_inputs(data / 'valid.json') == (data / 'valid', real / 'real_dev.json', real / 'images')
+    assert appearance_inputs(data / 'valid.json', 'imgs', tmp_path / 'mine.json') == (
+        Path('imgs'), tmp_path / 'mine.json', tmp_path / 'images')
+    assert appearance_inputs(data / 'valid.json', real_json='r.json', real_images='p')[1:] == (Path('r.json'),
+                                                                                               Path('p'))
+    monkeypatch.setattr(layout, 'REAL_DEV', tmp_path / 'absent')
+    assert appearance_inputs(data / 'valid.json') == (data / 'valid', None, None)

@@ -48,3 +48,8 @@ def test_run_tool_keeps_the_whole_log_echoes_key_lines_and_names_the_log_on_fail
     with pytest.raises(SystemExit, match=f'failed: .* \\(log: {tmp_path}/logs/bad.log\\)'):
         run_tool([sys.executable, '-c', 'import sys; print("boom"); sys.exit(3)'], tmp_path / 'logs' / 'bad.log')
     assert (tmp_path / 'logs' / 'bad.log').read_text() == 'boom\n'
+    capsys.readouterr()
+    run_tool([sys.executable, '-c', script], log, echo=False)  # the fine-tuning curve: the log only
+    assert capsys.readouterr().out == '' and log.read_text().startswith('Iter(train)')
+    with pytest.raises(SystemExit, match='^finetune_curve: failed: '):
+        run_tool([sys.executable, '-c', 'import sys; sys.exit(1)'], log, echo=False, who='finetune_curve:')

@@ -16,6 +16,7 @@ import test as test_tool  # noqa: E402
 import train as train_tool  # noqa: E402
 
 from mmdigit.utils.cli import run_main  # noqa: E402
+from mmdigit.utils.run_files import latest_metrics  # noqa: E402
 
 
 def test_train_writes_checkpoints_and_calibration(trained):
@@ -129,7 +130,7 @@ def test_two_process_gloo_run_matches_one_process_evaluation(trained, tiny_digit
     assert run.returncode == 0, run.stderr[-3000:]
     one = test_tool.main([cfg_path, str(ckpt), '--pred-dir', str(tmp_path / 'p1'), '--score-thr', '0.3',
                           '--work-dir', str(tmp_path / 'w1')])
-    two = json.loads(sorted((tmp_path / 'w2').glob('*/*.json'))[-1].read_text())
+    two = latest_metrics(tmp_path / 'w2')
     for k in ('coco/bbox_mAP', 'digit/accuracy', 'digit/too_few_digits', 'digit/digit_recall'):
         assert two[k] == pytest.approx(one[k], abs=1e-4), k
     def per_image(path):
@@ -274,3 +275,14 @@ def test_tta_reads_every_image_labelled_or_not(trained, tiny_digits, tmp_path):
     test_tool.main([cfg_path, ckpt, '--tta', '--img-dir', str(tiny_digits / 'valid'), '--pred-dir',
                     str(tmp_path / 'pred_folder'), '--work-dir', str(tmp_path / 'w2')])
     assert len((tmp_path / 'pred_folder' / 'pred.csv').read_text().splitlines()) == 9
+
+
+def test_labelled_image_folder_is_scored_like_a_test_split(trained, tiny_digits, tmp_path):
+    cfg_path, work = trained
+    metrics = test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--img-dir', str(tiny_digits / 'valid'),
+                              '--ann-file', str(tiny_digits / 'valid.json'), '--work-dir', str(tmp_path / 'w'),
+                              '--pred-dir', str(tmp_path / 'pred')])
+    assert {'coco/bbox_mAP', 'digit/accuracy', 'digit/digit_recall'} <= set(metrics)
+    ids = sorted(im['id'] for im in json.loads((tiny_digits / 'valid.json').read_text())['images'])
+    rows = (tmp_path / 'pred' / 'pred.csv').read_text().splitlines()[1:]
+    assert sorted(int(r.split(',')[0]) for r in rows) == ids

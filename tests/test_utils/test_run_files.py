@@ -6,6 +6,41 @@ import pytest
 from mmdigit.utils.cli import UserError
 
 
+def test_last_checkpoint_is_found_as_written_where_the_run_ran_or_in_the_moved_work_dir(tmp_path, monkeypatch):
+    from mmdigit.utils.run_files import last_checkpoint
+    work = tmp_path / 'runs' / 'a'
+    work.mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match='last_checkpoint does not exist'):
+        last_checkpoint(work)
+    (work / 'iter_4.pth').write_bytes(b'x')
+    (work / 'last_checkpoint').write_text(str(work / 'iter_4.pth') + '\n')
+    assert last_checkpoint(work) == work / 'iter_4.pth'  # absolute
+    (work / 'last_checkpoint').write_text('runs/a/iter_4.pth')  # relative to where training ran
+    monkeypatch.chdir(tmp_path)
+    assert last_checkpoint(work) == Path('runs/a/iter_4.pth')
+    monkeypatch.chdir(work)
+    assert last_checkpoint(work, ran_in=tmp_path) == tmp_path / 'runs/a/iter_4.pth'
+    (work / 'last_checkpoint').write_text('/elsewhere/iter_4.pth')  # the work dir was moved
+    assert last_checkpoint(work) == work / 'iter_4.pth'
+    for named in ('/elsewhere/iter_9.pth', ''):
+        (work / 'last_checkpoint').write_text(named)
+        with pytest.raises(FileNotFoundError, match=f'last_checkpoint names {named or "."}, which does not exist'):
+            last_checkpoint(work)
+
+
+def test_latest_metrics_are_the_newest_test_runs(tmp_path):
+    import json
+
+    from mmdigit.utils.run_files import latest_metrics
+    with pytest.raises(FileNotFoundError, match='no test metrics'):
+        latest_metrics(tmp_path / 'w')
+    for stamp, acc in (('20260102_000000', 0.5), ('20260101_235959', 0.1)):
+        (tmp_path / 'w' / stamp / 'vis_data').mkdir(parents=True)
+        (tmp_path / 'w' / stamp / f'{stamp}.json').write_text(json.dumps({'digit/accuracy': acc}))
+        (tmp_path / 'w' / stamp / 'vis_data' / 'scalars.json').write_text('not the metrics')
+    assert latest_metrics(tmp_path / 'w') == {'digit/accuracy': 0.5}
+
+
 def test_fresh_work_dir_latest_checkpoint_and_stale_files(tmp_path, capsys):
     from mmdigit.utils.run_files import StaleFileGuard, check_fresh_work_dir, latest_checkpoint, unique_names
     check_fresh_work_dir(tmp_path / 'new')  # missing or empty: fine

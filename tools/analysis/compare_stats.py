@@ -20,55 +20,33 @@ when not). It is informative: medians more than 15 % off are flagged, nothing fa
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / 'shared' / 'svhn-reference'
-DEFAULT_REF = SHARED / 'svhn_stats.json'
-
-
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.coco_io import DataError, load_coco  # noqa: E402
-from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
+from mmdigit.datasets.layout import REAL_DEV, SVHN_STATS  # noqa: E402
 from mmdigit.datasets.synth import REAL, compare_stats, compute_stats, format_table  # noqa: E402
-from mmdigit.datasets.synth.appearance import appearance_stats, format_appearance  # noqa: E402
-
-
-def images_of_geometry(coco: dict, split: str) -> dict:
-    """The images generated to follow ``split``'s geometry (all of them when none records it)."""
-    if not any('geometry' in im for im in coco.get('images', [])):
-        return coco
-    keep = {im['id'] for im in coco['images'] if im.get('geometry', split) == split}
-    return dict(coco, images=[im for im in coco['images'] if im['id'] in keep],
-                annotations=[a for a in coco.get('annotations', []) if a['image_id'] in keep])
+from mmdigit.datasets.synth.appearance import appearance_inputs, appearance_stats, format_appearance  # noqa: E402
+from mmdigit.datasets.synth.stats import images_of_geometry, real_reference  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('dataset_json')
-    ap.add_argument('--ref', help=f'svhn_stats.json (default: {DEFAULT_REF} if present, else embedded)')
-    ap.add_argument('--split', default='train', choices=('train', 'test'), help='real split to compare with')
+    ap.add_argument('--ref', help=f'svhn_stats.json (default: {SVHN_STATS} if present, else embedded)')
+    ap.add_argument('--split', default='train', choices=tuple(REAL), help='real split to compare with')
     ap.add_argument('--images', help='image folder of dataset_json (default: beside it, named like it)')
     ap.add_argument('--real-json', help=f'real photos to compare appearance with (default: the json in {REAL_DEV})')
     ap.add_argument('--real-images', help='their folder (default: images/ beside --real-json)')
     ap.add_argument('--max-images', type=int, default=600, help='images measured per set for appearance')
     args = ap.parse_args(argv)
 
-    ref_path = Path(args.ref) if args.ref else (DEFAULT_REF if DEFAULT_REF.is_file() else None)
-    if ref_path is not None:
-        try:
-            real = json.loads(ref_path.read_text())[args.split]
-        except (OSError, json.JSONDecodeError, KeyError) as e:
-            print(f'error: cannot read split {args.split!r} from {ref_path}: {e}', file=sys.stderr)
-            return 2
-        source = f'{ref_path} [{args.split}]'
-    else:
-        real, source = REAL[args.split], f'embedded real SVHN {args.split} percentiles'
     try:
+        real, source = real_reference(args.split, args.ref)
         coco = load_coco(args.dataset_json)
-    except DataError as e:
+    except ValueError as e:  # DataError included
         print(f'error: {e}', file=sys.stderr)
         return 2
     ours = compute_stats(images_of_geometry(coco, args.split))
@@ -80,16 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f'{len(rows) - len(failed)}/{len(rows)} geometry checks passed' + (
         f'; FAILED: {", ".join(failed)}' if failed else ''))
 
-    default_real = photo_folder(REAL_DEV)
-    real_json = Path(args.real_json) if args.real_json else default_real and default_real[0]
+    images, real_json, real_images = appearance_inputs(args.dataset_json, args.images, args.real_json,
+                                                       args.real_images)
     ds = Path(args.dataset_json)
-    images = Path(args.images) if args.images else ds.parent / ds.stem
     if not real_json or not real_json.is_file():
         print(f'\nappearance: skipped ({real_json or REAL_DEV} not found; pass --real-json/--real-images)')
     elif not images.is_dir():
         print(f'\nappearance: skipped (no image folder {images}; pass --images)')
     else:
-        real_images = Path(args.real_images) if args.real_images else real_json.parent / 'images'
         try:
             theirs = appearance_stats(load_coco(real_json), real_images, args.max_images)
             mine = appearance_stats(coco, images, args.max_images)

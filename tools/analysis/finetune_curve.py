@@ -12,50 +12,26 @@ Each fine-tune is ``tools/train.py CONFIG --data-root <subset> --cfg-options loa
 subset also serves as its validation split); each score is ``tools/test.py --img-dir --ann-file`` on the
 held-out photos at one Task-2 threshold for all (``--score-thr``, by default CHECKPOINT's calibrated one: the
 training photos are too few, and too well fitted, to calibrate on). Prints the curve and writes ``curve.json``.
+The experiment itself is ``mmdigit.demo.finetune_curve``.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # run from a checkout without install
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without install
 
-from mmdigit.datasets.coco_io import load_coco  # noqa: E402
-from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout  # noqa: E402
-from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
-from mmdigit.recognition import Calibration  # noqa: E402
+from mmdigit.datasets.layout import REAL_DEV  # noqa: E402
+from mmdigit.demo.finetune_curve import BASE_CONFIG, FINETUNE_CONFIG, SIZES, finetune_curve  # noqa: E402
 from mmdigit.utils.cli import run_main  # noqa: E402
-
-BASE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
-FINETUNE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu_finetune.py'
-
-
-def run(cmd: list, log: Path) -> None:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open('w') as f:
-        if subprocess.run([str(c) for c in cmd], stdout=f, stderr=subprocess.STDOUT, cwd=ROOT).returncode:
-            raise SystemExit(f'finetune_curve: {Path(str(cmd[1])).name} failed (log: {log})')
-
-
-def score(config, checkpoint, held_json: Path, images: Path, work: Path, score_thr: float | None) -> dict:
-    thr = ['--score-thr', score_thr] if score_thr is not None else []
-    run([sys.executable, ROOT / 'tools' / 'test.py', config, checkpoint, '--img-dir', images, '--ann-file', held_json,
-         '--work-dir', work, *thr], work / 'test.log')
-    m = json.loads(sorted(work.glob('*/*.json'))[-1].read_text())
-    return dict(accuracy=m['digit/accuracy'], best_accuracy=m['digit/best_accuracy'], best_thr=m['digit/best_thr'],
-                bbox_mAP=m['coco/bbox_mAP'], bbox_mAP_50=m['coco/bbox_mAP_50'])
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('checkpoint', help='the model to start from (trained with --base-config)')
     ap.add_argument('--real-dir', default=str(REAL_DEV), help='one COCO json + images/ (default: %(default)s)')
-    ap.add_argument('--sizes', type=int, nargs='+', default=[0, 25, 50, 100, 200])
+    ap.add_argument('--sizes', type=int, nargs='+', default=list(SIZES))
     ap.add_argument('--held-out', type=int, default=59, help='photos kept out of every training subset')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--config', default=str(FINETUNE_CONFIG), help='fine-tuning config')
@@ -65,43 +41,8 @@ def main(argv=None) -> int:
     ap.add_argument('--score-thr', type=float, help='Task-2 threshold of every score (default: the one calibrated '
                     'for CHECKPOINT on its synthetic validation split; a few photos are too few to calibrate on)')
     args = ap.parse_args(argv)
-
-    real = Path(args.real_dir)
-    found = photo_folder(real)
-    if found is None:
-        print(f'finetune_curve: {real}: needs one COCO json and an images/ folder', file=sys.stderr)
-        return 2
-    if not Path(args.checkpoint).is_file():
-        print(f'finetune_curve: {args.checkpoint}: checkpoint file does not exist', file=sys.stderr)
-        return 2
-    ann, images = found
-    calibration = Calibration.find(args.checkpoint)
-    thr = args.score_thr if args.score_thr is not None else (calibration and calibration.reading.score_thr)
-    held, subsets = few_shot_splits(load_coco(ann), sorted(set(args.sizes)), args.held_out, args.seed)
-    work = Path(args.work_dir).resolve()
-    held_json = write_course_layout(work / 'data', images, {'held_out': held}) / 'held_out.json'
-    rows = []
-    for n, train in subsets.items():
-        t0 = time.time()
-        if n == 0:
-            res = score(args.base_config, args.checkpoint, held_json, images, work / 'n0' / 'test', thr)
-        else:
-            root = write_course_layout(work / f'data_{n}', images, {'train': train, 'valid': train})
-            run_dir = work / f'n{n}'
-            run([sys.executable, ROOT / 'tools' / 'train.py', args.config, '--data-root', root, '--work-dir', run_dir,
-                 '--cfg-options', f'load_from={Path(args.checkpoint).resolve()}', *args.cfg_options],
-                run_dir / 'train.log')
-            ckpt = (run_dir / 'last_checkpoint').read_text().strip()
-            res = score(args.config, ckpt, held_json, images, run_dir / 'test', thr)
-        rows.append(dict(photos=n, **res, minutes=round((time.time() - t0) / 60, 2)))
-        print(f'{n:>4} photos: accuracy {res["accuracy"]:.3f} (at its best threshold {res["best_thr"]}: '
-              f'{res["best_accuracy"]:.3f})  mAP {res["bbox_mAP"]:.3f}  AP50 {res["bbox_mAP_50"]:.3f}  '
-              f'({rows[-1]["minutes"]} min)', flush=True)
-    out = dict(checkpoint=str(args.checkpoint), real_dir=str(real), score_thr=thr, held_out=len(held['images']),
-               held_out_ids=sorted(im['id'] for im in held['images']), seed=args.seed, rows=rows,
-               date=time.strftime('%Y-%m-%d'))
-    (work / 'curve.json').write_text(json.dumps(out, indent=2))
-    print(f'held-out: {len(held["images"])} photos (seed {args.seed}); wrote {work / "curve.json"}')
+    finetune_curve(args.checkpoint, args.real_dir, args.sizes, args.held_out, args.seed, args.config,
+                   args.base_config, args.work_dir, args.cfg_options, args.score_thr)
     return 0
 
 

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.synth import generate_dataset, make_grid  # noqa: E402
+from mmdigit.datasets.synth.generate import GEOMETRY_CHOICES  # noqa: E402
 from mmdigit.utils.cli import UserError, run_main  # noqa: E402
 
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
     ap.add_argument('--empty-frac', type=float, default=0.0, help='fraction of images without any digit')
-    ap.add_argument('--geometry', default='mix', choices=('train', 'test', 'mix'),
+    ap.add_argument('--geometry', default='mix', choices=GEOMETRY_CHOICES,
                     help="follow real SVHN train's or test's geometry (test: smaller numbers in more scene), "
                     'or half each (default)')
     ap.add_argument('--no-test-labels', action='store_true',

@@ -1,6 +1,7 @@
 # Iteration-based AdamW (lr 2e-3, batch 16): linear warm-up over 100 iterations, then cosine annealing to 1% of
 # the lr. From scratch on CPU, AdamW converges far faster than SGD at a budget of a few thousand iterations.
-# Changing max_iters: restate param_scheduler's cosine end and T_max too (tools/train.py --minutes refits both).
+# Changing max_iters: restate param_scheduler's cosine end and T_max too (tools/train.py --minutes refits both;
+# mmdigit.engine.schedule_options writes the --cfg-options for a given length).
 max_iters = 2400
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=600)
 val_cfg = dict(type='ValLoop')

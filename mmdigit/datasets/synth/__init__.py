@@ -8,12 +8,12 @@
 """
 from .fonts import discover_fonts
 from .generate import SPLITS, generate_dataset, image_plan, make_grid, render_index
-from .params import FIT, GEOMETRIES, REAL, REAL_TEST, REAL_TRAIN
+from .params import FIT, REAL, REAL_TEST, REAL_TRAIN
 from .render import STYLES, Sample, render_sample
 from .stats import compare_stats, compute_stats, format_table
 
 __all__ = [
-    'FIT', 'GEOMETRIES', 'REAL', 'REAL_TEST', 'REAL_TRAIN', 'SPLITS', 'STYLES', 'Sample', 'compare_stats',
+    'FIT', 'REAL', 'REAL_TEST', 'REAL_TRAIN', 'SPLITS', 'STYLES', 'Sample', 'compare_stats',
     'compute_stats', 'discover_fonts',
     'format_table', 'generate_dataset', 'image_plan', 'make_grid', 'render_index', 'render_sample',
 ]

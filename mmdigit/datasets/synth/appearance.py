@@ -139,6 +139,23 @@ def appearance_stats(coco: dict, img_dir, max_images: int = 600, seed: int = 0) 
     return out
 
 
+def appearance_inputs(dataset_json, images=None, real_json=None,
+                      real_images=None) -> tuple[Path, Path | None, Path | None]:
+    """(the dataset's image folder, the real photos' COCO json, their image folder) to compare appearance on,
+    the ones not given found where they live: the dataset's split folder beside its json (the course layout), the
+    json of the real SVHN photos beside the checkout (None when absent) and ``images/`` beside the real json."""
+    from ..layout import REAL_DEV, photo_folder, photo_images, split_paths
+    ds = Path(dataset_json)
+    images = Path(images) if images else split_paths(ds.parent, ds.stem)[1]
+    if real_json:
+        real_json = Path(real_json)
+    else:
+        found = photo_folder(REAL_DEV)
+        real_json = found[0] if found else None
+    real_images = Path(real_images) if real_images else real_json and photo_images(real_json)
+    return images, real_json, real_images
+
+
 def format_appearance(ours: dict, real: dict, ours_name: str = 'ours', real_name: str = 'real') -> str:
     """Side-by-side p25/p50/p75 with the median's relative difference; ``off`` past ``OFF_TOL``."""
     i25, i50, i75 = (PERCENTILES.index(p) for p in (25, 50, 75))

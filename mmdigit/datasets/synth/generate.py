@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..coco_io import CATEGORIES, make_coco, write_coco
+from ..layout import split_paths
 from . import fonts as F
 from .params import digit_count_for
 from .render import STYLES, render_sample
@@ -131,7 +132,7 @@ def _coco_for(records: list[tuple], with_labels: bool, seed: int, split: str, ge
 MARKER = '.mmdigit-synth'  # written into every dataset folder this module makes: --force replaces only those
 
 
-_LAYOUT = {*SPLITS, *(f'{s}.json' for s in SPLITS)}
+_LAYOUT = {p.name for s in SPLITS for p in split_paths('.', s)}
 
 
 def is_own_dataset(path: str | os.PathLike) -> bool:
@@ -237,7 +238,7 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
                 n = counts.get(split, 0)
                 if n <= 0:
                     continue
-                folder = tmp / split
+                ann_file, folder = split_paths(tmp, split)
                 folder.mkdir()
                 tasks = [(seed, split, i, str(folder), empty_frac, geometry) for i in range(n)]
                 it = pool.imap_unordered(_work, tasks, chunksize=16) if pool else map(_work, tasks)
@@ -247,7 +248,7 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
                     if bar:
                         bar.update()
                 with_labels = test_labels or split != 'test'
-                write_coco(tmp / f'{split}.json', _coco_for(records, with_labels, seed, split, geometry))
+                write_coco(ann_file, _coco_for(records, with_labels, seed, split, geometry))
         finally:
             if bar:
                 bar.close()

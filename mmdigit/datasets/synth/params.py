@@ -56,7 +56,6 @@ REAL_TEST = {
     'right_margin_over_image_width': [0.162, 0.258, 0.34, 0.383, 0.431, 0.563, 0.653],
 }
 REAL = {'train': REAL_TRAIN, 'test': REAL_TEST}
-GEOMETRIES = tuple(REAL)
 
 # Correction knobs (fitted; see module docstring). Scales multiply a sampled real quantile; ``*_shift`` adds.
 FIT = {

@@ -6,11 +6,13 @@ of horizontally neighbouring digits (gap and top offset over the number's mean b
 """
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import numpy as np
 
-from .params import PERCENTILES
+from .params import PERCENTILES, REAL
 
 PERCENTILE_STATS = (
     'image_width_px', 'image_height_px', 'box_height_px', 'box_width_px', 'box_height_over_image_height',
@@ -78,6 +80,30 @@ def compute_stats(coco: dict) -> dict:
     out['boxes_partly_outside_image'] = outside
     out['neighbour_pairs_overlapping_in_x'] = overlapping
     return out
+
+
+def images_of_geometry(coco: dict, split: str) -> dict:
+    """The images generated to follow real ``split``'s geometry (``make_synthetic.py --geometry mix`` records it
+    per image), with their annotations; all of them when none records it (a real set, a one-geometry set)."""
+    if not any('geometry' in im for im in coco.get('images', [])):
+        return coco
+    keep = {im['id'] for im in coco['images'] if im.get('geometry', split) == split}
+    return dict(coco, images=[im for im in coco['images'] if im['id'] in keep],
+                annotations=[a for a in coco.get('annotations', []) if a['image_id'] in keep])
+
+
+def real_reference(split: str, ref=None) -> tuple[dict, str]:
+    """(real SVHN ``split``'s statistics, where they came from): the ``ref`` file (``svhn_stats.json``'s
+    layout), else the reference's ``svhn_stats.json`` beside the checkout when present, else the copy embedded in
+    ``params.py``. ValueError naming the file when ``ref`` cannot be read or lacks the split."""
+    from ..layout import SVHN_STATS
+    path = Path(ref) if ref else (SVHN_STATS if SVHN_STATS.is_file() else None)
+    if path is None:
+        return REAL[split], f'embedded real SVHN {split} percentiles'
+    try:
+        return json.loads(path.read_text())[split], f'{path} [{split}]'
+    except (OSError, json.JSONDecodeError, KeyError) as e:
+        raise ValueError(f'cannot read split {split!r} from {path}: {e}') from None
 
 
 def _pct(counts: dict) -> dict[str, float]:

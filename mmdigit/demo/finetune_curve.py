@@ -1,0 +1,90 @@
+"""How much do a few labelled real photos help? Fine-tune a checkpoint on 25, 50, ... of them and score each
+model on a fixed held-out part of the same set (``tools/analysis/finetune_curve.py`` is its argparse shell).
+
+The held-out photos are drawn once by ``seed`` and never trained on; the training subsets are nested (the first
+25 of the 50, ...), see :mod:`mmdigit.datasets.few_shot`. Size 0 scores the checkpoint itself. Each fine-tune is
+``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the subset also serves as its
+validation split); each score is ``tools/test.py --img-dir --ann-file`` on the held-out photos at one Task-2
+threshold for all (``score_thr``, by default the checkpoint's calibrated one: the training photos are too few,
+and too well fitted, to calibrate on). The tools run as processes, like the demo's, through ``run``.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+from mmdigit.datasets.coco_io import load_coco
+from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout
+from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
+from mmdigit.utils.cli import UserError
+from mmdigit.utils.run_files import last_checkpoint, latest_metrics
+
+from .stages import run_tool
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository: its tools/ and configs/
+BASE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
+FINETUNE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu_finetune.py'
+SIZES = (0, 25, 50, 100, 200)
+
+#: tools/test.py and tools/train.py as processes in the repository, their output in their log only
+RUN = partial(run_tool, cwd=ROOT, echo=False, who='finetune_curve:')
+
+
+def curve_scores(metrics: dict) -> dict:
+    """One point of the curve from tools/test.py's metrics: accuracy at the common threshold, the best accuracy
+    any threshold would have given (and that threshold), mAP and AP50."""
+    return dict(accuracy=metrics['digit/accuracy'], best_accuracy=metrics['digit/best_accuracy'],
+                best_thr=metrics['digit/best_thr'], bbox_mAP=metrics['coco/bbox_mAP'],
+                bbox_mAP_50=metrics['coco/bbox_mAP_50'])
+
+
+def score(config, checkpoint, held_json: Path, images: Path, work: Path, score_thr: float | None, run=RUN) -> dict:
+    """``checkpoint`` on the held-out photos (tools/test.py in ``work``): :func:`curve_scores`."""
+    thr = ['--score-thr', score_thr] if score_thr is not None else []
+    run([sys.executable, ROOT / 'tools' / 'test.py', config, checkpoint, '--img-dir', images, '--ann-file', held_json,
+         '--work-dir', work, *thr], work / 'test.log')
+    return curve_scores(latest_metrics(work))
+
+
+def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 59, seed: int = 0,
+                   config=FINETUNE_CONFIG, base_config=BASE_CONFIG, work_dir='work_dirs/finetune_curve',
+                   cfg_options=(), score_thr: float | None = None, run=RUN) -> dict:
+    """The curve: one row per training size (printed as it comes), all in ``<work_dir>/curve.json``, which is
+    returned. ``cfg_options`` go to every tools/train.py run; ``run(cmd, log)`` runs a tool (:data:`RUN`)."""
+    from mmdigit.recognition import Calibration
+    real = Path(real_dir)
+    found = photo_folder(real)
+    if found is None:
+        raise UserError(f'{real}: needs one COCO json and an images/ folder')
+    if not Path(checkpoint).is_file():
+        raise FileNotFoundError(f'{checkpoint}: checkpoint file does not exist')
+    ann, images = found
+    calibration = Calibration.find(checkpoint)
+    thr = score_thr if score_thr is not None else (calibration and calibration.reading.score_thr)
+    held, subsets = few_shot_splits(load_coco(ann), sorted(set(sizes)), held_out, seed)
+    work = Path(work_dir).resolve()
+    held_json = split_paths(write_course_layout(work / 'data', images, {'held_out': held}), 'held_out')[0]
+    rows = []
+    for n, train in subsets.items():
+        t0 = time.time()
+        if n == 0:
+            res = score(base_config, checkpoint, held_json, images, work / 'n0' / 'test', thr, run)
+        else:
+            root = write_course_layout(work / f'data_{n}', images, {'train': train, 'valid': train})
+            run_dir = work / f'n{n}'
+            run([sys.executable, ROOT / 'tools' / 'train.py', config, '--data-root', root, '--work-dir', run_dir,
+                 '--cfg-options', f'load_from={Path(checkpoint).resolve()}', *cfg_options], run_dir / 'train.log')
+            res = score(config, last_checkpoint(run_dir, ran_in=ROOT), held_json, images, run_dir / 'test', thr, run)
+        rows.append(dict(photos=n, **res, minutes=round((time.time() - t0) / 60, 2)))
+        print(f'{n:>4} photos: accuracy {res["accuracy"]:.3f} (at its best threshold {res["best_thr"]}: '
+              f'{res["best_accuracy"]:.3f})  mAP {res["bbox_mAP"]:.3f}  AP50 {res["bbox_mAP_50"]:.3f}  '
+              f'({rows[-1]["minutes"]} min)', flush=True)
+    out = dict(checkpoint=str(checkpoint), real_dir=str(real), score_thr=thr, held_out=len(held['images']),
+               held_out_ids=sorted(im['id'] for im in held['images']), seed=seed, rows=rows,
+               date=time.strftime('%Y-%m-%d'))
+    (work / 'curve.json').write_text(json.dumps(out, indent=2))
+    print(f'held-out: {len(held["images"])} photos (seed {seed}); wrote {work / "curve.json"}')
+    return out

@@ -1,0 +1,96 @@
+"""The fine-tuning curve's experiment (mmdigit.demo.finetune_curve) with its tools faked: which subsets it writes,
+what it trains on and scores with, and the curve it keeps. The real tools run in tests/test_tools."""
+import json
+from pathlib import Path
+
+import pytest
+
+from mmdigit.datasets.coco_io import load_coco
+from mmdigit.demo.finetune_curve import curve_scores, finetune_curve
+from mmdigit.utils.cli import UserError
+
+
+def real_folder(tmp_path, tiny_digits) -> Path:
+    real = tmp_path / 'real'
+    real.mkdir()
+    (real / 'photos.json').write_text((tiny_digits / 'train.json').read_text())
+    (real / 'images').symlink_to(tiny_digits / 'train')
+    return real
+
+
+class FakeTools:
+    """tools/train.py and tools/test.py as far as the curve sees them: train.py leaves a checkpoint and its
+    last_checkpoint, test.py its metrics json, the accuracy being the number of training photos / 10."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, cmd, log):
+        cmd = [str(c) for c in cmd]
+        opt = dict(zip(cmd, cmd[1:]))
+        tool, work = Path(cmd[1]).name, Path(opt['--work-dir'])
+        self.calls.append((tool, cmd, log))
+        work.mkdir(parents=True, exist_ok=True)
+        if tool == 'train.py':
+            trained_on = load_coco(Path(opt['--data-root']) / 'train.json')['images']
+            (work / f'iter_{len(trained_on)}.pth').write_bytes(b'x')
+            (work / 'last_checkpoint').write_text(str(work / f'iter_{len(trained_on)}.pth'))
+        else:
+            n = int(Path(cmd[3]).stem.split('_')[-1]) if 'iter_' in cmd[3] else 0
+            (work / '20260101_000000').mkdir()
+            (work / '20260101_000000' / '20260101_000000.json').write_text(json.dumps(
+                {'digit/accuracy': n / 10, 'digit/best_accuracy': 0.9, 'digit/best_thr': 0.3, 'coco/bbox_mAP': 0.5,
+                 'coco/bbox_mAP_50': 0.8}))
+
+
+def test_curve_trains_on_nested_subsets_and_scores_the_held_out_photos_at_one_threshold(tiny_digits, tmp_path):
+    real = real_folder(tmp_path, tiny_digits)
+    ckpt = tmp_path / 'a.pth'
+    ckpt.write_bytes(b'x')
+    tools = FakeTools()
+    out = finetune_curve(ckpt, real, sizes=[3, 0, 5, 3], held_out=2, seed=1, config='ft.py', base_config='base.py',
+                         work_dir=tmp_path / 'curve', cfg_options=['train_cfg.max_iters=2'], score_thr=0.4,
+                         run=tools)
+    work = tmp_path / 'curve'
+    assert [row['photos'] for row in out['rows']] == [0, 3, 5]
+    assert [row['accuracy'] for row in out['rows']] == [0, 0.3, 0.5] and out['rows'][0]['bbox_mAP_50'] == 0.8
+    assert json.loads((work / 'curve.json').read_text()) == out and out['score_thr'] == 0.4
+    held = set(out['held_out_ids'])
+    assert len(held) == out['held_out'] == 2
+    assert {im['id'] for im in load_coco(work / 'data' / 'held_out.json')['images']} == held
+    trained = {n: {im['id'] for im in load_coco(work / f'data_{n}' / 'train.json')['images']} for n in (3, 5)}
+    assert trained[3] < trained[5] and not held & trained[5]  # nested, never the held-out photos
+    assert load_coco(work / 'data_5' / 'valid.json') == load_coco(work / 'data_5' / 'train.json')
+    assert [(t, log) for t, _, log in tools.calls] == [
+        ('test.py', work / 'n0' / 'test' / 'test.log'), ('train.py', work / 'n3' / 'train.log'),
+        ('test.py', work / 'n3' / 'test' / 'test.log'), ('train.py', work / 'n5' / 'train.log'),
+        ('test.py', work / 'n5' / 'test' / 'test.log')]
+    base_test, train3, test3 = (cmd for _, cmd, _ in tools.calls[:3])
+    assert base_test[2:4] == ['base.py', str(ckpt)] and base_test[-2:] == ['--score-thr', '0.4']
+    assert base_test[base_test.index('--img-dir') + 1] == str(real / 'images')
+    assert base_test[base_test.index('--ann-file') + 1] == str(work / 'data' / 'held_out.json')
+    assert train3[2] == 'ft.py' and train3[-2:] == [f'load_from={ckpt.resolve()}', 'train_cfg.max_iters=2']
+    assert test3[2:4] == ['ft.py', str(work / 'n3' / 'iter_3.pth')]  # the fine-tuned model
+
+
+def test_without_a_threshold_each_score_uses_the_test_tools_default(tiny_digits, tmp_path, capsys):
+    real = real_folder(tmp_path, tiny_digits)
+    ckpt = tmp_path / 'a.pth'
+    ckpt.write_bytes(b'x')  # no digit_calibration.json beside it
+    tools = FakeTools()
+    out = finetune_curve(ckpt, real, sizes=[0], held_out=2, work_dir=tmp_path / 'curve', run=tools)
+    assert out['score_thr'] is None and '--score-thr' not in tools.calls[0][1]
+    assert '   0 photos: accuracy 0.000' in capsys.readouterr().out
+
+
+def test_a_folder_that_is_no_photo_folder_or_a_missing_checkpoint_is_refused(tiny_digits, tmp_path):
+    with pytest.raises(UserError, match='needs one COCO json and an images/ folder'):
+        finetune_curve(tmp_path / 'a.pth', tmp_path, run=pytest.fail)
+    with pytest.raises(FileNotFoundError, match='a.pth: checkpoint file does not exist'):
+        finetune_curve(tmp_path / 'a.pth', real_folder(tmp_path, tiny_digits), run=pytest.fail)
+
+
+def test_curve_scores_are_the_test_tools_metrics():
+    metrics = {'digit/accuracy': 0.5, 'digit/best_accuracy': 0.6, 'digit/best_thr': 0.3, 'coco/bbox_mAP': 0.4,
+               'coco/bbox_mAP_50': 0.7, 'digit/digit_recall': 0.9}
+    assert curve_scores(metrics) == dict(accuracy=0.5, best_accuracy=0.6, best_thr=0.3, bbox_mAP=0.4, bbox_mAP_50=0.7)

@@ -1,0 +1,34 @@
+"""tools/analysis/finetune_curve.py end to end: real fine-tunes (2 iterations) and real scores on the tiny set."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import REPO
+
+
+@pytest.mark.slow
+def test_finetune_curve_trains_on_nested_subsets_and_scores_the_held_out_photos(trained, tiny_digits, tmp_path):
+    """tools/analysis/finetune_curve.py end to end on the tiny set (2 iterations per fine-tune)."""
+    cfg_path, work = trained
+    real = tmp_path / 'real'
+    real.mkdir()
+    (real / 'photos.json').write_text((tiny_digits / 'train.json').read_text())
+    (real / 'images').symlink_to(tiny_digits / 'train')
+    opts = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
+            'param_scheduler.1.end=2', 'param_scheduler.1.begin=1', 'param_scheduler.0.end=1',
+            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
+    tool = REPO / 'tools' / 'analysis' / 'finetune_curve.py'
+    r = subprocess.run([sys.executable, str(tool), str(work / 'iter_4.pth'),
+                        '--real-dir', str(real), '--sizes', '0', '3', '--held-out', '4', '--base-config', cfg_path,
+                        '--work-dir', str(tmp_path / 'curve'), '--cfg-options', *opts],
+                       capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    curve = json.loads((tmp_path / 'curve' / 'curve.json').read_text())
+    assert [row['photos'] for row in curve['rows']] == [0, 3] and curve['held_out'] == 4
+    assert all(0 <= row['accuracy'] <= 1 and 0 <= row['bbox_mAP'] <= 1 for row in curve['rows'])
+    trained_on = {im['id'] for im in json.loads((tmp_path / 'curve' / 'data_3' / 'train.json').read_text())['images']}
+    assert not trained_on & set(curve['held_out_ids'])
