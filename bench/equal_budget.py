@@ -99,9 +99,10 @@ def train_ours(data: Path, seconds: float, work: Path):
 def score(data: Path, predict, thr: float) -> dict:
     from mmdigit.evaluation import bbox_map, load_ground_truth, number_scores
     from mmdigit.recognition import NumberDecoder, ReadingSettings, detections_to_coco
-    gt = load_ground_truth(data / 'test.json')
+    reading = ReadingSettings(NumberDecoder(score_thr=thr), '--score-thr')
+    gt = load_ground_truth(data / 'test.json', reading.decoder)
     files = {im['id']: im['file_name'] for im in json.loads((data / 'test.json').read_text())['images']}
-    records, numbers, reading = [], {}, ReadingSettings(NumberDecoder(score_thr=thr), '--score-thr')
+    records, numbers = [], {}
     t0 = time.time()
     for i in gt.image_ids:
         b, s, lab = predict(data / 'test' / files[i])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdigit.recognition import ReadingSettings, ground_truth_number, read_pred_json
+from mmdigit.recognition import NumberDecoder, ReadingSettings, read_pred_json
 
 from .sequence_scores import score_numbers
 
@@ -33,8 +33,10 @@ class GroundTruth:
         return sorted(self.sizes)
 
 
-def load_ground_truth(ann_file) -> GroundTruth:
-    """Read a COCO annotation file (validated, errors name the file) into per-image numbers and sizes."""
+def load_ground_truth(ann_file, decoder: NumberDecoder) -> GroundTruth:
+    """Read a COCO annotation file (validated, errors name the file) into per-image numbers and sizes; the
+    numbers are spelled by ``decoder`` (:meth:`NumberDecoder.ground_truth`), the one the predictions are
+    read with, as the metric does."""
     from mmdigit.datasets.coco_io import load_coco
     data = load_coco(ann_file, repair=True)
     boxes: dict = {img['id']: [] for img in data['images']}
@@ -45,7 +47,7 @@ def load_ground_truth(ann_file) -> GroundTruth:
     for img_id, rows in boxes.items():
         arr = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
         gt_boxes[img_id] = (arr[:, :4], arr[:, 4].astype(np.int64))
-        numbers[img_id] = ground_truth_number(*gt_boxes[img_id])
+        numbers[img_id] = decoder.ground_truth(*gt_boxes[img_id])
     sizes = {img['id']: (img['width'], img['height']) for img in data['images']}
     files = {img['id']: img['file_name'] for img in data['images']}
     return GroundTruth(str(ann_file), sizes, numbers, gt_boxes, files)
@@ -64,8 +66,8 @@ class PredictionSet:
     @classmethod
     def load(cls, pred_dir, ann_file) -> PredictionSet:
         pred_dir = Path(pred_dir)
-        return cls(read_pred_json(pred_dir / 'pred.json'), ReadingSettings.from_pred_info(pred_dir),
-                   load_ground_truth(ann_file))
+        reading = ReadingSettings.from_pred_info(pred_dir)
+        return cls(read_pred_json(pred_dir / 'pred.json'), reading, load_ground_truth(ann_file, reading.decoder))
 
 
 def bbox_map(ann_file, records: list[dict]) -> dict:

@@ -20,7 +20,7 @@ def test_reading_examples_pick_right_and_wrong_numbers(tmp_path):
         anns.append(dict(id=i, image_id=i, bbox=[2, 2, 8, 14], category_id=i + 1, area=112, iscrowd=0))
     cats = [dict(id=d + 1, name=str(d)) for d in range(10)]
     (tmp_path / 'gt.json').write_text(json.dumps(dict(images=images, annotations=anns, categories=cats)))
-    gt = load_ground_truth(tmp_path / 'gt.json')
+    gt = load_ground_truth(tmp_path / 'gt.json', NumberDecoder())
     assert gt.files[3] == '3.png' and gt.boxes[3][1].tolist() == [3]
     dets = {i: _dets([[2, 2, 10, 16]], [0.9], [i if i != 2 else 9]) for i in range(1, 5)}
     items = reading_examples(gt, dets, ReadingSettings(NumberDecoder(0.5)), tmp_path, right=2, wrong=1)
