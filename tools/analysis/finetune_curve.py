@@ -10,8 +10,9 @@ model on a fixed held-out part of the same set.
 trained on; the training subsets are nested (the first 25 of the 50, ...). Size 0 scores CHECKPOINT itself.
 Each fine-tune is ``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the
 subset also serves as its validation split); each score is ``tools/test.py --img-dir --ann-file`` on the
-held-out photos at one Task-2 threshold for all (``--score-thr``, by default CHECKPOINT's calibrated one: the
-training photos are too few, and too well fitted, to calibrate on). Prints the curve and writes ``curve.json``.
+held-out photos at one Task-2 threshold for all (``--score-thr``, by default CHECKPOINT's calibrated one, else
+its config's: ``ReadingSettings.resolve``; the training photos are too few, and too well fitted, to calibrate on).
+Prints the curve and writes ``curve.json``.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.coco_io import load_coco  # noqa: E402
 from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout  # noqa: E402
 from mmdigit.datasets.photo_folder import REAL_DEV, photo_folder  # noqa: E402
-from mmdigit.recognition import Calibration  # noqa: E402
+from mmdigit.recognition import ReadingSettings  # noqa: E402
 from mmdigit.utils.cli import run_main  # noqa: E402
 
 BASE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
@@ -75,8 +76,10 @@ def main(argv=None) -> int:
         print(f'finetune_curve: {args.checkpoint}: checkpoint file does not exist', file=sys.stderr)
         return 2
     ann, images = found
-    calibration = Calibration.find(args.checkpoint)
-    thr = args.score_thr if args.score_thr is not None else (calibration and calibration.reading.score_thr)
+    from mmengine.config import Config
+    reading = ReadingSettings.resolve(Config.fromfile(args.base_config), args.checkpoint, args.score_thr)
+    thr = reading.score_thr
+    print(f'every model is scored at Task-2 threshold {thr} ({reading.source})', flush=True)
     held, subsets = few_shot_splits(load_coco(ann), sorted(set(args.sizes)), args.held_out, args.seed)
     work = Path(args.work_dir).resolve()
     held_json = write_course_layout(work / 'data', images, {'held_out': held}) / 'held_out.json'
@@ -97,7 +100,8 @@ def main(argv=None) -> int:
         print(f'{n:>4} photos: accuracy {res["accuracy"]:.3f} (at its best threshold {res["best_thr"]}: '
               f'{res["best_accuracy"]:.3f})  mAP {res["bbox_mAP"]:.3f}  AP50 {res["bbox_mAP_50"]:.3f}  '
               f'({rows[-1]["minutes"]} min)', flush=True)
-    out = dict(checkpoint=str(args.checkpoint), real_dir=str(real), score_thr=thr, held_out=len(held['images']),
+    out = dict(checkpoint=str(args.checkpoint), real_dir=str(real), score_thr=thr, score_thr_source=reading.source,
+               held_out=len(held['images']),
                held_out_ids=sorted(im['id'] for im in held['images']), seed=args.seed, rows=rows,
                date=time.strftime('%Y-%m-%d'))
     (work / 'curve.json').write_text(json.dumps(out, indent=2))
