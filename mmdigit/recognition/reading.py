@@ -35,7 +35,8 @@ class NumberReading:
             digit's score: a number is as sure as its least sure digit. For ``'-1'``, one minus the highest
             score among the image's detections (all of them fell below the threshold): 1.0 when nothing was
             detected, low when a digit only just missed the threshold. So the ensembler's vote, weighted by
-            it, lets a model that saw nothing outvote one that read a faint digit.
+            it, lets a model that saw nothing outvote one that read a faint digit. An image that could not be
+            decoded at all is not read: ``DigitReading.unreadable`` gives it ``'-1'`` with confidence 0.0.
         indices: positions of the read detections in the input arrays, in reading order.
     """
 
