@@ -30,9 +30,8 @@ def score_table(gt, models: list[ModelPredictions], ids: list[int], fused: dict,
     rows = []
     for m in models:
         dets = {i: m.get(i) for i in ids}
-        numbers = {i: m.reading.decode(d.bboxes, d.scores, d.labels) for i, d in dets.items()}
         rows.append(dict(kind='model', name=str(m.path), thr=m.reading.score_thr,
-                         **bbox_map(gt.ann_file, coco_records(dets)), **numbers_scores(numbers)))
+                         **bbox_map(gt.ann_file, coco_records(dets)), **numbers_scores(m.reading.decode_all(dets))))
     box_metrics = bbox_map(gt.ann_file, coco_records(fused))
     sweep = ThresholdSweep.of_detections(reading.decoder, fused, truth)
     rows.append(dict(kind='fused', name=f'fused boxes ({method}) -> decode', thr=reading.score_thr, **box_metrics,

@@ -117,8 +117,7 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
 
     member_acc = []
     for m in models:
-        dets = {i: m.get(i) for i in ids}
-        member_acc.append(accuracy({i: m.reading.decode(d.bboxes, d.scores, d.labels) for i, d in dets.items()}))
+        member_acc.append(accuracy(m.reading.decode_all({i: m.get(i) for i in ids})))
     trials = []
     vote_cache = {}
     for s in grid or candidate_grid(len(models), member_acc):

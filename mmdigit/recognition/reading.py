@@ -11,6 +11,7 @@ settings write and read both files (``pred_info.json``, ``digit_calibration.json
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -73,6 +74,10 @@ class ReadingSettings:
     def decode(self, bboxes, scores, labels) -> str:
         """The number alone (what ``pred.csv`` holds), without the confidence."""
         return self.decoder.decode(bboxes, scores, labels)
+
+    def decode_all(self, detections: Mapping) -> dict:
+        """``{image_id: number}`` of ``{image_id: ImageDetections}``: a set's ``pred.csv`` numbers."""
+        return {i: self.decoder.decode(d.bboxes, d.scores, d.labels) for i, d in detections.items()}
 
     # ----- where the settings come from
 
