@@ -106,14 +106,14 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
                 grid: list[FusionSettings] | None = None) -> tuple[FusionSettings, list[Trial]]:
     """The grid point with the best accuracy + mAP on the labelled ``images`` (a validation split); its
     ``numbers`` and ``score_thr`` are the better of the fused boxes at their best threshold and the vote."""
-    from mmdigit.evaluation import ThresholdSweep, bbox_map, score_numbers
+    from mmdigit.evaluation import ThresholdSweep, bbox_map, number_scores
     gt = images.gt
     if gt is None:
         raise PredictionFileError(f'{images.source}: --tune needs a labelled set (a COCO json with digit boxes)')
     truth = {i: gt.numbers[i] for i in ids}
 
     def accuracy(numbers: dict) -> float:
-        return score_numbers([truth[i] for i in ids], [numbers.get(i, '-1') for i in ids])['accuracy']
+        return number_scores(gt, numbers, ids)['accuracy']
 
     member_acc = []
     for m in models:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdigit.recognition import NumberDecoder, ReadingSettings, read_pred_json
+from mmdigit.recognition import NO_NUMBER, NumberDecoder, ReadingSettings, read_pred_json
 
 from .sequence_scores import score_numbers
 
@@ -89,7 +89,8 @@ def bbox_map(ann_file, records: list[dict]) -> dict:
     return dict(bbox_mAP=float(ev.stats[0]), bbox_mAP_50=float(ev.stats[1]), bbox_mAP_75=float(ev.stats[2]))
 
 
-def number_scores(gt: GroundTruth, numbers: dict) -> dict:
-    """Whole-number scores of ``{image_id: number}`` (missing images count as '-1')."""
-    ids = gt.image_ids
-    return score_numbers([gt.numbers[i] for i in ids], [numbers.get(i, '-1') for i in ids])
+def number_scores(gt: GroundTruth, numbers: dict, ids=None) -> dict:
+    """Whole-number scores of ``{image_id: number}`` on ``ids`` (default: every image of ``gt``); an image
+    missing from ``numbers`` was not read, so it counts as ``'-1'``."""
+    ids = gt.image_ids if ids is None else ids
+    return score_numbers([gt.numbers[i] for i in ids], [numbers.get(i, NO_NUMBER) for i in ids])

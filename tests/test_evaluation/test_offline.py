@@ -35,3 +35,11 @@ def test_prediction_set_spells_the_truth_with_its_pred_info_decoder(tmp_path):
     reading.write_pred_info(tmp_path / 'pred')
     p = PredictionSet.load(tmp_path / 'pred', path)
     assert p.reading.decoder.line_gap == 1.5 and p.gt.numbers == {1: '1324'}  # as the model reads: one line
+
+
+def test_number_scores_count_an_image_without_a_number_as_minus_one():
+    from mmdigit.evaluation import GroundTruth, number_scores, score_numbers
+    gt = GroundTruth('gt.json', {1: (9, 9), 2: (9, 9), 3: (9, 9)}, {1: '12', 2: '-1', 3: '7'}, {}, {})
+    assert number_scores(gt, {1: '12'}) == score_numbers(['12', '-1', '7'], ['12', '-1', '-1'])
+    assert number_scores(gt, {1: '12'})['accuracy'] == 2 / 3  # image 2 has no digit: its missing row is right
+    assert number_scores(gt, {1: '12', 3: '1'}, ids=[3, 2]) == score_numbers(['7', '-1'], ['1', '-1'])
