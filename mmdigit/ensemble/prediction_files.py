@@ -134,11 +134,12 @@ def fuse_models(models: list[ModelPredictions], image_ids: list[int], images: Im
     return {i: ImageDetections(*out) for i, out in zip(image_ids, fused)}
 
 
-def fused_reading(models: list[ModelPredictions], weights=None, score_thr: float | None = None) -> ReadingSettings:
-    """How fused boxes are read: at ``score_thr`` (``--score-thr``), else at the weighted mean of the models'
+def fused_reading(models: list[ModelPredictions], weights=None, score_thr: float | None = None,
+                  source: str = '--score-thr') -> ReadingSettings:
+    """How fused boxes are read: at ``score_thr`` (given by ``source``), else at the weighted mean of the models'
     thresholds (WBF 'avg' scores are weighted means of the models' scores), with :data:`FUSED_DECODER`."""
     if score_thr is not None:
-        return ReadingSettings(replace(FUSED_DECODER, score_thr=score_thr), '--score-thr')
+        return ReadingSettings(replace(FUSED_DECODER, score_thr=score_thr), source)
     w = np.ones(len(models)) if weights is None else np.asarray(weights, dtype=float)
     thr = float(sum(wk * m.reading.score_thr for wk, m in zip(w, models)) / w.sum())
     return ReadingSettings(replace(FUSED_DECODER, score_thr=thr), 'weighted mean of the models\' thresholds')

@@ -51,6 +51,10 @@ def test_fused_boxes_are_read_at_the_weighted_mean_threshold_or_the_flag(tmp_pat
     assert r.score_thr == pytest.approx(0.5) and r.decoder == NumberDecoder(score_thr=r.score_thr)
     assert 'weighted mean' in r.source
     assert fused_reading([a, b], score_thr=0.8) == ReadingSettings(NumberDecoder(score_thr=0.8), '--score-thr')
+    from mmdigit.ensemble import FusionSettings
+    assert FusionSettings(weights=(2, 1)).reading([a, b]) == r  # the settings file's reading is fused_reading's
+    assert FusionSettings(score_thr=0.8).reading([a, b]) == ReadingSettings(NumberDecoder(score_thr=0.8),
+                                                                            'fusion settings')
 
 
 def test_image_folder_with_an_unreadable_image_and_coverage(tmp_path):
