@@ -94,9 +94,10 @@ def score(data: Path, predict, thr: float) -> dict:
     from mmdigit.evaluation import bbox_map, load_ground_truth, number_scores
     from mmdigit.recognition import NumberDecoder, ReadingSettings, detections_to_coco
     test_json, test_images = split_paths(data, 'test')
-    gt = load_ground_truth(test_json)
+    reading = ReadingSettings(NumberDecoder(score_thr=thr), '--score-thr')
+    gt = load_ground_truth(test_json, reading.decoder)
     files = {im['id']: im['file_name'] for im in json.loads(test_json.read_text())['images']}
-    records, numbers, reading = [], {}, ReadingSettings(NumberDecoder(score_thr=thr), '--score-thr')
+    records, numbers = [], {}
     t0 = time.time()
     for i in gt.image_ids:
         b, s, lab = predict(test_images / files[i])

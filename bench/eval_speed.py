@@ -38,6 +38,7 @@ from _common import interleaved, median, write_result  # noqa: E402
 
 def synthetic_set(n: int, folder: Path, seed: int = 0):
     """A COCO ground-truth file and Runner-style data samples with ~20 detections per image."""
+    from mmdigit.datasets.coco_io import make_coco
     rng = np.random.default_rng(seed)
     images, anns, samples = [], [], []
     for i in range(1, n + 1):
@@ -61,16 +62,16 @@ def synthetic_set(n: int, folder: Path, seed: int = 0):
             pred_instances=dict(bboxes=torch.tensor(pred, dtype=torch.float32),
                                 scores=torch.tensor(scores, dtype=torch.float32), labels=torch.tensor(plabels))))
     gt_path = folder / 'gt.json'
-    gt_path.write_text(json.dumps(dict(images=images, annotations=anns,
-                                       categories=[dict(id=d + 1, name=str(d)) for d in range(10)])))
+    gt_path.write_text(json.dumps(make_coco(images, anns)))
     return gt_path, samples
 
 
 def evaluate(metrics: dict, samples, seconds: dict):
     """Runner-style evaluation; adds each metric's seconds (``process`` + ``compute_metrics``) to
     ``seconds[name]``."""
+    from mmdigit.digits import DIGIT_CLASSES
     for m in metrics.values():
-        m.dataset_meta = dict(classes=tuple(str(d) for d in range(10)))
+        m.dataset_meta = dict(classes=DIGIT_CLASSES)
     spent = dict.fromkeys(metrics, 0.0)
     for s in range(0, len(samples), 8):
         for name, m in metrics.items():

@@ -1,7 +1,8 @@
-"""Overlap of xyxy pixel boxes in numpy: the package's one IoU.
+"""Overlap of xyxy pixel boxes in numpy: the package's one IoU, and its one greedy box matching.
 
 The number decoder's duplicate suppression, the metric's digit matching, the box-convention check, the
-confusion matrix and every fusion kernel of the ensembler compare boxes with these functions. numpy, not
+confusion matrix and every fusion kernel of the ensembler compare boxes with these functions; the last three
+match read digits to true ones with :func:`match_boxes`. numpy, not
 mmdet's ``bbox_overlaps``: they run per image on a few boxes (the metric on 13k images, the ensembler's
 vectorised kernels on blocks of groups), where a torch round trip per call costs more than the arithmetic;
 the tests check the values equal ``bbox_overlaps``.
@@ -54,3 +55,40 @@ def box_iou(a, b, area_a=None, area_b=None, inter=None) -> np.ndarray:
     union -= inter  # in place: this runs in the fusion kernels' inner loops
     np.maximum(union, UNION_FLOOR, out=union)
     return np.divide(inter, union, out=union)
+
+
+def match_boxes(a, b, iou_thr: float, a_labels=None, b_labels=None, by_iou: bool = False) -> list[tuple[int, int]]:
+    """One-to-one greedy matches ``(i, j)`` of xyxy boxes ``a`` to ``b`` with IoU >= ``iou_thr``; given labels,
+    only boxes of the same label match.
+
+    Each box of ``a``, in the order given, takes the free ``b`` box it overlaps most (COCO's rule: the metric
+    passes its digits by score); ``by_iou`` matches the most-overlapping free pair first instead, for checks
+    that have no score order (box sizes, the confusion matrix). Ties go to the lower index.
+    """
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    if not len(a) or not len(b):
+        return []
+    iou = box_iou(a[:, None], b[None])
+    ok = iou >= iou_thr
+    if a_labels is not None:
+        ok &= np.asarray(a_labels).reshape(-1, 1) == np.asarray(b_labels).reshape(1, -1)
+    iou = np.where(ok, iou, -1.0)  # -1: never matched
+    pairs = []
+    if by_iou:
+        for _ in range(min(iou.shape)):
+            i, j = divmod(int(iou.argmax()), iou.shape[1])
+            if iou[i, j] < 0:
+                break
+            pairs.append((i, j))
+            iou[i, :] = -1.0
+            iou[:, j] = -1.0
+        return pairs
+    free = np.ones(len(b), dtype=bool)
+    for i, row in enumerate(iou):
+        cand = np.where(free, row, -1.0)
+        j = int(cand.argmax())
+        if cand[j] >= 0:
+            free[j] = False
+            pairs.append((i, j))
+    return pairs

@@ -15,6 +15,8 @@ SHARED = REPO.parent / 'shared' / 'svhn-reference'
 def draw_split(root: Path, split: str, n: int, seed: int) -> None:
     """``n`` images of 1-3 digits drawn with Pillow's default font, COCO json with tight boxes."""
     from PIL import Image, ImageDraw, ImageFont
+
+    from mmdigit.datasets.coco_io import make_coco
     rng = np.random.default_rng(seed)
     font = ImageFont.load_default(size=22) if hasattr(ImageFont, 'load_default') else None
     (root / split).mkdir(parents=True, exist_ok=True)
@@ -34,8 +36,7 @@ def draw_split(root: Path, split: str, n: int, seed: int) -> None:
             x = x1 + 3
         img.save(root / split / f'{i}.png')
         images.append(dict(id=i, file_name=f'{i}.png', width=w, height=h))
-    cats = [dict(id=d + 1, name=str(d)) for d in range(10)]
-    (root / f'{split}.json').write_text(json.dumps(dict(images=images, annotations=anns, categories=cats)))
+    (root / f'{split}.json').write_text(json.dumps(make_coco(images, anns)))
 
 
 def tiny_cfg(data_root: Path, work_dir: Path, max_iters: int = 4, config='configs/digit_frcnn_r18_cpu.py'):
@@ -71,6 +72,7 @@ def write_cfg(cfg, path: Path) -> str:
 
 def make_gt(tmp_path, n=30, seed=0):
     """A COCO ground truth of ``n`` 120x60 images with 1-3 digits each: (gt.json, images, annotations)."""
+    from mmdigit.datasets.coco_io import make_coco
     rng = np.random.default_rng(seed)
     images, anns = [], []
     for i in range(1, n + 1):
@@ -79,8 +81,7 @@ def make_gt(tmp_path, n=30, seed=0):
             anns.append(dict(id=len(anns) + 1, image_id=i, bbox=[10.0 + 22 * k, 12.0, 18.0, 34.0], area=612,
                              iscrowd=0, category_id=int(rng.integers(1, 11))))
     path = tmp_path / 'gt.json'
-    path.write_text(json.dumps(dict(images=images, annotations=anns,
-                                    categories=[dict(id=d + 1, name=str(d)) for d in range(10)])))
+    path.write_text(json.dumps(make_coco(images, anns)))
     return path, images, anns
 
 

@@ -116,7 +116,7 @@ def main(argv=None):
     fused = fuse_models(models, ids, images, **settings.fuse_kwargs())
     reading = settings.reading(models)
     print(f'fused boxes read at score >= {reading.score_thr:.3f} ({reading.source})')
-    fused_numbers = {i: reading.decode(d.bboxes, d.scores, d.labels) for i, d in fused.items()}
+    fused_numbers = reading.decode_all(fused)
     voted = vote_numbers(models, ids, settings.weights)
     numbers = fused_numbers if settings.numbers == 'fused' else voted
     json_path, csv_path = write_predictions(args.out_dir, fused, numbers, images.csv_ids(ids))

@@ -56,7 +56,7 @@ def main(argv=None, out=sys.stdout):
     files = find_images(args.paths)
     if args.show_dir and Path(args.show_dir).is_file():
         raise UserError(f'--show-dir {args.show_dir}: is a file, not a folder')
-    from mmdigit.apis import DigitReader
+    from mmdigit.apis import DigitReader, DigitReading
     from mmdigit.datasets import inspect_image
     from mmdigit.utils.run_files import unique_names
     with contextlib.redirect_stdout(sys.stderr):  # mmengine prints 'Loads checkpoint by ...': stdout is the CSV
@@ -81,13 +81,12 @@ def main(argv=None, out=sys.stdout):
     if writer:
         writer.writerow(['file', 'number', 'score', 'error'])
     for f in files:
-        r = results[f]
+        r = results[f] or DigitReading.unreadable(errors[f])
         if args.json:
-            row = r.to_dict() if r else dict(number='-1', score=0.0, digits=[], error=errors[f])
-            print(json.dumps(dict(file=str(f), **row)), file=out)
+            print(json.dumps(dict(file=str(f), **r.to_dict())), file=out)
         else:
-            writer.writerow([str(f), r.number if r else '-1', f'{r.score if r else 0.0:.4f}', errors.get(f, '')])
-        if args.show_dir and r is not None:
+            writer.writerow([str(f), r.number, f'{r.score:.4f}', r.error or ''])
+        if args.show_dir and r.error is None:
             import cv2
             import mmcv
             import numpy as np

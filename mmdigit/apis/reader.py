@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mmdigit.recognition import ReadingSettings
+from mmdigit.recognition import NO_NUMBER, ReadingSettings
 
 from .batch_inference import BatchInference, optimize_for_cpu
 
@@ -23,12 +23,19 @@ from .batch_inference import BatchInference, optimize_for_cpu
 @dataclass
 class DigitReading:
     """One image's number, its confidence (``score``: see :class:`mmdigit.recognition.NumberReading`), the
-    read digits and every detection."""
+    read digits and every detection; ``error`` says why an image could not be read (:meth:`unreadable`)."""
 
     number: str
     score: float
     digits: list = field(default_factory=list)  # [{'digit', 'bbox' (xyxy px), 'score'}] in reading order
     detections: dict = field(default_factory=dict)  # all boxes/scores/labels before the threshold
+    error: str | None = None
+
+    @classmethod
+    def unreadable(cls, error: str) -> DigitReading:
+        """An image that could not be decoded: ``'-1'`` with score 0.0 (nothing was seen, so no confidence
+        either way), as ``tools/infer.py`` and the web reader report it."""
+        return cls(NO_NUMBER, 0.0, error=error)
 
     @classmethod
     def of(cls, reading: ReadingSettings, bboxes: np.ndarray, scores: np.ndarray, labels: np.ndarray):
@@ -39,7 +46,8 @@ class DigitReading:
         return cls(r.number, r.confidence, digits, dict(bboxes=bboxes, scores=scores, labels=labels))
 
     def to_dict(self) -> dict:
-        return dict(number=self.number, score=round(self.score, 4), digits=self.digits)
+        out = dict(number=self.number, score=round(self.score, 4), digits=self.digits)
+        return out if self.error is None else dict(out, error=self.error)
 
 
 class DigitReader:

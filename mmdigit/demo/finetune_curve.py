@@ -5,8 +5,9 @@ The held-out photos are drawn once by ``seed`` and never trained on; the trainin
 25 of the 50, ...), see :mod:`mmdigit.datasets.few_shot`. Size 0 scores the checkpoint itself. Each fine-tune is
 ``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the subset also serves as its
 validation split); each score is ``tools/test.py --img-dir --ann-file`` on the held-out photos at one Task-2
-threshold for all (``score_thr``, by default the checkpoint's calibrated one: the training photos are too few,
-and too well fitted, to calibrate on). The tools run as processes, like the demo's, through ``run``.
+threshold for all (``score_thr``, by default the checkpoint's calibrated one, else its config's:
+``ReadingSettings.resolve``; the training photos are too few, and too well fitted, to calibrate on). The tools
+run as processes, like the demo's, through ``run``.
 """
 from __future__ import annotations
 
@@ -54,7 +55,9 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 5
                    cfg_options=(), score_thr: float | None = None, run=RUN) -> dict:
     """The curve: one row per training size (printed as it comes), all in ``<work_dir>/curve.json``, which is
     returned. ``cfg_options`` go to every tools/train.py run; ``run(cmd, log)`` runs a tool (:data:`RUN`)."""
-    from mmdigit.recognition import Calibration
+    from mmengine.config import Config
+
+    from mmdigit.recognition import ReadingSettings
     real = Path(real_dir)
     found = photo_folder(real)
     if found is None:
@@ -62,8 +65,9 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 5
     if not Path(checkpoint).is_file():
         raise FileNotFoundError(f'{checkpoint}: checkpoint file does not exist')
     ann, images = found
-    calibration = Calibration.find(checkpoint)
-    thr = score_thr if score_thr is not None else (calibration and calibration.reading.score_thr)
+    reading = ReadingSettings.resolve(Config.fromfile(str(base_config)), checkpoint, score_thr)
+    thr = reading.score_thr
+    print(f'every model is scored at Task-2 threshold {thr} ({reading.source})', flush=True)
     held, subsets = few_shot_splits(load_coco(ann), sorted(set(sizes)), held_out, seed)
     work = Path(work_dir).resolve()
     held_json = split_paths(write_course_layout(work / 'data', images, {'held_out': held}), 'held_out')[0]
@@ -82,7 +86,8 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 5
         print(f'{n:>4} photos: accuracy {res["accuracy"]:.3f} (at its best threshold {res["best_thr"]}: '
               f'{res["best_accuracy"]:.3f})  mAP {res["bbox_mAP"]:.3f}  AP50 {res["bbox_mAP_50"]:.3f}  '
               f'({rows[-1]["minutes"]} min)', flush=True)
-    out = dict(checkpoint=str(checkpoint), real_dir=str(real), score_thr=thr, held_out=len(held['images']),
+    out = dict(checkpoint=str(checkpoint), real_dir=str(real), score_thr=thr, score_thr_source=reading.source,
+               held_out=len(held['images']),
                held_out_ids=sorted(im['id'] for im in held['images']), seed=seed, rows=rows,
                date=time.strftime('%Y-%m-%d'))
     (work / 'curve.json').write_text(json.dumps(out, indent=2))

@@ -39,6 +39,7 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17) -> dict:
     from mmengine.config import Config
 
     from mmdigit.apis import DigitReader
+    from mmdigit.models.zoom_in_faster_rcnn import ZOOM_DEFAULTS
 
     from .onnx_model import OnnxTwoStage
     cfg = Config.fromfile(config) if isinstance(config, str) else config
@@ -50,12 +51,12 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17) -> dict:
     reader = DigitReader(cfg, checkpoint)
     pre = reader.model.data_preprocessor
     zoom = (reader.model.test_cfg or {}).get('zoom')
+    zoom = {**ZOOM_DEFAULTS, **zoom} if zoom else None
     meta = dict(
         resize=_test_resize(cfg),
         mean=pre.mean.flatten().tolist(), std=pre.std.flatten().tolist(), bgr_to_rgb=bool(pre._channel_conversion),
         pad_size_divisor=int(pre.pad_size_divisor), pad_value=float(pre.pad_value),
-        zoom=None if not zoom else dict(score_thr=float(zoom.get('score_thr', 0.3)),
-                                        margin=list(zoom.get('margin', (0.8, 0.3))),
+        zoom=None if not zoom else dict(score_thr=float(zoom['score_thr']), margin=list(zoom['margin']),
                                         scale=list(zoom['resize']['scale'])),
         reading=reader.reading.to_dict(),
         source=dict(config=str(getattr(cfg, 'filename', config)), checkpoint=str(checkpoint)))

@@ -12,7 +12,7 @@ from 83% to 69%, so both are offered and compared by ``tools/ensemble.py``):
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,8 @@ from mmdigit.recognition import (
 
 from ._inputs import OutsideImageError
 from .fusion import fuse_many
+
+FUSED_DECODER = NumberDecoder()  # reads the fused boxes (at their own threshold) and spells the ensemble's truth
 
 
 @dataclass
@@ -46,7 +48,7 @@ class ImageSet:
         """From a COCO json (``ann_file``; labels make the scores possible) or an image folder."""
         if ann_file:
             from mmdigit.evaluation import load_ground_truth
-            gt = load_ground_truth(ann_file)
+            gt = load_ground_truth(ann_file, FUSED_DECODER)
             has_labels = any(n != '-1' for n in gt.numbers.values())
             return cls(str(ann_file), gt.image_ids, gt.sizes, gt if has_labels else None)
         from mmdigit.datasets import inspect_image, list_images
@@ -132,14 +134,15 @@ def fuse_models(models: list[ModelPredictions], image_ids: list[int], images: Im
     return {i: ImageDetections(*out) for i, out in zip(image_ids, fused)}
 
 
-def fused_reading(models: list[ModelPredictions], weights=None, score_thr: float | None = None) -> ReadingSettings:
-    """How fused boxes are read: at ``score_thr`` (``--score-thr``), else at the weighted mean of the models'
-    thresholds (WBF 'avg' scores are weighted means of the models' scores), with the default decoder."""
+def fused_reading(models: list[ModelPredictions], weights=None, score_thr: float | None = None,
+                  source: str = '--score-thr') -> ReadingSettings:
+    """How fused boxes are read: at ``score_thr`` (given by ``source``), else at the weighted mean of the models'
+    thresholds (WBF 'avg' scores are weighted means of the models' scores), with :data:`FUSED_DECODER`."""
     if score_thr is not None:
-        return ReadingSettings(NumberDecoder(score_thr=score_thr), '--score-thr')
+        return ReadingSettings(replace(FUSED_DECODER, score_thr=score_thr), source)
     w = np.ones(len(models)) if weights is None else np.asarray(weights, dtype=float)
     thr = float(sum(wk * m.reading.score_thr for wk, m in zip(w, models)) / w.sum())
-    return ReadingSettings(NumberDecoder(score_thr=thr), 'weighted mean of the models\' thresholds')
+    return ReadingSettings(replace(FUSED_DECODER, score_thr=thr), 'weighted mean of the models\' thresholds')
 
 
 def vote_numbers(models: list[ModelPredictions], image_ids: list[int], weights=None) -> dict:

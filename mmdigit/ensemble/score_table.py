@@ -21,23 +21,19 @@ def score_table(gt, models: list[ModelPredictions], ids: list[int], fused: dict,
                 fused_numbers: dict, voted: dict, method: str) -> list[dict]:
     """Rows for ``ids`` of ``gt`` (a :class:`mmdigit.evaluation.GroundTruth`): the models (each read with its
     own settings), the ``fused`` boxes (read with ``reading`` as ``fused_numbers``) and the ``voted`` numbers."""
-    from mmdigit.evaluation import ThresholdSweep, bbox_map, score_numbers
-    truth = {i: gt.numbers[i] for i in ids}
-
-    def numbers_scores(numbers: dict) -> dict:
-        return score_numbers([truth[i] for i in ids], [numbers.get(i, '-1') for i in ids])
-
+    from mmdigit.evaluation import ThresholdSweep, bbox_map, number_scores
     rows = []
     for m in models:
         dets = {i: m.get(i) for i in ids}
-        numbers = {i: m.reading.decode(d.bboxes, d.scores, d.labels) for i, d in dets.items()}
+        numbers = m.reading.decode_all(dets)
         rows.append(dict(kind='model', name=str(m.path), thr=m.reading.score_thr,
-                         **bbox_map(gt.ann_file, coco_records(dets)), **numbers_scores(numbers)))
+                         **bbox_map(gt.ann_file, coco_records(dets)), **number_scores(gt, numbers, ids)))
     box_metrics = bbox_map(gt.ann_file, coco_records(fused))
-    sweep = ThresholdSweep.of_detections(reading.decoder, fused, truth)
+    sweep = ThresholdSweep.of_detections(reading.decoder, fused, {i: gt.numbers[i] for i in ids})
     rows.append(dict(kind='fused', name=f'fused boxes ({method}) -> decode', thr=reading.score_thr, **box_metrics,
-                     **numbers_scores(fused_numbers), best_thr=sweep.best_thr, best_accuracy=sweep.best_accuracy))
-    rows.append(dict(kind='vote', name='number vote', thr=None, **box_metrics, **numbers_scores(voted)))
+                     **number_scores(gt, fused_numbers, ids), best_thr=sweep.best_thr,
+                     best_accuracy=sweep.best_accuracy))
+    rows.append(dict(kind='vote', name='number vote', thr=None, **box_metrics, **number_scores(gt, voted, ids)))
     return rows
 
 

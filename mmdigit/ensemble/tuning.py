@@ -16,9 +16,9 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from mmdigit.recognition import NumberDecoder, PredictionFileError, ReadingSettings, coco_records
+from mmdigit.recognition import PredictionFileError, ReadingSettings, coco_records
 
-from .prediction_files import ImageSet, ModelPredictions, fuse_models, vote_numbers
+from .prediction_files import FUSED_DECODER, ImageSet, ModelPredictions, fuse_models, fused_reading, vote_numbers
 from .wbf import CONF_TYPES
 
 NUMBER_SOURCES = ('fused', 'vote')
@@ -69,11 +69,8 @@ class FusionSettings:
         return s
 
     def reading(self, models: list[ModelPredictions]) -> ReadingSettings:
-        """How the fused boxes are read: at ``score_thr``, else as :func:`mmdigit.ensemble.fused_reading`."""
-        from .prediction_files import fused_reading
-        if self.score_thr is not None:
-            return ReadingSettings(NumberDecoder(score_thr=self.score_thr), 'fusion settings')
-        return fused_reading(models, self.weights)
+        """How the fused boxes are read (:func:`mmdigit.ensemble.fused_reading` with these settings)."""
+        return fused_reading(models, self.weights, self.score_thr, 'fusion settings')
 
 
 @dataclass
@@ -106,24 +103,23 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
                 grid: list[FusionSettings] | None = None) -> tuple[FusionSettings, list[Trial]]:
     """The grid point with the best accuracy + mAP on the labelled ``images`` (a validation split); its
     ``numbers`` and ``score_thr`` are the better of the fused boxes at their best threshold and the vote."""
-    from mmdigit.evaluation import ThresholdSweep, bbox_map, score_numbers
+    from mmdigit.evaluation import ThresholdSweep, bbox_map, number_scores
     gt = images.gt
     if gt is None:
         raise PredictionFileError(f'{images.source}: --tune needs a labelled set (a COCO json with digit boxes)')
     truth = {i: gt.numbers[i] for i in ids}
 
     def accuracy(numbers: dict) -> float:
-        return score_numbers([truth[i] for i in ids], [numbers.get(i, '-1') for i in ids])['accuracy']
+        return number_scores(gt, numbers, ids)['accuracy']
 
     member_acc = []
     for m in models:
-        dets = {i: m.get(i) for i in ids}
-        member_acc.append(accuracy({i: m.reading.decode(d.bboxes, d.scores, d.labels) for i, d in dets.items()}))
+        member_acc.append(accuracy(m.reading.decode_all({i: m.get(i) for i in ids})))
     trials = []
     vote_cache = {}
     for s in grid or candidate_grid(len(models), member_acc):
         fused = fuse_models(models, ids, images, **s.fuse_kwargs())
-        sweep = ThresholdSweep.of_detections(NumberDecoder(), fused, truth)
+        sweep = ThresholdSweep.of_detections(FUSED_DECODER, fused, truth)
         if s.weights not in vote_cache:
             vote_cache[s.weights] = accuracy(vote_numbers(models, ids, s.weights))
         vote_acc = vote_cache[s.weights]

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmdigit.boxes import box_iou
+from mmdigit.boxes import box_area, box_iou
 
 from ._fused import TINY_WEIGHT, Fused, empty_fused, fused_in_input_order, single_output
 from ._groups import group_blocks, group_key, label_codes, vote_labels
@@ -66,7 +66,7 @@ def _cluster_block(boxes_t, sw_eff, blk, iou_thr):
     idx = blk.idx
     nb, s = idx.shape
     b_all = boxes_t[:, idx]  # (4, nb, S)
-    area_b = (b_all[2] - b_all[0]) * (b_all[3] - b_all[1])
+    area_b = box_area(b_all.transpose(1, 2, 0))
     w_all = sw_eff[idx]
     bw_all = np.empty((5, nb, s))  # weighted coordinates and the weight of every box
     np.multiply(b_all, w_all, out=bw_all[:4])
@@ -100,6 +100,8 @@ def _cluster_block(boxes_t, sw_eff, blk, iou_thr):
         sums[:, fi] = acc
         f = acc[:4] / acc[4]
         geo[:4, fi] = f
+        # box_area by hand: the helper's clamp of inverted boxes (a fused box never is one) and view handling
+        # cost 2.5 us a step, ~1% of a class-agnostic fusion of the SVHN test set (2,014 steps, 0.5 s)
         geo[4, fi] = (f[2] - f[0]) * (f[3] - f[1])
     # a box started a cluster iff its slot exceeds every slot used before it in its group
     prev = np.maximum.accumulate(assign, axis=1)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmdigit.boxes import box_iou
+from mmdigit.boxes import box_iou, match_boxes
 from mmdigit.recognition import ReadingSettings
 
 
 def box_size_ratios(gt_boxes: dict, detections: dict, reading: ReadingSettings, iou_thr: float = 0.3) -> dict:
     """``gt_boxes``: {image_id: (xyxy, labels)}; ``detections``: {image_id: ImageDetections}, the digits
     ``reading`` reads. Returns the matched count and p25/p50/p75 of width ratio, height ratio and IoU (greedy
-    one-to-one by IoU)."""
+    one-to-one by IoU, labels ignored: :func:`mmdigit.boxes.match_boxes`)."""
     widths, heights, ious = [], [], []
     for img_id, (gb, _) in gt_boxes.items():
         det = detections.get(img_id)
@@ -26,16 +26,10 @@ def box_size_ratios(gt_boxes: dict, detections: dict, reading: ReadingSettings, 
         pb = det.bboxes[reading.read(det.bboxes, det.scores, det.labels).indices]
         if not len(pb):
             continue
-        iou = box_iou(pb[:, None], gb[None])
-        for _ in range(min(iou.shape)):
-            p, g = np.unravel_index(int(iou.argmax()), iou.shape)
-            if iou[p, g] < iou_thr:
-                break
+        for p, g in match_boxes(pb, gb, iou_thr, by_iou=True):
             widths.append((pb[p, 2] - pb[p, 0]) / max(gb[g, 2] - gb[g, 0], 1e-6))
             heights.append((pb[p, 3] - pb[p, 1]) / max(gb[g, 3] - gb[g, 1], 1e-6))
-            ious.append(iou[p, g])
-            iou[p, :] = -1
-            iou[:, g] = -1
+            ious.append(box_iou(pb[p], gb[g]))
     out: dict = dict(matched=len(ious))
     for name, v in (('width_ratio', widths), ('height_ratio', heights), ('iou', ious)):
         out[name] = [round(float(x), 3) for x in np.percentile(v, (25, 50, 75))] if v else None

@@ -2,7 +2,7 @@
 
 Each rank reads its own images in ``process``, one at a time, with the owners of the reading rules: the
 :class:`NumberDecoder` gives the number at the configured threshold and at every threshold of the grid in one
-suppression pass and the boxes it reads there (``read_thresholds``), :func:`ground_truth_number` the
+suppression pass and the boxes it reads there (``read_thresholds``), :meth:`NumberDecoder.ground_truth` the
 true number and :func:`match_digits` the digit matches; only short strings and counts are gathered. There is
 no second, batched copy of those rules (issue 15): 13,068 images x 20 detections (bench/eval_speed.py) take
 2.2 s here on 2 cores (2.95 s for the whole evaluation with ``FastCocoMetric``; the removed batched copy took
@@ -22,7 +22,7 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdigit.recognition import NumberDecoder, ReadingSettings, ground_truth_number
+from mmdigit.recognition import NumberDecoder, ReadingSettings
 
 from .sequence_scores import match_digits, score_numbers
 from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
@@ -69,7 +69,7 @@ class DigitSequenceMetric(BaseMetric):
             read = readings[0][1]  # the boxes read at the configured threshold
             self.results.append(dict(
                 img_id=sample.get('img_id'), numbers=[number for number, _ in readings],
-                gt=ground_truth_number(gt_bboxes, gt_labels, decoder.line_gap), n_read=len(read),
+                gt=decoder.ground_truth(gt_bboxes, gt_labels), n_read=len(read),
                 n_gt=len(gt_labels), tp=match_digits(bboxes[read], labels[read], gt_bboxes, gt_labels,
                                                      self.match_iou)))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdigit.recognition import ReadingSettings, ground_truth_number, read_pred_json
+from mmdigit.recognition import NO_NUMBER, NumberDecoder, ReadingSettings, read_pred_json
 
 from .sequence_scores import score_numbers
 
@@ -33,8 +33,10 @@ class GroundTruth:
         return sorted(self.sizes)
 
 
-def load_ground_truth(ann_file) -> GroundTruth:
-    """Read a COCO annotation file (validated, errors name the file) into per-image numbers and sizes."""
+def load_ground_truth(ann_file, decoder: NumberDecoder) -> GroundTruth:
+    """Read a COCO annotation file (validated, errors name the file) into per-image numbers and sizes; the
+    numbers are spelled by ``decoder`` (:meth:`NumberDecoder.ground_truth`), the one the predictions are
+    read with, as the metric does."""
     from mmdigit.datasets.coco_io import load_coco
     data = load_coco(ann_file, repair=True)
     boxes: dict = {img['id']: [] for img in data['images']}
@@ -45,7 +47,7 @@ def load_ground_truth(ann_file) -> GroundTruth:
     for img_id, rows in boxes.items():
         arr = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
         gt_boxes[img_id] = (arr[:, :4], arr[:, 4].astype(np.int64))
-        numbers[img_id] = ground_truth_number(*gt_boxes[img_id])
+        numbers[img_id] = decoder.ground_truth(*gt_boxes[img_id])
     sizes = {img['id']: (img['width'], img['height']) for img in data['images']}
     files = {img['id']: img['file_name'] for img in data['images']}
     return GroundTruth(str(ann_file), sizes, numbers, gt_boxes, files)
@@ -64,8 +66,8 @@ class PredictionSet:
     @classmethod
     def load(cls, pred_dir, ann_file) -> PredictionSet:
         pred_dir = Path(pred_dir)
-        return cls(read_pred_json(pred_dir / 'pred.json'), ReadingSettings.from_pred_info(pred_dir),
-                   load_ground_truth(ann_file))
+        reading = ReadingSettings.from_pred_info(pred_dir)
+        return cls(read_pred_json(pred_dir / 'pred.json'), reading, load_ground_truth(ann_file, reading.decoder))
 
 
 def bbox_map(ann_file, records: list[dict]) -> dict:
@@ -87,7 +89,8 @@ def bbox_map(ann_file, records: list[dict]) -> dict:
     return dict(bbox_mAP=float(ev.stats[0]), bbox_mAP_50=float(ev.stats[1]), bbox_mAP_75=float(ev.stats[2]))
 
 
-def number_scores(gt: GroundTruth, numbers: dict) -> dict:
-    """Whole-number scores of ``{image_id: number}`` (missing images count as '-1')."""
-    ids = gt.image_ids
-    return score_numbers([gt.numbers[i] for i in ids], [numbers.get(i, '-1') for i in ids])
+def number_scores(gt: GroundTruth, numbers: dict, ids=None) -> dict:
+    """Whole-number scores of ``{image_id: number}`` on ``ids`` (default: every image of ``gt``); an image
+    missing from ``numbers`` was not read, so it counts as ``'-1'``."""
+    ids = gt.image_ids if ids is None else ids
+    return score_numbers([gt.numbers[i] for i in ids], [numbers.get(i, NO_NUMBER) for i in ids])

@@ -55,7 +55,7 @@ class DigitPredictionWriter(BaseMetric):
         if unreadable is None:
             unreadable = (self.dataset_meta or {}).get('unreadable', {})
         unreadable = {int(k): v for k, v in unreadable.items()}
-        numbers = {i: self.reading.decode(d.bboxes, d.scores, d.labels) for i, d in detections.items()}
+        numbers = self.reading.decode_all(detections)
         image_ids = set(detections) | set(unreadable)
         json_path, csv_path = write_predictions(self.pred_dir, detections, numbers, image_ids)
         self.reading.write_pred_info(self.pred_dir)  # for the ensembler's per-model number vote

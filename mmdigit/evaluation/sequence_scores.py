@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-import numpy as np
-
-from mmdigit.boxes import box_iou
+from mmdigit.boxes import match_boxes
 from mmdigit.recognition import NO_NUMBER
 
 
@@ -42,19 +40,5 @@ def score_numbers(gt: Sequence[str], pred: Sequence[str]) -> dict:
 
 def match_digits(pred_bboxes, pred_labels, gt_bboxes, gt_labels, iou_thr: float = 0.5) -> int:
     """True positives: predicted digits matching a distinct ground-truth digit of the same label
-    with IoU >= iou_thr (greedy, predictions taken in the given order, usually by score)."""
-    pred_bboxes = np.asarray(pred_bboxes, dtype=np.float64).reshape(-1, 4)
-    gt_bboxes = np.asarray(gt_bboxes, dtype=np.float64).reshape(-1, 4)
-    if not len(pred_bboxes) or not len(gt_bboxes):
-        return 0
-    iou = box_iou(pred_bboxes[:, None], gt_bboxes[None])
-    iou[np.asarray(pred_labels).reshape(-1, 1) != np.asarray(gt_labels).reshape(1, -1)] = 0
-    free = np.ones(len(gt_bboxes), dtype=bool)
-    tp = 0
-    for row in iou:
-        cand = np.where(free & (row >= iou_thr), row, -1)
-        j = int(cand.argmax())
-        if cand[j] >= 0:
-            free[j] = False
-            tp += 1
-    return tp
+    with IoU >= iou_thr (:func:`mmdigit.boxes.match_boxes`, predictions taken in the given order, by score)."""
+    return len(match_boxes(pred_bboxes, gt_bboxes, iou_thr, pred_labels, gt_labels))

@@ -27,8 +27,11 @@ from mmdigit.recognition import NumberDecoder
 
 from .batched_predict import batched_applies, rcnn_detections, rpn_proposals
 
+# ``test_cfg.zoom``'s settings when a config leaves them out (the ONNX export stores the same)
+ZOOM_DEFAULTS = dict(score_thr=0.3, margin=(0.8, 0.3))
 
-def zoom_region(bboxes, scores, labels, image_hw, score_thr: float, margin=(0.8, 0.3)):
+
+def zoom_region(bboxes, scores, labels, image_hw, score_thr: float, margin=ZOOM_DEFAULTS['margin']):
     """The crop (x1, y1, x2, y2, ints, clipped) around the digits read at ``score_thr``, widened by
     ``margin`` = (horizontal, vertical) median digit heights on each side; ``None`` when no digit is read
     or the crop would be the whole image (a second pass would repeat the first)."""
@@ -85,11 +88,12 @@ class ZoomInFasterRCNN(FasterRCNN):
         if getattr(self, '_zoom_resize', (None,))[0] != key:  # built once: mmengine's registry switches a
             self._zoom_resize = (key, TRANSFORMS.build(zoom['resize']))  # process-wide scope while building
         resize = self._zoom_resize[1]
+        zoom = {**ZOOM_DEFAULTS, **zoom}
         jobs, inputs, crop_samples = [], [], []
         for i, sample in enumerate(samples):
             pred = sample.pred_instances
             box = zoom_region(pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(), pred.labels.cpu().numpy(),
-                              sample.ori_shape, zoom.get('score_thr', 0.3), zoom.get('margin', (0.8, 0.3)))
+                              sample.ori_shape, zoom['score_thr'], zoom['margin'])
             if box is None:
                 continue
             image, sx, sy = self._source_image(batch_inputs[i], sample)

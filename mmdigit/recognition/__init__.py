@@ -12,10 +12,10 @@ from .outputs import (
                       write_predictions,
 )
 from .reading import CALIBRATION_NAME, PRED_INFO_NAME, Calibration, NumberReading, ReadingSettings
-from .sequence import NO_NUMBER, NumberDecoder, ground_truth_number, read_in_order, reading_order
+from .sequence import NO_NUMBER, NumberDecoder, reading_order
 
 __all__ = [
-    'NO_NUMBER', 'NumberDecoder', 'ground_truth_number', 'read_in_order', 'reading_order',
+    'NO_NUMBER', 'NumberDecoder', 'reading_order',
     'CALIBRATION_NAME', 'PRED_INFO_NAME', 'Calibration', 'NumberReading', 'ReadingSettings',
     'ImageDetections', 'PredictionFileError', 'coco_records', 'detections_to_coco', 'read_pred_csv', 'read_pred_json',
     'write_pred_csv', 'write_pred_json', 'write_predictions',

@@ -11,6 +11,7 @@ settings write and read both files (``pred_info.json``, ``digit_calibration.json
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -35,7 +36,8 @@ class NumberReading:
             digit's score: a number is as sure as its least sure digit. For ``'-1'``, one minus the highest
             score among the image's detections (all of them fell below the threshold): 1.0 when nothing was
             detected, low when a digit only just missed the threshold. So the ensembler's vote, weighted by
-            it, lets a model that saw nothing outvote one that read a faint digit.
+            it, lets a model that saw nothing outvote one that read a faint digit. An image that could not be
+            decoded at all is not read: ``DigitReading.unreadable`` gives it ``'-1'`` with confidence 0.0.
         indices: positions of the read detections in the input arrays, in reading order.
     """
 
@@ -72,6 +74,10 @@ class ReadingSettings:
     def decode(self, bboxes, scores, labels) -> str:
         """The number alone (what ``pred.csv`` holds), without the confidence."""
         return self.decoder.decode(bboxes, scores, labels)
+
+    def decode_all(self, detections: Mapping) -> dict:
+        """``{image_id: number}`` of ``{image_id: ImageDetections}``: a set's ``pred.csv`` numbers."""
+        return {i: self.decoder.decode(d.bboxes, d.scores, d.labels) for i, d in detections.items()}
 
     # ----- where the settings come from
 

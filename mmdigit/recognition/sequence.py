@@ -61,6 +61,12 @@ class NumberDecoder:
         idx = self._survivors(bboxes, scores, self.score_thr)
         return idx[reading_order(bboxes[idx], self.line_gap)]
 
+    def ground_truth(self, bboxes, labels) -> str:
+        """The number ground-truth boxes spell: every box (no threshold, no suppression), in this decoder's
+        reading order, so a truth and the reading it is scored against split lines by the same ``line_gap``."""
+        bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
+        return _spell(np.asarray(labels).reshape(-1)[reading_order(bboxes, self.line_gap)])
+
     def decode_thresholds(self, bboxes, scores, labels, thresholds: Sequence[float]) -> list[str]:
         """The number at each threshold, sharing one suppression pass (used by the threshold sweep)."""
         return [number for number, _ in self.read_thresholds(bboxes, scores, labels, thresholds)]
@@ -107,20 +113,12 @@ def _as_arrays(bboxes, scores, labels):
     return bboxes, scores, labels.astype(np.int64)
 
 
-def read_in_order(bboxes, labels, line_gap: float = 0.75) -> str:
-    """Digits of already-filtered boxes in reading order: lines top to bottom, each left to right."""
-    bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
-    if len(bboxes) == 0:
-        return NO_NUMBER
-    return _spell(np.asarray(labels).reshape(-1)[reading_order(bboxes, line_gap)])
-
-
 def _spell(digits: np.ndarray) -> str:
     """The number that labels already in reading order spell; none -> ``'-1'``."""
     return ''.join(str(int(d)) for d in digits.tolist()) or NO_NUMBER
 
 
-def reading_order(bboxes, line_gap: float = 0.75) -> np.ndarray:
+def reading_order(bboxes, line_gap: float) -> np.ndarray:
     """Indices of xyxy boxes in reading order.
 
     Lines are split where consecutive centres (sorted by y) jump by more than ``line_gap`` median box
@@ -172,8 +170,3 @@ def _greedy_agnostic_keep(bboxes: np.ndarray, iou_thr: float, containment_thr: f
         if kept[i]:
             kept[i + 1:] &= ~dup[i, i + 1:]
     return np.flatnonzero(kept)
-
-
-def ground_truth_number(bboxes, labels, line_gap: float = 0.75) -> str:
-    """The number a set of ground-truth boxes spells (no threshold, no suppression)."""
-    return read_in_order(bboxes, labels, line_gap)

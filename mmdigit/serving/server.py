@@ -30,6 +30,8 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from mmdigit.apis import DigitReading
+
 from .page import render_page
 from .uploads import BadRequest, decode_image, image_size, parse_body
 
@@ -38,11 +40,6 @@ MAX_FILES = 32
 MAX_PIXELS = 40_000_000
 MAX_REQUEST_PIXELS = 100_000_000
 DRAIN_FACTOR = 8
-
-
-def unread(name: str, error: str) -> dict:
-    """``tools/infer.py --json``'s object for an image it cannot read."""
-    return dict(file=name, number='-1', score=0.0, digits=[], error=error)
 
 
 class ReaderService:
@@ -76,7 +73,7 @@ class ReaderService:
                     images[i] = decode_image(data, self.max_pixels)
                     left -= w * h
                 except ValueError as e:
-                    results[i] = unread(name, str(e))
+                    results[i] = dict(file=name, **DigitReading.unreadable(str(e)).to_dict())
             if images:
                 readings = self.reader.read_many(list(images.values()), batch_size=self.batch_size)
                 for i, reading in zip(images, readings):

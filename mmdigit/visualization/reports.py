@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmdigit.boxes import box_iou
+from mmdigit.boxes import match_boxes
 from mmdigit.digits import DIGIT_CLASSES, DIGIT_PALETTE, NUM_DIGITS
 from mmdigit.recognition import ImageDetections, ReadingSettings
 
@@ -14,7 +14,8 @@ from .figure import pyplot, save_figure
 
 
 def digit_confusion(gt_boxes: dict, detections: dict, reading: ReadingSettings, iou_thr: float = 0.5) -> np.ndarray:
-    """Counts, rows true digit 0-9 + 'none' (a read box on no digit), columns read digit 0-9 + 'missed'.
+    """Counts, rows true digit 0-9 + 'none' (a read box on no digit), columns read digit 0-9 + 'missed'; read
+    boxes are matched one-to-one to true ones of any label, the most-overlapping pair first (IoU >= ``iou_thr``).
 
     ``gt_boxes``: {image_id: (xyxy boxes, labels)}; ``detections``: {image_id: ImageDetections}, the digits
     ``reading`` reads.
@@ -24,17 +25,10 @@ def digit_confusion(gt_boxes: dict, detections: dict, reading: ReadingSettings, 
         det = detections.get(img_id, ImageDetections())
         idx = reading.read(det.bboxes, det.scores, det.labels).indices
         pb, pl = det.bboxes[idx], det.labels[idx]
-        iou = box_iou(pb[:, None], gb[None]) if len(pb) and len(gb) else np.zeros((len(pb), len(gb)))
-        used_gt = set()
-        for p in np.argsort(-iou.max(axis=1, initial=0)):
-            j = int(iou[p].argmax()) if iou.shape[1] else -1
-            if j >= 0 and iou[p, j] >= iou_thr and j not in used_gt:
-                used_gt.add(j)
-                m[gl[j], pl[p]] += 1
-            else:
-                m[NUM_DIGITS, pl[p]] += 1
-        for j in set(range(len(gb))) - used_gt:
-            m[gl[j], NUM_DIGITS] += 1
+        read, true = np.array(match_boxes(pb, gb, iou_thr, by_iou=True), dtype=np.int64).reshape(-1, 2).T
+        np.add.at(m, (gl[true], pl[read]), 1)
+        np.add.at(m, (NUM_DIGITS, np.delete(pl, read)), 1)  # read boxes on no digit
+        np.add.at(m, (np.delete(gl, true), NUM_DIGITS), 1)  # digits no read box matched
     return m
 
 

@@ -41,3 +41,12 @@ def test_batched_reading_equals_mmdet_per_image_inference(trained, tiny_digits):
     assert len(mixed) == 4 and mixed[0].number == mixed[2].number
     assert all(r.number == '-1' or r.number.isdigit() for r in mixed)
     assert reader.read_many([]) == []
+
+
+def test_unreadable_image_reads_minus_one_with_score_zero_and_its_error():
+    from mmdigit.apis import DigitReading
+    from mmdigit.recognition import NumberDecoder, ReadingSettings
+    r = DigitReading.unreadable('cannot decode image')
+    assert r.to_dict() == dict(number='-1', score=0.0, digits=[], error='cannot decode image')
+    seen = DigitReading.of(ReadingSettings(NumberDecoder(0.5)), np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
+    assert seen.to_dict() == dict(number='-1', score=1.0, digits=[])  # nothing detected: sure of '-1', no error

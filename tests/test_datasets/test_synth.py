@@ -259,13 +259,13 @@ def test_mix_geometry_is_half_each_and_recorded_per_image(tmp_path):
 
 
 def test_vertical_numbers_read_top_to_bottom(monkeypatch, fonts):
-    from mmdigit.recognition import ground_truth_number
+    from mmdigit.recognition import NumberDecoder
     monkeypatch.setitem(R.FIT, 'vertical_prob', 1.0)
     for i in range(8):
         s = render_sample(np.random.default_rng(i), fonts, 3)
         xyxy = np.c_[s.boxes[:, :2], s.boxes[:, :2] + s.boxes[:, 2:]]
         assert (np.diff(xyxy[:, 1]) > 0).all(), s.boxes  # stacked downwards in label order
-        assert ground_truth_number(xyxy, s.labels) == ''.join(map(str, s.labels))
+        assert NumberDecoder().ground_truth(xyxy, s.labels) == ''.join(map(str, s.labels))
 
 
 def test_appearance_statistics_measure_what_they_name():

@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from mmdigit.datasets.coco_io import load_coco
-from mmdigit.demo.finetune_curve import curve_scores, finetune_curve
+from mmdigit.demo.finetune_curve import BASE_CONFIG, curve_scores, finetune_curve
+from mmdigit.engine import load_config
+from mmdigit.recognition import Calibration, NumberDecoder, ReadingSettings
 from mmdigit.utils.cli import UserError
 
 
@@ -48,13 +50,14 @@ def test_curve_trains_on_nested_subsets_and_scores_the_held_out_photos_at_one_th
     ckpt = tmp_path / 'a.pth'
     ckpt.write_bytes(b'x')
     tools = FakeTools()
-    out = finetune_curve(ckpt, real, sizes=[3, 0, 5, 3], held_out=2, seed=1, config='ft.py', base_config='base.py',
+    out = finetune_curve(ckpt, real, sizes=[3, 0, 5, 3], held_out=2, seed=1, config='ft.py', base_config=BASE_CONFIG,
                          work_dir=tmp_path / 'curve', cfg_options=['train_cfg.max_iters=2'], score_thr=0.4,
                          run=tools)
     work = tmp_path / 'curve'
     assert [row['photos'] for row in out['rows']] == [0, 3, 5]
     assert [row['accuracy'] for row in out['rows']] == [0, 0.3, 0.5] and out['rows'][0]['bbox_mAP_50'] == 0.8
-    assert json.loads((work / 'curve.json').read_text()) == out and out['score_thr'] == 0.4
+    assert json.loads((work / 'curve.json').read_text()) == out
+    assert (out['score_thr'], out['score_thr_source']) == (0.4, '--score-thr')
     held = set(out['held_out_ids'])
     assert len(held) == out['held_out'] == 2
     assert {im['id'] for im in load_coco(work / 'data' / 'held_out.json')['images']} == held
@@ -66,21 +69,27 @@ def test_curve_trains_on_nested_subsets_and_scores_the_held_out_photos_at_one_th
         ('test.py', work / 'n3' / 'test' / 'test.log'), ('train.py', work / 'n5' / 'train.log'),
         ('test.py', work / 'n5' / 'test' / 'test.log')]
     base_test, train3, test3 = (cmd for _, cmd, _ in tools.calls[:3])
-    assert base_test[2:4] == ['base.py', str(ckpt)] and base_test[-2:] == ['--score-thr', '0.4']
+    assert base_test[2:4] == [str(BASE_CONFIG), str(ckpt)] and base_test[-2:] == ['--score-thr', '0.4']
     assert base_test[base_test.index('--img-dir') + 1] == str(real / 'images')
     assert base_test[base_test.index('--ann-file') + 1] == str(work / 'data' / 'held_out.json')
     assert train3[2] == 'ft.py' and train3[-2:] == [f'load_from={ckpt.resolve()}', 'train_cfg.max_iters=2']
     assert test3[2:4] == ['ft.py', str(work / 'n3' / 'iter_3.pth')]  # the fine-tuned model
 
 
-def test_without_a_threshold_each_score_uses_the_test_tools_default(tiny_digits, tmp_path, capsys):
+def test_without_a_threshold_every_model_is_scored_at_the_checkpoints_calibrated_one_else_the_configs(
+        tiny_digits, tmp_path, capsys):
     real = real_folder(tmp_path, tiny_digits)
     ckpt = tmp_path / 'a.pth'
-    ckpt.write_bytes(b'x')  # no digit_calibration.json beside it
+    ckpt.write_bytes(b'x')  # no digit_calibration.json beside it: the base config's threshold
     tools = FakeTools()
-    out = finetune_curve(ckpt, real, sizes=[0], held_out=2, work_dir=tmp_path / 'curve', run=tools)
-    assert out['score_thr'] is None and '--score-thr' not in tools.calls[0][1]
+    out = finetune_curve(ckpt, real, sizes=[0, 3], held_out=2, work_dir=tmp_path / 'curve', run=tools)
+    configured = ReadingSettings.from_config(load_config(str(BASE_CONFIG))).score_thr
+    assert (out['score_thr'], out['score_thr_source']) == (configured, 'config')
+    assert all(cmd[-2:] == ['--score-thr', str(configured)] for tool, cmd, _ in tools.calls if tool == 'test.py')
     assert '   0 photos: accuracy 0.000' in capsys.readouterr().out
+    Calibration(ReadingSettings(NumberDecoder(score_thr=0.65), 'calibrated'), accuracy=0.9).write(tmp_path)
+    out = finetune_curve(ckpt, real, sizes=[0], held_out=2, work_dir=tmp_path / 'curve2', run=FakeTools())
+    assert out['score_thr'] == 0.65 and out['score_thr_source'] == str(tmp_path / 'digit_calibration.json')
 
 
 def test_a_folder_that_is_no_photo_folder_or_a_missing_checkpoint_is_refused(tiny_digits, tmp_path):

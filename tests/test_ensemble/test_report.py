@@ -25,8 +25,7 @@ from tests.helpers import make_gt, simulate_model
 def model_dir(tmp_path, name, dets: dict, score_thr: float, image_ids=None):
     """A pred dir as tools/test.py writes it: pred.json, pred.csv read at ``score_thr``, pred_info.json."""
     reading = ReadingSettings(NumberDecoder(score_thr=score_thr), 'config')
-    numbers = {i: reading.decode(d.bboxes, d.scores, d.labels) for i, d in dets.items()}
-    write_predictions(tmp_path / name, dets, numbers, image_ids or list(dets))
+    write_predictions(tmp_path / name, dets, reading.decode_all(dets), image_ids or list(dets))
     reading.write_pred_info(tmp_path / name)
     return tmp_path / name / 'pred.json'
 
@@ -52,6 +51,10 @@ def test_fused_boxes_are_read_at_the_weighted_mean_threshold_or_the_flag(tmp_pat
     assert r.score_thr == pytest.approx(0.5) and r.decoder == NumberDecoder(score_thr=r.score_thr)
     assert 'weighted mean' in r.source
     assert fused_reading([a, b], score_thr=0.8) == ReadingSettings(NumberDecoder(score_thr=0.8), '--score-thr')
+    from mmdigit.ensemble import FusionSettings
+    assert FusionSettings(weights=(2, 1)).reading([a, b]) == r  # the settings file's reading is fused_reading's
+    assert FusionSettings(score_thr=0.8).reading([a, b]) == ReadingSettings(NumberDecoder(score_thr=0.8),
+                                                                            'fusion settings')
 
 
 def test_image_folder_with_an_unreadable_image_and_coverage(tmp_path):
@@ -93,7 +96,7 @@ def table(tmp_path):
     image_set = ImageSet.load(ann_file=gt_path)
     fused = fuse_models(models, ids, image_set, method='wbf', class_agnostic=True)
     reading = fused_reading(models)
-    fused_numbers = {i: reading.decode(d.bboxes, d.scores, d.labels) for i, d in fused.items()}
+    fused_numbers = reading.decode_all(fused)
     voted = vote_numbers(models, ids)
     rows = score_table(image_set.gt, models, ids, fused, reading, fused_numbers, voted, 'wbf')
     return rows, image_set, fused, reading, models
@@ -129,8 +132,7 @@ def test_prediction_set_reads_the_numbers_its_pred_csv_holds(tmp_path):
     reading = ReadingSettings(NumberDecoder(score_thr=0.6, dedup_iou=None), 'config')
     reading.write_pred_info(pred.parent)  # as tools/test.py writes them: pred.csv read with these settings
     dets = ModelPredictions(pred).detections
-    write_predictions(pred.parent, dets, {i: reading.decode(d.bboxes, d.scores, d.labels) for i, d in dets.items()},
-                      [im['id'] for im in images])
+    write_predictions(pred.parent, dets, reading.decode_all(dets), [im['id'] for im in images])
     p = PredictionSet.load(pred.parent, gt_path)
     assert p.reading == reading and len(p.gt.image_ids) == 30
     csv = read_pred_csv(pred.parent / 'pred.csv')

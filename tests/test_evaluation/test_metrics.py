@@ -258,10 +258,10 @@ def _random_image(rng):
 @pytest.mark.parametrize('dedup_iou, line_gap', [(0.4, 0.75), (None, 0.3), (0.7, 1.5)])
 def test_metric_values_on_random_images(dedup_iou, line_gap):
     """Every value of the metric, assembled by hand from the owners image by image (NumberDecoder at the
-    configured and every grid threshold, ground_truth_number, match_digits of the boxes read at the configured
+    configured and every grid threshold, NumberDecoder.ground_truth, match_digits of the boxes read at the configured
     threshold, score_numbers, ThresholdSweep's tie-break), on random images fed in Runner batches of 8."""
     from mmdigit.evaluation import ThresholdSweep, match_digits
-    from mmdigit.recognition import NumberDecoder, ground_truth_number
+    from mmdigit.recognition import NumberDecoder
     rng = np.random.default_rng(int(line_gap * 10))
     kw = dict(score_thr=0.3, dedup_iou=dedup_iou, dedup_containment=0.9 if dedup_iou else 0.5, line_gap=line_gap)
     dec, grid = NumberDecoder(**kw), (0.05, 0.3, 0.5, 0.7, 0.95)
@@ -275,7 +275,7 @@ def test_metric_values_on_random_images(dedup_iou, line_gap):
         metric.process({}, samples[k:k + 8])
     got = metric.compute_metrics(metric.results)
 
-    gt = [ground_truth_number(gb, gl, line_gap) for _, _, _, gb, gl in images]
+    gt = [dec.ground_truth(gb, gl) for _, _, _, gb, gl in images]
     numbers = [dec.decode_thresholds(b, s, lab, grid) for b, s, lab, _, _ in images]
     reads = [dec.select(b, s, lab) for b, s, lab, _, _ in images]
     tp = sum(match_digits(b[r], lab[r], gb, gl, 0.4) for (b, s, lab, gb, gl), r in zip(images, reads))

@@ -97,3 +97,14 @@ def test_zoom_off_is_plain_faster_rcnn(cpu_cfg, monkeypatch):
     box, calls = detect(cfg, monkeypatch)
     assert len(calls) == 1
     assert box == pytest.approx(TRUE_BOX, abs=1.5)
+
+
+def test_zoom_settings_a_config_leaves_out_are_zoom_defaults(cpu_cfg, monkeypatch):
+    from mmdigit.models.zoom_in_faster_rcnn import ZOOM_DEFAULTS
+    explicit = detect(copy.deepcopy(cpu_cfg), monkeypatch)  # the CPU config states the defaults
+    cfg = copy.deepcopy(cpu_cfg)
+    cfg.model.test_cfg.zoom = dict(resize=cpu_cfg.model.test_cfg.zoom.resize)
+    assert detect(copy.deepcopy(cfg), monkeypatch) == explicit
+    monkeypatch.setitem(ZOOM_DEFAULTS, 'margin', (2.0, 0.3))  # they are read from ZOOM_DEFAULTS: a wider crop
+    _, calls = detect(cfg, monkeypatch)
+    assert calls[1][0][1] > explicit[1][1][0][1] + 20  # (h, w) of the resized crop

@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from mmdigit.datasets.coco_io import CATEGORIES
 from mmdigit.recognition import (
     ImageDetections,
     PredictionFileError,
@@ -17,7 +18,7 @@ def _gt_file(tmp_path, image_ids):
     gt = dict(images=[dict(id=i, file_name=f'{i}.png', width=100, height=50) for i in image_ids],
               annotations=[dict(id=1, image_id=image_ids[0], bbox=[10, 10, 10, 20], area=200, iscrowd=0,
                                 category_id=2)],
-              categories=[dict(id=d + 1, name=str(d)) for d in range(10)])
+              categories=CATEGORIES)
     path = tmp_path / 'gt.json'
     path.write_text(json.dumps(gt))
     return path

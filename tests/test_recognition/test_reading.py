@@ -31,6 +31,15 @@ def test_no_number_is_as_sure_as_the_best_digit_it_ignored_is_weak():
     assert nothing.number == '-1' and nothing.confidence == 1.0
 
 
+def test_decode_all_reads_every_image_of_a_set():
+    from mmdigit.recognition import ImageDetections
+    reading = ReadingSettings(NumberDecoder(score_thr=0.5))
+    dets = {7: ImageDetections(BOXES, np.array([0.9, 0.6, 0.8]), np.array([3, 1, 2])),
+            2: ImageDetections(BOXES, np.array([0.9, 0.4, 0.8]), np.array([3, 1, 2])), 5: ImageDetections()}
+    assert reading.decode_all(dets) == {7: '123', 2: '23', 5: '-1'}
+    assert reading.decode_all({}) == {}
+
+
 def test_read_gives_the_number_pred_csv_holds():
     rng = np.random.default_rng(0)
     reading = ReadingSettings(NumberDecoder(score_thr=0.4))

@@ -57,7 +57,17 @@ def test_tilted_single_line_is_not_split_into_rows():
 
 def test_diagonal_boxes_without_horizontal_overlap_stay_one_line():
     b = boxes((10, 10, 10, 20), (30, 40, 10, 20))
-    assert list(reading_order(b)) == [0, 1]
+    assert list(reading_order(b, NumberDecoder().line_gap)) == [0, 1]
+
+
+def test_ground_truth_reads_every_box_with_the_decoders_line_rule():
+    top = boxes((10, 10, 10, 20), (22, 10, 10, 20))
+    bottom = boxes((14, 30, 10, 20), (26, 30, 10, 20))  # centres one box height (20 px) lower
+    b = np.concatenate([bottom, top])
+    assert NumberDecoder().ground_truth(b, [3, 4, 1, 2]) == '1234'  # 1.0 > line_gap 0.75: two lines
+    assert NumberDecoder(line_gap=1.5).ground_truth(b, [3, 4, 1, 2]) == '1324'  # one line, by x
+    assert NumberDecoder().ground_truth(np.concatenate([top, top]), [7, 7, 1, 1]) == '7171'  # no suppression
+    assert NumberDecoder().ground_truth(np.zeros((0, 4)), []) == NO_NUMBER
 
 
 def test_threshold_sweep_matches_single_decodes():

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from mmdigit.recognition import Calibration
 from tests.helpers import REPO
 
 
@@ -30,5 +31,10 @@ def test_finetune_curve_trains_on_nested_subsets_and_scores_the_held_out_photos(
     curve = json.loads((tmp_path / 'curve' / 'curve.json').read_text())
     assert [row['photos'] for row in curve['rows']] == [0, 3] and curve['held_out'] == 4
     assert all(0 <= row['accuracy'] <= 1 and 0 <= row['bbox_mAP'] <= 1 for row in curve['rows'])
+    calibration = Calibration.find(work)  # the threshold: CHECKPOINT's calibrated one, for every model
+    assert calibration is not None
+    assert (curve['score_thr'], curve['score_thr_source']) == (calibration.reading.score_thr,
+                                                               str(work / 'digit_calibration.json'))
+    assert 'Task-2 threshold' in r.stdout and curve['score_thr_source'] in r.stdout
     trained_on = {im['id'] for im in json.loads((tmp_path / 'curve' / 'data_3' / 'train.json').read_text())['images']}
     assert not trained_on & set(curve['held_out_ids'])

@@ -10,8 +10,9 @@ model on a fixed held-out part of the same set.
 trained on; the training subsets are nested (the first 25 of the 50, ...). Size 0 scores CHECKPOINT itself.
 Each fine-tune is ``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the
 subset also serves as its validation split); each score is ``tools/test.py --img-dir --ann-file`` on the
-held-out photos at one Task-2 threshold for all (``--score-thr``, by default CHECKPOINT's calibrated one: the
-training photos are too few, and too well fitted, to calibrate on). Prints the curve and writes ``curve.json``.
+held-out photos at one Task-2 threshold for all (``--score-thr``, by default CHECKPOINT's calibrated one, else
+its config's; the training photos are too few, and too well fitted, to calibrate on). Prints the curve and writes
+``curve.json``.
 The experiment itself is ``mmdigit.demo.finetune_curve``.
 """
 from __future__ import annotations

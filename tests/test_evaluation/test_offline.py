@@ -1,0 +1,45 @@
+"""Scoring outside a Runner: the ground truth is spelled by the decoder the predictions are read with."""
+import json
+
+import numpy as np
+
+from mmdigit.datasets.coco_io import CATEGORIES
+from mmdigit.evaluation import PredictionSet, load_ground_truth
+from mmdigit.recognition import ImageDetections, NumberDecoder, ReadingSettings, write_predictions
+
+# one image, digits 1 2 over 3 4, the lower line one box height (20 px) below the upper one
+TWO_LINES = [(10, 10, 1), (22, 10, 2), (14, 30, 3), (26, 30, 4)]
+
+
+def _gt_file(tmp_path):
+    anns = [dict(id=k + 1, image_id=1, bbox=[x, y, 10, 20], area=200, iscrowd=0, category_id=d + 1)
+            for k, (x, y, d) in enumerate(TWO_LINES)]
+    path = tmp_path / 'gt.json'
+    path.write_text(json.dumps(dict(images=[dict(id=1, file_name='1.png', width=60, height=60)], annotations=anns,
+                                    categories=CATEGORIES)))
+    return path
+
+
+def test_ground_truth_is_spelled_by_the_given_decoder(tmp_path):
+    path = _gt_file(tmp_path)
+    assert load_ground_truth(path, NumberDecoder()).numbers == {1: '1234'}
+    assert load_ground_truth(path, NumberDecoder(line_gap=1.5)).numbers == {1: '1324'}  # one line, by x
+
+
+def test_prediction_set_spells_the_truth_with_its_pred_info_decoder(tmp_path):
+    path = _gt_file(tmp_path)
+    boxes = np.array([[x, y, x + 10, y + 20] for x, y, _ in TWO_LINES], float)
+    dets = ImageDetections(boxes, np.full(4, 0.9), np.array([d for _, _, d in TWO_LINES]))
+    reading = ReadingSettings(NumberDecoder(line_gap=1.5), 'config')
+    write_predictions(tmp_path / 'pred', {1: dets}, {1: reading.decode(dets.bboxes, dets.scores, dets.labels)}, [1])
+    reading.write_pred_info(tmp_path / 'pred')
+    p = PredictionSet.load(tmp_path / 'pred', path)
+    assert p.reading.decoder.line_gap == 1.5 and p.gt.numbers == {1: '1324'}  # as the model reads: one line
+
+
+def test_number_scores_count_an_image_without_a_number_as_minus_one():
+    from mmdigit.evaluation import GroundTruth, number_scores, score_numbers
+    gt = GroundTruth('gt.json', {1: (9, 9), 2: (9, 9), 3: (9, 9)}, {1: '12', 2: '-1', 3: '7'}, {}, {})
+    assert number_scores(gt, {1: '12'}) == score_numbers(['12', '-1', '7'], ['12', '-1', '-1'])
+    assert number_scores(gt, {1: '12'})['accuracy'] == 2 / 3  # image 2 has no digit: its missing row is right
+    assert number_scores(gt, {1: '12', 3: '1'}, ids=[3, 2]) == score_numbers(['7', '-1'], ['1', '-1'])
