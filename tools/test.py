@@ -14,14 +14,13 @@ at validation), else the config's; the whole-number accuracy reported (``digit/a
 threshold.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from mmengine.config import ConfigDict, DictAction  # noqa: E402
+from mmengine.config import ConfigDict  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
 from mmdigit.engine import (  # noqa: E402
@@ -30,11 +29,10 @@ from mmdigit.engine import (  # noqa: E402
                             distributed_session,
                             evaluator_list,
                             point_test_split_at,
-                            set_data_root,
 )
 from mmdigit.recognition import ReadingSettings  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
-from mmdigit.utils.cli import check_writable_dir, load_checked_config, probability, run_main  # noqa: E402
+from mmdigit.utils.cli import add_runner_args, check_writable_dir, probability, run_main, runner_config  # noqa: E402
 from mmdigit.utils.run_files import StaleFileGuard  # noqa: E402
 
 
@@ -47,20 +45,14 @@ def parse_args(argv=None):
     parser.add_argument('--ann-file', help='with --img-dir: COCO json of that folder; scores it (mAP, accuracy)')
     parser.add_argument('--score-thr', type=probability,
                         help='Task-2 threshold in [0, 1] (default: calibrated, else config)')
-    parser.add_argument('--data-root', help='course-layout data folder ({train,valid,test}.json + image '
-                        'folders) for every split, instead of the config\'s data_root')
-    parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
+    add_runner_args(parser, 'the directory to save the file containing evaluation metrics')
     parser.add_argument('--out', help='dump raw predictions to a pickle file (mmdet DumpDetResults)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
     parser.add_argument('--show-dir', help='save images with predictions drawn into this folder')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation: the config\'s tta_model and '
                         'tta_pipeline (mmdet\'s convention; digit_frcnn_r18_cpu.py: two scales, no flip)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     if args.ann_file and not args.img_dir:
         parser.error('--ann-file goes with --img-dir (the folder its file_names are relative to)')
     if not (args.pred_dir or args.out or args.show or args.show_dir) and args.img_dir and not args.ann_file:
@@ -70,9 +62,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_checked_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
+    cfg = runner_config(args)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'{args.checkpoint}: checkpoint file does not exist')
     check_checkpoint_matches(cfg.model, args.checkpoint)

@@ -8,13 +8,10 @@ A work dir that holds another run's checkpoints or calibration is refused unless
 run (a fresh run would overwrite some of its files and leave the rest beside them).
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
-
-from mmengine.config import DictAction  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
 from mmdigit.engine import (  # noqa: E402
@@ -23,20 +20,17 @@ from mmdigit.engine import (  # noqa: E402
                             build_runner,
                             distributed_session,
                             enable_amp,
-                            set_data_root,
                             set_time_budget,
 )
 from mmdigit.utils.checkpoint import check_checkpoint_file  # noqa: E402
-from mmdigit.utils.cli import UserError, load_checked_config, positive_float, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, add_runner_args, positive_float, run_main, runner_config  # noqa: E402
 from mmdigit.utils.run_files import check_fresh_work_dir, latest_checkpoint  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a digit detector')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--data-root', help='course-layout data folder ({train,valid,test}.json + image '
-                        'folders) for every split, instead of the config\'s data_root')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    add_runner_args(parser, 'the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU; ignored on CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true', help='scale the LR by the total batch size')
     parser.add_argument('--minutes', type=positive_float, help='train for this many minutes (validation included): '
@@ -44,22 +38,14 @@ def parse_args(argv=None):
                         'configs; mmdigit.engine.TrainTimeBudgetHook)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or (no value) from the latest in the work dir')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (e.g. train_cfg.max_iters=100)')
     parser.add_argument('--vis-backend', choices=['local', 'tensorboard'], default='local',
                         help='also log losses, mAP and accuracy to TensorBoard (<work-dir>/<time>/vis_data)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_checked_config(args.config, args.cfg_options, args.work_dir, args.launcher)
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
+    cfg = runner_config(args)
     if args.amp:
         enable_amp(cfg)
     if args.minutes is not None:

@@ -152,6 +152,31 @@ def check_cfg_options(cfg, options: dict | None) -> None:
             break
 
 
+def add_runner_args(parser: argparse.ArgumentParser, work_dir_help: str) -> None:
+    """The flags tools/train.py and tools/test.py share with mmdet's tools (``--work-dir``, ``--cfg-options``,
+    ``--launcher``, ``--local_rank``) plus mmdigit's ``--data-root``; :func:`runner_config` reads them."""
+    from mmengine.config import DictAction
+    parser.add_argument('--data-root', help='course-layout data folder ({train,valid,test}.json + image '
+                        'folders) for every split, instead of the config\'s data_root')
+    parser.add_argument('--work-dir', help=work_dir_help)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. train_cfg.max_iters=100)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def runner_config(args):
+    """The config of a tool that took :func:`add_runner_args`: loaded with its ``--cfg-options`` checked
+    (:func:`load_checked_config`), its work dir and launcher, and pointed at ``--data-root``; ``LOCAL_RANK`` is
+    set from ``--local_rank`` for launchers that pass it as a flag (torch.distributed.launch)."""
+    from mmdigit.engine import set_data_root
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = load_checked_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
+    return cfg
+
+
 def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none'):
     """:func:`mmdigit.engine.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
     before they are merged, and a syntax error in the config as one line naming the file."""

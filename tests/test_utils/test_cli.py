@@ -1,5 +1,7 @@
 """The CLI wrapper (mmdigit.utils.cli): one line on stderr and exit code 2 for a user's error, tracebacks for bugs
 and --debug, and the argument checks the tools share."""
+import os
+
 import pytest
 
 from mmdigit.utils.cli import UserError, check_cfg_options, probability, run_main
@@ -68,3 +70,26 @@ def test_cfg_options_typos_are_refused_new_arguments_allowed():
     check_cfg_options(cfg, {'train_cfg.max_iters': 2, 'param_scheduler.0.end': 2, 'randomness.seed': 0,
                             'default_hooks.checkpoint.max_keep_ckpts': 2, 'model.backbone': None,
                             'work_dir': 'x'})  # existing keys, Runner settings, new hook arguments
+
+
+def test_runner_args_load_the_config_with_its_options_work_dir_and_data_root(tmp_path, monkeypatch):
+    import argparse
+
+    from mmdigit.utils.cli import add_runner_args, runner_config
+    from tests.helpers import REPO
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    (tmp_path / 'd').mkdir()
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_runner_args(parser, 'where the run writes')
+    args = parser.parse_args([str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'), '--data-root', str(tmp_path / 'd'),
+                              '--work-dir', str(tmp_path / 'w'), '--cfg-options', 'train_cfg.max_iters=7',
+                              '--local-rank', '3'])
+    cfg = runner_config(args)
+    assert cfg.work_dir == str(tmp_path / 'w') and cfg.train_cfg.max_iters == 7
+    assert cfg.train_dataloader.dataset.data_root == f"{tmp_path / 'd'}/"
+    assert cfg.test_evaluator[0].ann_file == str(tmp_path / 'd' / 'test.json')
+    assert os.environ['LOCAL_RANK'] == '3'
+    typo = parser.parse_args([args.config, '--cfg-options', 'train_cfg.max_iter=7'])
+    with pytest.raises(UserError, match='max_iter'):
+        runner_config(typo)
