@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mmdigit.recognition import (
+    NO_NUMBER,
     ImageDetections,
     NumberDecoder,
     PredictionFileError,
@@ -49,7 +50,7 @@ class ImageSet:
         if ann_file:
             from mmdigit.evaluation import load_ground_truth
             gt = load_ground_truth(ann_file, FUSED_DECODER)
-            has_labels = any(n != '-1' for n in gt.numbers.values())
+            has_labels = any(n != NO_NUMBER for n in gt.numbers.values())
             return cls(str(ann_file), gt.image_ids, gt.sizes, gt if has_labels else None)
         from mmdigit.datasets import inspect_image, list_images
         sizes, unreadable = {}, {}

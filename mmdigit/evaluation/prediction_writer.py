@@ -15,7 +15,7 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdigit.recognition import ImageDetections, ReadingSettings, write_predictions
+from mmdigit.recognition import NO_NUMBER, ImageDetections, ReadingSettings, write_predictions
 from mmdigit.utils import atomic_write_text
 
 from .digit_metric import _numpy
@@ -65,4 +65,4 @@ class DigitPredictionWriter(BaseMetric):
         MMLogger.get_current_instance().info(
             f'wrote {json_path} ({sum(len(d) for d in detections.values())} detections) and {csv_path} '
             f'({len(image_ids)} images, Task-2 threshold {self.reading.score_thr} from {self.reading.source})')
-        return dict(images=len(image_ids), read=sum(n != '-1' for n in numbers.values()))
+        return dict(images=len(image_ids), read=sum(n != NO_NUMBER for n in numbers.values()))
