@@ -37,6 +37,26 @@ def few_shot_splits(coco: dict, sizes, held_out: int, seed: int = 0) -> tuple[di
     return subset(coco, held), {int(n): subset(coco, pool[:n]) for n in sizes}
 
 
+def few_shot_folds(coco: dict, sizes, folds: int, seed: int = 0) -> list[tuple[dict, dict]]:
+    """:func:`few_shot_splits` ``folds`` times over: the images cut into ``folds`` disjoint held-out parts (by
+    seed), each with nested training subsets drawn from the other parts, so every image is scored once, by
+    models that never saw it (a curve over all the photos instead of one held-out part: half the noise)."""
+    ids = sorted(im['id'] for im in coco['images'])
+    if not 2 <= folds <= len(ids):
+        raise ValueError(f'folds={folds}: needs 2 to {len(ids)} (the number of photos)')
+    order = [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
+    parts = np.array_split(np.arange(len(order)), folds)
+    out = []
+    for part in parts:
+        held = set(part.tolist())
+        pool = [i for k, i in enumerate(order) if k not in held]
+        too_big = [n for n in sizes if n > len(pool)]
+        if too_big:
+            raise ValueError(f'training sizes {too_big} exceed the {len(pool)} photos outside a fold of {len(held)}')
+        out.append((subset(coco, [order[k] for k in part]), {int(n): subset(coco, pool[:n]) for n in sizes}))
+    return out
+
+
 def write_course_layout(root, img_dir, splits: dict[str, dict]) -> Path:
     """``root/{name}.json`` for each split and ``root/{name}/`` linking to ``img_dir`` (file names stay)."""
     root = Path(root)

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from mmdigit.datasets.coco_io import load_coco
-from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout
+from mmdigit.datasets.few_shot import few_shot_folds, few_shot_splits, write_course_layout
 from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
 from mmdigit.utils.cli import UserError
 from mmdigit.utils.run_files import last_checkpoint, latest_metrics
@@ -50,26 +50,8 @@ def score(config, checkpoint, held_json: Path, images: Path, work: Path, score_t
     return curve_scores(latest_metrics(work))
 
 
-def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 59, seed: int = 0,
-                   config=FINETUNE_CONFIG, base_config=BASE_CONFIG, work_dir='work_dirs/finetune_curve',
-                   cfg_options=(), score_thr: float | None = None, run=RUN) -> dict:
-    """The curve: one row per training size (printed as it comes), all in ``<work_dir>/curve.json``, which is
-    returned. ``cfg_options`` go to every tools/train.py run; ``run(cmd, log)`` runs a tool (:data:`RUN`)."""
-    from mmengine.config import Config
-
-    from mmdigit.recognition import ReadingSettings
-    real = Path(real_dir)
-    found = photo_folder(real)
-    if found is None:
-        raise UserError(f'{real}: needs one COCO json and an images/ folder')
-    if not Path(checkpoint).is_file():
-        raise FileNotFoundError(f'{checkpoint}: checkpoint file does not exist')
-    ann, images = found
-    reading = ReadingSettings.resolve(Config.fromfile(str(base_config)), checkpoint, score_thr)
-    thr = reading.score_thr
-    print(f'every model is scored at Task-2 threshold {thr} ({reading.source})', flush=True)
-    held, subsets = few_shot_splits(load_coco(ann), sorted(set(sizes)), held_out, seed)
-    work = Path(work_dir).resolve()
+def _fold_rows(held, subsets, images, work: Path, checkpoint, config, base_config, cfg_options, thr, run) -> list:
+    """The curve's rows on one held-out part: the checkpoint itself (size 0) and one fine-tune per size."""
     held_json = split_paths(write_course_layout(work / 'data', images, {'held_out': held}), 'held_out')[0]
     rows = []
     for n, train in subsets.items():
@@ -86,10 +68,64 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 5
         print(f'{n:>4} photos: accuracy {res["accuracy"]:.3f} (at its best threshold {res["best_thr"]}: '
               f'{res["best_accuracy"]:.3f})  mAP {res["bbox_mAP"]:.3f}  AP50 {res["bbox_mAP_50"]:.3f}  '
               f'({rows[-1]["minutes"]} min)', flush=True)
+    return rows
+
+
+def pooled_rows(per_fold: list[list[dict]], held_counts: list[int]) -> list[dict]:
+    """One row per size over all folds: accuracies pooled over every held-out photo (each fold's weighted by
+    its photos: exact, a number is right or wrong per image), mAP and AP50 the same weighted mean of the folds'
+    (COCO mAP does not pool exactly), minutes summed; ``best_accuracy`` pools each fold's own best threshold."""
+    total = sum(held_counts)
+    rows = []
+    for fold_rows in zip(*per_fold):
+        row = dict(photos=fold_rows[0]['photos'], minutes=round(sum(r['minutes'] for r in fold_rows), 2))
+        for key in ('accuracy', 'best_accuracy', 'bbox_mAP', 'bbox_mAP_50'):
+            row[key] = sum(r[key] * n for r, n in zip(fold_rows, held_counts)) / total
+        rows.append(row)
+    return rows
+
+
+def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 59, seed: int = 0,
+                   config=FINETUNE_CONFIG, base_config=BASE_CONFIG, work_dir='work_dirs/finetune_curve',
+                   cfg_options=(), score_thr: float | None = None, run=RUN, folds: int = 1) -> dict:
+    """The curve: one row per training size (printed as it comes), all in ``<work_dir>/curve.json``, which is
+    returned. ``cfg_options`` go to every tools/train.py run; ``run(cmd, log)`` runs a tool (:data:`RUN`).
+    ``folds`` > 1: every photo is held out once (``held_out`` is then unused), each fold in ``work_dir/fold<k>``,
+    and the rows pool the folds (:func:`pooled_rows`); ``curve.json`` keeps each fold's rows too."""
+    from mmengine.config import Config
+
+    from mmdigit.recognition import ReadingSettings
+    real = Path(real_dir)
+    found = photo_folder(real)
+    if found is None:
+        raise UserError(f'{real}: needs one COCO json and an images/ folder')
+    if not Path(checkpoint).is_file():
+        raise FileNotFoundError(f'{checkpoint}: checkpoint file does not exist')
+    ann, images = found
+    reading = ReadingSettings.resolve(Config.fromfile(str(base_config)), checkpoint, score_thr)
+    thr = reading.score_thr
+    print(f'every model is scored at Task-2 threshold {thr} ({reading.source})', flush=True)
+    coco, sizes = load_coco(ann), sorted(set(sizes))
+    splits = [few_shot_splits(coco, sizes, held_out, seed)] if folds == 1 else few_shot_folds(coco, sizes, folds, seed)
+    work = Path(work_dir).resolve()
+    per_fold = []
+    for k, (held, subsets) in enumerate(splits):
+        if folds > 1:
+            print(f'fold {k + 1}/{folds}: {len(held["images"])} photos held out', flush=True)
+        per_fold.append(_fold_rows(held, subsets, images, work if folds == 1 else work / f'fold{k}', checkpoint,
+                                   config, base_config, cfg_options, thr, run))
+    held_counts = [len(held['images']) for held, _ in splits]
+    rows = per_fold[0] if folds == 1 else pooled_rows(per_fold, held_counts)
     out = dict(checkpoint=str(checkpoint), real_dir=str(real), score_thr=thr, score_thr_source=reading.source,
-               held_out=len(held['images']),
-               held_out_ids=sorted(im['id'] for im in held['images']), seed=seed, rows=rows,
+               held_out=sum(held_counts),
+               held_out_ids=sorted(im['id'] for held, _ in splits for im in held['images']), seed=seed, rows=rows,
                date=time.strftime('%Y-%m-%d'))
+    if folds > 1:
+        out.update(folds=folds, fold_rows=per_fold, fold_held_out=held_counts)
+        print(f'pooled over {folds} folds ({sum(held_counts)} photos, each held out once):')
+        for r in rows:
+            print(f'{r["photos"]:>4} photos: accuracy {r["accuracy"]:.3f} (each fold at its best threshold: '
+                  f'{r["best_accuracy"]:.3f})  mAP {r["bbox_mAP"]:.3f}  AP50 {r["bbox_mAP_50"]:.3f}', flush=True)
     (work / 'curve.json').write_text(json.dumps(out, indent=2))
-    print(f'held-out: {len(held["images"])} photos (seed {seed}); wrote {work / "curve.json"}')
+    print(f'held-out: {sum(held_counts)} photos (seed {seed}); wrote {work / "curve.json"}')
     return out

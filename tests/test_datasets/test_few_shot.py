@@ -21,3 +21,22 @@ def test_few_shot_splits_are_nested_and_never_touch_the_held_out_photos(tiny_dig
     root = write_course_layout(tmp_path / 'd', tiny_digits / 'train', {'train': subsets[5], 'valid': subsets[2]})
     assert (root / 'train' / '1.png').is_file() and load_coco(root / 'valid.json')['images'] == subsets[2]['images']
     write_course_layout(tmp_path / 'd', tiny_digits / 'train', {'train': subsets[2]})  # re-run: links are reused
+
+
+def test_few_shot_folds_hold_every_photo_out_once_and_never_train_on_it(tiny_digits):
+    from mmdigit.datasets.few_shot import few_shot_folds
+    coco = load_coco(tiny_digits / 'train.json')
+    ids = {im['id'] for im in coco['images']}
+    folds = few_shot_folds(coco, [0, 2, 4], folds=3, seed=1)
+    held = [{im['id'] for im in h['images']} for h, _ in folds]
+    assert set().union(*held) == ids and sum(map(len, held)) == len(ids)  # disjoint, all photos
+    assert max(map(len, held)) - min(map(len, held)) <= 1
+    for h, (held_coco, subsets) in zip(held, folds):
+        trained = {n: {im['id'] for im in s['images']} for n, s in subsets.items()}
+        assert trained[0] == set() and trained[2] < trained[4] and not trained[4] & h
+        assert all(a['image_id'] in h for a in held_coco['annotations'])
+    assert few_shot_folds(coco, [2], folds=3, seed=1)[0][0] == folds[0][0]  # fixed by the seed
+    with pytest.raises(ValueError, match='exceed'):
+        few_shot_folds(coco, [len(ids)], folds=3)
+    with pytest.raises(ValueError, match='folds=1'):
+        few_shot_folds(coco, [2], folds=1)

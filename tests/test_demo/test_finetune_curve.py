@@ -103,3 +103,39 @@ def test_curve_scores_are_the_test_tools_metrics():
     metrics = {'digit/accuracy': 0.5, 'digit/best_accuracy': 0.6, 'digit/best_thr': 0.3, 'coco/bbox_mAP': 0.4,
                'coco/bbox_mAP_50': 0.7, 'digit/digit_recall': 0.9}
     assert curve_scores(metrics) == dict(accuracy=0.5, best_accuracy=0.6, best_thr=0.3, bbox_mAP=0.4, bbox_mAP_50=0.7)
+
+
+class FoldTools(FakeTools):
+    """test.py's accuracy also says how many photos it scored (photos trained on / 10 + held out / 1000), so the
+    pooled rows show how the folds were weighted."""
+
+    def __call__(self, cmd, log):
+        super().__call__(cmd, log)
+        cmd = [str(c) for c in cmd]
+        if Path(cmd[1]).name == 'test.py':
+            opt = dict(zip(cmd, cmd[1:]))
+            metrics = next(Path(opt['--work-dir']).glob('*/*.json'))
+            m = json.loads(metrics.read_text())
+            m['digit/accuracy'] += len(load_coco(opt['--ann-file'])['images']) / 1000
+            metrics.write_text(json.dumps(m))
+
+
+def test_folds_score_every_photo_once_and_pool_the_folds_by_their_photos(tiny_digits, tmp_path):
+    real = real_folder(tmp_path, tiny_digits)
+    ckpt = tmp_path / 'a.pth'
+    ckpt.write_bytes(b'x')
+    tools = FoldTools()
+    out = finetune_curve(ckpt, real, sizes=[0, 3], seed=2, work_dir=tmp_path / 'curve', score_thr=0.5, run=tools,
+                         folds=3)
+    n_photos = len(load_coco(real / 'photos.json')['images'])
+    counts = out['fold_held_out']
+    assert out['folds'] == 3 and sum(counts) == out['held_out'] == n_photos == len(set(out['held_out_ids']))
+    for k, n in enumerate(counts):
+        held = {im['id'] for im in load_coco(tmp_path / 'curve' / f'fold{k}' / 'data' / 'held_out.json')['images']}
+        trained = {im['id'] for im in load_coco(tmp_path / 'curve' / f'fold{k}' / 'data_3' / 'train.json')['images']}
+        assert len(held) == n and not held & trained
+        assert [r['accuracy'] for r in out['fold_rows'][k]] == pytest.approx([n / 1000, 0.3 + n / 1000])
+    expected = sum(n * n / 1000 for n in counts) / n_photos  # each fold weighted by its photos
+    assert [r['accuracy'] for r in out['rows']] == pytest.approx([expected, 0.3 + expected])
+    assert [r['photos'] for r in out['rows']] == [0, 3] and out['rows'][1]['bbox_mAP'] == pytest.approx(0.5)
+    assert sum(tool == 'train.py' for tool, _, _ in tools.calls) == 3

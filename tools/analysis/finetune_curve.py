@@ -3,7 +3,7 @@
 model on a fixed held-out part of the same set.
 
     python tools/analysis/finetune_curve.py CHECKPOINT [--real-dir ../shared/svhn-reference/real-dev]
-        [--sizes 0 25 50 100 200] [--held-out 59] [--seed 0] [--work-dir work_dirs/finetune_curve]
+        [--sizes 0 25 50 100 200] [--held-out 59 | --folds K] [--seed 0] [--work-dir work_dirs/finetune_curve]
         [--config configs/digit_frcnn_r18_cpu_finetune.py] [--cfg-options k=v ...]
 
 ``--real-dir`` holds one COCO json and ``images/``. The held-out photos are drawn once by ``--seed`` and never
@@ -34,6 +34,9 @@ def main(argv=None) -> int:
     ap.add_argument('--real-dir', default=str(REAL_DEV), help='one COCO json + images/ (default: %(default)s)')
     ap.add_argument('--sizes', type=int, nargs='+', default=list(SIZES))
     ap.add_argument('--held-out', type=int, default=59, help='photos kept out of every training subset')
+    ap.add_argument('--folds', type=int, default=1, help='K > 1: every photo is held out once, in K folds (the '
+                    'curve pools them: all photos scored, about half the noise of one held-out part; K times the '
+                    'fine-tunes); --held-out is then unused')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--config', default=str(FINETUNE_CONFIG), help='fine-tuning config')
     ap.add_argument('--base-config', default=str(BASE_CONFIG), help="the checkpoint's own config (size 0)")
@@ -43,7 +46,7 @@ def main(argv=None) -> int:
                     'for CHECKPOINT on its synthetic validation split; a few photos are too few to calibrate on)')
     args = ap.parse_args(argv)
     finetune_curve(args.checkpoint, args.real_dir, args.sizes, args.held_out, args.seed, args.config,
-                   args.base_config, args.work_dir, args.cfg_options, args.score_thr)
+                   args.base_config, args.work_dir, args.cfg_options, args.score_thr, folds=args.folds)
     return 0
 
 
