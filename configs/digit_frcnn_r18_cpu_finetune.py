@@ -36,6 +36,7 @@ optim_wrapper = dict(optimizer=dict(lr=3e-4))
 # Simple Few-Shot Object Detection"). On 100 real photos, 59 held out: 0.644 at the base threshold frozen,
 # 0.627 fully trained (2026-11-29; 59 photos, so +-0.06 is noise). Every real photo held out once (4 folds,
 # 2026-11-30): A 0.629; 300 iterations on 25 / 50 / 100 / 190 photos 0.560 / 0.614 / 0.633 / 0.668; 75 iterations
-# on 25 / 50 / 100 photos 0.618 / 0.629 / 0.637 (README, "A few real photos").
+# on 25 / 50 / 100 photos 0.618 / 0.629 / 0.637 (README, "A few real photos"): with a few dozen photos add
+# `--iters 75` to tools/train.py.
 model = dict(backbone=dict(frozen_stages=4))
 default_hooks = dict(checkpoint=dict(interval=max_iters, max_keep_ckpts=1))

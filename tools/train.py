@@ -2,7 +2,7 @@
 CPU/distributed/AMP adaptations (see mmdigit.engine.run_setup).
 
     python tools/train.py configs/digit_frcnn_r50.py [--work-dir DIR] [--amp] [--resume [CKPT]]
-        [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+        [--iters N] [--minutes M] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
 A work dir that holds another run's checkpoints or calibration is refused unless ``--resume`` continues that
 run (a fresh run would overwrite some of its files and leave the rest beside them).
@@ -20,10 +20,18 @@ from mmdigit.engine import (  # noqa: E402
                             build_runner,
                             distributed_session,
                             enable_amp,
+                            set_iters,
                             set_time_budget,
 )
 from mmdigit.utils.checkpoint import check_checkpoint_file  # noqa: E402
-from mmdigit.utils.cli import UserError, add_runner_args, positive_float, run_main, runner_config  # noqa: E402
+from mmdigit.utils.cli import (  # noqa: E402
+    UserError,
+    add_runner_args,
+    positive_float,
+    positive_int,
+    run_main,
+    runner_config,
+)
 from mmdigit.utils.run_files import check_fresh_work_dir, latest_checkpoint  # noqa: E402
 
 
@@ -36,6 +44,9 @@ def parse_args(argv=None):
     parser.add_argument('--minutes', type=positive_float, help='train for this many minutes (validation included): '
                         'the iteration count and the cosine schedule\'s end are fitted while training (iteration-based '
                         'configs; mmdigit.engine.TrainTimeBudgetHook)')
+    parser.add_argument('--iters', type=positive_int, help='train this many iterations (iteration-based configs): '
+                        'the loop, the cosine schedule that ends with it, and validation / checkpoints as often as '
+                        'the config says but at least at the end; with --minutes, its first plan')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or (no value) from the latest in the work dir')
     parser.add_argument('--vis-backend', choices=['local', 'tensorboard'], default='local',
@@ -48,6 +59,8 @@ def main(argv=None):
     cfg = runner_config(args)
     if args.amp:
         enable_amp(cfg)
+    if args.iters is not None:
+        set_iters(cfg, args.iters)
     if args.minutes is not None:
         set_time_budget(cfg, args.minutes)
     add_vis_backend(cfg, args.vis_backend)

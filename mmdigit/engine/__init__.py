@@ -16,6 +16,7 @@ from .run_setup import (
                         point_test_split_at,
                         schedule_options,
                         set_data_root,
+                        set_iters,
                         set_max_iters,
                         set_time_budget,
 )
@@ -26,5 +27,6 @@ __all__ = [
     'ChannelsLastHook', 'DigitCalibrationHook', 'FeatureAutocastHook', 'RandomStateHook', 'TrainTimeBudgetHook',
     'add_vis_backend', 'adapt_to_device', 'autocast_module', 'build_runner', 'distributed_session',
     'enable_amp', 'evaluator_list', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'point_test_split_at',
-    'schedule_options', 'seconds_per_iter', 'set_data_root', 'set_max_iters', 'set_time_budget', 'training_steps',
+    'schedule_options', 'seconds_per_iter', 'set_data_root', 'set_iters', 'set_max_iters', 'set_time_budget',
+    'training_steps',
 ]

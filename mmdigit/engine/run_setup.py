@@ -82,6 +82,16 @@ def set_max_iters(cfg: Config, max_iters: int, val_interval: int) -> None:
     cfg.merge_from_dict(schedule_options(cfg, max_iters, val_interval))
 
 
+def set_iters(cfg: Config, iters: int) -> None:
+    """``--iters N``: train ``N`` iterations, the cosine schedule that ended with the loop moved to end with it
+    (:func:`set_max_iters`), validating and checkpointing as often as the config does, but at least once, at the
+    end (a short fine-tune validates where it stops)."""
+    if iters < 1:
+        raise ValueError(f'--iters must be positive, got {iters}')
+    every = int((cfg.get('train_cfg') or {}).get('val_interval', iters))
+    set_max_iters(cfg, iters, min(every, iters))
+
+
 def enable_amp(cfg: Config) -> None:
     """``--amp``: fp16 autocast with dynamic loss scaling (GPU); see :func:`adapt_to_device` for CPU."""
     cfg.optim_wrapper.type = 'AmpOptimWrapper'

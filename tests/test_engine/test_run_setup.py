@@ -138,6 +138,22 @@ def test_schedule_of_a_given_length_moves_the_cosine_end_after_the_warmup():
         schedule_options(load_config(str(REPO / 'configs' / 'digit_frcnn_r50.py')), 100, 50)
 
 
+def test_iters_flag_sets_the_run_length_and_validates_at_least_at_the_end():
+    from mmdigit.engine import set_iters
+    short = load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu_finetune.py'))  # 300 iterations, 20 warm-up
+    set_iters(short, 75)
+    assert (short.train_cfg.max_iters, short.train_cfg.val_interval, short.default_hooks.checkpoint.interval) == (
+        75, 75, 75)
+    assert (short.param_scheduler[1].end, short.param_scheduler[1].T_max) == (75, 55)
+    long = load_config(CPU_CONFIG)
+    every = long.train_cfg.val_interval
+    set_iters(long, 10 * every)
+    assert (long.train_cfg.max_iters, long.train_cfg.val_interval) == (10 * every, every)
+    assert long.default_hooks.checkpoint.interval == every and long.param_scheduler[1].end == 10 * every
+    with pytest.raises(ValueError, match='--iters must be positive'):
+        set_iters(long, 0)
+
+
 def test_schedule_options_move_the_schedules_the_time_budget_hook_moves():
     import torch
     from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR

@@ -177,9 +177,10 @@ def test_train_refuses_to_mix_runs_and_to_resume_from_nothing(trained, tiny_digi
         train_tool.main([cfg_path, '--work-dir', str(fresh), '--cfg-options', 'foo=1'])
     with pytest.raises(UserError, match=r'score_thrx.*did you mean model.test_cfg.rcnn.score_thr'):
         train_tool.main([cfg_path, '--work-dir', str(fresh), '--cfg-options', 'model.test_cfg.rcnn.score_thrx=0.1'])
-    for minutes in ('0', '-1', 'nan'):
+    for flag, value in (('--minutes', '0'), ('--minutes', '-1'), ('--minutes', 'nan'), ('--iters', '0'),
+                        ('--iters', '1.5')):
         with pytest.raises(SystemExit) as e:
-            train_tool.main([cfg_path, '--work-dir', str(fresh), '--minutes', minutes])
+            train_tool.main([cfg_path, '--work-dir', str(fresh), flag, value])
         assert e.value.code == 2
     assert not fresh.exists()  # nothing created by a refused run
     # a config that says resume=True continues its work dir, as --resume does (nothing left to train here)
