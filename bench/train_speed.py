@@ -1,8 +1,9 @@
-"""CPU training throughput of the demo's config, before (A: float32, mmdet's RPNHead) and as it is (B: backbone +
-FPN in bfloat16 through the config's ``FeatureAutocastHook``, proposals through ``BatchedRPNHead``), with the
-step between (bf16, RPNHead) to show each change's share. All arms are built from the same config and trained
-on the same data, one step each in turn (order rotated every round) so the machine's drift hits all; each
-round's median step per arm, then the median over rounds. Issue 17's goal is 2x the images/s of A.
+"""CPU training throughput of the demo's config, before (A: float32, mmdet's RPNHead, AdamW's multi-tensor
+kernel) and as it is (B: backbone + FPN in bfloat16 through the config's ``FeatureAutocastHook``, proposals and
+anchor targets through ``BatchedRPNHead``, the fused AdamW kernel), with the steps between to show each change's
+share. All arms are built from the same config and trained on the same data, one step each in turn (order
+rotated every round) so the machine's drift hits all; each round's median step per arm, then the median over
+rounds. Issue 17's goal is 2x the images/s of A.
 
 Accuracy per iteration is not measured here (it needs two full trainings): see the README, "Training speed".
 
@@ -35,22 +36,43 @@ CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 AUTOCAST = 'FeatureAutocastHook'
 
 
-BEFORE, BETWEEN, NOW = 'float32, RPNHead', 'bf16 backbone+FPN, RPNHead', 'bf16, BatchedRPNHead'
+BEFORE = 'float32, RPNHead'
+BF16 = 'bf16 backbone+FPN, RPNHead'
+PROPOSALS = 'bf16, batched proposals'
+TARGETS = 'bf16, batched proposals + targets'
+NOW = 'bf16, batched, fused AdamW'
+
+
+def _proposals_only_head():
+    """``BatchedRPNHead`` with mmdet's per-image anchor targets: the state before the batched targets."""
+    from mmdet.models.dense_heads import AnchorHead
+    from mmdet.registry import MODELS
+
+    from mmdigit.models import BatchedRPNHead
+    name = 'BenchProposalsOnlyRPNHead'
+    if MODELS.get(name) is None:
+        MODELS.register_module(name=name, module=type(name, (BatchedRPNHead,),
+                                                      dict(get_targets=AnchorHead.get_targets)))
+    return name
 
 
 def arm_configs(data_root: str) -> dict:
-    """The config as it is (:data:`NOW`), without its batched RPN head (:data:`BETWEEN`) and without its
-    autocast hook too (:data:`BEFORE`)."""
+    """The config as it is (:data:`NOW`) and with its speed-ups taken off one by one, back to :data:`BEFORE`."""
     from mmdigit.engine import load_config, set_data_root
     now = load_config(str(CONFIG))
     set_data_root(now, data_root)
-    if not any(h.get('type') == AUTOCAST for h in now.custom_hooks) or now.model.rpn_head.type != 'BatchedRPNHead':
-        raise SystemExit(f'{CONFIG.name} has no {AUTOCAST} or no BatchedRPNHead: nothing to compare')
-    between = copy.deepcopy(now)
-    between.model.rpn_head.type = 'RPNHead'
-    before = copy.deepcopy(between)
+    if (not any(h.get('type') == AUTOCAST for h in now.custom_hooks) or now.model.rpn_head.type != 'BatchedRPNHead'
+            or not now.optim_wrapper.optimizer.get('fused')):
+        raise SystemExit(f'{CONFIG.name} has no {AUTOCAST}, BatchedRPNHead or fused AdamW: nothing to compare')
+    targets = copy.deepcopy(now)
+    targets.optim_wrapper.optimizer.fused = False
+    proposals = copy.deepcopy(targets)
+    proposals.model.rpn_head.type = _proposals_only_head()
+    bf16 = copy.deepcopy(targets)
+    bf16.model.rpn_head.type = 'RPNHead'
+    before = copy.deepcopy(bf16)
     before.custom_hooks = [h for h in now.custom_hooks if h.get('type') != AUTOCAST]
-    return {BEFORE: before, BETWEEN: between, NOW: now}
+    return {BEFORE: before, BF16: bf16, PROPOSALS: proposals, TARGETS: targets, NOW: now}
 
 
 def measure(data_root: str, rounds: int, steps: int, warmup: int = 3, configs: dict | None = None) -> dict:

@@ -95,6 +95,9 @@ tta_pipeline = [
 # 0.827 (README, "Training speed"). Evaluation and reading stay float32. (Minutes instead of max_iters:
 # tools/train.py --minutes, which adds a TrainTimeBudgetHook.)
 custom_hooks = _base_.custom_hooks + [dict(type='ChannelsLastHook'), dict(type='FeatureAutocastHook')]
+# torch's fused AdamW kernel: one pass over all parameters instead of a dozen tensor ops per parameter group
+# (~10 -> ~3 ms a step for these 3.9M parameters; the same update up to float rounding)
+optim_wrapper = dict(optimizer=dict(fused=True))
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(by_epoch=False, interval=600))

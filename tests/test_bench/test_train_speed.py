@@ -1,4 +1,5 @@
-"""bench/train_speed.py: its arms differ exactly by the autocast hook and the RPN head, and all really train."""
+"""bench/train_speed.py: its arms differ exactly by one speed-up each (autocast hook, RPN head, anchor targets,
+fused AdamW), and all really train."""
 import sys
 
 from tests.helpers import REPO
@@ -8,15 +9,32 @@ sys.path.insert(0, str(REPO / 'bench'))
 import train_speed  # noqa: E402
 
 
-def test_arms_differ_only_by_the_autocast_hook_and_the_rpn_head(tiny_digits):
+def test_arms_differ_by_one_speed_up_each(tiny_digits):
     arms = train_speed.arm_configs(str(tiny_digits))
-    before, between, now = arms[train_speed.BEFORE], arms[train_speed.BETWEEN], arms[train_speed.NOW]
+    assert list(arms) == [train_speed.BEFORE, train_speed.BF16, train_speed.PROPOSALS, train_speed.TARGETS,
+                          train_speed.NOW]
+    before, bf16, proposals, targets, now = arms.values()
     types = [h['type'] for h in now.custom_hooks]
-    assert train_speed.AUTOCAST in types and between.custom_hooks == now.custom_hooks
+    assert train_speed.AUTOCAST in types and bf16.custom_hooks == now.custom_hooks
     assert [h['type'] for h in before.custom_hooks] == [t for t in types if t != train_speed.AUTOCAST]
-    assert [a.model.rpn_head.type for a in (before, between, now)] == ['RPNHead', 'RPNHead', 'BatchedRPNHead']
-    before.model.rpn_head.type = between.model.rpn_head.type = 'BatchedRPNHead'
-    assert before.model == between.model == now.model and before.train_dataloader == now.train_dataloader
+    assert [a.model.rpn_head.type for a in arms.values()] == [
+        'RPNHead', 'RPNHead', 'BenchProposalsOnlyRPNHead', 'BatchedRPNHead', 'BatchedRPNHead']
+    assert [a.optim_wrapper.optimizer.fused for a in arms.values()] == [False] * 4 + [True]
+    for a in arms.values():
+        a.model.rpn_head.type = 'BatchedRPNHead'
+        a.optim_wrapper.optimizer.fused = True
+    assert before.model == bf16.model == proposals.model == targets.model == now.model
+    assert before.optim_wrapper == now.optim_wrapper and before.train_dataloader == now.train_dataloader
+
+
+def test_the_proposals_only_arm_keeps_mmdets_anchor_targets():
+    from mmdet.models.dense_heads import AnchorHead
+    from mmdet.registry import MODELS
+
+    from mmdigit.models import BatchedRPNHead
+    head = MODELS.get(train_speed._proposals_only_head())
+    assert issubclass(head, BatchedRPNHead) and head.get_targets is AnchorHead.get_targets
+    assert head.predict_by_feat is BatchedRPNHead.predict_by_feat
 
 
 def test_measure_times_each_arm_every_round(tiny_digits):
