@@ -37,7 +37,7 @@ class DemoSettings:
     minutes_b: float = 3.5  # model B's (the short run, the third ensemble member)
     seed_a: int = 0
     seed_b: int = 1
-    validations_a: int = 3  # about how often each run validates (and so checkpoints: A's snapshot is the last but one)
+    validations_a: int = 3  # about how often each run validates (and so checkpoints: A's snapshot is one of them)
     validations_b: int = 2
     real_dir: str = str(REAL_DEV)  # labelled real photos: a COCO json + images/
     no_real: bool = False  # skip the real-photo evaluation
@@ -96,9 +96,20 @@ def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_
     _run(cmd, out / 'train.log')
     checkpoint = last_checkpoint(out, ran_in=ROOT)
     iters = int(checkpoint.stem.split('_')[-1])
-    earlier = sorted((int(c.stem.split('_')[1]), c) for c in out.glob('iter_*.pth') if c != checkpoint)
+    earlier = {int(c.stem.split('_')[1]): c for c in out.glob('iter_*.pth') if c != checkpoint}
+    snap = snapshot_iter(sorted(earlier), iters)
     return dict(work_dir=str(out), iters=iters, planned_iters=guess, checkpoint=str(checkpoint),
-                snapshot=str(earlier[-1][1]) if earlier else None)
+                snapshot=str(earlier[snap]) if snap is not None else None)
+
+
+def snapshot_iter(checkpoint_iters: list[int], final: int, share: float = 0.85) -> int | None:
+    """The ensemble's snapshot member: the latest earlier checkpoint at most ``share`` of the way through the
+    run, so it is not the final model again (the time budget can end a run just after a checkpoint: 5100 of
+    5161); the earliest when all are later."""
+    if not checkpoint_iters:
+        return None
+    early = [i for i in checkpoint_iters if i <= share * final]
+    return early[-1] if early else checkpoint_iters[0]
 
 
 def run_test_real(work: Path, real: tuple, trained: dict, name: str) -> dict:

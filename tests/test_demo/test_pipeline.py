@@ -50,3 +50,10 @@ def test_a_missing_stage_runs_its_tool_with_the_settings(tmp_path, monkeypatch):
     assert cmd[2:] == ['--out', str(tmp_path / 'data'), '--train', '7', '--valid', '1000', '--test', '3', '--seed',
                        '0', '--force']
     assert json.loads((tmp_path / 'stages.json').read_text())['data']['train'] == 7
+
+
+def test_the_snapshot_is_an_earlier_point_of_the_run_not_the_final_model_again():
+    from mmdigit.demo.pipeline import snapshot_iter
+    assert snapshot_iter([1400, 2800, 4200], 5314) == 4200
+    assert snapshot_iter([1700, 3400, 5100], 5161) == 3400  # 5100 is the final model, 61 iterations earlier
+    assert snapshot_iter([500], 520) == 500 and snapshot_iter([], 900) is None
