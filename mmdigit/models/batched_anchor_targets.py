@@ -81,7 +81,8 @@ def anchor_targets(head, anchors: Tensor, valid: Tensor, batch_gt_instances, bat
         gt_boxes[i, :counts[i]] = gt.bboxes
         gt_labels[i, :counts[i]] = gt.labels
     overlaps = bbox_overlaps(gt_boxes, anchors.expand(num_imgs, -1, -1))
-    is_gt = torch.arange(gt_boxes.shape[1], device=anchors.device)[None, :] < torch.tensor(counts, device=anchors.device)[:, None]
+    counts_t = torch.tensor(counts, device=anchors.device)
+    is_gt = torch.arange(gt_boxes.shape[1], device=anchors.device)[None, :] < counts_t[:, None]
     overlaps.masked_fill_(~(is_gt[:, :, None] & inside[:, None, :]), -1)
     assigned = _assign(overlaps, assigner)
     no_gt = torch.tensor([c == 0 for c in counts], device=anchors.device)
