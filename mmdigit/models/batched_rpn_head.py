@@ -8,7 +8,7 @@ batch (bit for bit, tested); this head routes ``predict_by_feat`` to it, so mmde
 ``loss_and_predict`` (training) and ``predict`` (testing) use it unchanged. Anything it does not reproduce
 (rescaled boxes, no NMS, a non-plain setting) takes mmdet's path. Its anchor targets (assignment,
 sampling, regression targets) come from :func:`~mmdigit.models.batched_anchor_targets.anchor_targets` the same
-way: mmdet's targets and random draws for the whole batch in one pass (~12 ms less per step). Same parameters as
+way: mmdet's targets and random draws for the whole batch in one pass (~7 ms less per step). Same parameters as
 RPNHead: checkpoints load either way.
 """
 from __future__ import annotations
