@@ -30,7 +30,8 @@ class BatchedRPNHead(RPNHead):
                     return_sampling_results: bool = False) -> tuple:
         ignores = batch_gt_instances_ignore or []
         if (not unmap_outputs or return_sampling_results or any(g is not None and len(g) for g in ignores)
-                or any(a is not anchor_list[0] for a in anchor_list) or not batched_targets_apply(self)):
+                or any(a is not anchor_list[0] for a in anchor_list) or not batched_targets_apply(self)
+                or not all(isinstance(g.bboxes, torch.Tensor) for g in batch_gt_instances)):  # (box types)
             return super().get_targets(anchor_list, valid_flag_list, batch_gt_instances, batch_img_metas,
                                        batch_gt_instances_ignore, unmap_outputs, return_sampling_results)
         per_level = [len(a) for a in anchor_list[0]]
