@@ -56,11 +56,10 @@ def _assign(overlaps: Tensor, assigner: MaxIoUAssigner) -> Tensor:
     return assigned
 
 
-def _sample(candidates: Tensor, num: int) -> Tensor:
-    """``RandomSampler.random_choice`` when there are more candidates than wanted (the same draw)."""
-    if candidates.numel() <= num:
-        return candidates
-    return candidates[torch.randperm(candidates.numel())[:num].to(candidates.device)]
+def _sample(sampler: RandomSampler, candidates: Tensor, num: int) -> Tensor:
+    """What ``RandomSampler._sample_pos`` / ``_sample_neg`` keep of ``candidates``: all when they are few enough,
+    else the sampler's own ``random_choice`` (the same draw)."""
+    return candidates if candidates.numel() <= num else sampler.random_choice(candidates, num)
 
 
 def anchor_targets(head, anchors: Tensor, valid: Tensor, batch_gt_instances, batch_img_metas: list[dict]):
@@ -93,9 +92,9 @@ def anchor_targets(head, anchors: Tensor, valid: Tensor, batch_gt_instances, bat
     neg_mask = torch.zeros_like(inside)
     num_expected_pos = int(sampler.num * sampler.pos_fraction)
     for i in range(num_imgs):  # mmdet's draws, in its order
-        pos = _sample(torch.nonzero(assigned[i] > 0).squeeze(1), num_expected_pos)
+        pos = _sample(sampler, torch.nonzero(assigned[i] > 0).squeeze(1), num_expected_pos)
         pos_mask[i, pos] = True
-        neg = _sample(torch.nonzero(assigned[i] == 0).squeeze(1), sampler.num - pos.numel())
+        neg = _sample(sampler, torch.nonzero(assigned[i] == 0).squeeze(1), sampler.num - pos.numel())
         neg_mask[i, neg] = True
     # SamplingResult counts at least one positive and one negative per image
     avg_factor = int(pos_mask.sum(dim=1).clamp(min=1).sum() + neg_mask.sum(dim=1).clamp(min=1).sum())
