@@ -42,7 +42,7 @@ class FeatureAutocastHook(Hook):
     trains; evaluation and inference stay in float32 (same numbers as a model trained without the hook).
 
     Args:
-        modules: attribute names of the model's submodules to autocast.
+        modules: the model's submodules to autocast, by attribute path (``'roi_head.bbox_head'``).
         dtype: 'bfloat16' (CPU) or 'float16'.
         device_type: torch.autocast's device type.
     """
@@ -66,9 +66,10 @@ class FeatureAutocastHook(Hook):
                       logging.WARNING)
             return
         for name in self.modules:
-            module = getattr(model, name, None)
-            if module is None:
-                raise ValueError(f'FeatureAutocastHook: the model has no submodule {name!r}')
+            try:
+                module = model.get_submodule(name)
+            except AttributeError:
+                raise ValueError(f'FeatureAutocastHook: the model has no submodule {name!r}') from None
             self._handles += autocast_module(module, self.dtype, self.device_type)
 
     def after_run(self, runner) -> None:

@@ -65,6 +65,19 @@ def test_bad_settings_are_refused():
         FeatureAutocastHook(dtype='int8')
     with pytest.raises(ValueError, match="'rpn'"):
         FeatureAutocastHook(modules=('backbone', 'rpn')).before_run(SimpleNamespace(model=_Detector()))
+    with pytest.raises(ValueError, match="'backbone.9'"):
+        FeatureAutocastHook(modules=('backbone.9',)).before_run(SimpleNamespace(model=_Detector()))
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="no native bf16 on this CPU: the hook stays off")
+def test_a_nested_module_is_named_by_its_path():
+    model = _Detector().train()
+    dtypes = []
+    model.backbone[0].register_forward_hook(lambda m, a, o: dtypes.append(o.dtype))
+    model.neck.register_forward_hook(lambda m, a, o: dtypes.append(o.dtype))
+    FeatureAutocastHook(modules=('backbone.0',)).before_run(SimpleNamespace(model=model))
+    model(torch.randn(2, 3, 12, 12))
+    assert dtypes == [torch.bfloat16, torch.float32]  # only that conv in bf16; it hands float32 to the neck
 
 
 def test_cpu_without_native_bf16_trains_in_float32(monkeypatch):
