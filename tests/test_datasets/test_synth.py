@@ -383,3 +383,40 @@ def test_appearance_inputs_default_to_the_split_folder_and_the_real_photo_folder
                                                                                                Path('p'))
     monkeypatch.setattr(layout, 'REAL_DEV', tmp_path / 'absent')
     assert appearance_inputs(data / 'valid.json') == (data / 'valid', None, None)
+
+
+def test_plain_stem_keeps_the_bar_of_a_one_and_drops_its_flag_and_foot():
+    from mmdigit.datasets.synth.fonts import Glyph, plain_stem
+    h = 60
+    m = np.zeros((h, 40), np.uint8)
+    m[:, 16:24] = 255                      # the stem, 8 px wide
+    for r in range(14):                    # the flag, down to the left from the top
+        m[r, 16 - r:16 - r + 4] = 255
+    m[h - 6:, 4:36] = 255                  # the foot serif
+    bar = plain_stem(Glyph(m, -60.0))
+    assert bar.height == h and bar.top == -60.0
+    assert 8 <= bar.width <= 11            # the stem and its soft edge, nothing of the flag or the foot
+    assert (bar.mask > 127).sum() >= 8 * h
+    assert (bar.mask > 127).sum() < (m > 127).sum() - 150
+    # a slanted stem stays slanted (italic fonts)
+    s = np.zeros((h, 40), np.uint8)
+    for r in range(h):
+        x = 26 - r // 4
+        s[r, x:x + 6] = 255
+    slanted = plain_stem(Glyph(s, -60.0))
+    assert abs((slanted.mask > 127).sum() - (s > 127).sum()) <= 2 * h
+    assert slanted.width >= 18
+
+
+def test_bar_ones_replace_the_fonts_ones_in_a_number(monkeypatch, fonts):
+    from mmdigit.datasets.synth import fonts as F
+    monkeypatch.setitem(R.FIT, 'plain_one_p', 1.0)
+    masks, _, _ = R._layout(np.random.default_rng(0), fonts[:1], np.array([1, 7, 1]), 'painted', 40.0, 0, 0.0)
+    bucket = F.pick_bucket(40.0)
+    weight = next(w for w in (-1, 0, 1) if masks[0] is F.font_plain_one(fonts[0], bucket, w).mask)
+    atlas = F.font_glyphs(fonts[0], bucket, weight)
+    assert masks[2] is masks[0] and masks[1] is atlas[7].mask    # both 1s are the bar, the 7 is the font's
+    assert masks[0].shape[1] < atlas[1].width                     # narrower than the font's flagged 1
+    monkeypatch.setitem(R.FIT, 'plain_one_p', 0.0)
+    masks, _, _ = R._layout(np.random.default_rng(0), fonts[:1], np.array([1, 7, 1]), 'painted', 40.0, 0, 0.0)
+    assert masks[0] is atlas[1].mask

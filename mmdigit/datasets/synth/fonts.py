@@ -169,6 +169,39 @@ def font_glyphs(path: str, bucket: int, weight: int) -> tuple[Glyph, ...]:
     return tuple(out)
 
 
+def plain_stem(glyph: Glyph) -> Glyph:
+    """The glyph's stem alone: a "1" without its flag and foot serifs, the plain bar many house-number plates
+    use. Nearly every installed font gives its "1" a flag or a foot, while 1s are the real photos' most missed
+    digit (20 of 114 on real-dev), many of them bars. The stem is the ink of the glyph's middle rows (38-75% of
+    its height, below any flag); its centre line is fitted there and extended over the glyph's height, so a
+    slanted stem stays slanted, and ink farther from that line than the stem's half-width is removed."""
+    m = glyph.mask
+    h, w = m.shape
+    rows = np.arange(int(0.38 * h), max(int(0.75 * h), int(0.38 * h) + 1))
+    centres, widths, used = [], [], []
+    for r in rows:
+        cols = np.flatnonzero(m[r] > 127)
+        if cols.size:
+            centres.append((cols[0] + cols[-1]) / 2)
+            widths.append(cols[-1] - cols[0] + 1)
+            used.append(r)
+    if len(used) < 2:
+        return glyph
+    slope, icpt = np.polyfit(np.asarray(used, float), np.asarray(centres, float), 1)
+    half = float(np.median(widths)) / 2 + 0.5
+    centre = slope * np.arange(h)[:, None] + icpt
+    dist = np.abs(np.arange(w)[None, :] - centre)
+    keep = np.clip(half + 1.0 - dist, 0.0, 1.0)  # a one-pixel soft edge, like the font's antialiasing
+    g = _crop((m * keep).astype(np.uint8), -glyph.top)
+    return g if g is not None else glyph
+
+
+@lru_cache(maxsize=1024)
+def font_plain_one(path: str, bucket: int, weight: int) -> Glyph:
+    """``font_glyphs(path, bucket, weight)``'s "1" as a plain bar (``plain_stem``)."""
+    return plain_stem(font_glyphs(path, bucket, weight)[1])
+
+
 def pick_bucket(target_px: float) -> int:
     """Smallest atlas bucket that is at least ~90 % of the target height (warping then mostly shrinks)."""
     for b in BUCKETS:
