@@ -1,11 +1,13 @@
-"""``FeatureAutocastHook``: run the backbone and neck in bfloat16 during CPU training.
+"""``FeatureAutocastHook``: run chosen submodules' forward passes in bfloat16 during CPU training.
 
-Why: convolutions are most of a CPU training step (R18-lite config, 2 cores: conv forward + backward ~105 of
-~220 ms, torch.profiler), and CPUs with AVX-512 BF16 / AMX run oneDNN's bf16 convolutions faster. mmengine's
-``AmpOptimWrapper`` refuses CPU, and autocasting the whole model breaks mmcv's CPU NMS (no bf16 kernel) and
-would put box regression in 8-bit mantissas; so only the feature extractor is autocast, and its outputs go
-back to float32 before the heads. bf16 needs no loss scaling (float32's exponent range). On a CPU without
-native bf16 (oneDNN reports it) the hook does nothing and says so: emulated bf16 would be slower than float32.
+Why: convolutions and fully connected layers are most of a CPU training step (R18-lite config, 2 cores: conv
+forward + backward ~105 of ~220 ms, torch.profiler), and CPUs with AVX-512 BF16 / AMX run oneDNN's bf16 kernels
+faster. mmengine's ``AmpOptimWrapper`` refuses CPU, and autocasting the whole model would run mmcv's CPU NMS
+(no bf16 kernel) and the loss and box arithmetic in bf16; so only the named submodules' ``forward`` is
+autocast (by default the backbone and neck; the CPU config adds the RPN and R-CNN heads' layers) and their
+outputs go back to float32, where the heads' losses, decoding and NMS run. bf16 needs no loss scaling
+(float32's exponent range). On a CPU without native bf16 (oneDNN reports it) the hook does nothing and says
+so: emulated bf16 would be slower than float32.
 """
 from __future__ import annotations
 
