@@ -198,12 +198,12 @@ def _layout(rng, fonts, labels, style, hh, ring_r, z_h, geometry='train', vertic
         scales = [1.0] * len(labels)
     else:
         font = fonts[int(rng.integers(len(fonts)))]
-        weight = int(rng.choice([-1, 0, 0, 1]))
-        atlas = F.font_glyphs(font, F.pick_bucket(hh), weight)
+        bucket, weight = F.pick_bucket(hh), int(rng.choice([-1, 0, 0, 1]))
+        atlas = F.font_glyphs(font, bucket, weight)
         ref = float(np.median([g.height for g in atlas]))
         glyphs = [atlas[int(d)] for d in labels]
         if any(int(d) == 1 for d in labels) and rng.random() < FIT['plain_one_p']:  # bar 1s (one per number)
-            bar = F.font_plain_one(font, F.pick_bucket(hh), weight)
+            bar = F.font_plain_one(font, bucket, weight)
             glyphs = [bar if int(d) == 1 else g for d, g in zip(labels, glyphs)]
         scales = [hh / ref * rng.uniform(0.98, 1.02)] * len(labels)
     sxs = [sy * stretch * float(np.exp(rng.normal(0, FIT['digit_aspect_jitter']))) for sy in scales]
