@@ -71,6 +71,8 @@ def parse_args(argv=None):
     how.add_argument('--tune', action='store_true', help='choose every fusion setting on this labelled set (a '
                      'validation split) and write OUT/fusion_settings.json')
     how.add_argument('--settings', help='fusion_settings.json from --tune: applied unchanged')
+    p.add_argument('--tune-members', action='store_true', help='with --tune: also try every subset of two or more '
+                   'inputs (all of them first) and keep only the members that pay on this set')
     p.add_argument('--intersection', action='store_true', help='inputs cover different images: fuse the '
                    'images all of them cover')
     p.add_argument('--out-dir', required=True)
@@ -80,6 +82,8 @@ def parse_args(argv=None):
     if (args.tune or args.settings) and flags:
         p.error(f'--{"tune" if args.tune else "settings"} decides the fusion settings; drop '
                 + ', '.join('--' + f.replace('_', '-') for f in flags))
+    if args.tune_members and not args.tune:
+        p.error('--tune-members goes with --tune')
     if args.weights and len(args.weights) != len(args.preds):
         p.error(f'--weights has {len(args.weights)} values for {len(args.preds)} inputs')
     if len(set(map(str, map(Path, args.preds)))) != len(args.preds):
@@ -102,7 +106,7 @@ def main(argv=None):
         settings = load_settings(args.settings, len(models))
         print(f'fusion settings from {args.settings}: {settings.to_dict()}')
     elif args.tune:
-        settings, trials = tune_fusion(models, ids, images)
+        settings, trials = tune_fusion(models, ids, images, members=args.tune_members)
         path = save_settings(Path(args.out_dir) / 'fusion_settings.json', settings, models, images, trials)
         best = max(trials, key=lambda t: t.objective)
         print(f'tuned on {images.source} ({len(trials)} settings tried; accuracy {best.accuracy:.4f}, mAP '
@@ -113,14 +117,17 @@ def main(argv=None):
                      score_thr=args.score_thr)
         settings = FusionSettings(class_agnostic=args.class_agnostic,
                                   **{k: v for k, v in given.items() if v is not None})
-    fused = fuse_models(models, ids, images, **settings.fuse_kwargs())
-    reading = settings.reading(models)
+    chosen = settings.chosen(models)
+    if len(chosen) < len(models):
+        print('fusing ' + ', '.join(str(m.path) for m in chosen) + ' (the members the settings chose)')
+    fused = fuse_models(chosen, ids, images, **settings.fuse_kwargs())
+    reading = settings.reading(chosen)
     print(f'fused boxes read at score >= {reading.score_thr:.3f} ({reading.source})')
     fused_numbers = reading.decode_all(fused)
-    voted = vote_numbers(models, ids, settings.weights)
+    voted = vote_numbers(chosen, ids, settings.weights)
     numbers = fused_numbers if settings.numbers == 'fused' else voted
     json_path, csv_path = write_predictions(args.out_dir, fused, numbers, images.csv_ids(ids))
-    print(f'fused {len(models)} models over {len(ids)} images ({settings.method}): wrote {json_path}, {csv_path}')
+    print(f'fused {len(chosen)} models over {len(ids)} images ({settings.method}): wrote {json_path}, {csv_path}')
     if images.gt is None:
         return None
     table = score_table(images.gt, models, ids, fused, reading, fused_numbers, voted, settings.method)

@@ -7,7 +7,9 @@ the members' vote. Choosing them on the split that is reported would overstate t
 ``fusion_settings.json`` and ``--settings FILE`` applies it to another split as it is.
 
 The objective is whole-number accuracy + COCO mAP of the fused boxes (both are what the ensemble must beat
-its best member on); ties go to the earlier grid point (WBF first, IoU 0.55 first).
+its best member on); ties go to the earlier grid point (WBF first, IoU 0.55 first). With ``members=True``
+(``--tune-members``) the grid is run for every subset of two or more of the inputs as well, all of them
+first: a member that only dilutes the others is left out on the validation split, not on the reported one.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class FusionSettings:
     class_agnostic: bool = False
     numbers: str = 'fused'  # 'fused': decode the fused boxes at score_thr; 'vote': the members' number vote
     score_thr: float | None = None  # None: the weighted mean of the members' thresholds
+    members: tuple | None = None  # indices of the inputs fused (weights follow them); None = every input
 
     def fuse_kwargs(self) -> dict:
         return dict(method=self.method, iou_thr=self.iou_thr, conf_type=self.conf_type,
@@ -46,6 +49,7 @@ class FusionSettings:
     def to_dict(self) -> dict:
         d = asdict(self)
         d['weights'] = None if self.weights is None else list(self.weights)
+        d['members'] = None if self.members is None else list(self.members)
         return d
 
     @classmethod
@@ -55,21 +59,34 @@ class FusionSettings:
         unknown = sorted(set(d) - known)
         if unknown:
             raise PredictionFileError(f'{source}: unknown fusion setting(s) {", ".join(unknown)}')
-        s = cls(**{**d, 'weights': None if d.get('weights') is None else tuple(float(w) for w in d['weights'])})
+        try:
+            s = cls(**{**d, 'weights': None if d.get('weights') is None else tuple(float(w) for w in d['weights']),
+                       'members': None if d.get('members') is None else tuple(int(i) for i in d['members'])})
+        except (TypeError, ValueError) as e:
+            raise PredictionFileError(f'{source}: weights and members must be lists of numbers ({e})') from None
         checks = ((s.method in METHODS, f'method {s.method!r} is not one of {", ".join(METHODS)}'),
                   (s.conf_type in CONF_TYPES, f'conf_type {s.conf_type!r} is not one of {", ".join(CONF_TYPES)}'),
                   (s.numbers in NUMBER_SOURCES, f'numbers {s.numbers!r} is not fused or vote'),
                   (0 < s.iou_thr <= 1, f'iou_thr {s.iou_thr} is not in (0, 1]'),
                   (s.score_thr is None or 0 <= s.score_thr <= 1, f'score_thr {s.score_thr} is not in [0, 1]'),
                   (s.weights is None or all(w >= 0 for w in s.weights) and sum(s.weights) > 0,
-                   f'weights {s.weights} must be >= 0 and not all 0'))
+                   f'weights {s.weights} must be >= 0 and not all 0'),
+                  (s.members is None or len(s.members) >= 1 and min(s.members) >= 0
+                   and len(set(s.members)) == len(s.members), f'members {s.members} must be distinct input indices'),
+                  (s.members is None or s.weights is None or len(s.weights) == len(s.members),
+                   f'{len(s.weights or ())} weights for {len(s.members or ())} members'))
         for ok, why in checks:
             if not ok:
                 raise PredictionFileError(f'{source}: {why}')
         return s
 
+    def chosen(self, models: list):
+        """The inputs these settings fuse, in their order (all of them when ``members`` is None)."""
+        return list(models) if self.members is None else [models[i] for i in self.members]
+
     def reading(self, models: list[ModelPredictions]) -> ReadingSettings:
-        """How the fused boxes are read (:func:`mmdigit.ensemble.fused_reading` with these settings)."""
+        """How the fused boxes of the chosen ``models`` are read (:func:`mmdigit.ensemble.fused_reading` with
+        these settings)."""
         return fused_reading(models, self.weights, self.score_thr, 'fusion settings')
 
 
@@ -99,10 +116,17 @@ def candidate_grid(n_models: int, member_accuracy: list[float]) -> list[FusionSe
     return grid
 
 
+def member_sets(n_models: int) -> list[tuple | None]:
+    """Every subset of two or more of ``n_models`` inputs, largest first (all of them is None)."""
+    subsets = [c for k in range(n_models - 1, 1, -1) for c in itertools.combinations(range(n_models), k)]
+    return [None, *subsets]
+
+
 def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet,
-                grid: list[FusionSettings] | None = None) -> tuple[FusionSettings, list[Trial]]:
+                grid: list[FusionSettings] | None = None, members: bool = False) -> tuple[FusionSettings, list[Trial]]:
     """The grid point with the best accuracy + mAP on the labelled ``images`` (a validation split); its
-    ``numbers`` and ``score_thr`` are the better of the fused boxes at their best threshold and the vote."""
+    ``numbers`` and ``score_thr`` are the better of the fused boxes at their best threshold and the vote.
+    ``members``: the default grid for every subset of two or more inputs too (:func:`member_sets`)."""
     from mmdigit.evaluation import ThresholdSweep, bbox_map, number_scores
     gt = images.gt
     if gt is None:
@@ -115,19 +139,24 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
     member_acc = []
     for m in models:
         member_acc.append(accuracy(m.reading.decode_all({i: m.get(i) for i in ids})))
+    if grid is None:
+        grid = []
+        for subset in member_sets(len(models)) if members else [None]:
+            acc = member_acc if subset is None else [member_acc[i] for i in subset]
+            grid += [replace(s, members=subset) for s in candidate_grid(len(acc), acc)]
     trials = []
     vote_cache = {}
-    for s in grid or candidate_grid(len(models), member_acc):
-        fused = fuse_models(models, ids, images, **s.fuse_kwargs())
+    for s in grid:
+        chosen = s.chosen(models)
+        fused = fuse_models(chosen, ids, images, **s.fuse_kwargs())
         sweep = ThresholdSweep.of_detections(FUSED_DECODER, fused, truth)
-        if s.weights not in vote_cache:
-            vote_cache[s.weights] = accuracy(vote_numbers(models, ids, s.weights))
-        vote_acc = vote_cache[s.weights]
+        if (s.members, s.weights) not in vote_cache:
+            vote_cache[s.members, s.weights] = accuracy(vote_numbers(chosen, ids, s.weights))
+        vote_acc = vote_cache[s.members, s.weights]
         mAP = bbox_map(gt.ann_file, coco_records({i: fused[i] for i in ids}))['bbox_mAP']
         numbers = 'vote' if vote_acc > sweep.best_accuracy else 'fused'
-        chosen = replace(s, numbers=numbers, score_thr=sweep.best_thr)
-        trials.append(Trial(chosen, max(vote_acc, sweep.best_accuracy), mAP,
-                            dict(fused_accuracy=sweep.best_accuracy, vote_accuracy=vote_acc)))
+        trials.append(Trial(replace(s, numbers=numbers, score_thr=sweep.best_thr), max(vote_acc, sweep.best_accuracy),
+                            mAP, dict(fused_accuracy=sweep.best_accuracy, vote_accuracy=vote_acc)))
     best = max(trials, key=lambda t: t.objective)  # max keeps the first of equals
     return best.settings, trials
 
@@ -157,7 +186,10 @@ def load_settings(path, n_models: int) -> FusionSettings:
     if not isinstance(doc, dict) or not isinstance(doc.get('settings'), dict):
         raise PredictionFileError(f'{path}: not a fusion settings json (no "settings" object)')
     s = FusionSettings.from_dict(doc['settings'], str(path))
-    if s.weights is not None and len(s.weights) != n_models:
+    if s.members is not None and max(s.members) >= n_models:
+        raise PredictionFileError(f'{path}: settings fuse input {max(s.members) + 1} of {n_models} given '
+                                  f'(members then: {", ".join(doc.get("members", []))})')
+    if s.weights is not None and s.members is None and len(s.weights) != n_models:
         raise PredictionFileError(f'{path}: settings were chosen for {len(s.weights)} members, {n_models} given '
                                   f'(members then: {", ".join(doc.get("members", []))})')
     return s

@@ -83,3 +83,82 @@ def test_cli_tunes_on_one_split_and_applies_the_file_to_another(members, tmp_pat
         main([*preds, '--ann-file', str(gt_path), '--settings', str(settings_file), '--method', 'nms',
               '--out-dir', str(tmp_path / 'x')])
     assert '--settings decides the fusion settings; drop --method' in capsys.readouterr().err
+
+
+def test_member_sets_list_every_subset_of_two_or_more_all_first():
+    from mmdigit.ensemble.tuning import member_sets
+    assert member_sets(2) == [None]
+    sets = member_sets(4)
+    assert sets[0] is None and len(sets) == 1 + 4 + 6
+    assert sets[1:5] == [(0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)] and (2, 3) in sets
+
+
+def misplaced(pred_json, shrink=0.5):
+    """A member whose boxes are ``shrink`` times the size, about the same centres: it reads the numbers as well
+    as the others but drags every fused box off the digit (a member worth leaving out)."""
+    records = json.loads(pred_json.read_text())
+    for r in records:
+        x, y, w, h = r['bbox']
+        r['bbox'] = [x + w * (1 - shrink) / 2, y + h * (1 - shrink) / 2, w * shrink, h * shrink]
+    pred_json.write_text(json.dumps(records))
+    return pred_json
+
+
+def test_tuning_leaves_out_a_member_that_only_dilutes(tmp_path):
+    gt_path, images, anns = make_gt(tmp_path, n=40)
+    ids = [im['id'] for im in images]
+    paths = [simulate_model(tmp_path, 'a', anns, ids, seed=0, miss=0.1, wrong=0.1),
+             simulate_model(tmp_path, 'b', anns, ids, seed=1, miss=0.1, wrong=0.1),
+             misplaced(simulate_model(tmp_path, 'c', anns, ids, seed=2, miss=0.1, wrong=0.1))]
+    models = [ModelPredictions(p) for p in paths]
+    image_set = ImageSet.load(ann_file=gt_path)
+    everyone, _ = tune_fusion(models, ids, image_set)
+    best, trials = tune_fusion(models, ids, image_set, members=True)
+    assert everyone.members is None and best.members == (0, 1)
+    from mmdigit.ensemble.tuning import member_sets
+    assert [t.settings.members for t in trials[::18]][:1] == [None]  # all members first
+    for subset in member_sets(3):  # each subset gets the whole grid: 18 settings per weighting
+        tried = [t.settings for t in trials if t.settings.members == subset]
+        assert len(tried) in (18, 36) and {s.method for s in tried} == {'wbf', 'nms', 'soft_nms', 'nmw'}
+    full = max((t for t in trials if t.settings.members is None), key=lambda t: t.objective)
+    assert max(trials, key=lambda t: t.objective).objective > full.objective
+    # weights follow the chosen members
+    assert best.weights is None or len(best.weights) == 2
+
+
+def test_settings_with_members_round_trip_and_refuse_what_does_not_fit(tmp_path):
+    s = FusionSettings('wbf', 0.55, weights=(0.8, 0.7), members=(0, 2), numbers='fused', score_thr=0.4)
+    path = tmp_path / 'fusion_settings.json'
+    path.write_text(json.dumps(dict(settings=s.to_dict(), members=['a', 'b', 'c'])))
+    assert load_settings(path, 3) == s and s.chosen(['a', 'b', 'c']) == ['a', 'c']
+    with pytest.raises(PredictionFileError, match='fuse input 3 of 2 given'):
+        load_settings(path, 2)
+    for bad, why in ((dict(members=[0, 0]), 'distinct'), (dict(members=[1]), '2 weights for 1 members'),
+                     (dict(members=['x']), 'lists of numbers')):
+        path.write_text(json.dumps(dict(settings=dict(s.to_dict(), **bad))))
+        with pytest.raises(PredictionFileError, match=why):
+            load_settings(path, 3)
+
+
+def test_cli_tune_members_writes_the_chosen_members_and_applies_them(tmp_path, capsys):
+    from tools.ensemble import main
+    gt_path, images, anns = make_gt(tmp_path, n=40)
+    ids = [im['id'] for im in images]
+    preds = [str(simulate_model(tmp_path, 'a', anns, ids, seed=0, miss=0.1, wrong=0.1)),
+             str(misplaced(simulate_model(tmp_path, 'c', anns, ids, seed=2, miss=0.1, wrong=0.1))),
+             str(simulate_model(tmp_path, 'b', anns, ids, seed=1, miss=0.1, wrong=0.1))]
+    main([*preds, '--ann-file', str(gt_path), '--tune', '--tune-members', '--out-dir', str(tmp_path / 'valid')])
+    doc = json.loads((tmp_path / 'valid' / 'fusion_settings.json').read_text())
+    assert doc['settings']['members'] == [0, 2]
+    capsys.readouterr()
+    rows = main([*preds, '--ann-file', str(gt_path), '--settings', str(tmp_path / 'valid' / 'fusion_settings.json'),
+                 '--out-dir', str(tmp_path / 'test')])
+    assert f'fusing {preds[0]}, {preds[2]} (the members the settings chose)' in capsys.readouterr().out
+    assert [r['name'] for r in rows if r['kind'] == 'model'] == preds  # every input is still scored
+    best = max(doc['trials'], key=lambda t: t['accuracy'] + t['bbox_mAP'])
+    chosen = FusionSettings.from_dict(doc['settings'])
+    got = next(r for r in rows if r['kind'] == chosen.numbers)
+    assert got['accuracy'] == pytest.approx(best['accuracy'])
+    with pytest.raises(SystemExit):
+        main([*preds, '--ann-file', str(gt_path), '--tune-members', '--out-dir', str(tmp_path / 'x')])
+    assert '--tune-members goes with --tune' in capsys.readouterr().err
