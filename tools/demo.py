@@ -1,7 +1,7 @@
-"""The whole job, offline, on CPU: data -> two trained models -> pred.json/pred.csv -> ensemble -> pictures.
+"""The whole job, offline, on CPU: data -> a trained model -> pred.json/pred.csv -> ensemble -> pictures.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 3.5]
-        [--real-dir ../shared/svhn-reference/real-dev | --no-real]
+    python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 0]
+        [--no-stretched-view] [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
   data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py)
@@ -10,17 +10,20 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   train_a   configs/digit_frcnn_r18_cpu.py from scratch for --minutes-a (tools/train.py --minutes)
   test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py); the
             validation split's pred.json too (for choosing the ensemble's settings)
+  test_a_stretched  model A reading contrast-stretched photos (configs/digit_frcnn_r18_cpu_stretched.py, the
+            same checkpoint): a test-time ensemble member (--no-stretched-view: none)
   test_s    model A's snapshot (its checkpoint at the validation before the last): a free ensemble member
-  train_b   the same config, another seed, shorter schedule: the third ensemble member
+  train_b   with --minutes-b > 0: the same config, another seed, a short schedule: one more member (none by
+            default: in every demo since 2026-11-29 it was too weak to add to A)
   test_b
-  ensemble  tools/ensemble.py --tune over A, A's snapshot and B on the validation split (method, IoU, score
-            rule, weights, fused boxes or number vote, threshold: fusion_settings.json), then --settings on the
-            test split: nothing is chosen on the split that is reported
+  ensemble  tools/ensemble.py --tune --tune-members over those members on the validation split (which members,
+            method, IoU, score rule, weights, fused boxes or number vote, threshold: fusion_settings.json), then
+            --settings on the test split: nothing is chosen on the split that is reported
   real      real photos (--real-dir: a COCO json + images/, by default ../shared/svhn-reference/real-dev; skipped,
             saying so, where it is absent): the members through tools/test.py, the ensemble with the settings
             chosen on the validation split, and whether model A's boxes follow the real boxes' convention
   speed     inference images/s of model A (DigitReader, batch 16, warm)
-  pictures  curves of both runs, prediction grids of the test split and the real photos (wrong numbers red),
+  pictures  training curves, prediction grids of the test split and the real photos (wrong numbers red),
             the digit confusion matrix
 Everything lands in the work dir; the final table is printed and saved as ``summary.json``. The stages, their
 bookkeeping and the summary are ``mmdigit.demo``; the defaults below are its ``DemoSettings``.
@@ -41,13 +44,17 @@ def main(argv=None):
     p.add_argument('--test-images', type=int, default=DEFAULTS.test_images)
     p.add_argument('--minutes-a', type=float, default=DEFAULTS.minutes_a, help="model A's training loop budget, "
                    'validations included (model building and the first data workers come on top: ~0.5 min)')
-    p.add_argument('--minutes-b', type=float, default=DEFAULTS.minutes_b, help="model B's training loop budget")
+    p.add_argument('--minutes-b', type=float, default=DEFAULTS.minutes_b, help="model B's training loop budget "
+                   '(0: no model B)')
+    p.add_argument('--no-stretched-view', action='store_true', help='no ensemble member reading contrast-stretched '
+                   'photos')
     p.add_argument('--real-dir', default=DEFAULTS.real_dir, help='labelled real photos to evaluate on: a folder '
                    'with one COCO json and images/ (default: %(default)s)')
     p.add_argument('--no-real', action='store_true', help='skip the real-photo evaluation')
     args = p.parse_args(argv)
     settings = DemoSettings(train_images=args.train_images, test_images=args.test_images, minutes_a=args.minutes_a,
-                            minutes_b=args.minutes_b, real_dir=args.real_dir, no_real=args.no_real, force=args.force)
+                            minutes_b=args.minutes_b, stretched_view=not args.no_stretched_view,
+                            real_dir=args.real_dir, no_real=args.no_real, force=args.force)
     return run_demo(Path(args.work_dir).resolve(), settings)
 
 

@@ -22,6 +22,8 @@ from .summary import scores, write_summary
 ROOT = Path(__file__).resolve().parents[2]  # the repository: its tools/ and configs/
 PY = sys.executable
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
+# model A's second view: the same checkpoint reading contrast-stretched photos (a test-time ensemble member)
+CONFIG_STRETCHED = ROOT / 'configs' / 'digit_frcnn_r18_cpu_stretched.py'
 SPEED_IMAGES = 400  # test images the speed stage reads, 16 at a time
 
 _run = partial(run_tool, cwd=ROOT)
@@ -34,11 +36,13 @@ class DemoSettings:
     valid_images: int = 1000
     test_images: int = 2000
     minutes_a: float = 18.0  # model A's training loop budget, validations included
-    minutes_b: float = 3.5  # model B's (the short run, the third ensemble member)
+    # model B's (a second, short run); 0: none. Measured in every demo since 2026-11-29: too weak to add to A
+    minutes_b: float = 0.0
     seed_a: int = 0
     seed_b: int = 1
     validations_a: int = 3  # about how often each run validates (and so checkpoints: A's snapshot is one of them)
     validations_b: int = 2
+    stretched_view: bool = True  # model A on contrast-stretched photos as an ensemble member
     real_dir: str = str(REAL_DEV)  # labelled real photos: a COCO json + images/
     no_real: bool = False  # skip the real-photo evaluation
     force: bool = False  # redo every stage
@@ -54,22 +58,26 @@ def make_data(work: Path, data: Path, s: DemoSettings) -> dict:
     return dict(train=s.train_images, valid=s.valid_images, test=s.test_images)
 
 
-def ensemble(work: Path, data: Path, tested: list) -> dict:
-    """Fusion settings chosen on the validation split (tools/ensemble.py --tune), then the test split with them
-    unchanged (--settings): nothing is chosen on the split that is reported."""
+def ensemble(work: Path, data: Path, tested: dict) -> dict:
+    """Fusion settings, the members included, chosen on the validation split (tools/ensemble.py --tune
+    --tune-members), then the test split with them unchanged (--settings): nothing is chosen on the split that
+    is reported."""
     out = work / 'ensemble'
-    say(f'ensemble of {len(tested)} members: fusion settings chosen on the validation split (--tune)')
-    val_preds = [Path(t['pred_dir_valid']) / 'pred.json' for t in tested]
+    say(f'ensemble of up to {len(tested)} members ({", ".join(tested)}): fusion settings and members chosen on '
+        'the validation split (--tune --tune-members)')
+    val_preds = [Path(t['pred_dir_valid']) / 'pred.json' for t in tested.values()]
     _run([PY, ROOT / 'tools' / 'ensemble.py', *val_preds, '--ann-file', split_paths(data, 'valid')[0], '--tune',
-          '--out-dir', out / 'valid'], work / 'ensemble_valid.log', echo_all=True)
+          '--tune-members', '--out-dir', out / 'valid'], work / 'ensemble_valid.log', echo_all=True)
     settings_file = out / 'valid' / 'fusion_settings.json'
     settings = json.loads(settings_file.read_text())['settings']
-    say(f'chosen on validation: {settings}; the test split with them unchanged:')
-    preds = [Path(t['pred_dir']) / 'pred.json' for t in tested]
+    names = list(tested)
+    members = names if settings.get('members') is None else [names[i] for i in settings['members']]
+    say(f'chosen on validation: {settings} ({", ".join(members)}); the test split with them unchanged:')
+    preds = [Path(t['pred_dir']) / 'pred.json' for t in tested.values()]
     _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', split_paths(data, 'test')[0], '--settings',
           settings_file, '--out-dir', out], work / 'ensemble.log', echo_all=True)
     return dict(rows=json.loads((out / 'ensemble.json').read_text()), settings=settings,
-                settings_file=str(settings_file), numbers=settings['numbers'])
+                settings_file=str(settings_file), numbers=settings['numbers'], members=members)
 
 
 def step_time(data: Path) -> dict:
@@ -113,22 +121,26 @@ def snapshot_iter(checkpoint_iters: list[int], final: int, share: float = 0.85) 
 
 
 def run_test_real(work: Path, real: tuple, trained: dict, name: str) -> dict:
-    """A trained model on the real photos: tools/test.py on a labelled image folder."""
+    """A trained model on the real photos: tools/test.py on a labelled image folder (with the member's config:
+    ``trained['config']``, else the CPU config)."""
     ann, images = real
     pred = work / name / 'pred_real'
-    _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--img-dir', images, '--ann-file', ann,
-         '--pred-dir', pred, '--work-dir', work / name / 'test_real'], work / name / 'test_real.log')
+    _run([PY, ROOT / 'tools' / 'test.py', trained.get('config', CONFIG), trained['checkpoint'], '--img-dir', images,
+          '--ann-file', ann, '--pred-dir', pred, '--work-dir', work / name / 'test_real'],
+         work / name / 'test_real.log')
     return scores(latest_metrics(work / name / 'test_real'), pred)
 
 
 def run_test(work: Path, data: Path, trained: dict, name: str) -> dict:
+    """A trained model (``trained['config']``, else the CPU config) on the test and validation splits."""
+    config = trained.get('config', CONFIG)
     pred = work / name / 'pred'
-    _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
+    _run([PY, ROOT / 'tools' / 'test.py', config, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
          work / name / 'test', '--data-root', data], work / name / 'test.log')
     metrics = latest_metrics(work / name / 'test')
     pred_valid = work / name / 'pred_valid'
     valid_json, valid_images = split_paths(data, 'valid')
-    _run([PY, ROOT / 'tools' / 'test.py', CONFIG, trained['checkpoint'], '--pred-dir', pred_valid, '--work-dir',
+    _run([PY, ROOT / 'tools' / 'test.py', config, trained['checkpoint'], '--pred-dir', pred_valid, '--work-dir',
          work / name / 'test_valid', '--img-dir', valid_images, '--ann-file', valid_json],
         work / name / 'test_valid.log')
     from mmdigit.recognition import Calibration
@@ -153,12 +165,12 @@ def speed(trained: dict, data: Path, n: int = SPEED_IMAGES) -> dict:
 
 
 def real_photos(work: Path, real: tuple, members: dict, ens: dict) -> dict:
-    """Both models and their ensemble (the choices made on the validation split) on the real photos, and
+    """Every member and their ensemble (the choices made on the validation split) on the real photos, and
     whether model A's boxes follow the real boxes' convention."""
     from mmdigit.evaluation import PredictionSet, box_size_ratios
     ann, _ = real
     tested = {name: run_test_real(work, real, m, name) for name, m in members.items()}
-    ra, rb = tested['model_a'], tested['model_b']
+    ra, rb = tested['model_a'], tested.get('model_b')
     out = work / 'ensemble' / 'real'
     preds = [Path(r['pred_dir']) / 'pred.json' for r in tested.values()]
     _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, '--settings', ens['settings_file'],
@@ -176,7 +188,8 @@ def pictures(work: Path, data: Path, a: dict, b: dict, real: tuple | None, real_
     from mmdigit.evaluation import PredictionSet
     from mmdigit.visualization import digit_confusion, plot_confusion, plot_runs, prediction_grid, reading_examples
     pics = work / 'pictures'
-    plot_runs([a['work_dir'], b['work_dir']], pics / 'curves.png', names=['model A', 'model B (short)'])
+    runs = [(a['work_dir'], 'model A')] + ([(b['work_dir'], 'model B (short)')] if b else [])
+    plot_runs([w for w, _ in runs], pics / 'curves.png', names=[n for _, n in runs])
     test_json, test_images = split_paths(data, 'test')
     p = PredictionSet.load(a['pred_dir'], test_json)
     plot_confusion(digit_confusion(p.gt.boxes, p.detections, p.reading), pics / 'confusion.png')
@@ -201,22 +214,26 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
                                             vals=s.validations_a))
     ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a'))
+    view = dict(checkpoint=a['checkpoint'], config=str(CONFIG_STRETCHED)) if s.stretched_view else None
+    tv = view and stages.run('test_a_stretched', lambda: run_test(work, data, view, 'model_a_stretched'))
     snap = dict(checkpoint=a['snapshot']) if a.get('snapshot') else None
     ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot'))
-    b = stages.run('train_b', lambda: train(work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec,
-                                            vals=s.validations_b))
-    tb = stages.run('test_b', lambda: run_test(work, data, b, 'model_b'))
-    tested = [t for t in (ta, ts, tb) if t]
+    b = s.minutes_b > 0 and stages.run('train_b', lambda: train(
+        work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b))
+    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b'))
+    members = {k: m for k, m in (('model_a', a), ('model_a_stretched', view), ('model_a_snapshot', snap),
+                                 ('model_b', b)) if m}
+    tested = {k: t for k, t in (('model_a', ta), ('model_a_stretched', tv), ('model_a_snapshot', ts),
+                                ('model_b', tb)) if t}
     ens = stages.run('ensemble', lambda: ensemble(work, data, tested))
     real = None if s.no_real else photo_folder(s.real_dir)
     if real is None:
         say(f'real: skipped ({"--no-real" if s.no_real else f"no labelled real photos in {s.real_dir}"})')
         rl = None
     else:
-        members = {'model_a': a, **({'model_a_snapshot': snap} if snap else {}), 'model_b': b}
         rl = stages.run('real', lambda: real_photos(work, real, members, ens))
     spd = stages.run('speed', lambda: speed(a, data))
-    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, {**b, **tb}, real, rl and rl['model_a']))
-    summary = write_summary(work, stages.done, ta, tb, ens, spd, rl, ts)
+    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']))
+    summary = write_summary(work, stages.done, ta, tb or None, ens, spd, rl, ts, tv)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
     return summary

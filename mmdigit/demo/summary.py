@@ -22,24 +22,28 @@ def scores(metrics: dict, pred_dir: Path) -> dict:
                 per_length={k.split('/')[1]: v for k, v in metrics.items() if 'accuracy_len' in k})
 
 
-def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None) -> dict:
+def _member(t: dict, **extra) -> dict:
+    return dict(bbox_mAP=t['bbox_mAP'], bbox_mAP_50=t['bbox_mAP_50'], seq_acc=t['seq_acc'],
+                seq_acc_thr=t['seq_acc_thr'], per_length=t['per_length'], **extra)
+
+
+def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None) -> dict:
+    """``tb`` (model B), ``ts`` (A's snapshot) and ``tv`` (A on contrast-stretched photos) are None when that
+    member did not run; ``ens['members']`` names the members the ensemble fused (chosen on validation)."""
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
     fused, vote = table_row(ens['rows'], 'fused'), table_row(ens['rows'], 'vote')
     models = {
-        'model_a': dict(bbox_mAP=ta['bbox_mAP'], bbox_mAP_50=ta['bbox_mAP_50'], seq_acc=ta['seq_acc'],
-                        seq_acc_thr=ta['seq_acc_thr'], per_length=ta['per_length'],
-                        train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
-        'model_b': dict(bbox_mAP=tb['bbox_mAP'], bbox_mAP_50=tb['bbox_mAP_50'], seq_acc=tb['seq_acc'],
-                        seq_acc_thr=tb['seq_acc_thr'], per_length=tb['per_length'], train_minutes=minutes['train_b']),
-        **({'model_a_snapshot': dict(bbox_mAP=ts['bbox_mAP'], bbox_mAP_50=ts['bbox_mAP_50'], seq_acc=ts['seq_acc'],
-                                     seq_acc_thr=ts['seq_acc_thr'], per_length=ts['per_length'])} if ts else {}),
+        'model_a': _member(ta, train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
+        **({'model_a_stretched': _member(tv)} if tv else {}),
+        **({'model_b': _member(tb, train_minutes=minutes['train_b'])} if tb else {}),
+        **({'model_a_snapshot': _member(ts)} if ts else {}),
         'ensemble_fused_boxes': dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
                                      seq_acc=fused['accuracy'], seq_acc_thr=fused['thr']),
         'ensemble_number_vote': dict(seq_acc=vote['accuracy']),
         # what the ensemble's pred.csv holds: the way chosen on the validation split
         'ensemble': dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
                          seq_acc=(fused if ens['numbers'] == 'fused' else vote)['accuracy'],
-                         numbers=ens['numbers']),
+                         numbers=ens['numbers'], **({'members': ens['members']} if 'members' in ens else {})),
     }
     if rl is not None:  # the same rows on the real photos
         rfused, rvote = table_row(rl['ensemble_rows'], 'fused'), table_row(rl['ensemble_rows'], 'vote')
@@ -64,6 +68,8 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None) -> dict:
         cells = ' '.join(f'{v:6.4f}' if v is not None else f'{"":>6}' for v in row)
         thr = f'{m["seq_acc_thr"]:.2f}' if m.get('seq_acc_thr') is not None else ''
         print(f'{name:<22} {cells} {thr:>5} {m.get("train_minutes", ""):>9}')
+    if 'members' in ens:
+        print('ensemble members (chosen on the validation split): ' + ', '.join(ens['members']))
     print('per-length accuracy (model A): ' + ', '.join(f'{k}={v:.3f}' for k, v in ta['per_length'].items()))
     if rl is not None:
         ra = rl['model_a']

@@ -17,13 +17,16 @@ ROWS = [dict(kind='fused', thr=0.4, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.7)
         dict(kind='vote', thr=None, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.65)]
 DONE = dict(data=dict(train=10, valid=2, test=4), step_time=dict(seconds_per_iter=0.5),
             train_a=dict(work_dir='a', checkpoint='a/iter_9.pth', snapshot='a/iter_6.pth'), test_a=member(0.7),
-            test_s=member(0.6), train_b=dict(work_dir='b', checkpoint='b/iter_3.pth', snapshot=None),
-            test_b=member(0.5), ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f'),
+            test_a_stretched=member(0.68), test_s=member(0.6),
+            ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f',
+                          members=['model_a', 'model_a_stretched']),
             speed=dict(infer_images_per_s=99.0), pictures=dict(pictures=[]))
+B = dict(train_b=dict(work_dir='b', checkpoint='b/iter_3.pth', snapshot=None), test_b=member(0.5))
 
 
-def cached(work, skip=()):
-    done = {k: dict(v, seconds=60, format=Stages.FORMATS.get(k, 1)) for k, v in DONE.items() if k not in skip}
+def cached(work, skip=(), extra=None):
+    done = {k: dict(v, seconds=60, format=Stages.FORMATS.get(k, 1)) for k, v in {**DONE, **(extra or {})}.items()
+            if k not in skip}
     work.mkdir(parents=True, exist_ok=True)
     (work / 'stages.json').write_text(json.dumps(done))
 
@@ -33,11 +36,35 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
     cached(tmp_path)
     summary = run_demo(tmp_path, DemoSettings(no_real=True))
     assert list(summary['stage_minutes']) == list(DONE)  # every stage, in the demo's order
-    assert list(summary['models']) == ['model_a', 'model_b', 'model_a_snapshot', 'ensemble_fused_boxes',
+    assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_snapshot', 'ensemble_fused_boxes',
                                        'ensemble_number_vote', 'ensemble']
     assert summary['models']['ensemble']['seq_acc'] == 0.65 and summary['real'] is None
+    assert summary['models']['ensemble']['members'] == ['model_a', 'model_a_stretched']
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
     assert 'real: skipped (--no-real)' in capsys.readouterr().out
+
+
+def test_model_b_and_the_stretched_view_are_settings(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
+    cached(tmp_path, skip=('test_a_stretched',), extra=B)
+    summary = run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, stretched_view=False))
+    assert list(summary['models'])[:3] == ['model_a', 'model_b', 'model_a_snapshot']
+    assert 'train_b' in summary['stage_minutes'] and 'test_a_stretched' not in summary['stage_minutes']
+
+
+def test_the_stretched_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(pipeline, 'latest_metrics', lambda d: {
+        'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7, 'digit/best_accuracy': 0.7,
+        'digit/digit_precision': 0.9, 'digit/digit_recall': 0.8})
+    monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
+    cached(tmp_path, skip=('test_a_stretched',))
+    run_demo(tmp_path, DemoSettings(no_real=True))
+    test_calls = [c for c in calls if c[1].endswith('test.py')]
+    assert len(test_calls) == 2  # the test and validation splits
+    for cmd in test_calls:
+        assert cmd[2].endswith('configs/digit_frcnn_r18_cpu_stretched.py') and cmd[3] == 'a/iter_9.pth'
+        assert str(tmp_path / 'model_a_stretched') in ' '.join(cmd)
 
 
 def test_a_missing_stage_runs_its_tool_with_the_settings(tmp_path, monkeypatch):

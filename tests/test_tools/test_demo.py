@@ -15,10 +15,12 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
     monkeypatch.chdir(tmp_path)
     assert demo_tool.main([]) == 'summary'
     assert calls[-1] == (tmp_path / 'work_dirs' / 'demo', DEFAULTS)
-    assert (DEFAULTS.minutes_a, DEFAULTS.minutes_b, DEFAULTS.train_images, DEFAULTS.test_images) == (18.0, 3.5,
+    assert (DEFAULTS.minutes_a, DEFAULTS.minutes_b, DEFAULTS.train_images, DEFAULTS.test_images) == (18.0, 0.0,
                                                                                                    60000, 2000)
+    assert DEFAULTS.stretched_view
     demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4', '--minutes-a', '0.5',
-                    '--minutes-b', '0.2', '--real-dir', 'photos', '--no-real'])
+                    '--minutes-b', '0.2', '--no-stretched-view', '--real-dir', 'photos', '--no-real'])
     assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, minutes_a=0.5, minutes_b=0.2,
-                                                      real_dir='photos', no_real=True, force=True))
+                                                      stretched_view=False, real_dir='photos', no_real=True,
+                                                      force=True))
     assert isinstance(calls[-1][0], Path)
