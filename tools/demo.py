@@ -1,7 +1,7 @@
 """The whole job, offline, on CPU: data -> a trained model -> pred.json/pred.csv -> ensemble -> pictures.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 0]
-        [--no-stretched-view] [--real-dir ../shared/svhn-reference/real-dev | --no-real]
+        [--no-stretched-view] [--snapshot-member] [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
   data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py)
@@ -12,7 +12,9 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
             validation split's pred.json too (for choosing the ensemble's settings)
   test_a_stretched  model A reading contrast-stretched photos (configs/digit_frcnn_r18_cpu_stretched.py, the
             same checkpoint): a test-time ensemble member (--no-stretched-view: none)
-  test_s    model A's snapshot (its checkpoint at the validation before the last): a free ensemble member
+  test_s    with --snapshot-member: model A's snapshot (its checkpoint at the validation before the last), a
+            free member (none by default: in the demos of 2026-11-30 it added nothing on the test split or the
+            real photos)
   train_b   with --minutes-b > 0: the same config, another seed, a short schedule: one more member (none by
             default: in every demo since 2026-11-29 it was too weak to add to A)
   test_b
@@ -48,12 +50,14 @@ def main(argv=None):
                    '(0: no model B)')
     p.add_argument('--no-stretched-view', action='store_true', help='no ensemble member reading contrast-stretched '
                    'photos')
+    p.add_argument('--snapshot-member', action='store_true', help="model A's snapshot as an ensemble member too")
     p.add_argument('--real-dir', default=DEFAULTS.real_dir, help='labelled real photos to evaluate on: a folder '
                    'with one COCO json and images/ (default: %(default)s)')
     p.add_argument('--no-real', action='store_true', help='skip the real-photo evaluation')
     args = p.parse_args(argv)
     settings = DemoSettings(train_images=args.train_images, test_images=args.test_images, minutes_a=args.minutes_a,
                             minutes_b=args.minutes_b, stretched_view=not args.no_stretched_view,
+                            snapshot_member=args.snapshot_member,
                             real_dir=args.real_dir, no_real=args.no_real, force=args.force)
     return run_demo(Path(args.work_dir).resolve(), settings)
 

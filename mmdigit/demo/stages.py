@@ -36,8 +36,9 @@ class Stages:
     """Results of finished stages, persisted so a re-run continues where it stopped. A stage whose result
     format changed since (``FORMATS``; 1 when absent) is redone."""
 
-    # 2: rows say their kind; 3: settings tuned on the validation split; 4: the members chosen there too
-    FORMATS = {'ensemble': 4, 'real': 4}
+    # 2: rows say their kind; 3: settings tuned on the validation split; 4: the members chosen there too;
+    # 5: the default members are A and A reading stretched photos
+    FORMATS = {'ensemble': 5, 'real': 5}
 
     def __init__(self, work: Path, force: bool):
         self.path = work / 'stages.json'

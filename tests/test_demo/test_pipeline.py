@@ -34,7 +34,7 @@ def cached(work, skip=(), extra=None):
 def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
     cached(tmp_path)
-    summary = run_demo(tmp_path, DemoSettings(no_real=True))
+    summary = run_demo(tmp_path, DemoSettings(no_real=True, snapshot_member=True))
     assert list(summary['stage_minutes']) == list(DONE)  # every stage, in the demo's order
     assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_snapshot', 'ensemble_fused_boxes',
                                        'ensemble_number_vote', 'ensemble']
@@ -47,9 +47,17 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
 def test_model_b_and_the_stretched_view_are_settings(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
     cached(tmp_path, skip=('test_a_stretched',), extra=B)
-    summary = run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, stretched_view=False))
+    summary = run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, stretched_view=False, snapshot_member=True))
     assert list(summary['models'])[:3] == ['model_a', 'model_b', 'model_a_snapshot']
     assert 'train_b' in summary['stage_minutes'] and 'test_a_stretched' not in summary['stage_minutes']
+
+
+def test_by_default_the_ensemble_is_a_and_its_stretched_view(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
+    cached(tmp_path, skip=('test_s',))
+    summary = run_demo(tmp_path, DemoSettings(no_real=True))
+    assert list(summary['models'])[:2] == ['model_a', 'model_a_stretched']
+    assert 'model_a_snapshot' not in summary['models'] and 'test_s' not in summary['stage_minutes']
 
 
 def test_the_stretched_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch):

@@ -17,10 +17,12 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
     assert calls[-1] == (tmp_path / 'work_dirs' / 'demo', DEFAULTS)
     assert (DEFAULTS.minutes_a, DEFAULTS.minutes_b, DEFAULTS.train_images, DEFAULTS.test_images) == (18.0, 0.0,
                                                                                                    60000, 2000)
-    assert DEFAULTS.stretched_view
+    assert DEFAULTS.stretched_view and not DEFAULTS.snapshot_member
     demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4', '--minutes-a', '0.5',
-                    '--minutes-b', '0.2', '--no-stretched-view', '--real-dir', 'photos', '--no-real'])
+                    '--minutes-b', '0.2', '--no-stretched-view', '--snapshot-member', '--real-dir', 'photos',
+                    '--no-real'])
     assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, minutes_a=0.5, minutes_b=0.2,
-                                                      stretched_view=False, real_dir='photos', no_real=True,
+                                                      stretched_view=False, snapshot_member=True,
+                                                      real_dir='photos', no_real=True,
                                                       force=True))
     assert isinstance(calls[-1][0], Path)
