@@ -55,10 +55,11 @@ class ContrastStretch(BaseTransform):
     """Stretch the image's luminance percentiles ``low`` .. ``high`` to the full 0-255 range, with one gain and
     offset for all three channels (hue kept), values outside clipped.
 
-    Why: real photos of house numbers are often hazy or washed out where our renders are not, and a model
-    trained on the renders reads the stretched photo differently: the demo's model A read 0.683 of the real
-    SVHN photos stretched against 0.656 as they are (0.8175 against 0.828 on the synthetic test split), so
-    the stretched photo is a test-time ensemble member (``configs/digit_frcnn_r18_cpu_stretched.py``).
+    Why: a model trained on the renders reads many real photos differently once their contrast is stretched:
+    the 2026-11-30 13:34 demo's model A read 0.683 of the real SVHN photos stretched against 0.656 as they are
+    (0.8175 against 0.828 on the synthetic test split), so the stretched photo is a second view for the
+    ensemble (``configs/digit_frcnn_r18_cpu_stretched.py``). As preprocessing in training too it did not help
+    (README, "Ensembles").
     Put it right after ``LoadImageFromFile``, before ``KeepOriginalImage``, so the zoomed-in pass crops the
     stretched photo. An image whose percentiles are less than one grey level apart is left as it is."""
 
