@@ -167,18 +167,20 @@ def speed(trained: dict, data: Path, n: int = SPEED_IMAGES) -> dict:
     return dict(infer_images_per_s=round(len(files) / dt, 1), images=len(files), batch=16)
 
 
-def real_photos(work: Path, real: tuple, members: dict, ens: dict) -> dict:
-    """Every member and their ensemble (the choices made on the validation split) on the real photos, and
-    whether model A's boxes follow the real boxes' convention."""
+def real_photos(work: Path, real: tuple, members: dict, ens: dict | None) -> dict:
+    """Every member and their ensemble (the choices made on the validation split; none without ``ens``) on the
+    real photos, and whether model A's boxes follow the real boxes' convention."""
     from mmdigit.evaluation import PredictionSet, box_size_ratios
     ann, _ = real
     tested = {name: run_test_real(work, real, m, name) for name, m in members.items()}
     ra, rb = tested['model_a'], tested.get('model_b')
-    out = work / 'ensemble' / 'real'
-    preds = [Path(r['pred_dir']) / 'pred.json' for r in tested.values()]
-    _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, '--settings', ens['settings_file'],
-         '--out-dir', out], work / 'ensemble_real.log', echo_all=True)
-    rows = json.loads((out / 'ensemble.json').read_text())
+    rows = None
+    if ens is not None:
+        out = work / 'ensemble' / 'real'
+        preds = [Path(r['pred_dir']) / 'pred.json' for r in tested.values()]
+        _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, '--settings', ens['settings_file'],
+             '--out-dir', out], work / 'ensemble_real.log', echo_all=True)
+        rows = json.loads((out / 'ensemble.json').read_text())
     preds_a = PredictionSet.load(ra['pred_dir'], ann)
     ratios = box_size_ratios(preds_a.gt.boxes, preds_a.detections, preds_a.reading)
     print(f'   model A on real photos: boxes matched {ratios["matched"]}, width ratio p25/p50/p75 '
@@ -228,7 +230,12 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
                                  ('model_b', b)) if m}
     tested = {k: t for k, t in (('model_a', ta), ('model_a_stretched', tv), ('model_a_snapshot', ts),
                                 ('model_b', tb)) if t}
-    ens = stages.run('ensemble', lambda: ensemble(work, data, tested))
+    if len(tested) > 1:
+        ens = stages.run('ensemble', lambda: ensemble(work, data, tested))
+    else:
+        say('ensemble: skipped (model A is the only member: --no-stretched-view without --snapshot-member or '
+            '--minutes-b)')
+        ens = None
     real = None if s.no_real else photo_folder(s.real_dir)
     if real is None:
         say(f'real: skipped ({"--no-real" if s.no_real else f"no labelled real photos in {s.real_dir}"})')

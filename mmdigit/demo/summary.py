@@ -29,27 +29,30 @@ def _member(t: dict, **extra) -> dict:
 
 def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None) -> dict:
     """``tb`` (model B), ``ts`` (A's snapshot) and ``tv`` (A on contrast-stretched photos) are None when that
-    member did not run; ``ens['members']`` names the members the ensemble fused (chosen on validation)."""
+    member did not run, ``ens`` when there was no ensemble; ``ens['members']`` names the members the ensemble
+    fused (chosen on validation)."""
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
-    fused, vote = table_row(ens['rows'], 'fused'), table_row(ens['rows'], 'vote')
     models = {
         'model_a': _member(ta, train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
         **({'model_a_stretched': _member(tv)} if tv else {}),
         **({'model_b': _member(tb, train_minutes=minutes['train_b'])} if tb else {}),
         **({'model_a_snapshot': _member(ts)} if ts else {}),
-        'ensemble_fused_boxes': dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
-                                     seq_acc=fused['accuracy'], seq_acc_thr=fused['thr']),
-        'ensemble_number_vote': dict(seq_acc=vote['accuracy']),
-        # what the ensemble's pred.csv holds: the way chosen on the validation split
-        'ensemble': dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
-                         seq_acc=(fused if ens['numbers'] == 'fused' else vote)['accuracy'],
-                         numbers=ens['numbers'], **({'members': ens['members']} if 'members' in ens else {})),
     }
+    if ens is not None:
+        fused, vote = table_row(ens['rows'], 'fused'), table_row(ens['rows'], 'vote')
+        models['ensemble_fused_boxes'] = dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
+                                              seq_acc=fused['accuracy'], seq_acc_thr=fused['thr'])
+        models['ensemble_number_vote'] = dict(seq_acc=vote['accuracy'])
+        # what the ensemble's pred.csv holds: the way chosen on the validation split
+        models['ensemble'] = dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
+                                  seq_acc=(fused if ens['numbers'] == 'fused' else vote)['accuracy'],
+                                  numbers=ens['numbers'], **({'members': ens['members']} if 'members' in ens else {}))
     if rl is not None:  # the same rows on the real photos
-        rfused, rvote = table_row(rl['ensemble_rows'], 'fused'), table_row(rl['ensemble_rows'], 'vote')
         for key, r in rl['members'].items():
             models[key]['real'] = {k: r[k] for k in ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision',
                                                     'digit_recall', 'per_length')}
+    if rl is not None and ens is not None and rl.get('ensemble_rows'):
+        rfused, rvote = table_row(rl['ensemble_rows'], 'fused'), table_row(rl['ensemble_rows'], 'vote')
         models['ensemble_fused_boxes']['real'] = dict(bbox_mAP=rfused['bbox_mAP'], bbox_mAP_50=rfused['bbox_mAP_50'],
                                                       seq_acc=rfused['accuracy'])
         models['ensemble_number_vote']['real'] = dict(seq_acc=rvote['accuracy'])
@@ -68,7 +71,7 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None) -> di
         cells = ' '.join(f'{v:6.4f}' if v is not None else f'{"":>6}' for v in row)
         thr = f'{m["seq_acc_thr"]:.2f}' if m.get('seq_acc_thr') is not None else ''
         print(f'{name:<22} {cells} {thr:>5} {m.get("train_minutes", ""):>9}')
-    if 'members' in ens:
+    if ens is not None and 'members' in ens:
         print('ensemble members (chosen on the validation split): ' + ', '.join(ens['members']))
     print('per-length accuracy (model A): ' + ', '.join(f'{k}={v:.3f}' for k, v in ta['per_length'].items()))
     if rl is not None:

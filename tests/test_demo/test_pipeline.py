@@ -60,6 +60,14 @@ def test_by_default_the_ensemble_is_a_and_its_stretched_view(tmp_path, monkeypat
     assert 'model_a_snapshot' not in summary['models'] and 'test_s' not in summary['stage_minutes']
 
 
+def test_with_model_a_alone_there_is_no_ensemble(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
+    cached(tmp_path, skip=('test_a_stretched', 'test_s', 'ensemble'))
+    summary = run_demo(tmp_path, DemoSettings(no_real=True, stretched_view=False))
+    assert list(summary['models']) == ['model_a'] and 'ensemble' not in summary['stage_minutes']
+    assert 'ensemble: skipped (model A is the only member' in capsys.readouterr().out
+
+
 def test_the_stretched_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(pipeline, 'latest_metrics', lambda d: {

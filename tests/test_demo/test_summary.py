@@ -76,3 +76,12 @@ def test_summary_with_real_photos_and_the_snapshot(tmp_path, capsys):
     assert models['ensemble']['real']['seq_acc'] == 0.45  # the number vote, as chosen on the validation split
     assert summary['real'] == dict(ann_file='real.json', images=259, box_ratios_a=rl['box_ratios_a'])
     assert 'real photos (259, model A)' in capsys.readouterr().out
+
+
+def test_summary_without_an_ensemble_keeps_the_real_photos_of_model_a(tmp_path):
+    members = dict(model_a=member_scores(0.4))
+    rl = dict(ann_file='real.json', images=259, model_a=members['model_a'], members=members, ensemble_rows=None,
+              box_ratios_a=dict(width_ratio=[0.9, 1.0, 1.1], height_ratio=[1, 1.1, 1.2]))
+    summary = write_summary(tmp_path, dict(DONE, real=dict(seconds=60)), member_scores(0.7), None, None,
+                            dict(infer_images_per_s=90.0), rl)
+    assert list(summary['models']) == ['model_a'] and summary['models']['model_a']['real']['seq_acc'] == 0.4
