@@ -60,6 +60,9 @@ class ContrastStretch(BaseTransform):
     (0.8175 against 0.828 on the synthetic test split), so the stretched photo is a second view for the
     ensemble (``configs/digit_frcnn_r18_cpu_stretched.py``). As preprocessing in training too it did not help
     (README, "Ensembles").
+    Not mmcv's ``auto_contrast`` (mmdet's ``AutoContrast``): that stretches each channel on its own, which
+    shifts the colours, and mmdet applies it as a random augmentation; this is one deterministic gain for all
+    channels, the view that was measured.
     Put it right after ``LoadImageFromFile``, before ``KeepOriginalImage``, so the zoomed-in pass crops the
     stretched photo. An image whose percentiles are less than one grey level apart is left as it is."""
 
