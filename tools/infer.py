@@ -5,6 +5,11 @@ object per line with the digits' boxes, and ``error`` for an unreadable image). 
 calibrated one stored beside the checkpoint unless ``--score-thr`` is given. An unreadable image gets number
 ``-1``, its reason in the ``error`` field and a line on stderr, and the exit code is 1; progress goes to stderr.
 ``--show-dir`` draws each image to ``<stem>.png`` (``<name>.png`` when two inputs share a stem).
+
+An ensemble: ``--view CONFIG`` (the same checkpoint reading CONFIG's test pipeline, e.g.
+``configs/digit_frcnn_r18_cpu_stretched.py``: contrast-stretched photos) and ``--member CONFIG CHECKPOINT`` add
+members, fused with ``--fusion fusion_settings.json`` (from ``tools/ensemble.py --tune``; default WBF, IoU 0.55).
+``make demo`` prints the command that reads photos as its ensemble did.
 """
 import argparse
 import contextlib
@@ -17,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from mmdigit.datasets.digit_dataset import find_images  # noqa: E402
-from mmdigit.utils.cli import UserError, positive_int, probability, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, add_reader_args, positive_int, reader_kwargs, run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -25,15 +30,14 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('paths', nargs='+', help='images, folders or globs')
-    parser.add_argument('--score-thr', type=probability,
-                        help='Task-2 threshold in [0, 1] (default: calibrated, else config)')
     parser.add_argument('--json', action='store_true', help='JSON lines with boxes instead of CSV')
     parser.add_argument('--show-dir', help='write each image with its boxes, digits and number drawn')
-    parser.add_argument('--device', default='cpu')
     parser.add_argument('--batch-size', type=positive_int, default=16)
     parser.add_argument('--workers', type=positive_int, default=1,
                         help='CPU: read this many batches at once, one torch thread each (2 on 2 cores)')
-    return parser.parse_args(argv)
+    add_reader_args(parser)
+    args = parser.parse_args(argv)
+    return args, reader_kwargs(args, parser)
 
 
 class _Progress:
@@ -52,7 +56,7 @@ class _Progress:
 
 def main(argv=None, out=sys.stdout):
     """Returns the exit code: 0, or 1 when an image could not be read."""
-    args = parse_args(argv)
+    args, reader_options = parse_args(argv)
     files = find_images(args.paths)
     if args.show_dir and Path(args.show_dir).is_file():
         raise UserError(f'--show-dir {args.show_dir}: is a file, not a folder')
@@ -60,8 +64,7 @@ def main(argv=None, out=sys.stdout):
     from mmdigit.datasets import inspect_image
     from mmdigit.utils.run_files import unique_names
     with contextlib.redirect_stdout(sys.stderr):  # mmengine prints 'Loads checkpoint by ...': stdout is the CSV
-        reader = DigitReader(args.config, args.checkpoint, device=args.device, score_thr=args.score_thr,
-                             workers=args.workers)
+        reader = DigitReader(args.config, args.checkpoint, workers=args.workers, **reader_options)
     readable, results, errors = [], {}, {}
     for f in files:
         try:

@@ -46,16 +46,19 @@ class BatchInference:
     on one thread. Why: one batch at a time leaves a core idle through its Python and post-processing parts,
     and OpenMP's per-op barriers stall when another process holds a core (2 shared cores, demo model, batch
     16: 104 images/s with 2 workers, 95 one batch at a time on 2 torch threads; ``bench/inference_speed.py``).
-    Each worker reads whole batches, so answers equal one-thread reading exactly."""
+    Each worker reads whole batches, so answers equal one-thread reading exactly.
 
-    def __init__(self, model, workers: int = 1):
+    ``cfg``: the config whose test pipeline prepares the images (default the model's own): another view of the
+    photos read by the same weights, e.g. ``configs/digit_frcnn_r18_cpu_stretched.py``."""
+
+    def __init__(self, model, workers: int = 1, cfg=None):
         from mmcv.transforms import Compose
         from mmdet.utils import get_test_pipeline_cfg
 
         self.model = model
         self.workers = max(1, int(workers)) if next(model.parameters()).device.type == 'cpu' else 1
         self._pool = None
-        steps = [t for t in get_test_pipeline_cfg(copy.deepcopy(model.cfg)) if t['type'] != 'LoadAnnotations']
+        steps = [t for t in get_test_pipeline_cfg(copy.deepcopy(cfg or model.cfg)) if t['type'] != 'LoadAnnotations']
         self.from_path = Compose(steps)
         self.from_array = Compose([dict(steps[0], type='mmdet.LoadImageFromNDArray'), *steps[1:]])
 

@@ -5,8 +5,16 @@
     reading = reader.read('house.png')        # or an HxWx3 BGR uint8 array
     reading.number, reading.score, reading.digits
 
+    # an ensemble: the same weights also reading contrast-stretched photos, fused as tools/ensemble.py fuses
+    reader = DigitReader(cfg, ckpt, members=['configs/digit_frcnn_r18_cpu_stretched.py'],
+                         fusion='work_dirs/demo/ensemble/valid/fusion_settings.json')
+
 Loads the checkpoint with torch's safe loader (nothing pickled runs), checks it fits the config, and reads
 numbers with the same settings and calibrated threshold as ``tools/test.py`` (:class:`ReadingSettings`).
+With ``members``, every image is read by each member and their detections are fused and read with the
+:class:`mmdigit.ensemble.FusionSettings` (those ``tools/ensemble.py --tune`` chose on a validation split), so a
+user gets what the ensemble measured, from photos rather than prediction files. Members with the same
+checkpoint and model share one loaded model.
 """
 from __future__ import annotations
 
@@ -50,44 +58,125 @@ class DigitReading:
         return out if self.error is None else dict(out, error=self.error)
 
 
+class ReaderMember:
+    """One member of a reader: a loaded model, the config whose test pipeline prepares its images, and how
+    it reads a number on its own (its calibrated threshold: the vote and the fused threshold's default use it)."""
+
+    def __init__(self, model, cfg, reading: ReadingSettings, name: str, workers: int = 1):
+        self.model, self.cfg, self.reading, self.name = model, cfg, reading, name
+        self.detect = BatchInference(model, workers=workers, cfg=cfg)
+
+
 class DigitReader:
-    """Detector + number reading.
+    """Detector(s) + number reading.
 
     Args:
         config: config path or ``Config``.
         checkpoint: checkpoint path.
         device: ``'cpu'``, ``'cuda:0'``, ...
         score_thr: Task-2 threshold; default the calibration beside the checkpoint, else the config's
-            (:meth:`ReadingSettings.resolve`, as ``tools/test.py``).
+            (:meth:`ReadingSettings.resolve`, as ``tools/test.py``). With ``members``: the fused boxes'
+            threshold (default: the fusion settings').
         workers: CPU threads reading whole batches at once, one torch thread each (``BatchInference``):
             on 2 cores ``workers=2`` keeps both busy through the serial parts of a batch. Same answers.
+        members: more ensemble members after ``config`` + ``checkpoint`` (input 0): each a config (read
+            by ``checkpoint``: a test-time view) or a ``(config, checkpoint)`` pair.
+        fusion: how the members are fused (:class:`mmdigit.ensemble.FusionSettings`, or the path of a
+            ``fusion_settings.json`` whose inputs were these members in this order); default WBF, IoU 0.55,
+            equal weights, the fused boxes read at the mean of the members' thresholds. Only the members the
+            settings choose are run.
     """
 
     def __init__(self, config, checkpoint: str, device: str = 'cpu', score_thr: float | None = None,
-                 workers: int = 1):
+                 workers: int = 1, members: Sequence = (), fusion=None):
+        import mmdigit  # noqa: F401  (registration, safe loading)
+        from mmdigit.ensemble import FusionSettings, load_settings
+
+        specs = [(config, checkpoint), *(_member_spec(m, checkpoint) for m in members)]
+        if len(specs) == 1:
+            self.fusion = None
+        elif isinstance(fusion, FusionSettings):
+            fusion.check_inputs(len(specs), 'fusion settings')
+            self.fusion = fusion
+        else:
+            self.fusion = FusionSettings() if fusion is None else load_settings(fusion, len(specs))
+        chosen = range(len(specs)) if self.fusion is None or self.fusion.members is None else self.fusion.members
+        loaded = {}
+        self.members = [self._load(*specs[i], device, None if self.fusion else score_thr, workers, loaded)
+                        for i in chosen]
+        self.model, self.detect = self.members[0].model, self.members[0].detect
+        if self.fusion is None:
+            self.reading = self.members[0].reading
+        elif score_thr is not None:
+            self.reading = self.fusion.reading(self.members).with_threshold(score_thr, 'score_thr')
+        else:
+            self.reading = self.fusion.reading(self.members)
+
+    @staticmethod
+    def _load(config, checkpoint, device, score_thr, workers, loaded: dict) -> ReaderMember:
+        """A member; its model is the one already ``loaded`` for the same checkpoint and model settings."""
+        import json
+        from pathlib import Path
+
         from mmdet.apis import init_detector
         from mmengine.config import Config
 
-        import mmdigit  # noqa: F401  (registration, safe loading)
         from mmdigit.utils.checkpoint import check_checkpoint_matches
-
-        cfg = Config.fromfile(config) if isinstance(config, str) else config
-        check_checkpoint_matches(cfg.model, checkpoint)
-        self.model = init_detector(cfg, checkpoint, device=device)
-        if next(self.model.parameters()).device.type == 'cpu':  # the reader's own model: it only reads
-            optimize_for_cpu(self.model)
-        self.detect = BatchInference(self.model, workers=workers)
-        self.reading = ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr')
+        cfg = Config.fromfile(config) if isinstance(config, (str, Path)) else config
+        key = (str(Path(checkpoint).resolve()), json.dumps(cfg.model.to_dict(), sort_keys=True, default=str))
+        if key not in loaded:
+            check_checkpoint_matches(cfg.model, checkpoint)
+            model = init_detector(cfg, checkpoint, device=device)
+            if next(model.parameters()).device.type == 'cpu':  # the reader's own model: it only reads
+                optimize_for_cpu(model)
+            loaded[key] = model
+        reading = ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr')
+        name = f'{Path(cfg.filename).name if cfg.filename else "config"} + {Path(checkpoint).name}'
+        return ReaderMember(loaded[key], cfg, reading, name, workers)
 
     def read(self, image) -> DigitReading:
         return self.read_many([image])[0]
 
     def read_many(self, images: Sequence, batch_size: int = 16) -> list[DigitReading]:
-        """Read a list of images (paths or BGR arrays), ``batch_size`` at a time in one forward pass each."""
+        """Read a list of images (paths or BGR arrays), ``batch_size`` at a time in one forward pass each
+        (per member)."""
         images = list(images)
         batches = [images[start:start + batch_size] for start in range(0, len(images), batch_size)]
-        return [self.reading_from(r.pred_instances) for samples in self.detect.map(batches) for r in samples]
+        per_member = [[r for samples in m.detect.map(batches) for r in samples] for m in self.members]
+        if self.fusion is None:
+            return [self.reading_from(r.pred_instances) for r in per_member[0]]
+        return [self._fused_reading(list(samples)) for samples in zip(*per_member)]
 
     def reading_from(self, pred_instances) -> DigitReading:
-        arrays = (getattr(pred_instances, k).cpu().numpy() for k in ('bboxes', 'scores', 'labels'))
-        return DigitReading.of(self.reading, *arrays)
+        return DigitReading.of(self.reading, *_arrays(pred_instances))
+
+    def _fused_reading(self, samples: list) -> DigitReading:
+        """One image's members' predictions fused (:func:`mmdigit.ensemble.fuse_detections`) and read: the
+        fused boxes at the fused threshold, or the members' vote (the number with the most ``weight x
+        confidence``; its digits and score are those of the surest member that read it)."""
+        from mmdigit.ensemble import fuse_detections, vote_number
+        from mmdigit.recognition import ImageDetections
+        dets = [ImageDetections(*_arrays(s.pred_instances)) for s in samples]
+        height, width = samples[0].ori_shape[:2]
+        fused = fuse_detections([dets], [(width, height)], **self.fusion.fuse_kwargs())[0]
+        arrays = (fused.bboxes, fused.scores, fused.labels)
+        if self.fusion.numbers == 'fused':
+            return DigitReading.of(self.reading, *arrays)
+        readings = [m.reading.read(d.bboxes, d.scores, d.labels) for m, d in zip(self.members, dets)]
+        number = vote_number(readings, self.fusion.weights)
+        k = max((k for k, r in enumerate(readings) if r.number == number), key=lambda k: readings[k].confidence)
+        surest = DigitReading.of(self.members[k].reading, dets[k].bboxes, dets[k].scores, dets[k].labels)
+        return DigitReading(number, surest.score, surest.digits, dict(zip(('bboxes', 'scores', 'labels'), arrays)))
+
+
+def _member_spec(member, checkpoint: str) -> tuple:
+    """``member`` as (config, checkpoint): a config alone is read by the reader's own ``checkpoint``."""
+    if isinstance(member, (tuple, list)):
+        if len(member) != 2:
+            raise ValueError(f'a reader member is a config or a (config, checkpoint) pair, not {member!r}')
+        return tuple(member)
+    return member, checkpoint
+
+
+def _arrays(pred_instances) -> tuple:
+    return tuple(getattr(pred_instances, k).cpu().numpy() for k in ('bboxes', 'scores', 'labels'))

@@ -16,6 +16,7 @@ from pathlib import Path
 from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
 from mmdigit.utils.run_files import last_checkpoint, latest_metrics
 
+from .reader_spec import demo_spec
 from .stages import Stages, run_tool, say
 from .summary import scores, write_summary
 
@@ -244,6 +245,7 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
         rl = stages.run('real', lambda: real_photos(work, real, members, ens))
     spd = stages.run('speed', lambda: speed(a, data))
     stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']))
-    summary = write_summary(work, stages.done, ta, tb or None, ens, spd, rl, ts, tv)
+    reader = demo_spec({k: members[k] for k in tested}, ens, CONFIG)
+    summary = write_summary(work, stages.done, ta, tb or None, ens, spd, rl, ts, tv, reader=reader, root=ROOT)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
     return summary

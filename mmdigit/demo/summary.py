@@ -3,6 +3,7 @@ ensemble on the synthetic test split and the real photos (``write_summary``: ``s
 printed)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -27,10 +28,11 @@ def _member(t: dict, **extra) -> dict:
                 seq_acc_thr=t['seq_acc_thr'], per_length=t['per_length'], **extra)
 
 
-def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None) -> dict:
+def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reader=None, root=None) -> dict:
     """``tb`` (model B), ``ts`` (A's snapshot) and ``tv`` (A on contrast-stretched photos) are None when that
     member did not run, ``ens`` when there was no ensemble; ``ens['members']`` names the members the ensemble
-    fused (chosen on validation)."""
+    fused (chosen on validation). ``reader``: the :class:`~mmdigit.demo.reader_spec.ReaderSpec` that reads
+    photos as the demo's ensemble did (kept as ``reader`` and printed as a command, paths relative to ``root``)."""
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
     models = {
         'model_a': _member(ta, train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
@@ -60,7 +62,8 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None) -> di
                                           seq_acc=(rfused if ens['numbers'] == 'fused' else rvote)['accuracy'])
     summary = dict(models=models, stage_minutes=minutes, total_minutes=round(sum(minutes.values()), 1),
                    real=rl and dict(ann_file=rl['ann_file'], images=rl['images'], box_ratios_a=rl['box_ratios_a']),
-                   machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'))
+                   machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'),
+                   reader=reader and dataclasses.asdict(reader))
     (work / 'summary.json').write_text(json.dumps(summary, indent=2))
     print(f'\n{"":<22} {"synthetic test split":^20} {"real photos":^20}')
     print(f'{"":<22} {"mAP":>6} {"AP50":>6} {"acc":>6} {"mAP":>6} {"AP50":>6} {"acc":>6} {"thr":>5} {"train min":>9}')
@@ -82,4 +85,7 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None) -> di
             f'{rl["box_ratios_a"]["width_ratio"][1]}/{rl["box_ratios_a"]["height_ratio"][1]}')
     print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16')
     print('stage minutes: ' + ', '.join(f'{k} {v}' for k, v in minutes.items()))
+    if reader is not None:
+        how = 'as the ensemble did' if reader.members else 'with model A'
+        print(f'read your photos {how}: {reader.command(Path(root or work))} (tools/serve.py serves the same)')
     return summary

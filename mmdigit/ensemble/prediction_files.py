@@ -21,6 +21,7 @@ from mmdigit.recognition import (
     NO_NUMBER,
     ImageDetections,
     NumberDecoder,
+    NumberReading,
     PredictionFileError,
     ReadingSettings,
     read_pred_csv,
@@ -123,22 +124,28 @@ def common_images(models: list[ModelPredictions], images: ImageSet, intersection
 def fuse_models(models: list[ModelPredictions], image_ids: list[int], images: ImageSet, **fuse_kwargs) -> dict:
     """``{image_id: ImageDetections}`` fused over the models (see :func:`mmdigit.ensemble.fuse_many`); boxes
     entirely outside their image mean the image set is another one: an error naming it."""
-    inputs = []
-    for i in image_ids:
-        dets = [m.get(i) for m in models]
-        inputs.append(([d.bboxes for d in dets], [d.scores for d in dets], [d.labels for d in dets]))
     try:
-        fused = fuse_many(inputs, image_sizes=[images.sizes[i] for i in image_ids], **fuse_kwargs)
+        fused = fuse_detections([[m.get(i) for m in models] for i in image_ids],
+                                [images.sizes[i] for i in image_ids], **fuse_kwargs)
     except OutsideImageError as e:
         raise PredictionFileError(f'{images.source}: image sizes do not fit the predictions ({e}); is it the image '
                                   f'set {", ".join(str(m.path) for m in models)} were made on?') from None
-    return {i: ImageDetections(*out) for i, out in zip(image_ids, fused)}
+    return dict(zip(image_ids, fused))
 
 
-def fused_reading(models: list[ModelPredictions], weights=None, score_thr: float | None = None,
+def fuse_detections(per_image: list[list[ImageDetections]], sizes: list, **fuse_kwargs) -> list[ImageDetections]:
+    """Each image's members' detections (one list per image, members in order) fused into one
+    :class:`ImageDetections` per image; ``sizes``: each image's (width, height). The one fusion step of the
+    file ensembler (:func:`fuse_models`) and of ``DigitReader``'s members."""
+    inputs = [([d.bboxes for d in dets], [d.scores for d in dets], [d.labels for d in dets]) for dets in per_image]
+    return [ImageDetections(*out) for out in fuse_many(inputs, image_sizes=list(sizes), **fuse_kwargs)]
+
+
+def fused_reading(models: list, weights=None, score_thr: float | None = None,
                   source: str = '--score-thr') -> ReadingSettings:
     """How fused boxes are read: at ``score_thr`` (given by ``source``), else at the weighted mean of the models'
-    thresholds (WBF 'avg' scores are weighted means of the models' scores), with :data:`FUSED_DECODER`."""
+    thresholds (WBF 'avg' scores are weighted means of the models' scores), with :data:`FUSED_DECODER`.
+    ``models``: anything with a ``reading`` (:class:`ModelPredictions`, ``DigitReader``'s members)."""
     if score_thr is not None:
         return ReadingSettings(replace(FUSED_DECODER, score_thr=score_thr), source)
     w = np.ones(len(models)) if weights is None else np.asarray(weights, dtype=float)
@@ -147,15 +154,23 @@ def fused_reading(models: list[ModelPredictions], weights=None, score_thr: float
 
 
 def vote_numbers(models: list[ModelPredictions], image_ids: list[int], weights=None) -> dict:
-    """``{image_id: number}`` by confidence-weighted vote over each model's own reading (ties: the number
-    that got its first vote earliest, models in the given order)."""
-    weights = np.ones(len(models)) if weights is None else np.asarray(weights, dtype=float)
+    """``{image_id: number}`` by :func:`vote_number` over each model's own reading of each image."""
     out = {}
     for i in image_ids:
-        votes: dict = defaultdict(float)
-        for m, w in zip(models, weights):
+        readings = []
+        for m in models:
             d = m.get(i)
-            r = m.reading.read(d.bboxes, d.scores, d.labels)
-            votes[r.number] += w * r.confidence
-        out[i] = max(votes.items(), key=lambda kv: kv[1])[0]
+            readings.append(m.reading.read(d.bboxes, d.scores, d.labels))
+        out[i] = vote_number(readings, weights)
     return out
+
+
+def vote_number(readings: list[NumberReading], weights=None) -> str:
+    """One image's number by confidence-weighted vote over the members' own readings: the number with the
+    largest summed ``weight x confidence`` (ties: the number that got its first vote earliest, members in the
+    given order)."""
+    weights = np.ones(len(readings)) if weights is None else np.asarray(weights, dtype=float)
+    votes: dict = defaultdict(float)
+    for r, w in zip(readings, weights):
+        votes[r.number] += w * r.confidence
+    return max(votes.items(), key=lambda kv: kv[1])[0]

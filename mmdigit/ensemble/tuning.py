@@ -80,6 +80,14 @@ class FusionSettings:
                 raise PredictionFileError(f'{source}: {why}')
         return s
 
+    def check_inputs(self, n_inputs: int, source: str = 'fusion settings', then: str = '') -> None:
+        """Raise a one-line error naming ``source`` unless these settings fit ``n_inputs`` inputs."""
+        if self.members is not None and max(self.members) >= n_inputs:
+            raise PredictionFileError(f'{source} fuse input {max(self.members) + 1} of {n_inputs} given{then}')
+        if self.weights is not None and self.members is None and len(self.weights) != n_inputs:
+            raise PredictionFileError(f'{source} were chosen for {len(self.weights)} members, {n_inputs} '
+                                      f'given{then}')
+
     def chosen(self, models: list):
         """The inputs these settings fuse, in their order (all of them when ``members`` is None)."""
         return list(models) if self.members is None else [models[i] for i in self.members]
@@ -186,10 +194,5 @@ def load_settings(path, n_models: int) -> FusionSettings:
     if not isinstance(doc, dict) or not isinstance(doc.get('settings'), dict):
         raise PredictionFileError(f'{path}: not a fusion settings json (no "settings" object)')
     s = FusionSettings.from_dict(doc['settings'], str(path))
-    if s.members is not None and max(s.members) >= n_models:
-        raise PredictionFileError(f'{path}: settings fuse input {max(s.members) + 1} of {n_models} given '
-                                  f'(members then: {", ".join(doc.get("members", []))})')
-    if s.weights is not None and s.members is None and len(s.weights) != n_models:
-        raise PredictionFileError(f'{path}: settings were chosen for {len(s.weights)} members, {n_models} given '
-                                  f'(members then: {", ".join(doc.get("members", []))})')
+    s.check_inputs(n_models, f'{path}: settings', f' (members then: {", ".join(doc.get("members", []))})')
     return s

@@ -205,14 +205,15 @@ def make_server(service: ReaderService, host: str = '127.0.0.1', port: int = 808
     return server
 
 
-def load_service(config: str, checkpoint: str, device: str = 'cpu', score_thr: float | None = None,
-                 max_pixels: int = MAX_PIXELS, max_request_pixels: int = MAX_REQUEST_PIXELS) -> ReaderService:
-    """A ``DigitReader`` for ``config`` + ``checkpoint`` in a ``ReaderService``; one-line errors naming the
-    file that is missing or wrong."""
+def load_service(config: str, checkpoint: str, max_pixels: int = MAX_PIXELS,
+                 max_request_pixels: int = MAX_REQUEST_PIXELS, **reader_options) -> ReaderService:
+    """A ``DigitReader`` for ``config`` + ``checkpoint`` (and its ``reader_options``: ``device``, ``score_thr``,
+    ensemble ``members`` and ``fusion``) in a ``ReaderService``; one-line errors naming the file that is missing
+    or wrong."""
     from mmdigit.apis import DigitReader
     for what, path in (('config', config), ('checkpoint', checkpoint)):
         if not Path(path).is_file():
             raise FileNotFoundError(f'{path}: {what} file does not exist')
-    reader = DigitReader(config, checkpoint, device=device, score_thr=score_thr)
-    return ReaderService(reader, max_pixels=max_pixels, max_request_pixels=max_request_pixels,
-                         name=f'{Path(config).name} + {Path(checkpoint).name}')
+    reader = DigitReader(config, checkpoint, **reader_options)
+    name = ' fused with '.join(m.name for m in reader.members)  # ensemble: the members the settings chose
+    return ReaderService(reader, max_pixels=max_pixels, max_request_pixels=max_request_pixels, name=name)

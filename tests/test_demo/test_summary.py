@@ -5,6 +5,7 @@ import json
 import pytest
 
 from mmdigit.demo import scores, write_summary
+from mmdigit.demo.reader_spec import ReaderSpec
 
 METRICS = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7, 'digit/best_accuracy': 0.72,
            'digit/digit_precision': 0.9, 'digit/digit_recall': 0.85, 'digit/accuracy_len1': 0.9,
@@ -37,10 +38,13 @@ DONE = {k: dict(seconds=s) for k, s in
 @pytest.mark.parametrize('numbers', ['fused', 'vote'])
 def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, capsys):
     ens = dict(rows=table(0.8, 0.75), numbers=numbers)
+    reader = ReaderSpec(str(tmp_path / 'a.py'), str(tmp_path / 'a.pth'), [[str(tmp_path / 'b.py')]],
+                        str(tmp_path / 'fusion.json'))
     summary = write_summary(tmp_path, DONE, member_scores(0.7, 0.45), member_scores(0.6), ens,
-                            dict(infer_images_per_s=90.0))
+                            dict(infer_images_per_s=90.0), reader=reader, root=tmp_path)
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
-    assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'real', 'machine', 'date'}
+    assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'real', 'machine', 'date', 'reader'}
+    assert ReaderSpec(**summary['reader']) == reader
     models = summary['models']
     assert list(models) == ['model_a', 'model_b', 'ensemble_fused_boxes', 'ensemble_number_vote', 'ensemble']
     assert models['model_a'] == dict(bbox_mAP=0.35, bbox_mAP_50=0.7 / 1.5, seq_acc=0.7, seq_acc_thr=0.45,
@@ -54,6 +58,8 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
     assert summary['real'] is None and not any('real' in m for m in models.values())
     out = capsys.readouterr().out
     assert 'inference (model A): 90.0 images/s' in out and 'real photos (' not in out
+    assert ('read your photos as the ensemble did: python tools/infer.py a.py a.pth PHOTOS... --view b.py --fusion '
+            'fusion.json (tools/serve.py serves the same)') in out
 
 
 def test_summary_with_real_photos_and_the_snapshot(tmp_path, capsys):

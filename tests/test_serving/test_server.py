@@ -357,7 +357,7 @@ def test_serve_tool_one_line_errors(checkpoint, tmp_path, monkeypatch, capsys):
 
     assert 'nope.pth: checkpoint file does not exist' in error_of(cfg, str(tmp_path / 'nope.pth'), '--port', '0')
     assert 'nope.py: config file does not exist' in error_of(str(tmp_path / 'nope.py'), ckpt, '--port', '0')
-    monkeypatch.setattr(serve_tool, 'DEMO_WORK_DIR', tmp_path / 'demo' / 'model_a')
+    monkeypatch.setattr(serve_tool, 'DEMO_WORK_DIR', tmp_path / 'demo')
     err = error_of('--port', '0')
     assert 'last_checkpoint does not exist: run `make demo` or pass CONFIG CHECKPOINT' in err
     with socket.socket() as busy:  # a port another program holds
@@ -366,27 +366,47 @@ def test_serve_tool_one_line_errors(checkpoint, tmp_path, monkeypatch, capsys):
         port = busy.getsockname()[1]
         assert f'cannot listen on 127.0.0.1:{port} (Address already in use)' in error_of(cfg, ckpt, '--port', str(port))
     for argv, want in [([cfg], 'give both CONFIG and CHECKPOINT'), ([cfg, ckpt, '--max-mb', '0'], '--max-mb'),
-                       ([cfg, ckpt, '--score-thr', '2'], 'not a threshold'), ([cfg, ckpt, '--port', '-1'], '--port')]:
+                       ([cfg, ckpt, '--score-thr', '2'], 'not a threshold'), ([cfg, ckpt, '--port', '-1'], '--port'),
+                       (['--view', cfg], '--view, --member and --fusion go with CONFIG CHECKPOINT')]:
         with pytest.raises(SystemExit) as e:
             serve_tool.main(argv)
         assert e.value.code == 2 and want in capsys.readouterr().err
 
 
-def test_serve_tool_defaults_to_the_demo_model(checkpoint, tmp_path, monkeypatch):
+def test_serve_tool_defaults_to_the_demo_reader(checkpoint, tmp_path, monkeypatch):
+    from mmdigit.demo.reader_spec import ReaderSpec
     cfg, ckpt = checkpoint
-    demo = tmp_path / 'work_dirs' / 'demo' / 'model_a'
+    work = tmp_path / 'work_dirs' / 'demo'
+    demo = work / 'model_a'
     demo.mkdir(parents=True)
     shutil.copy(ckpt, demo / 'iter_4.pth')
     monkeypatch.setattr(serve_tool, 'ROOT', tmp_path)
-    monkeypatch.setattr(serve_tool, 'DEMO_WORK_DIR', demo)
+    monkeypatch.setattr(serve_tool, 'DEMO_WORK_DIR', work)
     monkeypatch.setattr(serve_tool, 'DEMO_CONFIG', Path(cfg))
-    # mmengine writes last_checkpoint relative to where training ran (the repo root), or absolute
+    # no summary yet (a demo stopped before it): model A alone, from last_checkpoint, which mmengine writes
+    # relative to where training ran (the repo root), or absolute
     for named in ('work_dirs/demo/model_a/iter_4.pth', str(demo / 'iter_4.pth')):
         (demo / 'last_checkpoint').write_text(named)
-        assert serve_tool.demo_model() == (cfg, str(demo / 'iter_4.pth'))
+        assert serve_tool.demo_model() == ReaderSpec(cfg, str(demo / 'iter_4.pth'))
+    # the summary's reader: the demo's ensemble, while its files are all there
+    fusion = work / 'ensemble' / 'valid' / 'fusion_settings.json'
+    fusion.parent.mkdir(parents=True)
+    fusion.write_text(json.dumps(dict(settings=dict(score_thr=0.0))))
+    spec = ReaderSpec(cfg, str(demo / 'iter_4.pth'), [[cfg]], str(fusion))
+    (work / 'summary.json').write_text(json.dumps(dict(reader=spec.__dict__)))
+    assert serve_tool.demo_model() == spec
+    service = serve_tool_service(spec)
+    assert len(service.reader.members) == 2 and ' fused with ' in service.name
+    fusion.unlink()
+    assert serve_tool.demo_model() == ReaderSpec(cfg, str(demo / 'iter_4.pth'))
     (demo / 'last_checkpoint').write_text('work_dirs/demo/model_a/iter_9.pth')
     with pytest.raises(FileNotFoundError, match='iter_9.pth, which does not exist'):
         serve_tool.demo_model()
+
+
+def serve_tool_service(spec):
+    from mmdigit.serving import load_service
+    return load_service(spec.config, spec.checkpoint, **spec.reader_kwargs())
 
 
 def test_serve_tool_serves_until_stopped(checkpoint, photos, infer_json):

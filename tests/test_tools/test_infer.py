@@ -124,3 +124,32 @@ def test_infer_runs_on_real_svhn_samples(trained):
     for line in lines:
         f, number, score, error = line.split(',')
         assert number == '-1' or number.isdigit()
+
+
+def test_infer_cli_reads_with_a_view_fused(trained, tiny_digits, tmp_path, capsys):
+    # --view CONFIG: the same checkpoint through another test pipeline, fused (here a duplicate of the config:
+    # two equal members fuse to the single reading); --fusion applies a settings file
+    from mmdigit.ensemble import FusionSettings
+    from mmdigit.utils.cli import run_main
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    files = sorted(str(f) for f in (tiny_digits / 'test').glob('*.png'))[:4]
+    outs = []
+    settings = tmp_path / 'fusion_settings.json'
+    settings.write_text(json.dumps(dict(settings=FusionSettings(score_thr=0.3).to_dict())))
+    for extra in ([], ['--view', cfg_path, '--fusion', str(settings)]):
+        out = io.StringIO()
+        assert infer_tool.main([cfg_path, ckpt, *files, '--score-thr', '0.3', *extra], out=out) == 0
+        outs.append([row[:2] for row in read_csv(out.getvalue())])
+    assert outs[0] == outs[1]
+    for argv, problem in [(['--fusion', str(settings)], '--fusion goes with --view or --member'),
+                          (['--member', cfg_path], '--member: expected 2 arguments')]:
+        with pytest.raises(SystemExit) as e:
+            infer_tool.main([cfg_path, ckpt, files[0], *argv])
+        assert e.value.code == 2 and problem in capsys.readouterr().err
+    for argv, problem in [(['--view', 'nope.py'], 'nope.py: --view config file does not exist'),
+                          (['--member', cfg_path, 'nope.pth'], 'nope.pth: --member checkpoint file does not exist'),
+                          (['--view', cfg_path, '--fusion', 'nope.json'], 'nope.json: --fusion settings file does '
+                                                                          'not exist')]:
+        assert run_main(infer_tool.main, 'infer', [cfg_path, ckpt, files[0], *argv]) == 2
+        assert capsys.readouterr().err == f'infer: {problem}\n'

@@ -1,0 +1,70 @@
+"""What reads photos as the demo's ensemble read them: model A's config and checkpoint, the other members in
+the ensemble's input order and its fusion settings (:class:`ReaderSpec`). The demo writes it to
+``summary.json`` (``reader``) and prints it as a ``tools/infer.py`` command; ``tools/serve.py`` serves it by
+default (:func:`demo_reader`), so what a user meets first reads as the demo measured."""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmdigit.utils.run_files import last_checkpoint
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    config: str
+    checkpoint: str
+    members: list = field(default_factory=list)  # each [config] (read by ``checkpoint``) or [config, checkpoint]
+    fusion: str | None = None  # fusion_settings.json; its inputs: config + checkpoint, then ``members``
+
+    def reader_kwargs(self) -> dict:
+        """``DigitReader``'s keyword arguments besides config and checkpoint."""
+        return dict(members=[m[0] if len(m) == 1 else tuple(m) for m in self.members], fusion=self.fusion)
+
+    def files(self) -> list[str]:
+        return [self.config, self.checkpoint, *(p for m in self.members for p in m), *([self.fusion] if self.fusion
+                                                                                          else [])]
+
+    def command(self, root: Path, photos: str = 'PHOTOS...') -> str:
+        """The ``tools/infer.py`` command line (paths relative to ``root`` where they are inside it)."""
+        def rel(p):
+            p = Path(p)
+            return str(p.relative_to(root)) if p.is_absolute() and p.is_relative_to(root) else str(p)
+        words = ['python', 'tools/infer.py', rel(self.config), rel(self.checkpoint), photos]
+        for m in self.members:
+            words += ['--view', rel(m[0])] if len(m) == 1 else ['--member', rel(m[0]), rel(m[1])]
+        words += ['--fusion', rel(self.fusion)] if self.fusion else []
+        return ' '.join(w if w == photos else shlex.quote(w) for w in words)
+
+
+def demo_spec(members: dict, ens: dict | None, config) -> ReaderSpec:
+    """The spec of a demo run: ``members`` (name -> ``{'checkpoint', 'config' (default ``config``)}``, model A
+    first, in the ensemble's input order) and the ensemble stage's result (None: model A alone)."""
+    items = [dict(config=str(m.get('config', config)), checkpoint=str(m['checkpoint'])) for m in members.values()]
+    main = items[0]
+    if ens is None:
+        return ReaderSpec(main['config'], main['checkpoint'])
+    others = [[m['config']] if m['checkpoint'] == main['checkpoint'] else [m['config'], m['checkpoint']]
+              for m in items[1:]]
+    return ReaderSpec(main['config'], main['checkpoint'], others, str(ens['settings_file']))
+
+
+def demo_reader(work: Path, config: Path, root: Path) -> ReaderSpec:
+    """What ``make demo`` left in ``work``: the reader of its ``summary.json`` when all its files are there, else
+    model A's last checkpoint alone (a demo that stopped before its summary); FileNotFoundError when there is no
+    model A."""
+    summary = work / 'summary.json'
+    try:
+        spec = ReaderSpec(**json.loads(summary.read_text())['reader'])
+        if all(os.path.isfile(p) for p in spec.files()):
+            return spec
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        return ReaderSpec(str(config), str(last_checkpoint(work / 'model_a', ran_in=root)))  # the demo trains in root
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f'no CONFIG CHECKPOINT given and {e}: run `make demo` or pass CONFIG CHECKPOINT') \
+            from None
