@@ -194,5 +194,6 @@ def load_settings(path, n_models: int) -> FusionSettings:
     if not isinstance(doc, dict) or not isinstance(doc.get('settings'), dict):
         raise PredictionFileError(f'{path}: not a fusion settings json (no "settings" object)')
     s = FusionSettings.from_dict(doc['settings'], str(path))
-    s.check_inputs(n_models, f'{path}: settings', f' (members then: {", ".join(doc.get("members", []))})')
+    then = f' (members then: {", ".join(map(str, doc["members"]))})' if doc.get('members') else ''
+    s.check_inputs(n_models, f'{path}: settings', then)
     return s

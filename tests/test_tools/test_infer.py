@@ -142,6 +142,8 @@ def test_infer_cli_reads_with_a_view_fused(trained, tiny_digits, tmp_path, capsy
         assert infer_tool.main([cfg_path, ckpt, *files, '--score-thr', '0.3', *extra], out=out) == 0
         outs.append([row[:2] for row in read_csv(out.getvalue())])
     assert outs[0] == outs[1]
+    three = tmp_path / 'three_members.json'
+    three.write_text(json.dumps(dict(settings=FusionSettings(members=(0, 2)).to_dict())))
     for argv, problem in [(['--fusion', str(settings)], '--fusion goes with --view or --member'),
                           (['--member', cfg_path], '--member: expected 2 arguments')]:
         with pytest.raises(SystemExit) as e:
@@ -150,6 +152,7 @@ def test_infer_cli_reads_with_a_view_fused(trained, tiny_digits, tmp_path, capsy
     for argv, problem in [(['--view', 'nope.py'], 'nope.py: --view config file does not exist'),
                           (['--member', cfg_path, 'nope.pth'], 'nope.pth: --member checkpoint file does not exist'),
                           (['--view', cfg_path, '--fusion', 'nope.json'], 'nope.json: --fusion settings file does '
-                                                                          'not exist')]:
+                                                                          'not exist'),
+                          (['--view', cfg_path, '--fusion', str(three)], f'{three}: settings fuse input 3 of 2 given')]:
         assert run_main(infer_tool.main, 'infer', [cfg_path, ckpt, files[0], *argv]) == 2
         assert capsys.readouterr().err == f'infer: {problem}\n'
