@@ -1,7 +1,8 @@
 """The whole job, offline, on CPU: data -> a trained model -> pred.json/pred.csv -> ensemble -> pictures.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 0]
-        [--no-stretched-view] [--snapshot-member] [--real-dir ../shared/svhn-reference/real-dev | --no-real]
+        [--views [stretched inverted grayscale]] [--snapshot-member]
+        [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
   data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py)
@@ -10,8 +11,9 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   train_a   configs/digit_frcnn_r18_cpu.py from scratch for --minutes-a (tools/train.py --minutes)
   test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py); the
             validation split's pred.json too (for choosing the ensemble's settings)
-  test_a_stretched  model A reading contrast-stretched photos (configs/digit_frcnn_r18_cpu_stretched.py, the
-            same checkpoint): a test-time ensemble member (--no-stretched-view: none)
+  test_a_stretched, test_a_inverted, test_a_grayscale  model A reading contrast-stretched, inverted and
+            grayscale photos (configs/digit_frcnn_r18_cpu_{stretched,inverted,grayscale}.py, the same checkpoint):
+            test-time ensemble members (--views: which; --views alone: none)
   test_s    with --snapshot-member: model A's snapshot (its checkpoint at the validation before the last), a
             free member (none by default: in the demos of 2026-11-30 it added nothing on the test split or the
             real photos)
@@ -36,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmdigit.demo import DEFAULTS, DemoSettings, run_demo  # noqa: E402
+from mmdigit.demo.pipeline import VIEW_CONFIGS  # noqa: E402
 
 
 def main(argv=None):
@@ -48,15 +51,15 @@ def main(argv=None):
                    'validations included (model building and the first data workers come on top: ~0.5 min)')
     p.add_argument('--minutes-b', type=float, default=DEFAULTS.minutes_b, help="model B's training loop budget "
                    '(0: no model B)')
-    p.add_argument('--no-stretched-view', action='store_true', help='no ensemble member reading contrast-stretched '
-                   'photos')
+    p.add_argument('--views', nargs='*', choices=list(VIEW_CONFIGS), default=list(DEFAULTS.views),
+                   help="model A's test-time views as ensemble members (default: %(default)s; none: --views alone)")
     p.add_argument('--snapshot-member', action='store_true', help="model A's snapshot as an ensemble member too")
     p.add_argument('--real-dir', default=DEFAULTS.real_dir, help='labelled real photos to evaluate on: a folder '
                    'with one COCO json and images/ (default: %(default)s)')
     p.add_argument('--no-real', action='store_true', help='skip the real-photo evaluation')
     args = p.parse_args(argv)
     settings = DemoSettings(train_images=args.train_images, test_images=args.test_images, minutes_a=args.minutes_a,
-                            minutes_b=args.minutes_b, stretched_view=not args.no_stretched_view,
+                            minutes_b=args.minutes_b, views=tuple(args.views),
                             snapshot_member=args.snapshot_member,
                             real_dir=args.real_dir, no_real=args.no_real, force=args.force)
     return run_demo(Path(args.work_dir).resolve(), settings)

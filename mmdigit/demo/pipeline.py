@@ -23,8 +23,9 @@ from .summary import scores, write_summary
 ROOT = Path(__file__).resolve().parents[2]  # the repository: its tools/ and configs/
 PY = sys.executable
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
-# model A's second view: the same checkpoint reading contrast-stretched photos (a test-time ensemble member)
-CONFIG_STRETCHED = ROOT / 'configs' / 'digit_frcnn_r18_cpu_stretched.py'
+# model A's test-time views: the same checkpoint reading the photos another way, each an ensemble member
+VIEW_CONFIGS = {view: ROOT / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'
+                for view in ('stretched', 'inverted', 'grayscale')}
 SPEED_IMAGES = 400  # test images the speed stage reads, 16 at a time
 
 _run = partial(run_tool, cwd=ROOT)
@@ -43,7 +44,7 @@ class DemoSettings:
     seed_b: int = 1
     validations_a: int = 3  # about how often each run validates (and so checkpoints: A's snapshot is one of them)
     validations_b: int = 2
-    stretched_view: bool = True  # model A on contrast-stretched photos as an ensemble member
+    views: tuple = ('stretched', 'inverted', 'grayscale')  # model A's test-time views: ensemble members (VIEW_CONFIGS)
     # A's snapshot as a member: in the demos of 2026-11-30 it added nothing on the test split or the real photos
     # (it misses what A misses), so it is off by default
     snapshot_member: bool = False
@@ -220,22 +221,20 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
                                             vals=s.validations_a))
     ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a'))
-    view = dict(checkpoint=a['checkpoint'], config=str(CONFIG_STRETCHED)) if s.stretched_view else None
-    tv = view and stages.run('test_a_stretched', lambda: run_test(work, data, view, 'model_a_stretched'))
+    views = {f'model_a_{v}': dict(checkpoint=a['checkpoint'], config=str(VIEW_CONFIGS[v])) for v in s.views}
+    tv = {name: stages.run(f'test_a_{name[len("model_a_"):]}', lambda m=m, name=name: run_test(work, data, m, name))
+          for name, m in views.items()}
     snap = dict(checkpoint=a['snapshot']) if s.snapshot_member and a.get('snapshot') else None
     ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot'))
     b = s.minutes_b > 0 and stages.run('train_b', lambda: train(
         work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b))
     tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b'))
-    members = {k: m for k, m in (('model_a', a), ('model_a_stretched', view), ('model_a_snapshot', snap),
-                                 ('model_b', b)) if m}
-    tested = {k: t for k, t in (('model_a', ta), ('model_a_stretched', tv), ('model_a_snapshot', ts),
-                                ('model_b', tb)) if t}
+    members = {k: m for k, m in (('model_a', a), *views.items(), ('model_a_snapshot', snap), ('model_b', b)) if m}
+    tested = {k: t for k, t in (('model_a', ta), *tv.items(), ('model_a_snapshot', ts), ('model_b', tb)) if t}
     if len(tested) > 1:
         ens = stages.run('ensemble', lambda: ensemble(work, data, tested))
     else:
-        say('ensemble: skipped (model A is the only member: --no-stretched-view without --snapshot-member or '
-            '--minutes-b)')
+        say('ensemble: skipped (model A is the only member: no --views, --snapshot-member or --minutes-b)')
         ens = None
     real = None if s.no_real else photo_folder(s.real_dir)
     if real is None:

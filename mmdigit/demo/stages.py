@@ -37,8 +37,8 @@ class Stages:
     format changed since (``FORMATS``; 1 when absent) is redone."""
 
     # 2: rows say their kind; 3: settings tuned on the validation split; 4: the members chosen there too;
-    # 5: the default members are A and A reading stretched photos
-    FORMATS = {'ensemble': 5, 'real': 5}
+    # 5: the default members are A and A reading stretched photos; 6: and A reading inverted and grayscale photos
+    FORMATS = {'ensemble': 6, 'real': 6}
 
     def __init__(self, work: Path, force: bool):
         self.path = work / 'stages.json'

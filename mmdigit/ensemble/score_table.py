@@ -10,7 +10,7 @@ sweep on this set (:class:`mmdigit.evaluation.ThresholdSweep`). Choosing setting
 """
 from __future__ import annotations
 
-from mmdigit.recognition import ReadingSettings, coco_records
+from mmdigit.recognition import ReadingSettings
 
 from .prediction_files import ModelPredictions
 
@@ -21,14 +21,14 @@ def score_table(gt, models: list[ModelPredictions], ids: list[int], fused: dict,
                 fused_numbers: dict, voted: dict, method: str) -> list[dict]:
     """Rows for ``ids`` of ``gt`` (a :class:`mmdigit.evaluation.GroundTruth`): the models (each read with its
     own settings), the ``fused`` boxes (read with ``reading`` as ``fused_numbers``) and the ``voted`` numbers."""
-    from mmdigit.evaluation import ThresholdSweep, bbox_map, number_scores
+    from mmdigit.evaluation import ThresholdSweep, detections_map, number_scores
     rows = []
     for m in models:
         dets = {i: m.get(i) for i in ids}
         numbers = m.reading.decode_all(dets)
         rows.append(dict(kind='model', name=str(m.path), thr=m.reading.score_thr,
-                         **bbox_map(gt.ann_file, coco_records(dets)), **number_scores(gt, numbers, ids)))
-    box_metrics = bbox_map(gt.ann_file, coco_records(fused))
+                         **detections_map(gt.ann_file, dets), **number_scores(gt, numbers, ids)))
+    box_metrics = detections_map(gt.ann_file, fused)
     sweep = ThresholdSweep.of_detections(reading.decoder, fused, {i: gt.numbers[i] for i in ids})
     rows.append(dict(kind='fused', name=f'fused boxes ({method}) -> decode', thr=reading.score_thr, **box_metrics,
                      **number_scores(gt, fused_numbers, ids), best_thr=sweep.best_thr,

@@ -18,7 +18,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from mmdigit.recognition import PredictionFileError, ReadingSettings, coco_records
+from mmdigit.recognition import PredictionFileError, ReadingSettings
 
 from .prediction_files import FUSED_DECODER, ImageSet, ModelPredictions, fuse_models, fused_reading, vote_numbers
 from .wbf import CONF_TYPES
@@ -135,7 +135,7 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
     """The grid point with the best accuracy + mAP on the labelled ``images`` (a validation split); its
     ``numbers`` and ``score_thr`` are the better of the fused boxes at their best threshold and the vote.
     ``members``: the default grid for every subset of two or more inputs too (:func:`member_sets`)."""
-    from mmdigit.evaluation import ThresholdSweep, bbox_map, number_scores
+    from mmdigit.evaluation import ThresholdSweep, detections_map, number_scores
     gt = images.gt
     if gt is None:
         raise PredictionFileError(f'{images.source}: --tune needs a labelled set (a COCO json with digit boxes)')
@@ -161,7 +161,7 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
         if (s.members, s.weights) not in vote_cache:
             vote_cache[s.members, s.weights] = accuracy(vote_numbers(chosen, ids, s.weights))
         vote_acc = vote_cache[s.members, s.weights]
-        mAP = bbox_map(gt.ann_file, coco_records({i: fused[i] for i in ids}))['bbox_mAP']
+        mAP = detections_map(gt.ann_file, fused, ids)['bbox_mAP']
         numbers = 'vote' if vote_acc > sweep.best_accuracy else 'fused'
         trials.append(Trial(replace(s, numbers=numbers, score_thr=sweep.best_thr), max(vote_acc, sweep.best_accuracy),
                             mAP, dict(fused_accuracy=sweep.best_accuracy, vote_accuracy=vote_acc)))

@@ -2,7 +2,7 @@
 from .box_convention import box_size_ratios
 from .coco_metric import FastCocoMetric
 from .digit_metric import DigitSequenceMetric
-from .offline import GroundTruth, PredictionSet, bbox_map, load_ground_truth, number_scores
+from .offline import GroundTruth, PredictionSet, bbox_map, detections_map, load_ground_truth, number_scores
 from .prediction_writer import DigitPredictionWriter
 from .sequence_scores import match_digits, score_numbers
 from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
@@ -10,6 +10,7 @@ from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
 __all__ = [
     'box_size_ratios',
     'FastCocoMetric', 'DEFAULT_THR_GRID', 'DigitSequenceMetric', 'ThresholdSweep',
-    'DigitPredictionWriter', 'GroundTruth', 'PredictionSet', 'bbox_map', 'load_ground_truth', 'match_digits',
+    'DigitPredictionWriter', 'GroundTruth', 'PredictionSet', 'bbox_map', 'detections_map', 'load_ground_truth',
+    'match_digits',
     'number_scores', 'score_numbers',
 ]

@@ -6,13 +6,16 @@ otherwise), whole-number accuracy through :func:`score_numbers` with the one :cl
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
-from mmdigit.recognition import NO_NUMBER, NumberDecoder, ReadingSettings, read_pred_json
+from mmdigit.recognition import NO_NUMBER, NumberDecoder, ReadingSettings, coco_arrays, read_pred_json
 
 from .sequence_scores import score_numbers
 
@@ -87,6 +90,38 @@ def bbox_map(ann_file, records: list[dict]) -> dict:
         ev.accumulate()
         ev.summarize()
     return dict(bbox_mAP=float(ev.stats[0]), bbox_mAP_50=float(ev.stats[1]), bbox_mAP_75=float(ev.stats[2]))
+
+
+def detections_map(ann_file, detections: Mapping, image_ids: Iterable[int] | None = None) -> dict:
+    """:func:`bbox_map` of ``{image_id: ImageDetections}`` held in memory (of ``image_ids`` only, if given): the
+    numbers of ``bbox_map(ann_file, coco_records(detections, image_ids))`` without making the records. The
+    arrays go to pycocotools' rules on arrays (:mod:`.coco_arrays`), the ground truth indexed once per file and
+    kept: the ensembler's tuning scores hundreds of fused sets of one validation split (0.19 s a set through
+    records, ``loadRes`` and faster-coco-eval on 1,000 images)."""
+    from .coco_metric import _ArrayCOCOeval
+    ids, xywh, scores, cats = coco_arrays(detections, image_ids)
+    if not len(ids):
+        return dict(bbox_mAP=0.0, bbox_mAP_50=0.0, bbox_mAP_75=0.0)
+    ev = _ArrayCOCOeval(_indexed_coco(*_file_key(ann_file)), SimpleNamespace(
+        image_ids=ids, bboxes=xywh, scores=scores, category_ids=cats), 'bbox')
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev.evaluate()
+        ev.summarize()
+    return dict(bbox_mAP=float(ev.stats[0]), bbox_mAP_50=float(ev.stats[1]), bbox_mAP_75=float(ev.stats[2]))
+
+
+def _file_key(path) -> tuple:
+    st = Path(path).stat()
+    return str(Path(path).resolve()), st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=4)
+def _indexed_coco(path: str, mtime_ns: int, size: int):
+    """pycocotools' ``COCO`` of an annotation file (its arrays index is kept on it by the evaluator), cached
+    while the file is unchanged."""
+    from pycocotools.coco import COCO
+    with contextlib.redirect_stdout(io.StringIO()):
+        return COCO(path)
 
 
 def number_scores(gt: GroundTruth, numbers: dict, ids=None) -> dict:

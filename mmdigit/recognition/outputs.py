@@ -39,23 +39,32 @@ class ImageDetections:
 
 def detections_to_coco(image_id: int, bboxes, scores, labels) -> list[dict]:
     """COCO result dicts for one image (xyxy pixel boxes in, xywh out; category_id = digit + 1)."""
-    bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
-    xywh = np.concatenate([bboxes[:, :2], bboxes[:, 2:] - bboxes[:, :2]], axis=1).round(2)
-    return [
-        dict(image_id=int(image_id), bbox=[float(v) for v in box], score=round(float(s), 5),
-             category_id=int(lab) + 1)
-        for box, s, lab in zip(xywh, np.asarray(scores).reshape(-1), np.asarray(labels).reshape(-1))
-    ]
+    ids, xywh, scores, cats = coco_arrays({image_id: ImageDetections(bboxes, scores, labels)})
+    return [dict(image_id=int(image_id), bbox=[float(v) for v in box], score=float(s), category_id=int(c))
+            for box, s, c in zip(xywh, scores, cats)]
 
 
 def coco_records(detections: Mapping[int, ImageDetections], image_ids: Iterable[int] | None = None) -> list[dict]:
     """COCO result records of ``{image_id: ImageDetections}`` by image id (of ``image_ids`` only, if given)."""
-    records: list[dict] = []
-    for image_id in sorted(detections if image_ids is None else set(image_ids)):
-        det = detections.get(image_id)
-        if det is not None:
-            records += detections_to_coco(image_id, det.bboxes, det.scores, det.labels)
-    return records
+    ids, xywh, scores, cats = coco_arrays(detections, image_ids)
+    return [dict(image_id=int(i), bbox=[float(v) for v in box], score=float(s), category_id=int(c))
+            for i, box, s, c in zip(ids, xywh, scores, cats)]
+
+
+def coco_arrays(detections: Mapping[int, ImageDetections], image_ids: Iterable[int] | None = None) -> tuple:
+    """What :func:`coco_records` holds, as arrays: image ids, xywh boxes (rounded to 0.01 px), scores (to 1e-5)
+    and category ids (digit + 1), images by id, each image's detections in order. The one place a pred.json's
+    numbers are made, so a set scored from memory scores as its file does."""
+    ids = sorted(detections if image_ids is None else set(image_ids))
+    dets = [detections[i] for i in ids if i in detections]
+    counts = [len(d.scores) for d in dets]
+    if not dets or not sum(counts):
+        return np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64)
+    b = np.concatenate([np.asarray(d.bboxes, dtype=np.float64).reshape(-1, 4) for d in dets])
+    xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1).round(2)
+    scores = np.concatenate([np.asarray(d.scores, dtype=np.float64).reshape(-1) for d in dets]).round(5)
+    cats = np.concatenate([np.asarray(d.labels).reshape(-1) for d in dets]).astype(np.int64) + 1
+    return np.repeat(np.asarray([i for i in ids if i in detections], np.int64), counts), xywh, scores, cats
 
 
 def write_pred_json(path, records: list[dict]) -> None:

@@ -17,9 +17,9 @@ ROWS = [dict(kind='fused', thr=0.4, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.7)
         dict(kind='vote', thr=None, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.65)]
 DONE = dict(data=dict(train=10, valid=2, test=4), step_time=dict(seconds_per_iter=0.5),
             train_a=dict(work_dir='a', checkpoint='a/iter_9.pth', snapshot='a/iter_6.pth'), test_a=member(0.7),
-            test_a_stretched=member(0.68), test_s=member(0.6),
-            ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f',
-                          members=['model_a', 'model_a_stretched']),
+            test_a_stretched=member(0.68), test_a_inverted=member(0.66), test_a_grayscale=member(0.69),
+            test_s=member(0.6), ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f',
+                                              members=['model_a', 'model_a_stretched', 'model_a_inverted']),
             speed=dict(infer_images_per_s=99.0), pictures=dict(pictures=[]))
 B = dict(train_b=dict(work_dir='b', checkpoint='b/iter_3.pth', snapshot=None), test_b=member(0.5))
 
@@ -36,51 +36,57 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
     cached(tmp_path)
     summary = run_demo(tmp_path, DemoSettings(no_real=True, snapshot_member=True))
     assert list(summary['stage_minutes']) == list(DONE)  # every stage, in the demo's order
-    assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_snapshot', 'ensemble_fused_boxes',
-                                       'ensemble_number_vote', 'ensemble']
+    assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_inverted', 'model_a_grayscale',
+                                       'model_a_snapshot', 'ensemble_fused_boxes', 'ensemble_number_vote', 'ensemble']
     assert summary['models']['ensemble']['seq_acc'] == 0.65 and summary['real'] is None
-    assert summary['models']['ensemble']['members'] == ['model_a', 'model_a_stretched']
+    assert summary['models']['ensemble']['members'] == ['model_a', 'model_a_stretched', 'model_a_inverted']
+    # the reader that reads as the ensemble did: A's checkpoint through each view's config, in the ensemble's order
+    reader = summary['reader']
+    assert (reader['config'], reader['checkpoint'], reader['fusion']) == (str(pipeline.CONFIG), 'a/iter_9.pth', 'f')
+    assert reader['members'] == [*([str(pipeline.VIEW_CONFIGS[v])] for v in ('stretched', 'inverted', 'grayscale')),
+                                 [str(pipeline.CONFIG), 'a/iter_6.pth']]
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
     assert 'real: skipped (--no-real)' in capsys.readouterr().out
 
 
-def test_model_b_and_the_stretched_view_are_settings(tmp_path, monkeypatch):
+def test_model_b_and_the_views_are_settings(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
     cached(tmp_path, skip=('test_a_stretched',), extra=B)
-    summary = run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, stretched_view=False, snapshot_member=True))
-    assert list(summary['models'])[:3] == ['model_a', 'model_b', 'model_a_snapshot']
+    summary = run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, views=('inverted',), snapshot_member=True))
+    assert list(summary['models'])[:4] == ['model_a', 'model_a_inverted', 'model_b', 'model_a_snapshot']
     assert 'train_b' in summary['stage_minutes'] and 'test_a_stretched' not in summary['stage_minutes']
 
 
-def test_by_default_the_ensemble_is_a_and_its_stretched_view(tmp_path, monkeypatch):
+def test_by_default_the_ensemble_is_a_and_its_views(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
     cached(tmp_path, skip=('test_s',))
     summary = run_demo(tmp_path, DemoSettings(no_real=True))
-    assert list(summary['models'])[:2] == ['model_a', 'model_a_stretched']
+    assert list(summary['models'])[:4] == ['model_a', 'model_a_stretched', 'model_a_inverted', 'model_a_grayscale']
     assert 'model_a_snapshot' not in summary['models'] and 'test_s' not in summary['stage_minutes']
 
 
 def test_with_model_a_alone_there_is_no_ensemble(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
-    cached(tmp_path, skip=('test_a_stretched', 'test_s', 'ensemble'))
-    summary = run_demo(tmp_path, DemoSettings(no_real=True, stretched_view=False))
+    cached(tmp_path, skip=('test_a_stretched', 'test_a_inverted', 'test_a_grayscale', 'test_s', 'ensemble'))
+    summary = run_demo(tmp_path, DemoSettings(no_real=True, views=()))
     assert list(summary['models']) == ['model_a'] and 'ensemble' not in summary['stage_minutes']
     assert 'ensemble: skipped (model A is the only member' in capsys.readouterr().out
 
 
-def test_the_stretched_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch):
+@pytest.mark.parametrize('view', ['stretched', 'inverted', 'grayscale'])
+def test_a_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch, view):
     calls = []
     monkeypatch.setattr(pipeline, 'latest_metrics', lambda d: {
         'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7, 'digit/best_accuracy': 0.7,
         'digit/digit_precision': 0.9, 'digit/digit_recall': 0.8})
     monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
-    cached(tmp_path, skip=('test_a_stretched',))
+    cached(tmp_path, skip=(f'test_a_{view}',))
     run_demo(tmp_path, DemoSettings(no_real=True))
     test_calls = [c for c in calls if c[1].endswith('test.py')]
     assert len(test_calls) == 2  # the test and validation splits
     for cmd in test_calls:
-        assert cmd[2].endswith('configs/digit_frcnn_r18_cpu_stretched.py') and cmd[3] == 'a/iter_9.pth'
-        assert str(tmp_path / 'model_a_stretched') in ' '.join(cmd)
+        assert cmd[2].endswith(f'configs/digit_frcnn_r18_cpu_{view}.py') and cmd[3] == 'a/iter_9.pth'
+        assert str(tmp_path / f'model_a_{view}') in ' '.join(cmd)
 
 
 def test_a_missing_stage_runs_its_tool_with_the_settings(tmp_path, monkeypatch):

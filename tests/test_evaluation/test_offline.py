@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from mmdigit.datasets.coco_io import CATEGORIES
 from mmdigit.evaluation import PredictionSet, load_ground_truth
@@ -43,3 +44,38 @@ def test_number_scores_count_an_image_without_a_number_as_minus_one():
     assert number_scores(gt, {1: '12'}) == score_numbers(['12', '-1', '7'], ['12', '-1', '-1'])
     assert number_scores(gt, {1: '12'})['accuracy'] == 2 / 3  # image 2 has no digit: its missing row is right
     assert number_scores(gt, {1: '12', 3: '1'}, ids=[3, 2]) == score_numbers(['7', '-1'], ['1', '-1'])
+
+
+def test_detections_map_scores_memory_as_pycocotools_scores_the_pred_json(tmp_path):
+    # the ensembler's tuning scores fused sets from memory: the same numbers as pycocotools on the pred.json the
+    # same detections make (rounded as written), on every image or some, and again after the ground truth changes
+    import json
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from mmdigit.evaluation import bbox_map, detections_map
+    from mmdigit.recognition import coco_records, read_pred_json
+    from tests.helpers import make_gt, simulate_model
+    gt_path, images, anns = make_gt(tmp_path, n=40)
+    ids = [im['id'] for im in images]
+    dets = read_pred_json(simulate_model(tmp_path, 'm', anns, ids, seed=3))
+    for some in (None, ids[::3]):
+        got = detections_map(gt_path, dets, some)
+        records = coco_records(dets, some)
+        assert got == pytest.approx(bbox_map(gt_path, records), abs=1e-12)  # faster-coco-eval: last-digit rounding
+        gt = COCO(str(gt_path))
+        ev = COCOeval(gt, gt.loadRes(records), 'bbox')
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+        assert got['bbox_mAP'] == pytest.approx(ev.stats[0], abs=1e-12) and 0 < got['bbox_mAP'] < 1
+    assert detections_map(gt_path, {}) == dict(bbox_mAP=0.0, bbox_mAP_50=0.0, bbox_mAP_75=0.0)
+    full = detections_map(gt_path, dets)
+    doc = json.loads(gt_path.read_text())
+    for a in doc['annotations']:  # another ground truth in the same file: the cached index is not reused
+        a['bbox'][0] += 6.0
+    gt_path.write_text(json.dumps(doc))
+    moved = detections_map(gt_path, dets)
+    assert moved == pytest.approx(bbox_map(gt_path, coco_records(dets)), abs=1e-12)
+    assert moved['bbox_mAP'] < full['bbox_mAP'] - 0.05

@@ -17,12 +17,14 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
     assert calls[-1] == (tmp_path / 'work_dirs' / 'demo', DEFAULTS)
     assert (DEFAULTS.minutes_a, DEFAULTS.minutes_b, DEFAULTS.train_images, DEFAULTS.test_images) == (18.0, 0.0,
                                                                                                    60000, 2000)
-    assert DEFAULTS.stretched_view and not DEFAULTS.snapshot_member
+    assert DEFAULTS.views == ('stretched', 'inverted', 'grayscale') and not DEFAULTS.snapshot_member
     demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4', '--minutes-a', '0.5',
-                    '--minutes-b', '0.2', '--no-stretched-view', '--snapshot-member', '--real-dir', 'photos',
+                    '--minutes-b', '0.2', '--views', '--snapshot-member', '--real-dir', 'photos',
                     '--no-real'])
     assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, minutes_a=0.5, minutes_b=0.2,
-                                                      stretched_view=False, snapshot_member=True,
+                                                      views=(), snapshot_member=True,
                                                       real_dir='photos', no_real=True,
                                                       force=True))
     assert isinstance(calls[-1][0], Path)
+    demo_tool.main(['--views', 'inverted'])
+    assert calls[-1][1] == DemoSettings(views=('inverted',))
