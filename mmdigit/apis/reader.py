@@ -145,28 +145,32 @@ class DigitReader:
         per_member = [[r for samples in m.detect.map(batches) for r in samples] for m in self.members]
         if self.fusion is None:
             return [self.reading_from(r.pred_instances) for r in per_member[0]]
-        return [self._fused_reading(list(samples)) for samples in zip(*per_member)]
+        return self._fused_readings(list(zip(*per_member)))
 
     def reading_from(self, pred_instances) -> DigitReading:
         return DigitReading.of(self.reading, *_arrays(pred_instances))
 
-    def _fused_reading(self, samples: list) -> DigitReading:
-        """One image's members' predictions fused (:func:`mmdigit.ensemble.fuse_detections`) and read: the
-        fused boxes at the fused threshold, or the members' vote (the number with the most ``weight x
-        confidence``; its digits and score are those of the surest member that read it)."""
-        from mmdigit.ensemble import fuse_detections, vote_number
+    def _fused_readings(self, per_image: list) -> list[DigitReading]:
+        """Each image's members' predictions fused (:func:`mmdigit.ensemble.fuse_detections`, all images in one
+        call) and read: the fused boxes at the fused threshold, or the members' vote (the number with the most
+        ``weight x confidence``; its digits and score are those of the surest member that read it)."""
+        from mmdigit.ensemble import fuse_detections
         from mmdigit.recognition import ImageDetections
-        dets = [ImageDetections(*_arrays(s.pred_instances)) for s in samples]
-        height, width = samples[0].ori_shape[:2]
-        fused = fuse_detections([dets], [(width, height)], **self.fusion.fuse_kwargs())[0]
-        arrays = (fused.bboxes, fused.scores, fused.labels)
+        dets = [[ImageDetections(*_arrays(s.pred_instances)) for s in samples] for samples in per_image]
+        sizes = [samples[0].ori_shape[1::-1] for samples in per_image]  # (width, height)
+        fused = fuse_detections(dets, sizes, **self.fusion.fuse_kwargs())
         if self.fusion.numbers == 'fused':
-            return DigitReading.of(self.reading, *arrays)
+            return [DigitReading.of(self.reading, f.bboxes, f.scores, f.labels) for f in fused]
+        return [self._voted(d, f) for d, f in zip(dets, fused)]
+
+    def _voted(self, dets: list, fused) -> DigitReading:
+        from mmdigit.ensemble import vote_number
         readings = [m.reading.read(d.bboxes, d.scores, d.labels) for m, d in zip(self.members, dets)]
         number = vote_number(readings, self.fusion.weights)
         k = max((k for k, r in enumerate(readings) if r.number == number), key=lambda k: readings[k].confidence)
         surest = DigitReading.of(self.members[k].reading, dets[k].bboxes, dets[k].scores, dets[k].labels)
-        return DigitReading(number, surest.score, surest.digits, dict(zip(('bboxes', 'scores', 'labels'), arrays)))
+        return DigitReading(number, surest.score, surest.digits,
+                            dict(bboxes=fused.bboxes, scores=fused.scores, labels=fused.labels))
 
 
 def _member_spec(member, checkpoint: str) -> tuple:
