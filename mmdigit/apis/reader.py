@@ -62,8 +62,8 @@ class ReaderMember:
     """One member of a reader: a loaded model, the config whose test pipeline prepares its images, and how
     it reads a number on its own (its calibrated threshold: the vote and the fused threshold's default use it)."""
 
-    def __init__(self, model, cfg, reading: ReadingSettings, name: str, workers: int = 1):
-        self.model, self.cfg, self.reading, self.name = model, cfg, reading, name
+    def __init__(self, model, cfg, checkpoint: str, reading: ReadingSettings, workers: int = 1):
+        self.model, self.cfg, self.checkpoint, self.reading = model, cfg, str(checkpoint), reading
         self.detect = BatchInference(model, workers=workers, cfg=cfg)
 
 
@@ -131,8 +131,20 @@ class DigitReader:
                 optimize_for_cpu(model)
             loaded[key] = model
         reading = ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr')
-        name = f'{Path(cfg.filename).name if cfg.filename else "config"} + {Path(checkpoint).name}'
-        return ReaderMember(loaded[key], cfg, reading, name, workers)
+        return ReaderMember(loaded[key], cfg, checkpoint, reading, workers)
+
+    def describe(self) -> str:
+        """What reads: ``config + checkpoint``, or for an ensemble each checkpoint with the configs reading it and
+        the fusion method (the web reader's header)."""
+        from pathlib import Path
+        by_checkpoint: dict = {}
+        for m in self.members:
+            by_checkpoint.setdefault(Path(m.checkpoint).name, []).append(
+                Path(m.cfg.filename).name if m.cfg.filename else 'config')
+        text = '; '.join(f'{", ".join(cfgs)} + {ckpt}' for ckpt, cfgs in by_checkpoint.items())
+        if self.fusion is None:
+            return text
+        return f'{text} ({len(self.members)} members, {self.fusion.method} fused, {self.fusion.numbers} numbers)'
 
     def read(self, image) -> DigitReading:
         return self.read_many([image])[0]

@@ -215,5 +215,5 @@ def load_service(config: str, checkpoint: str, max_pixels: int = MAX_PIXELS,
         if not Path(path).is_file():
             raise FileNotFoundError(f'{path}: {what} file does not exist')
     reader = DigitReader(config, checkpoint, **reader_options)
-    name = ' fused with '.join(m.name for m in reader.members)  # ensemble: the members the settings chose
-    return ReaderService(reader, max_pixels=max_pixels, max_request_pixels=max_request_pixels, name=name)
+    return ReaderService(reader, max_pixels=max_pixels, max_request_pixels=max_request_pixels,
+                         name=reader.describe())

@@ -396,7 +396,8 @@ def test_serve_tool_defaults_to_the_demo_reader(checkpoint, tmp_path, monkeypatc
     (work / 'summary.json').write_text(json.dumps(dict(reader=spec.__dict__)))
     assert serve_tool.demo_model() == spec
     service = serve_tool_service(spec)
-    assert len(service.reader.members) == 2 and ' fused with ' in service.name
+    assert len(service.reader.members) == 2
+    assert service.name == f'{Path(cfg).name}, {Path(cfg).name} + iter_4.pth (2 members, wbf fused, fused numbers)'
     fusion.unlink()
     assert serve_tool.demo_model() == ReaderSpec(cfg, str(demo / 'iter_4.pth'))
     (demo / 'last_checkpoint').write_text('work_dirs/demo/model_a/iter_9.pth')
