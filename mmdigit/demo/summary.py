@@ -31,9 +31,9 @@ def _member(t: dict, **extra) -> dict:
 def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reader=None, root=None) -> dict:
     """``tb`` (model B) and ``ts`` (A's snapshot) are None when that member did not run, ``ens`` when there was
     no ensemble; ``tv``: A's test-time views (``{'model_a_stretched': test result, ...}``; None or empty: none);
-    ``ens['members']`` names the members the ensemble
-    fused (chosen on validation). ``reader``: the :class:`~mmdigit.demo.reader_spec.ReaderSpec` that reads
-    photos as the demo's ensemble did (kept as ``reader`` and printed as a command, paths relative to ``root``)."""
+    ``ens['members']`` names the members the ensemble fused (chosen on validation). ``reader``: the
+    :class:`~mmdigit.demo.reader_spec.ReaderSpec` that reads photos as the demo's ensemble did (kept as ``reader``
+    and printed as a command, paths relative to ``root``)."""
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
     models = {
         'model_a': _member(ta, train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
