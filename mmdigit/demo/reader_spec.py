@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,12 +29,13 @@ class ReaderSpec:
         return [self.config, self.checkpoint, *(p for m in self.members for p in m), *([self.fusion] if self.fusion
                                                                                           else [])]
 
-    def command(self, root: Path, photos: str = 'PHOTOS...') -> str:
-        """The ``tools/infer.py`` command line (paths relative to ``root`` where they are inside it)."""
+    def command(self, root: Path, photos: str = 'PHOTOS...', python: str | None = None) -> str:
+        """The ``tools/infer.py`` command line, run by ``python`` (default: this interpreter, the project's
+        ``.venv/bin/python`` when the demo ran from it; paths relative to ``root`` where they are inside it)."""
         def rel(p):
             p = Path(p)
             return str(p.relative_to(root)) if p.is_absolute() and p.is_relative_to(root) else str(p)
-        words = ['python', 'tools/infer.py', rel(self.config), rel(self.checkpoint), photos]
+        words = [python or rel(sys.executable), 'tools/infer.py', rel(self.config), rel(self.checkpoint), photos]
         for m in self.members:
             words += ['--view', rel(m[0])] if len(m) == 1 else ['--member', rel(m[0]), rel(m[1])]
         words += ['--fusion', rel(self.fusion)] if self.fusion else []

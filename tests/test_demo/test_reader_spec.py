@@ -1,4 +1,5 @@
 """The demo's reader: its members in the ensemble's input order, and the tools/infer.py command printed."""
+import sys
 from pathlib import Path
 
 from mmdigit.demo.reader_spec import ReaderSpec, demo_spec
@@ -14,11 +15,13 @@ def test_demo_spec_lists_views_and_models_in_the_ensembles_input_order(tmp_path)
     spec = demo_spec(members, ens, root / 'configs/cpu.py')
     assert spec == ReaderSpec(cpu, a['checkpoint'], [['configs/stretched.py'], [cpu, b]], str(ens['settings_file']))
     assert spec.reader_kwargs() == dict(members=['configs/stretched.py', (cpu, b)], fusion=str(ens['settings_file']))
-    assert spec.command(root) == (
+    assert spec.command(root, python='python') == (
         'python tools/infer.py configs/cpu.py work_dirs/demo/model_a/iter_9.pth PHOTOS... --view configs/stretched.py '
         '--member configs/cpu.py work_dirs/demo/model_b/iter_3.pth --fusion '
         'work_dirs/demo/ensemble/valid/fusion_settings.json')
     alone = demo_spec(dict(model_a=a), None, Path('configs/cpu.py'))  # no ensemble: model A alone
     assert alone == ReaderSpec('configs/cpu.py', a['checkpoint'])
     want = f"python tools/infer.py configs/cpu.py {a['checkpoint']} my photos/"
-    assert alone.command(Path('/elsewhere'), 'my photos/') == want
+    assert alone.command(Path('/elsewhere'), 'my photos/', 'python') == want
+    here = Path(sys.executable)  # by default the interpreter running the demo, relative to the repository
+    assert alone.command(here.parents[2]).startswith(f'{here.relative_to(here.parents[2])} tools/infer.py ')

@@ -1,6 +1,7 @@
 """The demo's numbers: a tools/test.py metrics file read into the demo's scores, and summary.json (its keys, the
 ensemble's row chosen by the numbers setting, the real photos and model A's snapshot only when they ran)."""
 import json
+import sys
 
 import pytest
 
@@ -58,8 +59,8 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
     assert summary['real'] is None and not any('real' in m for m in models.values())
     out = capsys.readouterr().out
     assert 'inference (model A): 90.0 images/s' in out and 'real photos (' not in out
-    assert ('read your photos as the ensemble did: python tools/infer.py a.py a.pth PHOTOS... --view b.py --fusion '
-            'fusion.json (tools/serve.py serves the same)') in out
+    assert (f'read your photos as the ensemble did: {sys.executable} tools/infer.py a.py a.pth PHOTOS... --view b.py '
+            '--fusion fusion.json (tools/serve.py serves the same)') in out
 
 
 def test_summary_with_real_photos_and_the_snapshot(tmp_path, capsys):
