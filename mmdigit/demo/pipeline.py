@@ -154,19 +154,28 @@ def run_test(work: Path, data: Path, trained: dict, name: str) -> dict:
                 val_calibrated_acc=calibration and calibration.accuracy)
 
 
-def speed(trained: dict, data: Path, n: int = SPEED_IMAGES) -> dict:
+def speed(trained: dict, data: Path, reader_spec=None, n: int = SPEED_IMAGES) -> dict:
+    """Images/s of model A through ``DigitReader`` (batch 16, warm), and of the demo's reader (``reader_spec``:
+    every ensemble member reads every image) when it has members."""
     import torch
 
     from mmdigit.apis import DigitReader
     torch.set_num_threads(os.cpu_count() or 1)
-    reader = DigitReader(str(CONFIG), trained['checkpoint'])
-    files = sorted(split_paths(data, 'test')[1].glob('*.png'))[:n]
-    reader.read_many([str(f) for f in files[:16]])  # warm-up
-    t0 = time.perf_counter()
-    for i in range(0, len(files), 16):
-        reader.read_many([str(f) for f in files[i:i + 16]])
-    dt = time.perf_counter() - t0
-    return dict(infer_images_per_s=round(len(files) / dt, 1), images=len(files), batch=16)
+    files = [str(f) for f in sorted(split_paths(data, 'test')[1].glob('*.png'))[:n]]
+
+    def images_per_s(reader) -> float:
+        reader.read_many(files[:16])  # warm-up
+        t0 = time.perf_counter()
+        for i in range(0, len(files), 16):
+            reader.read_many(files[i:i + 16])
+        return round(len(files) / (time.perf_counter() - t0), 1)
+
+    out = dict(infer_images_per_s=images_per_s(DigitReader(str(CONFIG), trained['checkpoint'])), images=len(files),
+               batch=16)
+    if reader_spec is not None and reader_spec.members:
+        reader = DigitReader(reader_spec.config, reader_spec.checkpoint, **reader_spec.reader_kwargs())
+        out.update(reader_images_per_s=images_per_s(reader), reader_members=len(reader.members))
+    return out
 
 
 def real_photos(work: Path, real: tuple, members: dict, ens: dict | None) -> dict:
@@ -242,9 +251,9 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
         rl = None
     else:
         rl = stages.run('real', lambda: real_photos(work, real, members, ens))
-    spd = stages.run('speed', lambda: speed(a, data))
-    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']))
     reader = demo_spec({k: members[k] for k in tested}, ens, CONFIG)
+    spd = stages.run('speed', lambda: speed(a, data, reader))
+    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']))
     summary = write_summary(work, stages.done, ta, tb or None, ens, spd, rl, ts, tv, reader=reader, root=ROOT)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
     return summary

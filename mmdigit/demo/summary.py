@@ -50,6 +50,8 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
         models['ensemble'] = dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
                                   seq_acc=(fused if ens['numbers'] == 'fused' else vote)['accuracy'],
                                   numbers=ens['numbers'], **({'members': ens['members']} if 'members' in ens else {}))
+        if 'reader_images_per_s' in spd:  # the demo's reader: every member reads every image
+            models['ensemble']['infer_images_per_s'] = spd['reader_images_per_s']
     if rl is not None:  # the same rows on the real photos
         for key, r in rl['members'].items():
             models[key]['real'] = {k: r[k] for k in ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision',
@@ -84,7 +86,10 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
             f'{k}={v:.3f}' for k, v in ra['per_length'].items()) + f'; digit precision {ra["digit_precision"]:.3f}, '
             f'recall {ra["digit_recall"]:.3f}; box width/height ratio to the real boxes (median) '
             f'{rl["box_ratios_a"]["width_ratio"][1]}/{rl["box_ratios_a"]["height_ratio"][1]}')
-    print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16')
+    reader_speed = (f'; the demo\'s reader ({spd["reader_members"]} members): {spd["reader_images_per_s"]} images/s'
+                    if 'reader_images_per_s' in spd else '')
+    print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16'
+          + reader_speed)
     print('stage minutes: ' + ', '.join(f'{k} {v}' for k, v in minutes.items()))
     if reader is not None:
         how = 'as the ensemble did' if reader.members else 'with model A'

@@ -106,3 +106,13 @@ def test_the_snapshot_is_an_earlier_point_of_the_run_not_the_final_model_again()
     assert snapshot_iter([1400, 2800, 4200], 5314) == 4200
     assert snapshot_iter([1700, 3400, 5100], 5161) == 3400  # 5100 is the final model, 61 iterations earlier
     assert snapshot_iter([500], 520) == 500 and snapshot_iter([], 900) is None
+
+
+def test_the_speed_stage_times_model_a_and_the_demos_reader(trained, tiny_digits):
+    from mmdigit.demo.reader_spec import ReaderSpec
+    cfg, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    alone = pipeline.speed(dict(checkpoint=ckpt), tiny_digits, ReaderSpec(cfg, ckpt), n=4)
+    assert alone.keys() == {'infer_images_per_s', 'images', 'batch'} and alone['infer_images_per_s'] > 0
+    both = pipeline.speed(dict(checkpoint=ckpt), tiny_digits, ReaderSpec(cfg, ckpt, [[cfg]]), n=4)
+    assert both['reader_members'] == 2 and both['reader_images_per_s'] > 0 and both['images'] == 4

@@ -42,7 +42,8 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
     reader = ReaderSpec(str(tmp_path / 'a.py'), str(tmp_path / 'a.pth'), [[str(tmp_path / 'b.py')]],
                         str(tmp_path / 'fusion.json'))
     summary = write_summary(tmp_path, DONE, member_scores(0.7, 0.45), member_scores(0.6), ens,
-                            dict(infer_images_per_s=90.0), reader=reader, root=tmp_path)
+                            dict(infer_images_per_s=90.0, reader_images_per_s=31.5, reader_members=3), reader=reader,
+                            root=tmp_path)
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
     assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'real', 'machine', 'date', 'reader'}
     assert ReaderSpec(**summary['reader']) == reader
@@ -53,12 +54,13 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
     assert models['model_b']['train_minutes'] == 3.5 and 'infer_images_per_s' not in models['model_b']
     assert models['ensemble_fused_boxes'] == dict(bbox_mAP=0.55, bbox_mAP_50=0.85, seq_acc=0.8, seq_acc_thr=0.4)
     assert models['ensemble_number_vote'] == dict(seq_acc=0.75)
-    assert models['ensemble'] == dict(bbox_mAP=0.55, bbox_mAP_50=0.85, numbers=numbers,
+    assert models['ensemble'] == dict(bbox_mAP=0.55, bbox_mAP_50=0.85, numbers=numbers, infer_images_per_s=31.5,
                                       seq_acc=0.8 if numbers == 'fused' else 0.75)
     assert summary['stage_minutes']['train_a'] == 18.0 and summary['total_minutes'] == 27.1
     assert summary['real'] is None and not any('real' in m for m in models.values())
     out = capsys.readouterr().out
-    assert 'inference (model A): 90.0 images/s' in out and 'real photos (' not in out
+    assert "inference (model A): 90.0 images/s on" in out and 'real photos (' not in out
+    assert "batch 16; the demo's reader (3 members): 31.5 images/s" in out
     assert (f'read your photos as the ensemble did: {sys.executable} tools/infer.py a.py a.pth PHOTOS... --view b.py '
             '--fusion fusion.json (tools/serve.py serves the same)') in out
 
