@@ -26,7 +26,7 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   real      real photos (--real-dir: a COCO json + images/, by default ../shared/svhn-reference/real-dev; skipped,
             saying so, where it is absent): the members through tools/test.py, the ensemble with the settings
             chosen on the validation split, and whether model A's boxes follow the real boxes' convention
-  speed     inference images/s of model A (DigitReader, batch 16, warm)
+  speed     inference images/s of model A and of the demo's reader (DigitReader, batch 16, warm)
   pictures  training curves, prediction grids of the test split and the real photos (wrong numbers red),
             the digit confusion matrix
 Everything lands in the work dir; the final table is printed and saved as ``summary.json``. The stages, their
