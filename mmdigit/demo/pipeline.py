@@ -230,9 +230,10 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
                                             vals=s.validations_a))
     ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a'))
-    views = {f'model_a_{v}': dict(checkpoint=a['checkpoint'], config=str(VIEW_CONFIGS[v])) for v in s.views}
-    tv = {name: stages.run(f'test_a_{name[len("model_a_"):]}', lambda m=m, name=name: run_test(work, data, m, name))
-          for name, m in views.items()}
+    views, tv = {}, {}
+    for v in s.views:
+        views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(VIEW_CONFIGS[v]))
+        tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}'))
     snap = dict(checkpoint=a['snapshot']) if s.snapshot_member and a.get('snapshot') else None
     ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot'))
     b = s.minutes_b > 0 and stages.run('train_b', lambda: train(

@@ -26,8 +26,8 @@ class ReaderSpec:
         return dict(members=[m[0] if len(m) == 1 else tuple(m) for m in self.members], fusion=self.fusion)
 
     def files(self) -> list[str]:
-        return [self.config, self.checkpoint, *(p for m in self.members for p in m), *([self.fusion] if self.fusion
-                                                                                          else [])]
+        member_files = [p for m in self.members for p in m]
+        return [self.config, self.checkpoint, *member_files] + ([self.fusion] if self.fusion else [])
 
     def command(self, root: Path, photos: str = 'PHOTOS...', python: str | None = None) -> str:
         """The ``tools/infer.py`` command line, run by ``python`` (default: this interpreter, the project's

@@ -55,16 +55,16 @@ def coco_arrays(detections: Mapping[int, ImageDetections], image_ids: Iterable[i
     """What :func:`coco_records` holds, as arrays: image ids, xywh boxes (rounded to 0.01 px), scores (to 1e-5)
     and category ids (digit + 1), images by id, each image's detections in order. The one place a pred.json's
     numbers are made, so a set scored from memory scores as its file does."""
-    ids = sorted(detections if image_ids is None else set(image_ids))
-    dets = [detections[i] for i in ids if i in detections]
+    ids = [i for i in sorted(detections if image_ids is None else set(image_ids)) if i in detections]
+    dets = [detections[i] for i in ids]
     counts = [len(d.scores) for d in dets]
-    if not dets or not sum(counts):
+    if not sum(counts):
         return np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64)
     b = np.concatenate([np.asarray(d.bboxes, dtype=np.float64).reshape(-1, 4) for d in dets])
     xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1).round(2)
     scores = np.concatenate([np.asarray(d.scores, dtype=np.float64).reshape(-1) for d in dets]).round(5)
     cats = np.concatenate([np.asarray(d.labels).reshape(-1) for d in dets]).astype(np.int64) + 1
-    return np.repeat(np.asarray([i for i in ids if i in detections], np.int64), counts), xywh, scores, cats
+    return np.repeat(np.asarray(ids, np.int64), counts), xywh, scores, cats
 
 
 def write_pred_json(path, records: list[dict]) -> None:

@@ -375,6 +375,7 @@ def test_serve_tool_one_line_errors(checkpoint, tmp_path, monkeypatch, capsys):
 
 def test_serve_tool_defaults_to_the_demo_reader(checkpoint, tmp_path, monkeypatch):
     from mmdigit.demo.reader_spec import ReaderSpec
+    from mmdigit.serving import load_service
     cfg, ckpt = checkpoint
     work = tmp_path / 'work_dirs' / 'demo'
     demo = work / 'model_a'
@@ -395,7 +396,7 @@ def test_serve_tool_defaults_to_the_demo_reader(checkpoint, tmp_path, monkeypatc
     spec = ReaderSpec(cfg, str(demo / 'iter_4.pth'), [[cfg]], str(fusion))
     (work / 'summary.json').write_text(json.dumps(dict(reader=spec.__dict__)))
     assert serve_tool.demo_model() == spec
-    service = serve_tool_service(spec)
+    service = load_service(spec.config, spec.checkpoint, **spec.reader_kwargs())
     assert len(service.reader.members) == 2
     assert service.name == f'{Path(cfg).name}, {Path(cfg).name} + iter_4.pth (2 members, wbf fused, fused numbers)'
     fusion.unlink()
@@ -403,11 +404,6 @@ def test_serve_tool_defaults_to_the_demo_reader(checkpoint, tmp_path, monkeypatc
     (demo / 'last_checkpoint').write_text('work_dirs/demo/model_a/iter_9.pth')
     with pytest.raises(FileNotFoundError, match='iter_9.pth, which does not exist'):
         serve_tool.demo_model()
-
-
-def serve_tool_service(spec):
-    from mmdigit.serving import load_service
-    return load_service(spec.config, spec.checkpoint, **spec.reader_kwargs())
 
 
 def test_serve_tool_serves_until_stopped(checkpoint, photos, infer_json):
