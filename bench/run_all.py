@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ['model_cost.py', 'train_speed.py', 'inference_speed.py', 'eval_speed.py', 'ensemble_speed.py',
-           'equal_budget.py']
+BENCHES = ['model_cost.py', 'train_speed.py', 'batch_handover.py', 'inference_speed.py', 'eval_speed.py',
+           'ensemble_speed.py', 'equal_budget.py']
 
 
 def main():

@@ -1,8 +1,9 @@
 """Digit data: the COCO-format / image-folder dataset, digit transforms, synthetic data and converters."""
 from .aspect_bucket_sampler import AspectRatioBucketBatchSampler
+from .by_value_collate import by_value_collate
 from .digit_dataset import DigitCocoDataset, find_images, image_files, inspect_image, list_images
 from .transforms import ContrastStretch, KeepOriginalImage, RandomGaussianBlur
 
-__all__ = ['AspectRatioBucketBatchSampler', 'DigitCocoDataset', 'find_images', 'image_files', 'inspect_image',
-           'list_images',
+__all__ = ['AspectRatioBucketBatchSampler', 'by_value_collate', 'DigitCocoDataset', 'find_images', 'image_files',
+           'inspect_image', 'list_images',
            'ContrastStretch', 'KeepOriginalImage', 'RandomGaussianBlur']

@@ -48,12 +48,13 @@ def set_time_budget(cfg: Config, minutes: float) -> None:
     if loop.get('type') != 'IterBasedTrainLoop' and not (loop.get('by_epoch') is False and 'max_iters' in loop):
         raise ValueError(f'{cfg.filename}: --minutes needs an iteration-based train loop '
                          f'(train_cfg type IterBasedTrainLoop), this config has {dict(loop)}')
-    hooks = cfg.setdefault('custom_hooks', [])
+    hooks = cfg.get('custom_hooks') or []
     for hook in hooks:
         if hook.get('type') == 'TrainTimeBudgetHook':
             hook['minutes'] = minutes
             return
-    hooks.append(dict(type='TrainTimeBudgetHook', minutes=minutes))
+    # assigned, not appended in place: a Config stores a copy of a list it is given (setdefault's included)
+    cfg.custom_hooks = [*hooks, dict(type='TrainTimeBudgetHook', minutes=minutes)]
 
 
 def schedule_options(cfg: Config, max_iters: int, val_interval: int) -> dict:

@@ -148,6 +148,10 @@ def test_minutes_flag_adds_or_sets_the_hook_and_needs_an_iteration_loop():
     epochs = load_config('configs/digit_frcnn_r50.py')
     with pytest.raises(ValueError, match='digit_frcnn_r50.py: --minutes needs an iteration-based'):
         set_time_budget(epochs, 10)
+    from mmengine.config import Config
+    bare = Config(dict(train_cfg=dict(type='IterBasedTrainLoop', max_iters=100)))  # no custom_hooks at all
+    set_time_budget(bare, 2)
+    assert bare.custom_hooks == [dict(type='TrainTimeBudgetHook', minutes=2)]
 
 
 def test_the_first_plan_comes_a_few_steps_after_warmup(tmp_path):
