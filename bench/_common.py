@@ -43,6 +43,24 @@ def write_result(name: str, a: str, b: str, unit: str, median_a: float, median_b
     return result
 
 
+def training_data(tmp: str) -> str:
+    """A course-layout folder to train on: ``make demo``'s data when it is there, else 400 fresh synthetic images
+    (and 16 validation / test ones) written under ``tmp``."""
+    import subprocess
+    import sys
+
+    from mmdigit.datasets.layout import split_paths
+    root = Path(__file__).resolve().parents[1]
+    demo = root / 'work_dirs' / 'demo' / 'data'
+    if split_paths(demo, 'train')[0].exists():
+        return str(demo)
+    data_root = str(Path(tmp) / 'data')
+    subprocess.check_call([sys.executable, str(root / 'tools' / 'dataset_converters' / 'make_synthetic.py'),
+                           '--out', data_root, '--train', '400', '--valid', '16', '--test', '16', '--seed', '3',
+                           '--no-progress'])
+    return data_root
+
+
 def median(xs) -> float:
     return statistics.median(xs)
 

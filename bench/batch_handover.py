@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,9 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from _common import write_result  # noqa: E402
+from _common import training_data, write_result  # noqa: E402
 
-from mmdigit.datasets.layout import split_paths  # noqa: E402
 from mmdigit.utils.cli import run_main  # noqa: E402
 
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
@@ -88,16 +86,7 @@ def main(argv=None):
     ap.add_argument('--batches', type=int, default=20, help='batches per arm per round')
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        data_root = args.data_root
-        if data_root is None:
-            demo = ROOT / 'work_dirs' / 'demo' / 'data'
-            if split_paths(demo, 'train')[0].exists():
-                data_root = str(demo)
-            else:
-                data_root = str(Path(tmp) / 'data')
-                subprocess.check_call([sys.executable, str(ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py'),
-                                       '--out', data_root, '--train', '400', '--valid', '16', '--test', '16',
-                                       '--seed', '3', '--no-progress'])
+        data_root = args.data_root or training_data(tmp)
         per_round, same = measure(loaders(data_root, tmp), args.rounds, args.batches)
     medians = {n: statistics.median(r) for n, r in per_round.items()}
     (a, ma), (b, mb) = medians.items()

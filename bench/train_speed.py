@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
-import subprocess
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -27,9 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from _common import write_result  # noqa: E402
+from _common import training_data, write_result  # noqa: E402
 
-from mmdigit.datasets.layout import split_paths  # noqa: E402
 from mmdigit.utils.cli import run_main  # noqa: E402
 
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
@@ -115,16 +113,7 @@ def main(argv=None):
     if not cpu_has_native_bf16():
         print('note: this CPU has no native bfloat16, so the hook stays off and both arms run float32')
     with tempfile.TemporaryDirectory() as tmp:
-        data_root = args.data_root
-        if data_root is None:
-            demo = ROOT / 'work_dirs' / 'demo' / 'data'
-            if split_paths(demo, 'train')[0].exists():
-                data_root = str(demo)
-            else:
-                data_root = str(Path(tmp) / 'data')
-                subprocess.check_call([sys.executable, str(ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py'),
-                                       '--out', data_root, '--train', '400', '--valid', '16', '--test', '16',
-                                       '--seed', '3', '--no-progress'])
+        data_root = args.data_root or training_data(tmp)
         configs = arm_configs(data_root)
         batch = next(iter(configs.values())).train_dataloader.batch_size
         per_round = measure(data_root, args.rounds, args.steps, configs=configs)
