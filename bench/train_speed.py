@@ -1,6 +1,7 @@
 """CPU training throughput of the demo's config, before (A: float32, mmdet's RPNHead, AdamW's multi-tensor
 kernel) and as it is (B: backbone, FPN, RPN head and R-CNN head layers in bfloat16 through the config's
-``FeatureAutocastHook``, proposals and anchor targets through ``BatchedRPNHead``, the fused AdamW kernel), with
+``FeatureAutocastHook``, proposals and anchor targets through ``BatchedRPNHead``, whose training NMS may visit
+tied scores in any order, the fused AdamW kernel), with
 the steps between to show each change's share. All arms are built from the same config and trained on the same
 data, one step each in turn (order rotated every round) so the machine's drift hits all; each round's median
 step per arm, then the median over rounds. Issue 17's goal is 2x the images/s of A.
@@ -39,7 +40,8 @@ BF16 = 'bf16 backbone+FPN, RPNHead'
 PROPOSALS = 'bf16, batched proposals'
 TARGETS = 'bf16, batched proposals + targets'
 FUSED = 'bf16, batched, fused AdamW'
-NOW = '+ heads in bf16'
+HEADS = '+ heads in bf16'
+NOW = '+ NMS ties in any order'
 FEATURES = ('backbone', 'neck')  # what FeatureAutocastHook autocasts by default
 
 
@@ -64,7 +66,9 @@ def arm_configs(data_root: str) -> dict:
     if (not any(h.get('type') == AUTOCAST for h in now.custom_hooks) or now.model.rpn_head.type != 'BatchedRPNHead'
             or not now.optim_wrapper.optimizer.get('fused')):
         raise SystemExit(f'{CONFIG.name} has no {AUTOCAST}, BatchedRPNHead or fused AdamW: nothing to compare')
-    fused = copy.deepcopy(now)
+    heads = copy.deepcopy(now)  # training proposals with mmcv's order of tied scores
+    heads.model.rpn_head.train_exact_ties = True
+    fused = copy.deepcopy(heads)
     fused.custom_hooks = [dict(h, modules=FEATURES) if h.get('type') == AUTOCAST else h for h in now.custom_hooks]
     targets = copy.deepcopy(fused)
     targets.optim_wrapper.optimizer.fused = False
@@ -72,9 +76,11 @@ def arm_configs(data_root: str) -> dict:
     proposals.model.rpn_head.type = _proposals_only_head()
     bf16 = copy.deepcopy(targets)
     bf16.model.rpn_head.type = 'RPNHead'
+    del bf16.model.rpn_head.train_exact_ties
     before = copy.deepcopy(bf16)
     before.custom_hooks = [h for h in now.custom_hooks if h.get('type') != AUTOCAST]
-    return {BEFORE: before, BF16: bf16, PROPOSALS: proposals, TARGETS: targets, FUSED: fused, NOW: now}
+    return {BEFORE: before, BF16: bf16, PROPOSALS: proposals, TARGETS: targets, FUSED: fused, HEADS: heads,
+            NOW: now}
 
 
 def measure(data_root: str, rounds: int, steps: int, warmup: int = 3, configs: dict | None = None) -> dict:

@@ -1,9 +1,11 @@
 """Digit data: the COCO-format / image-folder dataset, digit transforms, synthetic data and converters."""
 from .aspect_bucket_sampler import AspectRatioBucketBatchSampler
+from .background_workers import background_worker_init
 from .by_value_collate import by_value_collate
 from .digit_dataset import DigitCocoDataset, find_images, image_files, inspect_image, list_images
 from .transforms import ContrastStretch, KeepOriginalImage, RandomGaussianBlur
 
-__all__ = ['AspectRatioBucketBatchSampler', 'by_value_collate', 'DigitCocoDataset', 'find_images', 'image_files',
+__all__ = ['AspectRatioBucketBatchSampler', 'background_worker_init', 'by_value_collate', 'DigitCocoDataset',
+           'find_images', 'image_files',
            'inspect_image', 'list_images',
            'ContrastStretch', 'KeepOriginalImage', 'RandomGaussianBlur']

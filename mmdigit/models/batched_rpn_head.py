@@ -5,7 +5,10 @@ Why: a CPU training step of the CPU config spent ~25 of ~220 ms in the RPN's per
 sort, decode, clip, NMS per image and FPN level, with ``InstanceData`` bookkeeping) that feeds the R-CNN's
 sampler. :func:`~mmdigit.models.batched_predict.proposals_from_outputs` gives the same proposals for the whole
 batch (bit for bit, tested); this head routes ``predict_by_feat`` to it, so mmdet's own
-``loss_and_predict`` (training) and ``predict`` (testing) use it unchanged. Anything it does not reproduce
+``loss_and_predict`` (training) and ``predict`` (testing) use it unchanged. In training, boxes with tied scores
+may be visited by NMS in another order than mmcv's unstable sort gives them (bf16 scores tie often, and keeping
+mmcv's order cost ~7% of a step; the R-CNN's sampler draws from the proposals at random anyway);
+``train_exact_ties=True`` keeps mmcv's order in training too. Anything it does not reproduce
 (rescaled boxes, no NMS, a non-plain setting) takes mmdet's path. Its anchor targets (assignment,
 sampling, regression targets) come from :func:`~mmdigit.models.batched_anchor_targets.anchor_targets` the same
 way: mmdet's targets and random draws for the whole batch in one pass (~7 ms less per step). Same parameters as
@@ -24,6 +27,10 @@ from .batched_predict import proposals_from_outputs, rpn_batched_applies
 @MODELS.register_module()
 class BatchedRPNHead(RPNHead):
     """:class:`mmdet.models.RPNHead` with batched proposal post-processing and anchor targets (same results)."""
+
+    def __init__(self, *args, train_exact_ties: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.train_exact_ties = train_exact_ties
 
     def get_targets(self, anchor_list, valid_flag_list, batch_gt_instances, batch_img_metas,
                     batch_gt_instances_ignore=None, unmap_outputs: bool = True,
@@ -47,4 +54,5 @@ class BatchedRPNHead(RPNHead):
                 or not rpn_batched_applies(self)):
             return super().predict_by_feat(cls_scores, bbox_preds, score_factors, batch_img_metas, cfg, rescale,
                                            with_nms)
-        return proposals_from_outputs(self, cls_scores, bbox_preds, batch_img_metas, cfg)
+        return proposals_from_outputs(self, cls_scores, bbox_preds, batch_img_metas, cfg,
+                                      exact_ties=self.train_exact_ties or not self.training)

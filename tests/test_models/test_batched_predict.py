@@ -103,6 +103,9 @@ def test_top_sorted_and_first_kept_equal_sort_and_nms_with_and_without_ties():
         values, order = top_sorted(scores, 300)
         want_v, want_o = scores.sort(dim=-1, descending=True)
         assert torch.equal(values, want_v[:, :300]) and torch.equal(order, want_o[:, :300])
+        any_v, any_o = top_sorted(scores, 300, exact_ties=False)  # ties in any order: the same values
+        assert torch.equal(any_v, want_v[:, :300]) and torch.equal(scores.gather(1, any_o), any_v)
+        assert all(len(set(row)) == 300 for row in any_o.tolist())
         xy = torch.rand(900, 2, generator=g) * 150
         spread = torch.cat([xy, xy + 4 + torch.rand(900, 2, generator=g) * 40], 1)
         # near-duplicates around 20 digits, as an RPN's best boxes are: the best few hundred keep few boxes, so
@@ -118,12 +121,57 @@ def test_top_sorted_and_first_kept_equal_sort_and_nms_with_and_without_ties():
                     assert torch.equal(got, want)
 
 
+def test_first_kept_in_training_is_a_greedy_nms_whatever_the_order_of_ties(monkeypatch):
+    """exact_ties=False: rows without ties give mmcv's boxes; rows with ties give boxes greedy NMS keeps for some
+    order of the tied ones: best first, no two kept boxes of a level overlap above the threshold, and every box
+    scored above the last kept one is kept or suppressed by a kept box scored at least as high."""
+    from mmcv.ops import batched_nms
+    from mmdet.structures.bbox import bbox_overlaps
+    g = torch.Generator().manual_seed(1)
+    scores = torch.rand(2, 700, generator=g)
+    scores[1] = (scores[1] * 64).round() / 64  # bf16-like: ~600 of 700 tie with a neighbour
+    xy = torch.rand(700, 2, generator=g) * 150
+    boxes = torch.cat([xy, xy + 4 + torch.rand(700, 2, generator=g) * 40], 1)
+    levels = torch.randint(0, 4, (700,), generator=g)
+    nms = dict(type='nms', iou_threshold=0.7)
+    top = 100
+    want = batched_nms(boxes, scores[0], levels, nms)[1][:top]
+    assert torch.equal(first_kept(boxes, scores[0], levels, nms, top, exact_ties=False), want)
+    s = scores[1]
+    from mmdigit.models import batched_predict
+    sizes, nms_op = [], batched_predict.NMSop
+
+    class CountingNMS:  # the NMS calls first_kept makes, and over how many boxes
+        @staticmethod
+        def apply(b, *args):
+            sizes.append(len(b))
+            return nms_op.apply(b, *args)
+    monkeypatch.setattr(batched_predict, 'NMSop', CountingNMS)
+    first_kept(boxes, s, levels, nms, top)
+    assert sizes == [700]  # exact: ties among the best 401, so all boxes
+    sizes.clear()
+    got = first_kept(boxes, s, levels, nms, top, exact_ties=False)
+    assert len(sizes) == 1 and 4 * top <= sizes[0] < 700  # the best 400 and those tied with the 400th
+    assert len(got) == top and len(set(got.tolist())) == top
+    assert bool((s[got][1:] <= s[got][:-1]).all())
+    same_level = levels[:, None] == levels[None, :]
+    overlap = (bbox_overlaps(boxes, boxes[got]) > 0.7) & same_level[:, got]
+    assert not bool((overlap[got].fill_diagonal_(False)).any())
+    kept = torch.zeros(700, dtype=torch.bool)
+    kept[got] = True
+    for i in (s > s[got[-1]]).nonzero().flatten().tolist():  # (one tied with the last may come after it)
+        assert kept[i] or bool((overlap[i] & (s[got] >= s[i])).any()), i
+
+
 def test_training_proposals_and_losses_equal_mmdets_rpn_head(tiny_digits):
     """BatchedRPNHead in training: mmdet's loss_and_predict gets the same proposals (train_cfg.rpn_proposal) as
-    the per-image loop, so the whole detector's losses are equal to an RPNHead's, step by step."""
+    the per-image loop, so the whole detector's losses are equal to an RPNHead's, step by step (with mmcv's order of
+    tied scores kept: train_exact_ties)."""
     from mmdet.models.dense_heads import RPNHead
     model = build()
     assert type(model.rpn_head).__name__ == 'BatchedRPNHead'  # the CPU config's
+    assert not model.rpn_head.train_exact_ties
+    model.rpn_head.train_exact_ties = True
     model.train()
     inputs, samples = batch_of(model, mixed_images(tiny_digits))
     from mmengine.structures import InstanceData
