@@ -35,7 +35,11 @@ def background_worker_init(worker_id: int, policy: str = 'idle') -> None:
     seed = (torch.initial_seed() + 1_000_003 * int(os.environ.get('RANK', 0))) % 2**32
     random.seed(seed)
     np.random.seed(seed)
-    if policy == 'idle' and hasattr(os, 'sched_setscheduler') and hasattr(os, 'SCHED_IDLE'):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    elif hasattr(os, 'nice'):
+    if policy == 'idle' and hasattr(os, 'SCHED_IDLE'):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return
+        except OSError:  # a sandbox that refuses it: the lowest niceness instead
+            pass
+    if hasattr(os, 'nice'):
         os.nice(19 - os.nice(0))
