@@ -63,15 +63,17 @@ class FeatureAutocastHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if isinstance(model, BaseTTAModel):  # tools/test.py --tta: the detector inside (which only tests)
             model = model.module
+        modules = []
+        for name in self.modules:  # a wrong name is refused on every machine, with or without bf16
+            try:
+                modules.append(model.get_submodule(name))
+            except AttributeError:
+                raise ValueError(f'FeatureAutocastHook: the model has no submodule {name!r}') from None
         if self.device_type == 'cpu' and self.dtype == torch.bfloat16 and not cpu_has_native_bf16():
             print_log('FeatureAutocastHook: this CPU has no native bfloat16; training stays float32', 'current',
                       logging.WARNING)
             return
-        for name in self.modules:
-            try:
-                module = model.get_submodule(name)
-            except AttributeError:
-                raise ValueError(f'FeatureAutocastHook: the model has no submodule {name!r}') from None
+        for module in modules:
             self._handles += autocast_module(module, self.dtype, self.device_type)
 
     def after_run(self, runner) -> None:

@@ -91,8 +91,10 @@ def test_cpu_without_native_bf16_trains_in_float32(monkeypatch):
     assert dtypes == [torch.float32]
 
 
-def test_a_tta_wrapped_detector_is_found():
+def test_a_tta_wrapped_detector_is_found(monkeypatch):
     """tools/test.py --tta runs the config's hooks on mmdet's DetTTAModel, whose detector is ``.module``."""
+    from mmdigit.engine import feature_autocast_hook
+    monkeypatch.setattr(feature_autocast_hook, 'cpu_has_native_bf16', lambda: True)  # (hooks on any CPU)
     from mmdet.models import DetTTAModel
     detector = _Detector().train()
     detector.test_step = lambda data: data  # what BaseTTAModel requires of what it wraps
