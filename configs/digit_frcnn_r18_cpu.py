@@ -71,7 +71,8 @@ test_pipeline = [
 ]
 # Data workers at the lowest CPU priority (Linux SCHED_IDLE), seeded as mmengine seeds them: on 2 cores they ran
 # beside the step's two compute threads and stalled them; now they load in the step's idle moments (a training
-# iteration 0.377 -> 0.350 s, medians of 6 interleaved 300-iteration runs, float32; README, "Training speed").
+# iteration 0.377 -> 0.350 s, medians of 6 interleaved 300-iteration runs, float32, faster in 4 of 6: at the edge
+# of that machine's noise; README, "Training speed").
 train_dataloader = dict(batch_size=16, worker_init_fn=dict(type='background_worker_init'),
                         dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=16, dataset=dict(pipeline=test_pipeline))

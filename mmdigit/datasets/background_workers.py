@@ -1,4 +1,4 @@
-"""``background_worker_init``: a DataLoader ``worker_init_fn`` that seeds a worker as mmengine does and lowers its
+"""``background_worker_init``: a DataLoader ``worker_init_fn`` that seeds each worker apart and lowers its
 CPU priority, so the data workers run in the training step's idle moments instead of beside its threads.
 
 Why: on a 2-core CPU the workers share the cores with the step's two compute threads. A step whose batches were

@@ -7,7 +7,7 @@ sampler. :func:`~mmdigit.models.batched_predict.proposals_from_outputs` gives th
 batch (bit for bit, tested); this head routes ``predict_by_feat`` to it, so mmdet's own
 ``loss_and_predict`` (training) and ``predict`` (testing) use it unchanged. In training, boxes with tied scores
 may be visited by NMS in another order than mmcv's unstable sort gives them (bf16 scores tie often, and keeping
-mmcv's order cost ~7% of a step; the R-CNN's sampler draws from the proposals at random anyway);
+mmcv's order cost ~6% of a bf16 step; the R-CNN's sampler draws from the proposals at random anyway);
 ``train_exact_ties=True`` keeps mmcv's order in training too. Anything it does not reproduce
 (rescaled boxes, no NMS, a non-plain setting) takes mmdet's path. Its anchor targets (assignment,
 sampling, regression targets) come from :func:`~mmdigit.models.batched_anchor_targets.anchor_targets` the same
