@@ -45,9 +45,16 @@ class Stages:
         self.path = work / 'stages.json'
         self.done = {} if force or not self.path.is_file() else json.loads(self.path.read_text())
 
-    def run(self, name: str, fn):
+    def run(self, name: str, fn, inputs=None):
+        """``fn()``'s result, or the recorded one. ``inputs`` (JSON-able: e.g. the member names a stage reads)
+        are recorded with the result; a recorded result made from other inputs is redone, so a re-run with
+        other ``--views`` re-tunes the ensemble instead of reporting the old one."""
         if name in self.done and self.done[name].get('format', 1) != self.FORMATS.get(name, 1):
             say(f'{name}: done earlier by an older demo, redone')
+            del self.done[name]
+        if name in self.done and inputs is not None and self.done[name].get('inputs') != inputs:
+            made_from = self.done[name].get('inputs', 'inputs it did not record')
+            say(f'{name}: done earlier from {made_from}, redone from {inputs}')
             del self.done[name]
         if name in self.done:
             say(f'{name}: done earlier ({self.done[name].get("seconds", 0):.0f} s), skipped (--force redoes it)')
@@ -57,6 +64,8 @@ class Stages:
         result = fn() or {}
         result['seconds'] = round(time.time() - t0, 1)
         result['format'] = self.FORMATS.get(name, 1)
+        if inputs is not None:
+            result['inputs'] = inputs
         self.done[name] = result
         self.path.write_text(json.dumps(self.done, indent=2))
         return result

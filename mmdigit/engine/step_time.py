@@ -21,6 +21,18 @@ from mmengine.config import Config
 LOOP_OVERHEAD = 1.2
 
 
+def _endless(loader):
+    """The loader's batches pass after pass, as the training loop sees them: a benchmark on a small data set
+    (400 images are 25 batches) runs more steps than one pass holds."""
+    while True:
+        empty = True
+        for batch in loader:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError('the training dataloader yields no batch: no training images?')
+
+
 @contextlib.contextmanager
 def training_steps(cfg: Config):
     """A function that runs one timed training step of ``cfg`` here (forward, backward, optimizer on the
@@ -41,7 +53,7 @@ def training_steps(cfg: Config):
         model = runner.model
         model.train()
         optim = runner.build_optim_wrapper(cfg.optim_wrapper)
-        batches = iter(runner.build_dataloader(cfg.train_dataloader))
+        batches = _endless(runner.build_dataloader(cfg.train_dataloader))
 
         def step() -> float:
             batch = next(batches)

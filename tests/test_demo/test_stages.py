@@ -35,6 +35,23 @@ def test_a_finished_stage_records_its_seconds_and_format_and_force_redoes_it(tmp
     assert list(json.loads((tmp_path / 'stages.json').read_text())) == ['train_a']  # --force forgets the rest
 
 
+def test_a_stage_made_from_other_inputs_is_redone(tmp_path, capsys):
+    stages = Stages(tmp_path, force=False)
+    first = stages.run('ensemble', lambda: dict(rows=['a+s']), inputs=['model_a', 'model_a_stretched'])
+    assert first['inputs'] == ['model_a', 'model_a_stretched']
+    again = Stages(tmp_path, force=False)
+    assert again.run('ensemble', lambda: pytest.fail('same inputs: kept'),
+                     inputs=['model_a', 'model_a_stretched'])['rows'] == ['a+s']
+    members = ['model_a', 'model_a_stretched', 'model_a_larger']
+    wider = again.run('ensemble', lambda: dict(rows=['a+s+l']), inputs=members)
+    assert wider['rows'] == ['a+s+l'] and "redone from ['model_a', 'model_a_stretched', 'model_a_larger']" in \
+        capsys.readouterr().out
+    (tmp_path / 'stages.json').write_text(json.dumps({'real': dict(rows=['old'], format=Stages.FORMATS['real'])}))
+    assert Stages(tmp_path, force=False).run('real', lambda: dict(rows=['new']), inputs=['model_a'])['rows'] == ['new']
+    assert 'inputs it did not record' in capsys.readouterr().out
+    assert Stages(tmp_path, force=False).run('real', lambda: pytest.fail('inputs not asked: kept'))['rows'] == ['new']
+
+
 def test_run_tool_keeps_the_whole_log_echoes_key_lines_and_names_the_log_on_failure(tmp_path, capsys):
     script = "print('Iter(train) [1/4] loss 1.0'); print('noise'); print('wrote pred.json')"
     log = tmp_path / 'logs' / 'tool.log'
