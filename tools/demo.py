@@ -1,7 +1,7 @@
 """The whole job, offline, on CPU: data -> a trained model -> pred.json/pred.csv -> ensemble -> pictures.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 0]
-        [--views [stretched inverted grayscale]] [--snapshot-member]
+        [--views [stretched inverted grayscale larger equalized]] [--snapshot-member]
         [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
@@ -11,9 +11,9 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   train_a   configs/digit_frcnn_r18_cpu.py from scratch for --minutes-a (tools/train.py --minutes)
   test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py); the
             validation split's pred.json too (for choosing the ensemble's settings)
-  test_a_stretched, test_a_inverted, test_a_grayscale  model A reading contrast-stretched, inverted and
-            grayscale photos (configs/digit_frcnn_r18_cpu_{stretched,inverted,grayscale}.py, the same checkpoint):
-            test-time ensemble members (--views: which; --views alone: none)
+  test_a_<view>  model A reading the photos another way (the same checkpoint, configs/digit_frcnn_r18_cpu_<view>.py):
+            contrast-stretched, inverted, grayscale, 1.25x larger and locally equalized; test-time ensemble members
+            (--views: which; --views alone: none)
   test_s    with --snapshot-member: model A's snapshot (its checkpoint at the validation before the last), a
             free member (none by default: in the demos of 2026-11-30 it added nothing on the test split or the
             real photos)

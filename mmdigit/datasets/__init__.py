@@ -3,9 +3,9 @@ from .aspect_bucket_sampler import AspectRatioBucketBatchSampler
 from .background_workers import background_worker_init
 from .by_value_collate import by_value_collate
 from .digit_dataset import DigitCocoDataset, find_images, image_files, inspect_image, list_images
-from .transforms import ContrastStretch, KeepOriginalImage, RandomGaussianBlur
+from .transforms import ContrastStretch, KeepOriginalImage, LocalContrastEqualize, RandomGaussianBlur
 
 __all__ = ['AspectRatioBucketBatchSampler', 'background_worker_init', 'by_value_collate', 'DigitCocoDataset',
            'find_images', 'image_files',
            'inspect_image', 'list_images',
-           'ContrastStretch', 'KeepOriginalImage', 'RandomGaussianBlur']
+           'ContrastStretch', 'KeepOriginalImage', 'LocalContrastEqualize', 'RandomGaussianBlur']

@@ -25,7 +25,7 @@ PY = sys.executable
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 # model A's test-time views: the same checkpoint reading the photos another way, each an ensemble member
 VIEW_CONFIGS = {view: ROOT / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'
-                for view in ('stretched', 'inverted', 'grayscale')}
+                for view in ('stretched', 'inverted', 'grayscale', 'larger', 'equalized')}
 SPEED_IMAGES = 400  # test images the speed stage reads, 16 at a time
 
 _run = partial(run_tool, cwd=ROOT)
@@ -44,7 +44,8 @@ class DemoSettings:
     seed_b: int = 1
     validations_a: int = 3  # about how often each run validates (and so checkpoints: A's snapshot is one of them)
     validations_b: int = 2
-    views: tuple = ('stretched', 'inverted', 'grayscale')  # model A's test-time views: ensemble members (VIEW_CONFIGS)
+    # model A's test-time views, each an ensemble member (VIEW_CONFIGS); --tune-members chooses among them
+    views: tuple = ('stretched', 'inverted', 'grayscale', 'larger', 'equalized')
     # A's snapshot as a member: in the demos of 2026-11-30 it added nothing on the test split or the real photos
     # (it misses what A misses), so it is off by default
     snapshot_member: bool = False
@@ -242,7 +243,7 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     members = {k: m for k, m in (('model_a', a), *views.items(), ('model_a_snapshot', snap), ('model_b', b)) if m}
     tested = {k: t for k, t in (('model_a', ta), *tv.items(), ('model_a_snapshot', ts), ('model_b', tb)) if t}
     if len(tested) > 1:
-        ens = stages.run('ensemble', lambda: ensemble(work, data, tested))
+        ens = stages.run('ensemble', lambda: ensemble(work, data, tested), inputs=list(tested))
     else:
         say('ensemble: skipped (model A is the only member: no --views, --snapshot-member or --minutes-b)')
         ens = None
@@ -251,10 +252,11 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
         say(f'real: skipped ({"--no-real" if s.no_real else f"no labelled real photos in {s.real_dir}"})')
         rl = None
     else:
-        rl = stages.run('real', lambda: real_photos(work, real, members, ens))
+        rl = stages.run('real', lambda: real_photos(work, real, members, ens),
+                        inputs=dict(members=list(members), photos=str(real)))
     reader = demo_spec({k: members[k] for k in tested}, ens, CONFIG)
-    spd = stages.run('speed', lambda: speed(a, data, reader))
+    spd = stages.run('speed', lambda: speed(a, data, reader), inputs=list(tested))
     stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']))
-    summary = write_summary(work, stages.done, ta, tb or None, ens, spd, rl, ts, tv, reader=reader, root=ROOT)
+    summary = write_summary(work, stages.this_run, ta, tb or None, ens, spd, rl, ts, tv, reader=reader, root=ROOT)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
     return summary

@@ -38,22 +38,31 @@ class Stages:
 
     # 2: rows say their kind; 3: settings tuned on the validation split; 4: the members chosen there too;
     # 5: the default members are A and A reading stretched photos; 6: and A reading inverted and grayscale photos
+    # 7: the members chosen in two rounds (mmdigit.ensemble.tuning), the larger and equalized views offered too
     # speed 2: the demo's reader (its ensemble members) is timed too
-    FORMATS = {'ensemble': 6, 'real': 6, 'speed': 2}
+    FORMATS = {'ensemble': 7, 'real': 7, 'speed': 2}
 
     def __init__(self, work: Path, force: bool):
         self.path = work / 'stages.json'
         self.done = {} if force or not self.path.is_file() else json.loads(self.path.read_text())
+        self.asked = []  # the stages this run asked for, in order (stages.json may hold others from earlier runs)
+
+    @property
+    def this_run(self) -> dict:
+        """The results of the stages this run asked for (run or skipped), in the order asked."""
+        return {name: self.done[name] for name in self.asked if name in self.done}
 
     def run(self, name: str, fn, inputs=None):
         """``fn()``'s result, or the recorded one. ``inputs`` (JSON-able: e.g. the member names a stage reads)
         are recorded with the result; a recorded result made from other inputs is redone, so a re-run with
-        other ``--views`` re-tunes the ensemble instead of reporting the old one."""
+        other ``--views`` re-tunes the ensemble instead of reporting the old one (a result that recorded none, from
+        before inputs were recorded, is kept: ``FORMATS`` redoes the stages whose making changed)."""
+        self.asked.append(name)
         if name in self.done and self.done[name].get('format', 1) != self.FORMATS.get(name, 1):
             say(f'{name}: done earlier by an older demo, redone')
             del self.done[name]
-        if name in self.done and inputs is not None and self.done[name].get('inputs') != inputs:
-            made_from = self.done[name].get('inputs', 'inputs it did not record')
+        made_from = self.done.get(name, {}).get('inputs')
+        if made_from is not None and inputs is not None and made_from != inputs:
             say(f'{name}: done earlier from {made_from}, redone from {inputs}')
             del self.done[name]
         if name in self.done:

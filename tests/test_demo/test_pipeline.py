@@ -18,6 +18,7 @@ ROWS = [dict(kind='fused', thr=0.4, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.7)
 DONE = dict(data=dict(train=10, valid=2, test=4), step_time=dict(seconds_per_iter=0.5),
             train_a=dict(work_dir='a', checkpoint='a/iter_9.pth', snapshot='a/iter_6.pth'), test_a=member(0.7),
             test_a_stretched=member(0.68), test_a_inverted=member(0.66), test_a_grayscale=member(0.69),
+            test_a_larger=member(0.6), test_a_equalized=member(0.62),
             test_s=member(0.6), ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f',
                                               members=['model_a', 'model_a_stretched', 'model_a_inverted']),
             speed=dict(infer_images_per_s=99.0), pictures=dict(pictures=[]))
@@ -37,13 +38,15 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
     summary = run_demo(tmp_path, DemoSettings(no_real=True, snapshot_member=True))
     assert list(summary['stage_minutes']) == list(DONE)  # every stage, in the demo's order
     assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_inverted', 'model_a_grayscale',
-                                       'model_a_snapshot', 'ensemble_fused_boxes', 'ensemble_number_vote', 'ensemble']
+                                       'model_a_larger', 'model_a_equalized', 'model_a_snapshot',
+                                       'ensemble_fused_boxes', 'ensemble_number_vote', 'ensemble']
     assert summary['models']['ensemble']['seq_acc'] == 0.65 and summary['real'] is None
     assert summary['models']['ensemble']['members'] == ['model_a', 'model_a_stretched', 'model_a_inverted']
     # the reader that reads as the ensemble did: A's checkpoint through each view's config, in the ensemble's order
     reader = summary['reader']
     assert (reader['config'], reader['checkpoint'], reader['fusion']) == (str(pipeline.CONFIG), 'a/iter_9.pth', 'f')
-    assert reader['members'] == [*([str(pipeline.VIEW_CONFIGS[v])] for v in ('stretched', 'inverted', 'grayscale')),
+    views = ('stretched', 'inverted', 'grayscale', 'larger', 'equalized')
+    assert reader['members'] == [*([str(pipeline.VIEW_CONFIGS[v])] for v in views),
                                  [str(pipeline.CONFIG), 'a/iter_6.pth']]
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
     assert 'real: skipped (--no-real)' in capsys.readouterr().out

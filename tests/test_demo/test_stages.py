@@ -28,7 +28,7 @@ def test_a_finished_stage_records_its_seconds_and_format_and_force_redoes_it(tmp
     a = stages.run('train_a', lambda: dict(iters=5))
     assert a.keys() == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 1
     real = stages.run('real', lambda: None)  # no result: only the bookkeeping
-    assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 6
+    assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 7
     assert json.loads((tmp_path / 'stages.json').read_text()) == stages.done == dict(train_a=a, real=real)
     assert Stages(tmp_path, force=False).run('train_a', lambda: pytest.fail('done already'))['iters'] == 5
     assert Stages(tmp_path, force=True).run('train_a', lambda: dict(iters=7))['iters'] == 7
@@ -46,10 +46,21 @@ def test_a_stage_made_from_other_inputs_is_redone(tmp_path, capsys):
     wider = again.run('ensemble', lambda: dict(rows=['a+s+l']), inputs=members)
     assert wider['rows'] == ['a+s+l'] and "redone from ['model_a', 'model_a_stretched', 'model_a_larger']" in \
         capsys.readouterr().out
+    assert Stages(tmp_path, force=False).run('ensemble', lambda: pytest.fail('inputs not asked: kept'))['rows'] == [
+        'a+s+l']
+    # a result from before inputs were recorded is kept (its format decides)
     (tmp_path / 'stages.json').write_text(json.dumps({'real': dict(rows=['old'], format=Stages.FORMATS['real'])}))
-    assert Stages(tmp_path, force=False).run('real', lambda: dict(rows=['new']), inputs=['model_a'])['rows'] == ['new']
-    assert 'inputs it did not record' in capsys.readouterr().out
-    assert Stages(tmp_path, force=False).run('real', lambda: pytest.fail('inputs not asked: kept'))['rows'] == ['new']
+    assert Stages(tmp_path, force=False).run('real', lambda: pytest.fail('kept'), inputs=['model_a'])['rows'] == ['old']
+
+
+def test_the_summary_counts_only_the_stages_this_run_asked_for(tmp_path):
+    (tmp_path / 'stages.json').write_text(json.dumps({'test_a_sharpened': dict(seconds=40, format=1),
+                                                      'data': dict(seconds=160, format=1)}))
+    stages = Stages(tmp_path, force=False)
+    stages.run('data', lambda: pytest.fail('done already'))
+    stages.run('test_a_larger', lambda: dict(seq_acc=0.77))
+    assert list(stages.this_run) == ['data', 'test_a_larger']  # an earlier run's view is not this demo's time
+    assert 'test_a_sharpened' in json.loads((tmp_path / 'stages.json').read_text())  # but kept for a later run
 
 
 def test_run_tool_keeps_the_whole_log_echoes_key_lines_and_names_the_log_on_failure(tmp_path, capsys):

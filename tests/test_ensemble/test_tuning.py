@@ -116,14 +116,33 @@ def test_tuning_leaves_out_a_member_that_only_dilutes(tmp_path):
     best, trials = tune_fusion(models, ids, image_set, members=True)
     assert everyone.members is None and best.members == (0, 1)
     from mmdigit.ensemble.tuning import member_sets
-    assert [t.settings.members for t in trials[::18]][:1] == [None]  # all members first
-    for subset in member_sets(3):  # each subset gets the whole grid: 18 settings per weighting
+    # every subset (all members first) at the grid's first point, then the whole grid on the 3 best subsets
+    assert [t.settings.members for t in trials[:4]] == member_sets(3) == [None, (0, 1), (0, 2), (1, 2)]
+    assert {(t.settings.method, t.settings.iou_thr, t.settings.weights) for t in trials[:4]} == {('wbf', 0.55, None)}
+    whole = [subset for subset in member_sets(3) if len([t for t in trials if t.settings.members == subset]) > 1]
+    assert len(whole) == 3 and (0, 1) in whole
+    for subset in whole:  # 18 settings per weighting
         tried = [t.settings for t in trials if t.settings.members == subset]
         assert len(tried) in (18, 36) and {s.method for s in tried} == {'wbf', 'nms', 'soft_nms', 'nmw'}
+    left = next(subset for subset in member_sets(3) if subset not in whole)  # the worst at the first point
+    first = {t.settings.members: t.objective for t in trials[:4]}
+    assert first[left] == min(first.values())
     full = max((t for t in trials if t.settings.members is None), key=lambda t: t.objective)
     assert max(trials, key=lambda t: t.objective).objective > full.objective
     # weights follow the chosen members
     assert best.weights is None or len(best.weights) == 2
+
+
+def test_member_search_grows_with_the_finalists_not_with_every_subset(tmp_path):
+    gt_path, images, anns = make_gt(tmp_path, n=12)
+    ids = [im['id'] for im in images]
+    models = [ModelPredictions(simulate_model(tmp_path, str(k), anns, ids, seed=k, miss=0.1, wrong=0.1))
+              for k in range(5)]
+    _, trials = tune_fusion(models, ids, ImageSet.load(ann_file=gt_path), members=True, finalists=2)
+    from mmdigit.ensemble.tuning import member_sets
+    n_subsets = len(member_sets(5))  # 26: all five, 5 fours, 10 threes, 10 pairs
+    assert n_subsets == 26 and len(trials) == 26 + 2 * 35  # exhaustively: 26 x 36 = 936
+    assert len({t.settings for t in trials}) == len(trials)  # nothing tried twice
 
 
 def test_settings_with_members_round_trip_and_refuse_what_does_not_fit(tmp_path):
