@@ -1,4 +1,4 @@
-# The CPU model reading every photo 1.25x larger (a 80-px short side instead of 64, the zoomed-in pass too): a
+# The CPU model reading every photo 1.25x larger (an 80-px short side instead of 64, the zoomed-in pass too): a
 # test-time view, an ensemble member made from the same checkpoint (no training), like the stretched, inverted
 # and grayscale ones. Why: those three change the photo's colours; a scale changes which FPN level and which
 # anchors meet each digit, a look at the digits' shapes that the colour views cannot give. Small and blurred real

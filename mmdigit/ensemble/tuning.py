@@ -11,7 +11,7 @@ its best member on); ties go to the earlier grid point (WBF first, IoU 0.55 firs
 (``--tune-members``) the members are chosen too, on the validation split, not on the reported one: every subset
 of two or more inputs (all of them first) is scored at the grid's first point (WBF, IoU 0.55, equal weights),
 then the whole grid runs on the best few subsets (``FINALISTS``). The whole grid on every subset grew as
-2^members x 36: with 7 inputs 4,302 settings, 8.3 minutes of the demo (2026-12-01); in two stages ~230.
+2^members x 36: with 7 inputs 4,302 settings, 8.3 minutes of the demo (2026-12-01); in two rounds 120 + 3 x 35.
 """
 from __future__ import annotations
 
@@ -173,11 +173,11 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
     if grid is not None or not members:
         trials = [trial(s) for s in (grid if grid is not None else subset_grid(None))]
     else:
-        grids = {subset: subset_grid(subset) for subset in member_sets(len(models))}
-        trials = [trial(g[0]) for g in grids.values()]  # every subset at the grid's first point
-        ranked = sorted(range(len(trials)), key=lambda k: -trials[k].objective)  # stable: earlier first among equals
+        grids = [subset_grid(subset) for subset in member_sets(len(models))]
+        trials = [trial(g[0]) for g in grids]  # every subset at the grid's first point
+        ranked = sorted(range(len(grids)), key=lambda k: -trials[k].objective)  # stable: earlier first among equals
         for k in sorted(ranked[:finalists]):
-            trials += [trial(s) for s in list(grids.values())[k][1:]]
+            trials += [trial(s) for s in grids[k][1:]]
     best = max(trials, key=lambda t: t.objective)  # max keeps the first of equals
     return best.settings, trials
 
