@@ -1,7 +1,7 @@
 """The whole job, offline, on CPU: data -> a trained model -> pred.json/pred.csv -> ensemble -> pictures.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 0]
-        [--views [stretched inverted grayscale larger equalized]] [--snapshot-member]
+        [--views [VIEW ...]] [--snapshot-member]
         [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):

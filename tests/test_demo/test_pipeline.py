@@ -17,8 +17,8 @@ ROWS = [dict(kind='fused', thr=0.4, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.7)
         dict(kind='vote', thr=None, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.65)]
 DONE = dict(data=dict(train=10, valid=2, test=4), step_time=dict(seconds_per_iter=0.5),
             train_a=dict(work_dir='a', checkpoint='a/iter_9.pth', snapshot='a/iter_6.pth'), test_a=member(0.7),
-            test_a_stretched=member(0.68), test_a_inverted=member(0.66), test_a_grayscale=member(0.69),
-            test_a_larger=member(0.6), test_a_equalized=member(0.62),
+            test_a_stretched=member(0.68), test_a_inverted=member(0.66), test_a_equalized=member(0.62),
+            test_a_smaller=member(0.69), test_a_widecrop=member(0.7), test_a_tightcrop=member(0.6),
             test_s=member(0.6), ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f',
                                               members=['model_a', 'model_a_stretched', 'model_a_inverted']),
             speed=dict(infer_images_per_s=99.0), pictures=dict(pictures=[]))
@@ -37,15 +37,15 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
     cached(tmp_path)
     summary = run_demo(tmp_path, DemoSettings(no_real=True, snapshot_member=True))
     assert list(summary['stage_minutes']) == list(DONE)  # every stage, in the demo's order
-    assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_inverted', 'model_a_grayscale',
-                                       'model_a_larger', 'model_a_equalized', 'model_a_snapshot',
+    assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_inverted', 'model_a_equalized',
+                                       'model_a_smaller', 'model_a_widecrop', 'model_a_tightcrop', 'model_a_snapshot',
                                        'ensemble_fused_boxes', 'ensemble_number_vote', 'ensemble']
     assert summary['models']['ensemble']['seq_acc'] == 0.65 and summary['real'] is None
     assert summary['models']['ensemble']['members'] == ['model_a', 'model_a_stretched', 'model_a_inverted']
     # the reader that reads as the ensemble did: A's checkpoint through each view's config, in the ensemble's order
     reader = summary['reader']
     assert (reader['config'], reader['checkpoint'], reader['fusion']) == (str(pipeline.CONFIG), 'a/iter_9.pth', 'f')
-    views = ('stretched', 'inverted', 'grayscale', 'larger', 'equalized')
+    views = ('stretched', 'inverted', 'equalized', 'smaller', 'widecrop', 'tightcrop')
     assert reader['members'] == [*([str(pipeline.VIEW_CONFIGS[v])] for v in views),
                                  [str(pipeline.CONFIG), 'a/iter_6.pth']]
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
@@ -64,19 +64,19 @@ def test_by_default_the_ensemble_is_a_and_its_views(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
     cached(tmp_path, skip=('test_s',))
     summary = run_demo(tmp_path, DemoSettings(no_real=True))
-    assert list(summary['models'])[:4] == ['model_a', 'model_a_stretched', 'model_a_inverted', 'model_a_grayscale']
+    assert list(summary['models'])[:7] == ['model_a', *(f'model_a_{v}' for v in DemoSettings().views)]
     assert 'model_a_snapshot' not in summary['models'] and 'test_s' not in summary['stage_minutes']
 
 
 def test_with_model_a_alone_there_is_no_ensemble(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
-    cached(tmp_path, skip=('test_a_stretched', 'test_a_inverted', 'test_a_grayscale', 'test_s', 'ensemble'))
+    cached(tmp_path, skip=('test_a_stretched', 'test_a_inverted', 'test_a_equalized', 'test_s', 'ensemble'))
     summary = run_demo(tmp_path, DemoSettings(no_real=True, views=()))
     assert list(summary['models']) == ['model_a'] and 'ensemble' not in summary['stage_minutes']
     assert 'ensemble: skipped (model A is the only member' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize('view', ['stretched', 'inverted', 'grayscale'])
+@pytest.mark.parametrize('view', ['stretched', 'inverted', 'smaller', 'widecrop'])
 def test_a_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch, view):
     calls = []
     monkeypatch.setattr(pipeline, 'latest_metrics', lambda d: {
