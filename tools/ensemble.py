@@ -71,8 +71,8 @@ def parse_args(argv=None):
     how.add_argument('--tune', action='store_true', help='choose every fusion setting on this labelled set (a '
                      'validation split) and write OUT/fusion_settings.json')
     how.add_argument('--settings', help='fusion_settings.json from --tune: applied unchanged')
-    p.add_argument('--tune-members', action='store_true', help='with --tune: choose the members too: every subset '
-                   'of two or more inputs at the first setting, then every setting on the 3 best subsets')
+    p.add_argument('--tune-members', action='store_true', help='with --tune: choose the members too: backward '
+                   'elimination from all inputs at the first setting, then every setting on the 3 best subsets')
     p.add_argument('--intersection', action='store_true', help='inputs cover different images: fuse the '
                    'images all of them cover')
     p.add_argument('--out-dir', required=True)

@@ -257,7 +257,8 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
         rl = stages.run('real', lambda: real_photos(work, real, members, ens),
                         inputs=dict(members=list(members), photos=str(real)))
     reader = demo_spec({k: members[k] for k in tested}, ens, CONFIG)
-    spd = stages.run('speed', lambda: speed(a, data, reader), inputs=list(tested))
+    spd = stages.run('speed', lambda: speed(a, data, reader),  # the reader reads with the members chosen
+                     inputs=dict(members=list(tested), chosen=ens and ens.get('members')))
     stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']))
     summary = write_summary(work, stages.this_run, ta, tb or None, ens, spd, rl, ts, tv, reader=reader, root=ROOT)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')

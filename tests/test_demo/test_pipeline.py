@@ -119,3 +119,18 @@ def test_the_speed_stage_times_model_a_and_the_demos_reader(trained, tiny_digits
     assert alone.keys() == {'infer_images_per_s', 'images', 'batch'} and alone['infer_images_per_s'] > 0
     both = pipeline.speed(dict(checkpoint=ckpt), tiny_digits, ReaderSpec(cfg, ckpt, [[cfg]]), n=4)
     assert both['reader_members'] == 2 and both['reader_images_per_s'] > 0 and both['images'] == 4
+
+
+def test_the_readers_speed_is_measured_again_when_the_ensemble_chose_other_members(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
+    timed = []
+    monkeypatch.setattr(pipeline, 'speed', lambda a, data, reader: timed.append(reader) or dict(infer_images_per_s=1.0))
+    views = ('stretched', 'inverted')
+    tested = ['model_a', *(f'model_a_{v}' for v in views)]
+    chosen = ['model_a', 'model_a_stretched', 'model_a_inverted']
+    cached(tmp_path, extra=dict(speed=dict(infer_images_per_s=99.0, inputs=dict(members=tested, chosen=chosen))))
+    run_demo(tmp_path, DemoSettings(no_real=True, views=views))
+    assert timed == []  # the same members chosen: the recorded speed stands
+    cached(tmp_path, extra=dict(speed=dict(infer_images_per_s=99.0, inputs=dict(members=tested, chosen=chosen[1:]))))
+    summary = run_demo(tmp_path, DemoSettings(no_real=True, views=views))
+    assert len(timed) == 1 and summary['models']['model_a']['infer_images_per_s'] == 1.0

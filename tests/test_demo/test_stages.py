@@ -28,7 +28,7 @@ def test_a_finished_stage_records_its_seconds_and_format_and_force_redoes_it(tmp
     a = stages.run('train_a', lambda: dict(iters=5))
     assert a.keys() == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 1
     real = stages.run('real', lambda: None)  # no result: only the bookkeeping
-    assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 7
+    assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 8
     assert json.loads((tmp_path / 'stages.json').read_text()) == stages.done == dict(train_a=a, real=real)
     assert Stages(tmp_path, force=False).run('train_a', lambda: pytest.fail('done already'))['iters'] == 5
     assert Stages(tmp_path, force=True).run('train_a', lambda: dict(iters=7))['iters'] == 7

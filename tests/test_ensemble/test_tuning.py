@@ -85,12 +85,22 @@ def test_cli_tunes_on_one_split_and_applies_the_file_to_another(members, tmp_pat
     assert '--settings decides the fusion settings; drop --method' in capsys.readouterr().err
 
 
-def test_member_sets_list_every_subset_of_two_or_more_all_first():
-    from mmdigit.ensemble.tuning import member_sets
-    assert member_sets(2) == [None]
-    sets = member_sets(4)
-    assert sets[0] is None and len(sets) == 1 + 4 + 6
-    assert sets[1:5] == [(0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)] and (2, 3) in sets
+def test_backward_elimination_drops_one_input_at_a_time_while_it_pays():
+    from mmdigit.ensemble.tuning import backward_elimination
+    worth = {0: 1.0, 1: 2.0, 2: -0.5, 3: 0.5, 4: -0.1}  # 2 and 4 only dilute
+
+    def score(subset):
+        return sum(worth[i] for i in (range(5) if subset is None else subset))
+    scored = backward_elimination(5, score)
+    assert list(scored)[:6] == [None, (1, 2, 3, 4), (0, 2, 3, 4), (0, 1, 3, 4), (0, 1, 2, 4), (0, 1, 2, 3)]
+    # 2 goes first (the most gained), then 4; then every further drop scores lower, so it stops at three
+    assert list(scored)[6:] == [(1, 3, 4), (0, 3, 4), (0, 1, 4), (0, 1, 3), (1, 3), (0, 3), (0, 1)]
+    assert max(scored, key=scored.get) == (0, 1, 3)
+    assert len(scored) == 1 + 5 + 4 + 3  # every subset: 26
+    assert list(backward_elimination(2, score)) == [None]  # a pair is the least an ensemble can be
+    calls = []
+    backward_elimination(4, lambda subset: calls.append(subset) or 1.0)  # nothing pays: one round
+    assert calls == [None, (1, 2, 3), (0, 2, 3), (0, 1, 3), (0, 1, 2)]
 
 
 def misplaced(pred_json, shrink=0.5):
@@ -115,16 +125,16 @@ def test_tuning_leaves_out_a_member_that_only_dilutes(tmp_path):
     everyone, _ = tune_fusion(models, ids, image_set)
     best, trials = tune_fusion(models, ids, image_set, members=True)
     assert everyone.members is None and best.members == (0, 1)
-    from mmdigit.ensemble.tuning import member_sets
-    # every subset (all members first) at the grid's first point, then the whole grid on the 3 best subsets
-    assert [t.settings.members for t in trials[:4]] == member_sets(3) == [None, (0, 1), (0, 2), (1, 2)]
+    # backward elimination (all three, then each pair) at the grid's first point, then the whole grid on the 3 best
+    subsets = [None, (1, 2), (0, 2), (0, 1)]
+    assert [t.settings.members for t in trials[:4]] == subsets
     assert {(t.settings.method, t.settings.iou_thr, t.settings.weights) for t in trials[:4]} == {('wbf', 0.55, None)}
-    whole = [subset for subset in member_sets(3) if len([t for t in trials if t.settings.members == subset]) > 1]
+    whole = [subset for subset in subsets if len([t for t in trials if t.settings.members == subset]) > 1]
     assert len(whole) == 3 and (0, 1) in whole
     for subset in whole:  # 18 settings per weighting
         tried = [t.settings for t in trials if t.settings.members == subset]
         assert len(tried) in (18, 36) and {s.method for s in tried} == {'wbf', 'nms', 'soft_nms', 'nmw'}
-    left = next(subset for subset in member_sets(3) if subset not in whole)  # the worst at the first point
+    left = next(subset for subset in subsets if subset not in whole)  # the worst at the first point
     first = {t.settings.members: t.objective for t in trials[:4]}
     assert first[left] == min(first.values())
     full = max((t for t in trials if t.settings.members is None), key=lambda t: t.objective)
@@ -133,15 +143,17 @@ def test_tuning_leaves_out_a_member_that_only_dilutes(tmp_path):
     assert best.weights is None or len(best.weights) == 2
 
 
-def test_member_search_grows_with_the_finalists_not_with_every_subset(tmp_path):
+def test_member_search_grows_with_the_eliminated_subsets_and_the_finalists(tmp_path):
     gt_path, images, anns = make_gt(tmp_path, n=12)
     ids = [im['id'] for im in images]
     models = [ModelPredictions(simulate_model(tmp_path, str(k), anns, ids, seed=k, miss=0.1, wrong=0.1))
               for k in range(5)]
     _, trials = tune_fusion(models, ids, ImageSet.load(ann_file=gt_path), members=True, finalists=2)
-    from mmdigit.ensemble.tuning import member_sets
-    n_subsets = len(member_sets(5))  # 26: all five, 5 fours, 10 threes, 10 pairs
-    assert n_subsets == 26 and len(trials) == 26 + 2 * 35  # exhaustively: 26 x 36 = 936
+    first = trials[:len(trials) - 2 * 35]  # then the other 35 grid points for each of the 2 finalists
+    assert 1 + 5 <= len(first) <= 1 + 5 + 4 + 3  # at most 13 of the 26 subsets: all five, fours, threes, pairs
+    assert {(t.settings.method, t.settings.iou_thr, t.settings.conf_type, t.settings.weights) for t in first} == {
+        ('wbf', 0.55, 'avg', None)} and len({t.settings.members for t in first}) == len(first)
+    # every subset at every setting: 26 x 36 = 936
     assert len({t.settings for t in trials}) == len(trials)  # nothing tried twice
 
 
