@@ -46,7 +46,8 @@ class DemoSettings:
     validations_a: int = 3  # about how often each run validates (and so checkpoints: A's snapshot is one of them)
     validations_b: int = 2
     # model A's test-time views, each an ensemble member (VIEW_CONFIGS); --tune-members chooses among them. These
-    # six are what validation chose out of all eight views and A (2026-12-01; grayscale and larger not chosen)
+    # six are what validation chose out of A and nine views (2026-12-01, README "Ensembles": grayscale and larger
+    # not chosen)
     views: tuple = ('stretched', 'inverted', 'equalized', 'smaller', 'widecrop', 'tightcrop')
     # A's snapshot as a member: in the demos of 2026-11-30 it added nothing on the test split or the real photos
     # (it misses what A misses), so it is off by default
