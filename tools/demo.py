@@ -1,7 +1,7 @@
 """The whole job, offline, on CPU: data -> a trained model -> pred.json/pred.csv -> ensemble -> pictures.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 0]
-        [--views [VIEW ...]] [--snapshot-member]
+        [--views [VIEW ...]] [--snapshot-member] [--budget-minutes 30]
         [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
@@ -13,7 +13,8 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
             validation split's pred.json too (for choosing the ensemble's settings)
   test_a_<view>  model A reading the photos another way (the same checkpoint, configs/digit_frcnn_r18_cpu_<view>.py):
             contrast-stretched, inverted, locally equalized, 0.9x smaller, a wider and a tighter zoomed-in crop
-            (grayscale and 1.25x larger on request); test-time ensemble members (--views: which; --views alone: none)
+            (grayscale and 1.25x larger on request); test-time ensemble members (--views: which; --views alone: none;
+            those that would end the demo after --budget-minutes are left out, the last first, saying so)
   test_s    with --snapshot-member: model A's snapshot (its checkpoint at the validation before the last), a
             free member (none by default: in the demos of 2026-11-30 it added nothing on the test split or the
             real photos)
@@ -54,13 +55,15 @@ def main(argv=None):
     p.add_argument('--views', nargs='*', choices=list(VIEW_CONFIGS), default=list(DEFAULTS.views),
                    help="model A's test-time views as ensemble members (default: %(default)s; none: --views alone)")
     p.add_argument('--snapshot-member', action='store_true', help="model A's snapshot as an ensemble member too")
+    p.add_argument('--budget-minutes', type=float, default=DEFAULTS.budget_minutes, help='the whole demo\'s time: '
+                   'views that would end it later are left out, the last first (0: every view; default %(default)s)')
     p.add_argument('--real-dir', default=DEFAULTS.real_dir, help='labelled real photos to evaluate on: a folder '
                    'with one COCO json and images/ (default: %(default)s)')
     p.add_argument('--no-real', action='store_true', help='skip the real-photo evaluation')
     args = p.parse_args(argv)
     settings = DemoSettings(train_images=args.train_images, test_images=args.test_images, minutes_a=args.minutes_a,
                             minutes_b=args.minutes_b, views=tuple(args.views),
-                            snapshot_member=args.snapshot_member,
+                            snapshot_member=args.snapshot_member, budget_minutes=args.budget_minutes,
                             real_dir=args.real_dir, no_real=args.no_real, force=args.force)
     return run_demo(Path(args.work_dir).resolve(), settings)
 

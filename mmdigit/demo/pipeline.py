@@ -28,6 +28,10 @@ VIEW_CONFIGS = {view: ROOT / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'
                 for view in ('stretched', 'inverted', 'grayscale', 'larger', 'equalized', 'smaller', 'widecrop',
                              'tightcrop')}
 SPEED_IMAGES = 400  # test images the speed stage reads, 16 at a time
+# What one view adds to the demo in multiples of model A's own test stage, and what the stages after the views
+# take (fusing, the real photos and the speed of A, the pictures). Measured in the 06:21 demo of 2026-12-01: A's
+# test 0.60 min; a view's test 0.61, its real photos 0.13, its share of fusing and timing ~0.07; after: ~0.6 min.
+VIEW_COST, TAIL_COST = 1.35, 1.0
 
 _run = partial(run_tool, cwd=ROOT)
 
@@ -52,6 +56,8 @@ class DemoSettings:
     # A's snapshot as a member: in the demos of 2026-11-30 it added nothing on the test split or the real photos
     # (it misses what A misses), so it is off by default
     snapshot_member: bool = False
+    # the demo's whole time: views that would end it later are left out, the last first (0: every view)
+    budget_minutes: float = 30.0
     real_dir: str = str(REAL_DEV)  # labelled real photos: a COCO json + images/
     no_real: bool = False  # skip the real-photo evaluation
     force: bool = False  # redo every stage
@@ -221,6 +227,16 @@ def pictures(work: Path, data: Path, a: dict, b: dict, real: tuple | None, real_
     return dict(pictures=sorted(str(p) for p in pics.glob('*.png')))
 
 
+def views_in_budget(views: tuple, spent_min: float, test_a_min: float, budget_min: float) -> tuple:
+    """The first of ``views`` that fit ``budget_min`` minutes after ``spent_min``: each costs ``VIEW_COST`` times
+    model A's test stage (``test_a_min``, so a slower machine fits fewer), the stages after them ``TAIL_COST``
+    times; all of them when ``budget_min`` is 0."""
+    if not budget_min or test_a_min <= 0:
+        return tuple(views)
+    room = budget_min - spent_min - TAIL_COST * test_a_min
+    return tuple(views)[:max(0, int(room // (VIEW_COST * test_a_min)))]
+
+
 def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     """Every stage in order, each skipped when ``<work>/stages.json`` holds its result (``s.force`` redoes
     all); the summary (also ``<work>/summary.json``)."""
@@ -234,8 +250,13 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
                                             vals=s.validations_a))
     ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a'))
+    spent = sum(stages.done[k].get('seconds', 0) for k in ('data', 'step_time', 'train_a', 'test_a')) / 60
+    fit = views_in_budget(s.views, spent, ta.get('seconds', 0) / 60, s.budget_minutes)
+    if len(fit) < len(s.views):
+        say(f'views: {", ".join(s.views[len(fit):])} left out to end within --budget-minutes {s.budget_minutes:g} '
+            f'({spent:.1f} min so far, a view ~{VIEW_COST * ta["seconds"] / 60:.1f} min here)')
     views, tv = {}, {}
-    for v in s.views:
+    for v in fit:
         views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(VIEW_CONFIGS[v]))
         tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}'))
     snap = dict(checkpoint=a['snapshot']) if s.snapshot_member and a.get('snapshot') else None

@@ -18,12 +18,12 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
     assert (DEFAULTS.minutes_a, DEFAULTS.minutes_b, DEFAULTS.train_images, DEFAULTS.test_images) == (18.0, 0.0,
                                                                                                    60000, 2000)
     assert DEFAULTS.views == ('stretched', 'inverted', 'equalized', 'smaller', 'widecrop', 'tightcrop')
-    assert not DEFAULTS.snapshot_member
+    assert not DEFAULTS.snapshot_member and DEFAULTS.budget_minutes == 30.0
     demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4', '--minutes-a', '0.5',
-                    '--minutes-b', '0.2', '--views', '--snapshot-member', '--real-dir', 'photos',
-                    '--no-real'])
+                    '--minutes-b', '0.2', '--views', '--snapshot-member', '--budget-minutes', '0', '--real-dir',
+                    'photos', '--no-real'])
     assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, minutes_a=0.5, minutes_b=0.2,
-                                                      views=(), snapshot_member=True,
+                                                      views=(), snapshot_member=True, budget_minutes=0.0,
                                                       real_dir='photos', no_real=True,
                                                       force=True))
     assert isinstance(calls[-1][0], Path)
