@@ -61,6 +61,8 @@ def main(argv=None):
                    'with one COCO json and images/ (default: %(default)s)')
     p.add_argument('--no-real', action='store_true', help='skip the real-photo evaluation')
     args = p.parse_args(argv)
+    if args.budget_minutes < 0:
+        p.error(f'--budget-minutes {args.budget_minutes:g}: a time, 0 or more (0: every view)')
     settings = DemoSettings(train_images=args.train_images, test_images=args.test_images, minutes_a=args.minutes_a,
                             minutes_b=args.minutes_b, views=tuple(args.views),
                             snapshot_member=args.snapshot_member, budget_minutes=args.budget_minutes,

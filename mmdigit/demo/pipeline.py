@@ -251,10 +251,11 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
                                             vals=s.validations_a))
     ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a'))
     spent = sum(stages.done[k].get('seconds', 0) for k in ('data', 'step_time', 'train_a', 'test_a')) / 60
-    fit = views_in_budget(s.views, spent, ta.get('seconds', 0) / 60, s.budget_minutes)
+    test_a_min = ta.get('seconds', 0) / 60
+    fit = views_in_budget(s.views, spent, test_a_min, s.budget_minutes)
     if len(fit) < len(s.views):
         say(f'views: {", ".join(s.views[len(fit):])} left out to end within --budget-minutes {s.budget_minutes:g} '
-            f'({spent:.1f} min so far, a view ~{VIEW_COST * ta["seconds"] / 60:.1f} min here)')
+            f'({spent:.1f} min so far, a view ~{VIEW_COST * test_a_min:.1f} min here)')
     views, tv = {}, {}
     for v in fit:
         views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(VIEW_CONFIGS[v]))

@@ -11,10 +11,11 @@ its best member on); ties go to the earlier grid point (WBF first, IoU 0.55 firs
 (``--tune-members``) the members are chosen too, on the validation split, not on the reported one, in two rounds.
 First, backward elimination at the grid's first point (WBF, IoU 0.55, equal weights): all inputs, then each set
 less one input, going on from the best of those while it beats the set it came from, down to pairs. Then the
-whole grid runs on the best few subsets scored (``FINALISTS``). Why not every subset: they grow as 2^inputs (with
-10 inputs 1,013 subsets, 8.4 minutes on 2 cores, 2026-12-01); elimination scores at most 1 + n(n+1)/2 - 3 and,
-on the demo's validation splits of 2026-12-01, chose the same members as every subset did with 6 and 7 inputs
-(three times) and, with 10, a subset 0.004 below the best in accuracy + mAP (4 of 1,000 images).
+whole grid runs on the best few subsets scored (``FINALISTS``). Why not every subset: they grow as 2^inputs
+(with 10 inputs 1,013 subsets, 8.4 minutes on 2 cores beside another job, 2026-12-01); elimination scores at most
+1 + n(n+1)/2 - 3 and, on the demo's validation splits of 2026-12-01, chose the same members as every subset did
+with 6 and 7 inputs (three times) and, with 10, a subset 0.004 below the best in accuracy + mAP (4 of 1,000
+images).
 """
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 from mmdigit.demo import DEFAULTS, DemoSettings
 from tests.helpers import REPO
 
@@ -29,3 +31,9 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
     assert isinstance(calls[-1][0], Path)
     demo_tool.main(['--views', 'inverted'])
     assert calls[-1][1] == DemoSettings(views=('inverted',))
+
+
+def test_a_negative_budget_is_a_one_line_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        demo_tool.main(['--budget-minutes', '-5'])
+    assert e.value.code == 2 and '--budget-minutes -5: a time, 0 or more' in capsys.readouterr().err
