@@ -51,11 +51,25 @@ def test_font_discovery_drops_symbol_fonts(fonts):
         assert family in names, family
 
 
+@pytest.fixture(scope='module')
+def project_fonts():
+    """The fonts the project installs (matplotlib's and the pinned font packages), without the machine's system
+    fonts: the same list, and so the same glyphs for the same seed, on every machine (a machine with only
+    DejaVu in /usr/share/fonts drew another font for a seed than one with more system fonts)."""
+    from mmdigit.datasets.synth import fonts as F
+    saved, F.FONT_DIRS = F.FONT_DIRS, ()
+    try:
+        return discover_fonts()
+    finally:
+        F.FONT_DIRS = saved
+
+
 @pytest.mark.parametrize('style', STYLES)
-def test_boxes_hold_their_glyph_with_svhn_margins(monkeypatch, fonts, style):
+def test_boxes_hold_their_glyph_with_svhn_margins(monkeypatch, project_fonts, style):
     """Render white digits on black with no clutter/plate/degradation: every box holds ink, its margin around
     the ink is SVHN's hand-drawn one (box_pad_x / box_pad_y ink heights, jittered; less where the image edge
     clips it), and every ink pixel lies in some box."""
+    fonts = project_fonts
     monkeypatch.setattr(T, 'background', lambda rng, kind, h, w, scale: np.zeros((h, w, 3), np.float32))
     monkeypatch.setattr(T, 'pick_ink', lambda rng, bg, c: np.ones(3, np.float32))
     monkeypatch.setattr(T, 'lighting', lambda rng, h, w, s: np.ones((h, w, 1), np.float32))
@@ -75,12 +89,14 @@ def test_boxes_hold_their_glyph_with_svhn_margins(monkeypatch, fonts, style):
         for x, y, bw, bh in s.boxes:
             assert 0 <= x and 0 <= y and x + bw <= w + 1e-6 and y + bh <= h + 1e-6
             x0, y0, x1, y1 = int(np.floor(x)), int(np.floor(y)), int(np.ceil(x + bw)), int(np.ceil(y + bh))
-            inside = gray[y0:y1, x0:x1] > 0.15
+            inside = gray[y0:y1, x0:x1] > 0.5
             assert inside.any()
             rows = y0 + np.flatnonzero(inside.any(1))
             cols = x0 + np.flatnonzero(inside.any(0))
             # the margin between the box and the ink: pad * ink height per side, up to 1 px of antialiasing
-            # (the ink box follows the 50 % coverage contour), less where the image edge cuts the box
+            # (the ink box follows the 50 % coverage contour, so ink is > 0.5 here too: at 0.15 a hairline
+            # under 50 % coverage, e.g. Manrope-ExtraLight's 3, reached 1.17 px past it), less where the image
+            # edge cuts the box
             ink_h = rows[-1] + 1 - rows[0]
             want_x, want_y = R.FIT['box_pad_x'] * ink_h, R.FIT['box_pad_y'] * ink_h
             gaps = np.array([rows[0] - y, (y + bh) - (rows[-1] + 1), cols[0] - x, (x + bw) - (cols[-1] + 1)])
