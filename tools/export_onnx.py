@@ -1,4 +1,5 @@
-"""Export a digit detector to ONNX: ``python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--check IMAGES]``.
+"""Export a digit detector to ONNX: ``python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--check IMAGES]``,
+and with ``--view CONFIG ... --fusion fusion_settings.json`` an ensemble of test-time views (the demo's reader).
 
 The graph holds the whole detector (backbone, FPN, RPN with its NMS, RoIAlign, R-CNN head with its NMS) for
 one image; resizing, normalisation, the zoomed-in second pass and the number decoder run in numpy, with their
@@ -7,8 +8,8 @@ settings stored in the file (see ``mmdigit.deploy``). Read numbers with it:
     from mmdigit.deploy import OnnxDigitReader
     OnnxDigitReader('model.onnx').read('house.png').number
 
-``--check`` reads the given images (a folder or a glob) with PyTorch and with onnxruntime and prints how far
-apart they are: same numbers, largest box and score difference.
+``--check`` reads the given images (a folder or a glob) with PyTorch (``DigitReader`` with the same views and
+fusion) and with onnxruntime and prints how far apart they are: same numbers, largest box and score difference.
 """
 import argparse
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from mmdigit.utils.cli import UserError, positive_int, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, add_reader_args, positive_int, reader_kwargs, run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -27,7 +28,9 @@ def parse_args(argv=None):
     parser.add_argument('--opset', type=positive_int, default=17)
     parser.add_argument('--check', help='images (folder or glob) to compare PyTorch and onnxruntime on')
     parser.add_argument('--check-max', type=positive_int, default=200, help='at most this many --check images')
-    return parser.parse_args(argv)
+    add_reader_args(parser, device=False, other_models=False)  # one network: views of it, not other models
+    args = parser.parse_args(argv)
+    return args, reader_kwargs(args, parser)
 
 
 def check_images(pattern: str, limit: int) -> list[str]:
@@ -40,17 +43,19 @@ def check_images(pattern: str, limit: int) -> list[str]:
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args, reader_options = parse_args(argv)
     from mmdigit.deploy import OnnxDigitReader, compare_readers, export_onnx
     for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
         if not Path(path).is_file():
             raise FileNotFoundError(f'{path}: {what} file does not exist')
     images = check_images(args.check, args.check_max) if args.check else []
-    export_onnx(args.config, args.checkpoint, args.out, opset=args.opset)
+    export_onnx(args.config, args.checkpoint, args.out, opset=args.opset, views=reader_options['members'],
+                fusion=reader_options['fusion'], score_thr=reader_options['score_thr'])
     print(f'export_onnx: wrote {args.out} ({Path(args.out).stat().st_size / 2**20:.1f} MiB)')
     if images:
         from mmdigit.apis import DigitReader
-        report = compare_readers(DigitReader(args.config, args.checkpoint), OnnxDigitReader(args.out), images)
+        report = compare_readers(DigitReader(args.config, args.checkpoint, **reader_options),
+                                 OnnxDigitReader(args.out), images)
         print(f"export_onnx: {report['same_numbers']}/{report['images']} images read the same number, boxes within "
               f"{report['max_box_diff']:.4f} px, scores within {report['max_score_diff']:.2g} "
               f"({report['same_detection_counts']}/{report['images']} with the same number of detections)")

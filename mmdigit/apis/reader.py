@@ -163,26 +163,34 @@ class DigitReader:
         return DigitReading.of(self.reading, *_arrays(pred_instances))
 
     def _fused_readings(self, per_image: list) -> list[DigitReading]:
-        """Each image's members' predictions fused (:func:`mmdigit.ensemble.fuse_detections`, all images in one
-        call) and read: the fused boxes at the fused threshold, or the members' vote (the number with the most
-        ``weight x confidence``; its digits and score are those of the surest member that read it)."""
-        from mmdigit.ensemble import fuse_detections
+        """Each image's members' predictions fused and read (:func:`fused_readings`)."""
         from mmdigit.recognition import ImageDetections
         dets = [[ImageDetections(*_arrays(s.pred_instances)) for s in samples] for samples in per_image]
         sizes = [samples[0].ori_shape[1::-1] for samples in per_image]  # (width, height)
-        fused = fuse_detections(dets, sizes, **self.fusion.fuse_kwargs())
-        if self.fusion.numbers == 'fused':
-            return [DigitReading.of(self.reading, f.bboxes, f.scores, f.labels) for f in fused]
-        return [self._voted(d, f) for d, f in zip(dets, fused)]
+        return fused_readings(self.fusion, self.reading, [m.reading for m in self.members], dets, sizes)
 
-    def _voted(self, dets: list, fused) -> DigitReading:
-        from mmdigit.ensemble import vote_number
-        readings = [m.reading.read(d.bboxes, d.scores, d.labels) for m, d in zip(self.members, dets)]
-        number = vote_number(readings, self.fusion.weights)
+
+def fused_readings(fusion, reading: ReadingSettings, member_readings: list, dets: list, sizes: list) -> list:
+    """How an ensemble reads images: each image's members' detections (``dets[image][member]``,
+    ``ImageDetections``) fused by ``fusion`` (:func:`mmdigit.ensemble.fuse_detections`, all images in one call;
+    ``sizes``: (width, height) each) and read: the fused boxes at ``reading``'s threshold, or the members' vote
+    (the number with the most ``weight x confidence``, each member read with its own ``member_readings``; its
+    digits and score are those of the surest member that read it). ``DigitReader`` and the ONNX reader both
+    read an ensemble here."""
+    from mmdigit.ensemble import fuse_detections, vote_number
+    fused = fuse_detections(dets, sizes, **fusion.fuse_kwargs())
+    if fusion.numbers == 'fused':
+        return [DigitReading.of(reading, f.bboxes, f.scores, f.labels) for f in fused]
+    out = []
+    for per_member, f in zip(dets, fused):
+        readings = [r.read(d.bboxes, d.scores, d.labels) for r, d in zip(member_readings, per_member)]
+        number = vote_number(readings, fusion.weights)
         k = max((k for k, r in enumerate(readings) if r.number == number), key=lambda k: readings[k].confidence)
-        surest = DigitReading.of(self.members[k].reading, dets[k].bboxes, dets[k].scores, dets[k].labels)
-        return DigitReading(number, surest.score, surest.digits,
-                            dict(bboxes=fused.bboxes, scores=fused.scores, labels=fused.labels))
+        d = per_member[k]
+        surest = DigitReading.of(member_readings[k], d.bboxes, d.scores, d.labels)
+        out.append(DigitReading(number, surest.score, surest.digits,
+                                dict(bboxes=f.bboxes, scores=f.scores, labels=f.labels)))
+    return out
 
 
 def _member_spec(member, checkpoint: str) -> tuple:

@@ -1,6 +1,7 @@
 """What reads photos as the demo's ensemble read them: model A's config and checkpoint, the other members in
 the ensemble's input order and its fusion settings (:class:`ReaderSpec`). The demo writes it to
-``summary.json`` (``reader``) and prints it as a ``tools/infer.py`` command; ``tools/serve.py`` serves it by
+``summary.json`` (``reader``) and prints it as a ``tools/infer.py`` command (and the ``tools/export_onnx.py`` one
+that writes it as one .onnx file); ``tools/serve.py`` serves it by
 default (:func:`demo_reader`), so what a user meets first reads as the demo measured."""
 from __future__ import annotations
 
@@ -32,14 +33,24 @@ class ReaderSpec:
     def command(self, root: Path, photos: str = 'PHOTOS...', python: str | None = None) -> str:
         """The ``tools/infer.py`` command line, run by ``python`` (default: this interpreter, the project's
         ``.venv/bin/python`` when the demo ran from it; paths relative to ``root`` where they are inside it)."""
+        return self._command('tools/infer.py', root, photos, python)
+
+    def export_command(self, root: Path, out: str = 'reader.onnx', python: str | None = None) -> str | None:
+        """The ``tools/export_onnx.py`` command line that writes this reader as one .onnx file; None when a
+        member is another model (a file holds one network)."""
+        if any(len(m) != 1 for m in self.members):
+            return None
+        return self._command('tools/export_onnx.py', root, out, python)
+
+    def _command(self, tool: str, root: Path, positional: str, python: str | None) -> str:
         def rel(p):
             p = Path(p)
             return str(p.relative_to(root)) if p.is_absolute() and p.is_relative_to(root) else str(p)
-        words = [python or rel(sys.executable), 'tools/infer.py', rel(self.config), rel(self.checkpoint), photos]
+        words = [python or rel(sys.executable), tool, rel(self.config), rel(self.checkpoint), positional]
         for m in self.members:
             words += ['--view', rel(m[0])] if len(m) == 1 else ['--member', rel(m[0]), rel(m[1])]
         words += ['--fusion', rel(self.fusion)] if self.fusion else []
-        return ' '.join(w if w == photos else shlex.quote(w) for w in words)
+        return ' '.join(w if w == positional else shlex.quote(w) for w in words)
 
 
 def demo_spec(members: dict, ens: dict | None, config) -> ReaderSpec:

@@ -94,4 +94,7 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
     if reader is not None:
         how = 'as the ensemble did' if reader.members else 'with model A'
         print(f'read your photos {how}: {reader.command(Path(root or work))} (tools/serve.py serves the same)')
+        export = reader.export_command(Path(root or work))
+        if export:
+            print(f'or as one ONNX file read by onnxruntime: {export}')
     return summary

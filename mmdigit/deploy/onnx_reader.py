@@ -5,22 +5,35 @@
     reader = OnnxDigitReader('model_a.onnx')
     reader.read('house.png')        # a DigitReading, as DigitReader.read gives
 
+    # the demo's ensemble of test-time views in one file: one network, each view's reading in the metadata
+    export_onnx(cfg, ckpt, 'reader.onnx', views=['configs/digit_frcnn_r18_cpu_stretched.py', ...],
+                fusion='work_dirs/demo/ensemble/valid/fusion_settings.json')
+
 The graph (:class:`mmdigit.deploy.onnx_model.OnnxTwoStage`) takes one normalised, padded image; this module
-does the rest in numpy and OpenCV, as the config's test pipeline and ``DigitReader`` do: the keep-ratio
-resize (mmcv's ``imrescale``), BGR -> RGB, mean/std, padding to the size divisor, boxes back to photo pixels,
-the zoomed-in second pass of ``ZoomInFasterRCNN`` on a crop of the photo, and the number decoder at the
-calibrated threshold. Everything the numpy side needs is stored in the ONNX file's metadata (``mmdigit``).
+does the rest in numpy and OpenCV, as the config's test pipeline and ``DigitReader`` do: a view's pixel
+transforms (built by mmdet's registry from the config's test pipeline), the keep-ratio resize (mmcv's
+``imrescale``), BGR -> RGB, mean/std, padding to the size divisor, boxes back to photo pixels, the zoomed-in
+second pass of ``ZoomInFasterRCNN`` on a crop of the photo, the fusion of an ensemble's views
+(:func:`mmdigit.apis.fused_readings`, as ``DigitReader`` fuses) and the number decoder at the calibrated
+threshold. Everything the numpy side needs is stored in the ONNX file's metadata (``mmdigit``).
 """
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from mmdigit.recognition import ReadingSettings
 
 META_KEY = 'mmdigit'
+
+
+# test-pipeline steps the numpy side does itself; any other step is a pixel transform of the photo (a view's
+# ContrastStretch, Invert, ...), run through mmdet's transform registry before the reading
+_OWN_STEPS = ('LoadImageFromFile', 'KeepOriginalImage', 'Resize', 'LoadAnnotations', 'PackDetInputs')
 
 
 def _test_resize(cfg) -> dict:
@@ -32,34 +45,99 @@ def _test_resize(cfg) -> dict:
     return dict(scale=list(steps[0]['scale']), keep_ratio=True)
 
 
-def export_onnx(config, checkpoint: str, out: str, opset: int = 17) -> dict:
-    """Write ``out`` (.onnx) for ``config`` + ``checkpoint``; returns the metadata stored in it."""
+def _pixel_steps(cfg) -> list[dict]:
+    """The test pipeline's pixel transforms (every step the numpy side does not do itself), as JSON; each must
+    come before the Resize and ``KeepOriginalImage``, so that it changes the photo both passes read."""
+    from mmdet.utils import get_test_pipeline_cfg
+    steps = [dict(t) for t in get_test_pipeline_cfg(cfg)]
+    names = [str(t['type']).split('.')[-1] for t in steps]
+    first_own = min((i for i, n in enumerate(names) if n in ('Resize', 'KeepOriginalImage')), default=len(steps))
+    pixel = []
+    for i, (name, step) in enumerate(zip(names, steps)):
+        if name in _OWN_STEPS:
+            continue
+        if i > first_own:
+            raise ValueError(f'{cfg.filename}: ONNX export runs the test pipeline\'s {name} on the photo, so it '
+                             'must come before Resize and KeepOriginalImage')
+        pixel.append(json.loads(json.dumps(step)))  # tuples -> lists, and refuses what JSON cannot hold
+    return pixel
+
+
+def _network(cfg) -> str:
+    """The model settings the graph is made of: all but the zoomed-in pass's, which the numpy side runs."""
+    model = cfg.model.to_dict()
+    (model.get('test_cfg') or {}).pop('zoom', None)
+    return json.dumps(model, sort_keys=True, default=str)
+
+
+def _reading_pass(cfg, checkpoint: str, score_thr) -> dict:
+    """How one member reads a photo, for the numpy side: its pixel transforms, resize, zoomed-in pass and
+    reading settings."""
+    from mmdigit.models.zoom_in_faster_rcnn import ZOOM_DEFAULTS
+    zoom = (cfg.model.get('test_cfg') or {}).get('zoom')
+    zoom = {**ZOOM_DEFAULTS, **zoom} if zoom else None
+    return dict(
+        config=str(cfg.filename), pixel=_pixel_steps(cfg), resize=_test_resize(cfg),
+        zoom=None if not zoom else dict(score_thr=float(zoom['score_thr']), margin=list(zoom['margin']),
+                                        scale=list(zoom['resize']['scale'])),
+        reading=ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr').to_dict())
+
+
+def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fusion=None,
+                score_thr: float | None = None) -> dict:
+    """Write ``out`` (.onnx) for ``config`` + ``checkpoint``; returns the metadata stored in it.
+
+    ``views``: more configs read by the same checkpoint (test-time views: the file holds one network, so a view
+    may change the test pipeline and the zoomed-in pass, not the model); with them the file reads as
+    ``DigitReader(config, checkpoint, members=views, fusion=fusion)`` does: ``fusion`` is a
+    :class:`mmdigit.ensemble.FusionSettings` or a ``fusion_settings.json`` (default WBF, IoU 0.55, equal
+    weights), and only the members it chooses are stored. ``score_thr``: the threshold the file reads at (of
+    the fused boxes with views), else the calibrated one, as ``DigitReader``."""
     import onnx
     import torch
     from mmengine.config import Config
 
     from mmdigit.apis import DigitReader
-    from mmdigit.models.zoom_in_faster_rcnn import ZOOM_DEFAULTS
+    from mmdigit.ensemble import FusionSettings, load_settings
+    from mmdigit.ensemble.prediction_files import fused_reading
 
     from .onnx_model import OnnxTwoStage
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    cfgs = [Config.fromfile(c) if isinstance(c, (str, Path)) else c for c in (config, *views)]
+    cfg = cfgs[0]
     model_cfg = cfg.model
     for key in ('rpn_head', 'roi_head', 'neck'):
         if model_cfg.get(key) is None:
             raise ValueError(f'{cfg.filename}: ONNX export supports two-stage detectors with an FPN '
                              f'(FasterRCNN), this model has no {key}')
-    reader = DigitReader(cfg, checkpoint)
+    for view in cfgs[1:]:
+        if _network(view) != _network(cfg):
+            raise ValueError(f'{view.filename}: a view may change the test pipeline and the zoomed-in pass, not the '
+                             f'model (its model settings differ from {cfg.filename}\'s): one file holds one network')
+    if isinstance(fusion, FusionSettings) or len(cfgs) == 1:
+        settings = fusion
+        if settings is not None:
+            settings.check_inputs(len(cfgs), 'fusion settings')
+    else:
+        settings = FusionSettings() if fusion is None else load_settings(fusion, len(cfgs))
+    reader = DigitReader(cfg, checkpoint, score_thr=score_thr if settings is None else None)
     pre = reader.model.data_preprocessor
-    zoom = (reader.model.test_cfg or {}).get('zoom')
-    zoom = {**ZOOM_DEFAULTS, **zoom} if zoom else None
+    first = _reading_pass(cfg, checkpoint, score_thr if settings is None else None)
     meta = dict(
-        resize=_test_resize(cfg),
+        resize=first['resize'], pixel=first['pixel'],
         mean=pre.mean.flatten().tolist(), std=pre.std.flatten().tolist(), bgr_to_rgb=bool(pre._channel_conversion),
         pad_size_divisor=int(pre.pad_size_divisor), pad_value=float(pre.pad_value),
-        zoom=None if not zoom else dict(score_thr=float(zoom['score_thr']), margin=list(zoom['margin']),
-                                        scale=list(zoom['resize']['scale'])),
-        reading=reader.reading.to_dict(),
+        canvas=None if not (cfg.model.get('test_cfg') or {}).get('canvas') else list(cfg.model.test_cfg.canvas),
+        zoom=first['zoom'], reading=first['reading'],
         source=dict(config=str(getattr(cfg, 'filename', config)), checkpoint=str(checkpoint)))
+    if settings is not None:  # an ensemble of views: the chosen members, in order, and how they are fused
+        members = [first, *(_reading_pass(v, checkpoint, None) for v in cfgs[1:])]
+        meta['members'] = settings.chosen(members)
+        settings = replace(settings, members=None)
+        fused = [ReadingSettings.from_dict(m['reading'], 'member') for m in meta['members']]
+        meta['fusion'] = settings.to_dict()
+        reading = fused_reading([SimpleNamespace(reading=r) for r in fused], settings.weights, settings.score_thr,
+                                'fusion settings')  # as DigitReader reads fused boxes
+        meta['reading'] = (reading if score_thr is None else reading.with_threshold(score_thr, 'score_thr')).to_dict()
     wrapper = OnnxTwoStage(reader.model).eval()
     example = np.random.default_rng(0).integers(0, 255, (47, 104, 3), dtype=np.uint8)
     img, img_hw, _ = prepare(example, meta)
@@ -81,17 +159,18 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17) -> dict:
 
 
 def prepare(image_bgr: np.ndarray, meta: dict, scale=None):
-    """What the test pipeline + ``DetDataPreprocessor`` make of one image: (1, 3, H, W) float32 input,
-    the unpadded input size (2,) int64, and the (x, y) scale factor."""
+    """What the test pipeline + ``DetDataPreprocessor`` make of one image, padded to the reading canvas: (1, 3, H,
+    W) float32 input, the unpadded input size (2,) int64, and the (x, y) scale factor."""
     import mmcv
+
+    from mmdigit.models.reading_canvas import canvas_shape
     h, w = image_bgr.shape[:2]
     scale = tuple(scale or meta['resize']['scale'])
     resized = mmcv.imrescale(image_bgr, scale, interpolation='bilinear', backend='cv2')
     nh, nw = resized.shape[:2]
     x = resized[..., ::-1] if meta['bgr_to_rgb'] else resized
     x = (x.astype(np.float32) - np.float32(meta['mean'])) / np.float32(meta['std'])
-    d = meta['pad_size_divisor']
-    ph, pw = (-(-nh // d) * d, -(-nw // d) * d) if d > 1 else (nh, nw)
+    ph, pw = canvas_shape(nh, nw, meta.get('canvas'), meta['pad_size_divisor'])  # as ZoomInFasterRCNN reads
     padded = np.full((ph, pw, 3), meta['pad_value'], np.float32)
     padded[:nh, :nw] = x
     return (np.ascontiguousarray(padded.transpose(2, 0, 1)[None]), np.array([nh, nw], np.int64),
@@ -99,7 +178,9 @@ def prepare(image_bgr: np.ndarray, meta: dict, scale=None):
 
 
 class OnnxDigitReader:
-    """``DigitReader``'s ``read`` / ``read_many`` over an exported .onnx file and onnxruntime."""
+    """``DigitReader``'s ``read`` / ``read_many`` over an exported .onnx file and onnxruntime: one model, or the
+    ensemble of test-time views the file was exported with (each member's pixel transforms, resize and
+    zoomed-in pass on the one network, fused as ``DigitReader`` fuses them)."""
 
     def __init__(self, onnx_path: str, score_thr: float | None = None, providers=('CPUExecutionProvider',),
                  threads: int | None = None):
@@ -117,7 +198,18 @@ class OnnxDigitReader:
         if 'reading' not in self.meta:
             raise ValueError(f'{onnx_path}: exported by an older mmdigit (no reading settings in its metadata); '
                              'export it again with tools/export_onnx.py')
-        self.reading = ReadingSettings.from_dict(self.meta['reading'], f'{onnx_path} metadata')
+        where = f'{onnx_path} metadata'
+        self.reading = ReadingSettings.from_dict(self.meta['reading'], where)
+        # the members: the file's ensemble of views, or the one model (files from before views: no pixel steps)
+        self.members = self.meta.get('members') or [dict(
+            pixel=self.meta.get('pixel', []), resize=self.meta['resize'], zoom=self.meta['zoom'],
+            reading=self.meta['reading'])]
+        self.fusion = None
+        if 'members' in self.meta:
+            from mmdigit.ensemble import FusionSettings
+            self.fusion = FusionSettings.from_dict(self.meta['fusion'], where)
+            self.member_readings = [ReadingSettings.from_dict(m['reading'], where) for m in self.members]
+        self._pixel = [_build_transforms(m['pixel'], where) for m in self.members]
         if score_thr is not None:
             self.reading = self.reading.with_threshold(score_thr, 'score_thr')
 
@@ -127,11 +219,16 @@ class OnnxDigitReader:
         b, s, lab = self.session.run(None, {'img': img, 'img_hw': img_hw})
         return b / np.array([sx, sy, sx, sy], np.float32), s, lab
 
-    def detect(self, image_bgr: np.ndarray):
-        """Detections in photo pixels, zoomed-in second pass included (as ``ZoomInFasterRCNN.predict``)."""
+    def detect(self, image_bgr: np.ndarray, member: int = 0):
+        """Detections in photo pixels of one member (its pixel transforms, its resize, and its zoomed-in second
+        pass, as ``ZoomInFasterRCNN.predict``)."""
         from mmdigit.models.zoom_in_faster_rcnn import zoom_region
-        b, s, lab = self.run(image_bgr)
-        zoom = self.meta['zoom']
+        spec = self.members[member]
+        for transform in self._pixel[member]:
+            image_bgr = transform(dict(img=image_bgr, img_shape=image_bgr.shape[:2],
+                                       ori_shape=image_bgr.shape[:2]))['img']
+        b, s, lab = self.run(image_bgr, spec['resize']['scale'])
+        zoom = spec['zoom']
         if zoom:
             box = zoom_region(b, s, lab, image_bgr.shape[:2], zoom['score_thr'], tuple(zoom['margin']))
             if box is not None:
@@ -149,12 +246,27 @@ class OnnxDigitReader:
         """Paths or BGR arrays -> ``DigitReading`` each (one image per run: the graph takes one)."""
         import mmcv
 
-        from mmdigit.apis import DigitReading
-        out = []
-        for image in images:
-            img = mmcv.imread(str(image)) if isinstance(image, (str, Path)) else np.asarray(image)
-            out.append(DigitReading.of(self.reading, *self.detect(img)))
-        return out
+        from mmdigit.apis import DigitReading, fused_readings
+        from mmdigit.recognition import ImageDetections
+        arrays = [mmcv.imread(str(image)) if isinstance(image, (str, Path)) else np.asarray(image)
+                  for image in images]
+        if self.fusion is None:
+            return [DigitReading.of(self.reading, *self.detect(img)) for img in arrays]
+        dets = [[ImageDetections(*self.detect(img, k)) for k in range(len(self.members))] for img in arrays]
+        return fused_readings(self.fusion, self.reading, self.member_readings, dets,
+                              [img.shape[1::-1] for img in arrays])
+
+
+def _build_transforms(steps: list, where: str) -> list:
+    """The pixel transforms stored in a file, built by mmdet's registry (importing mmdigit registers its own and
+    mmdet's transforms there)."""
+    from mmdet.registry import TRANSFORMS
+
+    import mmdigit  # noqa: F401
+    try:
+        return [TRANSFORMS.build(step) for step in steps]
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f'{where}: cannot build its pixel transform ({e})') from None
 
 
 def matched_differences(a: dict, b: dict) -> tuple[float, float]:

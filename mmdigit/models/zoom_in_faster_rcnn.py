@@ -26,6 +26,7 @@ from mmengine.structures import InstanceData
 from mmdigit.recognition import NumberDecoder
 
 from .batched_predict import batched_applies, rcnn_detections, rpn_proposals
+from .reading_canvas import canvas_groups
 
 # ``test_cfg.zoom``'s settings when a config leaves them out (the ONNX export stores the same)
 ZOOM_DEFAULTS = dict(score_thr=0.3, margin=(0.8, 0.3))
@@ -59,16 +60,33 @@ class ZoomInFasterRCNN(FasterRCNN):
             define the crop; lower than the Task-2 threshold so a weak digit at the end stays inside.
         margin: (horizontal, vertical) margin around them, in median digit heights.
         resize: the test pipeline's resize transform (same scale), applied to each crop.
+
+    ``test_cfg.canvas`` (width, height), optional: both passes read each orientation's images apart, each on
+    at least this input size (:mod:`mmdigit.models.reading_canvas`), so an image reads the same in any batch.
     """
 
     def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
-        samples = self._detect(batch_inputs, batch_data_samples, rescale)
+        samples = self._detect_on_canvas(batch_inputs, batch_data_samples, rescale)
         zoom = (self.test_cfg or {}).get('zoom')
         if zoom and rescale:  # rescale=False: boxes in input pixels, e.g. for TTA merging
             self._zoom_in(batch_inputs, samples, zoom)
         for sample in samples:  # the original image was for the crop only: results leave as FasterRCNN's
             if 'ori_img' in sample:
                 del sample.ori_img
+        return samples
+
+    def _detect_on_canvas(self, batch_inputs, batch_data_samples, rescale: bool):
+        """:meth:`_detect` on each orientation's images, on the reading canvas (``test_cfg.canvas``,
+        :mod:`mmdigit.models.reading_canvas`); without a canvas, on the batch as it is."""
+        pre = self.data_preprocessor
+        groups = canvas_groups(batch_inputs, batch_data_samples, (self.test_cfg or {}).get('canvas'),
+                               getattr(pre, 'pad_size_divisor', 1), getattr(pre, 'pad_value', 0))
+        if len(groups) == 1:
+            return self._detect(groups[0][1], batch_data_samples, rescale)
+        samples = list(batch_data_samples)
+        for idx, inputs in groups:
+            for i, sample in zip(idx, self._detect(inputs, [batch_data_samples[i] for i in idx], rescale)):
+                samples[i] = sample
         return samples
 
     def _detect(self, batch_inputs, batch_data_samples, rescale: bool):
@@ -110,7 +128,7 @@ class ZoomInFasterRCNN(FasterRCNN):
         if not jobs:
             return
         data = self.data_preprocessor(dict(inputs=inputs, data_samples=crop_samples), False)
-        zoomed = self._detect(data['inputs'], data['data_samples'], rescale=True)
+        zoomed = self._detect_on_canvas(data['inputs'], data['data_samples'], rescale=True)
         for (i, x1, y1, sx, sy), z in zip(jobs, zoomed):
             pred = z.pred_instances
             offset = pred.bboxes.new_tensor([x1, y1, x1, y1])

@@ -189,18 +189,21 @@ def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launc
             from None
 
 
-def add_reader_args(parser: argparse.ArgumentParser) -> None:
-    """The flags of the tools that read numbers with ``DigitReader`` (tools/infer.py, tools/serve.py):
-    ``--score-thr``, ``--device`` and the ensemble's ``--view`` / ``--member`` / ``--fusion``; :func:`reader_kwargs`
-    reads them. Members keep the order they are given in (the fusion settings' input order)."""
+def add_reader_args(parser: argparse.ArgumentParser, device: bool = True, other_models: bool = True) -> None:
+    """The flags of the tools that read numbers with ``DigitReader`` (tools/infer.py, tools/serve.py; without
+    ``--device`` and ``--member`` tools/export_onnx.py, whose file holds one network): ``--score-thr``,
+    ``--device`` and the ensemble's ``--view`` / ``--member`` / ``--fusion``; :func:`reader_kwargs` reads them.
+    Members keep the order they are given in (the fusion settings' input order)."""
     parser.add_argument('--score-thr', type=probability, help='Task-2 threshold in [0, 1] (default: calibrated, '
                         'else config; with members: the fused boxes\', default the fusion settings\')')
-    parser.add_argument('--device', default='cpu')
+    if device:
+        parser.add_argument('--device', default='cpu')
     parser.add_argument('--view', nargs=1, action='append', dest='members', default=[], metavar='CONFIG',
                         help='one more ensemble member: CONFIG\'s test pipeline read by the same checkpoint (a '
                         'test-time view, e.g. configs/digit_frcnn_r18_cpu_stretched.py); repeatable')
-    parser.add_argument('--member', nargs=2, action='append', dest='members', metavar=('CONFIG', 'CHECKPOINT'),
-                        help='one more ensemble member: another model; repeatable')
+    if other_models:
+        parser.add_argument('--member', nargs=2, action='append', dest='members', metavar=('CONFIG', 'CHECKPOINT'),
+                            help='one more ensemble member: another model; repeatable')
     parser.add_argument('--fusion', metavar='FILE', help='how the members are fused: fusion_settings.json from '
                         'tools/ensemble.py --tune, its inputs CONFIG CHECKPOINT and then the members in the order '
                         'given (default: WBF, IoU 0.55, equal weights)')
@@ -217,5 +220,6 @@ def reader_kwargs(args, parser: argparse.ArgumentParser) -> dict:
                 raise UserError(f'{path}: {"--view" if len(m) == 1 else "--member"} {what} file does not exist')
     if args.fusion and not Path(args.fusion).is_file():
         raise UserError(f'{args.fusion}: --fusion settings file does not exist')
-    return dict(device=args.device, score_thr=args.score_thr, fusion=args.fusion,
-                members=[m[0] if len(m) == 1 else tuple(m) for m in args.members])
+    kwargs = dict(score_thr=args.score_thr, fusion=args.fusion,
+                  members=[m[0] if len(m) == 1 else tuple(m) for m in args.members])
+    return dict(kwargs, device=args.device) if hasattr(args, 'device') else kwargs

@@ -19,6 +19,11 @@ def test_demo_spec_lists_views_and_models_in_the_ensembles_input_order(tmp_path)
         'python tools/infer.py configs/cpu.py work_dirs/demo/model_a/iter_9.pth PHOTOS... --view configs/stretched.py '
         '--member configs/cpu.py work_dirs/demo/model_b/iter_3.pth --fusion '
         'work_dirs/demo/ensemble/valid/fusion_settings.json')
+    assert spec.export_command(root) is None  # model B is another network: not one ONNX file
+    views = demo_spec({k: members[k] for k in ('model_a', 'model_a_stretched')}, ens, root / 'configs/cpu.py')
+    assert views.export_command(root, python='python') == (
+        'python tools/export_onnx.py configs/cpu.py work_dirs/demo/model_a/iter_9.pth reader.onnx --view '
+        'configs/stretched.py --fusion work_dirs/demo/ensemble/valid/fusion_settings.json')
     alone = demo_spec(dict(model_a=a), None, Path('configs/cpu.py'))  # no ensemble: model A alone
     assert alone == ReaderSpec('configs/cpu.py', a['checkpoint'])
     want = f"python tools/infer.py configs/cpu.py {a['checkpoint']} my photos/"

@@ -122,6 +122,7 @@ def test_prepare_matches_the_test_pipeline(exported, images):
     from mmdigit.apis import DigitReader
     from mmdigit.deploy import OnnxDigitReader
     from mmdigit.deploy.onnx_reader import prepare
+    from mmdigit.models.reading_canvas import canvas_groups
     cfg, ckpt, onnx_path = exported
     reader = DigitReader(cfg, ckpt)
     meta = OnnxDigitReader(onnx_path).meta
@@ -130,7 +131,127 @@ def test_prepare_matches_the_test_pipeline(exported, images):
         data = reader.detect.prepare(f)
         want = reader.model.data_preprocessor(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
                                               False)
+        (_, inputs), = canvas_groups(want['inputs'], want['data_samples'], reader.model.test_cfg.canvas, 32)
         img, img_hw, scale = prepare(mmcv.imread(f), meta)
-        np.testing.assert_allclose(img, want['inputs'].numpy(), atol=1e-5)
+        assert meta['canvas'] == [192, 64] and img.shape[2] >= 64 and img.shape[3] >= 192
+        np.testing.assert_allclose(img, inputs.numpy(), atol=1e-5)
         assert tuple(img_hw) == tuple(want['data_samples'][0].img_shape)
         np.testing.assert_allclose(scale, want['data_samples'][0].scale_factor, rtol=1e-9)
+
+
+@pytest.fixture(scope='module')
+def views(exported, tmp_path_factory):
+    """Test-time views of the tiny model, made as the demo's are: its photos contrast-stretched, inverted and
+    locally equalized, read 0.9x smaller, and with a wider zoomed-in crop (config files)."""
+    from mmengine.config import Config
+    cfg_path, _, _ = exported
+    out = tmp_path_factory.mktemp('views')
+
+    def view(name, pixel=None, scale=None, margin=None):
+        cfg = Config.fromfile(cfg_path)
+        steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline]
+        if pixel:
+            steps.insert(1, pixel)
+        if scale:
+            steps = [dict(s, scale=scale) if s['type'] == 'Resize' else s for s in steps]
+            cfg.model.test_cfg.zoom.resize.scale = scale
+        if margin:
+            cfg.model.test_cfg.zoom.margin = margin
+        cfg.test_dataloader.dataset.pipeline = steps
+        cfg.dump(str(out / f'{name}.py'))
+        return str(out / f'{name}.py')
+    return [view('stretched', dict(type='ContrastStretch', low=1, high=99)),
+            view('inverted', dict(type='Invert', prob=1.0)),
+            view('equalized', dict(type='LocalContrastEqualize', clip_limit=4.0, tile_grid=(2, 4))),
+            view('smaller', scale=(173, 58)), view('widecrop', margin=(1.3, 0.5))]
+
+
+def test_each_view_gives_the_network_what_its_test_pipeline_gives(exported, views, images, tmp_path):
+    """Every view's pixel transforms, resize and zoomed-in crop, as the ONNX reader runs them, give the network the
+    tensor mmdet's pipeline of that view's config gives (the inverted view too, whose photos the 4-iteration model
+    scores almost uniformly, so that its near-tied boxes are compared here, not end to end)."""
+    import mmcv
+
+    from mmdigit.apis import DigitReader
+    from mmdigit.deploy import OnnxDigitReader, export_onnx
+    from mmdigit.deploy.onnx_reader import prepare
+    from mmdigit.models.reading_canvas import canvas_groups
+    cfg, ckpt, _ = exported
+    out = tmp_path / 'views.onnx'
+    export_onnx(cfg, ckpt, str(out), views=views)  # default fusion: every member
+    onnx_reader = OnnxDigitReader(str(out))
+    assert [m['config'] for m in onnx_reader.members] == [cfg, *views]
+    for k, view in enumerate(views, start=1):
+        member = onnx_reader.members[k]
+        torch_reader = DigitReader(view, ckpt)
+        for f in images[:4] + images[-2:]:
+            data = torch_reader.detect.prepare(f)
+            want = torch_reader.model.data_preprocessor(
+                dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
+            img = mmcv.imread(f)
+            for transform in onnx_reader._pixel[k]:
+                img = transform(dict(img=img))['img']
+            np.testing.assert_array_equal(img, data['data_samples'].ori_img)  # what the zoomed-in pass crops
+            got, img_hw, _ = prepare(img, onnx_reader.meta, member['resize']['scale'])
+            (_, inputs), = canvas_groups(want['inputs'], want['data_samples'], (192, 64), 32)
+            np.testing.assert_allclose(got, inputs.numpy(), atol=1e-5)
+            assert tuple(img_hw) == tuple(want['data_samples'][0].img_shape), (view, f)
+        zoom = torch_reader.model.test_cfg.zoom
+        assert member['zoom']['margin'] == list(zoom.margin) and member['zoom']['scale'] == list(zoom.resize.scale)
+
+
+@pytest.mark.parametrize('numbers', ['fused', 'vote'])
+def test_an_ensemble_of_views_reads_as_digit_reader(exported, views, images, tmp_path, numbers):
+    """One file holds the network once and each chosen view's reading: onnxruntime reads the numbers, fused
+    boxes and scores that ``DigitReader`` with the same views and fusion settings reads."""
+    import mmcv
+
+    from mmdigit.apis import DigitReader
+    from mmdigit.deploy import OnnxDigitReader, export_onnx
+    from mmdigit.ensemble import FusionSettings
+    cfg, ckpt, _ = exported
+    # inputs: the model, then the views but the inverted one (above); the settings fuse three of them, not the
+    # model itself
+    views = [v for v in views if not v.endswith('inverted.py')]
+    fusion = FusionSettings('wbf', 0.55, 'box_and_model_avg', weights=(1.0, 2.0, 1.0), numbers=numbers,
+                            score_thr=0.0 if numbers == 'fused' else None, members=(1, 2, 4))
+    out = tmp_path / 'views.onnx'
+    meta = export_onnx(cfg, ckpt, str(out), views=views, fusion=fusion)
+    assert [m['config'] for m in meta['members']] == [views[0], views[1], views[3]]
+    assert meta['members'][0]['pixel'] == [dict(type='ContrastStretch', low=1, high=99)]
+    assert meta['members'][2]['zoom']['margin'] == [1.3, 0.5] and meta['fusion']['members'] is None
+    torch_reader = DigitReader(cfg, ckpt, members=views, fusion=fusion)
+    onnx_reader = OnnxDigitReader(str(out))
+    assert onnx_reader.reading == torch_reader.reading
+    differs = 0
+    for f in images:
+        want = torch_reader.read_many([f], batch_size=1)[0]
+        got = onnx_reader.read(f)
+        assert got.number == want.number, f
+        if numbers == 'fused':
+            assert got.number.isdigit(), f  # threshold 0: every fused box read, so not vacuous
+        for key, tol in (('bboxes', 0.01), ('scores', 1e-5)):
+            np.testing.assert_allclose(got.detections[key], want.detections[key], atol=tol, rtol=0)
+        np.testing.assert_array_equal(got.detections['labels'], want.detections['labels'])
+        one = onnx_reader.detect(mmcv.imread(f), 0)[1]  # the first member's scores alone
+        differs += len(one) != len(got.detections['scores']) or not np.allclose(one, got.detections['scores'])
+    assert differs == len(images)  # not vacuous: the fused detections are no member's own
+
+
+def test_export_refuses_a_view_of_another_network(exported, tmp_path):
+    from mmengine.config import Config
+
+    from mmdigit.deploy import export_onnx
+    cfg_path, ckpt, _ = exported
+    other = Config.fromfile(cfg_path)
+    other.model.test_cfg.rcnn.max_per_img = 7
+    other.dump(str(tmp_path / 'other.py'))
+    with pytest.raises(ValueError, match=r'other.py: a view may change the test pipeline.*one network'):
+        export_onnx(cfg_path, ckpt, str(tmp_path / 'x.onnx'), views=[str(tmp_path / 'other.py')])
+    late = Config.fromfile(cfg_path)
+    late.test_dataloader.dataset.pipeline = [*late.test_dataloader.dataset.pipeline[:3],
+                                             dict(type='ContrastStretch'), *late.test_dataloader.dataset.pipeline[3:]]
+    late.dump(str(tmp_path / 'late.py'))
+    with pytest.raises(ValueError, match='late.py: ONNX export runs .*ContrastStretch.*must come before Resize'):
+        export_onnx(str(tmp_path / 'late.py'), ckpt, str(tmp_path / 'x.onnx'))
+    assert not (tmp_path / 'x.onnx').exists()

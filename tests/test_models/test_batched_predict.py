@@ -270,13 +270,13 @@ def test_reader_reads_what_mmdets_plain_path_reads(trained, tiny_digits, monkeyp
     reader = DigitReader(copy.deepcopy(cfg), ckpt, score_thr=0.0)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in reader.model.backbone.modules())
     passes = []
-    detect_pass = zoom_module.ZoomInFasterRCNN._detect
+    detect_pass = zoom_module.ZoomInFasterRCNN._detect_on_canvas  # a pass over the batch (its orientations apart)
 
     def counted(self, inputs, samples, rescale):
         passes.append(len(samples))
         return detect_pass(self, inputs, samples, rescale)
 
-    monkeypatch.setattr(zoom_module.ZoomInFasterRCNN, '_detect', counted)
+    monkeypatch.setattr(zoom_module.ZoomInFasterRCNN, '_detect_on_canvas', counted)
     got = reader.read_many(images)
     assert passes[0] == 16 and passes[1] > 8 and len(passes) == 4  # both batches zoom in, on most images
 
