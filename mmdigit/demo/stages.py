@@ -34,14 +34,23 @@ def run_tool(cmd: list, log: Path, echo_all: bool = False, cwd: Path | None = No
 
 class Stages:
     """Results of finished stages, persisted so a re-run continues where it stopped. A stage whose result
-    format changed since (``FORMATS``; 1 when absent) is redone."""
+    format changed since (:meth:`format_of`: ``FORMATS``, ``TEST_FORMAT``; 1 when absent) is redone."""
 
     # 2: rows say their kind; 3: settings tuned on the validation split; 4: the members chosen there too;
     # 5: the default members are A and A reading stretched photos; 6: and A reading inverted and grayscale photos
     # 7: the members chosen in two rounds (mmdigit.ensemble.tuning), the larger and equalized views offered too
-    # 8: the members' first round by backward elimination
-    # speed 2: the demo's reader (its ensemble members) is timed too
-    FORMATS = {'ensemble': 8, 'real': 8, 'speed': 2}
+    # 8: the members' first round by backward elimination; 9: the members' tests read on the reading canvas
+    # speed 2: the demo's reader (its ensemble members) is timed too; 3: on the reading canvas
+    # pictures 2: on the reading canvas
+    FORMATS = {'ensemble': 9, 'real': 9, 'speed': 3, 'pictures': 2}
+    # every test stage (test_a, test_a_<view>, test_s, test_b): 2 = read on the reading canvas (2026-12-01), so a
+    # demo from before it reports what the model reads now, not what it read then
+    TEST_FORMAT = 2
+
+    @classmethod
+    def format_of(cls, name: str) -> int:
+        """The result format a stage is made in now (1 when it never changed)."""
+        return cls.TEST_FORMAT if name.startswith('test_') else cls.FORMATS.get(name, 1)
 
     def __init__(self, work: Path, force: bool):
         self.path = work / 'stages.json'
@@ -59,7 +68,7 @@ class Stages:
         other ``--views`` re-tunes the ensemble instead of reporting the old one (a result that recorded none, from
         before inputs were recorded, is kept: ``FORMATS`` redoes the stages whose making changed)."""
         self.asked.append(name)
-        if name in self.done and self.done[name].get('format', 1) != self.FORMATS.get(name, 1):
+        if name in self.done and self.done[name].get('format', 1) != self.format_of(name):
             say(f'{name}: done earlier by an older demo, redone')
             del self.done[name]
         made_from = self.done.get(name, {}).get('inputs')
@@ -73,7 +82,7 @@ class Stages:
         t0 = time.time()
         result = fn() or {}
         result['seconds'] = round(time.time() - t0, 1)
-        result['format'] = self.FORMATS.get(name, 1)
+        result['format'] = self.format_of(name)
         if inputs is not None:
             result['inputs'] = inputs
         self.done[name] = result

@@ -26,7 +26,7 @@ B = dict(train_b=dict(work_dir='b', checkpoint='b/iter_3.pth', snapshot=None), t
 
 
 def cached(work, skip=(), extra=None):
-    done = {k: dict(v, seconds=60, format=Stages.FORMATS.get(k, 1)) for k, v in {**DONE, **(extra or {})}.items()
+    done = {k: dict(v, seconds=60, format=Stages.format_of(k)) for k, v in {**DONE, **(extra or {})}.items()
             if k not in skip}
     work.mkdir(parents=True, exist_ok=True)
     (work / 'stages.json').write_text(json.dumps(done))

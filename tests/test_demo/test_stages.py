@@ -28,7 +28,7 @@ def test_a_finished_stage_records_its_seconds_and_format_and_force_redoes_it(tmp
     a = stages.run('train_a', lambda: dict(iters=5))
     assert a.keys() == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 1
     real = stages.run('real', lambda: None)  # no result: only the bookkeeping
-    assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 8
+    assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 9
     assert json.loads((tmp_path / 'stages.json').read_text()) == stages.done == dict(train_a=a, real=real)
     assert Stages(tmp_path, force=False).run('train_a', lambda: pytest.fail('done already'))['iters'] == 5
     assert Stages(tmp_path, force=True).run('train_a', lambda: dict(iters=7))['iters'] == 7
@@ -81,3 +81,15 @@ def test_run_tool_keeps_the_whole_log_echoes_key_lines_and_names_the_log_on_fail
     assert capsys.readouterr().out == '' and log.read_text().startswith('Iter(train)')
     with pytest.raises(SystemExit, match='^finetune_curve: failed: '):
         run_tool([sys.executable, '-c', 'import sys; sys.exit(1)'], log, echo=False, who='finetune_curve:')
+
+
+def test_a_test_stage_from_before_the_reading_canvas_is_redone(tmp_path, capsys):
+    """The test stages (and what reads their results) are made in a newer format since the reading canvas: a demo
+    from before it re-reads its models instead of reporting what they read then; training is kept."""
+    (tmp_path / 'stages.json').write_text(json.dumps({'train_a': dict(iters=5, format=1),
+                                                      'test_a_stretched': dict(rows=['old'], format=1)}))
+    stages = Stages(tmp_path, force=False)
+    assert stages.run('train_a', lambda: pytest.fail('training is kept'))['iters'] == 5
+    assert stages.run('test_a_stretched', lambda: dict(rows=['canvas']))['rows'] == ['canvas']
+    assert 'test_a_stretched: done earlier by an older demo, redone' in capsys.readouterr().out
+    assert stages.done['test_a_stretched']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 2
