@@ -29,9 +29,12 @@ VIEW_CONFIGS = {view: ROOT / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'
                              'tightcrop')}
 SPEED_IMAGES = 400  # test images the speed stage reads, 16 at a time
 # What one view adds to the demo in multiples of model A's own test stage, and what the stages after the views
-# take (fusing, the real photos and the speed of A, the pictures). Measured in the 06:21 demo of 2026-12-01: A's
-# test 0.60 min; a view's test 0.61, its real photos 0.13, its share of fusing and timing ~0.07; after: ~0.6 min.
-VIEW_COST, TAIL_COST = 1.35, 1.0
+# take (fusing, the real photos and the speed of A, the pictures). Measured on 2026-12-01: on an AVX-512 machine
+# (06:21 demo) A's test 0.60 min, a view's test 0.61, its real photos 0.13, its share of fusing and timing ~0.07;
+# on a 2-core AVX2 AMD EPYC (10:17 and 12:00) A's test 1.14-1.25 min, a view's 1.08-1.30, and the stages after
+# the views 1.9 min with three members, 2.6 with four: 1.35 / 1.0 let three views in there and ended at 30.5 min.
+# These end the 12:00 run at ~28.9 min and keep all six views on the AVX-512 machine.
+VIEW_COST, TAIL_COST = 1.6, 1.2
 
 _run = partial(run_tool, cwd=ROOT)
 
