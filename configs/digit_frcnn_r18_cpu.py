@@ -51,8 +51,8 @@ model = dict(
         zoom=dict(score_thr=0.3, margin=(0.8, 0.3), resize=dict(type='Resize', scale=img_scale, keep_ratio=True)),
         # Both passes read landscape and portrait images apart, each on at least a 192x64 input (mmdigit's
         # reading canvas: the size of training's landscape batches): an image reads the same alone or in any
-        # batch. Alone, padded only to 32 px, landscape images read 0.724, on this canvas 0.786 (2026-12-01 demo's
-        # model A, validation split).
+        # batch. Alone, padded only to 32 px, landscape images read 0.724, on this canvas 0.786 (the 2026-12-01
+        # 10:17 demo's model A, validation split).
         canvas=img_scale))
 
 # No mmdet augmentation: the synthetic generator already rotates, shears, keystones, recolours, blurs and

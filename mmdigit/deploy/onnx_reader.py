@@ -119,7 +119,7 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
             settings.check_inputs(len(cfgs), 'fusion settings')
     else:
         settings = FusionSettings() if fusion is None else load_settings(fusion, len(cfgs))
-    reader = DigitReader(cfg, checkpoint, score_thr=score_thr if settings is None else None)
+    reader = DigitReader(cfg, checkpoint)  # its model; the file's reading settings come from _reading_pass
     pre = reader.model.data_preprocessor
     first = _reading_pass(cfg, checkpoint, score_thr if settings is None else None)
     meta = dict(
