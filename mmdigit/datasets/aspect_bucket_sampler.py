@@ -5,7 +5,14 @@ from ~1 (one digit) to ~6 (long numbers). mmdet's ``AspectRatioBatchSampler`` ha
 landscape), so every batch pads to nearly the widest crop: on the synthetic train split at the CPU config's
 192x64 scale, random batches of 16 were 63% image and 37% padding; with 8 aspect buckets, 77% image.
 Bucket edges are the dataset's aspect-ratio quantiles, so every bucket fills at the same rate and batches stay
-a random draw of the data (the order within the epoch comes from the wrapped sampler, as in mmdet's).
+a random draw of the data (the order within the epoch comes from the wrapped sampler, as in mmdet's); width =
+height is an edge too, so portrait images (vertical numbers) never share a batch with landscape ones, as in
+mmdet's sampler.
+
+Not in the CPU config, measured (2026-12-01, the demo's data and seed, 2-core AVX2): a training step 1.09x faster
+(8 buckets: 0.347 -> 0.318 s, interleaved, faster in all 6 rounds; 16 buckets no better), but batches of one
+aspect are batches of one number length, and the model learned worse per iteration: validation accuracy at 2000
+iterations 0.696 against 0.759 with mmdet's two buckets, 0.707 against 0.790 after the demo's 18 minutes.
 """
 from __future__ import annotations
 
@@ -24,7 +31,8 @@ class AspectRatioBucketBatchSampler(AspectRatioBatchSampler):
     Args:
         sampler: the index sampler (its ``dataset`` gives each image's ``width`` and ``height``).
         batch_size: images per batch.
-        num_buckets: aspect-ratio buckets, with equally many images each (fewer when ratios repeat).
+        num_buckets: aspect-ratio quantile buckets, with equally many images each (fewer when ratios repeat),
+            the one holding width = height split there (so one more when images of both orientations exist).
         drop_last: drop the last incomplete batch of an epoch.
     """
 
@@ -38,6 +46,8 @@ class AspectRatioBucketBatchSampler(AspectRatioBatchSampler):
             info = dataset.get_data_info(i)
             ratios[i] = info['width'] / max(info['height'], 1)
         edges = np.unique(np.quantile(ratios, np.arange(1, num_buckets) / num_buckets)) if len(ratios) else []
+        if len(ratios) and ratios.min() < 1.0 <= ratios.max():  # mmdet's rule: width < height is portrait
+            edges = np.unique(np.append(edges, 1.0))
         self.bucket_of = [bisect.bisect_right(edges, r) for r in ratios.tolist()]
         self._aspect_ratio_buckets = [[] for _ in range(len(edges) + 1)]
 

@@ -90,3 +90,18 @@ def test_one_bucket_when_all_ratios_are_equal():
 def test_bad_bucket_count_is_refused():
     with pytest.raises(ValueError, match='num_buckets'):
         AspectRatioBucketBatchSampler(Shuffled(Sizes([(60, 30)])), batch_size=8, num_buckets=0)
+
+
+def test_portrait_and_landscape_never_share_a_bucket():
+    # 1 in 10 portrait (vertical numbers), fewer than one quantile bucket's share: without the width = height
+    # edge the lowest bucket would mix them with near-square landscape images and pad both ways
+    rng = random.Random(2)
+    sizes = house_numbers(900) + [(h // 2 + rng.randint(0, h // 3), h) for h in (rng.randint(40, 120) for _ in range(100))]
+    sampler = AspectRatioBucketBatchSampler(Shuffled(Sizes(sizes)), batch_size=16, num_buckets=8)
+    portrait = {sampler.bucket_of[i] for i, (w, h) in enumerate(sizes) if w < h}
+    landscape = {sampler.bucket_of[i] for i, (w, h) in enumerate(sizes) if w >= h}
+    assert portrait and landscape and not portrait & landscape
+    # one quantile bucket still splits by orientation; width = height is landscape, as in mmdet
+    square = AspectRatioBucketBatchSampler(Shuffled(Sizes([(50, 50), (49, 50), (100, 50)] * 10)), batch_size=4,
+                                           num_buckets=1)
+    assert square.bucket_of[:3] == [1, 0, 1]
