@@ -78,9 +78,12 @@ test_pipeline = [
 # beside the step's two compute threads and stalled them; now they load in the step's idle moments (a training
 # iteration 0.377 -> 0.350 s, medians of 6 interleaved 300-iteration runs, float32, faster in 4 of 6: at the edge
 # of that machine's noise; README, "Training speed").
+# The same for reading (validation, tools/test.py): 1000 validation images in 29.4-30.0 s against 30.6-32.2 s,
+# three interleaved pairs of tools/test.py runs, 2026-12-01 (AVX2 machine).
 train_dataloader = dict(batch_size=16, worker_init_fn=dict(type='background_worker_init'),
                         dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=16, dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(batch_size=16, worker_init_fn=dict(type='background_worker_init'),
+                      dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 # Test-time augmentation (tools/test.py --tta): the image at 5/6 and 1x the input scale, each view read with the

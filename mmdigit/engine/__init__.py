@@ -2,6 +2,7 @@
 AMP, time budget) and the step-time measurement that sizes schedules to minutes."""
 from .calibration_hook import DigitCalibrationHook
 from .channels_last_hook import ChannelsLastHook
+from .cpu_test_hook import CPUTestHook
 from .feature_autocast_hook import FeatureAutocastHook, autocast_module
 from .random_state_hook import RandomStateHook
 from .run_setup import (
@@ -24,7 +25,8 @@ from .step_time import iters_for_minutes, seconds_per_iter, training_steps
 from .time_budget_hook import TrainTimeBudgetHook
 
 __all__ = [
-    'ChannelsLastHook', 'DigitCalibrationHook', 'FeatureAutocastHook', 'RandomStateHook', 'TrainTimeBudgetHook',
+    'CPUTestHook', 'ChannelsLastHook', 'DigitCalibrationHook', 'FeatureAutocastHook', 'RandomStateHook',
+    'TrainTimeBudgetHook',
     'add_vis_backend', 'adapt_to_device', 'autocast_module', 'build_runner', 'distributed_session',
     'enable_amp', 'evaluator_list', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'point_test_split_at',
     'schedule_options', 'seconds_per_iter', 'set_data_root', 'set_iters', 'set_max_iters', 'set_time_budget',

@@ -96,7 +96,8 @@ def test_portrait_and_landscape_never_share_a_bucket():
     # 1 in 10 portrait (vertical numbers), fewer than one quantile bucket's share: without the width = height
     # edge the lowest bucket would mix them with near-square landscape images and pad both ways
     rng = random.Random(2)
-    sizes = house_numbers(900) + [(h // 2 + rng.randint(0, h // 3), h) for h in (rng.randint(40, 120) for _ in range(100))]
+    heights = [rng.randint(40, 120) for _ in range(100)]
+    sizes = house_numbers(900) + [(h // 2 + rng.randint(0, h // 3), h) for h in heights]
     sampler = AspectRatioBucketBatchSampler(Shuffled(Sizes(sizes)), batch_size=16, num_buckets=8)
     portrait = {sampler.bucket_of[i] for i, (w, h) in enumerate(sizes) if w < h}
     landscape = {sampler.bucket_of[i] for i, (w, h) in enumerate(sizes) if w >= h}

@@ -169,3 +169,18 @@ def test_schedule_options_move_the_schedules_the_time_budget_hook_moves():
         for loop_end in (100, 200):
             assert follows_loop(built, loop_end) == follows_loop(as_config, loop_end) == (
                 as_config['type'] == 'CosineAnnealingLR' and not as_config.get('by_epoch', True) and loop_end == 100)
+
+
+def test_config_text_is_the_same_config_without_yapf(monkeypatch):
+    # the Runner logs, dumps and checkpoints the config text four times: formatting it with yapf cost seconds
+    import mmengine.config.config as mmengine_config
+
+    cfg = load_config(CPU_CONFIG, cfg_options={'train_dataloader.batch_size': 8}, work_dir='w')
+
+    def no_yapf(*args, **kwargs):
+        raise AssertionError('yapf ran')
+    monkeypatch.setattr(mmengine_config, 'FormatCode', no_yapf)
+    text = cfg.pretty_text
+    again = Config.fromstring(text, '.py')
+    assert again.to_dict() == cfg.to_dict() and again.train_dataloader.batch_size == 8
+    assert cfg.filename.endswith('digit_frcnn_r18_cpu.py') and cfg.work_dir == 'w'

@@ -50,6 +50,7 @@ def test_test_tool_scores_accuracy_at_the_task2_threshold(trained, tmp_path):
     test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--score-thr', '0.3', '--work-dir', str(tmp_path / 'w')])
     used = Config.fromfile(str(next((tmp_path / 'w').glob('*.py'))))  # the Runner dumps the config it ran
     assert [m['score_thr'] for m in used.test_evaluator if m['type'] == 'DigitSequenceMetric'] == [0.3]
+    assert 'CPUTestHook' in [h['type'] for h in used.custom_hooks]  # on CPU it reads with DigitReader's model
 
 
 def test_test_tool_on_image_folder_with_an_unreadable_image(trained, tiny_digits, tmp_path):
