@@ -42,8 +42,8 @@ def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str
 def unformatted_text(cfg: Config) -> Config:
     """``cfg`` whose text (``pretty_text``: the config mmengine logs, dumps into the work dir and stores in every
     checkpoint) is written without running yapf over it. Why: the Runner asks for that text four times, and
-    yapf took 1.2-1.9 s each on 2 cores: 6 s of a 39 s tools/test.py run (cProfile, 2026-12-01). The text is
-    the same config, indented, not reflowed (tested). mmengine's own switch, ``format_python_code``, is dropped
+    yapf took 0.4-0.7 s each on 2 cores (the CPU config, 2026-12-01): ~2 s of a ~30 s tools/test.py run, and of
+    every training run. The text is the same config, indented, not reflowed (tested). mmengine's own switch, ``format_python_code``, is dropped
     by ``Config.fromfile`` for plain configs (mmengine 0.10.7), so the config is made again with it."""
     return Config(cfg._cfg_dict, cfg_text=cfg.text, filename=cfg.filename, env_variables=cfg.env_variables,
                   format_python_code=False)
