@@ -43,8 +43,9 @@ def unformatted_text(cfg: Config) -> Config:
     """``cfg`` whose text (``pretty_text``: the config mmengine logs, dumps into the work dir and stores in every
     checkpoint) is written without running yapf over it. Why: the Runner asks for that text four times, and
     yapf took 0.4-0.7 s each on 2 cores (the CPU config, 2026-12-01): ~2 s of a ~30 s tools/test.py run, and of
-    every training run. The text is the same config, indented, not reflowed (tested). mmengine's own switch, ``format_python_code``, is dropped
-    by ``Config.fromfile`` for plain configs (mmengine 0.10.7), so the config is made again with it."""
+    every training run. The text is the same config, indented, not reflowed (tested). mmengine's own switch,
+    ``format_python_code``, is dropped by ``Config.fromfile`` for plain configs (mmengine 0.10.7), so the config
+    is made again with it."""
     return Config(cfg._cfg_dict, cfg_text=cfg.text, filename=cfg.filename, env_variables=cfg.env_variables,
                   format_python_code=False)
 

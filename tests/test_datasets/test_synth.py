@@ -52,16 +52,30 @@ def test_font_discovery_drops_symbol_fonts(fonts):
 
 
 @pytest.fixture(scope='module')
-def project_fonts():
-    """The fonts the project installs (matplotlib's and the pinned font packages), without the machine's system
-    fonts: the same list, and so the same glyphs for the same seed, on every machine (a machine with only
-    DejaVu in /usr/share/fonts drew another font for a seed than one with more system fonts)."""
+def project_fonts(fonts):
+    """The generator's fonts: the project's (matplotlib's and the pinned font packages), not the machine's."""
+    return fonts
+
+
+def test_the_machines_fonts_only_when_asked(tmp_path, monkeypatch):
+    # the same list, and so the same glyphs for the same seed, on every machine: machines with other fonts in
+    # /usr/share/fonts drew another font for the same seed
+    from fontTools.ttLib import TTFont
+
     from mmdigit.datasets.synth import fonts as F
-    saved, F.FONT_DIRS = F.FONT_DIRS, ()
-    try:
-        return discover_fonts()
-    finally:
-        F.FONT_DIRS = saved
+    system = tmp_path / 'system'
+    system.mkdir()
+    font = TTFont(next(f for f in discover_fonts() if Path(f).name == 'Roboto-Regular.ttf'))
+    for record in font['name'].names:  # a family no other folder has
+        if record.nameID in (1, 4, 6, 16):
+            record.string = 'MmdigitMachineSans'
+    font.save(str(system / 'MmdigitMachineSans.ttf'))
+    monkeypatch.setattr(F, 'FONT_DIRS', (str(system),))
+    project = discover_fonts()
+    assert not any(p.startswith(str(system)) for p in project)
+    machine = str(system / 'MmdigitMachineSans.ttf')
+    assert sorted(discover_fonts(system=True)) == sorted([*project, machine])
+    assert sorted(discover_fonts((str(system),))) == sorted([*project, machine])
 
 
 @pytest.mark.parametrize('style', STYLES)

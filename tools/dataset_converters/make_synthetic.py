@@ -5,7 +5,8 @@
         --test 3000 --seed 0
     python tools/dataset_converters/make_synthetic.py --grid docs/synth_grid.png   # style preview
 
-Same seed and counts give byte-identical files for any --workers. Refuses to touch an existing --out;
+Same seed and counts give byte-identical files for any --workers, on any machine with the project's
+environment (its fonts, not the machine's: --system-fonts adds those). Refuses to touch an existing --out;
 --force replaces it only when it is a dataset this tool made (a ``.mmdigit-synth`` marker inside) or empty.
 Writes into a hidden sibling folder and renames it at the end; Ctrl-C stops at once and leaves nothing.
 """
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
                     help='test.json lists images and categories only (like the real task)')
     ap.add_argument('--fonts', action='append', default=[], metavar='DIR',
                     help='extra font folder (repeatable)')
+    ap.add_argument('--system-fonts', action='store_true',
+                    help="also the machine's fonts (/usr/share/fonts, ~/.fonts, ...): more variety, but the same "
+                    'seed then renders other data on a machine with other fonts (default: matplotlib\'s and the '
+                    'font packages tools/setup_env.sh pins, the same everywhere)')
     ap.add_argument('--force', action='store_true', help='replace an existing --out dataset made by this tool')
     ap.add_argument('--no-progress', action='store_true')
     ap.add_argument('--grid', metavar='PNG', help='only write a preview grid (one row per style) and exit')
@@ -51,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f'{path}: exists (use --force to replace it)')
         if path.is_dir():
             raise UserError(f'{path}: is a folder; --grid writes a PNG file')
-        print(f'wrote {make_grid(path, seed=args.seed, font_dirs=tuple(args.fonts))}')
+        grid = make_grid(path, seed=args.seed, font_dirs=tuple(args.fonts), system_fonts=args.system_fonts)
+        print(f'wrote {grid}')
         return 0
     counts = {'train': args.train, 'valid': args.valid, 'test': args.test}
     if any(v < 0 for v in counts.values()):
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         res = generate_dataset(args.out, counts, seed=args.seed, workers=args.workers, force=args.force,
                                test_labels=not args.no_test_labels, empty_frac=args.empty_frac,
                                font_dirs=tuple(args.fonts), progress=not args.no_progress,
-                               geometry=args.geometry)
+                               geometry=args.geometry, system_fonts=args.system_fonts)
     except RuntimeError as e:  # no font
         raise UserError(str(e)) from None
     print(f"wrote {res['out']}: {res['images']} images ({', '.join(f'{k} {v}' for k, v in counts.items())}) "

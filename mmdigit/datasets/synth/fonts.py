@@ -66,11 +66,16 @@ def package_font_dirs() -> list[str]:
     return sorted(dirs)
 
 
-def discover_fonts(extra_dirs: tuple[str, ...] = ()) -> list[str]:
-    """All usable TrueType/OpenType fonts: matplotlib's bundled ones, font packages, system dirs and
-    ``extra_dirs``.
+def discover_fonts(extra_dirs: tuple[str, ...] = (), system: bool = False) -> list[str]:
+    """All usable TrueType/OpenType fonts: matplotlib's bundled ones, the font packages tools/setup_env.sh pins,
+    ``extra_dirs`` and, with ``system``, the machine's font folders (:data:`FONT_DIRS`).
 
-    Sorted and de-duplicated by (family, style) so the list, and hence the data, is deterministic.
+    Sorted and de-duplicated by (family, style) so the list, and hence the data, is deterministic. Without
+    ``system`` it is the same on every machine with the project's environment (108 fonts): the machines' own
+    folders differ (one 2-core machine adds 26: DejaVu's condensed faces, Liberation), a seed then drew another
+    font, and the same seed rendered other data. Measured (2026-12-01, seed 0, 60,000 images, 2484 iterations
+    each): trained on the 108, model A read the real SVHN photos 0.587 / mAP 0.327 against 0.591 / 0.332 with
+    the 134, and the 134-font synthetic test split 0.793 / 0.588 against 0.778 / 0.583.
     """
     paths: list[str] = []
     try:
@@ -78,7 +83,7 @@ def discover_fonts(extra_dirs: tuple[str, ...] = ()) -> list[str]:
         paths += sorted(glob.glob(os.path.join(matplotlib.get_data_path(), 'fonts', 'ttf', '*.ttf')))
     except ImportError:
         pass
-    for d in (*FONT_DIRS, *package_font_dirs(), *extra_dirs):
+    for d in (*(FONT_DIRS if system else ()), *package_font_dirs(), *extra_dirs):
         d = os.path.expanduser(d)
         for ext in ('ttf', 'otf', 'TTF', 'OTF'):
             paths += sorted(glob.glob(os.path.join(d, '**', f'*.{ext}'), recursive=True))

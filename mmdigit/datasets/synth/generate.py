@@ -199,9 +199,11 @@ def remove_stale_temp(out: Path) -> list[Path]:
 def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int = 0,
                      workers: int | None = None, force: bool = False, test_labels: bool = True,
                      empty_frac: float = 0.0, font_dirs: tuple[str, ...] = (), progress: bool = True,
-                     geometry: str = 'train') -> dict:
+                     geometry: str = 'train', system_fonts: bool = False) -> dict:
     """Generate the splits in ``counts`` under ``out``; returns {'images', 'seconds', 'images_per_s', ...}.
-    ``geometry``: which real SVHN split's geometry the images follow ('train', 'test' or 'mix').
+    ``geometry``: which real SVHN split's geometry the images follow ('train', 'test' or 'mix'). The fonts are
+    the project's (the same data for the same seed on every machine) plus ``font_dirs``, and the machine's own
+    with ``system_fonts``.
 
     ``out`` must not exist, or (``force``) be an empty folder or a dataset folder this function wrote (it holds
     :data:`MARKER`); anything else is refused. Ctrl-C stops the workers at once and removes the temp folder.
@@ -213,7 +215,7 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
     if geometry not in GEOMETRY_CHOICES:
         raise ValueError(f'geometry must be one of {GEOMETRY_CHOICES}, got {geometry!r}')
     workers = max(1, workers or os.cpu_count() or 1)
-    fonts = F.discover_fonts(tuple(font_dirs))
+    fonts = F.discover_fonts(tuple(font_dirs), system=system_fonts)
     if not fonts:
         raise RuntimeError('no TrueType font with digit glyphs (install matplotlib or pass --fonts DIR)')
     tmp = out.parent / f'.{out.name}.tmp-{os.getpid()}'
@@ -286,9 +288,9 @@ def _cpu_seconds() -> float:
 
 
 def make_grid(path: str | os.PathLike, seed: int = 0, per_row: int = 6, height: int = 44,
-              font_dirs: tuple[str, ...] = ()) -> Path:
+              font_dirs: tuple[str, ...] = (), system_fonts: bool = False) -> Path:
     """A small PNG with one row per style (the last row repeats mixed styles with their boxes drawn)."""
-    fonts = F.discover_fonts(tuple(font_dirs))
+    fonts = F.discover_fonts(tuple(font_dirs), system=system_fonts)
     plain = [f for f in fonts if os.path.basename(f) == 'DejaVuSans.ttf']
     label_font = ImageFont.truetype((plain or fonts)[0], 13)
     rows = []
