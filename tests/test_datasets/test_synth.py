@@ -51,12 +51,6 @@ def test_font_discovery_drops_symbol_fonts(fonts):
         assert family in names, family
 
 
-@pytest.fixture(scope='module')
-def project_fonts(fonts):
-    """The generator's fonts: the project's (matplotlib's and the pinned font packages), not the machine's."""
-    return fonts
-
-
 def test_the_machines_fonts_only_when_asked(tmp_path, monkeypatch):
     # the same list, and so the same glyphs for the same seed, on every machine: machines with other fonts in
     # /usr/share/fonts drew another font for the same seed
@@ -79,11 +73,10 @@ def test_the_machines_fonts_only_when_asked(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize('style', STYLES)
-def test_boxes_hold_their_glyph_with_svhn_margins(monkeypatch, project_fonts, style):
+def test_boxes_hold_their_glyph_with_svhn_margins(monkeypatch, fonts, style):
     """Render white digits on black with no clutter/plate/degradation: every box holds ink, its margin around
     the ink is SVHN's hand-drawn one (box_pad_x / box_pad_y ink heights, jittered; less where the image edge
-    clips it), and every ink pixel lies in some box."""
-    fonts = project_fonts
+    clips it), and every ink pixel lies in some box. The fonts are the project's, the same on every machine."""
     monkeypatch.setattr(T, 'background', lambda rng, kind, h, w, scale: np.zeros((h, w, 3), np.float32))
     monkeypatch.setattr(T, 'pick_ink', lambda rng, bg, c: np.ones(3, np.float32))
     monkeypatch.setattr(T, 'lighting', lambda rng, h, w, s: np.ones((h, w, 1), np.float32))
