@@ -5,9 +5,10 @@
         [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
-  data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py)
-  step_time seconds per training step of the CPU config here: the first guess of both schedules, which
-            TrainTimeBudgetHook then fits to the minutes while training
+  step_time seconds per training step of the CPU config here (on 400 training images rendered for it): the
+            first guess of both schedules, which TrainTimeBudgetHook then fits to the minutes while training
+  data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py): as many
+            training images as model A's minutes will read at that step time (+10%), at most --train-images
   train_a   configs/digit_frcnn_r18_cpu.py from scratch for --minutes-a (tools/train.py --minutes)
   test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py); the
             validation split's pred.json too (for choosing the ensemble's settings)
@@ -46,7 +47,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--work-dir', default='work_dirs/demo')
     p.add_argument('--force', action='store_true', help='redo every stage')
-    p.add_argument('--train-images', type=int, default=DEFAULTS.train_images)
+    p.add_argument('--train-images', type=int, default=DEFAULTS.train_images, help='training images at most '
+                   '(fewer where the measured step time says training will read fewer; default %(default)s)')
     p.add_argument('--test-images', type=int, default=DEFAULTS.test_images)
     p.add_argument('--minutes-a', type=float, default=DEFAULTS.minutes_a, help="model A's training loop budget, "
                    'validations included (model building and the first data workers come on top: ~0.5 min)')

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import sys
@@ -28,6 +29,8 @@ VIEW_CONFIGS = {view: ROOT / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'
                 for view in ('stretched', 'inverted', 'grayscale', 'larger', 'equalized', 'smaller', 'widecrop',
                              'tightcrop')}
 SPEED_IMAGES = 400  # test images the speed stage reads, 16 at a time
+PROBE_IMAGES = 400  # training images rendered to time a training step before the data stage
+DATA_MARGIN = 0.1  # training images rendered beyond what the measured step time says training will read
 # What one view adds to the demo in multiples of model A's own test stage, and what the stages after the views
 # take (fusing, the real photos and the speed of A, the pictures). Measured on 2026-12-01: on an AVX-512 machine
 # (06:21 demo) A's test 0.60 min, a view's test 0.61, its real photos 0.13, its share of fusing and timing ~0.07;
@@ -42,7 +45,7 @@ _run = partial(run_tool, cwd=ROOT)
 @dataclasses.dataclass(frozen=True)
 class DemoSettings:
     """What a demo run makes and trains; ``tools/demo.py``'s flags default to these."""
-    train_images: int = 60000
+    train_images: int = 60000  # at most: as many as model A's minutes will read at the measured step time
     valid_images: int = 1000
     test_images: int = 2000
     minutes_a: float = 18.0  # model A's training loop budget, validations included
@@ -69,11 +72,20 @@ class DemoSettings:
 DEFAULTS = DemoSettings()
 
 
-def make_data(work: Path, data: Path, s: DemoSettings) -> dict:
+def make_data(work: Path, data: Path, s: DemoSettings, train_images: int) -> dict:
     _run([PY, ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py', '--out', data, '--train',
-          s.train_images, '--valid', s.valid_images, '--test', s.test_images, '--seed', 0, '--force'],
+          train_images, '--valid', s.valid_images, '--test', s.test_images, '--seed', 0, '--force'],
          work / 'data.log')
-    return dict(train=s.train_images, valid=s.valid_images, test=s.test_images)
+    return dict(train=train_images, valid=s.valid_images, test=s.test_images)
+
+
+def training_images(sec_per_iter: float, minutes: float, batch: int, most: int) -> int:
+    """How many training images to render: what ``minutes`` of training at ``sec_per_iter`` will read (batches
+    of ``batch``) and ``DATA_MARGIN`` more in case the machine speeds up, in thousands, at most ``most``. A slow
+    machine (2500 iterations of 16 in 18 minutes on a 2-core CPU without AVX-512) never reads 60,000 images, and
+    rendering the ones it would not read took ~1.5 of the demo's minutes there."""
+    reads = minutes * 60 / max(sec_per_iter, 1e-6) * batch * (1 + DATA_MARGIN)
+    return int(min(most, max(1000, math.ceil(reads / 1000) * 1000)))
 
 
 def ensemble(work: Path, data: Path, tested: dict) -> dict:
@@ -98,13 +110,21 @@ def ensemble(work: Path, data: Path, tested: dict) -> dict:
                 settings_file=str(settings_file), numbers=settings['numbers'], members=members)
 
 
-def step_time(data: Path) -> dict:
+def step_time(work: Path) -> dict:
+    """Seconds per training step of the CPU config here, measured on ``PROBE_IMAGES`` training images rendered
+    for it (and removed after), so the data stage can render as many as training will read."""
     from mmdigit.engine import load_config, seconds_per_iter, set_data_root
-    cfg = load_config(str(CONFIG))
-    set_data_root(cfg, str(data))
-    sec = seconds_per_iter(cfg)
+    probe = work / 'step_probe'
+    _run([PY, ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py', '--out', probe, '--train',
+          PROBE_IMAGES, '--valid', 0, '--test', 0, '--seed', 0, '--force'], work / 'step_probe.log')
+    try:
+        cfg = load_config(str(CONFIG))
+        set_data_root(cfg, str(probe))
+        sec = seconds_per_iter(cfg)
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
     print(f'   {sec:.3f} s per training step (batch {cfg.train_dataloader.batch_size}, incl. loop overhead)')
-    return dict(seconds_per_iter=sec)
+    return dict(seconds_per_iter=sec, batch=cfg.train_dataloader.batch_size)
 
 
 def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_iter: float, vals: int) -> dict:
@@ -248,8 +268,10 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     stages = Stages(work, s.force)
     t_start = time.time()
 
-    stages.run('data', lambda: make_data(work, data, s))
-    sec = stages.run('step_time', lambda: step_time(data))['seconds_per_iter']
+    timed = stages.run('step_time', lambda: step_time(work))
+    sec = timed['seconds_per_iter']
+    n_train = training_images(sec, s.minutes_a, timed.get('batch', 16), s.train_images)
+    stages.run('data', lambda: make_data(work, data, s, n_train))
     a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
                                             vals=s.validations_a))
     ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a'))

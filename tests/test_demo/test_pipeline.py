@@ -1,6 +1,7 @@
 """run_demo's order and wiring: with every stage's result in stages.json no tool runs and the summary is built
 from those results; a missing stage runs with the settings' sizes."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ def member(acc):
 
 ROWS = [dict(kind='fused', thr=0.4, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.7),
         dict(kind='vote', thr=None, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.65)]
-DONE = dict(data=dict(train=10, valid=2, test=4), step_time=dict(seconds_per_iter=0.5),
+DONE = dict(step_time=dict(seconds_per_iter=0.5, batch=16), data=dict(train=10, valid=2, test=4),
             train_a=dict(work_dir='a', checkpoint='a/iter_9.pth', snapshot='a/iter_6.pth'), test_a=member(0.7),
             test_a_stretched=member(0.68), test_a_inverted=member(0.66), test_a_equalized=member(0.62),
             test_a_smaller=member(0.69), test_a_widecrop=member(0.7), test_a_tightcrop=member(0.6),
@@ -102,6 +103,41 @@ def test_a_missing_stage_runs_its_tool_with_the_settings(tmp_path, monkeypatch):
     assert cmd[2:] == ['--out', str(tmp_path / 'data'), '--train', '7', '--valid', '1000', '--test', '3', '--seed',
                        '0', '--force']
     assert json.loads((tmp_path / 'stages.json').read_text())['data']['train'] == 7
+
+
+def test_the_data_stage_renders_what_model_as_minutes_will_read(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
+    cached(tmp_path, skip=('data',))  # a step of 16 images takes 0.5 s here: 18 minutes read 34,560 images
+    run_demo(tmp_path, DemoSettings(no_real=True))
+    (cmd,) = calls
+    assert cmd[cmd.index('--train') + 1] == '39000'  # +10% in case the machine speeds up, in thousands
+    assert pipeline.training_images(0.5, 18.0, 16, 60000) == 39000
+    assert pipeline.training_images(0.1, 18.0, 16, 60000) == 60000  # a fast machine: the settings' number
+    assert pipeline.training_images(0.5, 18.0, 8, 60000) == 20000  # half the batch, half the images
+    assert pipeline.training_images(50.0, 0.1, 16, 60000) == 1000  # at least a thousand
+
+
+def test_the_step_is_timed_on_images_rendered_for_it_and_removed_after(tmp_path, monkeypatch):
+    calls = []
+
+    def run(cmd, log, **k):
+        calls.append([str(c) for c in cmd])
+        Path(cmd[cmd.index('--out') + 1]).mkdir()  # the tool's output folder
+
+    import mmdigit.engine as engine
+    monkeypatch.setattr(pipeline, '_run', run)
+    monkeypatch.setattr(engine, 'seconds_per_iter', lambda cfg: 0.25)
+    cached(tmp_path, skip=('data', 'step_time'))
+    run_demo(tmp_path, DemoSettings(no_real=True, minutes_a=1.0))
+    probe, data = calls
+    assert probe[probe.index('--out') + 1] == str(tmp_path / 'step_probe')
+    assert probe[probe.index('--train') + 1] == str(pipeline.PROBE_IMAGES)
+    assert data[data.index('--out') + 1] == str(tmp_path / 'data')
+    assert data[data.index('--train') + 1] == '5000'  # 1 minute at 0.25 s a step of 16: 3,840 (+10%)
+    assert not (tmp_path / 'step_probe').exists()
+    assert json.loads((tmp_path / 'stages.json').read_text())['step_time'] == dict(
+        seconds_per_iter=0.25, batch=16, seconds=pytest.approx(0, abs=60), format=1)
 
 
 def test_the_snapshot_is_an_earlier_point_of_the_run_not_the_final_model_again():
