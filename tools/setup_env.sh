@@ -80,10 +80,11 @@ step deps "${PIP[@]}" install "${PIN[@]}" addict packaging pyyaml yapf 'mmdet==3
     h5py matplotlib pillow scipy terminaltables tqdm pytest ruff ensemble-boxes==1.0.9 \
     tensorboard==2.21.0 selenium==4.51.0 onnx==1.23.2 onnxruntime==1.31.1
 # Font families for the synthetic generator (PyPI's "Python Fonts" packages: TrueType files, SIL OFL 1.1 or
-# Apache 2.0; mmdigit.datasets.synth.fonts finds them in site-packages).
+# Apache 2.0; mmdigit.datasets.synth.fonts finds them in site-packages), and scikit-image for its sample photos
+# (CC0 / public domain; mmdigit.datasets.synth.photos crops them as surfaces behind some numbers).
 step fonts "${PIP[@]}" install "${PIN[@]}" font-amatic-sc==0.0.4 font-caladea==0.0.2 font-fjallaone==0.1.7 \
     font-fredoka-one==0.0.4 font-hanken-grotesk==0.0.2 font-intuitive==0.0.4 font-lato==0.1.0 font-manrope==0.0.2 \
-    font-rhd==0.1.3 font-roboto==0.0.1 font-source-sans-pro==0.0.1 font-source-serif-pro==0.0.1
+    font-rhd==0.1.3 font-roboto==0.0.1 font-source-sans-pro==0.0.1 font-source-serif-pro==0.0.1 scikit-image==0.26.0
 step mmdigit "${PIP[@]}" install --no-deps --no-build-isolation -e .
 step check "$PY" -c "import mmdigit, mmdet, mmcv.ops; print(mmdet.__version__, mmcv.__version__)"
 echo "$want_stamp" >"$STAMP"

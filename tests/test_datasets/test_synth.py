@@ -78,13 +78,18 @@ def test_boxes_hold_their_glyph_with_svhn_margins(monkeypatch, fonts, style):
     the ink is SVHN's hand-drawn one (box_pad_x / box_pad_y ink heights, jittered; less where the image edge
     clips it), and every ink pixel lies in some box. The fonts are the project's, the same on every machine."""
     monkeypatch.setattr(T, 'background', lambda rng, kind, h, w, scale: np.zeros((h, w, 3), np.float32))
+    monkeypatch.setattr(R, 'PHOTO_SHARE', 0.0)  # black surfaces only
     monkeypatch.setattr(T, 'pick_ink', lambda rng, bg, c: np.ones(3, np.float32))
     monkeypatch.setattr(T, 'lighting', lambda rng, h, w, s: np.ones((h, w, 1), np.float32))
+    monkeypatch.setattr(R, '_cast_shadow', lambda rng, h, w, px: np.ones((h, w, 1), np.float32))
     monkeypatch.setattr(R._Canvas, 'polygon', lambda self, pts, outline=0: None)
     monkeypatch.setattr(R, '_clutter', lambda *a, **k: None)
     monkeypatch.setattr(R, '_degrade', lambda rng, img, px: (np.clip(img, 0, 1) * 255).astype(np.uint8))
     monkeypatch.setitem(R.FIT, 'box_pad_jitter', 0.0)
     monkeypatch.setitem(R.FIT, 'vertical_prob', 0.0)
+    # Thin faces' strokes are under a pixel at these sizes (Lato-Thin's 2 peaks at 0.54 of full ink): no pixel is
+    # half covered, so the 0.5 ink threshold below would see none of their ink
+    fonts = [f for f in fonts if 'Thin' not in os.path.basename(f)]
     for i in range(8):
         rng = np.random.default_rng([123, STYLES.index(style), i])
         n = 1 + i % 4 if i % 2 else 1

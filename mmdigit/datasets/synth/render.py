@@ -22,8 +22,11 @@ from PIL import Image, ImageDraw, ImageFilter
 from . import fonts as F
 from . import textures as T
 from .params import FIT, fit_for, position_label_freqs, real_quantile
+from .photos import photo_paths, photo_surface
 
 STYLES = ('painted', 'plate', 'outline', 'shadow', 'handwritten')
+# share of images whose surface is a crop of a photograph (mmdigit.datasets.synth.photos) instead of a procedural one
+PHOTO_SHARE = 0.3
 STYLE_WEIGHTS = np.array([0.27, 0.33, 0.12, 0.18, 0.1])  # plates: the commonest real style
 _FIRST_P, _LATER_P = position_label_freqs()
 _RESAMPLERS = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.BOX,
@@ -304,7 +307,11 @@ def render_sample(rng: np.random.Generator, fonts: list[str], n_digits: int, sty
 def _paint(rng, cv: _Canvas, style, digits, m, places, masks, total_w, hh, h_final, x0, y0, empty, fonts):
     """Surface, plate, clutter, shadow and digits; shapes are hi-res masks, colours live at the final size."""
     width, height = cv.size
-    img = T.background(rng, str(rng.choice(T.BACKGROUNDS)), height, width, h_final)
+    photos = photo_paths()
+    if photos and rng.random() < PHOTO_SHARE:
+        img = photo_surface(rng, height, width, photos[int(rng.integers(len(photos)))])
+    else:
+        img = T.background(rng, str(rng.choice(T.BACKGROUNDS)), height, width, h_final)
     ox, oy = x0, y0
     shift = _translate(-ox, -oy) @ m
     bx0 = min(d.box[0] for d in digits) - ox
@@ -373,14 +380,19 @@ def _paint(rng, cv: _Canvas, style, digits, m, places, masks, total_w, hh, h_fin
             _blend(img, alpha, ink)
     if rng.random() < 0.7:
         img *= T.lighting(rng, height, width, rng.uniform(0.05, 0.3))
-    if rng.random() < 0.25:  # cast shadow edge (awning, tree) crossing the scene
-        yy = np.arange(height, dtype=np.float32)[:, None]
-        xx = np.arange(width, dtype=np.float32)[None, :]
-        a = rng.uniform(0, 2 * np.pi)
-        t = (xx - width * rng.uniform(0, 1)) * np.cos(a) + (yy - height * rng.uniform(0, 1)) * np.sin(a)
-        soft = np.clip(t / max(h_final * rng.uniform(0.05, 0.5), 0.5) + 0.5, 0, 1)
-        img *= (1 - rng.uniform(0.2, 0.5) * soft)[..., None]
+    if rng.random() < 0.25:
+        img *= _cast_shadow(rng, height, width, h_final)
     return img
+
+
+def _cast_shadow(rng: np.random.Generator, height: int, width: int, h_final: float) -> np.ndarray:
+    """A soft shadow edge (awning, tree) crossing the scene: an (h, w, 1) factor, 0.5-0.8 on the dark side."""
+    yy = np.arange(height, dtype=np.float32)[:, None]
+    xx = np.arange(width, dtype=np.float32)[None, :]
+    a = rng.uniform(0, 2 * np.pi)
+    t = (xx - width * rng.uniform(0, 1)) * np.cos(a) + (yy - height * rng.uniform(0, 1)) * np.sin(a)
+    soft = np.clip(t / max(h_final * rng.uniform(0.05, 0.5), 0.5) + 0.5, 0, 1)
+    return (1 - rng.uniform(0.2, 0.5) * soft)[..., None]
 
 
 CLUTTER = {  # kind: weight. Scene around real house numbers: frames, fences, lamps, letters, wires
