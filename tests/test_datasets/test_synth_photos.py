@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmdigit.datasets.synth import discover_fonts, render_index
+from mmdigit.datasets.synth import discover_fonts, generate_dataset, render_index
 from mmdigit.datasets.synth import photos as P
 from mmdigit.datasets.synth import render as R
 
@@ -50,3 +50,8 @@ def test_the_share_of_renders_on_a_photo(monkeypatch, share):
     for i in range(n):
         render_index(11, 'train', i, fonts)
     assert len(used) / n == pytest.approx(share, abs=0.15)
+
+
+def test_the_generator_says_how_many_photos_it_drew_from(tmp_path):
+    res = generate_dataset(tmp_path / 'd', {'train': 2}, workers=1, progress=False)
+    assert res['photos'] == len(P.PHOTO_FILES) and res['fonts'] > 0

@@ -70,8 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as e:  # no font
         raise UserError(str(e)) from None
     print(f"wrote {res['out']}: {res['images']} images ({', '.join(f'{k} {v}' for k, v in counts.items())}) "
-          f"with {res['fonts']} fonts in {res['seconds']:.1f} s = {res['images_per_s']:.0f} images/s "
-          f"on {res['workers']} worker(s); {res['cpu_ms_per_image']:.1f} ms CPU per image")
+          f"with {res['fonts']} fonts and {res['photos']} photos in {res['seconds']:.1f} s = "
+          f"{res['images_per_s']:.0f} images/s on {res['workers']} worker(s); {res['cpu_ms_per_image']:.1f} ms CPU per "
+          "image")
     return 0
 
 

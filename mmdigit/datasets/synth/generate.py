@@ -26,6 +26,7 @@ from ..coco_io import CATEGORIES, make_coco, write_coco
 from ..layout import split_paths
 from . import fonts as F
 from .params import digit_count_for
+from .photos import photo_paths
 from .render import STYLES, render_sample
 
 SPLITS = ('train', 'valid', 'test')
@@ -203,7 +204,8 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
     """Generate the splits in ``counts`` under ``out``; returns {'images', 'seconds', 'images_per_s', ...}.
     ``geometry``: which real SVHN split's geometry the images follow ('train', 'test' or 'mix'). The fonts are
     the project's (the same data for the same seed on every machine) plus ``font_dirs``, and the machine's own
-    with ``system_fonts``.
+    with ``system_fonts``; the photos behind some numbers are the ones scikit-image and matplotlib ship
+    (``photos``: how many were found; without scikit-image, fewer, and other data for the same seed).
 
     ``out`` must not exist, or (``force``) be an empty folder or a dataset folder this function wrote (it holds
     :data:`MARKER`); anything else is refused. Ctrl-C stops the workers at once and removes the temp folder.
@@ -274,7 +276,8 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {'out': str(out), 'images': total, 'seconds': seconds, 'images_per_s': total / max(seconds, 1e-9),
-            'cpu_ms_per_image': 1000 * cpu / max(total, 1), 'workers': workers, 'fonts': len(fonts)}
+            'cpu_ms_per_image': 1000 * cpu / max(total, 1), 'workers': workers, 'fonts': len(fonts),
+            'photos': len(photo_paths())}
 
 
 def _cpu_seconds() -> float:
