@@ -55,3 +55,26 @@ def test_the_share_of_renders_on_a_photo(monkeypatch, share):
 def test_the_generator_says_how_many_photos_it_drew_from(tmp_path):
     res = generate_dataset(tmp_path / 'd', {'train': 2}, workers=1, progress=False)
     assert res['photos'] == len(P.PHOTO_FILES) and res['fonts'] > 0
+
+
+def test_the_share_is_a_flag_recorded_in_the_dataset(tmp_path, capsys):
+    import json
+    import sys
+
+    from tests.helpers import REPO
+    sys.path.insert(0, str(REPO / 'tools' / 'dataset_converters'))
+    import make_synthetic
+    assert make_synthetic.main(['--out', str(tmp_path / 'd'), '--train', '3', '--valid', '0', '--test', '0',
+                                '--photo-share', '0', '--no-progress', '--workers', '1']) == 0
+    assert json.loads((tmp_path / 'd' / 'train.json').read_text())['info']['photo_share'] == 0.0
+    assert f'and {len(P.PHOTO_FILES)} photos' in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        make_synthetic.main(['--out', str(tmp_path / 'e'), '--photo-share', '1.5'])
+    assert e.value.code == 2 and '--photo-share 1.5: a share, 0 to 1' in capsys.readouterr().err
+
+
+def test_no_photo_when_the_share_is_zero(monkeypatch):
+    monkeypatch.setattr(R, 'photo_surface', lambda *a: pytest.fail('a photo was drawn'))
+    fonts = discover_fonts()
+    for i in range(20):
+        render_index(11, 'train', i, fonts, photo_share=0.0)

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.synth import generate_dataset, make_grid  # noqa: E402
 from mmdigit.datasets.synth.generate import GEOMETRY_CHOICES  # noqa: E402
+from mmdigit.datasets.synth.render import PHOTO_SHARE  # noqa: E402
 from mmdigit.utils.cli import UserError, run_main  # noqa: E402
 
 
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also the machine's fonts (/usr/share/fonts, ~/.fonts, ...): more variety, but the same "
                     'seed then renders other data on a machine with other fonts (default: matplotlib\'s and the '
                     'font packages tools/setup_env.sh pins, the same everywhere)')
+    ap.add_argument('--photo-share', type=float, default=PHOTO_SHARE, metavar='P',
+                    help='share of the images on a crop of a photo scikit-image or matplotlib ships instead of a '
+                    'procedural wall (default: %(default)s; 0: procedural surfaces only, as before 2026-12-01)')
     ap.add_argument('--force', action='store_true', help='replace an existing --out dataset made by this tool')
     ap.add_argument('--no-progress', action='store_true')
     ap.add_argument('--grid', metavar='PNG', help='only write a preview grid (one row per style) and exit')
@@ -62,11 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     counts = {'train': args.train, 'valid': args.valid, 'test': args.test}
     if any(v < 0 for v in counts.values()):
         ap.error('counts must be >= 0')
+    if not 0.0 <= args.photo_share <= 1.0:
+        ap.error(f'--photo-share {args.photo_share:g}: a share, 0 to 1')
     try:
         res = generate_dataset(args.out, counts, seed=args.seed, workers=args.workers, force=args.force,
                                test_labels=not args.no_test_labels, empty_frac=args.empty_frac,
                                font_dirs=tuple(args.fonts), progress=not args.no_progress,
-                               geometry=args.geometry, system_fonts=args.system_fonts)
+                               geometry=args.geometry, system_fonts=args.system_fonts,
+                               photo_share=args.photo_share)
     except RuntimeError as e:  # no font
         raise UserError(str(e)) from None
     print(f"wrote {res['out']}: {res['images']} images ({', '.join(f'{k} {v}' for k, v in counts.items())}) "

@@ -27,7 +27,7 @@ from ..layout import split_paths
 from . import fonts as F
 from .params import digit_count_for
 from .photos import photo_paths
-from .render import STYLES, render_sample
+from .render import PHOTO_SHARE, STYLES, render_sample
 
 SPLITS = ('train', 'valid', 'test')
 _SPLIT_CODE = {'train': 0, 'valid': 1, 'test': 2}
@@ -63,9 +63,10 @@ def image_plan(seed: int, split: str, index: int, empty_frac: float = 0.0,
 
 
 def render_index(seed: int, split: str, index: int, fonts: list[str], empty_frac: float = 0.0,
-                 geometry: str = 'train'):
+                 geometry: str = 'train', photo_share: float | None = None):
     n, empty, geo = image_plan(seed, split, index, empty_frac, geometry)
-    return render_sample(image_rng(seed, split, index), fonts, n, empty=empty, geometry=geo)
+    return render_sample(image_rng(seed, split, index), fonts, n, empty=empty, geometry=geo,
+                         photo_share=photo_share)
 
 
 def _init_worker(fonts: list[str], in_pool: bool = False) -> None:
@@ -75,8 +76,8 @@ def _init_worker(fonts: list[str], in_pool: bool = False) -> None:
 
 
 def _work(task: tuple) -> tuple:
-    seed, split, index, folder, empty_frac, geometry = task
-    s = render_index(seed, split, index, _STATE['fonts'], empty_frac, geometry)
+    seed, split, index, folder, empty_frac, geometry, photo_share = task
+    s = render_index(seed, split, index, _STATE['fonts'], empty_frac, geometry, photo_share)
     Image.fromarray(s.image).save(os.path.join(folder, f'{index + 1}.png'), compress_level=1)
     h, w = s.image.shape[:2]
     return index, w, h, s.boxes.tolist(), s.labels.tolist(), s.geometry
@@ -112,7 +113,8 @@ class _Progress:
             self.bar.close()
 
 
-def _coco_for(records: list[tuple], with_labels: bool, seed: int, split: str, geometry: str) -> dict:
+def _coco_for(records: list[tuple], with_labels: bool, seed: int, split: str, geometry: str,
+              photo_share: float) -> dict:
     images, anns = [], []
     for index, w, h, boxes, labels, geo in sorted(records):
         iid = index + 1
@@ -123,7 +125,8 @@ def _coco_for(records: list[tuple], with_labels: bool, seed: int, split: str, ge
             b = [round(float(v), 2) for v in b]
             anns.append({'id': len(anns) + 1, 'image_id': iid, 'category_id': int(lab) + 1, 'bbox': b,
                          'area': round(b[2] * b[3], 2), 'iscrowd': 0})
-    info = {'description': _DESCRIPTION, 'split': split, 'seed': seed, 'geometry': geometry}
+    info = {'description': _DESCRIPTION, 'split': split, 'seed': seed, 'geometry': geometry,
+            'photo_share': photo_share}
     data = make_coco(images, anns, CATEGORIES, info)
     if not with_labels:
         del data['annotations']
@@ -200,11 +203,11 @@ def remove_stale_temp(out: Path) -> list[Path]:
 def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int = 0,
                      workers: int | None = None, force: bool = False, test_labels: bool = True,
                      empty_frac: float = 0.0, font_dirs: tuple[str, ...] = (), progress: bool = True,
-                     geometry: str = 'train', system_fonts: bool = False) -> dict:
+                     geometry: str = 'train', system_fonts: bool = False, photo_share: float = PHOTO_SHARE) -> dict:
     """Generate the splits in ``counts`` under ``out``; returns {'images', 'seconds', 'images_per_s', ...}.
     ``geometry``: which real SVHN split's geometry the images follow ('train', 'test' or 'mix'). The fonts are
     the project's (the same data for the same seed on every machine) plus ``font_dirs``, and the machine's own
-    with ``system_fonts``; the photos behind some numbers are the ones scikit-image and matplotlib ship
+    with ``system_fonts``; ``photo_share`` of the images sit on a crop of a photo scikit-image or matplotlib ships
     (``photos``: how many were found; without scikit-image, fewer, and other data for the same seed).
 
     ``out`` must not exist, or (``force``) be an empty folder or a dataset folder this function wrote (it holds
@@ -216,6 +219,8 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
         raise ValueError(f'empty_frac must be in [0, 1], got {empty_frac}')
     if geometry not in GEOMETRY_CHOICES:
         raise ValueError(f'geometry must be one of {GEOMETRY_CHOICES}, got {geometry!r}')
+    if not 0.0 <= photo_share <= 1.0:
+        raise ValueError(f'photo_share must be in [0, 1], got {photo_share}')
     workers = max(1, workers or os.cpu_count() or 1)
     fonts = F.discover_fonts(tuple(font_dirs), system=system_fonts)
     if not fonts:
@@ -244,7 +249,7 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
                     continue
                 ann_file, folder = split_paths(tmp, split)
                 folder.mkdir()
-                tasks = [(seed, split, i, str(folder), empty_frac, geometry) for i in range(n)]
+                tasks = [(seed, split, i, str(folder), empty_frac, geometry, photo_share) for i in range(n)]
                 it = pool.imap_unordered(_work, tasks, chunksize=16) if pool else map(_work, tasks)
                 records = []
                 for r in it:
@@ -252,7 +257,7 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
                     if bar:
                         bar.update()
                 with_labels = test_labels or split != 'test'
-                write_coco(ann_file, _coco_for(records, with_labels, seed, split, geometry))
+                write_coco(ann_file, _coco_for(records, with_labels, seed, split, geometry, photo_share))
         finally:
             if bar:
                 bar.close()

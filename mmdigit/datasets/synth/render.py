@@ -242,10 +242,10 @@ def _pad_boxes(rng: np.random.Generator, ink: np.ndarray) -> np.ndarray:
 
 
 def render_sample(rng: np.random.Generator, fonts: list[str], n_digits: int, style: str | None = None,
-                  empty: bool = False, geometry: str = 'train') -> Sample:
+                  empty: bool = False, geometry: str = 'train', photo_share: float | None = None) -> Sample:
     """Render one image. ``empty=True`` keeps the size/scene statistics but draws no labelled digits.
     ``geometry``: whose statistics the image follows, real SVHN 'train' or 'test' (smaller numbers, more
-    scene)."""
+    scene). ``photo_share``: the chance its surface is a photo's crop (default :data:`PHOTO_SHARE`)."""
     if style is None:
         style = str(rng.choice(STYLES, p=STYLE_WEIGHTS / STYLE_WEIGHTS.sum()))
     labels = sample_labels(rng, max(n_digits, 1))
@@ -293,7 +293,8 @@ def render_sample(rng: np.random.Generator, fonts: list[str], n_digits: int, sty
     y0 = int(np.floor(uy0 - vsplit * max(height - num_h, 0.0) * ky))
 
     canvas = _Canvas(cw, ch, width, height, _RESAMPLERS[int(rng.integers(len(_RESAMPLERS)))])
-    img = _paint(rng, canvas, style, digits, m, places, masks, total_w, hh, h_final, x0, y0, empty, fonts)
+    share = PHOTO_SHARE if photo_share is None else photo_share
+    img = _paint(rng, canvas, style, digits, m, places, masks, total_w, hh, h_final, x0, y0, empty, fonts, share)
     img = _degrade(rng, img, h_final)
     if empty:
         return Sample(img, np.zeros((0, 4)), np.zeros(0, np.int64), style, geometry)
@@ -304,11 +305,12 @@ def render_sample(rng: np.random.Generator, fonts: list[str], n_digits: int, sty
     return Sample(img, fb, np.asarray(kept, np.int64), style, geometry)
 
 
-def _paint(rng, cv: _Canvas, style, digits, m, places, masks, total_w, hh, h_final, x0, y0, empty, fonts):
+def _paint(rng, cv: _Canvas, style, digits, m, places, masks, total_w, hh, h_final, x0, y0, empty, fonts,
+           photo_share):
     """Surface, plate, clutter, shadow and digits; shapes are hi-res masks, colours live at the final size."""
     width, height = cv.size
     photos = photo_paths()
-    if photos and rng.random() < PHOTO_SHARE:
+    if photos and rng.random() < photo_share:
         img = photo_surface(rng, height, width, photos[int(rng.integers(len(photos)))])
     else:
         img = T.background(rng, str(rng.choice(T.BACKGROUNDS)), height, width, h_final)
