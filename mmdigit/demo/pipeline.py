@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
-from mmdigit.utils.run_files import last_checkpoint, latest_metrics
+from mmdigit.utils.run_files import last_checkpoint, read_metrics
 
 from .reader_spec import demo_spec
 from .stages import Stages, run_tool, say
@@ -32,12 +32,13 @@ SPEED_IMAGES = 400  # test images the speed stage reads, 16 at a time
 PROBE_IMAGES = 400  # training images rendered to time a training step before the data stage
 DATA_MARGIN = 0.1  # training images rendered beyond what the measured step time says training will read
 # What one view adds to the demo in multiples of model A's own test stage, and what the stages after the views
-# take (fusing, the real photos and the speed of A, the pictures). Measured on 2026-12-01: on an AVX-512 machine
-# (06:21 demo) A's test 0.60 min, a view's test 0.61, its real photos 0.13, its share of fusing and timing ~0.07;
-# on a 2-core AVX2 AMD EPYC (10:17 and 12:00) A's test 1.14-1.25 min, a view's 1.08-1.30, and the stages after
-# the views 1.9 min with three members, 2.6 with four: 1.35 / 1.0 let three views in there and ended at 30.5 min.
-# These end the 12:00 run at ~28.9 min and keep all six views on the AVX-512 machine.
-VIEW_COST, TAIL_COST = 1.6, 1.2
+# take (fusing, the real photos' fusion, the speed of A and the reader, the pictures), and a margin kept free.
+# Each test stage reads a member's test and validation splits and the real photos in one tools/test.py process.
+# Measured on 2026-12-01 at 18:26 UTC on a 2-core AVX2 AMD EPYC (the 16:05 demo's A read again, four views): A's
+# test 1.13 min, a view's 1.03-1.17, its share of fusing and of timing the reader ~0.2, the stages after the
+# views ~1.0 beyond those shares: 29.6 min in all with four views (estimated 29.6). On an AVX-512 machine
+# (06:21) a test stage took ~0.6 min, so all six views fit there.
+VIEW_COST, TAIL_COST, SPARE_MINUTES = 1.12, 0.9, 0.3
 
 _run = partial(run_tool, cwd=ROOT)
 
@@ -57,8 +58,10 @@ class DemoSettings:
     validations_b: int = 2
     # model A's test-time views, each an ensemble member (VIEW_CONFIGS); --tune-members chooses among them. These
     # six are what validation chose out of A and nine views (2026-12-01, README "Ensembles": grayscale and larger
-    # not chosen)
-    views: tuple = ('stretched', 'inverted', 'equalized', 'smaller', 'widecrop', 'tightcrop')
+    # not chosen), in the order the budget keeps them: the smaller view before the equalized one, since in the
+    # three runs that offered both (the 06:21 and 07:28 demos, the 16:05 demo's A read again at 18:26) validation
+    # chose the smaller view every time and the equalized one never
+    views: tuple = ('stretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     # A's snapshot as a member: in the demos of 2026-11-30 it added nothing on the test split or the real photos
     # (it misses what A misses), so it is off by default
     snapshot_member: bool = False
@@ -159,32 +162,33 @@ def snapshot_iter(checkpoint_iters: list[int], final: int, share: float = 0.85) 
 
 
 def run_test_real(work: Path, real: tuple, trained: dict, name: str) -> dict:
-    """A trained model on the real photos: tools/test.py on a labelled image folder (with the member's config:
-    ``trained['config']``, else the CPU config)."""
+    """A trained model on the real photos alone: tools/test.py on a labelled image folder (with the member's
+    config: ``trained['config']``, else the CPU config). For a member whose test stage did not read them."""
     ann, images = real
     pred = work / name / 'pred_real'
     _run([PY, ROOT / 'tools' / 'test.py', trained.get('config', CONFIG), trained['checkpoint'], '--img-dir', images,
           '--ann-file', ann, '--pred-dir', pred, '--work-dir', work / name / 'test_real'],
          work / name / 'test_real.log')
-    return scores(latest_metrics(work / name / 'test_real'), pred)
+    return scores(read_metrics(pred), pred)
 
 
-def run_test(work: Path, data: Path, trained: dict, name: str) -> dict:
-    """A trained model (``trained['config']``, else the CPU config) on the test and validation splits."""
+def run_test(work: Path, data: Path, trained: dict, name: str, real: tuple | None = None) -> dict:
+    """A trained model (``trained['config']``, else the CPU config) on the test and validation splits and the
+    labelled ``real`` photos (COCO json, image folder) when given: one tools/test.py process (``--also-read``),
+    one start-up for the three sets."""
     config = trained.get('config', CONFIG)
-    pred = work / name / 'pred'
-    _run([PY, ROOT / 'tools' / 'test.py', config, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
-         work / name / 'test', '--data-root', data], work / name / 'test.log')
-    metrics = latest_metrics(work / name / 'test')
-    pred_valid = work / name / 'pred_valid'
+    pred, pred_valid, pred_real = (work / name / d for d in ('pred', 'pred_valid', 'pred_real'))
     valid_json, valid_images = split_paths(data, 'valid')
-    _run([PY, ROOT / 'tools' / 'test.py', config, trained['checkpoint'], '--pred-dir', pred_valid, '--work-dir',
-         work / name / 'test_valid', '--img-dir', valid_images, '--ann-file', valid_json],
-        work / name / 'test_valid.log')
+    also = [('--also-read', valid_images, valid_json, pred_valid)]
+    if real is not None:
+        also.append(('--also-read', real[1], real[0], pred_real))
+    _run([PY, ROOT / 'tools' / 'test.py', config, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
+         work / name / 'test', '--data-root', data, *(a for flag in also for a in flag)], work / name / 'test.log')
     from mmdigit.recognition import Calibration
     calibration = Calibration.find(trained['checkpoint'])
-    return dict(scores(metrics, pred), pred_dir_valid=str(pred_valid),
-                val_calibrated_acc=calibration and calibration.accuracy)
+    return dict(scores(read_metrics(pred), pred), pred_dir_valid=str(pred_valid),
+                val_calibrated_acc=calibration and calibration.accuracy,
+                **({'real': scores(read_metrics(pred_real), pred_real)} if real is not None else {}))
 
 
 def speed(trained: dict, data: Path, reader_spec=None, n: int = SPEED_IMAGES) -> dict:
@@ -211,12 +215,13 @@ def speed(trained: dict, data: Path, reader_spec=None, n: int = SPEED_IMAGES) ->
     return out
 
 
-def real_photos(work: Path, real: tuple, members: dict, ens: dict | None) -> dict:
+def real_photos(work: Path, real: tuple, members: dict, tests: dict, ens: dict | None) -> dict:
     """Every member and their ensemble (the choices made on the validation split; none without ``ens``) on the
     real photos, and whether model A's boxes follow the real boxes' convention."""
     from mmdigit.evaluation import PredictionSet, box_size_ratios
     ann, _ = real
-    tested = {name: run_test_real(work, real, m, name) for name, m in members.items()}
+    # read in each member's test stage (run_test), else here: a stage recorded by an older demo
+    tested = {name: tests[name].get('real') or run_test_real(work, real, m, name) for name, m in members.items()}
     ra, rb = tested['model_a'], tested.get('model_b')
     rows = None
     if ens is not None:
@@ -251,12 +256,12 @@ def pictures(work: Path, data: Path, a: dict, b: dict, real: tuple | None, real_
 
 
 def views_in_budget(views: tuple, spent_min: float, test_a_min: float, budget_min: float) -> tuple:
-    """The first of ``views`` that fit ``budget_min`` minutes after ``spent_min``: each costs ``VIEW_COST`` times
-    model A's test stage (``test_a_min``, so a slower machine fits fewer), the stages after them ``TAIL_COST``
-    times; all of them when ``budget_min`` is 0."""
+    """The first of ``views`` that fit ``budget_min`` minutes (less ``SPARE_MINUTES``) after ``spent_min``: each
+    costs ``VIEW_COST`` times model A's test stage (``test_a_min``, so a slower machine fits fewer), the stages
+    after them ``TAIL_COST`` times; all of them when ``budget_min`` is 0."""
     if not budget_min or test_a_min <= 0:
         return tuple(views)
-    room = budget_min - spent_min - TAIL_COST * test_a_min
+    room = budget_min - SPARE_MINUTES - spent_min - TAIL_COST * test_a_min
     return tuple(views)[:max(0, int(room // (VIEW_COST * test_a_min)))]
 
 
@@ -274,7 +279,10 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     stages.run('data', lambda: make_data(work, data, s, n_train))
     a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
                                             vals=s.validations_a))
-    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a'))
+    real = None if s.no_real else photo_folder(s.real_dir)
+    # each member's test stage reads the real photos too (one process); another folder redoes it
+    tests_of = dict(real=real and str(real))
+    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real), inputs=tests_of)
     spent = sum(stages.done[k].get('seconds', 0) for k in ('data', 'step_time', 'train_a', 'test_a')) / 60
     test_a_min = ta.get('seconds', 0) / 60
     fit = views_in_budget(s.views, spent, test_a_min, s.budget_minutes)
@@ -284,12 +292,13 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     views, tv = {}, {}
     for v in fit:
         views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(VIEW_CONFIGS[v]))
-        tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}'))
+        tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}',
+                                                                                     real), inputs=tests_of)
     snap = dict(checkpoint=a['snapshot']) if s.snapshot_member and a.get('snapshot') else None
-    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot'))
+    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot', real), inputs=tests_of)
     b = s.minutes_b > 0 and stages.run('train_b', lambda: train(
         work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b))
-    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b'))
+    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real), inputs=tests_of)
     members = {k: m for k, m in (('model_a', a), *views.items(), ('model_a_snapshot', snap), ('model_b', b)) if m}
     tested = {k: t for k, t in (('model_a', ta), *tv.items(), ('model_a_snapshot', ts), ('model_b', tb)) if t}
     if len(tested) > 1:
@@ -297,12 +306,11 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     else:
         say('ensemble: skipped (model A is the only member: no --views, --snapshot-member or --minutes-b)')
         ens = None
-    real = None if s.no_real else photo_folder(s.real_dir)
     if real is None:
         say(f'real: skipped ({"--no-real" if s.no_real else f"no labelled real photos in {s.real_dir}"})')
         rl = None
     else:
-        rl = stages.run('real', lambda: real_photos(work, real, members, ens),
+        rl = stages.run('real', lambda: real_photos(work, real, members, tested, ens),
                         inputs=dict(members=list(members), photos=str(real)))
     reader = demo_spec({k: members[k] for k in tested}, ens, CONFIG)
     spd = stages.run('speed', lambda: speed(a, data, reader),  # the reader reads with the members chosen

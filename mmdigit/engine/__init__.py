@@ -22,6 +22,7 @@ from .run_setup import (
                         set_time_budget,
 )
 from .step_time import iters_for_minutes, seconds_per_iter, training_steps
+from .test_sets import also_read_set, test_sets, write_metrics
 from .time_budget_hook import TrainTimeBudgetHook
 
 __all__ = [
@@ -30,5 +31,5 @@ __all__ = [
     'add_vis_backend', 'adapt_to_device', 'autocast_module', 'build_runner', 'distributed_session',
     'enable_amp', 'evaluator_list', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'point_test_split_at',
     'schedule_options', 'seconds_per_iter', 'set_data_root', 'set_iters', 'set_max_iters', 'set_time_budget',
-    'training_steps',
+    'training_steps', 'also_read_set', 'test_sets', 'write_metrics',
 ]

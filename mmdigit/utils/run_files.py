@@ -81,10 +81,21 @@ def latest_checkpoint(work_dir) -> str:
     raise UserError(f'--resume: no complete checkpoint in {work_dir}: ' + '; '.join(problems[:3]))
 
 
+METRICS_FILE = 'metrics.json'  # tools/test.py --pred-dir: a labelled set's metrics beside its predictions
+
+
+def read_metrics(pred_dir) -> dict:
+    """The metrics ``tools/test.py`` wrote beside the predictions in ``pred_dir``."""
+    path = Path(pred_dir) / METRICS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f'{path}: no metrics (tools/test.py --pred-dir writes them for a labelled set)')
+    return json.loads(path.read_text(encoding='utf-8'))
+
+
 def latest_metrics(work_dir) -> dict:
     """The metrics of the newest ``tools/test.py --work-dir work_dir`` run: mmengine writes them to
     ``<work_dir>/<timestamp>/<timestamp>.json``. FileNotFoundError when no run wrote any."""
-    found = sorted(Path(work_dir).glob('*/*.json'))
+    found = sorted(p for p in Path(work_dir).glob('*/*.json') if p.stem == p.parent.name)  # not also_read_<k>
     if not found:
         raise FileNotFoundError(f'{work_dir}: no test metrics (<timestamp>/<timestamp>.json) in this folder')
     return json.loads(found[-1].read_text(encoding='utf-8'))

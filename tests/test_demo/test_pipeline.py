@@ -18,8 +18,8 @@ ROWS = [dict(kind='fused', thr=0.4, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.7)
         dict(kind='vote', thr=None, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.65)]
 DONE = dict(step_time=dict(seconds_per_iter=0.5, batch=16), data=dict(train=10, valid=2, test=4),
             train_a=dict(work_dir='a', checkpoint='a/iter_9.pth', snapshot='a/iter_6.pth'), test_a=member(0.7),
-            test_a_stretched=member(0.68), test_a_inverted=member(0.66), test_a_equalized=member(0.62),
-            test_a_smaller=member(0.69), test_a_widecrop=member(0.7), test_a_tightcrop=member(0.6),
+            test_a_stretched=member(0.68), test_a_inverted=member(0.66), test_a_smaller=member(0.69),
+            test_a_widecrop=member(0.7), test_a_tightcrop=member(0.6), test_a_equalized=member(0.62),
             test_s=member(0.6), ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f',
                                               members=['model_a', 'model_a_stretched', 'model_a_inverted']),
             speed=dict(infer_images_per_s=99.0), pictures=dict(pictures=[]))
@@ -38,15 +38,15 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
     cached(tmp_path)
     summary = run_demo(tmp_path, DemoSettings(no_real=True, snapshot_member=True))
     assert list(summary['stage_minutes']) == list(DONE)  # every stage, in the demo's order
-    assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_inverted', 'model_a_equalized',
-                                       'model_a_smaller', 'model_a_widecrop', 'model_a_tightcrop', 'model_a_snapshot',
+    assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_inverted', 'model_a_smaller',
+                                       'model_a_widecrop', 'model_a_tightcrop', 'model_a_equalized', 'model_a_snapshot',
                                        'ensemble_fused_boxes', 'ensemble_number_vote', 'ensemble']
     assert summary['models']['ensemble']['seq_acc'] == 0.65 and summary['real'] is None
     assert summary['models']['ensemble']['members'] == ['model_a', 'model_a_stretched', 'model_a_inverted']
     # the reader that reads as the ensemble did: A's checkpoint through each view's config, in the ensemble's order
     reader = summary['reader']
     assert (reader['config'], reader['checkpoint'], reader['fusion']) == (str(pipeline.CONFIG), 'a/iter_9.pth', 'f')
-    views = ('stretched', 'inverted', 'equalized', 'smaller', 'widecrop', 'tightcrop')
+    views = ('stretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     assert reader['members'] == [*([str(pipeline.VIEW_CONFIGS[v])] for v in views),
                                  [str(pipeline.CONFIG), 'a/iter_6.pth']]
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
@@ -77,20 +77,45 @@ def test_with_model_a_alone_there_is_no_ensemble(tmp_path, monkeypatch, capsys):
     assert 'ensemble: skipped (model A is the only member' in capsys.readouterr().out
 
 
+METRICS = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7, 'digit/best_accuracy': 0.7,
+           'digit/digit_precision': 0.9, 'digit/digit_recall': 0.8}
+
+
 @pytest.mark.parametrize('view', ['stretched', 'inverted', 'smaller', 'widecrop'])
 def test_a_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch, view):
     calls = []
-    monkeypatch.setattr(pipeline, 'latest_metrics', lambda d: {
-        'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7, 'digit/best_accuracy': 0.7,
-        'digit/digit_precision': 0.9, 'digit/digit_recall': 0.8})
+    monkeypatch.setattr(pipeline, 'read_metrics', lambda d: METRICS)
     monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
     cached(tmp_path, skip=(f'test_a_{view}',))
     run_demo(tmp_path, DemoSettings(no_real=True))
-    test_calls = [c for c in calls if c[1].endswith('test.py')]
-    assert len(test_calls) == 2  # the test and validation splits
-    for cmd in test_calls:
-        assert cmd[2].endswith(f'configs/digit_frcnn_r18_cpu_{view}.py') and cmd[3] == 'a/iter_9.pth'
-        assert str(tmp_path / f'model_a_{view}') in ' '.join(cmd)
+    (cmd,) = [c for c in calls if c[1].endswith('test.py')]  # the test and validation splits, one process
+    assert cmd[2].endswith(f'configs/digit_frcnn_r18_cpu_{view}.py') and cmd[3] == 'a/iter_9.pth'
+    member = tmp_path / f'model_a_{view}'
+    assert cmd[cmd.index('--pred-dir') + 1] == str(member / 'pred')
+    assert cmd[cmd.index('--also-read'):] == ['--also-read', str(tmp_path / 'data' / 'valid'),
+                                              str(tmp_path / 'data' / 'valid.json'), str(member / 'pred_valid')]
+
+
+def test_a_members_test_stage_reads_the_real_photos_too_and_the_real_stage_reuses_them(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(pipeline, 'read_metrics', lambda d: dict(METRICS, **{'digit/accuracy': 0.3})
+                        if Path(d).name == 'pred_real' else METRICS)
+    monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
+    real = (tmp_path / 'real.json', tmp_path / 'real_images')
+    tested = pipeline.run_test(tmp_path, tmp_path / 'data', dict(checkpoint='a/iter_9.pth'), 'model_a', real)
+    (cmd,) = calls
+    assert cmd[cmd.index('--also-read', cmd.index('--also-read') + 1):] == [
+        '--also-read', str(real[1]), str(real[0]), str(tmp_path / 'model_a' / 'pred_real')]
+    assert tested['seq_acc'] == 0.7 and tested['real']['seq_acc'] == 0.3
+    assert tested['real']['pred_dir'] == str(tmp_path / 'model_a' / 'pred_real')
+    import mmdigit.evaluation as evaluation
+    monkeypatch.setattr(pipeline, 'run_test_real', lambda *a: pytest.fail('the real photos were read again'))
+    monkeypatch.setattr(evaluation.PredictionSet, 'load', lambda *a: type('P', (), dict(
+        gt=type('G', (), dict(boxes={}, image_ids=[1, 2]))(), detections={}, reading=None))())
+    monkeypatch.setattr(evaluation, 'box_size_ratios', lambda *a: dict(matched=0, width_ratio=0, height_ratio=0,
+                                                                       iou=0))
+    rl = pipeline.real_photos(tmp_path, real, {'model_a': {}}, {'model_a': tested}, None)
+    assert rl['model_a'] == tested['real'] and rl['images'] == 2
 
 
 def test_a_missing_stage_runs_its_tool_with_the_settings(tmp_path, monkeypatch):
@@ -174,9 +199,11 @@ def test_the_readers_speed_is_measured_again_when_the_ensemble_chose_other_membe
 
 def test_views_that_would_end_the_demo_after_its_budget_are_left_out_the_last_first():
     views = ('stretched', 'inverted', 'equalized')
-    # 20 min spent, A's test 1 min: the stages after the views take 1.2 min, each view 1.6: five would fit in 30
+    # 20 min spent, A's test 1 min: the stages after the views take 0.9 min, each view 1.12, 0.3 kept free: seven
+    # would fit in 30
     assert pipeline.views_in_budget(views, 20.0, 1.0, 30.0) == ('stretched', 'inverted', 'equalized')
-    assert pipeline.views_in_budget(views, 25.0, 1.0, 30.0) == ('stretched', 'inverted')
+    assert pipeline.views_in_budget(views, 25.0, 1.0, 30.0) == ('stretched', 'inverted', 'equalized')  # 28.26 min
+    assert pipeline.views_in_budget(views, 26.0, 1.0, 30.0) == ('stretched', 'inverted')  # a third: 30.26
     assert pipeline.views_in_budget(views, 24.0, 2.0, 30.0) == ('stretched',)  # a slower machine fits fewer
     assert pipeline.views_in_budget(views, 29.5, 1.0, 30.0) == ()
     assert pipeline.views_in_budget(views, 29.5, 1.0, 0) == views  # no budget: every view
@@ -186,12 +213,12 @@ def test_the_demo_reads_only_the_views_its_budget_holds_and_says_so(tmp_path, mo
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
     cached(tmp_path)  # every stage took 1 min: 4 min before the views
     long_training = json.loads((tmp_path / 'stages.json').read_text())
-    long_training['train_a']['seconds'] = 22 * 60  # 25 min before the views: room for two
+    long_training['train_a']['seconds'] = 22.5 * 60  # 25.5 min before the views: room for two
     (tmp_path / 'stages.json').write_text(json.dumps(long_training))
     summary = run_demo(tmp_path, DemoSettings(no_real=True))
     assert list(summary['models'])[:4] == ['model_a', 'model_a_stretched', 'model_a_inverted', 'ensemble_fused_boxes']
-    assert 'test_a_equalized' not in summary['stage_minutes']
+    assert 'test_a_smaller' not in summary['stage_minutes']
     out = capsys.readouterr().out
-    assert 'views: equalized, smaller, widecrop, tightcrop left out to end within --budget-minutes 30' in out
+    assert 'views: smaller, widecrop, tightcrop, equalized left out to end within --budget-minutes 30' in out
     summary = run_demo(tmp_path, DemoSettings(no_real=True, budget_minutes=0))  # every view, as asked
-    assert 'model_a_tightcrop' in summary['models']
+    assert 'model_a_equalized' in summary['models']

@@ -289,3 +289,52 @@ def test_labelled_image_folder_is_scored_like_a_test_split(trained, tiny_digits,
     ids = sorted(im['id'] for im in json.loads((tiny_digits / 'valid.json').read_text())['images'])
     rows = (tmp_path / 'pred' / 'pred.csv').read_text().splitlines()[1:]
     assert sorted(int(r.split(',')[0]) for r in rows) == ids
+
+
+def test_also_read_scores_more_sets_as_runs_of_their_own(trained, tiny_digits, tmp_path):
+    # --also-read: more labelled folders read by the model already loaded, each as its own run would read it
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    coco = json.loads((tiny_digits / 'test.json').read_text())  # a one-image set: one number length only
+    one = coco['images'][0]
+    (tmp_path / 'one').mkdir()
+    (tmp_path / 'one' / one['file_name']).write_bytes((tiny_digits / 'test' / one['file_name']).read_bytes())
+    (tmp_path / 'one.json').write_text(json.dumps(dict(coco, images=[one], annotations=[
+        a for a in coco['annotations'] if a['image_id'] == one['id']])))
+    sets = [(tiny_digits / 'valid', tiny_digits / 'valid.json', tmp_path / 'valid'),
+            (tmp_path / 'one', tmp_path / 'one.json', tmp_path / 'one_pred')]
+    first = test_tool.main([cfg_path, ckpt, '--data-root', str(tiny_digits), '--score-thr', '0.05',
+                            '--pred-dir', str(tmp_path / 'test'), '--work-dir', str(tmp_path / 'w'),
+                            *(a for s in sets for a in ('--also-read', *map(str, s)))])
+    assert json.loads((tmp_path / 'test' / 'metrics.json').read_text()) == first
+    logged = latest_metrics(tmp_path / 'w')  # the run's own log keeps the first set's metrics
+    assert {'coco/bbox_mAP', 'digit/accuracy'} <= set(logged)
+    shared = [k for k in first if isinstance(first[k], float) and k in logged]  # mmengine logs ints as null
+    assert [logged[k] for k in shared] == pytest.approx([first[k] for k in shared])
+    for k, (images, ann, pred) in enumerate(sets):
+        alone = test_tool.main([cfg_path, ckpt, '--img-dir', str(images), '--ann-file', str(ann), '--score-thr',
+                                '0.05', '--pred-dir', str(tmp_path / f'alone{k}'), '--work-dir', str(tmp_path / 'w2')])
+        for name in ('pred.json', 'pred.csv', 'pred_info.json'):
+            assert (pred / name).read_text() == (tmp_path / f'alone{k}' / name).read_text()
+        assert json.loads((pred / 'metrics.json').read_text()) == alone
+    # each further set is logged with its own metrics, not the set before it's (mmengine's message hub keeps them)
+    lengths = {k for k in json.loads((tmp_path / 'valid' / 'metrics.json').read_text()) if 'accuracy_len' in k}
+    logged = json.loads(next((tmp_path / 'w').glob('*/also_read_2.json')).read_text())
+    assert len(lengths) > 1 and {k for k in logged if 'accuracy_len' in k} == {
+        k for k in json.loads((tmp_path / 'one_pred' / 'metrics.json').read_text()) if 'accuracy_len' in k}
+
+
+def test_also_read_needs_pred_dir_and_checks_its_paths_before_reading(trained, tiny_digits, tmp_path, capsys):
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    with pytest.raises(SystemExit) as e:
+        test_tool.main([cfg_path, ckpt, '--also-read', str(tiny_digits / 'valid'), str(tiny_digits / 'valid.json'),
+                        str(tmp_path / 'v')])
+    assert e.value.code == 2 and '--also-read goes with --pred-dir' in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match='nowhere: image folder does not exist'):
+        test_tool.main([cfg_path, ckpt, '--pred-dir', str(tmp_path / 'p'), '--work-dir', str(tmp_path / 'w'),
+                        '--also-read', str(tmp_path / 'nowhere'), str(tiny_digits / 'valid.json'), str(tmp_path / 'v')])
+    with pytest.raises(FileNotFoundError, match='missing.json: annotation file does not exist'):
+        test_tool.main([cfg_path, ckpt, '--pred-dir', str(tmp_path / 'p'), '--work-dir', str(tmp_path / 'w'),
+                        '--also-read', str(tiny_digits / 'valid'), str(tmp_path / 'missing.json'), str(tmp_path / 'v')])
+    assert not (tmp_path / 'w').exists()  # refused before the Runner (and any reading) started

@@ -38,6 +38,8 @@ def test_latest_metrics_are_the_newest_test_runs(tmp_path):
         (tmp_path / 'w' / stamp / 'vis_data').mkdir(parents=True)
         (tmp_path / 'w' / stamp / f'{stamp}.json').write_text(json.dumps({'digit/accuracy': acc}))
         (tmp_path / 'w' / stamp / 'vis_data' / 'scalars.json').write_text('not the metrics')
+        # tools/test.py --also-read: the further sets' metrics, not the run's
+        (tmp_path / 'w' / stamp / 'also_read_1.json').write_text(json.dumps({'digit/accuracy': 0.9}))
     assert latest_metrics(tmp_path / 'w') == {'digit/accuracy': 0.5}
 
 
