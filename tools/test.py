@@ -12,9 +12,10 @@ ground truth). ``--img-dir`` runs on any image folder: unlabelled, or with ``--a
 (every detection, original-image pixels) and ``pred.csv`` (one row per image, ``-1`` for none) at the Task-2
 threshold: ``--score-thr``, else the calibrated one beside the checkpoint (digit_calibration.json, written
 at validation), else the config's; the whole-number accuracy reported (``digit/accuracy``) is at that same
-threshold. Each set read with ``--pred-dir`` also gets ``metrics.json`` there. ``--also-read IMAGES COCO.json PRED_DIR``
-(repeatable) reads and scores more labelled folders after it with the model already loaded, as many runs would
-but with one start-up (~11 s on 2 cores), e.g. the validation split and the real photos beside the test split.
+threshold. A labelled set read with ``--pred-dir`` also gets ``metrics.json`` there.
+``--also-read IMAGES COCO.json PRED_DIR`` (repeatable) reads and scores more labelled folders after the first
+with the model already loaded, as many runs would but with one start-up (~11 s on 2 cores), e.g. the
+validation split and the real photos beside the test split.
 """
 import argparse
 import os.path as osp
@@ -70,6 +71,9 @@ def parse_args(argv=None):
         parser.error('--img-dir has no ground truth to score: add --pred-dir (and/or --show-dir, --out)')
     if args.also_read and not args.pred_dir:
         parser.error('--also-read goes with --pred-dir (the first set\'s predictions)')
+    if args.also_read and args.img_dir and not args.ann_file:
+        parser.error('--also-read goes with a labelled first set (--img-dir with --ann-file, or a split): the '
+                     'metrics of an unlabelled one are left out')
     if args.also_read and (args.out or args.show or args.show_dir):
         parser.error('--also-read with --out / --show / --show-dir: those hold one set; read the others in runs of '
                      'their own')

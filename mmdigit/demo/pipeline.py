@@ -280,8 +280,8 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
                                             vals=s.validations_a))
     real = None if s.no_real else photo_folder(s.real_dir)
-    # each member's test stage reads the real photos too (one process); another folder redoes it
-    tests_of = dict(real=real and str(real))
+    # each member's test stage reads the real photos too (one process); another folder redoes it, none reuses it
+    tests_of = dict(real=str(real)) if real else None
     ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real), inputs=tests_of)
     spent = sum(stages.done[k].get('seconds', 0) for k in ('data', 'step_time', 'train_a', 'test_a')) / 60
     test_a_min = ta.get('seconds', 0) / 60

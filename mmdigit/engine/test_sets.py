@@ -43,9 +43,11 @@ def test_sets(runner, more: list[tuple[dict, list]]) -> list[dict]:
     loaded (and, on CPU, already folded): the metrics of every set, the first first. mmengine's ``before_run`` /
     ``after_run`` hooks run once around all sets; each loop calls the test hooks as a run of its own would. The
     Runner's ``<timestamp>.json`` keeps the first set's metrics; the others are logged and returned."""
-    loop_cfg = copy.deepcopy(runner._test_loop)  # the config's test loop (type, fp16) before it is built
     if not more:
         return [runner.test()]
+    if not isinstance(runner._test_loop, dict):
+        raise RuntimeError('test_sets: the Runner has run its test loop already')
+    loop_cfg = copy.deepcopy(runner._test_loop)  # the config's test loop (type, fp16), built again for each set
     runner._test_loop = runner.build_test_loop(runner._test_loop)
     runner.call_hook('before_run')
     runner.load_or_resume()

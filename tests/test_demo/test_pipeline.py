@@ -222,3 +222,26 @@ def test_the_demo_reads_only_the_views_its_budget_holds_and_says_so(tmp_path, mo
     assert 'views: smaller, widecrop, tightcrop, equalized left out to end within --budget-minutes 30' in out
     summary = run_demo(tmp_path, DemoSettings(no_real=True, budget_minutes=0))  # every view, as asked
     assert 'model_a_equalized' in summary['models']
+
+
+def test_test_stages_are_redone_for_other_real_photos_not_for_none(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
+    monkeypatch.setattr(pipeline, 'read_metrics', lambda d: METRICS)
+    cached(tmp_path)
+    done = json.loads((tmp_path / 'stages.json').read_text())
+    done['test_a']['inputs'] = dict(real=str(('x.json', 'x')))  # read with those photos
+    (tmp_path / 'stages.json').write_text(json.dumps(done))
+    run_demo(tmp_path, DemoSettings(no_real=True))  # no photos asked for: what was read is kept
+    assert calls == []
+    real = tmp_path / 'real'
+    (real / 'images').mkdir(parents=True)
+    (real / 'real.json').write_text('{}')
+    ratios = dict(width_ratio=[1, 1, 1], height_ratio=[1, 1, 1])
+    monkeypatch.setattr(pipeline, 'real_photos', lambda work, real, members, tests, ens: dict(
+        ann_file=str(real[0]), images=1, model_a=tests['model_a']['real'], members={}, ensemble_rows=None,
+        box_ratios_a=ratios))
+    monkeypatch.setattr(pipeline, 'pictures', lambda *a, **k: {})
+    run_demo(tmp_path, DemoSettings(real_dir=str(real)))  # other photos: A's test stage reads them
+    (cmd,) = [c for c in calls if c[1].endswith('test.py')]
+    assert cmd[-3:] == [str(real / 'images'), str(real / 'real.json'), str(tmp_path / 'model_a' / 'pred_real')]

@@ -325,12 +325,23 @@ def test_also_read_scores_more_sets_as_runs_of_their_own(trained, tiny_digits, t
 
 
 def test_also_read_needs_pred_dir_and_checks_its_paths_before_reading(trained, tiny_digits, tmp_path, capsys):
+    from mmdigit.utils.cli import UserError
     cfg_path, work = trained
     ckpt = str(work / 'iter_4.pth')
     with pytest.raises(SystemExit) as e:
         test_tool.main([cfg_path, ckpt, '--also-read', str(tiny_digits / 'valid'), str(tiny_digits / 'valid.json'),
                         str(tmp_path / 'v')])
     assert e.value.code == 2 and '--also-read goes with --pred-dir' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # an unlabelled first set: its evaluator has no metrics to copy
+        test_tool.main([cfg_path, ckpt, '--img-dir', str(tiny_digits / 'test'), '--pred-dir', str(tmp_path / 'p'),
+                        '--also-read', str(tiny_digits / 'valid'), str(tiny_digits / 'valid.json'),
+                        str(tmp_path / 'v')])
+    assert e.value.code == 2 and '--also-read goes with a labelled first set' in capsys.readouterr().err
+    (tmp_path / 'afile').write_text('')
+    with pytest.raises(UserError, match='--also-read .*afile/v: cannot write there'):
+        test_tool.main([cfg_path, ckpt, '--pred-dir', str(tmp_path / 'p'), '--work-dir', str(tmp_path / 'w'),
+                        '--also-read', str(tiny_digits / 'valid'), str(tiny_digits / 'valid.json'),
+                        str(tmp_path / 'afile' / 'v')])
     with pytest.raises(FileNotFoundError, match='nowhere: image folder does not exist'):
         test_tool.main([cfg_path, ckpt, '--pred-dir', str(tmp_path / 'p'), '--work-dir', str(tmp_path / 'w'),
                         '--also-read', str(tmp_path / 'nowhere'), str(tiny_digits / 'valid.json'), str(tmp_path / 'v')])
