@@ -42,7 +42,8 @@ def test_sets(runner, more: list[tuple[dict, list]]) -> list[dict]:
     """``runner.test()``, then one test loop for each (dataloader, evaluator) of ``more`` with the model already
     loaded (and, on CPU, already folded): the metrics of every set, the first first. mmengine's ``before_run`` /
     ``after_run`` hooks run once around all sets; each loop calls the test hooks as a run of its own would. The
-    Runner's ``<timestamp>.json`` keeps the first set's metrics; the others are logged and returned."""
+    Runner's ``<timestamp>.json`` keeps the first set's metrics, ``also_read_<k>.json`` beside it the k-th further
+    set's."""
     if not more:
         return [runner.test()]
     if not isinstance(runner._test_loop, dict):
