@@ -91,6 +91,11 @@ def probability(text: str) -> float:
     return _flag_value(text, float, lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, 'is not a threshold in [0, 1]')
 
 
+def share(text: str) -> float:
+    """A fraction of a whole in [0, 1] (of images, of photos)."""
+    return _flag_value(text, float, lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, 'is not a share in [0, 1]')
+
+
 def positive_int(text: str) -> int:
     return _flag_value(text, int, lambda v: v >= 1, 'must be at least 1')
 

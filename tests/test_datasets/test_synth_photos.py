@@ -67,10 +67,15 @@ def test_the_share_is_a_flag_recorded_in_the_dataset(tmp_path, capsys):
     assert make_synthetic.main(['--out', str(tmp_path / 'd'), '--train', '3', '--valid', '0', '--test', '0',
                                 '--photo-share', '0', '--no-progress', '--workers', '1']) == 0
     assert json.loads((tmp_path / 'd' / 'train.json').read_text())['info']['photo_share'] == 0.0
-    assert f'and {len(P.PHOTO_FILES)} photos' in capsys.readouterr().out
+    assert 'fonts and 0 photos' in capsys.readouterr().out  # none drawn from at a share of 0
+    for bad in ('1.5', '-0.1', 'nan'):
+        with pytest.raises(SystemExit) as e:
+            make_synthetic.main(['--out', str(tmp_path / 'e'), '--photo-share', bad])
+        assert e.value.code == 2 and f'--photo-share: {bad} is not a share in [0, 1]' in capsys.readouterr().err
+        assert not (tmp_path / 'e').exists()
     with pytest.raises(SystemExit) as e:
-        make_synthetic.main(['--out', str(tmp_path / 'e'), '--photo-share', '1.5'])
-    assert e.value.code == 2 and '--photo-share 1.5: a share, 0 to 1' in capsys.readouterr().err
+        make_synthetic.main(['--out', str(tmp_path / 'e'), '--empty-frac', '2'])
+    assert e.value.code == 2 and '--empty-frac: 2 is not a share in [0, 1]' in capsys.readouterr().err
 
 
 def test_no_photo_when_the_share_is_zero(monkeypatch):

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.synth import generate_dataset, make_grid  # noqa: E402
 from mmdigit.datasets.synth.generate import GEOMETRY_CHOICES  # noqa: E402
 from mmdigit.datasets.synth.render import PHOTO_SHARE  # noqa: E402
-from mmdigit.utils.cli import UserError, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, run_main, share  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--test', type=int, default=3000)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
-    ap.add_argument('--empty-frac', type=float, default=0.0, help='fraction of images without any digit')
+    ap.add_argument('--empty-frac', type=share, default=0.0, help='fraction of images without any digit')
     ap.add_argument('--geometry', default='mix', choices=GEOMETRY_CHOICES,
                     help="follow real SVHN train's or test's geometry (test: smaller numbers in more scene), "
                     'or half each (default)')
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="also the machine's fonts (/usr/share/fonts, ~/.fonts, ...): more variety, but the same "
                     'seed then renders other data on a machine with other fonts (default: matplotlib\'s and the '
                     'font packages tools/setup_env.sh pins, the same everywhere)')
-    ap.add_argument('--photo-share', type=float, default=PHOTO_SHARE, metavar='P',
+    ap.add_argument('--photo-share', type=share, default=PHOTO_SHARE, metavar='P',
                     help='share of the images on a crop of a photo scikit-image or matplotlib ships instead of a '
                     'procedural wall (default: %(default)s; 0: procedural surfaces only, as before 2026-12-01)')
     ap.add_argument('--force', action='store_true', help='replace an existing --out dataset made by this tool')
@@ -66,8 +66,6 @@ def main(argv: list[str] | None = None) -> int:
     counts = {'train': args.train, 'valid': args.valid, 'test': args.test}
     if any(v < 0 for v in counts.values()):
         ap.error('counts must be >= 0')
-    if not 0.0 <= args.photo_share <= 1.0:
-        ap.error(f'--photo-share {args.photo_share:g}: a share, 0 to 1')
     try:
         res = generate_dataset(args.out, counts, seed=args.seed, workers=args.workers, force=args.force,
                                test_labels=not args.no_test_labels, empty_frac=args.empty_frac,

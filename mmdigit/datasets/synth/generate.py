@@ -208,7 +208,8 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
     ``geometry``: which real SVHN split's geometry the images follow ('train', 'test' or 'mix'). The fonts are
     the project's (the same data for the same seed on every machine) plus ``font_dirs``, and the machine's own
     with ``system_fonts``; ``photo_share`` of the images sit on a crop of a photo scikit-image or matplotlib ships
-    (``photos``: how many were found; without scikit-image, fewer, and other data for the same seed).
+    (``photos``: how many they are drawn from, 0 for a share of 0; without scikit-image, fewer, and other data for
+    the same seed).
 
     ``out`` must not exist, or (``force``) be an empty folder or a dataset folder this function wrote (it holds
     :data:`MARKER`); anything else is refused. Ctrl-C stops the workers at once and removes the temp folder.
@@ -282,7 +283,7 @@ def generate_dataset(out: str | os.PathLike, counts: dict[str, int], seed: int =
         raise
     return {'out': str(out), 'images': total, 'seconds': seconds, 'images_per_s': total / max(seconds, 1e-9),
             'cpu_ms_per_image': 1000 * cpu / max(total, 1), 'workers': workers, 'fonts': len(fonts),
-            'photos': len(photo_paths())}
+            'photos': len(photo_paths()) if photo_share > 0 else 0}  # the photos drawn from
 
 
 def _cpu_seconds() -> float:
