@@ -6,7 +6,7 @@ the steps between to show each change's share. All arms are built from the same 
 data, one step each in turn (order rotated every round) so the machine's drift hits all; each round's median
 step per arm, then the median over rounds. Issue 17's goal is 2x the images/s of A.
 
-Accuracy per iteration is not measured here (it needs two full trainings): see the README, "Training speed".
+Accuracy per iteration is not measured here (it needs two full trainings): see docs/speed.md, "Training".
 
     python bench/train_speed.py [--data-root DIR] [--rounds 5] [--steps 8]
 

@@ -77,7 +77,7 @@ test_pipeline = [
 # Data workers at the lowest CPU priority (Linux SCHED_IDLE), seeded as mmengine seeds them: on 2 cores they ran
 # beside the step's two compute threads and stalled them; now they load in the step's idle moments (a training
 # iteration 0.377 -> 0.350 s, medians of 6 interleaved 300-iteration runs, float32, faster in 4 of 6: at the edge
-# of that machine's noise; README, "Training speed").
+# of that machine's noise; docs/speed.md, "Training").
 # The same for reading (validation, tools/test.py): 1000 validation images in 29.4-30.0 s against 30.6-32.2 s,
 # three interleaved pairs of tools/test.py runs, 2026-12-01 (AVX2 machine).
 train_dataloader = dict(batch_size=16, worker_init_fn=dict(type='background_worker_init'),
@@ -106,7 +106,7 @@ tta_pipeline = [
 # NHWC convolutions: ~16 ms less per CPU training step; backbone + FPN in bfloat16 while training (AVX-512 BF16):
 # a step 0.240 -> 0.191 s, and over the same 3815 iterations validation accuracy 0.806 -> 0.821, test 0.806 ->
 # 0.827; the RPN head's convolutions and the R-CNN's fully connected layers too: 0.181 -> 0.167 s paired, test
-# accuracy 0.8235 -> 0.828 over the same 5161 iterations (README, "Training speed"). Their losses, decoding and
+# accuracy 0.8235 -> 0.828 over the same 5161 iterations (docs/speed.md, "Training"). Their losses, decoding and
 # NMS stay float32 (outside the autocast forward passes), so do evaluation and reading. (Minutes instead of
 # max_iters: tools/train.py --minutes, which adds a TrainTimeBudgetHook.)
 custom_hooks = _base_.custom_hooks + [

@@ -2,9 +2,9 @@
 # checkpoint (no training), like the stretched, inverted and grayscale ones. Each photo's luminance is equalized
 # tile by tile (CLAHE: 2 x 4 tiles, about a digit wide on SVHN's ~2:1 photos; clip limit 4) before the model
 # sees it and before the zoomed-in pass keeps the original. Why: the contrast stretch gives the whole photo one
-# gain, and it is the view that helps the real photos most (README, "Ensembles"); a number in a shadow, beside
+# gain, and it is the view that helps the real photos most (docs/ensembles.md); a number in a shadow, beside
 # a glare or on a dark plaque keeps its low contrast after one gain, and local equalization lifts it.
-# Measured in the README's "Ensembles".
+# Measured in docs/ensembles.md.
 _base_ = './digit_frcnn_r18_cpu.py'
 
 

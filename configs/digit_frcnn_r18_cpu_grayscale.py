@@ -6,7 +6,7 @@
 # it reads as well as the colour photo: measured 2026-11-30 on the 16:08 demo's model A, alone 0.826 / mAP 0.631
 # of the synthetic test split (A: 0.8195 / 0.628) and 0.641 / 0.369 of the real photos (A: 0.660 / 0.370); fused
 # with A and its stretched and inverted views (settings chosen on validation) the four read 0.8345 / 0.651 and
-# 0.695 / 0.385 (README, "Ensembles"). mmdet's Color at magnitude 0 (a black-and-white image; prob 1.0: always)
+# 0.695 / 0.385 (docs/ensembles.md). mmdet's Color at magnitude 0 (a black-and-white image; prob 1.0: always)
 # right after the image is loaded, so the zoomed-in pass crops the gray photo too.
 _base_ = './digit_frcnn_r18_cpu.py'
 

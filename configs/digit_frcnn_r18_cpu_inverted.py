@@ -3,7 +3,7 @@
 # Why it is a view and not a copy: the generator draws digits lighter and darker than their surface, so the
 # model reads both polarities, but not identically: an inverted photo is a second, different look at the same
 # digits (a horizontal flip is not: a mirrored digit is another digit or none). Measured 2026-11-30 on the 16:08
-# demo's model A, settings chosen on validation (README, "Ensembles"): alone it reads 0.8005 / mAP 0.618 of the
+# demo's model A, settings chosen on validation (docs/ensembles.md): alone it reads 0.8005 / mAP 0.618 of the
 # synthetic test split (A: 0.8195 / 0.628) and 0.633 / 0.371 of the real photos (A: 0.660 / 0.370); fused with A
 # and A reading stretched photos the three read 0.8285 / 0.650 and 0.699 / 0.384 (A + stretched: 0.827 / 0.641
 # and 0.695 / 0.377). mmdet's Invert (prob 1.0: always) right after the image is loaded, so the zoomed-in pass

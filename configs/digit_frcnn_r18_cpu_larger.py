@@ -3,7 +3,7 @@
 # and grayscale ones. Why: those three change the photo's colours; a scale changes which FPN level and which
 # anchors meet each digit, a look at the digits' shapes that the colour views cannot give. Small and blurred real
 # digits (a real number whose digits are 15-20 px tall reads 0.61 against 0.73 at 40-60 px; README, "Demo
-# results") come back a quarter larger. Measured in the README's "Ensembles".
+# results") come back a quarter larger. Measured in docs/ensembles.md.
 _base_ = './digit_frcnn_r18_cpu.py'
 
 SCALE = 1.25

@@ -2,7 +2,7 @@
 # too): a test-time view, an ensemble member made from the same checkpoint (no training), like the larger one.
 # Why: the colour views move each digit's pixels but not its size, so their boxes share A's localisation errors;
 # a scale moves each digit to other anchors and FPN cells, and the fused box averages errors that differ. Alone it
-# reads about as well as A (README, "Ensembles": validation 0.840 / mAP 0.649, A 0.849 / 0.648), where 1.25x
+# reads about as well as A (docs/ensembles.md: validation 0.840 / mAP 0.649, A 0.849 / 0.648), where 1.25x
 # larger loses 6 points; validation chose it with the zoom-crop views (fused synthetic mAP 0.671 with it, 0.669
 # without, on the 03:31 demo's A).
 _base_ = './digit_frcnn_r18_cpu.py'

@@ -6,8 +6,8 @@
 #   python tools/ensemble.py out/plain/pred.json out/stretched/pred.json --ann-file ... --tune ...
 # Why: the demo's model A reads real SVHN photos better stretched (13:34 demo of 2026-11-30: 0.683 against 0.656)
 # and the synthetic test split a little worse (0.8175 against 0.828); fused with A's plain reading, both sets read
-# better than A alone (16:08 demo: real 0.695 against 0.660, synthetic 0.827 against 0.8195; README,
-# "Ensembles"). Train with configs/digit_frcnn_r18_cpu.py: this file changes only what the model is shown at
+# better than A alone (16:08 demo: real 0.695 against 0.660, synthetic 0.827 against 0.8195;
+# docs/ensembles.md). Train with configs/digit_frcnn_r18_cpu.py: this file changes only what the model is shown at
 # test time (trained on stretched images as well, the model read the real photos no better).
 _base_ = './digit_frcnn_r18_cpu.py'
 

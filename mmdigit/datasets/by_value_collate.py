@@ -5,7 +5,7 @@ Why: a worker hands every tensor over by itself: torch moves it into shared memo
 descriptor through a socket. A training batch of the CPU config holds ~80 small tensors (16 images, and boxes
 and labels twice per image), so the training loop waited 12.6 ms for each batch the workers had ready, against
 2.6 ms pickled by value (tensors as numpy arrays, ~0.4 MB through the worker's pipe; ``bench/batch_handover.py``,
-2 cores, 2026-11-30); a training iteration of the CPU config went 0.172 -> 0.161 s (README, Training speed).
+2 cores, 2026-11-30); a training iteration of the CPU config went 0.172 -> 0.161 s (docs/speed.md, "Training").
 Outside a worker (``num_workers=0``) the batch is returned as ``pseudo_collate`` makes it::
 
     train_dataloader = dict(collate_fn=dict(type='by_value_collate'))

@@ -59,7 +59,7 @@ class ContrastStretch(BaseTransform):
     the 2026-11-30 13:34 demo's model A read 0.683 of the real SVHN photos stretched against 0.656 as they are
     (0.8175 against 0.828 on the synthetic test split), so the stretched photo is a second view for the
     ensemble (``configs/digit_frcnn_r18_cpu_stretched.py``). As preprocessing in training too it did not help
-    (README, "Ensembles").
+    (docs/ensembles.md).
     Not mmcv's ``auto_contrast`` (mmdet's ``AutoContrast``): that stretches each channel on its own, which
     shifts the colours, and mmdet applies it as a random augmentation; this is one deterministic gain for all
     channels, the view that was measured.

@@ -57,7 +57,7 @@ class DemoSettings:
     validations_a: int = 3  # about how often each run validates (and so checkpoints: A's snapshot is one of them)
     validations_b: int = 2
     # model A's test-time views, each an ensemble member (VIEW_CONFIGS); --tune-members chooses among them. These
-    # six are what validation chose out of A and nine views (2026-12-01, README "Ensembles": grayscale and larger
+    # six are what validation chose out of A and nine views (2026-12-01, docs/ensembles.md: grayscale and larger
     # not chosen), in the order the budget keeps them: the smaller view before the equalized one, since in the
     # three runs that offered both (the 06:21 and 07:28 demos, the 16:05 demo's A read again at 18:26) validation
     # chose the smaller view every time and the equalized one never
