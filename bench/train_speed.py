@@ -1,7 +1,7 @@
 """CPU training throughput of the demo's config, before (A: float32, mmdet's RPNHead, AdamW's multi-tensor
 kernel) and as it is (B: backbone, FPN, RPN head and R-CNN head layers in bfloat16 through the config's
 ``FeatureAutocastHook``, proposals and anchor targets through ``BatchedRPNHead``, whose training NMS may visit
-tied scores in any order, the fused AdamW kernel), with
+tied scores in any order, the fused AdamW kernel, an FPN of 48 channels instead of 64), with
 the steps between to show each change's share. All arms are built from the same config and trained on the same
 data, one step each in turn (order rotated every round) so the machine's drift hits all; each round's median
 step per arm, then the median over rounds. Issue 17's goal is 2x the images/s of A.
@@ -41,7 +41,9 @@ PROPOSALS = 'bf16, batched proposals'
 TARGETS = 'bf16, batched proposals + targets'
 FUSED = 'bf16, batched, fused AdamW'
 HEADS = '+ heads in bf16'
-NOW = '+ NMS ties in any order'
+TIES = '+ NMS ties in any order'
+NOW = '+ 48-channel FPN'
+WIDE_FPN = 64  # the FPN's width before it became 48 (2026-12-01)
 FEATURES = ('backbone', 'neck')  # what FeatureAutocastHook autocasts by default
 
 
@@ -66,10 +68,11 @@ def arm_configs(data_root: str) -> dict:
     if (not any(h.get('type') == AUTOCAST for h in now.custom_hooks) or now.model.rpn_head.type != 'BatchedRPNHead'
             or not now.optim_wrapper.optimizer.get('fused')):
         raise SystemExit(f'{CONFIG.name} has no {AUTOCAST}, BatchedRPNHead or fused AdamW: nothing to compare')
-    heads = copy.deepcopy(now)  # training proposals with mmcv's order of tied scores
+    ties = _with_fpn_channels(copy.deepcopy(now), WIDE_FPN)
+    heads = copy.deepcopy(ties)  # training proposals with mmcv's order of tied scores
     heads.model.rpn_head.train_exact_ties = True
     fused = copy.deepcopy(heads)
-    fused.custom_hooks = [dict(h, modules=FEATURES) if h.get('type') == AUTOCAST else h for h in now.custom_hooks]
+    fused.custom_hooks = [dict(h, modules=FEATURES) if h.get('type') == AUTOCAST else h for h in ties.custom_hooks]
     targets = copy.deepcopy(fused)
     targets.optim_wrapper.optimizer.fused = False
     proposals = copy.deepcopy(targets)
@@ -78,9 +81,17 @@ def arm_configs(data_root: str) -> dict:
     bf16.model.rpn_head.type = 'RPNHead'
     del bf16.model.rpn_head.train_exact_ties
     before = copy.deepcopy(bf16)
-    before.custom_hooks = [h for h in now.custom_hooks if h.get('type') != AUTOCAST]
+    before.custom_hooks = [h for h in ties.custom_hooks if h.get('type') != AUTOCAST]
     return {BEFORE: before, BF16: bf16, PROPOSALS: proposals, TARGETS: targets, FUSED: fused, HEADS: heads,
-            NOW: now}
+            TIES: ties, NOW: now}
+
+
+def _with_fpn_channels(cfg, channels: int):
+    """``cfg`` with an FPN of ``channels`` and the heads that read it."""
+    m = cfg.model
+    m.neck.out_channels = m.rpn_head.in_channels = m.rpn_head.feat_channels = channels
+    m.roi_head.bbox_roi_extractor.out_channels = m.roi_head.bbox_head.in_channels = channels
+    return cfg
 
 
 def measure(data_root: str, rounds: int, steps: int, warmup: int = 3, configs: dict | None = None) -> dict:

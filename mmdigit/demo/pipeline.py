@@ -282,7 +282,10 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     real = None if s.no_real else photo_folder(s.real_dir)
     # each member's test stage reads the real photos too (one process); another folder redoes it, none reuses it
     tests_of = dict(real=str(real)) if real else None
-    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real), inputs=tests_of)
+    # after=: a stage made from one this run made again (a new model A, a member read again) is redone, not
+    # reported from the old one (the data stage is not among them: its seed and sizes make the same images)
+    of_a = ('train_a',)
+    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real), inputs=tests_of, after=of_a)
     spent = sum(stages.done[k].get('seconds', 0) for k in ('data', 'step_time', 'train_a', 'test_a')) / 60
     test_a_min = ta.get('seconds', 0) / 60
     fit = views_in_budget(s.views, spent, test_a_min, s.budget_minutes)
@@ -293,16 +296,22 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     for v in fit:
         views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(VIEW_CONFIGS[v]))
         tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}',
-                                                                                     real), inputs=tests_of)
+                                                                                     real), inputs=tests_of,
+                                     after=of_a)
     snap = dict(checkpoint=a['snapshot']) if s.snapshot_member and a.get('snapshot') else None
-    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot', real), inputs=tests_of)
+    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot', real), inputs=tests_of,
+                             after=of_a)
     b = s.minutes_b > 0 and stages.run('train_b', lambda: train(
         work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b))
-    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real), inputs=tests_of)
+    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real), inputs=tests_of,
+                          after=('train_b',))
     members = {k: m for k, m in (('model_a', a), *views.items(), ('model_a_snapshot', snap), ('model_b', b)) if m}
     tested = {k: t for k, t in (('model_a', ta), *tv.items(), ('model_a_snapshot', ts), ('model_b', tb)) if t}
+    stage_of = {'model_a': 'test_a', **{f'model_a_{v}': f'test_a_{v}' for v in fit}, 'model_a_snapshot': 'test_s',
+                'model_b': 'test_b'}
+    test_stages = tuple(stage_of[k] for k in tested)
     if len(tested) > 1:
-        ens = stages.run('ensemble', lambda: ensemble(work, data, tested), inputs=list(tested))
+        ens = stages.run('ensemble', lambda: ensemble(work, data, tested), inputs=list(tested), after=test_stages)
     else:
         say('ensemble: skipped (model A is the only member: no --views, --snapshot-member or --minutes-b)')
         ens = None
@@ -311,11 +320,13 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
         rl = None
     else:
         rl = stages.run('real', lambda: real_photos(work, real, members, tested, ens),
-                        inputs=dict(members=list(members), photos=str(real)))
+                        inputs=dict(members=list(members), photos=str(real)), after=(*test_stages, 'ensemble'))
     reader = demo_spec({k: members[k] for k in tested}, ens, CONFIG)
     spd = stages.run('speed', lambda: speed(a, data, reader),  # the reader reads with the members chosen
-                     inputs=dict(members=list(tested), chosen=ens and ens.get('members')))
-    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']))
+                     inputs=dict(members=list(tested), chosen=ens and ens.get('members')),
+                     after=('train_a', 'ensemble'))
+    stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']),
+               after=(*test_stages, 'real'))
     summary = write_summary(work, stages.this_run, ta, tb or None, ens, spd, rl, ts, tv, reader=reader, root=ROOT)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
     return summary

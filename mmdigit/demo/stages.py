@@ -42,7 +42,8 @@ class Stages:
     # 8: the members' first round by backward elimination; 9: the members' tests read on the reading canvas
     # speed 2: the demo's reader (its ensemble members) is timed too; 3: on the reading canvas
     # pictures 2: on the reading canvas
-    FORMATS = {'ensemble': 9, 'real': 9, 'speed': 3, 'pictures': 2}
+    # train_a 2: the CPU config's 48-channel FPN (2026-12-01): a model A of 64 channels no longer loads into it
+    FORMATS = {'ensemble': 9, 'real': 9, 'speed': 3, 'pictures': 2, 'train_a': 2}
     # every test stage (test_a, test_a_<view>, test_s, test_b): 2 = read on the reading canvas (2026-12-01), so a
     # demo from before it reports what the model reads now, not what it read then
     TEST_FORMAT = 2
@@ -56,20 +57,27 @@ class Stages:
         self.path = work / 'stages.json'
         self.done = {} if force or not self.path.is_file() else json.loads(self.path.read_text())
         self.asked = []  # the stages this run asked for, in order (stages.json may hold others from earlier runs)
+        self.made = set()  # the stages this run made (not reused)
 
     @property
     def this_run(self) -> dict:
         """The results of the stages this run asked for (run or skipped), in the order asked."""
         return {name: self.done[name] for name in self.asked if name in self.done}
 
-    def run(self, name: str, fn, inputs=None):
+    def run(self, name: str, fn, inputs=None, after: tuple[str, ...] = ()):
         """``fn()``'s result, or the recorded one. ``inputs`` (JSON-able: e.g. the member names a stage reads)
         are recorded with the result; a recorded result made from other inputs is redone, so a re-run with
         other ``--views`` re-tunes the ensemble instead of reporting the old one (a result that recorded none, from
-        before inputs were recorded, is kept: ``FORMATS`` redoes the stages whose making changed)."""
+        before inputs were recorded, is kept: ``FORMATS`` redoes the stages whose making changed). ``after``: the
+        stages whose results this one is made from; when this run made any of them again (a new model A, new
+        data), a recorded result is from the old one and is redone."""
         self.asked.append(name)
         if name in self.done and self.done[name].get('format', 1) != self.format_of(name):
             say(f'{name}: done earlier by an older demo, redone')
+            del self.done[name]
+        remade = [a for a in after if a in self.made]
+        if name in self.done and remade:
+            say(f'{name}: done earlier from the {", ".join(remade)} this run made again, redone')
             del self.done[name]
         made_from = self.done.get(name, {}).get('inputs')
         if made_from is not None and inputs is not None and made_from != inputs:
@@ -86,5 +94,6 @@ class Stages:
         if inputs is not None:
             result['inputs'] = inputs
         self.done[name] = result
+        self.made.add(name)
         self.path.write_text(json.dumps(self.done, indent=2))
         return result

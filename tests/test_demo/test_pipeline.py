@@ -86,9 +86,16 @@ def test_a_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch, 
     calls = []
     monkeypatch.setattr(pipeline, 'read_metrics', lambda d: METRICS)
     monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
+    remade = []
+    monkeypatch.setattr(pipeline, 'ensemble', lambda work, data, tested: remade.append(list(tested)) or dict(
+        DONE['ensemble']))
+    monkeypatch.setattr(pipeline, 'speed', lambda *a: remade.append('speed') or dict(DONE['speed']))
+    monkeypatch.setattr(pipeline, 'pictures', lambda *a: remade.append('pictures') or {})
     cached(tmp_path, skip=(f'test_a_{view}',))
     run_demo(tmp_path, DemoSettings(no_real=True))
     (cmd,) = [c for c in calls if c[1].endswith('test.py')]  # the test and validation splits, one process
+    # made from the view's new reading: the ensemble fused again, its reader timed again, the pictures drawn again
+    assert f'model_a_{view}' in remade[0] and remade[1:] == ['speed', 'pictures']
     assert cmd[2].endswith(f'configs/digit_frcnn_r18_cpu_{view}.py') and cmd[3] == 'a/iter_9.pth'
     member = tmp_path / f'model_a_{view}'
     assert cmd[cmd.index('--pred-dir') + 1] == str(member / 'pred')
@@ -242,6 +249,8 @@ def test_test_stages_are_redone_for_other_real_photos_not_for_none(tmp_path, mon
         ann_file=str(real[0]), images=1, model_a=tests['model_a']['real'], members={}, ensemble_rows=None,
         box_ratios_a=ratios))
     monkeypatch.setattr(pipeline, 'pictures', lambda *a, **k: {})
+    monkeypatch.setattr(pipeline, 'ensemble', lambda *a: dict(DONE['ensemble']))  # made from A's new reading
+    monkeypatch.setattr(pipeline, 'speed', lambda *a: dict(DONE['speed']))
     run_demo(tmp_path, DemoSettings(real_dir=str(real)))  # other photos: A's test stage reads them
     (cmd,) = [c for c in calls if c[1].endswith('test.py')]
     assert cmd[-3:] == [str(real / 'images'), str(real / 'real.json'), str(tmp_path / 'model_a' / 'pred_real')]

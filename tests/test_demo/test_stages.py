@@ -10,9 +10,9 @@ from mmdigit.demo import Stages, run_tool
 
 def test_demo_redoes_a_cached_stage_whose_rows_had_no_kinds(tmp_path, capsys):
     (tmp_path / 'stages.json').write_text(json.dumps({'ensemble': dict(rows=[{}, {}], seconds=1),
-                                                      'train_a': dict(iters=5, seconds=9)}))
+                                                      'train_b': dict(iters=5, seconds=9)}))
     stages = Stages(tmp_path, force=False)
-    assert stages.run('train_a', lambda: pytest.fail('a stage of the same format is not redone'))['iters'] == 5
+    assert stages.run('train_b', lambda: pytest.fail('a stage of the same format is not redone'))['iters'] == 5
     assert stages.run('ensemble', lambda: dict(rows=['new']))['rows'] == ['new']
     assert 'older demo, redone' in capsys.readouterr().out
     again = Stages(tmp_path, force=False)  # the redone result is cached in the new format
@@ -26,7 +26,8 @@ def test_demo_redoes_a_cached_stage_whose_rows_had_no_kinds(tmp_path, capsys):
 def test_a_finished_stage_records_its_seconds_and_format_and_force_redoes_it(tmp_path):
     stages = Stages(tmp_path, force=False)
     a = stages.run('train_a', lambda: dict(iters=5))
-    assert a.keys() == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 1
+    assert a.keys() == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 2
+    assert Stages.FORMATS['train_a'] == 2 and Stages.format_of('train_b') == 1  # A's FPN changed, B has none
     real = stages.run('real', lambda: None)  # no result: only the bookkeeping
     assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 9
     assert json.loads((tmp_path / 'stages.json').read_text()) == stages.done == dict(train_a=a, real=real)
@@ -85,11 +86,27 @@ def test_run_tool_keeps_the_whole_log_echoes_key_lines_and_names_the_log_on_fail
 
 def test_a_test_stage_from_before_the_reading_canvas_is_redone(tmp_path, capsys):
     """The test stages (and what reads their results) are made in a newer format since the reading canvas: a demo
-    from before it re-reads its models instead of reporting what they read then; training is kept."""
-    (tmp_path / 'stages.json').write_text(json.dumps({'train_a': dict(iters=5, format=1),
+    from before it re-reads its models instead of reporting what they read then; what they read is kept."""
+    (tmp_path / 'stages.json').write_text(json.dumps({'data': dict(train=5, format=1),
                                                       'test_a_stretched': dict(rows=['old'], format=1)}))
     stages = Stages(tmp_path, force=False)
-    assert stages.run('train_a', lambda: pytest.fail('training is kept'))['iters'] == 5
+    assert stages.run('data', lambda: pytest.fail('the data is kept'))['train'] == 5
     assert stages.run('test_a_stretched', lambda: dict(rows=['canvas']))['rows'] == ['canvas']
     assert 'test_a_stretched: done earlier by an older demo, redone' in capsys.readouterr().out
     assert stages.done['test_a_stretched']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 2
+
+
+def test_a_stage_made_from_one_this_run_made_again_is_redone(tmp_path, capsys):
+    first = Stages(tmp_path, force=False)
+    first.run('train_a', lambda: dict(checkpoint='a/iter_9.pth'))
+    first.run('test_a', lambda: dict(seq_acc=0.7), after=('train_a',))
+    again = Stages(tmp_path, force=False)  # nothing made again: every result kept
+    assert again.run('train_a', lambda: pytest.fail('kept'))['checkpoint'] == 'a/iter_9.pth'
+    assert again.run('test_a', lambda: pytest.fail('kept'), after=('train_a',))['seq_acc'] == 0.7
+    done = json.loads((tmp_path / 'stages.json').read_text())
+    del done['train_a']  # model A trained again (its stage forgotten, or of an older format)
+    (tmp_path / 'stages.json').write_text(json.dumps(done))
+    third = Stages(tmp_path, force=False)
+    third.run('train_a', lambda: dict(checkpoint='a/iter_8.pth'))
+    assert third.run('test_a', lambda: dict(seq_acc=0.6), after=('train_a',))['seq_acc'] == 0.6
+    assert 'test_a: done earlier from the train_a this run made again, redone' in capsys.readouterr().out
