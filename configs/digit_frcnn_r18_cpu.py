@@ -11,8 +11,8 @@ _base_ = [
 # Median SVHN image 104x47 -> 141x64; the median digit becomes ~42 px tall, the smallest ~13 px.
 img_scale = (192, 64)
 # 48 FPN channels (64 before 2026-12-01): the FPN's and the RPN head's 3x3 convolutions on the P2 level were the
-# largest single cost of a step. At 48 a step is 1.26x faster (0.398 -> 0.315 s, 5 interleaved rounds, a 2-core AVX2
-# machine) and the model learns as much per iteration (the 19:28 demo's data and seed, 2456 iterations each:
+# largest single cost of a step. At 48 a step is 1.12-1.26x faster (two paired runs of 5 interleaved rounds, a 2-core
+# AVX2 machine) and the model learns as much per iteration (the 19:28 demo's data and seed, 2456 iterations each:
 # synthetic test 0.7435 -> 0.7465 / mAP 0.574 -> 0.573, real photos 0.591 -> 0.5985 / 0.327 -> 0.327); in the
 # demo's 18 minutes it trained 2785 iterations against 2456: test 0.764 / 0.581, real photos 0.618 / 0.346.
 fpn_channels = 48
