@@ -69,8 +69,8 @@ class Stages:
         are recorded with the result; a recorded result made from other inputs is redone, so a re-run with
         other ``--views`` re-tunes the ensemble instead of reporting the old one (a result that recorded none, from
         before inputs were recorded, is kept: ``FORMATS`` redoes the stages whose making changed). ``after``: the
-        stages whose results this one is made from; when this run made any of them again (a new model A, new
-        data), a recorded result is from the old one and is redone."""
+        stages whose results this one is made from; when this run made any of them again (a new model A, a member
+        read again), a recorded result is from the old one and is redone."""
         self.asked.append(name)
         if name in self.done and self.done[name].get('format', 1) != self.format_of(name):
             say(f'{name}: done earlier by an older demo, redone')
