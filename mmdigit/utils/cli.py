@@ -86,14 +86,18 @@ def _flag_value(text: str, cast, ok, rule: str):
     return v
 
 
+def _in_unit_interval(v: float) -> bool:
+    return math.isfinite(v) and 0.0 <= v <= 1.0
+
+
 def probability(text: str) -> float:
     """A threshold in [0, 1]."""
-    return _flag_value(text, float, lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, 'is not a threshold in [0, 1]')
+    return _flag_value(text, float, _in_unit_interval, 'is not a threshold in [0, 1]')
 
 
 def share(text: str) -> float:
     """A fraction of a whole in [0, 1] (of images, of photos)."""
-    return _flag_value(text, float, lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, 'is not a share in [0, 1]')
+    return _flag_value(text, float, _in_unit_interval, 'is not a share in [0, 1]')
 
 
 def positive_int(text: str) -> int:
