@@ -4,9 +4,15 @@ import numpy as np
 
 
 def test_reader_returns_a_well_formed_reading(trained, tiny_digits):
+    from mmengine.config import Config
+
     from mmdigit.apis import DigitReader
     cfg_path, work = trained
-    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'), score_thr=0.0)
+    cfg = Config.fromfile(cfg_path)
+    # every R-CNN box kept: a 4-iteration model's scores are near 0.05, the config's cut, and fall below it on
+    # some machines (trained in bf16 where the CPU has AVX-512 BF16)
+    cfg.model.test_cfg.rcnn.score_thr = 0.0
+    reader = DigitReader(cfg, str(work / 'iter_4.pth'), score_thr=0.0)
     img = str(tiny_digits / 'test' / '1.png')
     r = reader.read(img)
     assert r.number == '-1' or r.number.isdigit()

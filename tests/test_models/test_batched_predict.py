@@ -278,7 +278,10 @@ def test_reader_reads_what_mmdets_plain_path_reads(trained, tiny_digits, monkeyp
 
     monkeypatch.setattr(zoom_module.ZoomInFasterRCNN, '_detect_on_canvas', counted)
     got = reader.read_many(images)
-    assert passes[0] == 16 and passes[1] > 8 and len(passes) == 4  # both batches zoom in, on most images
+    # the full batch takes the zoomed-in pass on the images whose crop around all 20 boxes is smaller than the
+    # image: how many (and whether the short batch's 2 do) depends on how the tiny model's boxes scatter (AVX2
+    # machines: most, both batches; trained in bf16 on AVX-512 BF16: 8 of 16, not the short batch)
+    assert passes[0] == 16 and 0 < passes[1] <= 16 and passes[2] == 2 and len(passes) <= 4
 
     plain = init_detector(cfg, ckpt, device='cpu')
     monkeypatch.setattr(zoom_module, 'batched_applies', lambda detector: False)
