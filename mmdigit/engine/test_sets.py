@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import tempfile
 from pathlib import Path
 
 from mmengine.config import Config
@@ -43,32 +45,36 @@ def test_sets(runner, more: list[tuple[dict, list]]) -> list[dict]:
     loaded (and, on CPU, already folded): the metrics of every set, the first first. mmengine's ``before_run`` /
     ``after_run`` hooks run once around all sets; each loop calls the test hooks as a run of its own would. The
     Runner's ``<timestamp>.json`` keeps the first set's metrics, ``also_read_<k>.json`` beside it the k-th further
-    set's."""
-    if not more:
-        return [runner.test()]
+    set's, written by the main process only: mmengine's ``LoggerHook`` dumps them from every rank into the same
+    file, and two ranks' writes can interleave into one unreadable file (a 2-process CPU run did)."""
     if not isinstance(runner._test_loop, dict):
         raise RuntimeError('test_sets: the Runner has run its test loop already')
     loop_cfg = copy.deepcopy(runner._test_loop)  # the config's test loop (type, fp16), built again for each set
     runner._test_loop = runner.build_test_loop(runner._test_loop)
-    runner.call_hook('before_run')
-    runner.load_or_resume()
-    results = [runner.test_loop.run()]
+    runner.call_hook('before_run')  # (LoggerHook names its json file here)
     loggers = [h for h in runner.hooks if isinstance(h, LoggerHook)]
-    first_json = [h.json_log_path for h in loggers]
-    try:
-        for k, (dataloader, evaluator) in enumerate(more, 1):
-            for h in loggers:  # LoggerHook dumps each test epoch's metrics to this file: not over the first set's
-                h.json_log_path = f'also_read_{k}.json'
-            scalars = runner.message_hub.log_scalars  # the last set's metrics, else logged with this set's
-            for key in [key for key in scalars if key.startswith('test/')]:
-                del scalars[key]
-            runner._test_dataloader, runner._test_evaluator = dataloader, evaluator
-            runner._test_loop = runner.build_test_loop(copy.deepcopy(loop_cfg))
-            results.append(runner.test_loop.run())
-    finally:
-        for h, path in zip(loggers, first_json):
-            h.json_log_path = path
-    runner.call_hook('after_run')
+    with tempfile.TemporaryDirectory() as elsewhere:
+        # other ranks dump theirs where nothing reads them (absolute: os.path.join(log_dir, path) is that path)
+        json_dir = '' if is_main_process() else elsewhere
+        for h in loggers:
+            h.json_log_path = os.path.join(json_dir, h.json_log_path)
+        runner.load_or_resume()
+        results = [runner.test_loop.run()]
+        first_json = [h.json_log_path for h in loggers]
+        try:
+            for k, (dataloader, evaluator) in enumerate(more, 1):
+                for h in loggers:  # LoggerHook dumps each test epoch's metrics here: not over the first set's
+                    h.json_log_path = os.path.join(json_dir, f'also_read_{k}.json')
+                scalars = runner.message_hub.log_scalars  # the last set's metrics, else logged with this set's
+                for key in [key for key in scalars if key.startswith('test/')]:
+                    del scalars[key]
+                runner._test_dataloader, runner._test_evaluator = dataloader, evaluator
+                runner._test_loop = runner.build_test_loop(copy.deepcopy(loop_cfg))
+                results.append(runner.test_loop.run())
+        finally:
+            for h, path in zip(loggers, first_json):
+                h.json_log_path = path
+        runner.call_hook('after_run')
     return results
 
 

@@ -324,6 +324,26 @@ def test_also_read_scores_more_sets_as_runs_of_their_own(trained, tiny_digits, t
         k for k in json.loads((tmp_path / 'one_pred' / 'metrics.json').read_text()) if 'accuracy_len' in k}
 
 
+def test_only_the_main_process_logs_the_test_metrics(trained, tiny_digits, tmp_path, monkeypatch):
+    # mmengine's LoggerHook dumps a test run's metrics from every rank into the same <timestamp>.json: in a
+    # 2-process run two ranks' writes interleaved into an unreadable file. Another rank's dump goes elsewhere.
+    import importlib
+    test_sets_module = importlib.import_module('mmdigit.engine.test_sets')  # (the package exports a test_sets too)
+    cfg_path, work = trained
+
+    def read(work_dir):
+        test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--data-root', str(tiny_digits), '--score-thr', '0.05',
+                        '--pred-dir', f'{work_dir}_test', '--work-dir', str(work_dir), '--also-read',
+                        str(tiny_digits / 'valid'), str(tiny_digits / 'valid.json'), f'{work_dir}_valid'])
+        return sorted(p.name for p in work_dir.glob('*/*.json'))
+
+    with monkeypatch.context() as m:
+        m.setattr(test_sets_module, 'is_main_process', lambda: False)
+        assert read(tmp_path / 'other') == []
+    logged = read(tmp_path / 'main')
+    assert len(logged) == 2 and logged[1] == 'also_read_1.json' and latest_metrics(tmp_path / 'main')
+
+
 def test_also_read_needs_pred_dir_and_checks_its_paths_before_reading(trained, tiny_digits, tmp_path, capsys):
     from mmdigit.utils.cli import UserError
     cfg_path, work = trained
