@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / 'bench'))
 import train_speed  # noqa: E402
 from _common import training_data, write_result  # noqa: E402
 
-from mmdigit.utils.cli import UserError, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, positive_int, run_main  # noqa: E402
 
 BEFORE = 'before: float32, RPNHead, multi-tensor AdamW, 64-ch FPN, pseudo_collate, workers at normal priority'
 NOW = 'now: the config as it is'
@@ -95,8 +95,8 @@ def measure(configs: dict, pairs: int, iters: int, skip: int, tmp: Path) -> dict
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--data-root', help='a course-layout folder (train.json + train/); default: see above')
-    ap.add_argument('--pairs', type=int, default=5)
-    ap.add_argument('--iters', type=int, default=300, help='iterations per run')
+    ap.add_argument('--pairs', type=positive_int, default=5)
+    ap.add_argument('--iters', type=positive_int, default=300, help='iterations per run')
     ap.add_argument('--skip', type=int, default=60, help='iterations left out of the mean (start-up)')
     args = ap.parse_args(argv)
     if not 0 <= args.skip <= args.iters - 20:

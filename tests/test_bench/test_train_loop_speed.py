@@ -60,3 +60,9 @@ def test_a_skip_that_leaves_no_log_window_is_one_line(capsys):
     assert run_main(train_loop_speed.main, 'train_loop_speed', ['--iters', '100', '--skip', '90']) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and '--skip 90' in err[0]
+
+
+def test_no_pairs_is_refused_by_argparse(capsys):
+    with pytest.raises(SystemExit) as e:
+        train_loop_speed.main(['--pairs', '0'])
+    assert e.value.code == 2 and '--pairs' in capsys.readouterr().err
