@@ -3,7 +3,9 @@
 Why a process: the 'before' arm is an older commit's ``mmdigit`` (extracted by ``git archive``), which cannot
 share a Python process with the current one. Both arms run this same script, so they are timed alike.
 
-    python bench/_reader_child.py CODE_ROOT CONFIG CHECKPOINT FILE_LIST BATCH [WORKERS]
+    python bench/_reader_child.py CODE_ROOT CONFIG CHECKPOINT FILE_LIST BATCH [WORKERS [CFG_OPTIONS_JSON]]
+    (CFG_OPTIONS_JSON: ``Config.merge_from_dict`` keys, e.g. the model's widths when an older config's differ
+    from the checkpoint's)
     prints one '@@ ' line when ready, then answers each command with one such line:
     stdin 'time'  -> [wall, CPU] seconds for reading every listed image (``read_many``, BATCH per forward)
     stdin 'read'  -> json, per image its number and all its detections (boxes, scores, labels)
@@ -24,11 +26,16 @@ def say(obj) -> None:
 def main():
     code_root, config, checkpoint, file_list, batch = sys.argv[1:6]
     workers = int(sys.argv[6]) if len(sys.argv) > 6 else 1
+    options = json.loads(sys.argv[7]) if len(sys.argv) > 7 else {}
     sys.path.insert(0, code_root)
+    from mmengine.config import Config
+
     from mmdigit.apis import DigitReader
 
     files = [f for f in open(file_list).read().splitlines() if f]
-    reader = DigitReader(config, checkpoint, **({'workers': workers} if workers > 1 else {}))
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    reader = DigitReader(cfg, checkpoint, **({'workers': workers} if workers > 1 else {}))
     reader.read_many(files[:2 * int(batch)], batch_size=int(batch))  # warm-up
     import torch
 

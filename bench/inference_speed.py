@@ -3,9 +3,12 @@
 Default: the demo's model A (``make demo``: ``configs/digit_frcnn_r18_cpu.py``, its last checkpoint, its
 synthetic test photos), read the way users read it (``DigitReader.read_many``, batch 16, both passes of the
 zoomed-in reading, images decoded from their files), by the code before the issue-17 speed work (commit
-``BEFORE``, extracted with ``git archive``) and by this tree, each in its own process (``_reader_child.py``),
-repeats interleaved, medians. Then both read every test photo and their answers are compared (numbers, boxes,
-scores). Writes ``bench/results/inference_speed.json`` (the other arms' last results are kept in it).
+``BEFORE``, extracted with ``git archive``; its config given the checkpoint's widths, ``MODEL_WIDTHS``) and by
+this tree, each in its own process (``_reader_child.py``), repeats interleaved, medians. Then both read every
+test photo: their answers are compared (numbers, boxes, scores) and scored against the split's labels (reading
+changes made since ``BEFORE``, such as the reading canvas, change some answers on purpose); the reader with
+workers is compared with this tree's. Writes ``bench/results/inference_speed.json`` (the other arms' last results
+are kept in it).
 
 ``--arms``: our configs at their input scale vs torchvision's ``fasterrcnn_resnet50_fpn_v2`` as the seeds ran
 it (min_size 800) and at our scale; random weights, synthetic SVHN-sized images, batch 1 and 8.
@@ -37,6 +40,11 @@ BEFORE = '66e6864'  # the last commit before the issue-17 inference work (mmdet'
 DEMO_CONFIG = 'configs/digit_frcnn_r18_cpu.py'
 MARK = '@@ '
 ALL_ARMS = ['r50', 'tv800', 'tv128', 'r101', 'r50_v2', 'r50_v2_cbam', 'r18_cpu', 'r18_cpu_loop']
+
+# Config keys of the demo model's shape that changed since BEFORE (the 48-channel FPN, 2026-12-01): the 'before'
+# reader's config takes this tree's values, so it reads the same checkpoint.
+MODEL_WIDTHS = ('model.neck.out_channels', 'model.rpn_head.in_channels', 'model.rpn_head.feat_channels',
+                'model.roi_head.bbox_roi_extractor.out_channels', 'model.roi_head.bbox_head.in_channels')
 
 OURS = {'r50': 'digit_frcnn_r50.py', 'r101': 'digit_frcnn_r101.py', 'r50_v2': 'digit_frcnn_r50_v2.py',
         'r50_v2_cbam': 'digit_frcnn_r50_v2_cbam.py', 'r18_cpu': 'digit_frcnn_r18_cpu.py'}
@@ -93,10 +101,12 @@ def arms(names):
 class ReaderProcess:
     """A ``DigitReader`` of the code under ``code_root`` in a child process (``bench/_reader_child.py``)."""
 
-    def __init__(self, code_root: Path, checkpoint: str, file_list: Path, batch: int, env: dict, workers: int = 1):
+    def __init__(self, code_root: Path, checkpoint: str, file_list: Path, batch: int, env: dict, workers: int = 1,
+                 cfg_options: dict | None = None):
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / 'bench' / '_reader_child.py'), str(code_root),
-             str(code_root / DEMO_CONFIG), checkpoint, str(file_list), str(batch), str(workers)],
+             str(code_root / DEMO_CONFIG), checkpoint, str(file_list), str(batch), str(workers),
+             json.dumps(cfg_options or {})],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=code_root, env=env)
         self.ready = self.ask(None)
 
@@ -122,6 +132,28 @@ def demo_checkpoint(demo_dir: Path) -> str:
         raise FileNotFoundError(f'{e}: no trained demo model (run `make demo` first, or pass --demo-dir)') from None
 
 
+def model_widths(config) -> dict:
+    """``MODEL_WIDTHS`` as ``config`` sets them (``--cfg-options`` style keys)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(config))
+    out = {}
+    for key in MODEL_WIDTHS:
+        node = cfg
+        for part in key.split('.'):
+            node = node[part]
+        out[key] = node
+    return out
+
+
+def number_accuracy(answers: list, files: list, ann_file) -> float:
+    """Whole-number accuracy of a reader's ``answers`` (one per file, in order) against ``ann_file``'s labels."""
+    from mmdigit.evaluation import load_ground_truth
+    from mmdigit.recognition import NumberDecoder
+    gt = load_ground_truth(ann_file, NumberDecoder())
+    truth = {name: gt.numbers[i] for i, name in gt.files.items()}
+    return sum(a['number'] == truth[Path(f).name] for a, f in zip(answers, files)) / len(files)
+
+
 def compare_readings(a: list, b: list) -> dict:
     """How two readers' answers on the same photos differ: numbers, detection counts, boxes, scores."""
     same_numbers = sum(x['number'] == y['number'] for x, y in zip(a, b))
@@ -142,7 +174,7 @@ def demo_before_after(args) -> dict:
     demo_dir = Path(args.demo_dir)
     checkpoint = demo_checkpoint(demo_dir)
     from mmdigit.datasets.layout import split_paths
-    test_images = split_paths(demo_dir / 'data', 'test')[1]
+    test_ann, test_images = split_paths(demo_dir / 'data', 'test')
     files = sorted(test_images.glob('*.png'), key=lambda p: (len(p.stem), p.stem))
     if not files:
         raise FileNotFoundError(f'{test_images}: no test photos')
@@ -155,10 +187,10 @@ def demo_before_after(args) -> dict:
         timed, every = Path(tmp) / 'timed.txt', Path(tmp) / 'all.txt'
         timed.write_text('\n'.join(map(str, files[:args.images])))
         every.write_text('\n'.join(map(str, files)))
-        readers = {}
+        readers, widths = {}, model_widths(ROOT / DEMO_CONFIG)
         for t in args.threads:  # 0: torch's default (one thread per core)
             env = dict(os.environ, **({'OMP_NUM_THREADS': str(t)} if t else {}))
-            readers[('before', t)] = ReaderProcess(before_root, checkpoint, timed, 16, env)
+            readers[('before', t)] = ReaderProcess(before_root, checkpoint, timed, 16, env, cfg_options=widths)
             readers[('after', t)] = ReaderProcess(ROOT, checkpoint, timed, 16, env)
         if args.workers > 1:  # DigitReader(workers=N): batches spread over N one-thread workers
             readers[('workers', 0)] = ReaderProcess(ROOT, checkpoint, timed, 16, dict(os.environ), args.workers)
@@ -173,9 +205,10 @@ def demo_before_after(args) -> dict:
                 r.ask(f'files {every}')
             answers = {k: r.ask('read') for k, r in readers.items() if k[1] == args.threads[0] or k[0] == 'workers'}
             equal = compare_readings(answers[('before', args.threads[0])], answers[('after', args.threads[0])])
+            equal['accuracy'] = {k[0]: number_accuracy(v, files, test_ann) for k, v in answers.items()}
             if ('workers', 0) in answers:
-                equal['workers_vs_before'] = compare_readings(answers[('before', args.threads[0])],
-                                                              answers[('workers', 0)])
+                equal['workers_vs_after'] = compare_readings(answers[('after', args.threads[0])],
+                                                             answers[('workers', 0)])
         for r in readers.values():
             r.close()
     n = min(args.images, len(files))
@@ -194,6 +227,7 @@ def demo_before_after(args) -> dict:
     else:
         workers = None
     return dict(images=n, batch=16, repeats=args.repeats, before_commit=args.before, checkpoint=checkpoint,
+                before_cfg_options=widths,
                 loadavg_1min_start_end=load, settings=settings, workers_arm=workers, equality_all_test_images=equal)
 
 
@@ -239,9 +273,10 @@ def main(argv=None):
         print(f'  answers on all {eq["images"]} test photos: same number on {eq["same_numbers"]}, same detection '
               f'count on {eq["same_detection_count"]}, labels differ on {eq["images_with_other_labels"]}; largest '
               f'difference: box {eq["max_box_diff_px"]:.2g} px, score {eq["max_score_diff"]:.2g}')
-        if 'workers_vs_before' in eq:
-            w = eq['workers_vs_before']
-            print(f'  workers reader vs before: same number on {w["same_numbers"]}, same detection count on '
+        print('  whole-number accuracy on them: ' + ', '.join(f'{k} {v:.4f}' for k, v in eq['accuracy'].items()))
+        if 'workers_vs_after' in eq:
+            w = eq['workers_vs_after']
+            print(f'  workers reader vs after: same number on {w["same_numbers"]}, same detection count on '
                   f'{w["same_detection_count"]}; largest difference: box {w["max_box_diff_px"]:.2g} px, score '
                   f'{w["max_score_diff"]:.2g}')
     arms_kept = {k: v for k, v in previous.items() if k.startswith('arms')}

@@ -1,12 +1,13 @@
 """The CPU config's training loop as a user runs it (``tools/train.py --iters N``), before every speed-up against
 now, in interleaved pairs of whole runs.
 
-``bench/train_speed.py`` times the step alone, in one process; this one times what the step leaves out: the
-Runner's hooks and logging, the data workers sharing the 2 cores with the step, and how batches reach the
-training process. "Before" is :data:`train_speed.BEFORE` (float32, mmdet's ``RPNHead``, multi-tensor AdamW, the
-64-channel FPN) with mmengine's ``pseudo_collate`` and its default worker start (normal CPU priority); "now" is
-the config as it is. Each run's mean iteration (mmengine's ``time``, logged every 20 iterations) over the
-iterations after ``--skip``; the median over pairs per arm. Issue 17's goal is 2x the images/s of before.
+``bench/train_speed.py`` times the step alone, in one process; this one times what the step leaves out: the Runner's
+hooks and logging, the data workers sharing the 2 cores with the step, and how batches reach the training process.
+"Before" is :data:`train_speed.BEFORE` (float32, mmdet's ``RPNHead`` and ``StandardRoIHead``, mmdet's copies of the
+training samples, multi-tensor AdamW, the 64-channel FPN) with mmengine's ``pseudo_collate`` and its default worker
+start (normal CPU priority); "now" is the config as it is. Each run's mean iteration (mmengine's ``time``, logged
+every 20 iterations) over the iterations after ``--skip``; the median over pairs per arm. Issue 17's goal is 2x the
+images/s of before.
 
     python bench/train_loop_speed.py [--data-root DIR] [--pairs 5] [--iters 300] [--skip 60]
 
@@ -32,7 +33,8 @@ from _common import training_data, write_result  # noqa: E402
 
 from mmdigit.utils.cli import UserError, positive_int, run_main  # noqa: E402
 
-BEFORE = 'before: float32, RPNHead, multi-tensor AdamW, 64-ch FPN, pseudo_collate, workers at normal priority'
+BEFORE = ('before: float32, RPNHead, StandardRoIHead, sample copies, multi-tensor AdamW, 64-ch FPN, pseudo_collate, '
+          'workers at normal priority')
 NOW = 'now: the config as it is'
 VALIDATION_IMAGES = 16  # set_iters validates at the end; a few images keep that out of the pair's time
 

@@ -1,7 +1,9 @@
 """CPU training throughput of the demo's config, before (A: float32, mmdet's RPNHead, AdamW's multi-tensor
 kernel) and as it is (B: backbone, FPN, RPN head and R-CNN head layers in bfloat16 through the config's
 ``FeatureAutocastHook``, proposals and anchor targets through ``BatchedRPNHead``, whose training NMS may visit
-tied scores in any order, the fused AdamW kernel, an FPN of 48 channels instead of 64), with
+tied scores in any order, the fused AdamW kernel, an FPN of 48 channels instead of 64, the training batch's data
+samples neither copied by the data preprocessor nor deep-copied for the RPN, the R-CNN's training targets for the
+whole batch through ``BatchedRoIHead``), with
 the steps between to show each change's share. All arms are built from the same config and trained on the same
 data, one step each in turn (order rotated every round) so the machine's drift hits all; each round's median
 step per arm, then the median over rounds. Issue 17's goal is 2x the images/s of A.
@@ -42,7 +44,9 @@ TARGETS = 'bf16, batched proposals + targets'
 FUSED = 'bf16, batched, fused AdamW'
 HEADS = '+ heads in bf16'
 TIES = '+ NMS ties in any order'
-NOW = '+ 48-channel FPN'
+FPN48 = '+ 48-channel FPN'
+COPIES = '+ samples not copied'
+NOW = '+ batched R-CNN targets'
 WIDE_FPN = 64  # the FPN's width before it became 48 (2026-12-01)
 FEATURES = ('backbone', 'neck')  # what FeatureAutocastHook autocasts by default
 
@@ -68,7 +72,12 @@ def arm_configs(data_root: str) -> dict:
     if (not any(h.get('type') == AUTOCAST for h in now.custom_hooks) or now.model.rpn_head.type != 'BatchedRPNHead'
             or not now.optim_wrapper.optimizer.get('fused')):
         raise SystemExit(f'{CONFIG.name} has no {AUTOCAST}, BatchedRPNHead or fused AdamW: nothing to compare')
-    ties = _with_fpn_channels(copy.deepcopy(now), WIDE_FPN)
+    if now.model.roi_head.type != 'BatchedRoIHead':
+        raise SystemExit(f'{CONFIG.name} has no BatchedRoIHead: nothing to compare')
+    copies = copy.deepcopy(now)
+    copies.model.roi_head.type = 'StandardRoIHead'
+    fpn48 = _with_sample_copies(copy.deepcopy(copies))
+    ties = _with_fpn_channels(copy.deepcopy(fpn48), WIDE_FPN)
     heads = copy.deepcopy(ties)  # training proposals with mmcv's order of tied scores
     heads.model.rpn_head.train_exact_ties = True
     fused = copy.deepcopy(heads)
@@ -83,7 +92,17 @@ def arm_configs(data_root: str) -> dict:
     before = copy.deepcopy(bf16)
     before.custom_hooks = [h for h in ties.custom_hooks if h.get('type') != AUTOCAST]
     return {BEFORE: before, BF16: bf16, PROPOSALS: proposals, TARGETS: targets, FUSED: fused, HEADS: heads,
-            TIES: ties, NOW: now}
+            TIES: ties, FPN48: fpn48, COPIES: copies, NOW: now}
+
+
+def _with_sample_copies(cfg):
+    """``cfg`` with mmdet's copies of the training batch's data samples: its ``DetDataPreprocessor`` and the
+    detector's deep copy for the RPN."""
+    if cfg.model.data_preprocessor.type != 'NoCopyDetDataPreprocessor' or cfg.model.type != 'ZoomInFasterRCNN':
+        raise SystemExit(f'{CONFIG.name}: no NoCopyDetDataPreprocessor / ZoomInFasterRCNN: nothing to compare')
+    cfg.model.data_preprocessor.type = 'DetDataPreprocessor'
+    cfg.model.copy_rpn_samples = True
+    return cfg
 
 
 def _with_fpn_channels(cfg, channels: int):

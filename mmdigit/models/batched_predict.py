@@ -22,12 +22,16 @@ from mmdet.structures.bbox import bbox2roi
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from .batched_roi_head import BatchedRoIHead
+
 
 def batched_applies(detector) -> bool:
     """True when the detector's heads are the ones this module reproduces (mmdet's RPNHead + StandardRoIHead
     with a BBoxHead, delta boxes, plain NMS); anything else (masks, cascades, other coders) runs mmdet's code."""
     rpn, roi = getattr(detector, 'rpn_head', None), getattr(detector, 'roi_head', None)
-    if not rpn_batched_applies(rpn) or type(roi) is not StandardRoIHead or roi.with_mask or roi.with_shared_head:
+    # BatchedRoIHead changes only training: it tests as StandardRoIHead
+    if (not rpn_batched_applies(rpn) or type(roi) not in (StandardRoIHead, BatchedRoIHead) or roi.with_mask
+            or roi.with_shared_head):
         return False
     head = roi.bbox_head
     rpn_cfg, rcnn_cfg = rpn.test_cfg, roi.test_cfg
@@ -76,8 +80,8 @@ def proposals_from_outputs(rpn_head: RPNHead, cls_scores, bbox_preds, img_metas:
     batch: top ``nms_pre`` anchors per level, decoded, clipped, size-filtered, NMS per image and level,
     ``max_per_img`` kept (the outputs are detached, as mmdet does). ``exact_ties``: see :func:`first_kept`."""
     num = len(img_metas)
-    priors = rpn_head.prior_generator.grid_priors([c.shape[-2:] for c in cls_scores], dtype=cls_scores[0].dtype,
-                                                  device=cls_scores[0].device)
+    make_priors = getattr(rpn_head, 'grid_priors', rpn_head.prior_generator.grid_priors)  # BatchedRPNHead's cache
+    priors = make_priors([c.shape[-2:] for c in cls_scores], dtype=cls_scores[0].dtype, device=cls_scores[0].device)
     nms_pre = cfg.get('nms_pre', -1)
     reg_dim = rpn_head.bbox_coder.encode_size
     all_scores, all_deltas, all_priors, level_ids = [], [], [], []

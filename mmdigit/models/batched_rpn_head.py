@@ -11,8 +11,9 @@ mmcv's order cost ~6% of a bf16 step; the R-CNN's sampler draws from the proposa
 ``train_exact_ties=True`` keeps mmcv's order in training too. Anything it does not reproduce
 (rescaled boxes, no NMS, a non-plain setting) takes mmdet's path. Its anchor targets (assignment,
 sampling, regression targets) come from :func:`~mmdigit.models.batched_anchor_targets.anchor_targets` the same
-way: mmdet's targets and random draws for the whole batch in one pass (~7 ms less per step). Same parameters as
-RPNHead: checkpoints load either way.
+way: mmdet's targets and random draws for the whole batch in one pass (~7 ms less per step). The anchors of a
+feature-map size and the valid flags of a padded image shape are made once and kept (mmdet makes them again for
+every batch; a training batch has one of a few sizes). Same parameters as RPNHead: checkpoints load either way.
 """
 from __future__ import annotations
 
@@ -28,9 +29,36 @@ from .batched_predict import proposals_from_outputs, rpn_batched_applies
 class BatchedRPNHead(RPNHead):
     """:class:`mmdet.models.RPNHead` with batched proposal post-processing and anchor targets (same results)."""
 
+    # anchors / valid flags kept per feature-map size (and padded shape); a full cache starts again
+    max_cached_priors = 256
+
     def __init__(self, *args, train_exact_ties: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.train_exact_ties = train_exact_ties
+        self._priors: dict = {}
+
+    def _cached(self, key, make):
+        if key not in self._priors:
+            if len(self._priors) >= self.max_cached_priors:
+                self._priors.clear()
+            self._priors[key] = make()
+        return self._priors[key]
+
+    def grid_priors(self, featmap_sizes, dtype=torch.float32, device='cpu') -> list:
+        """``prior_generator.grid_priors``, made once per feature-map sizes, dtype and device (read-only)."""
+        sizes = tuple(tuple(int(v) for v in s) for s in featmap_sizes)
+        return self._cached(('priors', sizes, dtype, str(device)),
+                            lambda: self.prior_generator.grid_priors(sizes, dtype=dtype, device=device))
+
+    def get_anchors(self, featmap_sizes, batch_img_metas, device='cuda') -> tuple:
+        """mmdet's ``AnchorHead.get_anchors`` (one anchor list shared by the images, per-image valid flags)
+        from the cache."""
+        sizes = tuple(tuple(int(v) for v in s) for s in featmap_sizes)
+        anchors = self.grid_priors(sizes, device=device)
+        flags = [self._cached(('flags', sizes, tuple(meta['pad_shape'][:2]), str(device)),
+                              lambda meta=meta: self.prior_generator.valid_flags(sizes, meta['pad_shape'], device))
+                 for meta in batch_img_metas]
+        return [anchors for _ in batch_img_metas], flags
 
     def get_targets(self, anchor_list, valid_flag_list, batch_gt_instances, batch_img_metas,
                     batch_gt_instances_ignore=None, unmap_outputs: bool = True,

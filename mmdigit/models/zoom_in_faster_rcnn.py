@@ -27,6 +27,7 @@ from mmdigit.recognition import NumberDecoder
 
 from .batched_predict import batched_applies, rcnn_detections, rpn_proposals
 from .reading_canvas import canvas_groups
+from .rpn_samples import rpn_training_samples
 
 # ``test_cfg.zoom``'s settings when a config leaves them out (the ONNX export stores the same)
 ZOOM_DEFAULTS = dict(score_thr=0.3, margin=(0.8, 0.3))
@@ -63,7 +64,29 @@ class ZoomInFasterRCNN(FasterRCNN):
 
     ``test_cfg.canvas`` (width, height), optional: both passes read each orientation's images apart, each on
     at least this input size (:mod:`mmdigit.models.reading_canvas`), so an image reads the same in any batch.
+
+    ``copy_rpn_samples``: in training, give the RPN a deep copy of the batch's data samples as mmdet does
+    (``True``) instead of new samples sharing their tensors (:mod:`mmdigit.models.rpn_samples`; the same losses).
     """
+
+    def __init__(self, *args, copy_rpn_samples: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.copy_rpn_samples = copy_rpn_samples
+
+    def loss(self, batch_inputs, batch_data_samples) -> dict:
+        """mmdet's ``TwoStageDetector.loss``, the RPN's samples from :func:`rpn_training_samples`."""
+        if self.copy_rpn_samples or not self.with_rpn:
+            return super().loss(batch_inputs, batch_data_samples)
+        x = self.extract_feat(batch_inputs)
+        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
+        rpn_losses, rpn_results_list = self.rpn_head.loss_and_predict(
+            x, rpn_training_samples(batch_data_samples), proposal_cfg=proposal_cfg)
+        for key in list(rpn_losses):  # mmdet's renaming, in its order
+            if 'loss' in key and 'rpn' not in key:
+                rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
+        losses = dict(rpn_losses)
+        losses.update(self.roi_head.loss(x, rpn_results_list, batch_data_samples))
+        return losses
 
     def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
         samples = self._detect_on_canvas(batch_inputs, batch_data_samples, rescale)

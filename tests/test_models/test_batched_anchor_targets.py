@@ -94,3 +94,20 @@ def test_other_assigners_and_samplers_take_mmdets_route():
     assert_equal_targets(other, metas, gts, pad)  # through mmdet's own loop
     assert not batched_targets_apply(rpn_head(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.7, neg_iou_thr=0.3,
                                                             min_pos_iou=0.3, gt_max_assign_all=False)))
+
+
+def test_cached_anchors_equal_mmdets_and_are_made_once():
+    from mmdet.models.dense_heads import AnchorHead
+    head = rpn_head()
+    sizes = [(16, 48), (8, 24), (4, 12), (2, 6)]
+    metas = [dict(pad_shape=(64, 192)), dict(pad_shape=(64, 160)), dict(pad_shape=(64, 192))]
+    want_anchors, want_flags = AnchorHead.get_anchors(head, sizes, metas, device='cpu')
+    got_anchors, got_flags = head.get_anchors(sizes, metas, device='cpu')
+    for got, want in zip(got_anchors + got_flags, want_anchors + want_flags):
+        assert len(got) == len(want) and all(torch.equal(g, w) for g, w in zip(got, want))
+    again_anchors, again_flags = head.get_anchors(sizes, metas[::-1], device='cpu')
+    assert again_anchors[0] is got_anchors[0] and again_flags[0] is got_flags[2]  # kept, not made again
+    assert head.grid_priors(sizes, device='cpu') is got_anchors[0]
+    head.max_cached_priors = 2
+    head.get_anchors([(8, 8), (4, 4), (2, 2), (1, 1)], metas[:1], device='cpu')
+    assert len(head._priors) <= 2  # a full cache starts again
