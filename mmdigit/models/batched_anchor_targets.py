@@ -38,7 +38,7 @@ def batched_targets_apply(head) -> bool:
             and not getattr(head.prior_generator, 'use_box_type', False))
 
 
-def _assign(overlaps: Tensor, assigner: MaxIoUAssigner) -> Tensor:
+def max_iou_assign(overlaps: Tensor, assigner: MaxIoUAssigner) -> Tensor:
     """``MaxIoUAssigner.assign_wrt_overlaps`` for ``[images, gts, anchors]`` overlaps in which padded gts and
     anchors outside the image are -1: ``[images, anchors]`` of -1 (ignored), 0 (negative) or gt index + 1."""
     max_overlaps, argmax = overlaps.max(dim=1)
@@ -56,7 +56,7 @@ def _assign(overlaps: Tensor, assigner: MaxIoUAssigner) -> Tensor:
     return assigned
 
 
-def _sample(sampler: RandomSampler, candidates: Tensor, num: int) -> Tensor:
+def random_sample(sampler: RandomSampler, candidates: Tensor, num: int) -> Tensor:
     """What ``RandomSampler._sample_pos`` / ``_sample_neg`` keep of ``candidates``: all when they are few enough,
     else the sampler's own ``random_choice`` (the same draw)."""
     return candidates if candidates.numel() <= num else sampler.random_choice(candidates, num)
@@ -83,7 +83,7 @@ def anchor_targets(head, anchors: Tensor, valid: Tensor, batch_gt_instances, bat
     counts_t = torch.tensor(counts, device=anchors.device)
     is_gt = torch.arange(gt_boxes.shape[1], device=anchors.device)[None, :] < counts_t[:, None]
     overlaps.masked_fill_(~(is_gt[:, :, None] & inside[:, None, :]), -1)
-    assigned = _assign(overlaps, assigner)
+    assigned = max_iou_assign(overlaps, assigner)
     no_gt = torch.tensor([c == 0 for c in counts], device=anchors.device)
     assigned[no_gt[:, None] & inside] = 0  # mmdet: an image without digits has only negatives
     assigned[~inside] = -1
@@ -92,9 +92,9 @@ def anchor_targets(head, anchors: Tensor, valid: Tensor, batch_gt_instances, bat
     neg_mask = torch.zeros_like(inside)
     num_expected_pos = int(sampler.num * sampler.pos_fraction)
     for i in range(num_imgs):  # mmdet's draws, in its order
-        pos = _sample(sampler, torch.nonzero(assigned[i] > 0).squeeze(1), num_expected_pos)
+        pos = random_sample(sampler, torch.nonzero(assigned[i] > 0).squeeze(1), num_expected_pos)
         pos_mask[i, pos] = True
-        neg = _sample(sampler, torch.nonzero(assigned[i] == 0).squeeze(1), sampler.num - pos.numel())
+        neg = random_sample(sampler, torch.nonzero(assigned[i] == 0).squeeze(1), sampler.num - pos.numel())
         neg_mask[i, neg] = True
     # SamplingResult counts at least one positive and one negative per image
     avg_factor = int(pos_mask.sum(dim=1).clamp(min=1).sum() + neg_mask.sum(dim=1).clamp(min=1).sum())

@@ -6,7 +6,7 @@ ground truth added as proposals, ``RandomSampler``, an ``AssignResult`` and a ``
 builds the R-CNN's targets image by image again (``BBoxHead._get_targets_single``). With 16 small images of 1-5
 digits that bookkeeping was ~6% of a CPU training step of the CPU config (cProfile, 2026-12-02). Here the IoUs of
 all images come from one ``bbox_overlaps`` call on proposals and ground truth padded to the batch's most, the
-assignment is one tensor op over ``[images, proposals]`` (:func:`mmdigit.models.batched_anchor_targets._assign`,
+assignment is one tensor op over ``[images, proposals]`` (:func:`mmdigit.models.batched_anchor_targets.max_iou_assign`,
 the RPN's), and the targets are made once for the batch. The random sampling keeps mmdet's draws: one
 ``torch.randperm`` per image and sign, in mmdet's order, over the same candidates in the same order, so with the
 same generator state the same RoIs are drawn, in the same order, and the losses are mmdet's step for step
@@ -25,7 +25,7 @@ from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox2roi, bbox_overlaps
 from torch import Tensor
 
-from .batched_anchor_targets import _assign, _sample
+from .batched_anchor_targets import max_iou_assign, random_sample
 
 
 def batched_rcnn_targets_apply(roi_head) -> bool:
@@ -63,7 +63,7 @@ def rcnn_rois_and_targets(roi_head, proposals: list[Tensor], batch_gt_instances)
     is_gt = torch.arange(gt_boxes.shape[1], device=device)[None, :] < torch.tensor(n_gts, device=device)[:, None]
     overlaps = bbox_overlaps(gt_boxes, props)
     overlaps.masked_fill_(~(is_gt[:, :, None] & is_prop[:, None, :]), -1)
-    assigned = _assign(overlaps, assigner)  # [images, proposals]: -1 ignored, 0 negative, gt index + 1
+    assigned = max_iou_assign(overlaps, assigner)  # [images, proposals]: -1 ignored, 0 negative, gt index + 1
     no_gt = torch.tensor([n == 0 for n in n_gts], device=device)
     assigned[no_gt[:, None] & is_prop] = 0  # mmdet: an image without digits has only negatives
 
@@ -74,12 +74,12 @@ def rcnn_rois_and_targets(roi_head, proposals: list[Tensor], batch_gt_instances)
         if sampler.add_gt_as_proposals and n_gts[i]:
             priors = torch.cat([gt.bboxes, priors])
             gt_inds = torch.cat([torch.arange(1, n_gts[i] + 1, device=device), gt_inds])
-        pos = _sample(sampler, torch.nonzero(gt_inds > 0).squeeze(1), num_expected_pos).unique()
-        neg = _sample(sampler, torch.nonzero(gt_inds == 0).squeeze(1), sampler.num - pos.numel()).unique()
+        pos = random_sample(sampler, torch.nonzero(gt_inds > 0).squeeze(1), num_expected_pos).unique()
+        neg = random_sample(sampler, torch.nonzero(gt_inds == 0).squeeze(1), sampler.num - pos.numel()).unique()
         sampled.append(torch.cat([priors[pos], priors[neg]]))
         matched = gt_inds[pos] - 1
         pos_priors.append(priors[pos])
-        pos_gt_boxes.append(gt.bboxes[matched] if n_gts[i] else priors.new_zeros((0, 4)))
+        pos_gt_boxes.append(gt.bboxes[matched])
         pos_labels.append(gt.labels[matched])
         pos_counts.append((pos.numel(), neg.numel()))
     rois = bbox2roi(sampled)
