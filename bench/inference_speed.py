@@ -145,12 +145,16 @@ def model_widths(config) -> dict:
     return out
 
 
-def number_accuracy(answers: list, files: list, ann_file) -> float:
-    """Whole-number accuracy of a reader's ``answers`` (one per file, in order) against ``ann_file``'s labels."""
+def true_numbers(ann_file) -> dict:
+    """``{file name: number}`` of a labelled split, spelled by the default ``NumberDecoder``."""
     from mmdigit.evaluation import load_ground_truth
     from mmdigit.recognition import NumberDecoder
     gt = load_ground_truth(ann_file, NumberDecoder())
-    truth = {name: gt.numbers[i] for i, name in gt.files.items()}
+    return {name: gt.numbers[i] for i, name in gt.files.items()}
+
+
+def number_accuracy(answers: list, files: list, truth: dict) -> float:
+    """Whole-number accuracy of a reader's ``answers`` (one per file, in order) against :func:`true_numbers`."""
     return sum(a['number'] == truth[Path(f).name] for a, f in zip(answers, files)) / len(files)
 
 
@@ -205,7 +209,8 @@ def demo_before_after(args) -> dict:
                 r.ask(f'files {every}')
             answers = {k: r.ask('read') for k, r in readers.items() if k[1] == args.threads[0] or k[0] == 'workers'}
             equal = compare_readings(answers[('before', args.threads[0])], answers[('after', args.threads[0])])
-            equal['accuracy'] = {k[0]: number_accuracy(v, files, test_ann) for k, v in answers.items()}
+            truth = true_numbers(test_ann)
+            equal['accuracy'] = {k[0]: number_accuracy(v, files, truth) for k, v in answers.items()}
             if ('workers', 0) in answers:
                 equal['workers_vs_after'] = compare_readings(answers[('after', args.threads[0])],
                                                              answers[('workers', 0)])

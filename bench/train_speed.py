@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / 'bench'))
 
 from _common import training_data, write_result  # noqa: E402
 
-from mmdigit.utils.cli import run_main  # noqa: E402
+from mmdigit.utils.cli import positive_int, run_main  # noqa: E402
 
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 AUTOCAST = 'FeatureAutocastHook'
@@ -140,8 +140,8 @@ def measure(data_root: str, rounds: int, steps: int, warmup: int = 3, configs: d
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--data-root', help='a course-layout folder (train.json + train/); default: see above')
-    ap.add_argument('--rounds', type=int, default=5)
-    ap.add_argument('--steps', type=int, default=8, help='steps per arm per round')
+    ap.add_argument('--rounds', type=positive_int, default=5)
+    ap.add_argument('--steps', type=positive_int, default=8, help='steps per arm per round')
     args = ap.parse_args(argv)
     import torch
 

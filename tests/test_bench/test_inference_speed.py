@@ -37,11 +37,13 @@ def test_number_accuracy_scores_answers_by_file_name(tmp_path):
     from mmdigit.evaluation import load_ground_truth
     from mmdigit.recognition import NumberDecoder
     ann, images, _ = make_gt(tmp_path, n=4)
-    truth = load_ground_truth(ann, NumberDecoder()).numbers
+    by_id = load_ground_truth(ann, NumberDecoder()).numbers
+    truth = inference_speed.true_numbers(ann)
+    assert truth == {img['file_name']: by_id[img['id']] for img in images}
     files = [str(tmp_path / 'test' / img['file_name']) for img in images]
-    answers = [dict(number=truth[img['id']]) for img in images]
-    assert inference_speed.number_accuracy(answers, files, ann) == 1.0
+    answers = [dict(number=by_id[img['id']]) for img in images]
+    assert inference_speed.number_accuracy(answers, files, truth) == 1.0
     answers[1] = dict(number='-1')
-    assert inference_speed.number_accuracy(answers, files, ann) == 0.75
+    assert inference_speed.number_accuracy(answers, files, truth) == 0.75
     # in another order the answers belong to other files
-    assert inference_speed.number_accuracy(answers[::-1], files, ann) < 0.75
+    assert inference_speed.number_accuracy(answers[::-1], files, truth) < 0.75

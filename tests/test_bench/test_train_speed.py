@@ -79,3 +79,11 @@ def test_a_missing_data_root_is_one_line_naming_it(capsys):
     assert run_main(train_speed.main, 'train_speed', ['--data-root', '/no/such/folder']) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and '/no/such/folder' in err[0]
+
+
+def test_rounds_and_steps_must_be_positive(capsys):
+    import pytest
+    for flag in ('--rounds', '--steps'):
+        with pytest.raises(SystemExit) as e:
+            train_speed.main([flag, '0'])
+        assert e.value.code == 2 and f'argument {flag}: 0 must be at least 1' in capsys.readouterr().err
