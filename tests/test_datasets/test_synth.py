@@ -314,6 +314,13 @@ def test_appearance_statistics_measure_what_they_name():
     # the box is 16 x 36 px: 15 neighbour pairs a row; the bar's two edges are steps in its 30 rows
     assert sharp['flat_share'][0] == pytest.approx((30 * 13 + 6 * 15) / (36 * 15))
     assert image_appearance(noisy.astype(np.uint8), box)['flat_share'][0] < 0.2
+    # the box convention: the bar spans 8 of the box's 16 columns and 30 of its 36 rows; the 2nd-98th
+    # percentile of its mass spans 96 % of that, light ink on a dark plate alike
+    for im in (img, 255 - img):
+        shares = image_appearance(im, box)
+        assert shares['ink_width_share'][0] == pytest.approx(0.96 * 8 / 16)
+        assert shares['ink_height_share'][0] == pytest.approx(0.96 * 30 / 36)
+    assert 'ink_width_share' not in image_appearance(np.full_like(img, 90), box)  # no ink: not measured
     coco = {'images': [{'id': 1, 'file_name': 'a.png', 'width': 120, 'height': 60}],
             'annotations': [{'id': 1, 'image_id': 1, 'bbox': box[0].tolist(), 'category_id': 2}]}
     import tempfile

@@ -16,7 +16,10 @@ same way on any COCO digit set (real SVHN photos, a synthetic split) so the two 
   photographed paint, grain and dirt are never as flat as rendered surfaces (Immerkaer's estimate misses
   this: it cancels the smooth mottling that makes the difference);
 - ``blockiness``: mean step across 8-px block borders over the mean step elsewhere (JPEG grids; 1 = none),
-  at the strongest of the 8 grid phases, because SVHN crops do not start on a block border.
+  at the strongest of the 8 grid phases, because SVHN crops do not start on a block border;
+- ``ink_width_share`` / ``ink_height_share``: the box convention, how much of each digit's box its ink spans
+  (the 2nd-98th percentile of the ink's mass across the box, ink being the Otsu class rarer on the box's
+  border): SVHN's hand-drawn boxes leave room around the ink, and the generator's margin is fitted on this.
 
 Written by hand: the measures are a few lines of numpy each and no library computes this set on boxes.
 """
@@ -33,12 +36,14 @@ from .params import PERCENTILES
 APPEARANCE_STATS = (
     'digit_height_px', 'number_area_fraction', 'rms_contrast', 'ink_contrast', 'brightness', 'saturation',
     'colourfulness', 'edge_width_px', 'edge_width_over_digit_height', 'noise_sigma', 'flat_share', 'blockiness',
+    'ink_width_share', 'ink_height_share',
 )
+INK_MASS = (2, 98)  # percentiles of the ink's mass that bound its extent (robust to a neighbour's stray ink)
 OFF_TOL = 0.15  # a median more than 15 % away from the real one is flagged "off"
 
 
-def _otsu_gap(values: np.ndarray) -> float:
-    """Difference of the two class means at Otsu's threshold (grey levels)."""
+def _otsu(values: np.ndarray) -> tuple[int, float]:
+    """Otsu's threshold of grey levels (class 0 is ``<= t``) and the difference of the two class means."""
     hist = np.bincount(values.astype(np.uint8).ravel(), minlength=256).astype(np.float64)
     p = hist / max(hist.sum(), 1.0)
     levels = np.arange(256, dtype=np.float64)
@@ -50,10 +55,38 @@ def _otsu_gap(values: np.ndarray) -> float:
     between = np.where(valid, (mt * w0 - m0) ** 2 / np.maximum(w0 * w1, 1e-12), 0.0)
     t = int(np.argmax(between))
     if not valid[t]:
-        return 0.0
+        return t, 0.0
     mean0 = m0[t] / w0[t]
     mean1 = (mt - m0[t]) / w1[t]
-    return float(mean1 - mean0)
+    return t, float(mean1 - mean0)
+
+
+def _mass_span(profile: np.ndarray) -> float:
+    """Share of a profile's length between the ``INK_MASS`` percentiles of its mass (0 without mass)."""
+    total = float(profile.sum())
+    if total <= 0 or len(profile) < 2:
+        return 0.0
+    cdf = np.cumsum(profile) / total
+    lo, hi = (float(np.interp(q / 100, cdf, np.arange(len(profile)) + 0.5)) for q in INK_MASS)
+    return (hi - lo) / len(profile)
+
+
+def ink_shares(grey: np.ndarray, box_xywh) -> tuple[float, float] | None:
+    """(width, height) share of one digit's box that its ink spans; None for boxes under 6 px or without
+    two grey classes. Ink: the Otsu class of the box's pixels that is rarer on the box's border."""
+    x, y, w, h = box_xywh
+    x0, y0 = max(int(round(x)), 0), max(int(round(y)), 0)
+    x1, y1 = min(int(round(x + w)), grey.shape[1]), min(int(round(y + h)), grey.shape[0])
+    if x1 - x0 < 6 or y1 - y0 < 6:
+        return None
+    patch = np.clip(grey[y0:y1, x0:x1], 0, 255)
+    t, gap = _otsu(patch)
+    if gap < 8:
+        return None
+    dark = patch <= t
+    border = np.concatenate([dark[0], dark[-1], dark[1:-1, 0], dark[1:-1, -1]])
+    ink = dark if border.mean() < 0.5 else ~dark
+    return _mass_span(ink.sum(axis=0)), _mass_span(ink.sum(axis=1))
 
 
 def _noise_sigma(grey: np.ndarray) -> float:
@@ -94,7 +127,7 @@ def image_appearance(rgb: np.ndarray, boxes_xywh: np.ndarray) -> dict[str, list[
     region = grey[y0:y1, x0:x1]
     if region.size >= 4:
         out['rms_contrast'].append(float(region.std()) / 255)
-        out['ink_contrast'].append(_otsu_gap(np.clip(region, 0, 255)) / 255)
+        out['ink_contrast'].append(_otsu(np.clip(region, 0, 255))[1] / 255)
         if region.shape[1] >= 2:
             out['flat_share'].append(float((np.abs(np.diff(np.round(region), axis=1)) <= 1).mean()))
         gy, gx = np.gradient(region)
@@ -113,6 +146,11 @@ def image_appearance(rgb: np.ndarray, boxes_xywh: np.ndarray) -> dict[str, list[
     out['colourfulness'].append(float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())))
     out['noise_sigma'].append(_noise_sigma(grey))
     out['blockiness'].append(_blockiness(grey))
+    for box in b:
+        shares = ink_shares(grey, box)
+        if shares is not None:
+            out['ink_width_share'].append(shares[0])
+            out['ink_height_share'].append(shares[1])
     return out
 
 
