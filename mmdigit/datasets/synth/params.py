@@ -13,9 +13,9 @@ alone capped COCO mAP). The generator draws the ink, then labels the ink box gro
 ``box_pad_y`` ink heights per side (jittered per digit, as a hand would); every geometry target above is a
 statistic of such padded boxes, so the glyphs are laid out to match *after* padding. The margins are fitted on
 how much of its box a digit's ink spans (``appearance.ink_width_share`` / ``ink_height_share``, medians 0.768 /
-0.828 on the 259 real SVHN photos of real-dev, 0.760 / 0.827 on 600 generated images (mix geometry); 0.06 / 0.065
-before gave 0.785 / 0.853 and
-models drew real digits' boxes 0.94x / 0.96x their size).
+0.828 on the 259 real SVHN photos of real-dev, 0.760 / 0.827 on 600 generated images (mix geometry); the
+margins before, 0.06 / 0.065, gave 0.785 / 0.853, and models trained on them drew real digits' boxes 0.94x /
+0.96x as wide / tall as SVHN's).
 """
 from __future__ import annotations
 
