@@ -12,10 +12,10 @@ points, label frequencies within 3 points. Images that record the real split who
 geometry check fails. Without --ref it uses ``../shared/svhn-reference/svhn_stats.json`` next to the
 repository, else the percentiles embedded in ``mmdigit.datasets.synth.params``.
 
-Appearance (contrast, colour, blur, noise, JPEG blocks, digit size, scene around the number; see
-``mmdigit.datasets.synth.appearance``) is compared with a labelled set of real photos: ``--real-json`` /
-``--real-images``, by default ``../shared/svhn-reference/real-dev`` when it is there (skipped, saying so,
-when not). It is informative: medians more than 15 % off are flagged, nothing fails.
+Appearance (contrast, colour, blur, noise, JPEG blocks, digit size, scene around the number, how much of its
+box a digit's ink spans; see ``mmdigit.datasets.synth.appearance``) is compared with a labelled set of real
+photos: ``--real-json`` / ``--real-images``, by default ``../shared/svhn-reference/real-dev`` when it is there
+(skipped, saying so, when not). It is informative: medians more than 15 % off are flagged, nothing fails.
 """
 from __future__ import annotations
 
