@@ -443,80 +443,15 @@ def test_plain_stem_keeps_the_bar_of_a_one_and_drops_its_flag_and_foot():
     assert slanted.width >= 18
 
 
-def _dejavu_glyphs(bucket: int = 56):
-    import matplotlib
-
+def test_bar_ones_replace_the_fonts_ones_in_a_number(monkeypatch, fonts):
     from mmdigit.datasets.synth import fonts as F
-    return F.font_glyphs(os.path.join(matplotlib.get_data_path(), 'fonts', 'ttf', 'DejaVuSans.ttf'), bucket, 0)
-
-
-def _runs(row: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) columns of each run of ink in a mask row."""
-    cols = np.flatnonzero(row > 127)
-    if cols.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(cols) > 1)
-    return list(zip(cols[np.r_[0, breaks + 1]], cols[np.r_[breaks, cols.size - 1]]))
-
-
-def test_flat_top_three_draws_a_bar_and_keeps_the_lower_bowl():
-    from mmdigit.datasets.synth.fonts import flat_top_three
-    three = _dejavu_glyphs()[3]
-    flat = flat_top_three(three)
-    h, w = three.mask.shape
-    assert flat.top == three.top and abs(flat.height - h) <= 1 and abs(flat.width - w) <= 2
-    # DejaVu's 3 is round: its first rows hold a short arc; the flat 3's first rows are one bar over its width
-    (a0, a1), = _runs(three.mask[1])
-    (b0, b1), = _runs(flat.mask[1])
-    assert b1 - b0 > 1.5 * (a1 - a0) and b1 - b0 >= 0.6 * w and b0 <= 0.25 * w
-    # the lower bowl is the font's own, pixel for pixel
-    assert np.array_equal(flat.mask[-int(0.35 * h):, :w], three.mask[-int(0.35 * h):])
-    # between the bar and the arm a single diagonal stroke, moving left as it goes down
-    starts = [_runs(flat.mask[r])[0][0] for r in range(int(0.15 * h), int(0.3 * h))]
-    assert all(len(_runs(flat.mask[r])) == 1 for r in range(int(0.15 * h), int(0.3 * h)))
-    assert starts[-1] < starts[0] - 0.1 * w
-
-
-def test_open_four_drops_the_diagonal_and_stands_an_upright_on_the_crossbar():
-    from mmdigit.datasets.synth.fonts import open_four
-    four = _dejavu_glyphs()[4]
-    opened = open_four(four)
-    h, w = four.mask.shape
-    assert opened.top == four.top and opened.mask.shape == four.mask.shape
-    # the closed 4's left edge runs diagonally up to the stem; the open 4's stays upright
-    def left_edge(m):
-        return [_runs(m[r])[0][0] for r in range(int(0.2 * h), int(0.5 * h))]
-    assert max(left_edge(four.mask)) - min(left_edge(four.mask)) > 0.2 * w
-    assert max(left_edge(opened.mask)) - min(left_edge(opened.mask)) <= 0.08 * w
-    # the upright and the stem stand apart above the crossbar, the stem and crossbar are the font's own
-    assert len(_runs(opened.mask[int(0.3 * h)])) == 2
-    assert np.array_equal(opened.mask[int(0.8 * h):], four.mask[int(0.8 * h):])
-
-
-def test_hand_drawn_house_forms_have_their_shapes():
-    from mmdigit.datasets.synth.fonts import stroke_glyph
-    one = stroke_glyph(1, 60, np.random.default_rng(0), house_form=True)
-    assert one.width < 0.25 * one.height                  # a bare stem, no flag
-    three = stroke_glyph(3, 60, np.random.default_rng(0), house_form=True)
-    assert max(b - a for a, b in _runs(three.mask[3])) > 0.6 * three.width  # the flat top's bar
-    round_three = stroke_glyph(3, 60, np.random.default_rng(0))
-    assert max(b - a for a, b in _runs(round_three.mask[3])) < 0.6 * round_three.width
-
-
-def test_house_forms_replace_the_fonts_digits_in_a_number(monkeypatch, fonts):
-    from mmdigit.datasets.synth import fonts as F
-    labels = np.array([1, 3, 7, 1, 4])
-    for share in R.HOUSE_FORM_SHARES.values():
-        monkeypatch.setitem(R.FIT, share, 1.0)
-    masks, _, _ = R._layout(np.random.default_rng(0), fonts[:1], labels, 'painted', 40.0, 0, 0.0)
+    monkeypatch.setitem(R.FIT, 'plain_one_p', 1.0)
+    masks, _, _ = R._layout(np.random.default_rng(0), fonts[:1], np.array([1, 7, 1]), 'painted', 40.0, 0, 0.0)
     bucket = F.pick_bucket(40.0)
-    weight = next(w for w in (-1, 0, 1) if masks[0] is F.font_house_form(fonts[0], bucket, w, 1).mask)
+    weight = next(w for w in (-1, 0, 1) if masks[0] is F.font_plain_one(fonts[0], bucket, w).mask)
     atlas = F.font_glyphs(fonts[0], bucket, weight)
-    assert masks[3] is masks[0] and masks[2] is atlas[7].mask    # both 1s are the bar, the 7 is the font's
+    assert masks[2] is masks[0] and masks[1] is atlas[7].mask    # both 1s are the bar, the 7 is the font's
     assert masks[0].shape[1] < atlas[1].width                     # narrower than the font's flagged 1
-    assert masks[1] is F.font_house_form(fonts[0], bucket, weight, 3).mask
-    assert masks[4] is F.font_house_form(fonts[0], bucket, weight, 4).mask
-    for share in R.HOUSE_FORM_SHARES.values():
-        monkeypatch.setitem(R.FIT, share, 0.0)
-    masks, _, _ = R._layout(np.random.default_rng(0), fonts[:1], labels, 'painted', 40.0, 0, 0.0)
-    assert [m is a.mask for m, a in zip(masks, (atlas[1], atlas[3], atlas[7], atlas[1], atlas[4]))] == [True] * 5
+    monkeypatch.setitem(R.FIT, 'plain_one_p', 0.0)
+    masks, _, _ = R._layout(np.random.default_rng(0), fonts[:1], np.array([1, 7, 1]), 'painted', 40.0, 0, 0.0)
+    assert masks[0] is atlas[1].mask

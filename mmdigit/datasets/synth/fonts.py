@@ -201,91 +201,10 @@ def plain_stem(glyph: Glyph) -> Glyph:
     return g if g is not None else glyph
 
 
-def _stroke_width(ink: np.ndarray) -> float:
-    """A glyph's stroke width: twice its ink area over its outline length (a stroke of width s and length L
-    has area s*L and an outline of about 2L)."""
-    edge = ink & ~(np.pad(ink, 1)[:-2, 1:-1] & np.pad(ink, 1)[2:, 1:-1]
-                   & np.pad(ink, 1)[1:-1, :-2] & np.pad(ink, 1)[1:-1, 2:])
-    return max(2.0, 2.0 * ink.sum() / max(edge.sum(), 1))
-
-
-def _segment(shape: tuple[int, int], p0: tuple[float, float], p1: tuple[float, float], half: float) -> np.ndarray:
-    """Ink (0-1) of a straight stroke from ``p0`` to ``p1`` ((x, y) px), ``half`` its half-width, with the
-    same one-pixel soft edge as :func:`plain_stem`."""
-    yy, xx = np.mgrid[:shape[0], :shape[1]].astype(np.float64)
-    (x0, y0), (x1, y1) = p0, p1
-    dx, dy = x1 - x0, y1 - y0
-    t = np.clip(((xx - x0) * dx + (yy - y0) * dy) / max(dx * dx + dy * dy, 1e-9), 0.0, 1.0)
-    dist = np.hypot(xx - x0 - t * dx, yy - y0 - t * dy)
-    return np.clip(half + 1.0 - dist, 0.0, 1.0)
-
-
-def flat_top_three(glyph: Glyph) -> Glyph:
-    """The glyph's "3" with a flat top: a bar and a diagonal down to the middle arm instead of the upper bowl
-    (the "Ʒ"-like 3 of many house-number plates). Nearly every installed font draws a round-topped 3, while 3s
-    were real-dev's most misread digit (22 of 72 wrong, 7 of them read as 5, most of those flat-topped). The
-    lower bowl and the arm are the font's own; the arm's tip is the leftmost ink in the glyph's middle rows."""
-    m = glyph.mask
-    h, w = m.shape
-    ink = m > 127
-    s = _stroke_width(ink)
-    band = range(int(0.35 * h), max(int(0.62 * h), int(0.35 * h) + 1))
-    lefts = {r: np.flatnonzero(ink[r])[0] for r in band if ink[r].any()}
-    top_cols = np.flatnonzero(ink[:max(1, int(0.45 * h))].any(axis=0))
-    if not lefts or top_cols.size == 0:
-        return glyph
-    tip = min(lefts.values())
-    y_arm = float(np.median([r for r, c in lefts.items() if c <= tip + 1]))
-    x0, x1 = float(top_cols[0]), float(top_cols[-1] + 1)
-    out = m.astype(np.float64) / 255.0
-    out[:int(max(0.0, y_arm - s / 2))] = 0.0
-    bar = _segment(m.shape, (x0 + s / 2, s / 2), (x1 - s / 2, s / 2), s / 2)
-    diagonal = _segment(m.shape, (x1 - 0.6 * s, s / 2), (tip + s / 2, y_arm), s / 2)
-    g = _crop((np.maximum(out, np.maximum(bar, diagonal)) * 255).astype(np.uint8), -glyph.top)
-    return g if g is not None and g.height >= 0.9 * h else glyph
-
-
-def open_four(glyph: Glyph) -> Glyph:
-    """The glyph's "4" with an open top: a short upright stroke down to the crossbar's left end instead of the
-    diagonal that closes it (the open 4 of many house-number plates and handwritten numbers; real-dev read 5
-    of its 57 4s as 1s). The stem and the crossbar are the font's own; a slanted stem keeps its slant."""
-    m = glyph.mask
-    h, w = m.shape
-    ink = m > 127
-    s = _stroke_width(ink)
-    lo, hi = int(0.45 * h), max(int(0.92 * h), int(0.45 * h) + 1)
-    counts = ink[lo:hi].sum(axis=1)
-    if counts.size == 0 or counts.max() == 0:
-        return glyph
-    bar_rows = lo + np.flatnonzero(counts >= 0.9 * counts.max())
-    y_bar = float(np.median(bar_rows))
-    below = [r for r in range(int(bar_rows.max()) + 2, h) if ink[r].any()]
-    if len(below) < 2:
-        return glyph
-    centres = [(np.flatnonzero(ink[r])[0] + np.flatnonzero(ink[r])[-1]) / 2 for r in below]
-    half = float(np.median([np.flatnonzero(ink[r])[-1] - np.flatnonzero(ink[r])[0] + 1 for r in below])) / 2
-    slope, icpt = np.polyfit(np.asarray(below, float), np.asarray(centres, float), 1)
-    x_left = float(np.flatnonzero(ink[int(round(y_bar))])[0])
-    out = m.astype(np.float64) / 255.0
-    rows, cols = np.mgrid[:h, :w]
-    diagonal = (rows < y_bar - s / 2) & (cols < slope * rows + icpt - half - 0.5)
-    out[diagonal] = 0.0
-    y_top = 0.08 * h
-    upright = _segment(m.shape, (x_left + s / 2 + slope * (y_top - y_bar), y_top), (x_left + s / 2, y_bar),
-                       s / 2)
-    g = _crop((np.maximum(out, upright) * 255).astype(np.uint8), -glyph.top)
-    return g if g is not None and g.height >= 0.9 * h else glyph
-
-
-# House-number forms of digits that fonts rarely draw, by digit: the renderer swaps them in for some numbers
-# (``params.FIT``'s ``*_p``).
-HOUSE_FORMS = {1: plain_stem, 3: flat_top_three, 4: open_four}
-
-
 @lru_cache(maxsize=1024)
-def font_house_form(path: str, bucket: int, weight: int, digit: int) -> Glyph:
-    """``font_glyphs(path, bucket, weight)[digit]`` in its house-number form (:data:`HOUSE_FORMS`)."""
-    return HOUSE_FORMS[digit](font_glyphs(path, bucket, weight)[digit])
+def font_plain_one(path: str, bucket: int, weight: int) -> Glyph:
+    """``font_glyphs(path, bucket, weight)``'s "1" as a plain bar (``plain_stem``)."""
+    return plain_stem(font_glyphs(path, bucket, weight)[1])
 
 
 def pick_bucket(target_px: float) -> int:
@@ -317,12 +236,6 @@ _SKELETONS = {
     8: [_ellipse(0.5, 0.24, 0.38, 0.24, a0=np.pi / 2), _ellipse(0.5, 0.73, 0.46, 0.27, a0=-np.pi / 2)],
 }
 _SKELETONS[9] = [[(1 - x, 1 - y) for x, y in s] for s in _SKELETONS[6]]
-# The hand-drawn house-number forms (:data:`HOUSE_FORMS`): a bare stem, a flat-topped 3, an open 4.
-_HOUSE_SKELETONS = {
-    1: [[(0.62, 0.0), (0.62, 1.0)]],
-    3: [[(0.08, 0.0), (0.9, 0.0), (0.42, 0.42), (0.8, 0.5), (0.97, 0.75), (0.6, 1.0), (0.05, 0.9)]],
-    4: [[(0.12, 0.0), (0.04, 0.68), (1.0, 0.68)], [(0.72, 0.25), (0.72, 1.0)]],
-}
 
 
 def _chaikin(pts: np.ndarray, it: int = 2) -> np.ndarray:
@@ -335,9 +248,8 @@ def _chaikin(pts: np.ndarray, it: int = 2) -> np.ndarray:
 
 
 def stroke_glyph(digit: int, height: float, rng: np.random.Generator, aspect: float = 0.55,
-                 width_frac: float = 0.12, house_form: bool = False) -> Glyph:
-    """A hand-drawn (marker) digit ``height`` px tall; every call jitters the skeleton differently.
-    ``house_form``: the digit's house-number form where it has one (:data:`HOUSE_FORMS`)."""
+                 width_frac: float = 0.12) -> Glyph:
+    """A hand-drawn (marker) digit ``height`` px tall; every call jitters the skeleton differently."""
     lw = max(2, int(round(width_frac * height)))
     w = max(2.0, aspect * height * (0.55 if digit == 1 else 1.0))
     pad = lw + 2
@@ -345,7 +257,7 @@ def stroke_glyph(digit: int, height: float, rng: np.random.Generator, aspect: fl
     im = Image.new('L', size, 0)
     draw = ImageDraw.Draw(im)
     slant = rng.normal(0, 0.08)
-    for stroke in (_HOUSE_SKELETONS if house_form and digit in _HOUSE_SKELETONS else _SKELETONS)[digit]:
+    for stroke in _SKELETONS[digit]:
         p = np.asarray(stroke, dtype=np.float64)
         p = p + rng.normal(0, 0.025, p.shape)
         p = _chaikin(p, 2)

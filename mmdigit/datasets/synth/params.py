@@ -71,9 +71,7 @@ FIT = {
     'stretch_log_std': 0.2,
     'stretch_h_rho': -0.25,        # taller digits are drawn slightly narrower (SVHN box widths vary less)
     'digit_aspect_jitter': 0.08,   # per-digit horizontal stretch jitter (log std)
-    'plain_one_p': 0.4,            # numbers whose 1s are plain bars (fonts.plain_stem)
-    'flat_three_p': 0.25,          # numbers whose 3s have a flat top (fonts.flat_top_three)
-    'open_four_p': 0.2,            # numbers whose 4s are open at the top (fonts.open_four)
+    'plain_one_p': 0.4,            # font-drawn numbers whose 1s are plain bars (fonts.plain_stem)
     'gap_scale': 0.72,             # gaps between neighbouring tight boxes, in units of the real quantiles
     'gap_shift': 0.0,
     'gap_floor': -0.08,            # pre-warp ink overlap limit; shear/rotation add the rest of the overlap

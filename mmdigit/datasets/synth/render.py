@@ -28,9 +28,6 @@ STYLES = ('painted', 'plate', 'outline', 'shadow', 'handwritten')
 # share of images whose surface is a crop of a photograph (mmdigit.datasets.synth.photos) instead of a procedural one
 PHOTO_SHARE = 0.3
 STYLE_WEIGHTS = np.array([0.27, 0.33, 0.12, 0.18, 0.1])  # plates: the commonest real style
-# Digits drawn in a house-number form fonts rarely have (``fonts.HOUSE_FORMS``), each in this FIT share of the
-# numbers holding one.
-HOUSE_FORM_SHARES = {1: 'plain_one_p', 3: 'flat_three_p', 4: 'open_four_p'}
 _FIRST_P, _LATER_P = position_label_freqs()
 _RESAMPLERS = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.BOX,
                Image.Resampling.LANCZOS)
@@ -197,12 +194,10 @@ def _layout(rng, fonts, labels, style, hh, ring_r, z_h, geometry='train', vertic
     stretch = float(np.exp(fit['stretch_log_mean'] + fit['stretch_log_std'] * z))
     masks, places = [], []
     x, off = 0.0, 0.0
-    forms = {digit for digit, share in HOUSE_FORM_SHARES.items()  # bar 1s, flat-topped 3s, open 4s
-             if any(int(d) == digit for d in labels) and rng.random() < FIT[share]}
     if style == 'handwritten':
         aspect, width_frac = rng.uniform(0.5, 0.75), rng.uniform(0.07, 0.15)
-        glyphs = [F.stroke_glyph(int(d), hh * rng.uniform(0.96, 1.04), rng, aspect, width_frac,
-                                 house_form=int(d) in forms) for d in labels]
+        glyphs = [F.stroke_glyph(int(d), hh * rng.uniform(0.96, 1.04), rng, aspect, width_frac)
+                  for d in labels]
         scales = [1.0] * len(labels)
     else:
         font = fonts[int(rng.integers(len(fonts)))]
@@ -210,9 +205,9 @@ def _layout(rng, fonts, labels, style, hh, ring_r, z_h, geometry='train', vertic
         atlas = F.font_glyphs(font, bucket, weight)
         ref = float(np.median([g.height for g in atlas]))
         glyphs = [atlas[int(d)] for d in labels]
-        for digit in forms:  # every such digit of the number in its house-number form
-            form = F.font_house_form(font, bucket, weight, digit)
-            glyphs = [form if int(d) == digit else g for d, g in zip(labels, glyphs)]
+        if any(int(d) == 1 for d in labels) and rng.random() < FIT['plain_one_p']:  # bar 1s (one per number)
+            bar = F.font_plain_one(font, bucket, weight)
+            glyphs = [bar if int(d) == 1 else g for d, g in zip(labels, glyphs)]
         scales = [hh / ref * rng.uniform(0.98, 1.02)] * len(labels)
     sxs = [sy * stretch * float(np.exp(rng.normal(0, FIT['digit_aspect_jitter']))) for sy in scales]
     if vertical:
