@@ -119,7 +119,8 @@ def test_cpu_schedule_is_iteration_based_adamw_cosine_to_its_last_iteration():
     """The CPU config's schedule base: warm-up, then cosine to 1% exactly at max_iters (no SGD left over)."""
     cfg = load_config('configs/digit_frcnn_r18_cpu.py')
     assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=2400, val_interval=600)
-    assert cfg.optim_wrapper.optimizer == dict(type='AdamW', lr=2e-3, weight_decay=0.05, fused=True)  # one-pass kernel
+    # one-pass kernel; weight decay 0.2 chosen on validation at ~11,000 iterations
+    assert cfg.optim_wrapper.optimizer == dict(type='AdamW', lr=2e-3, weight_decay=0.2, fused=True)
     warmup, cosine = cfg.param_scheduler
     assert warmup.end == cosine.begin and cosine.end == cfg.train_cfg.max_iters
     assert cosine.T_max == cosine.end - cosine.begin and not any(s.by_epoch for s in cfg.param_scheduler)
