@@ -1,6 +1,6 @@
 """Helpers the tests share (import them from here, never from another test file): the repository's paths,
 a tiny digit dataset drawn with Pillow, the CPU config shrunk to a few iterations, ground truth and the
-predictions of simulated models for the ensembler, a batch for one training step."""
+predictions of simulated models for the ensembler, a batch for one training step, a small R-CNN box head."""
 import json
 import signal
 import socket
@@ -167,3 +167,14 @@ def data_sample(img_id, pred, gt=((10, 10, 20, 30, 1),)):
                 gt_instances=dict(bboxes=torch.from_numpy(g[:, :4]), labels=torch.from_numpy(g[:, 4]).long()),
                 pred_instances=dict(bboxes=torch.from_numpy(p[:, :4]), scores=torch.from_numpy(p[:, 5]),
                                     labels=torch.from_numpy(p[:, 4]).long()))
+
+
+def box_head(loss_cls):
+    """A small mmdet ``Shared2FCBBoxHead`` (8-channel 3x3 RoI features, 10 digits) with ``loss_cls``, initialised."""
+    from mmdet.registry import MODELS
+    head = MODELS.build(dict(
+        type='Shared2FCBBoxHead', in_channels=8, fc_out_channels=32, roi_feat_size=3, num_classes=10,
+        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4, target_stds=[0.1, 0.1, 0.2, 0.2]),
+        reg_class_agnostic=False, loss_cls=loss_cls, loss_bbox=dict(type='L1Loss', loss_weight=1.0)))
+    head.init_weights()
+    return head

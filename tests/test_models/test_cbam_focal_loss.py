@@ -4,6 +4,7 @@ import torch
 from mmdet.registry import MODELS
 
 import mmdigit  # noqa: F401
+from tests.helpers import box_head
 
 
 def test_cbam_shape_identity_at_init_and_gradients():
@@ -41,20 +42,11 @@ def test_cbam_plugs_into_resnet_stages():
     assert [o.shape[1] for o in outs] == [256, 512, 1024, 2048]
 
 
-def _head(loss_cls):
-    head = MODELS.build(dict(
-        type='Shared2FCBBoxHead', in_channels=8, fc_out_channels=32, roi_feat_size=3, num_classes=10,
-        bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4, target_stds=[0.1, 0.1, 0.2, 0.2]),
-        reg_class_agnostic=False, loss_cls=loss_cls, loss_bbox=dict(type='L1Loss', loss_weight=1.0)))
-    head.init_weights()
-    return head
-
-
 FOCAL = dict(type='SigmoidFocalClsLoss', num_classes=10)
 
 
 def test_focal_head_has_one_sigmoid_channel_per_digit():
-    head = _head(FOCAL)
+    head = box_head(FOCAL)
     assert head.fc_cls.out_features == 10
     scores = head.loss_cls.get_activation(torch.randn(5, 10))
     assert scores.shape == (5, 11)
@@ -72,7 +64,7 @@ def test_focal_background_rois_get_all_zero_targets():
 
 def test_focal_loss_is_finite_and_decreases_on_a_toy_batch():
     torch.manual_seed(0)
-    head = _head(FOCAL)
+    head = box_head(FOCAL)
     feats = torch.randn(64, 8, 3, 3)
     labels = torch.randint(0, 11, (64,))  # 10 = background
     opt = torch.optim.SGD(head.parameters(), lr=0.5)
@@ -91,7 +83,7 @@ def test_focal_loss_is_finite_and_decreases_on_a_toy_batch():
 @pytest.mark.parametrize('loss_cls', [FOCAL, dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)])
 def test_head_predicts_well_formed_instances(loss_cls):
     from mmengine.config import ConfigDict
-    head = _head(loss_cls)
+    head = box_head(loss_cls)
     rois = torch.tensor([[0, 2., 2., 20., 30.], [0, 10., 5., 40., 40.], [0, 0., 0., 8., 8.]])
     cls_score, bbox_pred = head(torch.randn(3, 8, 3, 3))
     res = head.predict_by_feat(
@@ -107,7 +99,7 @@ def test_head_predicts_well_formed_instances(loss_cls):
 def test_focal_prediction_can_return_digit_nine():
     """multiclass_nms strips the last column: it must be background, not digit 9."""
     from mmengine.config import ConfigDict
-    head = _head(FOCAL)
+    head = box_head(FOCAL)
     rois = torch.tensor([[0, 2., 2., 20., 30.]])
     logits = torch.full((1, 10), -9.0)
     logits[0, 9] = 9.0

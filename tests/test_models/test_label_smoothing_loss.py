@@ -4,6 +4,7 @@ import torch
 from mmdet.registry import MODELS
 
 import mmdigit  # noqa: F401
+from tests.helpers import box_head
 
 
 def _batch(seed=0, n=12, classes=11):
@@ -54,21 +55,14 @@ def test_swapped_in_for_mmdets_softmax_loss_by_type_alone():
 
 def test_in_an_rcnn_box_head_it_is_mmdets_loss_plus_the_uniform_term():
     """What BBoxHead.loss computes with it: (1 - eps) x mmdet's cross-entropy + eps x the mean over classes."""
-    def head(loss_cls):
-        torch.manual_seed(0)
-        h = MODELS.build(dict(
-            type='Shared2FCBBoxHead', in_channels=8, fc_out_channels=32, roi_feat_size=3, num_classes=10,
-            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.] * 4, target_stds=[0.1, 0.1, 0.2, 0.2]),
-            reg_class_agnostic=False, loss_cls=loss_cls, loss_bbox=dict(type='L1Loss', loss_weight=1.0)))
-        h.init_weights()
-        return h
     feats = torch.randn(16, 8, 3, 3, generator=torch.Generator().manual_seed(4))
     labels = torch.arange(16) % 11  # 10 = background
     rois = torch.tensor([[0, 0., 0., 10., 20.]]).repeat(16, 1)
     ones, zeros = torch.ones(16), torch.zeros(16, 4)
 
     def losses(loss_cls):
-        h = head(loss_cls)
+        torch.manual_seed(0)
+        h = box_head(loss_cls)
         cls_score, bbox_pred = h(feats)
         return cls_score, h.loss(cls_score, bbox_pred, rois, labels, ones, zeros, zeros)
     cls_score, plain = losses(dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
