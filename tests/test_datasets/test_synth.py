@@ -296,6 +296,15 @@ def test_vertical_numbers_read_top_to_bottom(monkeypatch, fonts):
         assert NumberDecoder().ground_truth(xyxy, s.labels) == ''.join(map(str, s.labels))
 
 
+def test_ink_share_does_not_depend_on_float_rounding_of_the_grey_levels():
+    """A luminance of 29.99998 (a 30 through float32 weights, BLAS-dependent) is counted and thresholded as 30."""
+    from mmdigit.datasets.synth.appearance import ink_shares
+    for ink, plate in ((30 - 2e-5, 200 + 2e-5), (30 + 2e-5, 200 - 2e-5)):
+        grey = np.full((60, 120), plate, np.float32)
+        grey[15:45, 50:58] = ink
+        assert ink_shares(grey, (46, 12, 16, 36)) == pytest.approx((0.96 * 8 / 16, 0.96 * 30 / 36))
+
+
 def test_appearance_statistics_measure_what_they_name():
     from PIL import Image, ImageFilter
 

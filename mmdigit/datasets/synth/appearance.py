@@ -43,8 +43,9 @@ OFF_TOL = 0.15  # a median more than 15 % away from the real one is flagged "off
 
 
 def _otsu(values: np.ndarray) -> tuple[int, float]:
-    """Otsu's threshold of grey levels (class 0 is ``<= t``) and the difference of the two class means."""
-    hist = np.bincount(values.astype(np.uint8).ravel(), minlength=256).astype(np.float64)
+    """Otsu's threshold of grey levels in 0-255 (class 0 is ``<= t`` once rounded to whole levels) and the
+    difference of the two class means."""
+    hist = np.bincount(np.rint(values).astype(np.uint8).ravel(), minlength=256).astype(np.float64)
     p = hist / max(hist.sum(), 1.0)
     levels = np.arange(256, dtype=np.float64)
     w0 = np.cumsum(p)
@@ -79,7 +80,9 @@ def ink_shares(grey: np.ndarray, box_xywh) -> tuple[float, float] | None:
     x1, y1 = min(int(round(x + w)), grey.shape[1]), min(int(round(y + h)), grey.shape[0])
     if x1 - x0 < 6 or y1 - y0 < 6:
         return None
-    patch = np.clip(grey[y0:y1, x0:x1], 0, 255)
+    # whole grey levels, as _otsu counts them: a float grey of 29.99998 (a 30 through the luminance weights, whose
+    # float32 sum depends on the BLAS) must fall on the same side of the threshold as the 30 it was counted as
+    patch = np.rint(np.clip(grey[y0:y1, x0:x1], 0, 255))
     t, gap = _otsu(patch)
     if gap < 8:
         return None
