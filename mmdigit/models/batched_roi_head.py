@@ -31,7 +31,7 @@ from .batched_anchor_targets import max_iou_assign, random_sample
 def batched_rcnn_targets_apply(roi_head) -> bool:
     """True when ``roi_head``'s training targets are the ones :func:`rcnn_rois_and_targets` reproduces: boxes
     only, max-IoU assignment without ignore regions, random sampling without a negative-to-positive bound, delta
-    targets."""
+    targets (or the boxes themselves with ``reg_decoded_bbox``, for IoU-type box losses)."""
     assigner, sampler = getattr(roi_head, 'bbox_assigner', None), getattr(roi_head, 'bbox_sampler', None)
     head = getattr(roi_head, 'bbox_head', None)
     return (roi_head.with_bbox and not roi_head.with_mask and not roi_head.with_shared_head
@@ -41,8 +41,7 @@ def batched_rcnn_targets_apply(roi_head) -> bool:
             and assigner.gpu_assign_thr <= 0 and assigner.perm_repeat_gt_cfg is None
             and isinstance(assigner.neg_iou_thr, float) and (assigner.gt_max_assign_all or not
                                                               assigner.match_low_quality)
-            and sampler.neg_pos_ub < 0 and type(head.bbox_coder) is DeltaXYWHBBoxCoder
-            and not head.reg_decoded_bbox)
+            and sampler.neg_pos_ub < 0 and type(head.bbox_coder) is DeltaXYWHBBoxCoder)
 
 
 def rcnn_rois_and_targets(roi_head, proposals: list[Tensor], batch_gt_instances) -> tuple:
@@ -90,10 +89,12 @@ def rcnn_rois_and_targets(roi_head, proposals: list[Tensor], batch_gt_instances)
     labels[is_pos] = torch.cat(pos_labels)
     label_weights = rois.new_ones(len(rois))
     label_weights[is_pos] = 1.0 if cfg.pos_weight <= 0 else cfg.pos_weight
-    bbox_targets = rois.new_zeros((len(rois), head.bbox_coder.encode_size))
+    decoded = head.reg_decoded_bbox  # IoU-type losses compare boxes, not deltas (mmdet's get_targets alike)
+    bbox_targets = rois.new_zeros((len(rois), 4 if decoded else head.bbox_coder.encode_size))
     bbox_weights = torch.zeros_like(bbox_targets)
     if bool(is_pos.any()):
-        bbox_targets[is_pos] = head.bbox_coder.encode(torch.cat(pos_priors), torch.cat(pos_gt_boxes))
+        bbox_targets[is_pos] = torch.cat(pos_gt_boxes) if decoded else head.bbox_coder.encode(
+            torch.cat(pos_priors), torch.cat(pos_gt_boxes))
         bbox_weights[is_pos] = 1
     return rois, (labels, label_weights, bbox_targets, bbox_weights)
 

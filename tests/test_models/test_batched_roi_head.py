@@ -57,10 +57,11 @@ def ours(head, props, gts, seed):
     return rois, targets, torch.rand(1)
 
 
-@pytest.mark.parametrize('seed', [0, 1, 2])
-def test_rois_and_targets_equal_mmdets(seed):
+@pytest.mark.parametrize('seed,decoded', [(0, False), (1, False), (2, False), (0, True)])
+def test_rois_and_targets_equal_mmdets(seed, decoded):
     from mmdigit.models.batched_roi_head import batched_rcnn_targets_apply
     head = roi_head()
+    head.bbox_head.reg_decoded_bbox = decoded  # GIoU-type box losses: the targets are the boxes themselves
     assert type(head).__name__ == 'BatchedRoIHead' and batched_rcnn_targets_apply(head)
     gen = torch.Generator().manual_seed(seed)
     # many digits, no digits, no proposals, few proposals, the usual
@@ -89,11 +90,12 @@ def test_other_settings_take_mmdets_path():
     head.bbox_sampler.neg_pos_ub = 3
     assert not batched_rcnn_targets_apply(head)
     head = roi_head()
-    head.bbox_head.reg_decoded_bbox = True
+    head.bbox_assigner.ignore_iof_thr = 0.5
     assert not batched_rcnn_targets_apply(head)
 
 
-def test_detector_losses_and_gradients_equal_standard_roi_heads():
+@pytest.mark.parametrize('giou', [False, True])
+def test_detector_losses_and_gradients_equal_standard_roi_heads(giou):
     from mmdet.registry import MODELS
 
     from mmdigit.engine import load_config
@@ -102,6 +104,8 @@ def test_detector_losses_and_gradients_equal_standard_roi_heads():
     for roi_type in ('StandardRoIHead', 'BatchedRoIHead'):
         c = cfg.copy()
         c.model.roi_head.type = roi_type
+        if giou:  # an IoU-type box loss on decoded boxes
+            c.model.roi_head.bbox_head.update(reg_decoded_bbox=True, loss_bbox=dict(type='GIoULoss', loss_weight=10.0))
         torch.manual_seed(0)
         models.append(MODELS.build(c.model))
     models[1].load_state_dict(models[0].state_dict())
