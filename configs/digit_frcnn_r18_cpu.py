@@ -47,7 +47,10 @@ model = dict(
         bbox_roi_extractor=dict(
             type='SparseRoIExtractor', out_channels=fpn_channels,
             roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=1)),
-        bbox_head=dict(in_channels=fpn_channels, fc_out_channels=256)),
+        # two 512-wide shared FCs (256 before): on the 2026-12-02 15:02 demo's data, seed and 10,225 iterations,
+        # validation 0.876 / mAP 0.673 against 0.849 / 0.673, synthetic test 0.855 / 0.660 against 0.846 / 0.654,
+        # real photos 0.695 / 0.399 against 0.707 / 0.392; a training step 1.014x (interleaved, 2 cores)
+        bbox_head=dict(in_channels=fpn_channels, fc_out_channels=512)),
     train_cfg=dict(
         # NMS of ~1200 RPN boxes per image was a tenth of a step; digits are 1-5 per image
         rpn_proposal=dict(nms_pre=300, max_per_img=100),

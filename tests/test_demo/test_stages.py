@@ -26,8 +26,8 @@ def test_demo_redoes_a_cached_stage_whose_rows_had_no_kinds(tmp_path, capsys):
 def test_a_finished_stage_records_its_seconds_and_format_and_force_redoes_it(tmp_path):
     stages = Stages(tmp_path, force=False)
     a = stages.run('train_a', lambda: dict(iters=5))
-    assert a.keys() == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 2
-    assert Stages.FORMATS['train_a'] == 2 and Stages.format_of('train_b') == 1  # A's FPN changed, B has none
+    assert a.keys() == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 3
+    assert Stages.FORMATS['train_a'] == 3 and Stages.format_of('train_b') == 1  # A's FPN and FCs changed, B has none
     real = stages.run('real', lambda: None)  # no result: only the bookkeeping
     assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 9
     assert json.loads((tmp_path / 'stages.json').read_text()) == stages.done == dict(train_a=a, real=real)
