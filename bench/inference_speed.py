@@ -44,7 +44,8 @@ ALL_ARMS = ['r50', 'tv800', 'tv128', 'r101', 'r50_v2', 'r50_v2_cbam', 'r18_cpu',
 # Config keys of the demo model's shape that changed since BEFORE (the 48-channel FPN, 2026-12-01): the 'before'
 # reader's config takes this tree's values, so it reads the same checkpoint.
 MODEL_WIDTHS = ('model.neck.out_channels', 'model.rpn_head.in_channels', 'model.rpn_head.feat_channels',
-                'model.roi_head.bbox_roi_extractor.out_channels', 'model.roi_head.bbox_head.in_channels')
+                'model.roi_head.bbox_roi_extractor.out_channels', 'model.roi_head.bbox_head.in_channels',
+                'model.roi_head.bbox_head.fc_out_channels')
 
 OURS = {'r50': 'digit_frcnn_r50.py', 'r101': 'digit_frcnn_r101.py', 'r50_v2': 'digit_frcnn_r50_v2.py',
         'r50_v2_cbam': 'digit_frcnn_r50_v2_cbam.py', 'r18_cpu': 'digit_frcnn_r18_cpu.py'}

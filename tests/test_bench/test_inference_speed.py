@@ -28,7 +28,7 @@ def test_before_config_given_todays_widths_has_the_checkpoints_shapes(tmp_path):
     widths = inference_speed.model_widths(REPO / inference_speed.DEMO_CONFIG)
     assert widths['model.neck.out_channels'] == now.model.neck.out_channels
     want = _param_shapes(now)
-    assert _param_shapes(before) != want  # the FPN was 64 channels wide then: the checkpoint would not load
+    assert _param_shapes(before) != want  # the FPN was 64 and the R-CNN's FCs 256 wide then: it would not load
     before.merge_from_dict(widths)
     assert _param_shapes(before) == want
 
