@@ -12,7 +12,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmdigit.ensemble import FusionSettings, write_settings
 from mmdigit.utils.run_files import last_checkpoint
+
+READER_FUSION = 'reader_fusion.json'  # the demo reader's fusion settings: the chosen members' alone
 
 
 @dataclass(frozen=True)
@@ -55,14 +58,25 @@ class ReaderSpec:
 
 def demo_spec(members: dict, ens: dict | None, config) -> ReaderSpec:
     """The spec of a demo run: ``members`` (name -> ``{'checkpoint', 'config' (default ``config``)}``, model A
-    first, in the ensemble's input order) and the ensemble stage's result (None: model A alone)."""
+    first, in the ensemble's input order) and the ensemble stage's result (None: model A alone). When validation
+    chose fewer members than were offered, the spec lists only model A and the chosen ones, with the settings
+    renumbered onto them in ``READER_FUSION`` beside the ensemble's folders (written here): the command a user
+    copies names what it reads."""
     items = [dict(config=str(m.get('config', config)), checkpoint=str(m['checkpoint'])) for m in members.values()]
     main = items[0]
     if ens is None:
         return ReaderSpec(main['config'], main['checkpoint'])
+    fusion = str(ens['settings_file'])
+    if ens.get('settings') is not None:
+        needed, settings = FusionSettings.from_dict(ens['settings'], fusion).on_needed_inputs(len(items))
+        if len(needed) < len(items):
+            names = list(members)
+            fusion = str(write_settings(Path(fusion).parent.parent / READER_FUSION, settings,
+                                        [names[i] for i in needed], renumbered_from=fusion))
+            items = [items[i] for i in needed]
     others = [[m['config']] if m['checkpoint'] == main['checkpoint'] else [m['config'], m['checkpoint']]
               for m in items[1:]]
-    return ReaderSpec(main['config'], main['checkpoint'], others, str(ens['settings_file']))
+    return ReaderSpec(main['config'], main['checkpoint'], others, fusion)
 
 
 def demo_reader(work: Path, config: Path, root: Path) -> ReaderSpec:

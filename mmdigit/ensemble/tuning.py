@@ -99,6 +99,16 @@ class FusionSettings:
         """The inputs these settings fuse, in their order (all of them when ``members`` is None)."""
         return list(models) if self.members is None else [models[i] for i in self.members]
 
+    def on_needed_inputs(self, n_inputs: int) -> tuple[list[int], FusionSettings]:
+        """The inputs a reader of these settings needs, in input order, and the same settings renumbered onto
+        them: input 0 (a reader's own config + checkpoint, which its views read with, fused or not) and the
+        members fused. A command or a reader then lists only what it reads; the fusion is unchanged."""
+        self.check_inputs(n_inputs)
+        if self.members is None:
+            return list(range(n_inputs)), self
+        needed = sorted({0, *self.members})
+        return needed, replace(self, members=tuple(needed.index(i) for i in self.members))
+
     def reading(self, models: list[ModelPredictions]) -> ReadingSettings:
         """How the fused boxes of the chosen ``models`` are read (:func:`mmdigit.ensemble.fused_reading` with
         these settings)."""
@@ -208,13 +218,18 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
 def save_settings(path, settings: FusionSettings, models: list[ModelPredictions], images: ImageSet,
                   trials: list[Trial]) -> Path:
     """``fusion_settings.json``: the chosen settings, the members and the set they were chosen on, every trial."""
+    return write_settings(path, settings, [str(m.path) for m in models], chosen_on=images.source,
+                          objective='whole-number accuracy + bbox mAP',
+                          trials=[dict(settings=t.settings.to_dict(), accuracy=t.accuracy, bbox_mAP=t.bbox_mAP,
+                                       **t.extra) for t in trials])
+
+
+def write_settings(path, settings: FusionSettings, members: list[str], **extra) -> Path:
+    """A settings file :func:`load_settings` reads: ``settings``, the ``members`` (names of the inputs, in
+    order) they were written for and anything ``extra`` to keep beside them."""
     from mmdigit.utils import atomic_write_text
     path = Path(path)
-    doc = dict(settings=settings.to_dict(), members=[str(m.path) for m in models], chosen_on=images.source,
-               objective='whole-number accuracy + bbox mAP',
-               trials=[dict(settings=t.settings.to_dict(), accuracy=t.accuracy, bbox_mAP=t.bbox_mAP, **t.extra)
-                       for t in trials])
-    atomic_write_text(path, json.dumps(doc, indent=2))
+    atomic_write_text(path, json.dumps(dict(settings=settings.to_dict(), members=list(members), **extra), indent=2))
     return path
 
 

@@ -1,8 +1,10 @@
 """The demo's reader: its members in the ensemble's input order, and the tools/infer.py command printed."""
+import json
 import sys
 from pathlib import Path
 
-from mmdigit.demo.reader_spec import ReaderSpec, demo_spec
+from mmdigit.demo.reader_spec import READER_FUSION, ReaderSpec, demo_spec
+from mmdigit.ensemble import FusionSettings, load_settings
 
 
 def test_demo_spec_lists_views_and_models_in_the_ensembles_input_order(tmp_path):
@@ -30,3 +32,23 @@ def test_demo_spec_lists_views_and_models_in_the_ensembles_input_order(tmp_path)
     assert alone.command(Path('/elsewhere'), 'my photos/', 'python') == want
     here = Path(sys.executable)  # by default the interpreter running the demo, relative to the repository
     assert alone.command(here.parents[2]).startswith(f'{here.relative_to(here.parents[2])} tools/infer.py ')
+
+
+def test_demo_spec_lists_only_the_members_validation_chose(tmp_path):
+    a = dict(checkpoint=str(tmp_path / 'model_a/iter_9.pth'))
+    members = dict(model_a=a, **{f'model_a_{v}': dict(a, config=f'configs/{v}.py')
+                                 for v in ('stretched', 'inverted', 'smaller')})
+    chosen = FusionSettings('wbf', 0.65, weights=(0.8, 0.9), members=(3, 1), numbers='vote')
+    settings_file = tmp_path / 'ensemble/valid/fusion_settings.json'
+    spec = demo_spec(members, dict(settings_file=settings_file, settings=chosen.to_dict()), 'configs/cpu.py')
+    assert spec.members == [['configs/stretched.py'], ['configs/smaller.py']]  # A, then the chosen, in input order
+    assert spec.fusion == str(tmp_path / 'ensemble' / READER_FUSION)
+    written = json.loads((tmp_path / 'ensemble' / READER_FUSION).read_text())
+    assert written['members'] == ['model_a', 'model_a_stretched', 'model_a_smaller']
+    assert written['renumbered_from'] == str(settings_file)
+    fusion = load_settings(spec.fusion, 1 + len(spec.members))  # what DigitReader loads for this spec's inputs
+    assert fusion.chosen(written['members']) == ['model_a_smaller', 'model_a_stretched']
+    assert (fusion.method, fusion.iou_thr, fusion.weights, fusion.numbers) == ('wbf', 0.65, (0.8, 0.9), 'vote')
+    everyone = dict(chosen.to_dict(), members=None, weights=None)  # all offered inputs fused: listed as they are
+    spec = demo_spec(members, dict(settings_file=settings_file, settings=everyone), 'configs/cpu.py')
+    assert len(spec.members) == 3 and spec.fusion == str(settings_file)

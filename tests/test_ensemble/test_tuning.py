@@ -171,6 +171,19 @@ def test_settings_with_members_round_trip_and_refuse_what_does_not_fit(tmp_path)
             load_settings(path, 3)
 
 
+def test_settings_renumbered_onto_the_inputs_a_reader_needs_fuse_the_same_members():
+    inputs = ['a', 'stretched', 'inverted', 'smaller']
+    s = FusionSettings('soft_nms', 0.55, weights=(0.9, 0.7), members=(3, 1), numbers='vote')
+    needed, pruned = s.on_needed_inputs(len(inputs))
+    assert needed == [0, 1, 3]  # input 0 stays: a reader's views read with its checkpoint
+    assert pruned == FusionSettings('soft_nms', 0.55, weights=(0.9, 0.7), members=(2, 1), numbers='vote')
+    assert pruned.chosen([inputs[i] for i in needed]) == s.chosen(inputs) == ['smaller', 'stretched']
+    assert FusionSettings(members=(0, 2)).on_needed_inputs(3) == ([0, 2], FusionSettings(members=(0, 1)))
+    assert FusionSettings().on_needed_inputs(3) == ([0, 1, 2], FusionSettings())  # every input fused
+    with pytest.raises(PredictionFileError, match='fuse input 4 of 3'):
+        s.on_needed_inputs(3)
+
+
 def test_cli_tune_members_writes_the_chosen_members_and_applies_them(tmp_path, capsys):
     from tools.ensemble import main
     gt_path, images, anns = make_gt(tmp_path, n=40)
