@@ -1,5 +1,6 @@
-"""The demo's stage bookkeeping: ``stages.json`` records each finished stage's result, its seconds and its
-result format, so a re-run continues where it stopped; and the tools it runs, with their key lines on screen."""
+"""The demo's stage bookkeeping: ``stages.json`` records each finished stage's result, its seconds, the CPU steal
+while it ran and its result format, so a re-run continues where it stopped; and the tools it runs, with their key
+lines on screen."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,8 @@ import os
 import subprocess
 import time
 from pathlib import Path
+
+from mmdigit.utils.cpu_steal import cpu_times, steal_share
 
 
 def say(msg: str) -> None:
@@ -88,9 +91,12 @@ class Stages:
             say(f'{name}: done earlier ({self.done[name].get("seconds", 0):.0f} s), skipped (--force redoes it)')
             return self.done[name]
         say(f'{name} ...')
-        t0 = time.time()
+        t0, cpu0 = time.time(), cpu_times()
         result = fn() or {}
         result['seconds'] = round(time.time() - t0, 1)
+        steal = steal_share(cpu0, cpu_times())
+        if steal is not None:  # the host's share of this VM's CPU while the stage ran (mmdigit.utils.cpu_steal)
+            result['cpu_steal'] = round(steal, 3)
         result['format'] = self.format_of(name)
         if inputs is not None:
             result['inputs'] = inputs

@@ -63,7 +63,9 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
         models['ensemble_number_vote']['real'] = dict(seq_acc=rvote['accuracy'])
         models['ensemble']['real'] = dict(bbox_mAP=rfused['bbox_mAP'], bbox_mAP_50=rfused['bbox_mAP_50'],
                                           seq_acc=(rfused if ens['numbers'] == 'fused' else rvote)['accuracy'])
+    steal = {k: v['cpu_steal'] for k, v in done.items() if v.get('cpu_steal') is not None}
     summary = dict(models=models, stage_minutes=minutes, total_minutes=round(sum(minutes.values()), 1),
+                   stage_cpu_steal=steal,
                    real=rl and dict(ann_file=rl['ann_file'], images=rl['images'], box_ratios_a=rl['box_ratios_a']),
                    machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'),
                    reader=reader and dataclasses.asdict(reader))
@@ -91,6 +93,9 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
     print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16'
           + reader_speed)
     print('stage minutes: ' + ', '.join(f'{k} {v}' for k, v in minutes.items()))
+    if any(v >= 0.05 for v in steal.values()):  # a shared VM's host kept a noticeable part of the CPU
+        print("CPU steal (the VM host's share of the cores, by stage): "
+              + ', '.join(f'{k} {v:.0%}' for k, v in steal.items()))
     if reader is not None:
         how = 'as the ensemble did' if reader.members else 'with model A'
         print(f'read your photos {how}: {reader.command(Path(root or work))} (tools/serve.py serves the same)')

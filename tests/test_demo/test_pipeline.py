@@ -168,8 +168,9 @@ def test_the_step_is_timed_on_images_rendered_for_it_and_removed_after(tmp_path,
     assert data[data.index('--out') + 1] == str(tmp_path / 'data')
     assert data[data.index('--train') + 1] == '5000'  # 1 minute at 0.25 s a step of 16: 3,840 (+10%)
     assert not (tmp_path / 'step_probe').exists()
-    assert json.loads((tmp_path / 'stages.json').read_text())['step_time'] == dict(
-        seconds_per_iter=0.25, batch=16, seconds=pytest.approx(0, abs=60), format=1)
+    timed = json.loads((tmp_path / 'stages.json').read_text())['step_time']
+    assert 0 <= timed.pop('cpu_steal', 0) <= 1  # recorded on Linux when a jiffy passed
+    assert timed == dict(seconds_per_iter=0.25, batch=16, seconds=pytest.approx(0, abs=60), format=1)
 
 
 def test_the_snapshot_is_an_earlier_point_of_the_run_not_the_final_model_again():

@@ -26,10 +26,11 @@ def test_demo_redoes_a_cached_stage_whose_rows_had_no_kinds(tmp_path, capsys):
 def test_a_finished_stage_records_its_seconds_and_format_and_force_redoes_it(tmp_path):
     stages = Stages(tmp_path, force=False)
     a = stages.run('train_a', lambda: dict(iters=5))
-    assert a.keys() == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 3
+    assert a.keys() - {'cpu_steal'} == {'iters', 'seconds', 'format'} and 0 <= a['seconds'] < 60 and a['format'] == 3
+    assert 0 <= a.get('cpu_steal', 0) <= 1  # on Linux, when a jiffy passed: the host's share while the stage ran
     assert Stages.FORMATS['train_a'] == 3 and Stages.format_of('train_b') == 1  # A's FPN and FCs changed, B has none
     real = stages.run('real', lambda: None)  # no result: only the bookkeeping
-    assert real.keys() == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 9
+    assert real.keys() - {'cpu_steal'} == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 9
     assert json.loads((tmp_path / 'stages.json').read_text()) == stages.done == dict(train_a=a, real=real)
     assert Stages(tmp_path, force=False).run('train_a', lambda: pytest.fail('done already'))['iters'] == 5
     assert Stages(tmp_path, force=True).run('train_a', lambda: dict(iters=7))['iters'] == 7
@@ -110,3 +111,11 @@ def test_a_stage_made_from_one_this_run_made_again_is_redone(tmp_path, capsys):
     third.run('train_a', lambda: dict(checkpoint='a/iter_8.pth'))
     assert third.run('test_a', lambda: dict(seq_acc=0.6), after=('train_a',))['seq_acc'] == 0.6
     assert 'test_a: done earlier from the train_a this run made again, redone' in capsys.readouterr().out
+
+
+def test_a_stage_records_the_share_of_cpu_time_the_host_stole_while_it_ran(tmp_path, monkeypatch):
+    readings = iter([(100, 1000), (160, 1200)])  # 60 of 200 jiffies stolen during the stage
+    monkeypatch.setattr('mmdigit.demo.stages.cpu_times', lambda: next(readings))
+    assert Stages(tmp_path, force=False).run('train_a', lambda: dict(iters=5))['cpu_steal'] == 0.3
+    monkeypatch.setattr('mmdigit.demo.stages.cpu_times', lambda: None)  # no /proc/stat: nothing recorded
+    assert 'cpu_steal' not in Stages(tmp_path, force=True).run('train_a', lambda: dict(iters=5))

@@ -45,7 +45,9 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
                             dict(infer_images_per_s=90.0, reader_images_per_s=31.5, reader_members=3), reader=reader,
                             root=tmp_path)
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
-    assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'real', 'machine', 'date', 'reader'}
+    assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'stage_cpu_steal', 'real', 'machine',
+                              'date', 'reader'}
+    assert summary['stage_cpu_steal'] == {}  # no stage recorded any (not Linux, or older stages.json)
     assert ReaderSpec(**summary['reader']) == reader
     models = summary['models']
     assert list(models) == ['model_a', 'model_b', 'ensemble_fused_boxes', 'ensemble_number_vote', 'ensemble']
@@ -59,7 +61,7 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
     assert summary['stage_minutes']['train_a'] == 18.0 and summary['total_minutes'] == 27.1
     assert summary['real'] is None and not any('real' in m for m in models.values())
     out = capsys.readouterr().out
-    assert "inference (model A): 90.0 images/s on" in out and 'real photos (' not in out
+    assert "inference (model A): 90.0 images/s on" in out and 'real photos (' not in out and 'CPU steal' not in out
     assert "batch 16; the demo's reader (3 members): 31.5 images/s" in out
     assert (f'read your photos as the ensemble did: {sys.executable} tools/infer.py a.py a.pth PHOTOS... --view b.py '
             '--fusion fusion.json (tools/serve.py serves the same)') in out
@@ -94,3 +96,15 @@ def test_summary_without_an_ensemble_keeps_the_real_photos_of_model_a(tmp_path):
     summary = write_summary(tmp_path, dict(DONE, real=dict(seconds=60)), member_scores(0.7), None, None,
                             dict(infer_images_per_s=90.0), rl)
     assert list(summary['models']) == ['model_a'] and summary['models']['model_a']['real']['seq_acc'] == 0.4
+
+
+def test_summary_reports_the_cpu_steal_of_a_shared_machine(tmp_path, capsys):
+    done = {k: dict(v) for k, v in DONE.items()}
+    done['train_a']['cpu_steal'], done['data']['cpu_steal'] = 0.45, 0.02
+    summary = write_summary(tmp_path, done, member_scores(0.7), None, None, dict(infer_images_per_s=90.0))
+    assert summary['stage_cpu_steal'] == dict(data=0.02, train_a=0.45)
+    assert "CPU steal (the VM host's share of the cores, by stage): data 2%, train_a 45%" in capsys.readouterr().out
+    # below 5 % in every stage: a dedicated machine, nothing to say
+    done['train_a']['cpu_steal'] = 0.01
+    write_summary(tmp_path, done, member_scores(0.7), None, None, dict(infer_images_per_s=90.0))
+    assert 'CPU steal' not in capsys.readouterr().out
