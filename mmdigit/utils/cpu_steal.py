@@ -1,7 +1,8 @@
 """CPU steal: the share of a virtual machine's CPU time that its host gave to other guests (``/proc/stat``).
 
 Why: on a shared 2-core VM the same demo trained 4,466 iterations in its 18 minutes one evening and 11,111 in the
-afternoon before, with nothing changed; a step probe once measured 0.55 s with the host keeping 50-67 % of the CPU.
+afternoon before, with nothing changed; a step probe once measured 0.55 s while `top` showed the host keeping
+50-67 % of the CPU.
 The demo records the steal of every stage beside its seconds, so a slow run says why. Linux only; elsewhere (no
 ``/proc/stat``) nothing is recorded.
 """
