@@ -6,6 +6,8 @@ afternoon before, with nothing changed; a step probe once measured 0.55 s while 
 The demo records the steal of every stage beside its seconds, so a slow run says what part of it the host took;
 not all of a slow hour is steal (a probe of 0.586 s, 2.4x the same morning's step, had 21 % stolen: a busy host's
 cores also run slower). Linux only; elsewhere (no ``/proc/stat``) nothing is recorded.
+Written by hand: two counters of one line of ``/proc/stat``; nothing in the pinned stack reads them (psutil does,
+but is not a dependency, and one line of parsing does not justify one).
 """
 from __future__ import annotations
 
