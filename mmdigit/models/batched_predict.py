@@ -201,6 +201,17 @@ def first_kept(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg, top: int, e
     return NMSop.apply(shifted, scores, iou, 0, 0.0, -1)[:top]
 
 
+def rcnn_class_scores(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], rois: Tensor) -> tuple[Tensor, Tensor]:
+    """The R-CNN's class scores of ``rois`` (mmdet's ``(image index, x1, y1, x2, y2)`` rows, input pixels), as
+    its ``predict`` scores them (softmax, or the loss's own activation for custom classifiers; the last column is
+    the background), and its box deltas."""
+    head = roi_head.bbox_head
+    out = roi_head._bbox_forward(feats, rois)
+    cls_score = out['cls_score']
+    scores = head.loss_cls.get_activation(cls_score) if head.custom_cls_channels else cls_score.softmax(-1)
+    return scores, out['bbox_pred']
+
+
 def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], proposals: list[InstanceData],
                     img_metas: list[dict], rescale: bool) -> list[InstanceData]:
     """``roi_head.predict(feats, proposals, samples, rescale)`` for the whole batch: one RoI forward, class
@@ -213,9 +224,7 @@ def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], propos
     counts = [len(b) for b in boxes]
     if rois.shape[0] == 0:
         return [_empty(rois, head.num_classes) for _ in img_metas]
-    out = roi_head._bbox_forward(feats, rois)
-    cls_score, bbox_pred = out['cls_score'], out['bbox_pred']
-    scores = head.loss_cls.get_activation(cls_score) if head.custom_cls_channels else cls_score.softmax(-1)
+    scores, bbox_pred = rcnn_class_scores(roi_head, feats, rois)
     classes = 1 if head.reg_class_agnostic else head.num_classes
     reg_dim = head.bbox_coder.encode_size
     repeats = torch.tensor(counts, device=rois.device) * classes

@@ -21,11 +21,12 @@ import torch
 from mmdet.models.detectors import FasterRCNN
 from mmdet.registry import MODELS, TRANSFORMS
 from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import bbox2roi
 from mmengine.structures import InstanceData
 
 from mmdigit.recognition import NumberDecoder
 
-from .batched_predict import batched_applies, rcnn_detections, rpn_proposals
+from .batched_predict import batched_applies, rcnn_class_scores, rcnn_detections, rpn_proposals
 from .reading_canvas import canvas_groups
 from .rpn_samples import rpn_training_samples
 
@@ -40,7 +41,15 @@ def zoom_region(bboxes, scores, labels, image_hw, score_thr: float, margin=ZOOM_
     idx = NumberDecoder(score_thr).select(bboxes, scores, labels)
     if not len(idx):
         return None
-    b = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)[idx]
+    return number_region(np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)[idx], image_hw, margin)
+
+
+def number_region(bboxes, image_hw, margin=ZOOM_DEFAULTS['margin']):
+    """The crop (x1, y1, x2, y2, ints, clipped) around digit boxes (xyxy, original pixels), widened by
+    ``margin`` median digit heights; ``None`` when there are none or the crop would be the whole image."""
+    b = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
+    if not len(b):
+        return None
     h = float(np.median(b[:, 3] - b[:, 1]))
     height, width = image_hw
     x1 = int(max(0.0, np.floor(b[:, 0].min() - margin[0] * h)))
@@ -123,18 +132,85 @@ class ZoomInFasterRCNN(FasterRCNN):
         results = rcnn_detections(self.roi_head, feats, proposals, metas, rescale)
         return self.add_pred_to_datasample(batch_data_samples, results)
 
+    def classify_boxes(self, batch_inputs, batch_data_samples, boxes: list) -> list:
+        """The R-CNN's class scores (``(n, num_classes + 1)``, background last) of given boxes, one list entry
+        per image, read as the model reads: ``boxes[i]`` are the i-th image's boxes in original pixels (e.g.
+        its labelled digits); with ``test_cfg.zoom``, on the zoomed-in crop around them (the second pass's
+        input, as if the first pass had found exactly these digits), else on the input; on the reading canvas.
+        So a model's reading of perfect boxes is measured apart from its detection of them
+        (:mod:`mmdigit.evaluation.labelled_boxes`)."""
+        boxes = [torch.as_tensor(np.asarray(b, dtype=np.float32).reshape(-1, 4)) for b in boxes]
+        samples = list(batch_data_samples)
+        places = [(0.0, 0.0, 1.0, 1.0)] * len(samples)  # per image: x, y offset and x, y scale of its source
+        zoom = (self.test_cfg or {}).get('zoom')
+        if zoom:
+            zoom = {**ZOOM_DEFAULTS, **zoom}
+            regions = [number_region(b.numpy(), s.ori_shape, zoom['margin']) for b, s in zip(boxes, samples)]
+            jobs, data = self._crops(batch_inputs, samples, regions, zoom)
+            if jobs:
+                # images without a crop (it would be the whole image) are read on the first pass's input
+                parts = dict(enumerate(batch_inputs))
+                for (i, x1, y1, sx, sy), x, crop in zip(jobs, data['inputs'], data['data_samples']):
+                    parts[i], samples[i], places[i] = x, crop, (x1, y1, sx, sy)
+                batch_inputs = self._padded_batch([parts[i] for i in range(len(samples))])
+        out = [boxes[i].new_zeros((0, self.roi_head.bbox_head.num_classes + 1)) for i in range(len(samples))]
+        pre = self.data_preprocessor
+        for idx, inputs in canvas_groups(batch_inputs, samples, (self.test_cfg or {}).get('canvas'),
+                                         getattr(pre, 'pad_size_divisor', 1), getattr(pre, 'pad_value', 0)):
+            if not any(len(boxes[i]) for i in idx):
+                continue
+            feats = self.extract_feat(inputs)
+            rois = []
+            for i in idx:
+                x1, y1, sx, sy = places[i]
+                fx, fy = samples[i].scale_factor
+                offset = boxes[i].new_tensor([x1, y1, x1, y1])
+                rois.append((boxes[i] * boxes[i].new_tensor([sx, sy, sx, sy]) - offset)
+                            * boxes[i].new_tensor([fx, fy, fx, fy]))
+            scores, _ = rcnn_class_scores(self.roi_head, feats, bbox2roi(rois))
+            for i, s in zip(idx, scores.split([len(r) for r in rois])):
+                out[i] = s
+        return out
+
+    def _padded_batch(self, inputs: list):
+        """(3, h, w) inputs as one (N, 3, H, W) batch, padded with the preprocessor's pad value (the reading
+        canvas then cuts or pads each orientation's group)."""
+        pad = getattr(self.data_preprocessor, 'pad_value', 0)
+        h, w = max(x.shape[-2] for x in inputs), max(x.shape[-1] for x in inputs)
+        return torch.stack([torch.nn.functional.pad(x, (0, w - x.shape[-1], 0, h - x.shape[-2]), value=pad)
+                            for x in inputs])
+
     def _zoom_in(self, batch_inputs, samples, zoom) -> None:
         """Replace each sample's predictions with those of a second pass on a crop around its digits."""
+        zoom = {**ZOOM_DEFAULTS, **zoom}
+        regions = []
+        for sample in samples:
+            pred = sample.pred_instances
+            regions.append(zoom_region(pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(),
+                                       pred.labels.cpu().numpy(), sample.ori_shape, zoom['score_thr'],
+                                       zoom['margin']))
+        jobs, data = self._crops(batch_inputs, samples, regions, zoom)
+        if not jobs:
+            return
+        zoomed = self._detect_on_canvas(data['inputs'], data['data_samples'], rescale=True)
+        for (i, x1, y1, sx, sy), z in zip(jobs, zoomed):
+            pred = z.pred_instances
+            offset = pred.bboxes.new_tensor([x1, y1, x1, y1])
+            scale = pred.bboxes.new_tensor([sx, sy, sx, sy])
+            samples[i].pred_instances = InstanceData(
+                bboxes=(pred.bboxes + offset) / scale, scores=pred.scores, labels=pred.labels)
+
+    def _crops(self, batch_inputs, samples, regions: list, zoom) -> tuple[list, dict | None]:
+        """The zoomed-in inputs: each image's ``regions[i]`` (original pixels; None: no crop) cut from its
+        source image, resized with ``zoom['resize']`` and preprocessed as one batch. Returns the jobs
+        ``(image index, x1, y1, x scale, y scale)`` (the crop's corner in source pixels and the source's scale
+        from original pixels) and the preprocessed batch (None without jobs)."""
         key = repr(zoom['resize'])
         if getattr(self, '_zoom_resize', (None,))[0] != key:  # built once: mmengine's registry switches a
             self._zoom_resize = (key, TRANSFORMS.build(zoom['resize']))  # process-wide scope while building
         resize = self._zoom_resize[1]
-        zoom = {**ZOOM_DEFAULTS, **zoom}
         jobs, inputs, crop_samples = [], [], []
-        for i, sample in enumerate(samples):
-            pred = sample.pred_instances
-            box = zoom_region(pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy(), pred.labels.cpu().numpy(),
-                              sample.ori_shape, zoom['score_thr'], zoom['margin'])
+        for i, (sample, box) in enumerate(zip(samples, regions)):
             if box is None:
                 continue
             image, sx, sy = self._source_image(batch_inputs[i], sample)
@@ -149,15 +225,8 @@ class ZoomInFasterRCNN(FasterRCNN):
                 ori_shape=crop.shape[:2], img_shape=out['img_shape'], scale_factor=out['scale_factor'])))
             jobs.append((i, x1, y1, sx, sy))
         if not jobs:
-            return
-        data = self.data_preprocessor(dict(inputs=inputs, data_samples=crop_samples), False)
-        zoomed = self._detect_on_canvas(data['inputs'], data['data_samples'], rescale=True)
-        for (i, x1, y1, sx, sy), z in zip(jobs, zoomed):
-            pred = z.pred_instances
-            offset = pred.bboxes.new_tensor([x1, y1, x1, y1])
-            scale = pred.bboxes.new_tensor([sx, sy, sx, sy])
-            samples[i].pred_instances = InstanceData(
-                bboxes=(pred.bboxes + offset) / scale, scores=pred.scores, labels=pred.labels)
+            return jobs, None
+        return jobs, self.data_preprocessor(dict(inputs=inputs, data_samples=crop_samples), False)
 
     def _source_image(self, inputs, sample):
         """What to crop from: (HxWx3 BGR uint8, x scale, y scale) from original pixels to this image's.

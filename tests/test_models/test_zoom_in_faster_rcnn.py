@@ -108,3 +108,80 @@ def test_zoom_settings_a_config_leaves_out_are_zoom_defaults(cpu_cfg, monkeypatc
     monkeypatch.setitem(ZOOM_DEFAULTS, 'margin', (2.0, 0.3))  # they are read from ZOOM_DEFAULTS: a wider crop
     _, calls = detect(cfg, monkeypatch)
     assert calls[1][0][1] > explicit[1][1][0][1] + 20  # (h, w) of the resized crop
+
+
+# ----- classify_boxes: the R-CNN's class scores of given (labelled) boxes, read as the model reads
+
+
+def build(cfg):
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+    model = MODELS.build(cfg.model).eval()
+    model.cfg = cfg
+    return model
+
+
+def classify(model, monkeypatch, images, boxes):
+    """``classify_boxes`` of ``images`` (BGR arrays) and ``boxes`` (original pixels) through the model's test
+    pipeline and preprocessor; returns (scores, (RoIs, first feature map's shape) of each R-CNN call)."""
+    from mmdigit.apis import BatchInference
+    from mmdigit.models import zoom_in_faster_rcnn as zoom_module
+    seen = []
+    real_scores = zoom_module.rcnn_class_scores
+
+    def spy(roi_head, feats, rois):
+        seen.append((rois.clone(), tuple(feats[0].shape)))
+        return real_scores(roi_head, feats, rois)
+
+    monkeypatch.setattr(zoom_module, 'rcnn_class_scores', spy)
+    prepare = BatchInference(model).prepare
+    data = [prepare(im) for im in images]
+    with torch.inference_mode():
+        packed = model.data_preprocessor(dict(inputs=[d['inputs'] for d in data],
+                                              data_samples=[d['data_samples'] for d in data]), False)
+        scores = model.classify_boxes(packed['inputs'], packed['data_samples'], boxes)
+    return scores, seen
+
+
+def photo(h=60, w=200):
+    image = np.zeros((h, w, 3), np.uint8)
+    x1, y1, x2, y2 = TRUE_BOX
+    image[y1:y2, x1:x2] = 255
+    return image
+
+
+def test_labelled_boxes_are_read_on_the_zoomed_crop_around_them(cpu_cfg, monkeypatch):
+    scores, seen = classify(build(cpu_cfg), monkeypatch, [photo()], [[TRUE_BOX]])
+    # the crop: the box widened by 0.8 / 0.3 of its 24-px height -> x 70-130, y 12-52 (60 x 40 px), resized
+    # to fit 192 x 64 (x1.6); the box in it: (90 - 70, 20 - 12, 110 - 70, 44 - 12) x 1.6
+    ((rois, _),) = seen
+    assert rois.tolist() == [pytest.approx([0, 32, 12.8, 64, 51.2], abs=1e-4)]
+    assert scores[0].shape == (1, 11) and float(scores[0].sum()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_without_zoom_labelled_boxes_are_read_on_the_input(cpu_cfg, monkeypatch):
+    cfg = copy.deepcopy(cpu_cfg)
+    cfg.model.test_cfg.zoom = None
+    _, seen = classify(build(cfg), monkeypatch, [photo()], [[TRUE_BOX]])
+    ((rois, _),) = seen  # 60 x 200 resized to fit 192 x 64: 58 x 192, so x 192 / 200 and y 58 / 60
+    x1, y1, x2, y2 = TRUE_BOX
+    assert rois.tolist() == [pytest.approx([0, x1 * 0.96, y1 * 58 / 60, x2 * 0.96, y2 * 58 / 60], abs=1e-3)]
+
+
+def test_labelled_boxes_read_the_same_alone_and_in_any_batch(cpu_cfg, monkeypatch):
+    """A box filling its photo (no crop: the first pass's input), a photo without boxes, a portrait photo and
+    a small number in a wide one, batched together: each image's scores are those it gets read alone (the
+    portrait ones up to what a taller portrait batch-mate's padding changes, as in detection)."""
+    model = build(cpu_cfg)
+    whole = np.full((40, 30, 3), 255, np.uint8)
+    tall = np.zeros((120, 50, 3), np.uint8)
+    tall[30:90, 10:40] = 255
+    images = [photo(), whole, photo(), tall]
+    boxes = [[TRUE_BOX], [[1, 1, 29, 39]], np.zeros((0, 4)), [[10, 30, 40, 60], [10, 60, 40, 90]]]
+    together, seen = classify(model, monkeypatch, images, boxes)
+    assert [s.shape[0] for s in together] == [1, 1, 0, 2]
+    assert [r[:, 0].tolist() for r, _ in seen] == [[0], [0, 1, 1]]  # landscape, then portrait; no empty RoIs
+    for image, b, s, atol in zip(images, boxes, together, (1e-6, 1e-3, 0, 1e-6)):
+        alone, _ = classify(model, monkeypatch, [image], [b])
+        torch.testing.assert_close(alone[0], s, atol=atol, rtol=0)

@@ -1,0 +1,122 @@
+"""Reading perfect boxes: what a model's classifier reads when detection is taken out of the reading.
+
+Why: a wrong number is a detection error (a digit missed, a mark or a stroke read as another digit, boxes that
+split or merge digits) or a classification error (the digit's box found, the wrong digit given), and the two
+need different remedies. Given the labelled boxes as its RoIs (on the zoomed-in crop around them, as its second
+pass reads: :meth:`mmdigit.models.ZoomInFasterRCNN.classify_boxes`), each box's most likely digit is what the
+classifier alone reads; set beside the model's own reading of the same photos (the numbers its ``pred.csv``
+holds), :func:`split_errors` says how many wrong numbers detection costs and how many the classifier does.
+``tools/analysis/labelled_boxes.py`` runs both.
+"""
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mmdigit.recognition import NO_NUMBER, NumberDecoder
+
+from .offline import GroundTruth
+
+
+@dataclass
+class LabelledBoxReading:
+    """A set read from its labelled boxes: per image the labelled number and the number its boxes' best digits
+    spell (both in the decoder's reading order), and per digit the right count and the confusions. Images with
+    no labelled digit are left out (nothing to classify)."""
+
+    truth: dict  # {image_id: labelled number}
+    read: dict  # {image_id: number read from the labelled boxes}
+    digits: int = 0
+    digits_right: int = 0
+    confusions: collections.Counter = field(default_factory=collections.Counter)  # (true, read) -> count
+
+    @property
+    def digit_accuracy(self) -> float:
+        return self.digits_right / self.digits if self.digits else float('nan')
+
+    @property
+    def number_accuracy(self) -> float:
+        return sum(self.read[i] == t for i, t in self.truth.items()) / len(self.truth) if self.truth else float('nan')
+
+    def to_dict(self, confusions: int = 10) -> dict:
+        return dict(images=len(self.truth), digits=self.digits, digit_accuracy=self.digit_accuracy,
+                    number_accuracy=self.number_accuracy,
+                    confusions=[dict(true=t, read=r, count=n) for (t, r), n in self.confusions.most_common(confusions)],
+                    numbers={str(i): dict(truth=t, read=self.read[i]) for i, t in self.truth.items()})
+
+
+def read_labelled_boxes(model, gt: GroundTruth, img_dir, cfg=None, batch_size: int = 16,
+                        decoder: NumberDecoder | None = None) -> LabelledBoxReading:
+    """Classify every labelled box of ``gt`` (images under ``img_dir``) with ``model`` (a
+    :class:`~mmdigit.models.ZoomInFasterRCNN`; ``cfg``: the config whose test pipeline prepares the photos,
+    default the model's own), each box's digit the most likely of the ten; numbers spelled in ``decoder``'s
+    reading order (default: the default decoder's)."""
+    import torch
+
+    from mmdigit.apis.batch_inference import BatchInference
+    from mmdigit.datasets.coco_io import DataError
+
+    if not hasattr(model, 'classify_boxes'):
+        raise ValueError(f'{type(model).__name__} cannot classify given boxes (a ZoomInFasterRCNN can)')
+    ids = [i for i in gt.image_ids if len(gt.boxes[i][0])]
+    missing = [gt.files[i] for i in ids if not (Path(img_dir) / gt.files[i]).is_file()]
+    if missing:
+        raise DataError(f'{img_dir}: {len(missing)} image(s) of {gt.ann_file} missing, e.g. {missing[0]}')
+    decoder = decoder or NumberDecoder()
+    prepare = BatchInference(model, cfg=cfg).prepare
+    result = LabelledBoxReading({}, {})
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size]
+        data = [prepare(Path(img_dir) / gt.files[i]) for i in batch]
+        with torch.inference_mode():
+            packed = model.data_preprocessor(dict(inputs=[d['inputs'] for d in data],
+                                                  data_samples=[d['data_samples'] for d in data]), False)
+            scores = model.classify_boxes(packed['inputs'], packed['data_samples'], [gt.boxes[i][0] for i in batch])
+        for i, s in zip(batch, scores):
+            boxes, labels = gt.boxes[i]
+            read = s[:, :-1].argmax(1).cpu().numpy()  # the best digit; the background column left out
+            result.truth[i] = decoder.ground_truth(boxes, labels)
+            result.read[i] = decoder.ground_truth(boxes, read)
+            result.digits += len(labels)
+            result.digits_right += int((read == labels).sum())
+            result.confusions.update((int(t), int(r)) for t, r in zip(labels, read) if t != r)
+    return result
+
+
+#: How :func:`split_errors` names a number the labelled boxes read right and the model's own reading got wrong.
+DETECTION_KINDS = ('more digits', 'fewer digits', 'a wrong digit', 'nothing')
+
+
+def split_errors(labelled: LabelledBoxReading, numbers: dict) -> dict:
+    """Each image of ``labelled`` counted once: read right both ways, right only from the labelled boxes (the
+    model's own reading lost it: by :data:`DETECTION_KINDS`, what it read instead), right only in the model's
+    own reading, or wrong both ways. ``numbers``: ``{image_id: number}`` the model read end to end; an image
+    missing there counts as read ``'-1'``."""
+    out = collections.Counter({'both right': 0, 'only the labelled boxes right': 0, 'only the model right': 0,
+                               'both wrong': 0})
+    for i, truth in labelled.truth.items():
+        own, boxes_right = str(numbers.get(i, NO_NUMBER)), labelled.read[i] == truth
+        if own == truth:
+            out['both right' if boxes_right else 'only the model right'] += 1
+        elif not boxes_right:
+            out['both wrong'] += 1
+        else:
+            out['only the labelled boxes right'] += 1
+            out[_kind(own, truth)] += 1
+    return dict(out)
+
+
+def _kind(own: str, truth: str) -> str:
+    if own == NO_NUMBER:
+        return 'nothing'
+    if len(own) != len(truth):
+        return 'more digits' if len(own) > len(truth) else 'fewer digits'
+    return 'a wrong digit'
+
+
+def number_accuracy_of(numbers: dict, labelled: LabelledBoxReading) -> float:
+    """The model's own whole-number accuracy on the images ``labelled`` holds."""
+    return float(np.mean([str(numbers.get(i, NO_NUMBER)) == t for i, t in labelled.truth.items()]))

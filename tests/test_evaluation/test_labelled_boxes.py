@@ -1,0 +1,99 @@
+"""Reading perfect boxes (mmdigit.evaluation.labelled_boxes) and tools/analysis/labelled_boxes.py on the tiny set."""
+import json
+import sys
+
+import pytest
+import torch
+
+from mmdigit.evaluation import load_ground_truth
+from mmdigit.evaluation.labelled_boxes import LabelledBoxReading, read_labelled_boxes, split_errors
+from mmdigit.recognition import NumberDecoder
+from tests.helpers import REPO
+
+sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+sys.path.insert(0, str(REPO / 'tools'))
+import labelled_boxes as tool  # noqa: E402
+import test as test_tool  # noqa: E402
+
+from mmdigit.utils.cli import run_main  # noqa: E402
+
+
+def test_split_errors_counts_each_image_once_and_names_what_detection_lost():
+    labelled = LabelledBoxReading(truth={1: '12', 2: '12', 3: '12', 4: '12', 5: '12', 6: '7', 7: '12'},
+                                  read={1: '12', 2: '12', 3: '12', 4: '12', 5: '12', 6: '1', 7: '13'})
+    numbers = {1: '12', 2: '412', 3: '2', 4: '13', 6: '7', 7: '11'}  # 5 missing: read '-1'
+    assert split_errors(labelled, numbers) == {
+        'both right': 1, 'only the labelled boxes right': 4, 'only the model right': 1, 'both wrong': 1,
+        'more digits': 1, 'fewer digits': 1, 'a wrong digit': 1, 'nothing': 1}
+    assert labelled.number_accuracy == pytest.approx(5 / 7)
+
+
+def scored_by(labels_of):
+    """A stand-in for ``classify_boxes``: one-hot scores of ``labels_of(image's boxes)``, background last."""
+
+    def classify_boxes(inputs, samples, boxes):
+        out = []
+        for b in boxes:
+            s = torch.zeros(len(b), 11)
+            s[torch.arange(len(b)), torch.as_tensor(labels_of(b), dtype=torch.long)] = 1
+            out.append(s)
+        return out
+
+    return classify_boxes
+
+
+def test_numbers_are_spelled_in_reading_order_and_confusions_counted(trained, tiny_digits, monkeypatch):
+    from mmdigit.apis import DigitReader
+    cfg_path, work = trained
+    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'))
+    gt = load_ground_truth(tiny_digits / 'test.json', NumberDecoder())
+    truth_of = {tuple(map(tuple, b.tolist())): lab for b, lab in gt.boxes.values()}
+    monkeypatch.setattr(reader.model, 'classify_boxes', scored_by(lambda b: truth_of[tuple(map(tuple, b.tolist()))]))
+    right = read_labelled_boxes(reader.model, gt, tiny_digits / 'test', batch_size=3)
+    assert right.read == right.truth == gt.numbers and right.number_accuracy == 1.0
+    assert right.digits == right.digits_right == sum(len(lab) for _, lab in gt.boxes.values())
+    # every box read as a 7: the confusions are every labelled digit that is not a 7
+    monkeypatch.setattr(reader.model, 'classify_boxes', scored_by(lambda b: [7] * len(b)))
+    sevens = read_labelled_boxes(reader.model, gt, tiny_digits / 'test', batch_size=5)
+    assert all(set(n) == {'7'} and len(n) == len(gt.numbers[i]) for i, n in sevens.read.items())
+    wrong = [int(d) for _, lab in gt.boxes.values() for d in lab if d != 7]
+    assert sum(sevens.confusions.values()) == len(wrong) == sevens.digits - sevens.digits_right
+    assert all(r == 7 for _, r in sevens.confusions)
+
+
+def test_tool_reads_the_labelled_boxes_and_splits_the_models_own_errors(trained, tiny_digits, tmp_path, capsys):
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    test_tool.main([cfg_path, ckpt, '--pred-dir', str(tmp_path / 'pred'), '--work-dir', str(tmp_path / 'w')])
+    out = tmp_path / 'report' / 'labelled.json'
+    assert tool.main([cfg_path, ckpt, '--pred-dir', str(tmp_path / 'pred'), '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert 'read from the labelled boxes: digits' in printed and 'both right' in printed
+    report = json.loads(out.read_text())
+    gt = json.loads((tiny_digits / 'test.json').read_text())  # the config's test split, the default
+    assert report['images'] == len(gt['images']) and report['digits'] == len(gt['annotations'])
+    assert 0 <= report['digit_accuracy'] <= 1 and 0 <= report['number_accuracy'] <= 1
+    errors = report['errors']
+    assert sum(errors[k] for k in ('both right', 'only the labelled boxes right', 'only the model right',
+                                   'both wrong')) == report['images']
+    # the model's numbers are those its pred.csv holds
+    csv = dict(line.split(',') for line in (tmp_path / 'pred' / 'pred.csv').read_text().splitlines()[1:])
+    assert report['model_numbers'] == csv
+    right = sum(csv[i] == n['truth'] for i, n in report['numbers'].items())
+    assert report['model_number_accuracy'] == pytest.approx(right / report['images'])
+
+
+def test_tool_bad_inputs_are_one_line(trained, tmp_path, capsys):
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    with pytest.raises(SystemExit) as e:  # an argparse error: usage and one line
+        tool.main([cfg_path, ckpt, '--img-dir', str(tmp_path)])
+    assert e.value.code == 2 and '--img-dir and --ann-file go together' in capsys.readouterr().err
+    missing = tmp_path / 'none.json'
+    assert run_main(tool.main, 'labelled_boxes',
+                    [cfg_path, ckpt, '--img-dir', str(tmp_path), '--ann-file', str(missing)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('labelled_boxes: ') and str(missing) in err and len(err.splitlines()) == 1
+    (tmp_path / 'afile').write_text('')
+    assert run_main(tool.main, 'labelled_boxes', [cfg_path, ckpt, '--out', str(tmp_path / 'afile' / 'x.json')]) == 2
+    assert '--out' in capsys.readouterr().err

@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Detection or classification? Read a labelled set from its labelled boxes, and split the model's errors.
+
+    python tools/analysis/labelled_boxes.py CONFIG CHECKPOINT [--img-dir IMAGES --ann-file COCO.json]
+        [--pred-dir DIR] [--out FILE] [--batch-size 16]
+
+The model's R-CNN classifies each labelled digit box (on the zoomed-in crop around the labelled number, as its
+second pass reads), each box's digit the most likely of the ten: per-digit and whole-number accuracy with
+perfect boxes, and the commonest confusions. ``--pred-dir``: the model's own ``tools/test.py --pred-dir`` on the
+same set; its numbers (as its pred.csv holds them) are split into read right both ways, right only from the
+labelled boxes (what the model read instead: more digits, fewer, a wrong digit, nothing), right only end to end,
+wrong both ways. Without ``--img-dir`` the config's test split is read. ``--out`` writes all of it as JSON,
+with every image's two numbers. E.g. the real SVHN photos:
+``--img-dir ../shared/svhn-reference/real-dev/images --ann-file ../shared/svhn-reference/real-dev/real_dev.json``.
+The measurement is ``mmdigit.evaluation.labelled_boxes``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os.path as osp
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without install
+
+from mmdigit.utils.cli import check_writable_dir, positive_int, run_main  # noqa: E402
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('config')
+    ap.add_argument('checkpoint')
+    ap.add_argument('--img-dir', help="a labelled image folder (default: the config's test split)")
+    ap.add_argument('--ann-file', help='with --img-dir: its COCO json')
+    ap.add_argument('--pred-dir', help="the model's own tools/test.py --pred-dir on the same set: split its errors")
+    ap.add_argument('--out', help='write the measurement as JSON')
+    ap.add_argument('--batch-size', type=positive_int, default=16)
+    args = ap.parse_args(argv)
+    if bool(args.img_dir) != bool(args.ann_file):
+        ap.error('--img-dir and --ann-file go together (a labelled folder: images and their COCO json)')
+    return args
+
+
+def test_split(cfg) -> tuple[str, str]:
+    """(COCO json, image folder) of the config's test split."""
+    ds = cfg.test_dataloader.dataset
+    root = ds.get('data_root', '') or ''
+    return osp.join(root, ds.ann_file), osp.join(root, (ds.get('data_prefix') or {}).get('img', ''))
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.out:
+        check_writable_dir(Path(args.out).resolve().parent, '--out')
+    from mmdigit.apis import DigitReader
+    from mmdigit.evaluation import PredictionSet, load_ground_truth
+    from mmdigit.evaluation.labelled_boxes import DETECTION_KINDS, number_accuracy_of, read_labelled_boxes, split_errors
+    from mmdigit.utils import atomic_write_text
+
+    reader = DigitReader(args.config, args.checkpoint)
+    cfg = reader.members[0].cfg
+    ann_file, img_dir = (args.ann_file, args.img_dir) if args.img_dir else test_split(cfg)
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'{img_dir}: image folder does not exist')
+    decoder = reader.reading.decoder
+    gt = load_ground_truth(ann_file, decoder)
+    own = PredictionSet.load(args.pred_dir, ann_file) if args.pred_dir else None  # fails before the long part
+    labelled = read_labelled_boxes(reader.model, gt, img_dir, cfg, args.batch_size, decoder)
+
+    out = dict(config=args.config, checkpoint=args.checkpoint, ann_file=str(ann_file), **labelled.to_dict())
+    print(f'{ann_file}: {len(labelled.truth)} images with digits, {labelled.digits} labelled digits')
+    print(f'  read from the labelled boxes: digits {labelled.digit_accuracy:.3f}, '
+          f'whole numbers {labelled.number_accuracy:.3f}')
+    if labelled.confusions:
+        print('  commonest confusions (true -> read): ' + ', '.join(
+            f'{t} -> {r} ({n})' for (t, r), n in labelled.confusions.most_common(5)))
+    if own is not None:
+        numbers = own.reading.decode_all(own.detections)
+        split = split_errors(labelled, numbers)
+        out.update(pred_dir=args.pred_dir, model_number_accuracy=number_accuracy_of(numbers, labelled),
+                   errors=split, model_numbers={str(i): str(numbers.get(i, '-1')) for i in labelled.truth})
+        print(f'  the model\'s own reading ({args.pred_dir}): whole numbers {out["model_number_accuracy"]:.3f}')
+        for key in ('both right', 'only the labelled boxes right', 'only the model right', 'both wrong'):
+            print(f'    {key}: {split[key]}')
+        lost = [f'{k} {split[k]}' for k in DETECTION_KINDS if split.get(k)]
+        if lost:
+            print('    right from the labelled boxes, read end to end with: ' + ', '.join(lost))
+    if args.out:
+        atomic_write_text(args.out, json.dumps(out, indent=1))
+        print(f'  wrote {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_main(main, 'labelled_boxes'))
