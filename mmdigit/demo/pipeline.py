@@ -235,7 +235,23 @@ def real_photos(work: Path, real: tuple, members: dict, tests: dict, ens: dict |
     print(f'   model A on real photos: boxes matched {ratios["matched"]}, width ratio p25/p50/p75 '
           f'{ratios["width_ratio"]}, height ratio {ratios["height_ratio"]}, IoU {ratios["iou"]}')
     return dict(ann_file=str(ann), images=len(preds_a.gt.image_ids), model_a=ra, model_b=rb, members=tested,
-                ensemble_rows=rows, box_ratios_a=ratios)
+                ensemble_rows=rows, box_ratios_a=ratios,
+                labelled_boxes_a=labelled_boxes_of(work, real, members['model_a'], ra, 'model_a'))
+
+
+def labelled_boxes_of(work: Path, real: tuple, member: dict, tested_real: dict, name: str) -> dict:
+    """A member's classifier reading the real photos' labelled boxes, beside its own reading of them
+    (:mod:`mmdigit.evaluation.labelled_boxes`): of its wrong numbers, how many detection costs and how many the
+    classifier does. The whole report (every photo's two numbers) goes to ``<name>/labelled_boxes_real.json``;
+    the counts, the accuracies and the commonest confusions come back."""
+    from mmdigit.evaluation.labelled_boxes import labelled_box_report
+    from mmdigit.utils import atomic_write_text
+    ann, images = real
+    report = labelled_box_report(member.get('config', CONFIG), member['checkpoint'], ann, images,
+                                 tested_real['pred_dir'])
+    atomic_write_text(work / name / 'labelled_boxes_real.json', json.dumps(report, indent=1))
+    keep = ('digit_accuracy', 'number_accuracy', 'model_number_accuracy', 'errors')
+    return dict({k: report[k] for k in keep}, confusions=report['confusions'][:5])
 
 
 def pictures(work: Path, data: Path, a: dict, b: dict, real: tuple | None, real_a: dict | None) -> dict:

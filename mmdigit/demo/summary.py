@@ -66,7 +66,9 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
     steal = {k: v['cpu_steal'] for k, v in done.items() if v.get('cpu_steal') is not None}
     summary = dict(models=models, stage_minutes=minutes, total_minutes=round(sum(minutes.values()), 1),
                    stage_cpu_steal=steal,
-                   real=rl and dict(ann_file=rl['ann_file'], images=rl['images'], box_ratios_a=rl['box_ratios_a']),
+                   real=rl and dict(ann_file=rl['ann_file'], images=rl['images'], box_ratios_a=rl['box_ratios_a'],
+                                    **({'labelled_boxes_a': rl['labelled_boxes_a']} if rl.get('labelled_boxes_a')
+                                       else {})),
                    machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'),
                    reader=reader and dataclasses.asdict(reader))
     (work / 'summary.json').write_text(json.dumps(summary, indent=2))
@@ -88,6 +90,16 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
             f'{k}={v:.3f}' for k, v in ra['per_length'].items()) + f'; digit precision {ra["digit_precision"]:.3f}, '
             f'recall {ra["digit_recall"]:.3f}; box width/height ratio to the real boxes (median) '
             f'{rl["box_ratios_a"]["width_ratio"][1]}/{rl["box_ratios_a"]["height_ratio"][1]}')
+        lb = rl.get('labelled_boxes_a')
+        if lb:  # detection or classification: model A's classifier on the labelled boxes
+            from mmdigit.evaluation.labelled_boxes import DETECTION_KINDS
+            e = lb['errors']
+            lost = ', '.join(f'{k} {e[k]}' for k in DETECTION_KINDS if e.get(k))
+            print(f'real photos, model A\'s classifier on the labelled boxes: digits {lb["digit_accuracy"]:.3f}, '
+                  f'numbers {lb["number_accuracy"]:.3f} (its own reading {lb["model_number_accuracy"]:.3f}); '
+                  f'right from the labelled boxes but not end to end {e["only the labelled boxes right"]}'
+                  + (f' ({lost})' if lost else '') + f', the other way {e["only the model right"]}, wrong both '
+                  f'ways {e["both wrong"]}')
     reader_speed = (f'; the demo\'s reader ({spd["reader_members"]} members): {spd["reader_images_per_s"]} images/s'
                     if 'reader_images_per_s' in spd else '')
     print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16'

@@ -6,7 +6,7 @@ need different remedies. Given the labelled boxes as its RoIs (on the zoomed-in 
 pass reads: :meth:`mmdigit.models.ZoomInFasterRCNN.classify_boxes`), each box's most likely digit is what the
 classifier alone reads; set beside the model's own reading of the same photos (the numbers its ``pred.csv``
 holds), :func:`split_errors` says how many wrong numbers detection costs and how many the classifier does.
-``tools/analysis/labelled_boxes.py`` runs both.
+:func:`labelled_box_report` runs both (``tools/analysis/labelled_boxes.py``, the demo's real-photo stage).
 """
 from __future__ import annotations
 
@@ -120,3 +120,27 @@ def _kind(own: str, truth: str) -> str:
 def number_accuracy_of(numbers: dict, labelled: LabelledBoxReading) -> float:
     """The model's own whole-number accuracy on the images ``labelled`` holds."""
     return float(np.mean([str(numbers.get(i, NO_NUMBER)) == t for i, t in labelled.truth.items()]))
+
+
+def labelled_box_report(config, checkpoint, ann_file, img_dir, pred_dir=None, batch_size: int = 16) -> dict:
+    """A checkpoint's labelled-box reading of a labelled set (:meth:`LabelledBoxReading.to_dict`) and, with
+    ``pred_dir`` (its ``tools/test.py --pred-dir`` on the same set), its own whole-number accuracy there
+    (``model_number_accuracy``), :func:`split_errors` of its numbers (``errors``) and the numbers
+    (``model_numbers``), as its ``pred.csv`` holds them (read with that run's ``pred_info.json``)."""
+    from mmdigit.apis import DigitReader
+
+    from .offline import PredictionSet, load_ground_truth
+    reader = DigitReader(config, checkpoint)
+    if not Path(img_dir).is_dir():
+        raise FileNotFoundError(f'{img_dir}: image folder does not exist')
+    decoder = reader.reading.decoder
+    gt = load_ground_truth(ann_file, decoder)
+    own = PredictionSet.load(pred_dir, ann_file) if pred_dir else None  # a bad pred dir fails before reading
+    labelled = read_labelled_boxes(reader.model, gt, img_dir, reader.members[0].cfg, batch_size, decoder)
+    out = dict(config=str(config), checkpoint=str(checkpoint), ann_file=str(ann_file), **labelled.to_dict())
+    if own is not None:
+        numbers = own.reading.decode_all(own.detections)
+        out.update(pred_dir=str(pred_dir), model_number_accuracy=number_accuracy_of(numbers, labelled),
+                   errors=split_errors(labelled, numbers),
+                   model_numbers={str(i): str(numbers.get(i, NO_NUMBER)) for i in labelled.truth})
+    return out

@@ -121,8 +121,29 @@ def test_a_members_test_stage_reads_the_real_photos_too_and_the_real_stage_reuse
         gt=type('G', (), dict(boxes={}, image_ids=[1, 2]))(), detections={}, reading=None))())
     monkeypatch.setattr(evaluation, 'box_size_ratios', lambda *a: dict(matched=0, width_ratio=0, height_ratio=0,
                                                                        iou=0))
-    rl = pipeline.real_photos(tmp_path, real, {'model_a': {}}, {'model_a': tested}, None)
+    split = []
+    monkeypatch.setattr(pipeline, 'labelled_boxes_of', lambda *a: split.append(a) or {'errors': {}})
+    a = dict(checkpoint='a/iter_9.pth')
+    rl = pipeline.real_photos(tmp_path, real, {'model_a': a}, {'model_a': tested}, None)
     assert rl['model_a'] == tested['real'] and rl['images'] == 2
+    assert split == [(tmp_path, real, a, tested['real'], 'model_a')] and rl['labelled_boxes_a'] == {'errors': {}}
+
+
+def test_model_as_labelled_boxes_are_read_beside_its_own_reading(trained, tiny_digits, tmp_path):
+    import sys
+    sys.path.insert(0, str(pipeline.ROOT / 'tools'))
+    import test as test_tool
+    cfg, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    real = (tiny_digits / 'test.json', tiny_digits / 'test')
+    test_tool.main([cfg, ckpt, '--pred-dir', str(tmp_path / 'pred'), '--work-dir', str(tmp_path / 'w')])
+    got = pipeline.labelled_boxes_of(tmp_path, real, dict(checkpoint=ckpt, config=cfg),
+                                     dict(pred_dir=str(tmp_path / 'pred')), 'model_a')
+    assert sum(got['errors'][k] for k in ('both right', 'only the labelled boxes right', 'only the model right',
+                                          'both wrong')) == 8
+    report = json.loads((tmp_path / 'model_a' / 'labelled_boxes_real.json').read_text())
+    assert report['images'] == 8 and len(report['model_numbers']) == 8 and report['errors'] == got['errors']
+    assert got['number_accuracy'] == report['number_accuracy'] and len(got['confusions']) <= 5
 
 
 def test_a_missing_stage_runs_its_tool_with_the_settings(tmp_path, monkeypatch):

@@ -89,6 +89,23 @@ def test_summary_with_real_photos_and_the_snapshot(tmp_path, capsys):
     assert 'real photos (259, model A)' in capsys.readouterr().out
 
 
+def test_summary_says_what_detection_costs_model_a_on_the_real_photos(tmp_path, capsys):
+    members = dict(model_a=member_scores(0.4))
+    errors = {'both right': 100, 'only the labelled boxes right': 33, 'only the model right': 12, 'both wrong': 52,
+              'more digits': 14, 'fewer digits': 7, 'a wrong digit': 10, 'nothing': 2}
+    lb = dict(digit_accuracy=0.851, number_accuracy=0.753, model_number_accuracy=0.672, errors=errors,
+              confusions=[dict(true=7, read=1, count=8)])
+    rl = dict(ann_file='real.json', images=259, model_a=members['model_a'], members=members, ensemble_rows=None,
+              box_ratios_a=dict(width_ratio=[0.9, 1.0, 1.1], height_ratio=[1, 1.1, 1.2]), labelled_boxes_a=lb)
+    summary = write_summary(tmp_path, dict(DONE, real=dict(seconds=60)), member_scores(0.7), None, None,
+                            dict(infer_images_per_s=90.0), rl)
+    assert summary['real']['labelled_boxes_a'] == lb
+    out = capsys.readouterr().out
+    assert ("model A's classifier on the labelled boxes: digits 0.851, numbers 0.753 (its own reading 0.672); "
+            'right from the labelled boxes but not end to end 33 (more digits 14, fewer digits 7, a wrong digit 10, '
+            'nothing 2), the other way 12, wrong both ways 52') in out
+
+
 def test_summary_without_an_ensemble_keeps_the_real_photos_of_model_a(tmp_path):
     members = dict(model_a=member_scores(0.4))
     rl = dict(ann_file='real.json', images=259, model_a=members['model_a'], members=members, ensemble_rows=None,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without install
 
-from mmdigit.utils.cli import check_writable_dir, positive_int, run_main  # noqa: E402
+from mmdigit.utils.cli import check_writable_dir, load_checked_config, positive_int, run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -53,41 +53,28 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.out:
         check_writable_dir(Path(args.out).resolve().parent, '--out')
-    from mmdigit.apis import DigitReader
-    from mmdigit.evaluation import PredictionSet, load_ground_truth
-    from mmdigit.evaluation.labelled_boxes import DETECTION_KINDS, number_accuracy_of, read_labelled_boxes, split_errors
+    from mmdigit.evaluation.labelled_boxes import DETECTION_KINDS, labelled_box_report
     from mmdigit.utils import atomic_write_text
 
-    reader = DigitReader(args.config, args.checkpoint)
-    cfg = reader.members[0].cfg
+    cfg = load_checked_config(args.config)  # a missing file or a typo in it: one line, before the model loads
     ann_file, img_dir = (args.ann_file, args.img_dir) if args.img_dir else test_split(cfg)
-    if not osp.isdir(img_dir):
-        raise FileNotFoundError(f'{img_dir}: image folder does not exist')
-    decoder = reader.reading.decoder
-    gt = load_ground_truth(ann_file, decoder)
-    own = PredictionSet.load(args.pred_dir, ann_file) if args.pred_dir else None  # fails before the long part
-    labelled = read_labelled_boxes(reader.model, gt, img_dir, cfg, args.batch_size, decoder)
-
-    out = dict(config=args.config, checkpoint=args.checkpoint, ann_file=str(ann_file), **labelled.to_dict())
-    print(f'{ann_file}: {len(labelled.truth)} images with digits, {labelled.digits} labelled digits')
-    print(f'  read from the labelled boxes: digits {labelled.digit_accuracy:.3f}, '
-          f'whole numbers {labelled.number_accuracy:.3f}')
-    if labelled.confusions:
+    report = labelled_box_report(args.config, args.checkpoint, ann_file, img_dir, args.pred_dir, args.batch_size)
+    print(f'{ann_file}: {report["images"]} images with digits, {report["digits"]} labelled digits')
+    print(f'  read from the labelled boxes: digits {report["digit_accuracy"]:.3f}, '
+          f'whole numbers {report["number_accuracy"]:.3f}')
+    if report['confusions']:
         print('  commonest confusions (true -> read): ' + ', '.join(
-            f'{t} -> {r} ({n})' for (t, r), n in labelled.confusions.most_common(5)))
-    if own is not None:
-        numbers = own.reading.decode_all(own.detections)
-        split = split_errors(labelled, numbers)
-        out.update(pred_dir=args.pred_dir, model_number_accuracy=number_accuracy_of(numbers, labelled),
-                   errors=split, model_numbers={str(i): str(numbers.get(i, '-1')) for i in labelled.truth})
-        print(f'  the model\'s own reading ({args.pred_dir}): whole numbers {out["model_number_accuracy"]:.3f}')
+            f'{c["true"]} -> {c["read"]} ({c["count"]})' for c in report['confusions'][:5]))
+    if args.pred_dir:
+        split = report['errors']
+        print(f'  the model\'s own reading ({args.pred_dir}): whole numbers {report["model_number_accuracy"]:.3f}')
         for key in ('both right', 'only the labelled boxes right', 'only the model right', 'both wrong'):
             print(f'    {key}: {split[key]}')
         lost = [f'{k} {split[k]}' for k in DETECTION_KINDS if split.get(k)]
         if lost:
             print('    right from the labelled boxes, read end to end with: ' + ', '.join(lost))
     if args.out:
-        atomic_write_text(args.out, json.dumps(out, indent=1))
+        atomic_write_text(args.out, json.dumps(report, indent=1))
         print(f'  wrote {args.out}')
     return 0
 
