@@ -3,7 +3,7 @@
 Why: a wrong number is a detection error (a digit missed, a mark or a stroke read as another digit, boxes that
 split or merge digits) or a classification error (the digit's box found, the wrong digit given), and the two
 need different remedies. Given the labelled boxes as its RoIs (on the zoomed-in crop around them, as its second
-pass reads: :meth:`mmdigit.models.ZoomInFasterRCNN.classify_boxes`), each box's most likely digit is what the
+pass reads: :func:`mmdigit.models.classify_boxes`), each box's most likely digit is what the
 classifier alone reads; set beside the model's own reading of the same photos (the numbers its ``pred.csv``
 holds), :func:`split_errors` says how many wrong numbers detection costs and how many the classifier does.
 :func:`labelled_box_report` runs both (``tools/analysis/labelled_boxes.py``, the demo's real-photo stage).
@@ -50,17 +50,17 @@ class LabelledBoxReading:
 
 def read_labelled_boxes(model, gt: GroundTruth, img_dir, cfg=None, batch_size: int = 16,
                         decoder: NumberDecoder | None = None) -> LabelledBoxReading:
-    """Classify every labelled box of ``gt`` (images under ``img_dir``) with ``model`` (a
-    :class:`~mmdigit.models.ZoomInFasterRCNN`; ``cfg``: the config whose test pipeline prepares the photos,
-    default the model's own), each box's digit the most likely of the ten; numbers spelled in ``decoder``'s
-    reading order (default: the default decoder's)."""
+    """Classify every labelled box of ``gt`` (images under ``img_dir``) with ``model``, a two-stage detector (a
+    :class:`~mmdigit.models.ZoomInFasterRCNN` reads them on its zoomed-in crop), each box's digit the most
+    likely of the ten. ``cfg``: the config whose test pipeline prepares the photos (default the model's own);
+    numbers are spelled in ``decoder``'s reading order (default: the default decoder's)."""
     import torch
 
     from mmdigit.apis.batch_inference import BatchInference
     from mmdigit.datasets.coco_io import DataError
-
-    if not hasattr(model, 'classify_boxes'):
-        raise ValueError(f'{type(model).__name__} cannot classify given boxes (a ZoomInFasterRCNN can)')
+    from mmdigit.models import classify_boxes
+    if not getattr(model, 'with_roi_head', False):
+        raise ValueError(f'{type(model).__name__} has no R-CNN head to classify given boxes with')
     ids = [i for i in gt.image_ids if len(gt.boxes[i][0])]
     missing = [gt.files[i] for i in ids if not (Path(img_dir) / gt.files[i]).is_file()]
     if missing:
@@ -74,7 +74,8 @@ def read_labelled_boxes(model, gt: GroundTruth, img_dir, cfg=None, batch_size: i
         with torch.inference_mode():
             packed = model.data_preprocessor(dict(inputs=[d['inputs'] for d in data],
                                                   data_samples=[d['data_samples'] for d in data]), False)
-            scores = model.classify_boxes(packed['inputs'], packed['data_samples'], [gt.boxes[i][0] for i in batch])
+            scores = classify_boxes(model, packed['inputs'], packed['data_samples'],
+                                    [gt.boxes[i][0] for i in batch])
         for i, s in zip(batch, scores):
             boxes, labels = gt.boxes[i]
             read = s[:, :-1].argmax(1).cpu().numpy()  # the best digit; the background column left out

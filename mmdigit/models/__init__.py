@@ -15,7 +15,8 @@ from .label_smoothing_loss import LabelSmoothingCrossEntropyLoss
 from .no_copy_data_preprocessor import NoCopyDetDataPreprocessor
 from .random_convolution import RandomConvolution
 from .sparse_roi_extractor import SparseRoIExtractor
-from .zoom_in_faster_rcnn import ZoomInFasterRCNN, zoom_region
+from .zoom_in_faster_rcnn import ZoomInFasterRCNN, classify_boxes, zoom_region
 
 __all__ = ['BatchedRoIHead', 'BatchedRPNHead', 'CBAM', 'LabelSmoothingCrossEntropyLoss', 'NoCopyDetDataPreprocessor',
-           'RandomConvolution', 'SigmoidFocalClsLoss', 'SparseRoIExtractor', 'ZoomInFasterRCNN', 'zoom_region']
+           'RandomConvolution', 'SigmoidFocalClsLoss', 'SparseRoIExtractor', 'ZoomInFasterRCNN', 'classify_boxes',
+           'zoom_region']

@@ -133,52 +133,8 @@ class ZoomInFasterRCNN(FasterRCNN):
         return self.add_pred_to_datasample(batch_data_samples, results)
 
     def classify_boxes(self, batch_inputs, batch_data_samples, boxes: list) -> list:
-        """The R-CNN's class scores (``(n, num_classes + 1)``, background last) of given boxes, one list entry
-        per image, read as the model reads: ``boxes[i]`` are the i-th image's boxes in original pixels (e.g.
-        its labelled digits); with ``test_cfg.zoom``, on the zoomed-in crop around them (the second pass's
-        input, as if the first pass had found exactly these digits), else on the input; on the reading canvas.
-        So a model's reading of perfect boxes is measured apart from its detection of them
-        (:mod:`mmdigit.evaluation.labelled_boxes`)."""
-        boxes = [torch.as_tensor(np.asarray(b, dtype=np.float32).reshape(-1, 4)) for b in boxes]
-        samples = list(batch_data_samples)
-        places = [(0.0, 0.0, 1.0, 1.0)] * len(samples)  # per image: x, y offset and x, y scale of its source
-        zoom = (self.test_cfg or {}).get('zoom')
-        if zoom:
-            zoom = {**ZOOM_DEFAULTS, **zoom}
-            regions = [number_region(b.numpy(), s.ori_shape, zoom['margin']) for b, s in zip(boxes, samples)]
-            jobs, data = self._crops(batch_inputs, samples, regions, zoom)
-            if jobs:
-                # images without a crop (it would be the whole image) are read on the first pass's input
-                parts = dict(enumerate(batch_inputs))
-                for (i, x1, y1, sx, sy), x, crop in zip(jobs, data['inputs'], data['data_samples']):
-                    parts[i], samples[i], places[i] = x, crop, (x1, y1, sx, sy)
-                batch_inputs = self._padded_batch([parts[i] for i in range(len(samples))])
-        out = [boxes[i].new_zeros((0, self.roi_head.bbox_head.num_classes + 1)) for i in range(len(samples))]
-        pre = self.data_preprocessor
-        for idx, inputs in canvas_groups(batch_inputs, samples, (self.test_cfg or {}).get('canvas'),
-                                         getattr(pre, 'pad_size_divisor', 1), getattr(pre, 'pad_value', 0)):
-            if not any(len(boxes[i]) for i in idx):
-                continue
-            feats = self.extract_feat(inputs)
-            rois = []
-            for i in idx:
-                x1, y1, sx, sy = places[i]
-                fx, fy = samples[i].scale_factor
-                offset = boxes[i].new_tensor([x1, y1, x1, y1])
-                rois.append((boxes[i] * boxes[i].new_tensor([sx, sy, sx, sy]) - offset)
-                            * boxes[i].new_tensor([fx, fy, fx, fy]))
-            scores, _ = rcnn_class_scores(self.roi_head, feats, bbox2roi(rois))
-            for i, s in zip(idx, scores.split([len(r) for r in rois])):
-                out[i] = s
-        return out
-
-    def _padded_batch(self, inputs: list):
-        """(3, h, w) inputs as one (N, 3, H, W) batch, padded with the preprocessor's pad value (the reading
-        canvas then cuts or pads each orientation's group)."""
-        pad = getattr(self.data_preprocessor, 'pad_value', 0)
-        h, w = max(x.shape[-2] for x in inputs), max(x.shape[-1] for x in inputs)
-        return torch.stack([torch.nn.functional.pad(x, (0, w - x.shape[-1], 0, h - x.shape[-2]), value=pad)
-                            for x in inputs])
+        """:func:`classify_boxes` of this model: given boxes read on the zoomed-in crop around them."""
+        return classify_boxes(self, batch_inputs, batch_data_samples, boxes)
 
     def _zoom_in(self, batch_inputs, samples, zoom) -> None:
         """Replace each sample's predictions with those of a second pass on a crop around its digits."""
@@ -244,3 +200,54 @@ class ZoomInFasterRCNN(FasterRCNN):
         img = img.clamp(0, 255).round().byte().permute(1, 2, 0).cpu().numpy()
         sx, sy = sample.scale_factor
         return img, float(sx), float(sy)
+
+
+def classify_boxes(detector, batch_inputs, batch_data_samples, boxes: list) -> list:
+    """The R-CNN's class scores (``(n, num_classes + 1)``, background last) of given boxes, one entry per image,
+    read as the detector reads: ``boxes[i]`` are the i-th image's boxes in original pixels (e.g. its labelled
+    digits); with a :class:`ZoomInFasterRCNN`'s ``test_cfg.zoom``, on the zoomed-in crop around them (the second
+    pass's input, as if the first pass had found exactly these digits), else on the input (any mmdet two-stage
+    detector with an R-CNN box head); on the reading canvas when ``test_cfg.canvas`` is set. So a model's reading
+    of perfect boxes is measured apart from its detection of them (:mod:`mmdigit.evaluation.labelled_boxes`)."""
+    device = batch_inputs[0].device
+    boxes = [torch.as_tensor(np.asarray(b, dtype=np.float32).reshape(-1, 4), device=device) for b in boxes]
+    samples = list(batch_data_samples)
+    places = [(0.0, 0.0, 1.0, 1.0)] * len(samples)  # per image: x, y offset and x, y scale of its source
+    zoom = (detector.test_cfg or {}).get('zoom')
+    if zoom and isinstance(detector, ZoomInFasterRCNN):
+        zoom = {**ZOOM_DEFAULTS, **zoom}
+        regions = [number_region(b.cpu().numpy(), s.ori_shape, zoom['margin']) for b, s in zip(boxes, samples)]
+        jobs, data = detector._crops(batch_inputs, samples, regions, zoom)
+        if jobs:
+            # images without a crop (it would be the whole image) are read on the first pass's input
+            parts = dict(enumerate(batch_inputs))
+            for (i, x1, y1, sx, sy), x, crop in zip(jobs, data['inputs'], data['data_samples']):
+                parts[i], samples[i], places[i] = x, crop, (x1, y1, sx, sy)
+            batch_inputs = _padded_batch([parts[i] for i in range(len(samples))],
+                                         getattr(detector.data_preprocessor, 'pad_value', 0))
+    out = [boxes[i].new_zeros((0, detector.roi_head.bbox_head.num_classes + 1)) for i in range(len(samples))]
+    pre = detector.data_preprocessor
+    for idx, inputs in canvas_groups(batch_inputs, samples, (detector.test_cfg or {}).get('canvas'),
+                                     getattr(pre, 'pad_size_divisor', 1), getattr(pre, 'pad_value', 0)):
+        if not any(len(boxes[i]) for i in idx):
+            continue
+        feats = detector.extract_feat(inputs)
+        rois = []
+        for i in idx:
+            x1, y1, sx, sy = places[i]
+            fx, fy = samples[i].scale_factor
+            offset = boxes[i].new_tensor([x1, y1, x1, y1])
+            rois.append((boxes[i] * boxes[i].new_tensor([sx, sy, sx, sy]) - offset)
+                        * boxes[i].new_tensor([fx, fy, fx, fy]))
+        scores, _ = rcnn_class_scores(detector.roi_head, feats, bbox2roi(rois))
+        for i, s in zip(idx, scores.split([len(r) for r in rois])):
+            out[i] = s
+    return out
+
+
+def _padded_batch(inputs: list, pad_value: float):
+    """(3, h, w) inputs as one (N, 3, H, W) batch, padded with ``pad_value`` (the reading canvas then cuts or pads
+    each orientation's group)."""
+    h, w = max(x.shape[-2] for x in inputs), max(x.shape[-1] for x in inputs)
+    return torch.stack([torch.nn.functional.pad(x, (0, w - x.shape[-1], 0, h - x.shape[-2]), value=pad_value)
+                        for x in inputs])

@@ -30,7 +30,7 @@ def test_a_finished_stage_records_its_seconds_and_format_and_force_redoes_it(tmp
     assert 0 <= a.get('cpu_steal', 0) <= 1  # on Linux, when a jiffy passed: the host's share while the stage ran
     assert Stages.FORMATS['train_a'] == 3 and Stages.format_of('train_b') == 1  # A's FPN and FCs changed, B has none
     real = stages.run('real', lambda: None)  # no result: only the bookkeeping
-    assert real.keys() - {'cpu_steal'} == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 9
+    assert real.keys() - {'cpu_steal'} == {'seconds', 'format'} and real['format'] == Stages.FORMATS['real'] == 10
     assert json.loads((tmp_path / 'stages.json').read_text()) == stages.done == dict(train_a=a, real=real)
     assert Stages(tmp_path, force=False).run('train_a', lambda: pytest.fail('done already'))['iters'] == 5
     assert Stages(tmp_path, force=True).run('train_a', lambda: dict(iters=7))['iters'] == 7

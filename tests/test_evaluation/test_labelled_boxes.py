@@ -29,9 +29,9 @@ def test_split_errors_counts_each_image_once_and_names_what_detection_lost():
 
 
 def scored_by(labels_of):
-    """A stand-in for ``classify_boxes``: one-hot scores of ``labels_of(image's boxes)``, background last."""
+    """A stand-in for ``mmdigit.models.classify_boxes``: one-hot scores of ``labels_of(boxes)``, background last."""
 
-    def classify_boxes(inputs, samples, boxes):
+    def classify_boxes(model, inputs, samples, boxes):
         out = []
         for b in boxes:
             s = torch.zeros(len(b), 11)
@@ -43,17 +43,18 @@ def scored_by(labels_of):
 
 
 def test_numbers_are_spelled_in_reading_order_and_confusions_counted(trained, tiny_digits, monkeypatch):
+    import mmdigit.models as models
     from mmdigit.apis import DigitReader
     cfg_path, work = trained
     reader = DigitReader(cfg_path, str(work / 'iter_4.pth'))
     gt = load_ground_truth(tiny_digits / 'test.json', NumberDecoder())
     truth_of = {tuple(map(tuple, b.tolist())): lab for b, lab in gt.boxes.values()}
-    monkeypatch.setattr(reader.model, 'classify_boxes', scored_by(lambda b: truth_of[tuple(map(tuple, b.tolist()))]))
+    monkeypatch.setattr(models, 'classify_boxes', scored_by(lambda b: truth_of[tuple(map(tuple, b.tolist()))]))
     right = read_labelled_boxes(reader.model, gt, tiny_digits / 'test', batch_size=3)
     assert right.read == right.truth == gt.numbers and right.number_accuracy == 1.0
     assert right.digits == right.digits_right == sum(len(lab) for _, lab in gt.boxes.values())
     # every box read as a 7: the confusions are every labelled digit that is not a 7
-    monkeypatch.setattr(reader.model, 'classify_boxes', scored_by(lambda b: [7] * len(b)))
+    monkeypatch.setattr(models, 'classify_boxes', scored_by(lambda b: [7] * len(b)))
     sevens = read_labelled_boxes(reader.model, gt, tiny_digits / 'test', batch_size=5)
     assert all(set(n) == {'7'} and len(n) == len(gt.numbers[i]) for i, n in sevens.read.items())
     wrong = [int(d) for _, lab in gt.boxes.values() for d in lab if d != 7]

@@ -126,6 +126,7 @@ def classify(model, monkeypatch, images, boxes):
     """``classify_boxes`` of ``images`` (BGR arrays) and ``boxes`` (original pixels) through the model's test
     pipeline and preprocessor; returns (scores, (RoIs, first feature map's shape) of each R-CNN call)."""
     from mmdigit.apis import BatchInference
+    from mmdigit.models import classify_boxes
     from mmdigit.models import zoom_in_faster_rcnn as zoom_module
     seen = []
     real_scores = zoom_module.rcnn_class_scores
@@ -140,7 +141,7 @@ def classify(model, monkeypatch, images, boxes):
     with torch.inference_mode():
         packed = model.data_preprocessor(dict(inputs=[d['inputs'] for d in data],
                                               data_samples=[d['data_samples'] for d in data]), False)
-        scores = model.classify_boxes(packed['inputs'], packed['data_samples'], boxes)
+        scores = classify_boxes(model, packed['inputs'], packed['data_samples'], boxes)
     return scores, seen
 
 
@@ -167,6 +168,21 @@ def test_without_zoom_labelled_boxes_are_read_on_the_input(cpu_cfg, monkeypatch)
     ((rois, _),) = seen  # 60 x 200 resized to fit 192 x 64: 58 x 192, so x 192 / 200 and y 58 / 60
     x1, y1, x2, y2 = TRUE_BOX
     assert rois.tolist() == [pytest.approx([0, x1 * 0.96, y1 * 58 / 60, x2 * 0.96, y2 * 58 / 60], abs=1e-3)]
+
+
+def test_a_plain_faster_rcnn_reads_labelled_boxes_on_its_input(cpu_cfg, monkeypatch):
+    cfg = copy.deepcopy(cpu_cfg)  # e.g. the R50 / R101 configs users train on real SVHN
+    cfg.model.type = 'FasterRCNN'
+    for key in ('zoom', 'canvas'):
+        cfg.model.test_cfg.pop(key)
+    model = build(cfg)
+    assert type(model).__name__ == 'FasterRCNN'
+    scores, seen = classify(model, monkeypatch, [photo(), photo(40, 100)], [[TRUE_BOX], [[10, 5, 30, 35]]])
+    ((rois, _),) = seen  # both on their inputs (58 x 192 and 64 x 160), one R-CNN call for the batch
+    x1, y1, x2, y2 = TRUE_BOX
+    assert rois.tolist() == [pytest.approx([0, x1 * 0.96, y1 * 58 / 60, x2 * 0.96, y2 * 58 / 60], abs=1e-3),
+                             pytest.approx([1, 16, 8, 48, 56], abs=1e-3)]
+    assert [s.shape for s in scores] == [(1, 11), (1, 11)]
 
 
 def test_labelled_boxes_read_the_same_alone_and_in_any_batch(cpu_cfg, monkeypatch):
