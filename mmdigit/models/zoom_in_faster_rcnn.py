@@ -13,6 +13,10 @@ for about twice the inference time.
 Enable with ``model.test_cfg.zoom`` (see :class:`ZoomInFasterRCNN`); crops come from the original image when
 the test pipeline keeps it (``KeepOriginalImage`` before ``Resize``), else from the resized input (0.910
 instead of 0.917 in the prototype: upsampling a downscaled crop loses detail).
+
+:func:`classify_boxes` reads given boxes (a set's labelled digits) with the R-CNN's classifier on the same crop the
+second pass would read around them, so the classifier can be measured without the detector
+(:mod:`mmdigit.evaluation.labelled_boxes`); here because it builds that crop as the second pass does.
 """
 from __future__ import annotations
 
