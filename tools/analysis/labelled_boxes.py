@@ -4,8 +4,9 @@
     python tools/analysis/labelled_boxes.py CONFIG CHECKPOINT [--img-dir IMAGES --ann-file COCO.json]
         [--pred-dir DIR] [--out FILE] [--batch-size 16]
 
-The model's R-CNN classifies each labelled digit box (on the zoomed-in crop around the labelled number, as its
-second pass reads), each box's digit the most likely of the ten: per-digit and whole-number accuracy with
+The model's R-CNN classifies each labelled digit box (the CPU config's zoomed-in Faster R-CNN on the crop around
+the labelled number, as its second pass reads; any other two-stage detector, e.g. the R50 / R101 configs, on its
+input), each box's digit the most likely of the ten: per-digit and whole-number accuracy with
 perfect boxes, and the commonest confusions. ``--pred-dir``: the model's own ``tools/test.py --pred-dir`` on the
 same set; its numbers (as its pred.csv holds them) are split into read right both ways, right only from the
 labelled boxes (what the model read instead: more digits, fewer, a wrong digit, nothing), right only end to end,
