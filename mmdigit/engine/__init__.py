@@ -9,6 +9,7 @@ from .run_setup import (
                         adapt_to_device,
                         add_vis_backend,
                         build_runner,
+                        config_test_split,
                         distributed_session,
                         enable_amp,
                         evaluator_list,
@@ -31,5 +32,5 @@ __all__ = [
     'add_vis_backend', 'adapt_to_device', 'autocast_module', 'build_runner', 'distributed_session',
     'enable_amp', 'evaluator_list', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'point_test_split_at',
     'schedule_options', 'seconds_per_iter', 'set_data_root', 'set_iters', 'set_max_iters', 'set_time_budget',
-    'training_steps', 'also_read_set', 'test_sets', 'write_metrics',
+    'config_test_split', 'training_steps', 'also_read_set', 'test_sets', 'write_metrics',
 ]

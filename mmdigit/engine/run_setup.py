@@ -239,6 +239,15 @@ def point_test_split_at(cfg: Config, img_dir, ann_file=None) -> None:
     cfg.test_evaluator = []
 
 
+def config_test_split(cfg: Config) -> tuple[str, str]:
+    """(COCO json, image folder) the config's test dataloader reads: what :func:`set_data_root` or
+    :func:`point_test_split_at` set, read back (tools that read a set themselves, e.g. the labelled-box reading)."""
+    ds = cfg.test_dataloader.dataset
+    root = ds.get('data_root', '') or ''
+    return (osp.normpath(osp.join(root, ds.ann_file)),
+            osp.normpath(osp.join(root, (ds.get('data_prefix') or {}).get('img', ''))))
+
+
 def merge_cfg_options(cfg: Config, cfg_options: dict) -> None:
     """``--cfg-options``, where ``data_root=DIR`` means :func:`set_data_root` (setting the key alone would move
     no path: they were derived from it when the file was read). The other options merge first, so a split's

@@ -14,8 +14,6 @@ import collections
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from mmdigit.recognition import NO_NUMBER, NumberDecoder
 
 from .offline import GroundTruth
@@ -39,7 +37,14 @@ class LabelledBoxReading:
 
     @property
     def number_accuracy(self) -> float:
-        return sum(self.read[i] == t for i, t in self.truth.items()) / len(self.truth) if self.truth else float('nan')
+        return self.accuracy_of(self.read)
+
+    def accuracy_of(self, numbers: dict) -> float:
+        """Whole-number accuracy of ``{image_id: number}`` on this set's images (one missing there reads ``'-1'``):
+        the model's own reading set beside the labelled boxes'."""
+        if not self.truth:
+            return float('nan')
+        return sum(str(numbers.get(i, NO_NUMBER)) == t for i, t in self.truth.items()) / len(self.truth)
 
     def to_dict(self, confusions: int = 10) -> dict:
         return dict(images=len(self.truth), digits=self.digits, digit_accuracy=self.digit_accuracy,
@@ -118,11 +123,6 @@ def _kind(own: str, truth: str) -> str:
     return 'a wrong digit'
 
 
-def number_accuracy_of(numbers: dict, labelled: LabelledBoxReading) -> float:
-    """The model's own whole-number accuracy on the images ``labelled`` holds."""
-    return float(np.mean([str(numbers.get(i, NO_NUMBER)) == t for i, t in labelled.truth.items()]))
-
-
 def labelled_box_report(config, checkpoint, ann_file, img_dir, pred_dir=None, batch_size: int = 16) -> dict:
     """A checkpoint's labelled-box reading of a labelled set (:meth:`LabelledBoxReading.to_dict`) and, with
     ``pred_dir`` (its ``tools/test.py --pred-dir`` on the same set), its own whole-number accuracy there
@@ -131,9 +131,9 @@ def labelled_box_report(config, checkpoint, ann_file, img_dir, pred_dir=None, ba
     from mmdigit.apis import DigitReader
 
     from .offline import PredictionSet, load_ground_truth
-    reader = DigitReader(config, checkpoint)
-    if not Path(img_dir).is_dir():
+    if not Path(img_dir).is_dir():  # before the model loads
         raise FileNotFoundError(f'{img_dir}: image folder does not exist')
+    reader = DigitReader(config, checkpoint)
     decoder = reader.reading.decoder
     gt = load_ground_truth(ann_file, decoder)
     own = PredictionSet.load(pred_dir, ann_file) if pred_dir else None  # a bad pred dir fails before reading
@@ -141,7 +141,7 @@ def labelled_box_report(config, checkpoint, ann_file, img_dir, pred_dir=None, ba
     out = dict(config=str(config), checkpoint=str(checkpoint), ann_file=str(ann_file), **labelled.to_dict())
     if own is not None:
         numbers = own.reading.decode_all(own.detections)
-        out.update(pred_dir=str(pred_dir), model_number_accuracy=number_accuracy_of(numbers, labelled),
+        out.update(pred_dir=str(pred_dir), model_number_accuracy=labelled.accuracy_of(numbers),
                    errors=split_errors(labelled, numbers),
                    model_numbers={str(i): str(numbers.get(i, NO_NUMBER)) for i in labelled.truth})
     return out

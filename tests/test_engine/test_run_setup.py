@@ -5,12 +5,13 @@ import pytest
 from mmengine.config import Config
 
 from mmdigit.engine import (
-                            evaluator_list,
-                            load_config,
-                            point_test_split_at,
-                            schedule_options,
-                            set_data_root,
-                            set_max_iters,
+    config_test_split,
+    evaluator_list,
+    load_config,
+    point_test_split_at,
+    schedule_options,
+    set_data_root,
+    set_max_iters,
 )
 from tests.helpers import REPO
 
@@ -100,6 +101,13 @@ def test_evaluator_list_takes_one_metric_or_a_list():
     assert cfg.many[1].type == 'C'
 
 
+def test_the_test_split_read_back_is_the_course_layouts_under_the_data_root(tiny_digits):
+    from mmdigit.datasets.layout import split_paths
+    cfg = load_config(CPU_CONFIG)
+    set_data_root(cfg, str(tiny_digits))
+    assert config_test_split(cfg) == tuple(str(p) for p in split_paths(tiny_digits, 'test'))
+
+
 def test_test_split_pointed_at_a_labelled_or_unlabelled_image_folder(tiny_digits):
     cfg = load_config(CPU_CONFIG)
     set_data_root(cfg, str(tiny_digits))
@@ -115,6 +123,7 @@ def test_test_split_pointed_at_a_labelled_or_unlabelled_image_folder(tiny_digits
     ds = unlabelled.test_dataloader.dataset
     assert ds.ann_file == '' and unlabelled.test_evaluator == []
     assert 'LoadAnnotations' not in [t['type'] for t in ds.pipeline]
+    assert config_test_split(cfg) == (valid_json, str(tiny_digits / 'valid'))  # what it set, read back
     with pytest.raises(FileNotFoundError, match='nope: image folder does not exist'):
         point_test_split_at(cfg, tiny_digits / 'nope')
     with pytest.raises(FileNotFoundError, match='nope.json: annotation file does not exist'):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os.path as osp
 import sys
 from pathlib import Path
 
@@ -43,22 +42,16 @@ def parse_args(argv=None):
     return args
 
 
-def test_split(cfg) -> tuple[str, str]:
-    """(COCO json, image folder) of the config's test split."""
-    ds = cfg.test_dataloader.dataset
-    root = ds.get('data_root', '') or ''
-    return osp.join(root, ds.ann_file), osp.join(root, (ds.get('data_prefix') or {}).get('img', ''))
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.out:
         check_writable_dir(Path(args.out).resolve().parent, '--out')
+    from mmdigit.engine import config_test_split
     from mmdigit.evaluation.labelled_boxes import DETECTION_KINDS, labelled_box_report
     from mmdigit.utils import atomic_write_text
 
     cfg = load_checked_config(args.config)  # a missing file or a typo in it: one line, before the model loads
-    ann_file, img_dir = (args.ann_file, args.img_dir) if args.img_dir else test_split(cfg)
+    ann_file, img_dir = (args.ann_file, args.img_dir) if args.img_dir else config_test_split(cfg)
     report = labelled_box_report(args.config, args.checkpoint, ann_file, img_dir, args.pred_dir, args.batch_size)
     print(f'{ann_file}: {report["images"]} images with digits, {report["digits"]} labelled digits')
     print(f'  read from the labelled boxes: digits {report["digit_accuracy"]:.3f}, '
