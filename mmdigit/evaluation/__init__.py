@@ -3,6 +3,7 @@ from .box_convention import box_size_ratios
 from .coco_metric import FastCocoMetric
 from .digit_metric import DigitSequenceMetric
 from .offline import GroundTruth, PredictionSet, bbox_map, detections_map, load_ground_truth, number_scores
+from .paired import PairedComparison, compare_readings, mcnemar_exact_p, wilson_interval
 from .prediction_writer import DigitPredictionWriter
 from .sequence_scores import match_digits, score_numbers
 from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
@@ -13,4 +14,5 @@ __all__ = [
     'DigitPredictionWriter', 'GroundTruth', 'PredictionSet', 'bbox_map', 'detections_map', 'load_ground_truth',
     'match_digits',
     'number_scores', 'score_numbers',
+    'PairedComparison', 'compare_readings', 'mcnemar_exact_p', 'wilson_interval',
 ]

@@ -1,0 +1,66 @@
+"""tools/analysis/compare_readings.py: two pred.csv files on one labelled set, compared photo by photo."""
+import json
+import sys
+
+import pytest
+
+from mmdigit.recognition import write_pred_csv
+from mmdigit.utils.cli import run_main
+from tests.helpers import REPO, make_gt
+
+sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+import compare_readings as tool  # noqa: E402
+
+
+def run_tool(argv, capsys):
+    rc = run_main(tool.main, 'compare_readings', [str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def one_line_error(err: str, *parts: str) -> None:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith('compare_readings: ') and 'Traceback' not in err, err
+    assert all(p in lines[0] for p in parts), err
+
+
+def _readings(tmp_path, n=20):
+    gt, images, anns = make_gt(tmp_path, n=n)
+    truth = {}
+    for a in sorted(anns, key=lambda a: (a['image_id'], a['bbox'][0])):
+        truth[a['image_id']] = truth.get(a['image_id'], '') + str(a['category_id'] - 1)
+    a_dir, b_dir = tmp_path / 'a', tmp_path / 'b'
+    a_dir.mkdir()
+    # A: all right but images 1-6; B: all right but images 1-2 (a folder and a bare pred.csv)
+    write_pred_csv(a_dir / 'pred.csv', {i: ('-1' if i <= 6 else truth[i]) for i in truth})
+    write_pred_csv(tmp_path / 'b.csv', {i: ('9999' if i <= 2 else truth[i]) for i in truth})
+    return gt, a_dir, tmp_path / 'b.csv', b_dir
+
+
+def test_prints_and_writes_the_paired_comparison(tmp_path, capsys):
+    gt, a, b, _ = _readings(tmp_path)
+    out = tmp_path / 'cmp' / 'compare.json'
+    rc, text, err = run_tool(['--ann-file', gt, a, b, '--names', 'A', 'B',
+                                                             '--out', out], capsys)
+    assert rc == 0, err
+    assert '20 images; the reference: A' in text
+    rows = json.loads(out.read_text())['readings']
+    assert [(r['name'], r['right'], r['gained'], r['lost']) for r in rows] == [('A', 14, 0, 0), ('B', 18, 4, 0)]
+    assert rows[1]['p_value'] == 0.125  # 4 photos, all one way: 2 * (1/2)^4
+    line = next(ln for ln in text.splitlines() if ln.startswith('B '))
+    assert '0.9000' in line and '0.125' in line
+
+
+def test_a_missing_reading_or_another_set_is_one_line(tmp_path, capsys):
+    gt, a, b, missing = _readings(tmp_path)
+    rc, _, err = run_tool(['--ann-file', gt, a, missing], capsys)
+    assert rc == 2
+    one_line_error(err, str(missing), 'no pred.csv')
+    other = tmp_path / 'other.csv'
+    write_pred_csv(other, {1000 + i: '1' for i in range(5)})
+    rc, _, err = run_tool(['--ann-file', gt, a, other], capsys)
+    assert rc == 2
+    one_line_error(err, str(other), 'none of its 5 images')
+    with pytest.raises(SystemExit) as e:  # argparse: usage and one line
+        tool.main(['--ann-file', str(gt), str(a), str(b), '--names', 'A'])
+    assert e.value.code == 2 and '--names gives 1 names for 2 readings' in capsys.readouterr().err
