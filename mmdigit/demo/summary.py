@@ -86,7 +86,11 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
     print('per-length accuracy (model A): ' + ', '.join(f'{k}={v:.3f}' for k, v in ta['per_length'].items()))
     if rl is not None:
         ra = rl['model_a']
-        print(f'real photos ({rl["images"]}, model A): per-length ' + ', '.join(
+        # how far 259 photos alone let the accuracy move (a model trained again moves it as much: README)
+        from mmdigit.evaluation.paired import wilson_interval
+        lo, hi = wilson_interval(round(ra['seq_acc'] * rl['images']), rl['images'])
+        print(f'real photos ({rl["images"]}, model A): accuracy {ra["seq_acc"]:.3f}, 95% interval {lo:.3f}-{hi:.3f} '
+              'for this many photos; per-length ' + ', '.join(
             f'{k}={v:.3f}' for k, v in ra['per_length'].items()) + f'; digit precision {ra["digit_precision"]:.3f}, '
             f'recall {ra["digit_recall"]:.3f}; box width/height ratio to the real boxes (median) '
             f'{rl["box_ratios_a"]["width_ratio"][1]}/{rl["box_ratios_a"]["height_ratio"][1]}')
