@@ -1,10 +1,10 @@
 """Is one reader better than another on the same labelled photos, or is it the noise of a small set?
 
 On 259 real photos one photo is 0.4 points, and five models trained with one seed and length (on 40,000-88,000
-images) read them 0.63-0.70 (2026-12-03), so a change's accuracy alone says little. Two readings of the *same* photos are paired:
-only the photos one reads right and the other wrong carry the difference, and the exact McNemar test (a
-two-sided binomial test on those discordant photos at p = 1/2) says how often a difference that large comes
-from coin flips. Each accuracy also gets its Wilson score interval (95%), which stays inside [0, 1] and is
+images) read them 0.63-0.70 (2026-12-03), so a change's accuracy alone says little. Two readings of the *same*
+photos are paired: only the photos one reads right and the other wrong carry the difference, and the exact
+McNemar test (a two-sided binomial test on those discordant photos at p = 1/2) says how often a difference that
+large comes from coin flips. Each accuracy also gets its Wilson score interval (95%), which stays inside [0, 1] and is
 honest near 0 and 1 where the normal approximation is not.
 
 What the test covers is the photos' chance, not training's: it holds both readers fixed. Two models trained
