@@ -228,11 +228,11 @@ def test_the_readers_speed_is_measured_again_when_the_ensemble_chose_other_membe
 
 def test_views_that_would_end_the_demo_after_its_budget_are_left_out_the_last_first():
     views = ('stretched', 'inverted', 'equalized')
-    # 20 min spent, A's test 1 min: the stages after the views take 0.9 min, each view 1.12, 0.3 kept free: seven
-    # would fit in 30
+    # 20 min spent, A's test 1 min: the stages after the views take 1.0 min, each view 1.3 (its test and its share
+    # of fusing and timing the reader), 0.3 kept free: six would fit in 30
     assert pipeline.views_in_budget(views, 20.0, 1.0, 30.0) == ('stretched', 'inverted', 'equalized')
-    assert pipeline.views_in_budget(views, 25.0, 1.0, 30.0) == ('stretched', 'inverted', 'equalized')  # 29.26 min
-    assert pipeline.views_in_budget(views, 26.0, 1.0, 30.0) == ('stretched', 'inverted')  # a third: 30.26
+    assert pipeline.views_in_budget(views, 24.5, 1.0, 30.0) == ('stretched', 'inverted', 'equalized')  # 29.4 min
+    assert pipeline.views_in_budget(views, 25.0, 1.0, 30.0) == ('stretched', 'inverted')  # a third: 29.9 + 0.3 free
     assert pipeline.views_in_budget(views, 24.0, 2.0, 30.0) == ('stretched',)  # a slower machine fits fewer
     assert pipeline.views_in_budget(views, 29.5, 1.0, 30.0) == ()
     assert pipeline.views_in_budget(views, 29.5, 1.0, 0) == views  # no budget: every view
