@@ -28,6 +28,12 @@ if [[ "${FORCE_CUDA:-0}" == 1 ]]; then
     nvcc=$("$PY" -c "from torch.utils.cpp_extension import CUDA_HOME; print(CUDA_HOME or '')" 2>/dev/null)/bin/nvcc
     [[ -x "$nvcc" ]] || { echo "[build_mmcv] FORCE_CUDA=1 but no nvcc at '$nvcc' (set CUDA_HOME)" >&2; exit 1; }
     write_wrapper nvcc20 "$nvcc"
+    # torch's CUDA headers include cusparse.h / cublas_v2.h; a toolkit with nvcc alone lacks them, while a pip
+    # torch carries them in site-packages/nvidia/*/include: put those on the compilers' search path.
+    if [[ ! -f "$(dirname "$(dirname "$nvcc")")/include/cusparse.h" ]]; then
+        nv_inc=$("$PY" -c "import glob, importlib.util, os; s = importlib.util.find_spec('nvidia'); print(':'.join(d for b in (s.submodule_search_locations if s else []) for d in sorted(glob.glob(os.path.join(b, '*', 'include')))))" 2>/dev/null || true)
+        [[ -n "$nv_inc" ]] && export CPATH="$nv_inc${CPATH:+:$CPATH}"
+    fi
     # torch's ninja build honours PYTORCH_NVCC; TORCH_CUDA_ARCH_LIST defaults to the visible GPU's arch.
     extra_env=(PYTORCH_NVCC="$WRAP_DIR/nvcc20")
 fi

@@ -29,6 +29,14 @@ class SigmoidFocalClsLoss(FocalLoss):
                          loss_weight=loss_weight)
         self.num_classes = num_classes
 
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+                avg_factor: float | None = None, reduction_override: str | None = None) -> torch.Tensor:
+        """The loss in fp32 whatever the autocast dtype. mmcv's CUDA focal-loss kernel clamps p at FLT_MIN, which
+        is 0 in fp16: under ``--amp`` log(p) = -inf and the loss turns NaN once the classifier is confident
+        (an H200, 2026-12-04: NaN from step 15 of a 30-step fit, the loss scaler then halving every step)."""
+        return super().forward(pred.float(), target, None if weight is None else weight.float(), avg_factor,
+                               reduction_override)
+
     def get_cls_channels(self, num_classes: int) -> int:
         if num_classes != self.num_classes:
             raise ValueError(f'SigmoidFocalClsLoss(num_classes={self.num_classes}) used in a head with '

@@ -62,6 +62,21 @@ def test_focal_background_rois_get_all_zero_targets():
     assert low < 1e-3 < high
 
 
+def test_focal_loss_runs_in_fp32_under_amp():
+    """fp16 logits (what ``--amp`` hands the loss) are scored in fp32: mmcv's CUDA kernel computes log(p) with p
+    clamped at FLT_MIN, 0 in fp16, and returned NaN for confident logits on a GPU."""
+    loss = MODELS.build(FOCAL)
+    logits = torch.tensor([[12.0, -12.0, -20.0, 0.5] + [-15.0] * 6] * 3)
+    labels = torch.tensor([0, 10, 3])
+    ref = loss(logits, labels, avg_factor=3)
+    half = logits.half().requires_grad_()
+    out = loss(half, labels, weight=torch.ones(3, dtype=torch.float16), avg_factor=3)
+    assert out.dtype == torch.float32 and torch.isfinite(out)
+    assert torch.allclose(out, ref, rtol=1e-3, atol=1e-5)
+    out.backward()
+    assert half.grad.dtype == torch.float16 and torch.isfinite(half.grad).all()
+
+
 def test_focal_loss_is_finite_and_decreases_on_a_toy_batch():
     torch.manual_seed(0)
     head = box_head(FOCAL)
