@@ -32,7 +32,7 @@ if [[ "${FORCE_CUDA:-0}" == 1 ]]; then
     # torch carries them in site-packages/nvidia/*/include: put those on the compilers' search path.
     if [[ ! -f "$(dirname "$(dirname "$nvcc")")/include/cusparse.h" ]]; then
         nv_inc=$("$PY" -c "import glob, importlib.util, os; s = importlib.util.find_spec('nvidia'); print(':'.join(d for b in (s.submodule_search_locations if s else []) for d in sorted(glob.glob(os.path.join(b, '*', 'include')))))" 2>/dev/null || true)
-        [[ -n "$nv_inc" ]] && export CPATH="$nv_inc${CPATH:+:$CPATH}"
+        if [[ -n "$nv_inc" ]]; then export CPATH="$nv_inc${CPATH:+:$CPATH}"; fi
     fi
     # torch's ninja build honours PYTORCH_NVCC; TORCH_CUDA_ARCH_LIST defaults to the visible GPU's arch.
     extra_env=(PYTORCH_NVCC="$WRAP_DIR/nvcc20")
