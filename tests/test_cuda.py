@@ -57,7 +57,7 @@ def test_mmcv_roi_align_matches_torchvision(device):
 
 @pytest.mark.parametrize('device', OP_DEVICES)
 def test_focal_loss_is_finite_for_confident_fp16_logits(device):
-    """The focal-loss ROI head's loss on the GPU kernel with fp16 logits (``--amp``): finite, as in fp32."""
+    """The focal-loss ROI head's loss of fp16 logits (``--amp``; mmcv's CUDA kernel on a GPU): finite, as in fp32."""
     from mmdet.registry import MODELS
 
     import mmdigit  # noqa: F401
