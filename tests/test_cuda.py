@@ -1,6 +1,6 @@
 """Device checks: mmcv's compiled ops agree with torchvision's, and our model variants train under AMP on a GPU.
 
-The op checks run on the CPU kernels everywhere (CI included) and on the CUDA kernels where
+The NMS and RoIAlign checks run on the CPU kernels everywhere (CI included) and on the CUDA kernels where
 ``torch.cuda.is_available()`` (``pytest tests/test_cuda.py`` after ``FORCE_CUDA=1 make install``); the AMP
 training checks need a GPU (``MMDIGIT_TEST_DEVICE=cpu`` runs them on the CPU in fp32, ~10 min, to check the
 tests themselves).
@@ -55,9 +55,11 @@ def test_mmcv_roi_align_matches_torchvision(device):
         assert (ours.float() - ref.float()).abs().max().item() < tol
 
 
-@pytest.mark.parametrize('device', OP_DEVICES)
-def test_focal_loss_is_finite_for_confident_fp16_logits(device):
-    """The focal-loss ROI head's loss of fp16 logits (``--amp``; mmcv's CUDA kernel on a GPU): finite, as in fp32."""
+@NEEDS_GPU
+def test_focal_loss_is_finite_for_confident_fp16_logits():
+    """The focal-loss ROI head's loss of fp16 logits (``--amp``) through mmcv's CUDA kernel: finite, as in fp32
+    (the CPU path: tests/test_models/test_cbam_focal_loss.py)."""
+    device = 'cuda'
     from mmdet.registry import MODELS
 
     import mmdigit  # noqa: F401
