@@ -1,5 +1,5 @@
 # The CPU model reading grayscale photos (each photo's luminance in all three channels): a test-time view, an
-# ensemble member made from the same checkpoint (no training), like the contrast-stretched and inverted ones.
+# ensemble member made from the same checkpoint (no training), like the inverted one.
 # Why: the generator's colours are random and real photos are less saturated than the renders (0.17 against
 # 0.23), so colour is mostly a distraction; without it the model reads the digits' shapes alone, a different
 # look from the colour photo. Trained in gray as well the model read no better (README, "Demo results"); as a view
@@ -7,12 +7,15 @@
 # of the synthetic test split (A: 0.8195 / 0.628) and 0.641 / 0.369 of the real photos (A: 0.660 / 0.370); fused
 # with A and its stretched and inverted views (settings chosen on validation) the four read 0.8345 / 0.651 and
 # 0.695 / 0.385 (docs/ensembles.md). mmdet's Color at magnitude 0 (a black-and-white image; prob 1.0: always)
-# right after the image is loaded, so the zoomed-in pass crops the gray photo too.
+# after A's contrast stretch, so the zoomed-in pass crops the gray photo too.
 _base_ = './digit_frcnn_r18_cpu.py'
 
 
 def _grayscale(pipeline):
-    return [pipeline[0], dict(type='Color', prob=1.0, min_mag=0.0, max_mag=0.0), *pipeline[1:]]
+    """The pipeline with the view's transform last before the original is kept: after A's contrast stretch,
+    before both passes read the photo."""
+    i = next(i for i, step in enumerate(pipeline) if step['type'] == 'KeepOriginalImage')
+    return [*pipeline[:i], dict(type='Color', prob=1.0, min_mag=0.0, max_mag=0.0), *pipeline[i:]]
 
 
 test_pipeline = _grayscale(_base_.test_pipeline)

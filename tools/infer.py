@@ -7,7 +7,7 @@ calibrated one stored beside the checkpoint unless ``--score-thr`` is given. An 
 ``--show-dir`` draws each image to ``<stem>.png`` (``<name>.png`` when two inputs share a stem).
 
 An ensemble: ``--view CONFIG`` (the same checkpoint reading CONFIG's test pipeline, e.g.
-``configs/digit_frcnn_r18_cpu_stretched.py``: contrast-stretched photos) and ``--member CONFIG CHECKPOINT`` add
+``configs/digit_frcnn_r18_cpu_inverted.py``: inverted photos) and ``--member CONFIG CHECKPOINT`` add
 members, fused with ``--fusion fusion_settings.json`` (from ``tools/ensemble.py --tune``; default WBF, IoU 0.55).
 ``make demo`` prints the command that reads photos as its ensemble did.
 """

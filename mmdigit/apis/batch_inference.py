@@ -49,7 +49,7 @@ class BatchInference:
     Each worker reads whole batches, so answers equal one-thread reading exactly.
 
     ``cfg``: the config whose test pipeline prepares the images (default the model's own): another view of the
-    photos read by the same weights, e.g. ``configs/digit_frcnn_r18_cpu_stretched.py``."""
+    photos read by the same weights, e.g. ``configs/digit_frcnn_r18_cpu_inverted.py``."""
 
     def __init__(self, model, workers: int = 1, cfg=None):
         from mmcv.transforms import Compose

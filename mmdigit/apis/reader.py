@@ -5,8 +5,8 @@
     reading = reader.read('house.png')        # or an HxWx3 BGR uint8 array
     reading.number, reading.score, reading.digits
 
-    # an ensemble: the same weights also reading contrast-stretched photos, fused as tools/ensemble.py fuses
-    reader = DigitReader(cfg, ckpt, members=['configs/digit_frcnn_r18_cpu_stretched.py'],
+    # an ensemble: the same weights also reading inverted photos, fused as tools/ensemble.py fuses
+    reader = DigitReader(cfg, ckpt, members=['configs/digit_frcnn_r18_cpu_inverted.py'],
                          fusion='work_dirs/demo/ensemble/valid/fusion_settings.json')
 
 Loads the checkpoint with torch's safe loader (nothing pickled runs), checks it fits the config, and reads

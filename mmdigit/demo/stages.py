@@ -50,8 +50,9 @@ class Stages:
     # 3: its R-CNN's 512-wide FCs (2026-12-02)
     FORMATS = {'ensemble': 9, 'real': 10, 'speed': 3, 'pictures': 2, 'train_a': 3}
     # every test stage (test_a, test_a_<view>, test_s, test_b): 2 = read on the reading canvas (2026-12-01), so a
-    # demo from before it reports what the model reads now, not what it read then
-    TEST_FORMAT = 2
+    # demo from before it reports what the model reads now, not what it read then; 3 = model A reads each photo
+    # contrast-stretched (2026-12-04)
+    TEST_FORMAT = 3
 
     @classmethod
     def format_of(cls, name: str) -> int:

@@ -30,7 +30,7 @@ def _member(t: dict, **extra) -> dict:
 
 def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reader=None, root=None) -> dict:
     """``tb`` (model B) and ``ts`` (A's snapshot) are None when that member did not run, ``ens`` when there was
-    no ensemble; ``tv``: A's test-time views (``{'model_a_stretched': test result, ...}``; None or empty: none);
+    no ensemble; ``tv``: A's test-time views (``{'model_a_inverted': test result, ...}``; None or empty: none);
     ``ens['members']`` names the members the ensemble fused (chosen on validation). ``reader``: the
     :class:`~mmdigit.demo.reader_spec.ReaderSpec` that reads photos as the demo's ensemble did (kept as ``reader``
     and printed as a command, paths relative to ``root``)."""

@@ -6,7 +6,7 @@
     reader.read('house.png')        # a DigitReading, as DigitReader.read gives
 
     # the demo's ensemble of test-time views in one file: one network, each view's reading in the metadata
-    export_onnx(cfg, ckpt, 'reader.onnx', views=['configs/digit_frcnn_r18_cpu_stretched.py', ...],
+    export_onnx(cfg, ckpt, 'reader.onnx', views=['configs/digit_frcnn_r18_cpu_inverted.py', ...],
                 fusion='work_dirs/demo/ensemble/valid/fusion_settings.json')
 
 The graph (:class:`mmdigit.deploy.onnx_model.OnnxTwoStage`) takes one normalised, padded image; this module

@@ -209,7 +209,7 @@ def add_reader_args(parser: argparse.ArgumentParser, device: bool = True, other_
         parser.add_argument('--device', default='cpu')
     parser.add_argument('--view', nargs=1, action='append', dest='members', default=[], metavar='CONFIG',
                         help='one more ensemble member: CONFIG\'s test pipeline read by the same checkpoint (a '
-                        'test-time view, e.g. configs/digit_frcnn_r18_cpu_stretched.py); repeatable')
+                        'test-time view, e.g. configs/digit_frcnn_r18_cpu_inverted.py); repeatable')
     if other_models:
         parser.add_argument('--member', nargs=2, action='append', dest='members', metavar=('CONFIG', 'CHECKPOINT'),
                             help='one more ensemble member: another model; repeatable')

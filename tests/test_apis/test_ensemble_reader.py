@@ -11,7 +11,7 @@ from tests.helpers import write_cfg
 
 @pytest.fixture(scope='module')
 def stretched(trained, tmp_path_factory):
-    """The tiny config reading contrast-stretched images (as configs/digit_frcnn_r18_cpu_stretched.py)."""
+    """The tiny config reading contrast-stretched images (as model A's own config reads them)."""
     from mmengine.config import Config
     cfg = Config.fromfile(trained[0])
     pipeline = cfg.test_dataloader.dataset.pipeline

@@ -1,42 +1,81 @@
-"""The test-time view configs: model A's config with one image transform right after loading, so the same
-checkpoint reads the photo another way, the zoomed-in pass included (it crops the kept original)."""
+"""The test-time view configs: model A's config reading the photo another way with the same checkpoint, the
+zoomed-in pass included (it crops the kept original). A itself reads each photo contrast-stretched; a colour view
+adds one transform after that stretch, the unstretched view takes it away."""
 import cv2
 import numpy as np
 import pytest
 
 from tests.helpers import REPO
 
+
+def stretched(img):
+    """What model A's test pipeline makes of a photo before the zoomed-in pass keeps it."""
+    from mmdigit.datasets import ContrastStretch
+    return ContrastStretch(low=1, high=99).transform({'img': img.copy()})['img']
+
+
 VIEWS = {
-    'stretched': None,  # ContrastStretch: tests/test_datasets/test_contrast_stretch.py checks its output
-    'inverted': lambda img: 255 - img,
-    'grayscale': lambda img: cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR),
+    'inverted': lambda img: 255 - stretched(img),
+    'grayscale': lambda img: cv2.cvtColor(cv2.cvtColor(stretched(img), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR),
     'equalized': None,  # LocalContrastEqualize: tests/test_datasets/test_local_contrast.py checks its output
 }
 
 
-@pytest.mark.parametrize('view', list(VIEWS))
-def test_a_view_is_model_a_reading_a_transformed_photo(view, tmp_path):
+def read_original(cfg, img, tmp_path):
+    """The photo as the config's test pipeline keeps it for the zoomed-in pass, and the resized input."""
     from mmcv.transforms import Compose
-
-    from mmdigit.demo.pipeline import VIEW_CONFIGS
-    from mmdigit.engine import load_config
-    base, cfg = (load_config(str(REPO / 'configs' / f'{name}.py'))
-                 for name in ('digit_frcnn_r18_cpu', f'digit_frcnn_r18_cpu_{view}'))
-    assert VIEW_CONFIGS[view] == REPO / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'  # the demo's member
-    assert cfg.model == base.model and cfg.train_dataloader == base.train_dataloader  # the same checkpoint fits
-    for key in ('val_dataloader', 'test_dataloader'):
-        pipeline, base_pipeline = cfg[key].dataset.pipeline, base[key].dataset.pipeline
-        assert pipeline[:1] + pipeline[2:] == base_pipeline  # one transform, right after loading
-    assert cfg.tta_pipeline[:1] + cfg.tta_pipeline[2:] == base.tta_pipeline
-    expect = VIEWS[view]
-    if expect is None:
-        return
-    rng = np.random.default_rng(0)
-    img = rng.integers(0, 256, (40, 90, 3), dtype=np.uint8)
     cv2.imwrite(str(tmp_path / 'photo.png'), img)
     steps = [t for t in cfg.test_dataloader.dataset.pipeline if t['type'] != 'LoadAnnotations']
     results = Compose(steps)(dict(img_path=str(tmp_path / 'photo.png'), img_id=0))
-    np.testing.assert_array_equal(results['data_samples'].ori_img, expect(img))  # what the zoomed-in pass crops
+    return results['data_samples'].ori_img, results['inputs']
+
+
+def photo():
+    return np.random.default_rng(0).integers(0, 256, (40, 90, 3), dtype=np.uint8)
+
+
+def configs(view):
+    from mmdigit.demo.pipeline import VIEW_CONFIGS
+    from mmdigit.engine import load_config
+    assert VIEW_CONFIGS[view] == REPO / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'  # the demo's member
+    return load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py')), load_config(str(VIEW_CONFIGS[view]))
+
+
+def test_model_a_reads_the_photo_contrast_stretched_in_both_passes(tmp_path):
+    from mmdigit.engine import load_config
+    base = load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'))
+    for pipeline in (base.test_dataloader.dataset.pipeline, base.val_dataloader.dataset.pipeline, base.tta_pipeline):
+        assert [t['type'] for t in pipeline[:3]] == ['LoadImageFromFile', 'ContrastStretch', 'KeepOriginalImage']
+    assert 'ContrastStretch' not in [t['type'] for t in base.train_dataloader.dataset.pipeline]  # test time only
+    img = photo()
+    kept, _ = read_original(base, img, tmp_path)
+    assert not np.array_equal(kept, img)
+    np.testing.assert_array_equal(kept, stretched(img))
+
+
+@pytest.mark.parametrize('view', list(VIEWS))
+def test_a_colour_view_is_model_a_reading_a_transformed_photo(view, tmp_path):
+    base, cfg = configs(view)
+    assert cfg.model == base.model and cfg.train_dataloader == base.train_dataloader  # the same checkpoint fits
+    for key in ('val_dataloader', 'test_dataloader'):
+        pipeline, base_pipeline = cfg[key].dataset.pipeline, base[key].dataset.pipeline
+        assert pipeline[:2] + pipeline[3:] == base_pipeline  # one transform, after the stretch
+    assert cfg.tta_pipeline[:2] + cfg.tta_pipeline[3:] == base.tta_pipeline
+    expect = VIEWS[view]
+    if expect is None:
+        return
+    img = photo()
+    np.testing.assert_array_equal(read_original(cfg, img, tmp_path)[0], expect(img))  # what the zoomed-in pass crops
+
+
+def test_the_unstretched_view_reads_the_photo_as_it_is(tmp_path):
+    base, cfg = configs('unstretched')
+    assert cfg.model == base.model and cfg.train_dataloader == base.train_dataloader
+    without = [t for t in base.test_dataloader.dataset.pipeline if t['type'] != 'ContrastStretch']
+    assert cfg.test_dataloader.dataset.pipeline == without == cfg.val_dataloader.dataset.pipeline
+    assert cfg.tta_pipeline == [t for t in base.tta_pipeline if t['type'] != 'ContrastStretch']
+    img = photo()
+    np.testing.assert_array_equal(read_original(cfg, img, tmp_path)[0], img)
 
 
 @pytest.mark.parametrize('view, scale, tta_scales, shape', [
@@ -44,12 +83,7 @@ def test_a_view_is_model_a_reading_a_transformed_photo(view, tmp_path):
     ('smaller', (173, 58), [(160, 53), (192, 64)], (58, 131)),  # 58; its --tta is the base's (5/6 and 1x)
 ])
 def test_a_scale_view_reads_every_photo_at_its_scale_the_zoomed_in_pass_too(view, scale, tta_scales, shape, tmp_path):
-    from mmcv.transforms import Compose
-
-    from mmdigit.demo.pipeline import VIEW_CONFIGS
-    from mmdigit.engine import load_config
-    base = load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'))
-    cfg = load_config(str(VIEW_CONFIGS[view]))
+    base, cfg = configs(view)
     assert base.img_scale == (192, 64) and cfg.img_scale == scale
     zoom = cfg.model.test_cfg.zoom
     assert zoom.resize.scale == scale and zoom.score_thr == base.model.test_cfg.zoom.score_thr
@@ -60,21 +94,16 @@ def test_a_scale_view_reads_every_photo_at_its_scale_the_zoomed_in_pass_too(view
     assert resizes == [scale]
     tta = next(t for t in cfg.tta_pipeline if t['type'] == 'TestTimeAug')['transforms'][0]
     assert [t['scale'] for t in tta] == tta_scales
-    img = np.random.default_rng(0).integers(0, 256, (40, 90, 3), dtype=np.uint8)
-    cv2.imwrite(str(tmp_path / 'photo.png'), img)
-    steps = [t for t in cfg.test_dataloader.dataset.pipeline if t['type'] != 'LoadAnnotations']
-    results = Compose(steps)(dict(img_path=str(tmp_path / 'photo.png'), img_id=0))
-    assert results['inputs'].shape[1:] == shape
-    np.testing.assert_array_equal(results['data_samples'].ori_img, img)  # colours untouched
+    img = photo()
+    kept, inputs = read_original(cfg, img, tmp_path)
+    assert inputs.shape[1:] == shape
+    np.testing.assert_array_equal(kept, stretched(img))  # colours as A's
 
 
 @pytest.mark.parametrize('view, margin', [('widecrop', (1.3, 0.5)), ('tightcrop', (0.5, 0.15))])
 def test_a_crop_view_changes_only_the_zoomed_in_crop(view, margin):
-    from mmdigit.demo.pipeline import VIEW_CONFIGS
-    from mmdigit.engine import load_config
     from mmdigit.models.zoom_in_faster_rcnn import zoom_region
-    base = load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'))
-    cfg = load_config(str(VIEW_CONFIGS[view]))
+    base, cfg = configs(view)
     assert cfg.model.test_cfg.zoom.margin == margin
     cfg.model.test_cfg.zoom.margin = base.model.test_cfg.zoom.margin
     assert cfg.model == base.model and cfg.test_dataloader == base.test_dataloader

@@ -85,16 +85,18 @@ def test_run_tool_keeps_the_whole_log_echoes_key_lines_and_names_the_log_on_fail
         run_tool([sys.executable, '-c', 'import sys; sys.exit(1)'], log, echo=False, who='finetune_curve:')
 
 
-def test_a_test_stage_from_before_the_reading_canvas_is_redone(tmp_path, capsys):
-    """The test stages (and what reads their results) are made in a newer format since the reading canvas: a demo
-    from before it re-reads its models instead of reporting what they read then; what they read is kept."""
+@pytest.mark.parametrize('old_format', [1, 2])  # before the reading canvas; before A read photos stretched
+def test_a_test_stage_from_an_older_reading_is_redone(tmp_path, capsys, old_format):
+    """The test stages (and what reads their results) are made in a newer format since the reading canvas and
+    since model A reads photos contrast-stretched: a demo from before re-reads its models instead of reporting
+    what they read then; what they read is kept."""
     (tmp_path / 'stages.json').write_text(json.dumps({'data': dict(train=5, format=1),
-                                                      'test_a_stretched': dict(rows=['old'], format=1)}))
+                                                      'test_a_inverted': dict(rows=['old'], format=old_format)}))
     stages = Stages(tmp_path, force=False)
     assert stages.run('data', lambda: pytest.fail('the data is kept'))['train'] == 5
-    assert stages.run('test_a_stretched', lambda: dict(rows=['canvas']))['rows'] == ['canvas']
-    assert 'test_a_stretched: done earlier by an older demo, redone' in capsys.readouterr().out
-    assert stages.done['test_a_stretched']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 2
+    assert stages.run('test_a_inverted', lambda: dict(rows=['new']))['rows'] == ['new']
+    assert 'test_a_inverted: done earlier by an older demo, redone' in capsys.readouterr().out
+    assert stages.done['test_a_inverted']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 3
 
 
 def test_a_stage_made_from_one_this_run_made_again_is_redone(tmp_path, capsys):
