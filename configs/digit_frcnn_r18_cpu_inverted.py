@@ -6,9 +6,8 @@
 # demo's model A, settings chosen on validation (docs/ensembles.md): alone it reads 0.8005 / mAP 0.618 of the
 # synthetic test split (A: 0.8195 / 0.628) and 0.633 / 0.371 of the real photos (A: 0.660 / 0.370); fused with A
 # and A reading stretched photos the three read 0.8285 / 0.650 and 0.699 / 0.384 (A + stretched: 0.827 / 0.641
-# and 0.695 / 0.377). mmdet's Invert (prob 1.0: always) after A's contrast stretch (the measurements above read photos as they were,
-# before A read them stretched), so the zoomed-in pass
-# crops the inverted photo too.
+# and 0.695 / 0.377; photos read as they are, before A read them stretched). mmdet's Invert (prob 1.0: always)
+# after A's contrast stretch, so the zoomed-in pass crops the inverted photo too.
 _base_ = './digit_frcnn_r18_cpu.py'
 
 
