@@ -55,9 +55,9 @@ class ContrastStretch(BaseTransform):
     """Stretch the image's luminance percentiles ``low`` .. ``high`` to the full 0-255 range, with one gain and
     offset for all three channels (hue kept), values outside clipped.
 
-    Why: a model trained on the renders reads real photos better once their contrast is stretched: in seven of the
-    nine demos that measured both since 2026-11-30 model A read more of the real SVHN photos stretched than as they
-    are (mean +1.4 points; 0.656 -> 0.683 on 11-30, 0.660 -> 0.699 on 12-04), the synthetic test split 0.7
+    Why: a model trained on the renders reads real photos better once their contrast is stretched: for eight of the
+    ten models read both ways since 2026-11-30, model A read more of the real SVHN photos stretched than as they
+    are (mean +1.5 points; 0.656 -> 0.683 on 11-30, 0.660 -> 0.699 on 12-04), the synthetic test split 0.7
     lower. So the CPU config's test pipeline starts with it (``configs/digit_frcnn_r18_cpu.py``; the photo as it
     is stays an ensemble view, ``..._unstretched.py``). In training too it read the real photos worse than at
     test time only (twice).
