@@ -63,7 +63,8 @@ class DemoSettings:
     # six are what validation chose out of A and nine views (2026-12-01, docs/ensembles.md: grayscale and larger
     # not chosen), in the order the budget keeps them: the smaller view before the equalized one, since in the
     # three runs that offered both (the 06:21 and 07:28 demos, the 16:05 demo's A read again at 18:26) validation
-    # chose the smaller view every time and the equalized one never
+    # chose the smaller view every time and the equalized one never. 'unstretched' (the photo as it is) stands where
+    # the stretched view stood before 2026-12-04, when model A itself began reading photos contrast-stretched
     views: tuple = ('unstretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     # A's snapshot as a member: in the demos of 2026-11-30 it added nothing on the test split or the real photos
     # (it misses what A misses), so it is off by default
