@@ -339,52 +339,6 @@ def test_appearance_statistics_measure_what_they_name():
     assert st['images'] == 1 and st['ink_contrast'][3] == pytest.approx(sharp['ink_contrast'][0], abs=1e-3)
 
 
-@pytest.mark.parametrize('radius', [0.8, 2.0, 5.5])
-def test_defocus_is_a_disk_with_the_gaussians_spread(radius):
-    """The defocus kernel sums to 1, is point-symmetric (so OpenCV's correlation is the convolution), has a
-    disk's second moment r^2 / 4 per axis (the Gaussian it stands in for has sigma = r / 2), plus a pixel's
-    1 / 12 from the anti-aliasing, and nothing outside the disk's anti-aliased rim."""
-    k = R.disk_kernel(radius)
-    n = k.shape[0] // 2
-    assert k.shape == (2 * n + 1, 2 * n + 1) and k.sum() == pytest.approx(1, abs=1e-6)
-    assert np.allclose(k, k[::-1, ::-1]) and np.allclose(k, k.T)
-    ys, xs = np.mgrid[-n:n + 1, -n:n + 1]
-    assert (k * xs ** 2).sum() == pytest.approx(radius ** 2 / 4 + 1 / 12, rel=0.1)
-    assert k[np.hypot(xs, ys) > radius + 0.75].sum() == 0
-
-
-@pytest.mark.parametrize('length,angle', [(2.0, 0.0), (5.0, 0.3), (7.5, np.pi / 2), (4.0, 2.5)])
-def test_motion_blur_is_a_line_through_the_centre(length, angle):
-    """The motion kernel sums to 1, is centred, spreads along its angle as a uniform line does (L^2 / 12) and
-    hardly at all across it (bilinear splatting: under a pixel)."""
-    k = R.motion_kernel(length, angle).astype(np.float64)
-    n = k.shape[0] // 2
-    ys, xs = np.mgrid[-n:n + 1, -n:n + 1]
-    along, across = xs * np.cos(angle) + ys * np.sin(angle), -xs * np.sin(angle) + ys * np.cos(angle)
-    assert k.sum() == pytest.approx(1, abs=1e-6)
-    assert (k * xs).sum() == pytest.approx(0, abs=1e-6) and (k * ys).sum() == pytest.approx(0, abs=1e-6)
-    assert (k * along ** 2).sum() == pytest.approx(length ** 2 / 12, abs=0.5)
-    assert (k * across ** 2).sum() < 0.25
-
-
-def test_blur_keeps_the_brightness_and_spreads_an_edge():
-    """Both camera blurs applied to an image: a flat area stays as it was, a step edge gets wider, as
-    ``edge_width_px`` measures it."""
-    from mmdigit.datasets.synth.appearance import image_appearance
-    img = np.full((60, 120, 3), 200, np.uint8)
-    img[15:45, 50:58] = 30
-    box = np.array([[46, 12, 16, 36]])
-    sharp = image_appearance(img, box)['edge_width_px'][0]
-    for kernel in (R.disk_kernel(2.5), R.motion_kernel(6.0, 0.0)):
-        out = R._convolve(img, kernel)
-        assert out.dtype == np.uint8 and out.shape == img.shape
-        assert (out[:8] == 200).all() and (out[20:40, 53:55] == 30).all()
-    assert image_appearance(R._convolve(img, R.disk_kernel(2.5)), box)['edge_width_px'][0] > 1.5 * sharp
-    # a horizontal motion smears the bar's left and right edges over ~5 px each, not its top and bottom
-    moved = R._convolve(img, R.motion_kernel(6.0, 0.0))[..., 0].astype(int)
-    assert ((moved[30] > 30) & (moved[30] < 200)).sum() >= 8 and ((moved[:, 54] > 30) & (moved[:, 54] < 200)).sum() == 0
-
-
 def test_grid_and_cli(tmp_path):
     grid = make_grid(tmp_path / 'grid.png', per_row=2, height=32)
     assert grid.is_file() and grid.stat().st_size < 300_000

@@ -96,11 +96,8 @@ FIT = {
     'lowres_prob': 0.35,
     'lowres_digit_px': (8.0, 24.0),  # resolution loss: the digits drop to this many px tall, then back up
     'blur_prob': 0.6,
-    'blur_rel': 0.04,             # blur sigma: 0.2-1.0 px + up to this many digit heights
-    'defocus_share': 0.5,         # of the blurred images, those blurred by a disk (defocus), not a Gaussian
+    'blur_rel': 0.04,             # Gaussian blur sigma: 0.2-1.0 px + up to this many digit heights
     'motion_prob': 0.1,
-    'motion_rel': 0.1,            # motion blur: a 2 to (3 + this many digit heights) px line ...
-    'motion_horizontal': 0.6,     # ... along the street (within ~11 degrees) this often, at any angle otherwise
     'jpeg_prob': 0.6,
 }
 

@@ -16,7 +16,6 @@ import io
 from dataclasses import dataclass
 from math import erf
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -499,39 +498,6 @@ def _clutter(rng, cv: _Canvas, img, masks, hh, bx0, bx1, fonts=()) -> None:
             _blend(img, cv.down(a, (x, y, x + w, y + h)), colour)
 
 
-def disk_kernel(radius: float, supersample: int = 4) -> np.ndarray:
-    """A defocused lens spreads a point into a disk of ``radius`` px, edge anti-aliased (sums to 1). Unlike a
-    Gaussian of the same spread (sigma = radius / 2) its edge is hard, so strokes get flat-topped ramps and
-    neighbouring strokes bleed into each other evenly."""
-    r = max(float(radius), 0.5)
-    n = int(np.ceil(r))
-    c = (np.arange((2 * n + 1) * supersample) + 0.5) / supersample - (n + 0.5)
-    inside = (c[:, None] ** 2 + c[None, :] ** 2 <= r * r).astype(np.float32)
-    k = inside.reshape(2 * n + 1, supersample, 2 * n + 1, supersample).mean(axis=(1, 3))
-    return k / k.sum()
-
-
-def motion_kernel(length: float, angle: float) -> np.ndarray:
-    """A point moving ``length`` px along ``angle`` (radians, 0 = horizontal) while the shutter is open: a line
-    through the kernel's centre, splatted bilinearly (sums to 1)."""
-    half = max(float(length), 1.0) / 2
-    n = int(np.ceil(half)) + 1
-    t = np.linspace(-half, half, max(int(length * 4), 2))
-    x, y = n + t * np.cos(angle), n + t * np.sin(angle)
-    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
-    fx, fy = x - x0, y - y0
-    k = np.zeros((2 * n + 1, 2 * n + 1), np.float64)
-    for dy, dx, w in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)), (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
-        np.add.at(k, (y0 + dy, x0 + dx), w)
-    return (k / k.sum()).astype(np.float32)
-
-
-def _convolve(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """uint8 image filtered by a point-symmetric kernel (OpenCV's correlation equals the convolution then),
-    edges mirrored as a camera's neighbouring pixels would continue."""
-    return cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
-
-
 def _degrade(rng: np.random.Generator, img: np.ndarray, digit_px: float) -> np.ndarray:
     """Camera and compression artefacts at the final size: haze (washed-out contrast), faded colour,
     resolution loss, defocus and motion blur (scaled with the digits: street-view crops of small numbers are
@@ -552,17 +518,16 @@ def _degrade(rng: np.random.Generator, img: np.ndarray, digit_px: float) -> np.n
         small = im.resize((max(2, int(width * f)), max(2, int(height * f))), Image.Resampling.BILINEAR)
         im = small.resize((width, height), Image.Resampling.BILINEAR)
     if rng.random() < FIT['blur_prob']:
-        sigma = rng.uniform(0.2, 1.0) + digit_px * rng.uniform(0, FIT['blur_rel'])
-        if rng.random() < FIT['defocus_share']:  # a lens out of focus: the same spread as a disk
-            im = Image.fromarray(_convolve(np.asarray(im), disk_kernel(2 * sigma)))
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 1.0) + digit_px * rng.uniform(0, FIT['blur_rel'])))
+    if rng.random() < FIT['motion_prob']:
+        n = int(rng.choice([3, 5]))  # PIL's Kernel filter takes 3x3 or 5x5
+        k = np.zeros((n, n), np.float32)
+        if rng.random() < 0.5:
+            k[n // 2, :] = 1
         else:
-            im = im.filter(ImageFilter.GaussianBlur(sigma))
-    out = np.asarray(im)
-    if rng.random() < FIT['motion_prob']:  # the car or the camera moving: mostly along the street
-        length = rng.uniform(2.0, 3.0 + digit_px * FIT['motion_rel'])
-        angle = rng.normal(0.0, 0.2) if rng.random() < FIT['motion_horizontal'] else rng.uniform(0, np.pi)
-        out = _convolve(out, motion_kernel(length, angle))
-    out = out.astype(np.float32)
+            k[:, n // 2] = 1
+        im = im.filter(ImageFilter.Kernel((n, n), k.ravel().tolist(), scale=float(k.sum())))
+    out = np.asarray(im, dtype=np.float32)
     gain = (rng.uniform(0.9, 1.1, 3) * rng.uniform(0.75, 1.1)).astype(np.float32)
     out = out * gain + rng.normal(0, 8, 3).astype(np.float32)
     if rng.random() < FIT['noise_prob']:
