@@ -6,8 +6,10 @@ The held-out photos are drawn once by ``seed`` and never trained on; the trainin
 ``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the subset also serves as its
 validation split); each score is ``tools/test.py --img-dir --ann-file`` on the held-out photos at one Task-2
 threshold for all (``score_thr``, by default the checkpoint's calibrated one, else its config's:
-``ReadingSettings.resolve``; the training photos are too few, and too well fitted, to calibrate on). The tools
-run as processes, like the demo's, through ``run``.
+``ReadingSettings.resolve``; the training photos are too few, and too well fitted, to calibrate on), its
+predictions kept (each row's ``pred_dir``; with folds, the folds' merged, so that two sizes or two fine-tuning
+configs can be compared photo by photo with ``tools/analysis/compare_readings.py``). The tools run as processes,
+like the demo's, through ``run``.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from mmdigit.datasets.coco_io import load_coco
 from mmdigit.datasets.few_shot import few_shot_folds, few_shot_splits, write_course_layout
 from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
+from mmdigit.recognition import ReadingSettings, merge_predictions
 from mmdigit.utils.cli import UserError
 from mmdigit.utils.run_files import last_checkpoint, latest_metrics
 
@@ -43,11 +46,13 @@ def curve_scores(metrics: dict) -> dict:
 
 
 def score(config, checkpoint, held_json: Path, images: Path, work: Path, score_thr: float | None, run=RUN) -> dict:
-    """``checkpoint`` on the held-out photos (tools/test.py in ``work``): :func:`curve_scores`."""
+    """``checkpoint`` on the held-out photos (tools/test.py in ``work``, its predictions in ``work/predictions``):
+    :func:`curve_scores` and ``pred_dir``."""
     thr = ['--score-thr', score_thr] if score_thr is not None else []
+    pred_dir = work / 'predictions'  # not pred/: latest_metrics would take its pred.json for the run's metrics
     run([sys.executable, ROOT / 'tools' / 'test.py', config, checkpoint, '--img-dir', images, '--ann-file', held_json,
-         '--work-dir', work, *thr], work / 'test.log')
-    return curve_scores(latest_metrics(work))
+         '--work-dir', work, '--pred-dir', pred_dir, *thr], work / 'test.log')
+    return dict(curve_scores(latest_metrics(work)), pred_dir=str(pred_dir))
 
 
 def _fold_rows(held, subsets, images, work: Path, checkpoint, config, base_config, cfg_options, thr, run) -> list:
@@ -94,7 +99,6 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 5
     and the rows pool the folds (:func:`pooled_rows`); ``curve.json`` keeps each fold's rows too."""
     from mmengine.config import Config
 
-    from mmdigit.recognition import ReadingSettings
     real = Path(real_dir)
     found = photo_folder(real)
     if found is None:
@@ -116,6 +120,10 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 5
                                    config, base_config, cfg_options, thr, run))
     held_counts = [len(held['images']) for held, _ in splits]
     rows = per_fold[0] if folds == 1 else pooled_rows(per_fold, held_counts)
+    if folds > 1:  # every photo's reading by each size's models, for comparing sizes or configs photo by photo
+        for row, fold_rows in zip(rows, zip(*per_fold)):
+            row['pred_dir'] = str(merge_predictions([r['pred_dir'] for r in fold_rows],
+                                                    work / 'pooled' / f'n{row["photos"]}')[0].parent)
     out = dict(checkpoint=str(checkpoint), real_dir=str(real), score_thr=thr, score_thr_source=reading.source,
                held_out=sum(held_counts),
                held_out_ids=sorted(im['id'] for held, _ in splits for im in held['images']), seed=seed, rows=rows,
@@ -128,4 +136,8 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 5
                   f'{r["best_accuracy"]:.3f})  mAP {r["bbox_mAP"]:.3f}  AP50 {r["bbox_mAP_50"]:.3f}', flush=True)
     (work / 'curve.json').write_text(json.dumps(out, indent=2))
     print(f'held-out: {sum(held_counts)} photos (seed {seed}); wrote {work / "curve.json"}')
+    if len(rows) > 1:
+        scored = ann if folds > 1 else split_paths(work / 'data', 'held_out')[0]
+        print(f'photo by photo (each row\'s pred_dir): tools/analysis/compare_readings.py --ann-file {scored} '
+              f'{rows[0]["pred_dir"]} {rows[-1]["pred_dir"]}')
     return out

@@ -6,6 +6,7 @@ from .outputs import (
                       coco_arrays,
                       coco_records,
                       detections_to_coco,
+                      merge_predictions,
                       read_pred_csv,
                       read_pred_json,
                       write_pred_csv,
@@ -18,7 +19,8 @@ from .sequence import NO_NUMBER, NumberDecoder, reading_order
 __all__ = [
     'NO_NUMBER', 'NumberDecoder', 'reading_order',
     'CALIBRATION_NAME', 'PRED_INFO_NAME', 'Calibration', 'NumberReading', 'ReadingSettings',
-    'ImageDetections', 'PredictionFileError', 'coco_arrays', 'coco_records', 'detections_to_coco', 'read_pred_csv',
+    'ImageDetections', 'PredictionFileError', 'coco_arrays', 'coco_records', 'detections_to_coco', 'merge_predictions',
+    'read_pred_csv',
     'read_pred_json',
     'write_pred_csv', 'write_pred_json', 'write_predictions',
 ]

@@ -8,7 +8,7 @@ import pytest
 from mmdigit.datasets.coco_io import load_coco
 from mmdigit.demo.finetune_curve import BASE_CONFIG, curve_scores, finetune_curve
 from mmdigit.engine import load_config
-from mmdigit.recognition import Calibration, NumberDecoder, ReadingSettings
+from mmdigit.recognition import Calibration, NumberDecoder, ReadingSettings, read_pred_csv, read_pred_json
 from mmdigit.utils.cli import UserError
 
 
@@ -43,6 +43,14 @@ class FakeTools:
             (work / '20260101_000000' / '20260101_000000.json').write_text(json.dumps(
                 {'digit/accuracy': n / 10, 'digit/best_accuracy': 0.9, 'digit/best_thr': 0.3, 'coco/bbox_mAP': 0.5,
                  'coco/bbox_mAP_50': 0.8}))
+            # its predictions: every scored photo read as the number of photos trained on, one box each
+            ids = [im['id'] for im in load_coco(opt['--ann-file'])['images']]
+            pred = Path(opt['--pred-dir'])
+            pred.mkdir(parents=True)
+            (pred / 'pred.json').write_text(json.dumps(
+                [dict(image_id=i, bbox=[1, 2, 3, 4], score=0.9, category_id=n % 10 + 1) for i in ids]))
+            (pred / 'pred.csv').write_text('image_id,pred_label\n' + ''.join(f'{i},{n}\n' for i in ids))
+            (pred / 'pred_info.json').write_text(json.dumps({'score_thr': float(opt['--score-thr'])}))
 
 
 def test_curve_trains_on_nested_subsets_and_scores_the_held_out_photos_at_one_threshold(tiny_digits, tmp_path):
@@ -74,6 +82,9 @@ def test_curve_trains_on_nested_subsets_and_scores_the_held_out_photos_at_one_th
     assert base_test[base_test.index('--ann-file') + 1] == str(work / 'data' / 'held_out.json')
     assert train3[2] == 'ft.py' and train3[-2:] == [f'load_from={ckpt.resolve()}', 'train_cfg.max_iters=2']
     assert test3[2:4] == ['ft.py', str(work / 'n3' / 'iter_3.pth')]  # the fine-tuned model
+    kept = work / 'n3' / 'test' / 'predictions'  # the fine-tuned model's reading of the held-out photos
+    assert test3[test3.index('--pred-dir') + 1] == out['rows'][1]['pred_dir'] == str(kept)
+    assert read_pred_csv(kept / 'pred.csv') == {i: '3' for i in held}
 
 
 def test_without_a_threshold_every_model_is_scored_at_the_checkpoints_calibrated_one_else_the_configs(
@@ -120,7 +131,7 @@ class FoldTools(FakeTools):
             metrics.write_text(json.dumps(m))
 
 
-def test_folds_score_every_photo_once_and_pool_the_folds_by_their_photos(tiny_digits, tmp_path):
+def test_folds_score_every_photo_once_and_pool_the_folds_by_their_photos(tiny_digits, tmp_path, capsys):
     real = real_folder(tmp_path, tiny_digits)
     ckpt = tmp_path / 'a.pth'
     ckpt.write_bytes(b'x')
@@ -139,3 +150,14 @@ def test_folds_score_every_photo_once_and_pool_the_folds_by_their_photos(tiny_di
     assert [r['accuracy'] for r in out['rows']] == pytest.approx([expected, 0.3 + expected])
     assert [r['photos'] for r in out['rows']] == [0, 3] and out['rows'][1]['bbox_mAP'] == pytest.approx(0.5)
     assert sum(tool == 'train.py' for tool, _, _ in tools.calls) == 3
+    # each size's readings of every photo, merged from the folds that held it out
+    all_ids = {im['id'] for im in load_coco(real / 'photos.json')['images']}
+    for row in out['rows']:
+        pred = Path(row['pred_dir'])
+        assert pred == tmp_path / 'curve' / 'pooled' / f'n{row["photos"]}'
+        assert read_pred_csv(pred / 'pred.csv') == {i: str(row['photos']) for i in all_ids}
+        assert set(read_pred_json(pred / 'pred.json')) == all_ids
+        assert ReadingSettings.from_pred_info(pred).score_thr == 0.5
+    assert out['fold_rows'][1][1]['pred_dir'] == str(tmp_path / 'curve' / 'fold1' / 'n3' / 'test' / 'predictions')
+    hint = f'compare_readings.py --ann-file {real / "photos.json"} {out["rows"][0]["pred_dir"]}'
+    assert hint in capsys.readouterr().out

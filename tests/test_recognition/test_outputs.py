@@ -8,6 +8,8 @@ from mmdigit.datasets.coco_io import CATEGORIES
 from mmdigit.recognition import (
     ImageDetections,
     PredictionFileError,
+    ReadingSettings,
+    merge_predictions,
     read_pred_csv,
     read_pred_json,
     write_predictions,
@@ -77,3 +79,34 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
         write_predictions(tmp_path, {}, Boom({1: 'x'}), image_ids=[1])
     assert [(tmp_path / n).read_text() for n in ('pred.json', 'pred.csv')] == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]
+
+
+def _part(pred_dir, numbers: dict, score_thr=0.5):
+    dets = {i: ImageDetections(np.array([[i, 1., i + 5., 9.]]), np.array([0.8]), np.array([int(n[0])]))
+            for i, n in numbers.items() if n != '-1'}
+    write_predictions(pred_dir, dets, numbers)
+    ReadingSettings().with_threshold(score_thr, 'test').write_pred_info(pred_dir)
+    return pred_dir
+
+
+def test_folds_predictions_merge_into_one_reading_of_the_whole_set(tmp_path):
+    a = _part(tmp_path / 'a', {3: '12', 1: '-1'})
+    b = _part(tmp_path / 'b', {2: '7'})
+    json_path, csv_path = merge_predictions([a, b], tmp_path / 'all')
+    assert read_pred_csv(csv_path) == {1: '-1', 2: '7', 3: '12'}
+    assert csv_path.read_text().splitlines() == ['image_id,pred_label', '1,-1', '2,7', '3,12']
+    merged = read_pred_json(json_path)
+    assert sorted(merged) == [2, 3] and merged[3].labels.tolist() == [1]
+    np.testing.assert_allclose(merged[2].bboxes, [[2, 1, 7, 9]])
+    assert ReadingSettings.from_pred_info(tmp_path / 'all').score_thr == 0.5
+
+
+def test_overlapping_or_differently_read_parts_are_refused_before_writing(tmp_path):
+    a = _part(tmp_path / 'a', {1: '12'})
+    with pytest.raises(PredictionFileError, match='image 1 was read in .*a too'):
+        merge_predictions([a, _part(tmp_path / 'b', {1: '7', 2: '3'})], tmp_path / 'all')
+    with pytest.raises(PredictionFileError, match='read with different settings'):
+        merge_predictions([a, _part(tmp_path / 'c', {2: '3'}, score_thr=0.6)], tmp_path / 'all')
+    with pytest.raises(PredictionFileError, match='cannot read'):
+        merge_predictions([a, tmp_path / 'missing'], tmp_path / 'all')
+    assert not (tmp_path / 'all').exists()

@@ -2,10 +2,11 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from mmdigit.recognition import Calibration
+from mmdigit.recognition import Calibration, read_pred_csv
 from tests.helpers import REPO
 
 
@@ -38,3 +39,6 @@ def test_finetune_curve_trains_on_nested_subsets_and_scores_the_held_out_photos(
     assert 'Task-2 threshold' in r.stdout and curve['score_thr_source'] in r.stdout
     trained_on = {im['id'] for im in json.loads((tmp_path / 'curve' / 'data_3' / 'train.json').read_text())['images']}
     assert not trained_on & set(curve['held_out_ids'])
+    for row in curve['rows']:  # each model's reading of the held-out photos, kept for photo-by-photo comparisons
+        assert set(read_pred_csv(Path(row['pred_dir']) / 'pred.csv')) == set(curve['held_out_ids'])
+    assert 'compare_readings.py --ann-file' in r.stdout

@@ -12,7 +12,8 @@ Each fine-tune is ``tools/train.py CONFIG --data-root <subset> --cfg-options loa
 subset also serves as its validation split); each score is ``tools/test.py --img-dir --ann-file`` on the
 held-out photos at one Task-2 threshold for all (``--score-thr``, by default CHECKPOINT's calibrated one, else
 its config's; the training photos are too few, and too well fitted, to calibrate on). Prints the curve and writes
-``curve.json``.
+``curve.json``; each model's predictions stay in its row's ``pred_dir`` (with ``--folds``, the folds' merged under
+``pooled/n<size>``: every photo's reading, for ``tools/analysis/compare_readings.py``).
 The experiment itself is ``mmdigit.demo.finetune_curve``.
 """
 from __future__ import annotations
