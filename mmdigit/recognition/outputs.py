@@ -153,6 +153,8 @@ def merge_predictions(pred_dirs: Iterable, out_dir) -> tuple[Path, Path]:
     was read alike. Parts that share an image, or were read with different settings, cannot be one reading: a
     :class:`PredictionFileError` names them, before anything is written."""
     pred_dirs = [Path(d) for d in pred_dirs]
+    if not pred_dirs:
+        raise PredictionFileError(f'{out_dir}: no prediction folders to merge into it')
     records, numbers, owner, infos = [], {}, {}, set()
     for d in pred_dirs:
         read_pred_json(d / 'pred.json')  # validated; the records are kept as written
@@ -171,7 +173,9 @@ def merge_predictions(pred_dirs: Iterable, out_dir) -> tuple[Path, Path]:
     json_path, csv_path = out_dir / 'pred.json', out_dir / 'pred.csv'
     write_pred_json(json_path, sorted(records, key=lambda r: r['image_id']))
     write_pred_csv(csv_path, numbers)
-    info = infos.pop() if infos else None
+    info = infos.pop()
     if info is not None:
         atomic_write_text(out_dir / PRED_INFO_NAME, info)
+    else:  # no settings to keep: none left from an earlier merge into this folder either
+        (out_dir / PRED_INFO_NAME).unlink(missing_ok=True)
     return json_path, csv_path

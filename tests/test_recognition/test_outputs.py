@@ -99,6 +99,10 @@ def test_folds_predictions_merge_into_one_reading_of_the_whole_set(tmp_path):
     assert sorted(merged) == [2, 3] and merged[3].labels.tolist() == [1]
     np.testing.assert_allclose(merged[2].bboxes, [[2, 1, 7, 9]])
     assert ReadingSettings.from_pred_info(tmp_path / 'all').score_thr == 0.5
+    (a / 'pred_info.json').unlink()
+    (b / 'pred_info.json').unlink()
+    merge_predictions([a, b], tmp_path / 'all')  # parts read with no settings kept: none left from the last merge
+    assert not (tmp_path / 'all' / 'pred_info.json').exists()
 
 
 def test_overlapping_or_differently_read_parts_are_refused_before_writing(tmp_path):
@@ -109,4 +113,6 @@ def test_overlapping_or_differently_read_parts_are_refused_before_writing(tmp_pa
         merge_predictions([a, _part(tmp_path / 'c', {2: '3'}, score_thr=0.6)], tmp_path / 'all')
     with pytest.raises(PredictionFileError, match='cannot read'):
         merge_predictions([a, tmp_path / 'missing'], tmp_path / 'all')
+    with pytest.raises(PredictionFileError, match='no prediction folders'):
+        merge_predictions([], tmp_path / 'all')
     assert not (tmp_path / 'all').exists()
