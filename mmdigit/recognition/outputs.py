@@ -149,20 +149,20 @@ def write_predictions(pred_dir, detections: Mapping[int, ImageDetections], numbe
 
 def merge_predictions(pred_dirs: Iterable, out_dir) -> tuple[Path, Path]:
     """One prediction folder from several that read disjoint parts of one set (the folds of a cross-validation):
-    ``pred.json`` and ``pred.csv`` concatenated, ``pred_info.json`` (how pred.csv was read) kept when every part
-    was read alike. Parts that share an image, or were read with different settings, cannot be one reading: a
-    :class:`PredictionFileError` names them, before anything is written."""
+    their detections and numbers written again as one ``pred.json`` and ``pred.csv`` (:func:`write_predictions`),
+    ``pred_info.json`` (how pred.csv was read) kept when every part was read alike. Parts that share an image, or
+    were read with different settings, cannot be one reading: a :class:`PredictionFileError` names them, before
+    anything is written."""
     pred_dirs = [Path(d) for d in pred_dirs]
     if not pred_dirs:
         raise PredictionFileError(f'{out_dir}: no prediction folders to merge into it')
-    records, numbers, owner, infos = [], {}, {}, set()
+    detections, numbers, owner, infos = {}, {}, {}, set()
     for d in pred_dirs:
-        read_pred_json(d / 'pred.json')  # validated; the records are kept as written
-        records += json.loads((d / 'pred.json').read_text(encoding='utf-8'))
         for image_id, number in read_pred_csv(d / 'pred.csv').items():
             if image_id in owner:
                 raise PredictionFileError(f'{d / "pred.csv"}: image {image_id} was read in {owner[image_id]} too')
             owner[image_id], numbers[image_id] = d, number
+        detections.update(read_pred_json(d / 'pred.json'))
         info = d / PRED_INFO_NAME
         infos.add(info.read_text(encoding='utf-8') if info.is_file() else None)
     if len(infos) > 1:
@@ -170,12 +170,10 @@ def merge_predictions(pred_dirs: Iterable, out_dir) -> tuple[Path, Path]:
                                   f'({PRED_INFO_NAME} differ), so they are not one reading')
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, csv_path = out_dir / 'pred.json', out_dir / 'pred.csv'
-    write_pred_json(json_path, sorted(records, key=lambda r: r['image_id']))
-    write_pred_csv(csv_path, numbers)
+    paths = write_predictions(out_dir, detections, numbers, image_ids=numbers)
     info = infos.pop()
     if info is not None:
         atomic_write_text(out_dir / PRED_INFO_NAME, info)
     else:  # no settings to keep: none left from an earlier merge into this folder either
         (out_dir / PRED_INFO_NAME).unlink(missing_ok=True)
-    return json_path, csv_path
+    return paths
