@@ -4,9 +4,9 @@
 #   python tools/test.py configs/digit_frcnn_r18_cpu_unstretched.py A.pth --pred-dir out/unstretched ...
 #   python tools/ensemble.py out/a/pred.json out/unstretched/pred.json --ann-file ... --tune ...
 # Why: until 2026-12-04 model A read photos as they are and the stretched photo was this view; stretched, A read the
-# real photos better for eight of the ten models read both ways (mean +1.5 points) and the synthetic test split 0.7
-# points worse (README, "Reading the number"), so A reads stretched and the photo as it is became the view: a
-# different look at the same digits for the ensemble.
+# real photos better for eight of the eleven models read both ways (mean +1.2 points; about none for those trained
+# 7,000+ iterations) and the synthetic test split 0.7 points worse (README, "Reading the number"), so A reads
+# stretched and the photo as it is became the view: a different look at the same digits for the ensemble.
 _base_ = './digit_frcnn_r18_cpu.py'
 
 
