@@ -88,9 +88,9 @@ train_pipeline = [
 # 0.691 -> 0.676 (22:19); the synthetic test split 0.7 points lower on average (0.828 -> 0.8175, 0.8195 -> 0.8095,
 # 0.831 -> 0.837, 0.849 -> 0.8405, 0.852 -> 0.846, 0.7975 -> 0.791, 0.8005 -> 0.7885, 0.7925 -> 0.7875, 0.8345 ->
 # 0.830): a trade for the real photos (README, "Reading the number"), and one that shrinks with training length: the
-# six models of 3,356-5,542 iterations +2.3 points, the five of 7,306-11,111 -0.1. In training too it read them worse: 0.656 against 0.683 (the 13:34 data, seed and
-# iterations), 0.664 against 0.699 (the 12:55 ones). configs/digit_frcnn_r18_cpu_unstretched.py: the photo as it
-# is, an ensemble view.
+# six models of 3,356-5,542 iterations +2.3 points, the five of 7,306-11,111 -0.1. In training too it read them
+# worse: 0.656 against 0.683 (the 13:34 data, seed and iterations), 0.664 against 0.699 (the 12:55 ones).
+# configs/digit_frcnn_r18_cpu_unstretched.py: the photo as it is, an ensemble view.
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='ContrastStretch', low=1, high=99),
