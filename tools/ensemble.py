@@ -44,7 +44,7 @@ from mmdigit.ensemble import (  # noqa: E402
     tune_fusion,
     vote_numbers,
 )
-from mmdigit.recognition import write_predictions  # noqa: E402
+from mmdigit.recognition import as_written, write_predictions  # noqa: E402
 from mmdigit.utils import atomic_write_text  # noqa: E402
 from mmdigit.utils.cli import probability, run_main  # noqa: E402
 
@@ -120,7 +120,7 @@ def main(argv=None):
     chosen = settings.chosen(models)
     if len(chosen) < len(models):
         print('fusing ' + ', '.join(str(m.path) for m in chosen) + ' (the members the settings chose)')
-    fused = fuse_models(chosen, ids, images, **settings.fuse_kwargs())
+    fused = as_written(fuse_models(chosen, ids, images, **settings.fuse_kwargs()))  # read as pred.json holds it
     reading = settings.reading(chosen)
     print(f'fused boxes read at score >= {reading.score_thr:.3f} ({reading.source})')
     fused_numbers = reading.decode_all(fused)

@@ -3,8 +3,8 @@
 Plugged into ``test_evaluator`` by ``tools/test.py --pred-dir`` (like mmdet's ``CocoMetric(format_only=True)``,
 but for both tasks and for unlabelled image folders). It runs on the gathered results of all ranks, so a
 distributed test writes one complete file. pred.json holds every detection (no Task-2 threshold: that would
-lower mAP); pred.csv reads each number with the :class:`ReadingSettings` it is given, and pred_info.json
-records them.
+lower mAP); pred.csv reads each number with the :class:`ReadingSettings` it is given from the detections as pred.json
+holds them (so pred.json read again with pred_info.json, which records the settings, gives pred.csv's numbers).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdigit.recognition import NO_NUMBER, ImageDetections, ReadingSettings, write_predictions
+from mmdigit.recognition import NO_NUMBER, ImageDetections, ReadingSettings, as_written, write_predictions
 from mmdigit.utils import atomic_write_text
 
 from .digit_metric import _numpy
@@ -50,7 +50,7 @@ class DigitPredictionWriter(BaseMetric):
                 *(_numpy(pred[k]) for k in ('bboxes', 'scores', 'labels')))))
 
     def compute_metrics(self, results: list) -> dict:
-        detections = dict(results)
+        detections = as_written(dict(results))  # pred.csv read from what pred.json holds
         unreadable = self.unreadable
         if unreadable is None:
             unreadable = (self.dataset_meta or {}).get('unreadable', {})

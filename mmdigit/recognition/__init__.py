@@ -3,6 +3,7 @@ source, confidence), and the pred.json / pred.csv files."""
 from .outputs import (
                       ImageDetections,
                       PredictionFileError,
+                      as_written,
                       coco_arrays,
                       coco_records,
                       detections_to_coco,
@@ -19,6 +20,6 @@ from .sequence import NO_NUMBER, NumberDecoder, reading_order
 __all__ = [
     'NO_NUMBER', 'NumberDecoder', 'reading_order',
     'CALIBRATION_NAME', 'PRED_INFO_NAME', 'Calibration', 'NumberReading', 'ReadingSettings',
-    'ImageDetections', 'PredictionFileError', 'coco_arrays', 'coco_records', 'detections_to_coco',
+    'ImageDetections', 'PredictionFileError', 'as_written', 'coco_arrays', 'coco_records', 'detections_to_coco',
     'merge_predictions', 'read_pred_csv', 'read_pred_json', 'write_pred_csv', 'write_pred_json', 'write_predictions',
 ]

@@ -69,6 +69,21 @@ def coco_arrays(detections: Mapping[int, ImageDetections], image_ids: Iterable[i
     return np.repeat(np.asarray(ids, np.int64), counts), xywh, scores, cats
 
 
+def as_written(detections: Mapping[int, ImageDetections]) -> dict[int, ImageDetections]:
+    """The detections as pred.json holds them and :func:`read_pred_json` gives them back: boxes to 0.01 px and
+    scores to 1e-5 (:func:`coco_arrays`), float64, xyxy. pred.csv is decoded from these, so the numbers read again
+    from pred.json with pred_info.json's settings are the numbers pred.csv holds: a score or an overlap that sits
+    on a threshold within that rounding reads the same both ways (an untrained model's scores do). Images without
+    detections keep theirs."""
+    ids, xywh, scores, cats = coco_arrays(detections)
+    out = dict(detections)
+    if len(ids):
+        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        for rows in np.split(np.arange(len(ids)), np.flatnonzero(np.diff(ids)) + 1):
+            out[int(ids[rows[0]])] = ImageDetections(xyxy[rows], scores[rows], cats[rows] - 1)
+    return out
+
+
 def write_pred_json(path, records: list[dict]) -> None:
     atomic_write_text(path, json.dumps(records, separators=(',', ':')))
 

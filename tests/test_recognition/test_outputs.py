@@ -9,6 +9,7 @@ from mmdigit.recognition import (
     ImageDetections,
     PredictionFileError,
     ReadingSettings,
+    as_written,
     merge_predictions,
     read_pred_csv,
     read_pred_json,
@@ -116,3 +117,20 @@ def test_overlapping_or_differently_read_parts_are_refused_before_writing(tmp_pa
     with pytest.raises(PredictionFileError, match='no prediction folders'):
         merge_predictions([], tmp_path / 'all')
     assert not (tmp_path / 'all').exists()
+
+
+def test_as_written_is_what_read_pred_json_gives_back(tmp_path):
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 80, (5, 2))
+    dets = {7: ImageDetections(np.concatenate([xy, xy + rng.uniform(3, 20, (5, 2))], 1).astype(np.float32),
+                               rng.uniform(0, 1, 5).astype(np.float32), np.array([3, 1, 4, 1, 5])),
+            2: ImageDetections(np.array([[1.234567, 2.5, 9.87654, 20.0]]), np.array([0.4999996]), np.array([0])),
+            5: ImageDetections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))}
+    written = as_written(dets)
+    write_predictions(tmp_path, dets, {}, image_ids=[2, 5, 7])
+    back = read_pred_json(tmp_path / 'pred.json')
+    assert set(written) == {2, 5, 7} and len(written[5].scores) == 0  # an empty image stays, empty
+    for i in (2, 7):
+        assert np.array_equal(written[i].bboxes, back[i].bboxes) and np.array_equal(written[i].scores, back[i].scores)
+        assert np.array_equal(written[i].labels, back[i].labels)
+    assert written[2].scores[0] == 0.5 and not np.array_equal(written[7].bboxes, dets[7].bboxes)
