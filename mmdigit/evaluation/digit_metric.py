@@ -22,7 +22,7 @@ from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdigit.recognition import NumberDecoder, ReadingSettings
+from mmdigit.recognition import ImageDetections, NumberDecoder, ReadingSettings, as_written
 
 from .sequence_scores import match_digits, score_numbers
 from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
@@ -61,7 +61,9 @@ class DigitSequenceMetric(BaseMetric):
             if gt is None:
                 raise ValueError(f'DigitSequenceMetric needs ground truth, image {sample.get("img_path")} '
                                  'has none (for an unlabelled set use tools/test.py --pred-dir)')
-            bboxes, scores, labels = (_numpy(pred[k]) for k in ('bboxes', 'scores', 'labels'))
+            # read as pred.json holds them, so the accuracy is that of the pred.csv written from them
+            d = as_written({0: ImageDetections(*(_numpy(pred[k]) for k in ('bboxes', 'scores', 'labels')))})[0]
+            bboxes, scores, labels = d.bboxes, d.scores, d.labels
             # mmdet's test pipelines load annotations after Resize, so gt boxes are in original pixels,
             # like the (rescaled) predictions
             gt_bboxes, gt_labels = _numpy(gt['bboxes']), _numpy(gt['labels'])

@@ -62,25 +62,30 @@ def coco_arrays(detections: Mapping[int, ImageDetections], image_ids: Iterable[i
     counts = [len(d.scores) for d in dets]
     if not sum(counts):
         return np.zeros(0, np.int64), np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64)
-    b = np.concatenate([np.asarray(d.bboxes, dtype=np.float64).reshape(-1, 4) for d in dets])
-    xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1).round(2)
-    scores = np.concatenate([np.asarray(d.scores, dtype=np.float64).reshape(-1) for d in dets]).round(5)
+    xywh, scores = _rounded_xywh(np.concatenate([np.asarray(d.bboxes).reshape(-1, 4) for d in dets]),
+                                 np.concatenate([np.asarray(d.scores).reshape(-1) for d in dets]))
     cats = np.concatenate([np.asarray(d.labels).reshape(-1) for d in dets]).astype(np.int64) + 1
     return np.repeat(np.asarray(ids, np.int64), counts), xywh, scores, cats
 
 
+def _rounded_xywh(bboxes, scores) -> tuple[np.ndarray, np.ndarray]:
+    """xyxy boxes and scores -> the xywh boxes (to 0.01 px) and scores (to 1e-5), float64, pred.json holds."""
+    b = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
+    xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], axis=1).round(2)
+    return xywh, np.asarray(scores, dtype=np.float64).reshape(-1).round(5)
+
+
 def as_written(detections: Mapping[int, ImageDetections]) -> dict[int, ImageDetections]:
     """The detections as pred.json holds them and :func:`read_pred_json` gives them back: boxes to 0.01 px and
-    scores to 1e-5 (:func:`coco_arrays`), float64, xyxy. pred.csv is decoded from these, so the numbers read again
-    from pred.json with pred_info.json's settings are the numbers pred.csv holds: a score or an overlap that sits
-    on a threshold within that rounding reads the same both ways (an untrained model's scores do). Images without
-    detections keep theirs."""
-    ids, xywh, scores, cats = coco_arrays(detections)
-    out = dict(detections)
-    if len(ids):
-        xyxy = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
-        for rows in np.split(np.arange(len(ids)), np.flatnonzero(np.diff(ids)) + 1):
-            out[int(ids[rows[0]])] = ImageDetections(xyxy[rows], scores[rows], cats[rows] - 1)
+    scores to 1e-5 (:func:`coco_arrays`), float64, xyxy. pred.csv and the accuracy metric read numbers from these,
+    so the numbers read again from pred.json with pred_info.json's settings are the numbers pred.csv holds and
+    the metric scored: a score or an overlap that sits on a threshold within that rounding reads the same every
+    way (an untrained model's scores do)."""
+    out = {}
+    for image_id, d in detections.items():
+        xywh, scores = _rounded_xywh(d.bboxes, d.scores)
+        out[image_id] = ImageDetections(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1), scores,
+                                        np.asarray(d.labels).reshape(-1).astype(np.int64))
     return out
 
 
