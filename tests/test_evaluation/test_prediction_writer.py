@@ -15,7 +15,6 @@ def test_prediction_writer_records_the_settings_pred_csv_was_read_with(tmp_path)
     assert read_pred_csv(tmp_path / 'pred.csv') == {1: '17', 2: '-1'}  # no suppression, 0.5 < 0.6
 
 
-
 def test_pred_csv_holds_the_numbers_pred_json_reads_back_to_at_a_threshold_edge(tmp_path):
     # the 5's score is 3e-6 under the threshold in memory and 0.6 in pred.json (scores to 1e-5): pred.csv reads
     # what pred.json holds, so pred.json read again with pred_info.json's settings gives pred.csv's numbers
