@@ -10,7 +10,9 @@ assignment is one tensor op over ``[images, proposals]`` (:func:`mmdigit.models.
 the RPN's), and the targets are made once for the batch. The random sampling keeps mmdet's draws: one
 ``torch.randperm`` per image and sign, in mmdet's order, over the same candidates in the same order, so with the
 same generator state the same RoIs are drawn, in the same order, and the losses are mmdet's step for step
-(tested). Anything else (masks, ignore regions, other assigners or samplers, box types) takes mmdet's path.
+(tested). With :class:`mmdigit.models.HardNegativeSampler` the negatives' losses come from one classifier pass over
+all images' candidates (mmdet's path: one per image). Anything else (masks, ignore regions, other assigners or
+samplers, box types) takes mmdet's path.
 Same parameters as ``StandardRoIHead``: checkpoints load either way.
 """
 from __future__ import annotations
@@ -26,16 +28,18 @@ from mmdet.structures.bbox import bbox2roi, bbox_overlaps
 from torch import Tensor
 
 from .batched_anchor_targets import max_iou_assign, random_sample
+from .hard_negative_sampler import HardNegativeSampler
 
 
 def batched_rcnn_targets_apply(roi_head) -> bool:
     """True when ``roi_head``'s training targets are the ones :func:`rcnn_rois_and_targets` reproduces: boxes
-    only, max-IoU assignment without ignore regions, random sampling without a negative-to-positive bound, delta
-    targets (or the boxes themselves with ``reg_decoded_bbox``, for IoU-type box losses)."""
+    only, max-IoU assignment without ignore regions, random sampling (or hard-negative mining) without a
+    negative-to-positive bound, delta targets (or the boxes themselves with ``reg_decoded_bbox``, for IoU-type box
+    losses)."""
     assigner, sampler = getattr(roi_head, 'bbox_assigner', None), getattr(roi_head, 'bbox_sampler', None)
     head = getattr(roi_head, 'bbox_head', None)
     return (roi_head.with_bbox and not roi_head.with_mask and not roi_head.with_shared_head
-            and type(assigner) is MaxIoUAssigner and type(sampler) is RandomSampler
+            and type(assigner) is MaxIoUAssigner and type(sampler) in (RandomSampler, HardNegativeSampler)
             and type(assigner.iou_calculator) is BboxOverlaps2D and assigner.iou_calculator.scale == 1.
             and assigner.iou_calculator.dtype is None and assigner.ignore_iof_thr <= 0
             and assigner.gpu_assign_thr <= 0 and assigner.perm_repeat_gt_cfg is None
@@ -44,10 +48,11 @@ def batched_rcnn_targets_apply(roi_head) -> bool:
             and sampler.neg_pos_ub < 0 and type(head.bbox_coder) is DeltaXYWHBBoxCoder)
 
 
-def rcnn_rois_and_targets(roi_head, proposals: list[Tensor], batch_gt_instances) -> tuple:
+def rcnn_rois_and_targets(roi_head, proposals: list[Tensor], batch_gt_instances, feats=None) -> tuple:
     """mmdet's per-image assignment and sampling of ``proposals`` (xyxy per image) against the ground truth,
     then ``bbox2roi`` of the sampled boxes and ``bbox_head.get_targets(..., concat=True)``: ``(rois, (labels,
-    label_weights, bbox_targets, bbox_weights))``."""
+    label_weights, bbox_targets, bbox_weights))``. ``feats`` (the batch's FPN levels) score the candidates of a
+    :class:`HardNegativeSampler`."""
     assigner, sampler, head = roi_head.bbox_assigner, roi_head.bbox_sampler, roi_head.bbox_head
     num_imgs = len(proposals)
     device = proposals[0].device
@@ -67,14 +72,33 @@ def rcnn_rois_and_targets(roi_head, proposals: list[Tensor], batch_gt_instances)
     assigned[no_gt[:, None] & is_prop] = 0  # mmdet: an image without digits has only negatives
 
     num_expected_pos = int(sampler.num * sampler.pos_fraction)
-    sampled, pos_priors, pos_gt_boxes, pos_labels, pos_counts = [], [], [], [], []
+    mining = isinstance(sampler, HardNegativeSampler)
+    all_priors, all_gt_inds, positives, negatives, mined = [], [], [], [], []
     for i, gt in enumerate(batch_gt_instances):  # mmdet's draws, in its order
         priors, gt_inds = proposals[i], assigned[i, :n_props[i]]
         if sampler.add_gt_as_proposals and n_gts[i]:
             priors = torch.cat([gt.bboxes, priors])
             gt_inds = torch.cat([torch.arange(1, n_gts[i] + 1, device=device), gt_inds])
         pos = random_sample(sampler, torch.nonzero(gt_inds > 0).squeeze(1), num_expected_pos).unique()
-        neg = random_sample(sampler, torch.nonzero(gt_inds == 0).squeeze(1), sampler.num - pos.numel()).unique()
+        candidates, num_neg = torch.nonzero(gt_inds == 0).squeeze(1), sampler.num - pos.numel()
+        if mining and len(candidates) > num_neg:
+            negatives.append(candidates)  # picked below, after one classifier pass over all images' candidates
+            mined.append((i, num_neg, sampler.draw_rest(len(candidates), num_neg)))
+        else:
+            negatives.append(random_sample(sampler, candidates, num_neg))
+        all_priors.append(priors)
+        all_gt_inds.append(gt_inds)
+        positives.append(pos)
+    if mined:
+        boxes = [all_priors[i][negatives[i]] for i, _, _ in mined]
+        rois = torch.cat([torch.cat([b.new_full((len(b), 1), i), b], dim=1) for (i, _, _), b in zip(mined, boxes)])
+        losses = sampler.background_losses(feats, rois).split([len(b) for b in boxes])
+        for (i, num_neg, rest_draw), image_losses in zip(mined, losses):
+            negatives[i] = negatives[i][sampler.pick(image_losses, num_neg, rest_draw)]
+
+    sampled, pos_priors, pos_gt_boxes, pos_labels, pos_counts = [], [], [], [], []
+    for i, gt in enumerate(batch_gt_instances):
+        priors, gt_inds, pos, neg = all_priors[i], all_gt_inds[i], positives[i], negatives[i].unique()
         sampled.append(torch.cat([priors[pos], priors[neg]]))
         matched = gt_inds[pos] - 1
         pos_priors.append(priors[pos])
@@ -111,6 +135,6 @@ class BatchedRoIHead(StandardRoIHead):
                 or not all(isinstance(g.bboxes, Tensor) for g in gts)
                 or not all(isinstance(r.bboxes, Tensor) for r in rpn_results_list)):
             return super().loss(x, rpn_results_list, batch_data_samples)
-        rois, targets = rcnn_rois_and_targets(self, [r.bboxes for r in rpn_results_list], gts)
+        rois, targets = rcnn_rois_and_targets(self, [r.bboxes for r in rpn_results_list], gts, feats=x)
         out = self._bbox_forward(x, rois)
         return dict(self.bbox_head.loss(out['cls_score'], out['bbox_pred'], rois, *targets))
