@@ -24,7 +24,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from mmdigit.recognition import PredictionFileError, ReadingSettings
+from mmdigit.recognition import PredictionFileError, ReadingSettings, as_written
 
 from .prediction_files import FUSED_DECODER, ImageSet, ModelPredictions, fuse_models, fused_reading, vote_numbers
 from .wbf import CONF_TYPES
@@ -184,7 +184,9 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
 
     def trial(s: FusionSettings) -> Trial:
         chosen = s.chosen(models)
-        fused = fuse_models(chosen, ids, images, **s.fuse_kwargs())
+        # scored as pred.json will hold it (tools/ensemble.py writes and reads these): a fused score within the
+        # rounding of a threshold reads here as in the written pred.csv
+        fused = as_written(fuse_models(chosen, ids, images, **s.fuse_kwargs()))
         sweep = ThresholdSweep.of_detections(FUSED_DECODER, fused, truth)
         if (s.members, s.weights) not in vote_cache:
             vote_cache[s.members, s.weights] = accuracy(vote_numbers(chosen, ids, s.weights))

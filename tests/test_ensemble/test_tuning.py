@@ -206,3 +206,34 @@ def test_cli_tune_members_writes_the_chosen_members_and_applies_them(tmp_path, c
     with pytest.raises(SystemExit):
         main([*preds, '--ann-file', str(gt_path), '--tune-members', '--out-dir', str(tmp_path / 'x')])
     assert '--tune-members goes with --tune' in capsys.readouterr().err
+
+
+def test_a_trial_scores_the_fusion_as_the_written_files_read_it(tmp_path):
+    """A fused score 3e-6 under a threshold is that threshold in pred.json (scores to 1e-5): the tuner's trial
+    reads it as the applied run's pred.csv does, so the accuracy it reports is the one written."""
+    import numpy as np
+
+    from mmdigit.datasets.coco_io import make_coco
+    from mmdigit.ensemble.tuning import write_settings
+    from mmdigit.recognition import ImageDetections, write_predictions
+    from tools.ensemble import main
+    gt_path = tmp_path / 'gt.json'
+    gt_path.write_text(json.dumps(make_coco([dict(id=1, file_name='1.png', width=120, height=60)], [
+        dict(id=1, image_id=1, bbox=[10.0, 12.0, 18.0, 34.0], area=612, iscrowd=0, category_id=6)])))
+    preds = []
+    for k, false_score in enumerate((0.5, 0.49999)):  # weights 2 : 1 fuse them to 0.4999967
+        rows = np.array([[10.0, 12.0, 28.0, 46.0, 0.52, 5], [32.0, 12.0, 50.0, 46.0, false_score, 1]])
+        out = tmp_path / f'm{k}'
+        write_predictions(out, {1: ImageDetections(rows[:, :4], rows[:, 4], rows[:, 5].astype(int))}, {1: '-1'}, [1])
+        (out / 'pred_info.json').write_text(json.dumps(dict(score_thr=0.5)))
+        preds.append(str(out / 'pred.json'))
+    models = [ModelPredictions(p) for p in preds]
+    images = ImageSet.load(ann_file=gt_path)
+    best, [trial] = tune_fusion(models, [1], images, [FusionSettings('wbf', 0.55, weights=(2.0, 1.0))])
+    settings = write_settings(tmp_path / 'fusion_settings.json', best, preds)
+    rows = main([*preds, '--ann-file', str(gt_path), '--settings', str(settings), '--out-dir', str(tmp_path / 'out')])
+    applied = next(r for r in rows if r['kind'] == ('fused' if best.numbers == 'fused' else 'vote'))
+    # as written, the second box scores 0.5: '51' at 0.5, nothing at 0.55, so no threshold reads '5' (unrounded,
+    # 0.5 read '5' and the trial claimed 1.0 that the written pred.csv did not hold)
+    assert trial.extra['fused_accuracy'] == 0.0
+    assert applied['accuracy'] == trial.accuracy
