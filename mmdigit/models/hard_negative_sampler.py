@@ -51,10 +51,10 @@ class HardNegativeSampler(RandomSampler):
     def draw_rest(self, num_candidates: int, num_expected: int) -> Tensor | None:
         """The random draw for the negatives not mined (made before the losses are known, in mmdet's order); None
         when all candidates are kept or all are mined."""
-        num_rest = num_candidates - self.num_hard(num_expected)
-        if num_candidates <= num_expected or self.num_hard(num_expected) >= num_expected:
+        num_hard = self.num_hard(num_expected)
+        if num_candidates <= num_expected or num_hard >= num_expected:
             return None
-        return torch.randperm(num_rest)
+        return torch.randperm(num_candidates - num_hard)
 
     def pick(self, losses: Tensor, num_expected: int, rest_draw: Tensor | None) -> Tensor:
         """Positions (into the candidates) of the ``num_hard`` highest ``losses`` and of ``rest_draw``'s first
