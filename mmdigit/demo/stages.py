@@ -22,17 +22,22 @@ KEY_LINES = ('Iter(train)', 'Iter(val) [', 'Iter(test) [', 'bbox_mAP_copypaste',
 def run_tool(cmd: list, log: Path, echo_all: bool = False, cwd: Path | None = None, echo: bool = True,
              who: str = '[demo]') -> None:
     """Run a tool with its output in ``log`` and its key lines (all with ``echo_all``, none without ``echo``) on
-    screen; fail loudly (``who failed: ...``) with the log's path. The demo's and the fine-tuning curve's runner."""
+    screen; fail loudly in one line: ``who failed: <tool> ...: <its last output line> (log: <path>)``, the last
+    line being the tool's own one-line error or its traceback's exception, so a mistyped option shows what was
+    wrong without opening the log. The demo's and the fine-tuning curve's runner."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    last = ''
     with log.open('w') as f:
         proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, cwd=cwd, env=dict(os.environ, PYTHONUNBUFFERED='1'))
         for line in iter(proc.stdout.readline, ''):  # line by line, no read-ahead
             f.write(line)
+            last = line.strip() or last
             if echo and (echo_all or any(k in line for k in KEY_LINES)):
                 print('   ' + line.rstrip()[:160], flush=True)
         if proc.wait() != 0:
-            raise SystemExit(f'{who} failed: {" ".join(map(str, cmd[:3]))} ... (log: {log})')
+            said = f': {last[:300]}' if last else ''
+            raise SystemExit(f'{who} failed: {" ".join(map(str, cmd[:3]))} ...{said} (log: {log})')
 
 
 class Stages:

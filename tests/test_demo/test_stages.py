@@ -85,6 +85,22 @@ def test_run_tool_keeps_the_whole_log_echoes_key_lines_and_names_the_log_on_fail
         run_tool([sys.executable, '-c', 'import sys; sys.exit(1)'], log, echo=False, who='finetune_curve:')
 
 
+def test_run_tool_failure_says_the_tools_own_last_line(tmp_path):
+    """A failed tool's message carries its last output line: a traceback's exception (a mistyped cfg option
+    reaching a constructor) or the tool's own one-line error, so the user need not open the log to see it."""
+    log = tmp_path / 'train.log'
+    crash = "print('Iter(train) [1/4]'); raise TypeError(\"IterBasedTrainLoop got an unexpected keyword 'max_iterz'\")"
+    with pytest.raises(SystemExit) as err:
+        run_tool([sys.executable, '-c', crash], log, echo=False, who='finetune_curve:')
+    msg = str(err.value)
+    assert '\n' not in msg and msg.endswith(f"...: TypeError: IterBasedTrainLoop got an unexpected keyword "
+                                             f"'max_iterz' (log: {log})")
+    assert 'Traceback' in log.read_text()  # the whole traceback stays in the log
+    own = "import sys; print('train: error: data/x.json: not a COCO json'); print(); sys.exit(2)"
+    with pytest.raises(SystemExit, match=r"\.\.\.: train: error: data/x\.json: not a COCO json \(log: "):
+        run_tool([sys.executable, '-c', own], log)
+
+
 @pytest.mark.parametrize('old_format', [1, 2])  # before the reading canvas; before A read photos stretched
 def test_a_test_stage_from_an_older_reading_is_redone(tmp_path, capsys, old_format):
     """The test stages (and what reads their results) are made in a newer format since the reading canvas and
