@@ -1,5 +1,6 @@
-# Fine-tune the synthetic CPU model on a few labelled photos of your own (course layout: DIR/train.json +
-# DIR/train/, DIR/valid.json + DIR/valid/; COCO boxes, category_id = digit + 1):
+# Fine-tune the synthetic CPU model on a few labelled photos of your own, the photos only (with renders at hand,
+# digit_frcnn_r18_cpu_finetune_mixed.py mixes them into every batch and reads real photos better: 2026-12-05)
+# (course layout: DIR/train.json + DIR/train/, DIR/valid.json + DIR/valid/; COCO boxes, category_id = digit + 1):
 #   python tools/train.py configs/digit_frcnn_r18_cpu_finetune.py --data-root DIR \
 #       --cfg-options load_from=work_dirs/demo/model_a/iter_4000.pth --work-dir work_dirs/finetune
 # A short schedule from the synthetic weights, backbone frozen (add --minutes N to fit it to a time budget instead):

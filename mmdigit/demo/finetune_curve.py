@@ -30,7 +30,7 @@ from .stages import run_tool
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: its tools/ and configs/
 BASE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
-FINETUNE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu_finetune.py'
+FINETUNE_CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu_finetune_mixed.py'  # photos and renders
 SIZES = (0, 25, 50, 100, 200)
 
 #: tools/test.py and tools/train.py as processes in the repository, their output in their log only
@@ -88,6 +88,22 @@ def pooled_rows(per_fold: list[list[dict]], held_counts: list[int]) -> list[dict
             row[key] = sum(r[key] * n for r, n in zip(fold_rows, held_counts)) / total
         rows.append(row)
     return rows
+
+
+def check_finetune_config(config, cfg_options=()) -> None:
+    """Fail in one line before the first fine-tune, not in a log after the first score: a mistyped option, or a
+    mixed fine-tune (photos, then renders: ``set_synthetic_root``) whose renders are not there, read from the
+    repository as the curve's tools/train.py runs read them."""
+    from mmdigit.engine import set_synthetic_root
+    from mmdigit.utils.cli import load_checked_config
+    bad = [o for o in cfg_options if '=' not in str(o)]
+    if bad:
+        raise UserError(f'--cfg-options {bad[0]}: expected key=value')
+    options = dict(str(o).split('=', 1) for o in cfg_options)  # values as text: the keys and the paths are checked
+    cfg = load_checked_config(str(config), options)
+    dataset = cfg.train_dataloader.dataset
+    if dataset.get('type') == 'ConcatDataset':
+        set_synthetic_root(cfg, str(ROOT / dataset.datasets[1].data_root))
 
 
 def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 59, seed: int = 0,

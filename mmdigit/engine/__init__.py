@@ -20,6 +20,7 @@ from .run_setup import (
                         set_data_root,
                         set_iters,
                         set_max_iters,
+                        set_synthetic_root,
                         set_time_budget,
 )
 from .step_time import iters_for_minutes, seconds_per_iter, training_steps
@@ -31,6 +32,7 @@ __all__ = [
     'TrainTimeBudgetHook',
     'add_vis_backend', 'adapt_to_device', 'autocast_module', 'build_runner', 'distributed_session',
     'enable_amp', 'evaluator_list', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'point_test_split_at',
-    'schedule_options', 'seconds_per_iter', 'set_data_root', 'set_iters', 'set_max_iters', 'set_time_budget',
+    'schedule_options', 'seconds_per_iter', 'set_data_root', 'set_iters', 'set_max_iters', 'set_synthetic_root',
+    'set_time_budget',
     'config_test_split', 'training_steps', 'also_read_set', 'test_sets', 'write_metrics',
 ]

@@ -213,10 +213,29 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         dataset = (cfg.get(loader) or {}).get('dataset')
         if dataset is None:
             continue
+        if dataset.get('type') == 'ConcatDataset':  # a mixed fine-tune: the first dataset is the user's photos,
+            dataset = dataset.datasets[0]          # the others are the renders (set_synthetic_root)
         dataset.data_root = root
         for m in evaluator_list(cfg, evaluator) if evaluator else []:
             if 'ann_file' in m:
                 m['ann_file'] = root + dataset.ann_file
+
+
+def set_synthetic_root(cfg: Config, synthetic_root: str) -> None:
+    """``synthetic_root=DIR`` in ``--cfg-options`` of a mixed fine-tune (a ``ConcatDataset`` of the user's photos
+    first, then rendered images): every dataset after the first reads DIR's training split (``DIR/train.json``
+    and ``DIR/train/``, e.g. ``make demo``'s ``work_dirs/demo/data``), as :func:`set_data_root` moves the first."""
+    dataset = cfg.train_dataloader.dataset
+    if dataset.get('type') != 'ConcatDataset' or len(dataset.datasets) < 2:
+        raise ValueError('synthetic_root: this config trains on one dataset, not photos mixed with renders')
+    if not osp.isfile(osp.join(synthetic_root, 'train.json')):
+        raise FileNotFoundError(f'{synthetic_root}: no rendered training split here (train.json + train/; make demo '
+                                'writes one to work_dirs/demo/data, tools/dataset_converters/make_synthetic.py '
+                                'anywhere; --cfg-options synthetic_root=DIR points the fine-tune at it)')
+    root = synthetic_root.rstrip('/') + '/'
+    cfg.synthetic_root = root
+    for renders in dataset.datasets[1:]:
+        renders.data_root = root
 
 
 def point_test_split_at(cfg: Config, img_dir, ann_file=None) -> None:
@@ -249,11 +268,15 @@ def config_test_split(cfg: Config) -> tuple[str, str]:
 
 
 def merge_cfg_options(cfg: Config, cfg_options: dict) -> None:
-    """``--cfg-options``, where ``data_root=DIR`` means :func:`set_data_root` (setting the key alone would move
-    no path: they were derived from it when the file was read). The other options merge first, so a split's
-    ``ann_file`` given beside it is the one read from DIR."""
+    """``--cfg-options``, where ``data_root=DIR`` means :func:`set_data_root` and ``synthetic_root=DIR``
+    :func:`set_synthetic_root` (setting either key alone would move no path: they were derived from it when the
+    file was read). The other options merge first, so a split's ``ann_file`` given beside it is the one read
+    from DIR."""
     options = dict(cfg_options)
     data_root = options.pop('data_root', None)
+    synthetic_root = options.pop('synthetic_root', None)
     cfg.merge_from_dict(options)
     if data_root is not None:
         set_data_root(cfg, str(data_root))
+    if synthetic_root is not None:
+        set_synthetic_root(cfg, str(synthetic_root))

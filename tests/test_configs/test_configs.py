@@ -34,8 +34,10 @@ def test_config_builds_trains_and_predicts(name):
     cfg = adapt_to_device(load_config(f'configs/{name}'))
     cfg.model.backbone.init_cfg = None  # nothing downloads in tests
     assert cfg.model.roi_head.bbox_head.num_classes == 10
-    assert not any(t['type'] == 'RandomFlip' for t in cfg.train_dataloader.dataset.pipeline)
-    assert cfg.train_dataloader.dataset.filter_cfg.min_size < 32  # SVHN images under 32 px stay
+    train_set = cfg.train_dataloader.dataset
+    for ds in train_set.datasets if train_set.type == 'ConcatDataset' else [train_set]:  # a mixed fine-tune: each
+        assert not any(t['type'] == 'RandomFlip' for t in ds.pipeline)
+        assert ds.filter_cfg.min_size < 32  # SVHN images under 32 px stay
     model = MODELS.build(cfg.model)
     model.init_weights()
     torch.manual_seed(0)

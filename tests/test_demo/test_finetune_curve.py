@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from mmdigit.datasets.coco_io import load_coco
-from mmdigit.demo.finetune_curve import BASE_CONFIG, curve_scores, finetune_curve
+from mmdigit.demo.finetune_curve import (
+    BASE_CONFIG,
+    FINETUNE_CONFIG,
+    check_finetune_config,
+    curve_scores,
+    finetune_curve,
+)
 from mmdigit.engine import load_config
 from mmdigit.recognition import Calibration, NumberDecoder, ReadingSettings, read_pred_csv, read_pred_json
 from mmdigit.utils.cli import UserError
@@ -108,6 +114,22 @@ def test_a_folder_that_is_no_photo_folder_or_a_missing_checkpoint_is_refused(tin
         finetune_curve(tmp_path / 'a.pth', tmp_path, run=pytest.fail)
     with pytest.raises(FileNotFoundError, match='a.pth: checkpoint file does not exist'):
         finetune_curve(tmp_path / 'a.pth', real_folder(tmp_path, tiny_digits), run=pytest.fail)
+
+
+def test_the_curves_fine_tune_is_checked_before_it_runs(tiny_digits, tmp_path):
+    """The default fine-tune mixes renders into every batch: without them, or with a mistyped option, the curve
+    stops in one line before its first fine-tune; given renders (synthetic_root) it passes."""
+    assert FINETUNE_CONFIG.name == 'digit_frcnn_r18_cpu_finetune_mixed.py'
+    check_finetune_config(FINETUNE_CONFIG, [f'synthetic_root={tiny_digits}', 'train_cfg.max_iters=2'])
+    for option in (f'train_dataloader.dataset.datasets.1.data_root={tmp_path}/nowhere/',
+                   f'synthetic_root={tmp_path}/nowhere'):
+        with pytest.raises(FileNotFoundError, match='nowhere/?: no rendered training split here .*synthetic_root=DIR'):
+            check_finetune_config(FINETUNE_CONFIG, [option])
+    with pytest.raises(UserError, match="train_cfg has no key 'max_iterz'"):
+        check_finetune_config(FINETUNE_CONFIG, [f'synthetic_root={tiny_digits}', 'train_cfg.max_iterz=2'])
+    with pytest.raises(UserError, match='max_iters: expected key=value'):
+        check_finetune_config(FINETUNE_CONFIG, ['max_iters'])
+    check_finetune_config(FINETUNE_CONFIG.with_name('digit_frcnn_r18_cpu_finetune.py'))  # photos only: no renders
 
 
 def test_curve_scores_are_the_test_tools_metrics():

@@ -12,6 +12,7 @@ from mmdigit.engine import (
     schedule_options,
     set_data_root,
     set_max_iters,
+    set_synthetic_root,
 )
 from tests.helpers import REPO
 
@@ -20,11 +21,16 @@ CONFIGS = sorted(p.name for p in (REPO / 'configs').glob('*.py'))
 LOADERS = (('train_dataloader', None), ('val_dataloader', 'val_evaluator'), ('test_dataloader', 'test_evaluator'))
 
 
+def users_dataset(ds):
+    """The dataset ``--data-root`` points: the loader's own, or a mixed fine-tune's first (the user's photos)."""
+    return ds.datasets[0] if ds.get('type') == 'ConcatDataset' else ds
+
+
 def data_paths(cfg) -> list[str]:
     """Every data path of the resolved config: each split's json and image folder, each evaluator's json."""
     paths = [cfg.data_root]
     for loader, evaluator in LOADERS:
-        ds = cfg[loader].dataset
+        ds = users_dataset(cfg[loader].dataset)
         paths += [ds.data_root + ds.ann_file, ds.data_root + ds.data_prefix.img]
         paths += [m.ann_file for m in (cfg[evaluator] if evaluator else []) if 'ann_file' in m]
     return paths
@@ -36,7 +42,7 @@ def test_data_root_determines_every_path_of_every_config(name, tiny_digits):
     root = cfg.data_root
     # as written: <data_root><split>.json and <data_root><split>/, the evaluators reading their loader's json
     for loader, evaluator in LOADERS:
-        ds = cfg[loader].dataset
+        ds = users_dataset(cfg[loader].dataset)
         assert ds.data_root == root and ds.ann_file[:-len('.json')] + '/' == ds.data_prefix.img
         assert [m.ann_file for m in (cfg[evaluator] if evaluator else []) if 'ann_file' in m] in (
             [], [root + ds.ann_file])
@@ -60,6 +66,28 @@ def test_data_root_points_every_split_and_its_evaluator(tiny_digits):
     assert [m.get('ann_file') for m in cfg.test_evaluator][0] == root + 'test.json'
     with pytest.raises(FileNotFoundError, match='nope: data root folder does not exist'):
         set_data_root(cfg, str(tiny_digits / 'nope'))
+
+
+def test_a_mixed_finetune_reads_photos_from_data_root_and_renders_from_synthetic_root(tiny_digits, tmp_path):
+    mixed = str(REPO / 'configs' / 'digit_frcnn_r18_cpu_finetune_mixed.py')
+    cfg = load_config(mixed)
+    photos, renders = cfg.train_dataloader.dataset.datasets
+    assert cfg.synthetic_root == renders.data_root == 'work_dirs/demo/data/'  # make demo's renders, by default
+    assert (renders.ann_file, renders.data_prefix.img) == ('train.json', 'train/')
+    set_data_root(cfg, str(tiny_digits))  # --data-root: the user's photos, every split; the renders stay
+    assert photos.data_root == cfg.val_dataloader.dataset.data_root == str(tiny_digits) + '/'
+    assert renders.data_root == 'work_dirs/demo/data/'
+    other = tmp_path / 'renders'
+    other.mkdir()
+    (other / 'train.json').write_text((tiny_digits / 'train.json').read_text())
+    moved = load_config(mixed, {'synthetic_root': str(other), 'data_root': str(tiny_digits)})
+    photos, renders = moved.train_dataloader.dataset.datasets
+    assert (photos.data_root, renders.data_root, moved.synthetic_root) == (
+        str(tiny_digits) + '/', str(other) + '/', str(other) + '/')
+    with pytest.raises(FileNotFoundError, match='nope: no rendered training split here'):
+        set_synthetic_root(moved, str(tmp_path / 'nope'))
+    with pytest.raises(ValueError, match='trains on one dataset'):
+        set_synthetic_root(load_config(CPU_CONFIG), str(other))
 
 
 def test_cfg_option_data_root_moves_every_path_like_data_root(tiny_digits):

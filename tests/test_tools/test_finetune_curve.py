@@ -20,7 +20,8 @@ def test_finetune_curve_trains_on_nested_subsets_and_scores_the_held_out_photos(
     (real / 'images').symlink_to(tiny_digits / 'train')
     opts = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
             'param_scheduler.1.end=2', 'param_scheduler.1.begin=1', 'param_scheduler.0.end=1',
-            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+            'train_dataloader.batch_size=2', 'train_dataloader.sampler.batch_size=2', 'train_dataloader.num_workers=0',
+            f'synthetic_root={tiny_digits}',  # the default fine-tune mixes renders into every batch
             'train_dataloader.persistent_workers=False',
             'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
     tool = REPO / 'tools' / 'analysis' / 'finetune_curve.py'

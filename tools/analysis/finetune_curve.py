@@ -4,9 +4,12 @@ model on a fixed held-out part of the same set.
 
     python tools/analysis/finetune_curve.py CHECKPOINT [--real-dir ../shared/svhn-reference/real-dev]
         [--sizes 0 25 50 100 200] [--held-out 59 | --folds K] [--seed 0] [--work-dir work_dirs/finetune_curve]
-        [--config configs/digit_frcnn_r18_cpu_finetune.py] [--cfg-options k=v ...]
+        [--config configs/digit_frcnn_r18_cpu_finetune_mixed.py] [--cfg-options k=v ...]
 
-``--real-dir`` holds one COCO json and ``images/``. The held-out photos are drawn once by ``--seed`` and never
+``--real-dir`` holds one COCO json and ``images/``. The default fine-tune mixes renders into every batch, by
+default ``make demo``'s (``--cfg-options synthetic_root=DIR`` for others; ``--config
+configs/digit_frcnn_r18_cpu_finetune.py``: the photos only); a missing render folder or a mistyped option is
+refused before the first fine-tune. The held-out photos are drawn once by ``--seed`` and never
 trained on; the training subsets are nested (the first 25 of the 50, ...). Size 0 scores CHECKPOINT itself.
 Each fine-tune is ``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the
 subset also serves as its validation split); each score is ``tools/test.py --img-dir --ann-file`` on the
@@ -25,7 +28,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without install
 
 from mmdigit.datasets.layout import REAL_DEV  # noqa: E402
-from mmdigit.demo.finetune_curve import BASE_CONFIG, FINETUNE_CONFIG, SIZES, finetune_curve  # noqa: E402
+from mmdigit.demo.finetune_curve import (  # noqa: E402
+    BASE_CONFIG,
+    FINETUNE_CONFIG,
+    SIZES,
+    check_finetune_config,
+    finetune_curve,
+)
 from mmdigit.utils.cli import run_main  # noqa: E402
 
 
@@ -39,13 +48,16 @@ def main(argv=None) -> int:
                     'curve pools them: all photos scored, about half the noise of one held-out part; K times the '
                     'fine-tunes); --held-out is then unused')
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--config', default=str(FINETUNE_CONFIG), help='fine-tuning config')
+    ap.add_argument('--config', default=str(FINETUNE_CONFIG), help='fine-tuning config (default: photos and renders '
+                    'in every batch, the renders make demo\'s: --cfg-options synthetic_root=DIR for others; '
+                    'configs/digit_frcnn_r18_cpu_finetune.py: photos only)')
     ap.add_argument('--base-config', default=str(BASE_CONFIG), help="the checkpoint's own config (size 0)")
     ap.add_argument('--work-dir', default='work_dirs/finetune_curve')
     ap.add_argument('--cfg-options', nargs='+', default=[], help='passed to tools/train.py')
     ap.add_argument('--score-thr', type=float, help='Task-2 threshold of every score (default: the one calibrated '
                     'for CHECKPOINT on its synthetic validation split; a few photos are too few to calibrate on)')
     args = ap.parse_args(argv)
+    check_finetune_config(args.config, args.cfg_options)
     finetune_curve(args.checkpoint, args.real_dir, args.sizes, args.held_out, args.seed, args.config,
                    args.base_config, args.work_dir, args.cfg_options, args.score_thr, folds=args.folds)
     return 0
