@@ -9,7 +9,8 @@ random among the others.
 
 Measured on the CPU config (2026-12-05, the 22:19 demo's data): at equal iterations real photos +2.3 points over
 two seeds and synthetic +0.7 with mAP kept, but a step costs ~1.17x (one more classifier pass over every
-candidate), and at the demo's 18 minutes it read no better (9 real photos gained, 16 lost): an option
+candidate), and at the demo's 18 minutes it read no better (two seeds: real photos 25 gained, 28 lost; synthetic
+115 / 152): an option
 (``--cfg-options model.train_cfg.rcnn.sampler.type=HardNegativeSampler``), not the CPU default. For RoI heads with
 one box head (``StandardRoIHead`` and subclasses), not cascade heads.
 
