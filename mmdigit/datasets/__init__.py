@@ -2,10 +2,11 @@
 from .aspect_bucket_sampler import AspectRatioBucketBatchSampler
 from .background_workers import background_worker_init
 from .by_value_collate import by_value_collate
+from .digit_crops import DigitCropDataset
 from .digit_dataset import DigitCocoDataset, find_images, image_files, inspect_image, list_images
 from .transforms import ContrastStretch, KeepOriginalImage, LocalContrastEqualize, RandomGaussianBlur
 
 __all__ = ['AspectRatioBucketBatchSampler', 'background_worker_init', 'by_value_collate', 'DigitCocoDataset',
-           'find_images', 'image_files',
+           'DigitCropDataset', 'find_images', 'image_files',
            'inspect_image', 'list_images',
            'ContrastStretch', 'KeepOriginalImage', 'LocalContrastEqualize', 'RandomGaussianBlur']

@@ -109,6 +109,10 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
         if model_cfg.get(key) is None:
             raise ValueError(f'{cfg.filename}: ONNX export supports two-stage detectors with an FPN '
                              f'(FasterRCNN), this model has no {key}')
+    for c in cfgs:
+        if (c.model.get('test_cfg') or {}).get('reclassify'):
+            raise ValueError(f'{c.filename}: reads with a digit crop classifier (test_cfg.reclassify), which the ONNX '
+                             'file does not hold; export the config without it (e.g. digit_frcnn_r18_cpu.py)')
     for view in cfgs[1:]:
         if _network(view) != _network(cfg):
             raise ValueError(f'{view.filename}: a view may change the test pipeline and the zoomed-in pass, not the '

@@ -1,6 +1,7 @@
 """Metrics and writers: detections -> whole-number scores, pred.json and pred.csv."""
 from .box_convention import box_size_ratios
 from .coco_metric import FastCocoMetric
+from .crop_accuracy import DigitCropAccuracy
 from .digit_metric import DigitSequenceMetric
 from .offline import GroundTruth, PredictionSet, bbox_map, detections_map, load_ground_truth, number_scores
 from .paired import PairedComparison, compare_readings, mcnemar_exact_p, wilson_interval
@@ -10,7 +11,7 @@ from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
 
 __all__ = [
     'box_size_ratios',
-    'FastCocoMetric', 'DEFAULT_THR_GRID', 'DigitSequenceMetric', 'ThresholdSweep',
+    'DigitCropAccuracy', 'FastCocoMetric', 'DEFAULT_THR_GRID', 'DigitSequenceMetric', 'ThresholdSweep',
     'DigitPredictionWriter', 'GroundTruth', 'PredictionSet', 'bbox_map', 'detections_map', 'load_ground_truth',
     'match_digits',
     'number_scores', 'score_numbers',

@@ -213,17 +213,19 @@ def rcnn_class_scores(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], rois
 
 
 def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], proposals: list[InstanceData],
-                    img_metas: list[dict], rescale: bool) -> list[InstanceData]:
+                    img_metas: list[dict], rescale: bool, with_roi_scores: bool = False) -> list[InstanceData]:
     """``roi_head.predict(feats, proposals, samples, rescale)`` for the whole batch: one RoI forward, class
     scores, per-class boxes decoded, clipped and rescaled at once, then mmdet's ``multiclass_nms`` per image
-    (score threshold, NMS per class, ``max_per_img``)."""
+    (score threshold, NMS per class, ``max_per_img``). ``with_roi_scores``: each detection also carries its RoI's
+    whole class distribution (``roi_scores``, (n, num_classes + 1), background last), for a second opinion on its
+    class (:mod:`mmdigit.models.crop_reclassification`)."""
     from mmdet.models.layers import multiclass_nms
     head, cfg = roi_head.bbox_head, roi_head.test_cfg
     boxes = [p.bboxes for p in proposals]
     rois = bbox2roi(boxes)
     counts = [len(b) for b in boxes]
     if rois.shape[0] == 0:
-        return [_empty(rois, head.num_classes) for _ in img_metas]
+        return [_empty(rois, head.num_classes, with_roi_scores) for _ in img_metas]
     scores, bbox_pred = rcnn_class_scores(roi_head, feats, rois)
     classes = 1 if head.reg_class_agnostic else head.num_classes
     reg_dim = head.bbox_coder.encode_size
@@ -241,10 +243,14 @@ def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], propos
         results = []
         for bb, sc in zip(bboxes.split(counts), scores.split(counts)):
             if len(bb) == 0:
-                results.append(_empty(rois, head.num_classes))
+                results.append(_empty(rois, head.num_classes, with_roi_scores))
                 continue
-            dets, labels = multiclass_nms(bb, sc, cfg.score_thr, cfg.nms, cfg.max_per_img, box_dim=4)
-            results.append(InstanceData(bboxes=dets[:, :-1], scores=dets[:, -1], labels=labels))
+            dets, labels, kept = multiclass_nms(bb, sc, cfg.score_thr, cfg.nms, cfg.max_per_img, box_dim=4,
+                                                return_inds=True)
+            res = InstanceData(bboxes=dets[:, :-1], scores=dets[:, -1], labels=labels)
+            if with_roi_scores:
+                res.roi_scores = sc[kept // head.num_classes]
+            results.append(res)
         return results
     # multiclass_nms for the batch: (RoI, class) pairs over score_thr, then NMS per image and class
     num_classes = scores.shape[1] - 1
@@ -254,18 +260,26 @@ def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], propos
     per_img = valid.new_zeros(len(counts), dtype=torch.long).index_add_(0, rois[:, 0].long(), valid.sum(1)).tolist()
     inds = valid.reshape(-1).nonzero().squeeze(1)
     boxes, cls_scores, labels = boxes[inds], cls_scores.reshape(-1)[inds], inds % num_classes
+    roi_rows = inds // num_classes
     results = []
-    for b, s, lab in zip(boxes.split(per_img), cls_scores.split(per_img), labels.split(per_img)):
+    for b, s, lab, r in zip(boxes.split(per_img), cls_scores.split(per_img), labels.split(per_img),
+                            roi_rows.split(per_img)):
         if len(b):
             keep = grouped_nms(b, s, lab, iou)
             if cfg.max_per_img > 0:
                 keep = keep[:cfg.max_per_img]
-            b, s, lab = b[keep], s[keep], lab[keep]
-        results.append(InstanceData(bboxes=b, scores=s, labels=lab))
+            b, s, lab, r = b[keep], s[keep], lab[keep], r[keep]
+        res = InstanceData(bboxes=b, scores=s, labels=lab)
+        if with_roi_scores:
+            res.roi_scores = scores[r]
+        results.append(res)
     return results
 
 
-def _empty(like: Tensor, num_classes: int) -> InstanceData:
+def _empty(like: Tensor, num_classes: int, with_roi_scores: bool = False) -> InstanceData:
     """mmdet's ``empty_instances`` for one image's boxes."""
-    return InstanceData(bboxes=like.new_zeros((0, 4)), scores=like.new_zeros((0,)),
-                        labels=torch.zeros((0,), dtype=torch.long, device=like.device))
+    res = InstanceData(bboxes=like.new_zeros((0, 4)), scores=like.new_zeros((0,)),
+                       labels=torch.zeros((0,), dtype=torch.long, device=like.device))
+    if with_roi_scores:
+        res.roi_scores = like.new_zeros((0, num_classes + 1))
+    return res

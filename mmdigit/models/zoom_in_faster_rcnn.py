@@ -78,6 +78,12 @@ class ZoomInFasterRCNN(FasterRCNN):
     ``test_cfg.canvas`` (width, height), optional: both passes read each orientation's images apart, each on
     at least this input size (:mod:`mmdigit.models.reading_canvas`), so an image reads the same in any batch.
 
+    ``test_cfg.reclassify``, optional: a second opinion on each final detection's class from a
+    :class:`~mmdigit.models.DigitCropClassifier` reading the digit's crop of the original image
+    (:mod:`mmdigit.models.crop_reclassification`):
+        classifier: its checkpoint, or the work dir of its ``tools/train.py`` run (loaded at the first read).
+        weight: its share of the geometric mix with the R-CNN's class scores, in [0, 1].
+
     ``copy_rpn_samples``: in training, give the RPN a deep copy of the batch's data samples as mmdet does
     (``True``) instead of new samples sharing their tensors (:mod:`mmdigit.models.rpn_samples`; the same losses).
     """
@@ -102,30 +108,57 @@ class ZoomInFasterRCNN(FasterRCNN):
         return losses
 
     def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
-        samples = self._detect_on_canvas(batch_inputs, batch_data_samples, rescale)
         zoom = (self.test_cfg or {}).get('zoom')
-        if zoom and rescale:  # rescale=False: boxes in input pixels, e.g. for TTA merging
-            self._zoom_in(batch_inputs, samples, zoom)
+        # rescale=False (boxes in input pixels, e.g. for TTA merging): one pass, the R-CNN's classes
+        reclassify = (self.test_cfg or {}).get('reclassify') if rescale else None
+        if reclassify and not batched_applies(self):
+            raise ValueError('test_cfg.reclassify needs the standard RPN and R-CNN heads (the CPU config\'s)')
+        samples = self._detect_on_canvas(batch_inputs, batch_data_samples, rescale, bool(reclassify))
+        if zoom and rescale:
+            self._zoom_in(batch_inputs, samples, zoom, bool(reclassify))
+        if reclassify:
+            self._reclassify(batch_inputs, samples, reclassify)
         for sample in samples:  # the original image was for the crop only: results leave as FasterRCNN's
             if 'ori_img' in sample:
                 del sample.ori_img
         return samples
 
-    def _detect_on_canvas(self, batch_inputs, batch_data_samples, rescale: bool):
+    def _reclassify(self, batch_inputs, samples, cfg) -> None:
+        """Each sample's detections re-scored with the crop classifier's opinion (``test_cfg.reclassify``)."""
+        from .crop_reclassification import reclassify_detections
+        from .digit_crop_classifier import cut_digit_crops, load_digit_classifier
+        key = str(cfg['classifier'])
+        if getattr(self, '_crop_classifier', (None,))[0] != key:  # a tuple: not a submodule, not in checkpoints
+            self._crop_classifier = (key, load_digit_classifier(key))
+        classifier = self._crop_classifier[1].to(batch_inputs[0].device)
+        for i, sample in enumerate(samples):
+            pred = sample.pred_instances
+            if not len(pred):  # results leave with FasterRCNN's fields only
+                sample.pred_instances = InstanceData(bboxes=pred.bboxes, scores=pred.scores, labels=pred.labels)
+                continue
+            image, sx, sy = self._source_image(batch_inputs[i], sample)
+            boxes = (pred.bboxes * pred.bboxes.new_tensor([sx, sy, sx, sy])).cpu().numpy()
+            probs = classifier.probabilities(cut_digit_crops(image, boxes))
+            bboxes, scores, labels = reclassify_detections(pred.bboxes, pred.labels, pred.roi_scores,
+                                                           probs.to(pred.bboxes.device), float(cfg['weight']))
+            sample.pred_instances = InstanceData(bboxes=bboxes, scores=scores, labels=labels)
+
+    def _detect_on_canvas(self, batch_inputs, batch_data_samples, rescale: bool, with_roi_scores: bool = False):
         """:meth:`_detect` on each orientation's images, on the reading canvas (``test_cfg.canvas``,
         :mod:`mmdigit.models.reading_canvas`); without a canvas, on the batch as it is."""
         pre = self.data_preprocessor
         groups = canvas_groups(batch_inputs, batch_data_samples, (self.test_cfg or {}).get('canvas'),
                                getattr(pre, 'pad_size_divisor', 1), getattr(pre, 'pad_value', 0))
         if len(groups) == 1:
-            return self._detect(groups[0][1], batch_data_samples, rescale)
+            return self._detect(groups[0][1], batch_data_samples, rescale, with_roi_scores)
         samples = list(batch_data_samples)
         for idx, inputs in groups:
-            for i, sample in zip(idx, self._detect(inputs, [batch_data_samples[i] for i in idx], rescale)):
+            for i, sample in zip(idx, self._detect(inputs, [batch_data_samples[i] for i in idx], rescale,
+                                                   with_roi_scores)):
                 samples[i] = sample
         return samples
 
-    def _detect(self, batch_inputs, batch_data_samples, rescale: bool):
+    def _detect(self, batch_inputs, batch_data_samples, rescale: bool, with_roi_scores: bool = False):
         """One pass of ``FasterRCNN.predict``; the RPN's and R-CNN's post-processing run once per batch
         (:mod:`mmdigit.models.batched_predict`, same detections) when the heads are mmdet's standard ones."""
         if not batched_applies(self) or batch_data_samples[0].get('proposals', None) is not None:
@@ -133,14 +166,14 @@ class ZoomInFasterRCNN(FasterRCNN):
         feats = self.extract_feat(batch_inputs)
         metas = [s.metainfo for s in batch_data_samples]
         proposals = rpn_proposals(self.rpn_head, feats, metas)
-        results = rcnn_detections(self.roi_head, feats, proposals, metas, rescale)
+        results = rcnn_detections(self.roi_head, feats, proposals, metas, rescale, with_roi_scores)
         return self.add_pred_to_datasample(batch_data_samples, results)
 
     def classify_boxes(self, batch_inputs, batch_data_samples, boxes: list) -> list:
         """:func:`classify_boxes` of this model: given boxes read on the zoomed-in crop around them."""
         return classify_boxes(self, batch_inputs, batch_data_samples, boxes)
 
-    def _zoom_in(self, batch_inputs, samples, zoom) -> None:
+    def _zoom_in(self, batch_inputs, samples, zoom, with_roi_scores: bool = False) -> None:
         """Replace each sample's predictions with those of a second pass on a crop around its digits."""
         zoom = {**ZOOM_DEFAULTS, **zoom}
         regions = []
@@ -152,13 +185,15 @@ class ZoomInFasterRCNN(FasterRCNN):
         jobs, data = self._crops(batch_inputs, samples, regions, zoom)
         if not jobs:
             return
-        zoomed = self._detect_on_canvas(data['inputs'], data['data_samples'], rescale=True)
+        zoomed = self._detect_on_canvas(data['inputs'], data['data_samples'], rescale=True,
+                                        with_roi_scores=with_roi_scores)
         for (i, x1, y1, sx, sy), z in zip(jobs, zoomed):
             pred = z.pred_instances
             offset = pred.bboxes.new_tensor([x1, y1, x1, y1])
             scale = pred.bboxes.new_tensor([sx, sy, sx, sy])
             samples[i].pred_instances = InstanceData(
-                bboxes=(pred.bboxes + offset) / scale, scores=pred.scores, labels=pred.labels)
+                bboxes=(pred.bboxes + offset) / scale, scores=pred.scores, labels=pred.labels,
+                **({'roi_scores': pred.roi_scores} if with_roi_scores else {}))
 
     def _crops(self, batch_inputs, samples, regions: list, zoom) -> tuple[list, dict | None]:
         """The zoomed-in inputs: each image's ``regions[i]`` (original pixels; None: no crop) cut from its

@@ -263,3 +263,9 @@ def test_export_refuses_a_view_of_another_network(exported, tmp_path):
     with pytest.raises(ValueError, match='late.py: ONNX export runs .*ContrastStretch.*must come before Resize'):
         export_onnx(str(tmp_path / 'late.py'), ckpt, str(tmp_path / 'x.onnx'))
     assert not (tmp_path / 'x.onnx').exists()
+    crop = Config.fromfile(cfg_path)
+    crop.model.test_cfg.reclassify = dict(classifier='work_dirs/crop_classifier', weight=0.7)
+    crop.dump(str(tmp_path / 'crop.py'))
+    with pytest.raises(ValueError, match=r'crop.py: reads with a digit crop classifier .*does not hold'):
+        export_onnx(str(tmp_path / 'crop.py'), ckpt, str(tmp_path / 'x.onnx'))
+    assert not (tmp_path / 'x.onnx').exists()

@@ -78,6 +78,18 @@ def test_batched_post_processing_equals_mmdet_per_image(tiny_digits, rpn_cfg):
             dets = rcnn_detections(model.roi_head, feats, got, metas, rescale)
             assert_same(dets, model.roi_head.predict(feats, want, samples, rescale=rescale))
             assert sum(len(d) for d in dets) > len(dets)  # random weights: many boxes over score_thr, NMS at work
+            assert_roi_scores_are_each_detections(rcnn_detections(model.roi_head, feats, got, metas, rescale, True),
+                                                  dets)
+
+
+def assert_roi_scores_are_each_detections(with_rows, dets):
+    """``with_roi_scores``: the same detections, each with its RoI's whole class distribution, in which its own
+    label's entry is its score."""
+    assert_same(with_rows, dets)
+    for d in with_rows:
+        assert d.roi_scores.shape == (len(d), 11)
+        assert torch.allclose(d.roi_scores.sum(1), torch.ones(len(d)), atol=1e-5)
+        assert torch.equal(d.roi_scores[torch.arange(len(d)), d.labels], d.scores)
 
 
 def test_other_nms_settings_take_mmdets_route_with_the_same_result(tiny_digits):
@@ -89,8 +101,10 @@ def test_other_nms_settings_take_mmdets_route_with_the_same_result(tiny_digits):
         feats = model.extract_feat(inputs)
         want = mmdet_proposals(model.rpn_head, feats, samples)
         assert_same(rpn_proposals(model.rpn_head, feats, [s.metainfo for s in samples]), want)
-        assert_same(rcnn_detections(model.roi_head, feats, want, [s.metainfo for s in samples], True),
-                    model.roi_head.predict(feats, want, samples, rescale=True))
+        dets = model.roi_head.predict(feats, want, samples, rescale=True)
+        assert_same(rcnn_detections(model.roi_head, feats, want, [s.metainfo for s in samples], True), dets)
+        assert_roi_scores_are_each_detections(
+            rcnn_detections(model.roi_head, feats, want, [s.metainfo for s in samples], True, True), dets)
 
 
 def test_top_sorted_and_first_kept_equal_sort_and_nms_with_and_without_ties():
@@ -272,9 +286,9 @@ def test_reader_reads_what_mmdets_plain_path_reads(trained, tiny_digits, monkeyp
     passes = []
     detect_pass = zoom_module.ZoomInFasterRCNN._detect_on_canvas  # a pass over the batch (its orientations apart)
 
-    def counted(self, inputs, samples, rescale):
+    def counted(self, inputs, samples, rescale, with_roi_scores=False):
         passes.append(len(samples))
-        return detect_pass(self, inputs, samples, rescale)
+        return detect_pass(self, inputs, samples, rescale, with_roi_scores)
 
     monkeypatch.setattr(zoom_module.ZoomInFasterRCNN, '_detect_on_canvas', counted)
     got = reader.read_many(images)

@@ -58,7 +58,7 @@ def _inputs_per_image(cfg, images, monkeypatch):
     model.cfg = cfg
     seen = {}
 
-    def record(self, batch_inputs, batch_data_samples, rescale):
+    def record(self, batch_inputs, batch_data_samples, rescale, with_roi_scores=False):
         for x, s in zip(batch_inputs, batch_data_samples):
             seen.setdefault(s.img_id, x.clone())  # the first pass; the zoomed-in pass comes after
         return []

@@ -32,7 +32,7 @@ def test_no_region_without_digits_or_when_it_is_the_whole_image():
 def bright_box_predict(calls):
     """Stand-in for both passes: one box around the input's bright pixels, rescaled like mmdet's."""
 
-    def predict(self, batch_inputs, batch_data_samples, rescale):
+    def predict(self, batch_inputs, batch_data_samples, rescale, with_roi_scores=False):
         calls.append([tuple(s.img_shape) for s in batch_data_samples])
         pre = self.data_preprocessor
         for x, s in zip(batch_inputs, batch_data_samples):

@@ -1,0 +1,12 @@
+# The CPU model reading with a second opinion on each digit's class: a digit crop classifier
+# (configs/digit_crop_classifier_cpu.py) reads every detected digit's crop of the photo, and its digit
+# probabilities are mixed with the R-CNN's (mmdigit.models.crop_reclassification). Same checkpoint as
+# digit_frcnn_r18_cpu.py; only reading changes:
+#   python tools/train.py configs/digit_crop_classifier_cpu.py --minutes 4 --work-dir work_dirs/crop_classifier
+#   python tools/test.py configs/digit_frcnn_r18_cpu_reclassify.py MODEL_A.pth \
+#       --cfg-options model.test_cfg.reclassify.classifier=work_dirs/crop_classifier
+_base_ = './digit_frcnn_r18_cpu.py'
+
+# classifier: its checkpoint or its run's work dir (the checkpoint last_checkpoint names); weight: its share of
+# the mix (0: the R-CNN alone, 1: the crop classifier alone)
+model = dict(test_cfg=dict(reclassify=dict(classifier='work_dirs/crop_classifier', weight=0.7)))

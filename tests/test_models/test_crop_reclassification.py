@@ -1,0 +1,68 @@
+"""The two opinions on a detected digit's class: the geometric mix, the new scores, the digit added for a box
+whose mix names another one, and the detector reading with them (test_cfg.reclassify)."""
+import pytest
+import torch
+
+from mmdigit.models.crop_reclassification import mix_class_scores, reclassify_detections
+
+
+def rcnn(*rows):
+    """R-CNN class scores (digits 0-9, background last) from {digit: score} rows."""
+    out = torch.zeros(len(rows), 11)
+    for i, row in enumerate(rows):
+        for d, s in row.items():
+            out[i, d] = s
+        out[i, 10] = 1 - sum(row.values())
+    return out
+
+
+def crop(*rows):
+    out = torch.full((len(rows), 10), 1e-3)
+    for i, row in enumerate(rows):
+        for d, s in row.items():
+            out[i, d] = s
+    return out / out.sum(1, keepdim=True)
+
+
+def test_mix_weights_the_two_opinions():
+    roi, probs = rcnn({3: 0.3, 5: 0.6}), crop({3: 0.9, 5: 0.1})
+    assert mix_class_scores(roi, probs, 0.0)[0, 5] == pytest.approx(0.6 / 0.9, abs=1e-4)  # the R-CNN alone
+    assert mix_class_scores(roi, probs, 1.0).argmax() == 3
+    half = mix_class_scores(roi, probs, 0.5)[0]
+    assert half.sum() == pytest.approx(1.0) and half[3] > half[5]  # sqrt(0.33 * 0.9) > sqrt(0.67 * 0.1)
+    with pytest.raises(ValueError, match='weight'):
+        mix_class_scores(roi, probs, 1.5)
+
+
+def test_agreeing_digit_keeps_its_score_and_a_disputed_one_loses_it():
+    boxes = torch.tensor([[0., 0., 10., 20.], [12., 0., 22., 20.]])
+    labels = torch.tensor([1, 7])
+    roi = rcnn({1: 0.95}, {7: 0.5, 1: 0.3})
+    probs = crop({1: 0.97}, {1: 0.9, 7: 0.05})
+    b, s, lab = reclassify_detections(boxes, labels, roi, probs, 0.7)
+    by = {(tuple(x.tolist()), int(d)): float(v) for x, d, v in zip(b, lab, s)}
+    assert by[((0., 0., 10., 20.), 1)] == pytest.approx(0.95, abs=0.01)
+    # the second: digit mass 0.8; the mix of 7 (0.625 ^ 0.3 x 0.05 ^ 0.7) and 1 (0.375 ^ 0.3 x 0.9 ^ 0.7) is
+    # 0.134 : 0.866, so its 7 falls from 0.5 to 0.107, and its mix names 1, which none of its detections had:
+    # added, at 0.8 x 0.866
+    assert by[((12., 0., 22., 20.), 7)] == pytest.approx(0.107, abs=0.002)
+    assert by[((12., 0., 22., 20.), 1)] == pytest.approx(0.693, abs=0.002)
+    assert len(b) == 3 and torch.equal(s, s.sort(descending=True).values)
+
+
+def test_a_digit_is_added_once_per_box():
+    # the R-CNN read one box as 5 and as 6 (two detections); the crop says 3: one 3 added, not two
+    boxes = torch.tensor([[0., 0., 10., 20.], [0.5, 0., 10., 20.]])
+    roi = rcnn({5: 0.5, 6: 0.3, 3: 0.1}, {5: 0.5, 6: 0.3, 3: 0.1})
+    probs = crop({3: 0.98}, {3: 0.98})
+    b, s, lab = reclassify_detections(boxes, torch.tensor([5, 6]), roi, probs, 0.7)
+    assert sorted(lab.tolist()) == [3, 5, 6] and int(lab[0]) == 3
+    # a 3 already there (its own detection) is not added again
+    b, s, lab = reclassify_detections(boxes, torch.tensor([5, 3]), roi, probs, 0.7)
+    assert sorted(lab.tolist()) == [3, 5]
+
+
+def test_no_detections():
+    b, s, lab = reclassify_detections(torch.zeros((0, 4)), torch.zeros((0,), dtype=torch.long),
+                                      torch.zeros((0, 11)), torch.zeros((0, 10)), 0.7)
+    assert len(b) == len(s) == len(lab) == 0

@@ -1,0 +1,152 @@
+"""DigitCropClassifier: the crops it reads (cut_digit_crops), its dataset, its training through the Runner's
+config, and loading a trained one back from its work dir."""
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from mmdigit.models import DigitCropClassifier, cut_digit_crops, load_digit_classifier
+from tests.helpers import REPO
+
+
+def test_crop_is_centred_on_the_box_and_spans_its_context():
+    image = np.zeros((60, 200, 3), np.uint8)
+    image[20:40, 95:105] = 255  # a 10 x 20 "digit" centred at (100, 30)
+    (crop,) = cut_digit_crops(image, [[95, 20, 105, 40]], size=48, context=1.6)
+    assert crop.shape == (48, 48, 3)
+    ys, xs = np.nonzero(crop[:, :, 0] > 127)
+    # 20 px tall in a 32 px crop side -> 30 of 48 px (rows 9-38); 10 px wide -> 15 px (columns 16.5-31.5)
+    assert (ys.min(), ys.max()) == (9, 38) and 16 <= xs.min() <= 17 and 30 <= xs.max() <= 31
+    # beyond the image's edge the edge is repeated, never black
+    (edge,) = cut_digit_crops(np.full((10, 10, 3), 200, np.uint8), [[0, 0, 4, 8]])
+    assert edge.min() == 200
+
+
+def test_views_are_standardised_and_jitter_only_in_training():
+    torch.manual_seed(0)
+    model = DigitCropClassifier(width=8, fc_channels=16)
+    crops = torch.randint(0, 256, (6, 3, 48, 48), dtype=torch.uint8)
+    plain = model.views(crops, jitter=False)
+    assert plain.shape == (6, 3, 32, 32)
+    assert torch.allclose(plain.mean((1, 2, 3)), torch.zeros(6), atol=1e-4)
+    assert torch.allclose(plain.std((1, 2, 3)), torch.ones(6), atol=1e-3)
+    assert torch.equal(plain, model.views(crops, jitter=False))
+    assert not torch.equal(plain, model.views(crops, jitter=True))
+    flat = model.views(torch.full((1, 3, 48, 48), 90, dtype=torch.uint8), jitter=False)
+    assert torch.isfinite(flat).all() and flat.abs().max() < 1e-4  # a flat crop stays flat
+
+
+def test_probabilities_from_either_layout_in_eval_mode():
+    torch.manual_seed(0)
+    model = DigitCropClassifier(width=8, fc_channels=16).train()
+    crops = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 3), dtype=np.uint8)
+    p = model.probabilities(crops)
+    assert p.shape == (5, 10) and torch.allclose(p.sum(1), torch.ones(5))
+    assert torch.allclose(p, model.probabilities(torch.from_numpy(crops).permute(0, 3, 1, 2)))
+    assert model.training  # its mode is restored
+    assert model.probabilities(np.zeros((0, 48, 48, 3), np.uint8)).shape == (0, 10)
+
+
+def test_input_size_must_survive_three_poolings():
+    with pytest.raises(ValueError, match='multiple of 8'):
+        DigitCropClassifier(input_size=30)
+
+
+def test_dataset_holds_every_labelled_digit_as_a_crop(tiny_digits):
+    import json
+
+    from mmdigit.datasets import DigitCropDataset
+    ds = DigitCropDataset(ann_file='train.json', data_root=str(tiny_digits) + '/', data_prefix=dict(img='train/'),
+                          workers=0)
+    anns = json.loads((tiny_digits / 'train.json').read_text())['annotations']
+    assert len(ds) == len(anns)
+    item = ds[0]
+    assert item['inputs'].dtype == torch.uint8 and item['inputs'].shape == (3, 48, 48)
+    assert item['data_samples'] == anns[0]['category_id'] - 1
+
+
+def test_dataset_names_a_missing_image(tiny_digits, tmp_path):
+    import shutil
+
+    from mmdigit.datasets import DigitCropDataset
+    from mmdigit.datasets.coco_io import DataError
+    shutil.copy(tiny_digits / 'train.json', tmp_path / 'train.json')
+    (tmp_path / 'train').mkdir()
+    with pytest.raises(DataError, match=r'missing, e\.g\. \d+\.png'):
+        DigitCropDataset(ann_file='train.json', data_root=str(tmp_path) + '/', data_prefix=dict(img='train/'))
+
+
+@pytest.fixture(scope='module')
+def trained_classifier(tiny_digits, tmp_path_factory):
+    """The crop classifier's config run through tools/train.py on the tiny set: its work dir."""
+    sys.path.insert(0, str(REPO / 'tools'))
+    import train as train_tool
+    work = tmp_path_factory.mktemp('crop_classifier')
+    rc = train_tool.main([str(REPO / 'configs/digit_crop_classifier_cpu.py'), '--work-dir', str(work),
+                          '--data-root', str(tiny_digits), '--iters', '6', '--cfg-options',
+                          'train_dataloader.batch_size=8', 'train_cfg.val_interval=6',
+                          'default_hooks.checkpoint.interval=6', 'param_scheduler.0.end=2',
+                          'param_scheduler.1.begin=2'])
+    assert rc in (None, 0)
+    return work
+
+
+def test_config_trains_validates_and_loads_back(trained_classifier):
+    import json
+    ckpts = sorted(p.name for p in trained_classifier.glob('*.pth'))
+    assert 'iter_6.pth' in ckpts and any(p.startswith('best_crop_accuracy') for p in ckpts)
+    scalars = [json.loads(line) for p in trained_classifier.glob('*/vis_data/scalars.json')
+               for line in p.read_text().splitlines()]
+    accs = [s['crop/accuracy'] for s in scalars if 'crop/accuracy' in s]
+    assert len(accs) == 1 and 0 <= accs[0] <= 1
+    model = load_digit_classifier(trained_classifier)  # the work dir: its last checkpoint
+    assert isinstance(model, DigitCropClassifier) and not model.training
+    state = torch.load(trained_classifier / 'iter_6.pth', weights_only=True)['state_dict']
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+
+
+def test_loading_refuses_a_detector_checkpoint(trained):
+    _, work = trained
+    ckpt = next(work.glob('iter_*.pth'))
+    with pytest.raises(ValueError, match=f'{ckpt.name}: a ZoomInFasterRCNN checkpoint'):
+        load_digit_classifier(ckpt)
+
+
+def read_tiny_test(cfg_path, checkpoint, tiny_digits, options=None):
+    from mmdigit.apis import BatchInference
+    from mmdigit.engine import load_config
+    from mmdigit.utils.checkpoint import load_checkpoint_safely
+    cfg = load_config(cfg_path)
+    cfg.merge_from_dict(options or {})
+    from mmdet.registry import MODELS
+    model = MODELS.build(cfg.model)
+    model.load_state_dict(load_checkpoint_safely(checkpoint)['state_dict'])
+    model.cfg = cfg
+    model.eval()
+    files = sorted((tiny_digits / 'test').glob('*.png'), key=lambda p: int(p.stem))
+    return [s.pred_instances for s in BatchInference(model)([str(f) for f in files])]
+
+
+def test_detector_reads_with_the_classifier_s_opinion(trained, trained_classifier, tiny_digits):
+    """test_cfg.reclassify on a trained detector: at weight 0 every detection keeps its score (so each one's
+    RoI class scores are its own), at 1 the crop classifier's digits lead; results carry no extra field."""
+    cfg_path, work = trained
+    ckpt = sorted(work.glob('iter_*.pth'))[-1]
+    plain = read_tiny_test(cfg_path, ckpt, tiny_digits)
+    opinion = dict(classifier=str(trained_classifier))
+    zero = read_tiny_test(cfg_path, ckpt, tiny_digits, {'model.test_cfg.reclassify': dict(opinion, weight=0.0)})
+    assert sum(len(p) for p in plain) > 0
+    for p, z in zip(plain, zero):
+        assert set(z.keys()) == {'bboxes', 'scores', 'labels'}
+        found = {(tuple(b.tolist()), int(lab)): float(s) for b, s, lab in zip(z.bboxes, z.scores, z.labels)}
+        for b, s, lab in zip(p.bboxes, p.scores, p.labels):
+            assert found[(tuple(b.tolist()), int(lab))] == pytest.approx(float(s), abs=1e-5)
+    one = read_tiny_test(cfg_path, ckpt, tiny_digits, {'model.test_cfg.reclassify': dict(opinion, weight=1.0)})
+    assert [len(o) >= len(p) for o, p in zip(one, plain)]
+    assert all(float(o.scores.max()) <= 1.0 for o in one if len(o))
+
+
+def test_loading_a_missing_classifier_says_how_to_train_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match='no digit crop classifier here .*digit_crop_classifier_cpu.py'):
+        load_digit_classifier(tmp_path / 'none')
