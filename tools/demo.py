@@ -1,6 +1,6 @@
 """The whole job, offline, on CPU: data -> a trained model -> pred.json/pred.csv -> ensemble -> pictures.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 18] [--minutes-b 0]
+    python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 15] [--minutes-crop 3] [--minutes-b 0]
         [--views [VIEW ...]] [--snapshot-member] [--budget-minutes 30]
         [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
@@ -10,6 +10,9 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   data      synthetic SVHN-like train/valid/test (tools/dataset_converters/make_synthetic.py): as many
             training images as model A's minutes will read at that step time (+10%), at most --train-images
   train_a   configs/digit_frcnn_r18_cpu.py from scratch for --minutes-a (tools/train.py --minutes)
+  train_crop  model A's digit crop classifier (configs/digit_crop_classifier_cpu.py) for --minutes-crop on the
+            rendered digits: A and its views then read with it (test_cfg.reclassify, their configs written to
+            <work-dir>/configs/)
   test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py); the
             validation split's pred.json too (for choosing the ensemble's settings)
   test_a_<view>  model A reading the photos another way (the same checkpoint, configs/digit_frcnn_r18_cpu_<view>.py):
@@ -53,6 +56,9 @@ def main(argv=None):
     p.add_argument('--test-images', type=int, default=DEFAULTS.test_images)
     p.add_argument('--minutes-a', type=float, default=DEFAULTS.minutes_a, help="model A's training loop budget, "
                    'validations included (model building and the first data workers come on top: ~0.5 min)')
+    p.add_argument('--minutes-crop', type=float, default=DEFAULTS.minutes_crop, help="model A's digit crop "
+                   "classifier's training loop budget, after its detector's (0: none, A reads with its R-CNN's "
+                   'classes alone; default %(default)s)')
     p.add_argument('--minutes-b', type=float, default=DEFAULTS.minutes_b, help="model B's training loop budget "
                    '(0: no model B)')
     p.add_argument('--views', nargs='*', choices=list(VIEW_CONFIGS), default=list(DEFAULTS.views),
@@ -67,7 +73,7 @@ def main(argv=None):
     if args.budget_minutes < 0:
         p.error(f'--budget-minutes {args.budget_minutes:g}: a time, 0 or more (0: every view)')
     settings = DemoSettings(train_images=args.train_images, test_images=args.test_images, minutes_a=args.minutes_a,
-                            minutes_b=args.minutes_b, views=tuple(args.views),
+                            minutes_crop=args.minutes_crop, minutes_b=args.minutes_b, views=tuple(args.views),
                             snapshot_member=args.snapshot_member, budget_minutes=args.budget_minutes,
                             real_dir=args.real_dir, no_real=args.no_real, force=args.force)
     return run_demo(Path(args.work_dir).resolve(), settings)

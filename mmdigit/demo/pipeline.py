@@ -24,6 +24,8 @@ from .summary import scores, write_summary
 ROOT = Path(__file__).resolve().parents[2]  # the repository: its tools/ and configs/
 PY = sys.executable
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
+CROP_CONFIG = ROOT / 'configs' / 'digit_crop_classifier_cpu.py'  # model A's second opinion on each digit's class
+RECLASSIFY_WEIGHT = 0.7  # its share of the mix (configs/digit_frcnn_r18_cpu_reclassify.py)
 # model A's test-time views: the same checkpoint reading the photos another way, each an ensemble member
 VIEW_CONFIGS = {view: ROOT / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'
                 for view in ('unstretched', 'inverted', 'grayscale', 'larger', 'equalized', 'smaller', 'widecrop',
@@ -52,7 +54,10 @@ class DemoSettings:
     train_images: int = 60000  # at most: as many as model A's minutes will read at the measured step time
     valid_images: int = 1000
     test_images: int = 2000
-    minutes_a: float = 18.0  # model A's training loop budget, validations included
+    # model A's training loop budget, validations included: its detector's (18 minutes until 2026-12-05) and its
+    # digit crop classifier's (CROP_CONFIG; 0: none), which the 18 minutes now hold together
+    minutes_a: float = 15.0
+    minutes_crop: float = 3.0
     # model B's (a second, short run); 0: none. Measured in every demo since 2026-11-29: too weak to add to A
     minutes_b: float = 0.0
     seed_a: int = 0
@@ -155,6 +160,34 @@ def train(work: Path, data: Path, name: str, minutes: float, seed: int, sec_per_
                 snapshot=str(earlier[snap]) if snap is not None else None)
 
 
+def train_crop_classifier(work: Path, data: Path, minutes: float) -> dict:
+    """Model A's digit crop classifier: CROP_CONFIG on the rendered training split's digits for ``minutes`` of
+    loop time (validating on the validation split's digits at the end)."""
+    out = work / 'crop_classifier'
+    if out.exists():
+        shutil.rmtree(out)
+    _run([PY, ROOT / 'tools' / 'train.py', CROP_CONFIG, '--work-dir', out, '--data-root', data, '--minutes', minutes],
+         out / 'train.log')
+    from mmdigit.visualization.curves import read_scalars
+    checkpoint = last_checkpoint(out, ran_in=ROOT)
+    accuracy = [m['crop/accuracy'] for m in read_scalars(out) if 'crop/accuracy' in m]
+    return dict(work_dir=str(out), checkpoint=str(checkpoint), iters=int(checkpoint.stem.split('_')[-1]),
+                valid_digit_accuracy=accuracy[-1] if accuracy else None)
+
+
+def reading_config(work: Path, config: Path, classifier: str, name: str) -> Path:
+    """``config`` reading with model A's crop classifier (``test_cfg.reclassify``): a config file in
+    ``<work>/configs/`` that inherits it, so every tool, the demo's reader and a user's command read alike."""
+    path = work / 'configs' / f'{name}.py'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (f'# {name}: {Path(config).name} reading with the demo\'s digit crop classifier (written by tools/demo.py)\n'
+            f'_base_ = {str(config)!r}\n'
+            f'model = dict(test_cfg=dict(reclassify=dict(classifier={classifier!r}, weight={RECLASSIFY_WEIGHT})))\n')
+    if not path.is_file() or path.read_text(encoding='utf-8') != text:
+        path.write_text(text, encoding='utf-8')
+    return path
+
+
 def snapshot_iter(checkpoint_iters: list[int], final: int, share: float = 0.85) -> int | None:
     """The ensemble's snapshot member: the latest earlier checkpoint at most ``share`` of the way through the
     run, so it is not the final model again (the time budget can end a run just after a checkpoint: 5100 of
@@ -211,8 +244,8 @@ def speed(trained: dict, data: Path, reader_spec=None, n: int = SPEED_IMAGES) ->
             reader.read_many(files[i:i + 16])
         return round(len(files) / (time.perf_counter() - t0), 1)
 
-    out = dict(infer_images_per_s=images_per_s(DigitReader(str(CONFIG), trained['checkpoint'])), images=len(files),
-               batch=16)
+    out = dict(infer_images_per_s=images_per_s(DigitReader(str(trained.get('config', CONFIG)), trained['checkpoint'])),
+               images=len(files), batch=16)
     if reader_spec is not None and reader_spec.members:
         reader = DigitReader(reader_spec.config, reader_spec.checkpoint, **reader_spec.reader_kwargs())
         out.update(reader_images_per_s=images_per_s(reader), reader_members=len(reader.members))
@@ -299,14 +332,20 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     stages.run('data', lambda: make_data(work, data, s, n_train))
     a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
                                             vals=s.validations_a))
-    real = None if s.no_real else photo_folder(s.real_dir)
-    # each member's test stage reads the real photos too (one process); another folder redoes it, none reuses it
-    tests_of = dict(real=str(real)) if real else None
     # after=: a stage made from one this run made again (a new model A, a member read again) is redone, not
     # reported from the old one (the data stage is not among them: its seed and sizes make the same images)
     of_a = ('train_a',)
+    crop = None
+    if s.minutes_crop > 0:
+        crop = stages.run('train_crop', lambda: train_crop_classifier(work, data, s.minutes_crop))
+        of_a = ('train_a', 'train_crop')
+        a = dict(a, config=str(reading_config(work, CONFIG, crop['work_dir'], 'model_a')))
+    real = None if s.no_real else photo_folder(s.real_dir)
+    # each member's test stage reads the real photos too (one process); another folder redoes it, none reuses it
+    tests_of = dict(real=str(real)) if real else None
     ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real), inputs=tests_of, after=of_a)
-    spent = sum(stages.done[k].get('seconds', 0) for k in ('data', 'step_time', 'train_a', 'test_a')) / 60
+    spent = sum(stages.done.get(k, {}).get('seconds', 0)
+                for k in ('data', 'step_time', 'train_a', 'train_crop', 'test_a')) / 60
     test_a_min = ta.get('seconds', 0) / 60
     fit = views_in_budget(s.views, spent, test_a_min, s.budget_minutes)
     if len(fit) < len(s.views):
@@ -314,7 +353,9 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
             f'({spent:.1f} min so far, a view ~{VIEW_COST * test_a_min:.1f} min here)')
     views, tv = {}, {}
     for v in fit:
-        views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(VIEW_CONFIGS[v]))
+        config = VIEW_CONFIGS[v] if crop is None else reading_config(work, VIEW_CONFIGS[v], crop['work_dir'],
+                                                                      f'model_a_{v}')
+        views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(config))
         tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}',
                                                                                      real), inputs=tests_of,
                                      after=of_a)

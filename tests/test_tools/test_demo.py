@@ -17,14 +17,15 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
     monkeypatch.chdir(tmp_path)
     assert demo_tool.main([]) == 'summary'
     assert calls[-1] == (tmp_path / 'work_dirs' / 'demo', DEFAULTS)
-    assert (DEFAULTS.minutes_a, DEFAULTS.minutes_b, DEFAULTS.train_images, DEFAULTS.test_images) == (18.0, 0.0,
-                                                                                                   60000, 2000)
+    assert (DEFAULTS.minutes_a, DEFAULTS.minutes_crop, DEFAULTS.minutes_b, DEFAULTS.train_images,
+            DEFAULTS.test_images) == (15.0, 3.0, 0.0, 60000, 2000)
     assert DEFAULTS.views == ('unstretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     assert not DEFAULTS.snapshot_member and DEFAULTS.budget_minutes == 30.0
     demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4', '--minutes-a', '0.5',
-                    '--minutes-b', '0.2', '--views', '--snapshot-member', '--budget-minutes', '0', '--real-dir',
-                    'photos', '--no-real'])
-    assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, minutes_a=0.5, minutes_b=0.2,
+                    '--minutes-crop', '0', '--minutes-b', '0.2', '--views', '--snapshot-member', '--budget-minutes',
+                    '0', '--real-dir', 'photos', '--no-real'])
+    assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, minutes_a=0.5, minutes_crop=0.0,
+                                                      minutes_b=0.2,
                                                       views=(), snapshot_member=True, budget_minutes=0.0,
                                                       real_dir='photos', no_real=True,
                                                       force=True))
