@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
+from mmdigit.models.crop_reclassification import READING
 from mmdigit.utils.run_files import last_checkpoint, read_metrics
 
 from .reader_spec import demo_spec
@@ -25,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]  # the repository: its tools/ and con
 PY = sys.executable
 CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 CROP_CONFIG = ROOT / 'configs' / 'digit_crop_classifier_cpu.py'  # model A's second opinion on each digit's class
-RECLASSIFY_WEIGHT = 0.7  # its share of the mix (configs/digit_frcnn_r18_cpu_reclassify.py)
 # model A's test-time views: the same checkpoint reading the photos another way, each an ensemble member
 VIEW_CONFIGS = {view: ROOT / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'
                 for view in ('unstretched', 'inverted', 'grayscale', 'larger', 'equalized', 'smaller', 'widecrop',
@@ -182,7 +182,8 @@ def reading_config(work: Path, config: Path, classifier: str, name: str) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     text = (f'# {name}: {Path(config).name} reading with the demo\'s digit crop classifier (written by tools/demo.py)\n'
             f'_base_ = {str(config)!r}\n'
-            f'model = dict(test_cfg=dict(reclassify=dict(classifier={classifier!r}, weight={RECLASSIFY_WEIGHT})))\n')
+            f'model = dict(test_cfg=dict(reclassify=dict(classifier={classifier!r}, '
+            + ', '.join(f'{k}={v!r}' for k, v in READING.items()) + ')))\n')
     if not path.is_file() or path.read_text(encoding='utf-8') != text:
         path.write_text(text, encoding='utf-8')
     return path

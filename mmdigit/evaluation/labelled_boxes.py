@@ -4,7 +4,8 @@ Why: a wrong number is a detection error (a digit missed, a mark or a stroke rea
 split or merge digits) or a classification error (the digit's box found, the wrong digit given), and the two
 need different remedies. Given the labelled boxes as its RoIs (on the zoomed-in crop around them, as its second
 pass reads: :func:`mmdigit.models.classify_boxes`), each box's most likely digit is what the
-classifier alone reads; set beside the model's own reading of the same photos (the numbers its ``pred.csv``
+classifier alone reads (with ``test_cfg.reclassify``, the digit of its mix with the crop classifier's opinion, as
+the model reads); set beside the model's own reading of the same photos (the numbers its ``pred.csv``
 holds), :func:`split_errors` says how many wrong numbers detection costs and how many the classifier does.
 :func:`labelled_box_report` runs both (``tools/analysis/labelled_boxes.py``, the demo's real-photo stage).
 """
@@ -64,6 +65,7 @@ def read_labelled_boxes(model, gt: GroundTruth, img_dir, cfg=None, batch_size: i
     from mmdigit.apis.batch_inference import BatchInference
     from mmdigit.datasets.coco_io import DataError
     from mmdigit.models import classify_boxes
+    from mmdigit.models.crop_reclassification import mix_class_scores
     if not getattr(model, 'with_roi_head', False):
         raise ValueError(f'{type(model).__name__} has no R-CNN head to classify given boxes with')
     ids = [i for i in gt.image_ids if len(gt.boxes[i][0])]
@@ -71,6 +73,7 @@ def read_labelled_boxes(model, gt: GroundTruth, img_dir, cfg=None, batch_size: i
     if missing:
         raise DataError(f'{img_dir}: {len(missing)} image(s) of {gt.ann_file} missing, e.g. {missing[0]}')
     decoder = decoder or NumberDecoder()
+    reclassify = (getattr(model, 'test_cfg', None) or {}).get('reclassify')
     prepare = BatchInference(model, cfg=cfg).prepare
     result = LabelledBoxReading({}, {})
     for start in range(0, len(ids), batch_size):
@@ -81,9 +84,16 @@ def read_labelled_boxes(model, gt: GroundTruth, img_dir, cfg=None, batch_size: i
                                                   data_samples=[d['data_samples'] for d in data]), False)
             scores = classify_boxes(model, packed['inputs'], packed['data_samples'],
                                     [gt.boxes[i][0] for i in batch])
+            if reclassify:  # the model reads with a crop classifier's second opinion: the mix names the digit
+                crops = model.crop_probabilities(packed['inputs'], packed['data_samples'],
+                                                 [gt.boxes[i][0] for i in batch])
+                scores = [mix_class_scores(s, c.to(s.device), float(reclassify['weight']))
+                          for s, c in zip(scores, crops)]
+            else:
+                scores = [s[:, :-1] for s in scores]  # the background column left out
         for i, s in zip(batch, scores):
             boxes, labels = gt.boxes[i]
-            read = s[:, :-1].argmax(1).cpu().numpy()  # the best digit; the background column left out
+            read = s.argmax(1).cpu().numpy()  # the best digit
             result.truth[i] = decoder.ground_truth(boxes, labels)
             result.read[i] = decoder.ground_truth(boxes, read)
             result.digits += len(labels)

@@ -83,6 +83,8 @@ class ZoomInFasterRCNN(FasterRCNN):
     (:mod:`mmdigit.models.crop_reclassification`):
         classifier: its checkpoint, or the work dir of its ``tools/train.py`` run (loaded at the first read).
         weight: its share of the geometric mix with the R-CNN's class scores, in [0, 1].
+        min_score: detections whose RoI's digit mass is below it keep the R-CNN's opinion alone (default 0: every
+            detection's crop is read); a reading threshold at or above it reads the same numbers.
 
     ``copy_rpn_samples``: in training, give the RPN a deep copy of the batch's data samples as mmdet does
     (``True``) instead of new samples sharing their tensors (:mod:`mmdigit.models.rpn_samples`; the same losses).
@@ -124,24 +126,49 @@ class ZoomInFasterRCNN(FasterRCNN):
         return samples
 
     def _reclassify(self, batch_inputs, samples, cfg) -> None:
-        """Each sample's detections re-scored with the crop classifier's opinion (``test_cfg.reclassify``)."""
+        """Each sample's detections re-scored with the crop classifier's opinion (``test_cfg.reclassify``); a
+        detection whose RoI's digit mass (1 - background) is below ``min_score`` keeps the R-CNN's opinion alone
+        (its crop is not read: its score stays below ``min_score`` either way)."""
         from .crop_reclassification import reclassify_detections
+        min_score = float(cfg.get('min_score', 0.0))
+        for sample in samples:
+            pred = sample.pred_instances
+            if not len(pred):  # results leave with FasterRCNN's fields only
+                sample.pred_instances = InstanceData(bboxes=pred.bboxes, scores=pred.scores, labels=pred.labels)
+        found = [i for i, s in enumerate(samples) if len(s.pred_instances)]
+        read = [1 - samples[i].pred_instances.roi_scores[:, -1] >= min_score for i in found]
+        probs = self.crop_probabilities(batch_inputs, [samples[i] for i in found],
+                                        [samples[i].pred_instances.bboxes[r] for i, r in zip(found, read)],
+                                        batch_index=found)
+        for i, r, p in zip(found, read, probs):
+            pred = samples[i].pred_instances
+            opinion = pred.roi_scores[:, :-1] / pred.roi_scores[:, :-1].sum(1, keepdim=True).clamp_min(1e-12)
+            opinion[r] = p.to(opinion)  # unread crops: the R-CNN's own distribution, so the mix is the R-CNN's
+            bboxes, scores, labels = reclassify_detections(pred.bboxes, pred.labels, pred.roi_scores, opinion,
+                                                           float(cfg['weight']))
+            samples[i].pred_instances = InstanceData(bboxes=bboxes, scores=scores, labels=labels)
+
+    def crop_probabilities(self, batch_inputs, samples, boxes: list, batch_index=None) -> list:
+        """The ``test_cfg.reclassify`` crop classifier's digit probabilities ((n, 10) per image) of each sample's
+        ``boxes`` (original pixels), read on the crop of the original photo around each box (the classifier is
+        loaded once). ``batch_index``: each sample's row of ``batch_inputs`` (default: in order)."""
         from .digit_crop_classifier import cut_digit_crops, load_digit_classifier
+        cfg = (self.test_cfg or {}).get('reclassify')
+        if not cfg:
+            raise ValueError('crop_probabilities: this model has no test_cfg.reclassify')
         key = str(cfg['classifier'])
         if getattr(self, '_crop_classifier', (None,))[0] != key:  # a tuple: not a submodule, not in checkpoints
             self._crop_classifier = (key, load_digit_classifier(key))
         classifier = self._crop_classifier[1].to(batch_inputs[0].device)
-        for i, sample in enumerate(samples):
-            pred = sample.pred_instances
-            if not len(pred):  # results leave with FasterRCNN's fields only
-                sample.pred_instances = InstanceData(bboxes=pred.bboxes, scores=pred.scores, labels=pred.labels)
-                continue
-            image, sx, sy = self._source_image(batch_inputs[i], sample)
-            boxes = (pred.bboxes * pred.bboxes.new_tensor([sx, sy, sx, sy])).cpu().numpy()
-            probs = classifier.probabilities(cut_digit_crops(image, boxes))
-            bboxes, scores, labels = reclassify_detections(pred.bboxes, pred.labels, pred.roi_scores,
-                                                           probs.to(pred.bboxes.device), float(cfg['weight']))
-            sample.pred_instances = InstanceData(bboxes=bboxes, scores=scores, labels=labels)
+        crops = []
+        for k, (sample, b) in enumerate(zip(samples, boxes)):
+            image, sx, sy = self._source_image(batch_inputs[k if batch_index is None else batch_index[k]], sample)
+            b = torch.as_tensor(b, dtype=torch.float32).reshape(-1, 4).cpu()
+            crops.append(cut_digit_crops(image, (b * b.new_tensor([sx, sy, sx, sy])).numpy()))
+        if not crops:
+            return []
+        probs = classifier.probabilities(np.concatenate(crops))  # the batch's crops in one pass
+        return list(probs.split([len(c) for c in crops]))
 
     def _detect_on_canvas(self, batch_inputs, batch_data_samples, rescale: bool, with_roi_scores: bool = False):
         """:meth:`_detect` on each orientation's images, on the reading canvas (``test_cfg.canvas``,

@@ -102,8 +102,14 @@ def test_config_trains_validates_and_loads_back(trained_classifier):
     assert len(accs) == 1 and 0 <= accs[0] <= 1
     model = load_digit_classifier(trained_classifier)  # the work dir: its last checkpoint
     assert isinstance(model, DigitCropClassifier) and not model.training
-    state = torch.load(trained_classifier / 'iter_6.pth', weights_only=True)['state_dict']
-    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # folded for reading
+    trained_model = DigitCropClassifier()
+    trained_model.load_state_dict(torch.load(trained_classifier / 'iter_6.pth', weights_only=True)['state_dict'])
+    crops = np.random.default_rng(1).integers(0, 256, (7, 48, 48, 3), dtype=np.uint8)
+    model.read_in_bf16 = False
+    assert torch.allclose(model.probabilities(crops), trained_model.probabilities(crops), atol=1e-5)
+    model.read_in_bf16 = True  # bfloat16 reading (load_digit_classifier's choice where the CPU runs it natively)
+    assert torch.allclose(model.probabilities(crops), trained_model.probabilities(crops), atol=0.03)
 
 
 def test_loading_refuses_a_detector_checkpoint(trained):
@@ -145,8 +151,52 @@ def test_detector_reads_with_the_classifier_s_opinion(trained, trained_classifie
     one = read_tiny_test(cfg_path, ckpt, tiny_digits, {'model.test_cfg.reclassify': dict(opinion, weight=1.0)})
     assert [len(o) >= len(p) for o, p in zip(one, plain)]
     assert all(float(o.scores.max()) <= 1.0 for o in one if len(o))
+    # min_score: detections under it keep the R-CNN's opinion; over every detection's mass, no crop changes a score
+    none_read = read_tiny_test(cfg_path, ckpt, tiny_digits,
+                               {'model.test_cfg.reclassify': dict(opinion, weight=1.0, min_score=1.01)})
+    for p, z in zip(plain, none_read):
+        found = {(tuple(b.tolist()), int(lab)): float(s) for b, s, lab in zip(z.bboxes, z.scores, z.labels)}
+        assert all(found[(tuple(b.tolist()), int(lab))] == pytest.approx(float(s), abs=1e-5)
+                   for b, s, lab in zip(p.bboxes, p.scores, p.labels))
+    # at a min_score t (here the median score), every detection scored t or more is the one read with every crop
+    t = float(torch.cat([o.scores for o in one]).median())
+    some = read_tiny_test(cfg_path, ckpt, tiny_digits,
+                          {'model.test_cfg.reclassify': dict(opinion, weight=1.0, min_score=t)})
+    above = [sorted(round(float(v), 5) for v in o.scores if v >= t) for o in one]
+    assert sum(map(len, above)) > 0
+    assert above == [sorted(round(float(v), 5) for v in m.scores if v >= t) for m in some]
 
 
 def test_loading_a_missing_classifier_says_how_to_train_one(tmp_path):
     with pytest.raises(FileNotFoundError, match='no digit crop classifier here .*digit_crop_classifier_cpu.py'):
         load_digit_classifier(tmp_path / 'none')
+
+
+def test_labelled_boxes_read_with_the_classifier_s_opinion_as_the_model_reads(trained, trained_classifier,
+                                                                               tiny_digits):
+    """read_labelled_boxes of a model with test_cfg.reclassify names each box's digit from the same mix: at weight
+    0 the R-CNN's digits, at 1 the crop classifier's own reading of the crop."""
+    from mmdet.apis import init_detector
+    from mmengine.config import Config
+
+    from mmdigit.evaluation.labelled_boxes import read_labelled_boxes
+    from mmdigit.evaluation.offline import load_ground_truth
+    from mmdigit.recognition import NumberDecoder
+    cfg_path, work = trained
+    ckpt = str(sorted(work.glob('iter_*.pth'))[-1])
+    gt = load_ground_truth(tiny_digits / 'test.json', NumberDecoder())
+    plain = read_labelled_boxes(init_detector(Config.fromfile(cfg_path), ckpt, device='cpu'), gt, tiny_digits / 'test')
+    readings = {}
+    for weight in (0.0, 1.0):
+        cfg = Config.fromfile(cfg_path)
+        cfg.model.test_cfg.reclassify = dict(classifier=str(trained_classifier), weight=weight)
+        readings[weight] = read_labelled_boxes(init_detector(cfg, ckpt, device='cpu'), gt, tiny_digits / 'test')
+    assert readings[0.0].read == plain.read
+    import mmcv
+
+    from mmdigit.datasets import ContrastStretch
+    classifier = load_digit_classifier(trained_classifier)
+    for i, (boxes, _) in gt.boxes.items():  # the photo as the test pipeline keeps it: contrast-stretched
+        image = ContrastStretch(low=1, high=99)(dict(img=mmcv.imread(str(tiny_digits / 'test' / gt.files[i]))))['img']
+        own = classifier.probabilities(cut_digit_crops(image, boxes)).argmax(1).numpy()
+        assert readings[1.0].read[i] == NumberDecoder().ground_truth(boxes, own)
