@@ -52,3 +52,15 @@ def test_demo_spec_lists_only_the_members_validation_chose(tmp_path):
     everyone = dict(chosen.to_dict(), members=None, weights=None)  # all offered inputs fused: listed as they are
     spec = demo_spec(members, dict(settings_file=settings_file, settings=everyone), 'configs/cpu.py')
     assert len(spec.members) == 3 and spec.fusion == str(settings_file)
+
+
+def test_a_reader_with_a_crop_classifier_has_no_onnx_command(tmp_path):
+    cpu = tmp_path / 'cpu.py'
+    cpu.write_text("model = dict(test_cfg=dict(rcnn=dict(score_thr=0.05)))\n")
+    opinion = tmp_path / 'opinion.py'
+    opinion.write_text(f"_base_ = {str(cpu)!r}\nmodel = dict(test_cfg=dict(reclassify=dict(classifier='c', "
+                       "weight=0.7)))\n")
+    plain = ReaderSpec(str(cpu), 'a.pth', [[str(cpu)]])
+    assert not plain.reads_with_crop_classifier() and plain.export_command(tmp_path) is not None
+    for spec in (ReaderSpec(str(opinion), 'a.pth'), ReaderSpec(str(cpu), 'a.pth', [[str(opinion)]])):
+        assert spec.reads_with_crop_classifier() and spec.export_command(tmp_path) is None
