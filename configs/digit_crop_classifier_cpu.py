@@ -22,18 +22,15 @@ train_dataloader = dict(
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='DigitCropDataset', data_root=data_root, ann_file='train.json',
                  data_prefix=dict(img='train/')))
+# validation and test read every crop once, in order, 512 at a time
 val_dataloader = dict(
     batch_size=512, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='DigitCropDataset', data_root=data_root, ann_file='valid.json',
                  data_prefix=dict(img='valid/'), test_mode=True))
-test_dataloader = dict(
-    batch_size=512, num_workers=0, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='DigitCropDataset', data_root=data_root, ann_file='test.json',
-                 data_prefix=dict(img='test/'), test_mode=True))
+test_dataloader = {**val_dataloader,
+                   'dataset': {**val_dataloader['dataset'], 'ann_file': 'test.json', 'data_prefix': dict(img='test/')}}
 val_evaluator = dict(type='DigitCropAccuracy')
 test_evaluator = val_evaluator
 

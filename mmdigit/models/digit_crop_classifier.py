@@ -6,10 +6,11 @@ labelled boxes of real-dev's photos at 0.86 per digit against 0.95 on the render
 from a 7 x 7 RoI of FPN features shared with detection. A classifier of its own reads the digit at 32 x 32 from
 the original photo, each crop standardised to zero mean and unit variance (the gap in contrast and brightness
 between renders and photos gone before it reads), trained on the rendered digits with jitter of the box's
-place, size, aspect and angle: the classic SVHN recipe. On the 2026-12-04 22:19 demo's renders, 5 minutes
-(1,388 steps of 256 crops, 2 cores with AVX-512 BF16) read real-dev's labelled digits 0.883 (the R-CNN 0.858);
-the two together (:mod:`mmdigit.models.crop_reclassification`) 0.883 and 0.807 of the numbers from their labelled
-boxes (the R-CNN alone 0.772).
+place, size, aspect and angle: the classic SVHN recipe. A prototype trained 5 minutes on the 2026-12-04 22:19
+demo's renders (1,388 steps of 256 crops, 2 cores with AVX-512 BF16) read real-dev's labelled digits 0.883 (that
+demo's R-CNN 0.858), the two together (:mod:`mmdigit.models.crop_reclassification`) 0.807 of the numbers from
+their labelled boxes (the R-CNN alone 0.772); in the 2026-12-05 07:08 demo (3 minutes) model A with it read the
+real photos 0.703 against 0.668 without it (README, "A second opinion on each digit").
 
 :func:`cut_digit_crops` is the one place a box becomes a crop, for training (:class:`DigitCropDataset`) and
 reading (:class:`~mmdigit.models.ZoomInFasterRCNN`'s ``test_cfg.reclassify``). Training is mmengine's Runner

@@ -87,7 +87,10 @@ def trained_classifier(tiny_digits, tmp_path_factory):
                           '--data-root', str(tiny_digits), '--iters', '6', '--cfg-options',
                           'train_dataloader.batch_size=8', 'train_cfg.val_interval=6',
                           'default_hooks.checkpoint.interval=6', 'param_scheduler.0.end=2',
-                          'param_scheduler.1.begin=2'])
+                          'param_scheduler.1.begin=2',
+                          # its own visualizer: mmengine reuses an instance by name within a process, and another
+                          # test's run would take this run's scalars
+                          f'visualizer.name=visualizer_{work.name}'])
     assert rc in (None, 0)
     return work
 
