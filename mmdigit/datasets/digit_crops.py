@@ -18,6 +18,8 @@ import torch
 from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset
 
+from mmdigit.digits import DIGIT_CLASSES
+
 from .coco_io import DataError, load_coco
 
 
@@ -36,7 +38,7 @@ class DigitCropDataset(BaseDataset):
     ``data_prefix['img']``. An item is ``dict(inputs=uint8 (3, S, S), data_samples=digit)``; mmengine's
     ``default_collate`` batches them. ``workers``: processes that cut the crops (0: in this one)."""
 
-    METAINFO = dict(classes=tuple(str(d) for d in range(10)))
+    METAINFO = dict(classes=DIGIT_CLASSES)
 
     def __init__(self, *args, workers: int = 2, **kwargs):
         self.workers = workers

@@ -16,7 +16,8 @@ detection of that digit. Every detection keeps its box, so the R-CNN's alternati
 from __future__ import annotations
 
 import torch
-from mmdet.structures.bbox import bbox_overlaps
+
+from mmdigit.boxes import box_iou
 
 # a detection of the mix's digit counts as already there when its box overlaps this much
 SAME_BOX_IOU = 0.7
@@ -26,13 +27,18 @@ SAME_BOX_IOU = 0.7
 READING = dict(weight=0.7, min_score=0.2)
 
 
+def rcnn_digit_distribution(roi_scores: torch.Tensor) -> torch.Tensor:
+    """The R-CNN's opinion (n, 10): its RoIs' class scores (n, 11, background last) over the ten digits alone."""
+    digits = roi_scores[:, :-1].float()
+    return digits / digits.sum(1, keepdim=True).clamp_min(1e-12)
+
+
 def mix_class_scores(roi_scores: torch.Tensor, crop_probs: torch.Tensor, weight: float) -> torch.Tensor:
     """The normalised geometric mix (n, 10) of the R-CNN's digit distribution (``roi_scores`` (n, 11), background
     last) and the crop classifier's (``crop_probs`` (n, 10)), ``weight`` in [0, 1] on the classifier's."""
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f'reclassify weight must be in [0, 1], got {weight}')
-    digits = roi_scores[:, :-1].float()
-    rcnn = digits / digits.sum(1, keepdim=True).clamp_min(1e-12)
+    rcnn = rcnn_digit_distribution(roi_scores)
     logmix = (1 - weight) * rcnn.clamp_min(1e-6).log() + weight * crop_probs.float().clamp_min(1e-6).log()
     return logmix.softmax(1)
 
@@ -43,32 +49,24 @@ def reclassify_detections(bboxes: torch.Tensor, labels: torch.Tensor, roi_scores
     ``crop_probs``) re-scored by the two opinions (module docstring). Returns ``(bboxes, scores, labels)``, best
     score first: every detection with its new score, then a detection of the mix's digit for each box that had
     none (the best-scored box of a digit first, so overlapping boxes add it once)."""
-    n = len(labels)
-    if n == 0:
+    if len(labels) == 0:
         return bboxes, roi_scores.new_zeros((0,)), labels
     mix = mix_class_scores(roi_scores, crop_probs, weight)
     digit_mass = 1 - roi_scores[:, -1].float()
     scores = digit_mass * mix.gather(1, labels[:, None].long()).squeeze(1)
     best_scores, best = (digit_mass[:, None] * mix).max(1)
-    all_boxes, all_labels = [bboxes], [labels.long()]
-    added_boxes, added_labels, added_scores = [], [], []
+    box = bboxes.detach().cpu().numpy()
+    same_box = box_iou(box[:, None], box[None]) > same_box_iou  # an added box is one of the detections' boxes
+    have = labels.long().tolist()  # each box's digit: the detections, then the added ones (box index, digit)
+    added = []
     for k in best_scores.argsort(descending=True).tolist():
         digit = int(best[k])
-        if digit == int(labels[k]):
+        if digit == have[k] or any(d == digit and same_box[j, k] for j, d in [*enumerate(have), *added]):
             continue
-        boxes = torch.cat([bboxes] + [b[None] for b in added_boxes])
-        digits = torch.cat([labels.long(), labels.new_tensor(added_labels, dtype=torch.long)])
-        same = boxes[digits == digit]
-        if len(same) and bbox_overlaps(same, bboxes[k:k + 1]).max() > same_box_iou:
-            continue
-        added_boxes.append(bboxes[k])
-        added_labels.append(digit)
-        added_scores.append(best_scores[k])
-    all_scores = [scores]
-    if added_boxes:
-        all_boxes.append(torch.stack(added_boxes))
-        all_labels.append(labels.new_tensor(added_labels, dtype=torch.long))
-        all_scores.append(torch.stack(added_scores))
-    out_boxes, out_scores, out_labels = torch.cat(all_boxes), torch.cat(all_scores), torch.cat(all_labels)
+        added.append((k, digit))
+    idx = torch.tensor([k for k, _ in added], dtype=torch.long, device=bboxes.device)
+    out_boxes = torch.cat([bboxes, bboxes[idx]])
+    out_scores = torch.cat([scores, best_scores[idx]])
+    out_labels = torch.cat([labels.long(), labels.new_tensor([d for _, d in added], dtype=torch.long)])
     order = out_scores.argsort(descending=True, stable=True)
     return out_boxes[order], out_scores[order].to(bboxes.dtype), out_labels[order]

@@ -27,9 +27,10 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModel
 from torch import nn
 
+from mmdigit.digits import NUM_DIGITS
+
 CROP_SIZE = 48  # pixels of a stored crop's side
 CROP_CONTEXT = 1.6  # a stored crop spans this many times its box's longer side, centred on the box
-NUM_DIGITS = 10
 
 # the training jitter of a crop's view, as fractions of the nominal view
 DEFAULT_JITTER = dict(scale=(0.85, 1.2), aspect=(0.85, 1.15), shift=(0.1, 0.08), rotate=0.12, invert=0.2,
