@@ -82,11 +82,28 @@ def schedule_options(cfg: Config, max_iters: int, val_interval: int) -> dict:
     options = {'train_cfg.max_iters': max_iters, 'train_cfg.val_interval': val_interval,
                'default_hooks.checkpoint.interval': val_interval}
     schedulers = cfg.get('param_scheduler') or []
-    for i, s in enumerate(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers]):
+    listed = isinstance(schedulers, (list, tuple))
+    schedulers = list(schedulers) if listed else [schedulers]
+    for i, s in enumerate(schedulers):
         if follows_loop(s, loop['max_iters']):
-            prefix = f'param_scheduler.{i}.' if isinstance(schedulers, (list, tuple)) else 'param_scheduler.'
-            options.update({prefix + k: v for k, v in cosine_end(s.get('begin', 0), max_iters).items()})
+            begin = s.get('begin', 0)
+            if begin >= max_iters:  # a run shorter than its warm-up: the warm-up takes the run's first half
+                options.update(_warmup_end(schedulers, listed, begin, max(max_iters // 2, 1)))
+                begin = max_iters // 2
+                options[_key(listed, i, 'begin')] = begin
+            options.update({_key(listed, i, k): v for k, v in cosine_end(begin, max_iters).items()})
     return options
+
+
+def _key(listed: bool, i: int, name: str) -> str:
+    return f'param_scheduler.{i}.{name}' if listed else f'param_scheduler.{name}'
+
+
+def _warmup_end(schedulers: list, listed: bool, old_end: int, new_end: int) -> dict:
+    """Options moving the end of the iteration-based schedules that ended at ``old_end`` (the warm-up before a
+    cosine) to ``new_end``."""
+    return {_key(listed, j, 'end'): new_end for j, w in enumerate(schedulers)
+            if not w.get('by_epoch', True) and w.get('end') == old_end and w.get('begin', 0) < new_end}
 
 
 def set_max_iters(cfg: Config, max_iters: int, val_interval: int) -> None:

@@ -165,14 +165,42 @@ def test_schedule_of_a_given_length_moves_the_cosine_end_after_the_warmup():
     assert schedule_options(cfg, 1234, 300) == {
         'train_cfg.max_iters': 1234, 'train_cfg.val_interval': 300, 'default_hooks.checkpoint.interval': 300,
         'param_scheduler.1.end': 1234, 'param_scheduler.1.T_max': 1234 - cosine.begin}
-    set_max_iters(cfg, 60, 60)
-    assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval, cfg.default_hooks.checkpoint.interval) == (60, 60, 60)
-    assert cfg.param_scheduler[0] == warmup and (cfg.param_scheduler[1].end, cfg.param_scheduler[1].T_max) == (60, 1)
+    set_max_iters(cfg, warmup.end + 1, 60)
+    assert (cfg.train_cfg.max_iters, cfg.train_cfg.val_interval, cfg.default_hooks.checkpoint.interval) == (
+        warmup.end + 1, 60, 60)
+    assert cfg.param_scheduler[0] == warmup
+    assert (cfg.param_scheduler[1].end, cfg.param_scheduler[1].T_max) == (warmup.end + 1, 1)
     # a schedule that does not end with the loop, or is not a cosine, keeps its own
     cfg.param_scheduler[1].end = 50
     assert 'param_scheduler.1.end' not in schedule_options(cfg, 100, 50)
     with pytest.raises(ValueError, match='iteration-based train loop'):
         schedule_options(load_config(str(REPO / 'configs' / 'digit_frcnn_r50.py')), 100, 50)
+
+
+@pytest.mark.parametrize('iters', [1, 2, 7, 100])
+def test_a_run_shorter_than_its_warmup_warms_up_over_its_first_half(iters):
+    # the configs warm up over 100 iterations: --iters 50 once made mmengine fail ("end should be larger than
+    # begin"); the schedules mmengine builds from the options must run, rising then falling
+    import torch
+    from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
+
+    cfg = load_config(str(REPO / 'configs' / 'digit_crop_classifier_cpu.py'))
+    warmup, cosine = cfg.param_scheduler
+    assert warmup.end == cosine.begin == 100
+    set_max_iters(cfg, iters, iters)
+    warmup, cosine = cfg.param_scheduler
+    assert warmup.end == max(iters // 2, 1) and cosine.begin == iters // 2 and cosine.end == iters
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    built = [cls(opt, **{k: v for k, v in s.items() if k != 'type'})
+             for cls, s in ((LinearLR, warmup), (CosineAnnealingLR, cosine))]
+    lrs = []
+    for _ in range(iters):
+        lrs.append(opt.param_groups[0]['lr'])
+        opt.step()
+        for scheduler in built:
+            scheduler.step()
+    peak = max(range(iters), key=lrs.__getitem__)
+    assert lrs[0] < 0.05 and (iters < 7 or (lrs[peak] > 0.5 and lrs[-1] < lrs[peak]))
 
 
 def test_iters_flag_sets_the_run_length_and_validates_at_least_at_the_end():
