@@ -19,6 +19,8 @@ crop in the workers.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import torch
@@ -150,6 +152,16 @@ class DigitCropClassifier(BaseModel):
             self.train(was_training)
 
 
+def check_classifier_exists(checkpoint) -> Path:
+    """``checkpoint`` (a ``.pth`` or a work dir) as a path; a one-line error naming it and how to train one when
+    there is nothing there (a reading config checks it when the model is built, before any photo is read)."""
+    path = Path(checkpoint)
+    if not path.exists():
+        raise FileNotFoundError(f'{path}: no digit crop classifier here (train one: python tools/train.py '
+                                f'configs/digit_crop_classifier_cpu.py --work-dir {path})')
+    return path
+
+
 def load_digit_classifier(checkpoint, device='cpu') -> DigitCropClassifier:
     """The :class:`DigitCropClassifier` a ``tools/train.py configs/digit_crop_classifier_cpu.py`` run saved, ready
     to read: ``checkpoint`` is a ``.pth`` or its run's work dir (the checkpoint its ``last_checkpoint`` names); the
@@ -157,8 +169,6 @@ def load_digit_classifier(checkpoint, device='cpu') -> DigitCropClassifier:
     convolutions and its weights NHWC (45 crops 29 -> 21 ms on 2 cores, probabilities within 1e-6), reading in
     bfloat16 on a CPU that runs it natively (60 crops 33.5 -> 15.0 ms, AVX-512 BF16; probabilities within 0.008, the
     same digit for all 60). Errors name the file."""
-    from pathlib import Path
-
     from mmengine.config import Config
 
     from mmdigit.engine.feature_autocast_hook import cpu_has_native_bf16
@@ -166,10 +176,7 @@ def load_digit_classifier(checkpoint, device='cpu') -> DigitCropClassifier:
     from mmdigit.utils.run_files import last_checkpoint
 
     from .fold_bn import fold_batch_norms
-    path = Path(checkpoint)
-    if not path.exists():
-        raise FileNotFoundError(f'{path}: no digit crop classifier here (train one: python tools/train.py '
-                                f'configs/digit_crop_classifier_cpu.py --work-dir {path})')
+    path = check_classifier_exists(checkpoint)
     if path.is_dir():
         path = last_checkpoint(path)
     ckpt = load_checkpoint_safely(path)

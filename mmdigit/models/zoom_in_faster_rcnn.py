@@ -81,7 +81,8 @@ class ZoomInFasterRCNN(FasterRCNN):
     ``test_cfg.reclassify``, optional: a second opinion on each final detection's class from a
     :class:`~mmdigit.models.DigitCropClassifier` reading the digit's crop of the original image
     (:mod:`mmdigit.models.crop_reclassification`):
-        classifier: its checkpoint, or the work dir of its ``tools/train.py`` run (loaded at the first read).
+        classifier: its checkpoint, or the work dir of its ``tools/train.py`` run (checked when the model is built,
+            loaded at the first read).
         weight: its share of the geometric mix with the R-CNN's class scores, in [0, 1].
         min_score: detections whose RoI's digit mass is below it keep the R-CNN's opinion alone (default 0: every
             detection's crop is read); a reading threshold at or above it reads the same numbers.
@@ -93,6 +94,10 @@ class ZoomInFasterRCNN(FasterRCNN):
     def __init__(self, *args, copy_rpn_samples: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.copy_rpn_samples = copy_rpn_samples
+        reclassify = (self.test_cfg or {}).get('reclassify')
+        if reclassify:  # a missing classifier stops the build, not the first batch after the model loaded
+            from .digit_crop_classifier import check_classifier_exists
+            check_classifier_exists(reclassify['classifier'])
 
     def loss(self, batch_inputs, batch_data_samples) -> dict:
         """mmdet's ``TwoStageDetector.loss``, the RPN's samples from :func:`rpn_training_samples`."""

@@ -221,3 +221,18 @@ def test_config_typos_are_one_line(tmp_path, capsys):
     assert rc == 2
     one_line_error(err, 'test', f'{bad_syntax}:1: syntax error in the config')
     assert not (tmp_path / 'p').exists()
+
+
+def test_a_missing_crop_classifier_stops_the_test_before_anything_is_written(tmp_path, capsys):
+    import torch
+    sys.path.insert(0, str(REPO / 'tools'))
+    import test as test_tool
+    ckpt = tmp_path / 'weights.pth'
+    torch.save({'state_dict': {}}, ckpt)
+    reading = tmp_path / 'reading.py'
+    reading.write_text(f"_base_ = '{CPU_CONFIG}'\nmodel = dict(test_cfg=dict(reclassify=dict(classifier="
+                       f"'{tmp_path / 'no_classifier'}', weight=0.7)))\n")
+    rc, _, err = run_tool(test_tool.main, 'test', [reading, ckpt, '--pred-dir', tmp_path / 'p'], capsys)
+    assert rc == 2
+    one_line_error(err, 'test', 'no_classifier: no digit crop classifier here', 'digit_crop_classifier_cpu.py')
+    assert not (tmp_path / 'p').exists()
