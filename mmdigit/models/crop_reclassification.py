@@ -44,15 +44,21 @@ def mix_class_scores(roi_scores: torch.Tensor, crop_probs: torch.Tensor, weight:
 
 
 def reclassify_detections(bboxes: torch.Tensor, labels: torch.Tensor, roi_scores: torch.Tensor,
-                          crop_probs: torch.Tensor, weight: float, same_box_iou: float = SAME_BOX_IOU):
+                          crop_probs: torch.Tensor, weight: float, same_box_iou: float = SAME_BOX_IOU,
+                          scores: torch.Tensor | None = None):
     """One image's detections (xyxy ``bboxes``, ``labels``, each with its RoI's ``roi_scores`` and its crop's
     ``crop_probs``) re-scored by the two opinions (module docstring). Returns ``(bboxes, scores, labels)``, best
     score first: every detection with its new score, then a detection of the mix's digit for each box that had
-    none (the best-scored box of a digit first, so overlapping boxes add it once)."""
+    none (the best-scored box of a digit first, so overlapping boxes add it once). ``scores``: the detections'
+    scores after the R-CNN's NMS, when it may have lowered them (soft-NMS): each new score keeps that decay (its
+    score over its RoI's score of its label); plain NMS keeps scores as they are, so the decay is 1."""
     if len(labels) == 0:
         return bboxes, roi_scores.new_zeros((0,)), labels
     mix = mix_class_scores(roi_scores, crop_probs, weight)
     digit_mass = 1 - roi_scores[:, -1].float()
+    if scores is not None:
+        own = roi_scores.float().gather(1, labels[:, None].long()).squeeze(1)
+        digit_mass = digit_mass * (scores.float() / own.clamp_min(1e-12)).clamp(max=1.0)
     scores = digit_mass * mix.gather(1, labels[:, None].long()).squeeze(1)
     best_scores, best = (digit_mass[:, None] * mix).max(1)
     box = bboxes.detach().cpu().numpy()

@@ -150,7 +150,7 @@ class ZoomInFasterRCNN(FasterRCNN):
             opinion = rcnn_digit_distribution(pred.roi_scores)
             opinion[r] = p.to(opinion)  # unread crops: the R-CNN's own distribution, so the mix is the R-CNN's
             bboxes, scores, labels = reclassify_detections(pred.bboxes, pred.labels, pred.roi_scores, opinion,
-                                                           float(cfg['weight']))
+                                                           float(cfg['weight']), scores=pred.scores)
             samples[i].pred_instances = InstanceData(bboxes=bboxes, scores=scores, labels=labels)
 
     def crop_probabilities(self, batch_inputs, samples, boxes: list, batch_index=None) -> list:

@@ -50,6 +50,26 @@ def test_agreeing_digit_keeps_its_score_and_a_disputed_one_loses_it():
     assert len(b) == 3 and torch.equal(s, s.sort(descending=True).values)
 
 
+def test_a_soft_nms_decay_is_kept():
+    # soft-NMS lowered the second detection from its RoI's 0.5 to 0.25: the new scores keep that half, the digit
+    # its mix adds too; plain NMS's scores (each its RoI's) change nothing
+    boxes = torch.tensor([[0., 0., 10., 20.], [12., 0., 22., 20.]])
+    labels = torch.tensor([1, 7])
+    roi = rcnn({1: 0.95}, {7: 0.5, 1: 0.3})
+    probs = crop({1: 0.97}, {1: 0.9, 7: 0.05})
+    plain = reclassify_detections(boxes, labels, roi, probs, 0.7)
+    assert all(torch.allclose(a, b) for a, b in zip(
+        plain, reclassify_detections(boxes, labels, roi, probs, 0.7, scores=torch.tensor([0.95, 0.5]))))
+    b, s, lab = reclassify_detections(boxes, labels, roi, probs, 0.7, scores=torch.tensor([0.95, 0.25]))
+    by = {(tuple(x.tolist()), int(d)): float(v) for x, d, v in zip(b, lab, s)}
+    assert by[((0., 0., 10., 20.), 1)] == pytest.approx(0.95, abs=0.01)
+    assert by[((12., 0., 22., 20.), 7)] == pytest.approx(0.107 / 2, abs=0.001)
+    assert by[((12., 0., 22., 20.), 1)] == pytest.approx(0.693 / 2, abs=0.001)
+    # at weight 0 every detection keeps the score NMS gave it
+    _, s0, lab0 = reclassify_detections(boxes, labels, roi, probs, 0.0, scores=torch.tensor([0.95, 0.25]))
+    assert sorted(s0.tolist())[-2:] == pytest.approx([0.25, 0.95], abs=1e-5)
+
+
 def test_a_digit_is_added_once_per_box():
     # the R-CNN read one box as 5 and as 6 (two detections); the crop says 3: one 3 added, not two
     boxes = torch.tensor([[0., 0., 10., 20.], [0.5, 0., 10., 20.]])

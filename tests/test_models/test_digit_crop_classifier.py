@@ -170,6 +170,30 @@ def test_detector_reads_with_the_classifier_s_opinion(trained, trained_classifie
     assert above == [sorted(round(float(v), 5) for v in m.scores if v >= t) for m in some]
 
 
+def test_reclassified_scores_keep_the_nms_decay(trained, trained_classifier):
+    """A detection soft-NMS lowered below its RoI's score keeps that decay through test_cfg.reclassify (at weight 0
+    its score is the one NMS gave it, not its RoI's again)."""
+    from mmdet.registry import MODELS
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    from mmdigit.engine import load_config
+    cfg_path, _ = trained
+    cfg = load_config(cfg_path)
+    cfg.model.test_cfg.reclassify = dict(classifier=str(trained_classifier), weight=0.0)
+    model = MODELS.build(cfg.model).eval()
+    image = np.random.default_rng(0).integers(0, 256, (40, 90, 3), dtype=np.uint8)
+    sample = DetDataSample(metainfo=dict(ori_img=image, img_shape=(40, 90), scale_factor=(1.0, 1.0)))
+    roi = torch.full((3, 11), 0.02)
+    roi[:, 3], roi[:, -1] = 0.6, 0.22
+    sample.pred_instances = InstanceData(bboxes=torch.tensor([[5., 5., 25., 35.], [30., 5., 50., 35.],
+                                                              [31., 5., 51., 35.]]),
+                                         labels=torch.tensor([3, 3, 3]), scores=torch.tensor([0.6, 0.6, 0.15]),
+                                         roi_scores=roi)
+    model._reclassify(torch.zeros((1, 3, 40, 90)), [sample], cfg.model.test_cfg.reclassify)
+    assert sorted(sample.pred_instances.scores.tolist()) == pytest.approx([0.15, 0.6, 0.6], abs=1e-5)
+
+
 def test_loading_a_missing_classifier_says_how_to_train_one(tmp_path):
     with pytest.raises(FileNotFoundError, match='no digit crop classifier here .*digit_crop_classifier_cpu.py'):
         load_digit_classifier(tmp_path / 'none')
