@@ -360,13 +360,16 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
         tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}',
                                                                                      real), inputs=tests_of,
                                      after=of_a)
-    snap = dict(checkpoint=a['snapshot']) if s.snapshot_member and a.get('snapshot') else None
+    # the snapshot and model B (the CPU config too) read as A does: with its crop classifier when it has one
+    reads_as_a = {'config': a['config']} if crop else {}
+    snap = dict(checkpoint=a['snapshot'], **reads_as_a) if s.snapshot_member and a.get('snapshot') else None
     ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot', real), inputs=tests_of,
                              after=of_a)
     b = s.minutes_b > 0 and stages.run('train_b', lambda: train(
         work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b))
+    b = b and dict(b, **reads_as_a)
     tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real), inputs=tests_of,
-                          after=('train_b',))
+                          after=('train_b', *of_a[1:]))
     members = {k: m for k, m in (('model_a', a), *views.items(), ('model_a_snapshot', snap), ('model_b', b)) if m}
     tested = {k: t for k, t in (('model_a', ta), *tv.items(), ('model_a_snapshot', ts), ('model_b', tb)) if t}
     stage_of = {'model_a': 'test_a', **{f'model_a_{v}': f'test_a_{v}' for v in fit}, 'model_a_snapshot': 'test_s',

@@ -1,5 +1,6 @@
 """run_demo's order and wiring: with every stage's result in stages.json no tool runs and the summary is built
 from those results; a missing stage runs with the settings' sizes."""
+import copy
 import json
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
         str(tmp_path / 'configs' / 'model_a.py'), 'a/iter_9.pth', 'f')
     views = ('unstretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     assert reader['members'] == [*([str(tmp_path / 'configs' / f'model_a_{v}.py')] for v in views),
-                                 [str(pipeline.CONFIG), 'a/iter_6.pth']]
+                                 [str(tmp_path / 'configs' / 'model_a.py'), 'a/iter_6.pth']]  # the snapshot, as A
     from mmengine.config import Config
     for v in views:
         cfg = Config.fromfile(str(tmp_path / 'configs' / f'model_a_{v}.py'))
@@ -69,6 +70,29 @@ def test_model_b_and_the_views_are_settings(tmp_path, monkeypatch):
     summary = run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, views=('inverted',), snapshot_member=True))
     assert list(summary['models'])[:4] == ['model_a', 'model_a_inverted', 'model_b', 'model_a_snapshot']
     assert 'train_b' in summary['stage_minutes'] and 'test_a_unstretched' not in summary['stage_minutes']
+
+
+def test_the_snapshot_and_model_b_read_with_a_s_crop_classifier(tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
+    cached(tmp_path, skip=('test_s', 'ensemble'), extra=dict(train_b=B['train_b']))
+    read = {}
+
+    def run_test(work, data, trained, name, real=None):
+        read[name] = trained
+        return member(0.5)
+    monkeypatch.setattr(pipeline, 'run_test', run_test)
+    for stage in ('ensemble', 'speed', 'pictures'):  # redone after the members: not what this test is about
+        monkeypatch.setattr(pipeline, stage, lambda *a, stage=stage, **k: copy.deepcopy(DONE[stage]))
+    run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, views=('inverted',), snapshot_member=True))
+    as_a = str(tmp_path / 'configs' / 'model_a.py')
+    assert read['model_a_snapshot'] == dict(checkpoint='a/iter_6.pth', config=as_a)
+    assert (read['model_b']['checkpoint'], read['model_b']['config']) == ('b/iter_3.pth', as_a)
+    # without a crop classifier both read with the CPU config, as A does
+    cached(tmp_path, skip=('test_s', 'test_b', 'ensemble', 'train_crop'), extra=dict(train_b=B['train_b']))
+    read.clear()
+    run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, views=('inverted',), snapshot_member=True,
+                                    minutes_crop=0))
+    assert read['model_a_snapshot'] == dict(checkpoint='a/iter_6.pth') and 'config' not in read['model_b']
 
 
 def test_by_default_the_ensemble_is_a_and_its_views(tmp_path, monkeypatch):
