@@ -82,19 +82,21 @@ class FeatureAutocastHook(Hook):
         self._handles = []
 
 
-def autocast_module(module: torch.nn.Module, dtype: torch.dtype, device_type: str = 'cpu') -> list:
-    """Run ``module``'s forward under ``torch.autocast(device_type, dtype)`` while it is in training mode, its
-    outputs cast back to float32. Returns the hook handles (``.remove()`` undoes it). The autocast region is
-    left even when the forward raises (``always_call``), so an error never leaves later code in bf16."""
+def autocast_module(module: torch.nn.Module, dtype: torch.dtype, device_type: str = 'cpu',
+                    in_eval: bool = False) -> list:
+    """Run ``module``'s forward under ``torch.autocast(device_type, dtype)`` while it is in training mode (and in
+    evaluation mode too with ``in_eval``), its outputs cast back to float32. Returns the hook handles
+    (``.remove()`` undoes it). The autocast region is left even when the forward raises (``always_call``), so an
+    error never leaves later code in bf16."""
     contexts = []
 
     def enter(mod, args):
-        ctx = torch.autocast(device_type, dtype=dtype, enabled=mod.training)
+        ctx = torch.autocast(device_type, dtype=dtype, enabled=mod.training or in_eval)
         ctx.__enter__()
         contexts.append(ctx)
 
     def leave(mod, args, out):
         contexts.pop().__exit__(None, None, None)
-        return _to_float(out) if mod.training else out
+        return _to_float(out) if mod.training or in_eval else out
 
     return [module.register_forward_pre_hook(enter), module.register_forward_hook(leave, always_call=True)]

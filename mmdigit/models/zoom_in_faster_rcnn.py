@@ -20,6 +20,8 @@ second pass would read around them, so the classifier can be measured without th
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from mmdet.models.detectors import FasterRCNN
@@ -87,6 +89,11 @@ class ZoomInFasterRCNN(FasterRCNN):
         min_score: detections whose RoI's digit mass is below it keep the R-CNN's opinion alone (default 0: every
             detection's crop is read); a reading threshold at or above it reads the same numbers.
 
+    ``test_cfg.bf16``, optional: submodules (attribute paths: ``('backbone', 'neck', 'rpn_head',
+    'roi_head.bbox_head')``, the ones the CPU config trains in bfloat16) whose forward passes read in bfloat16 where
+    the CPU runs it natively (AVX-512 BF16 or AMX; elsewhere, and on a GPU, float32). Their outputs return to
+    float32, so decoding, NMS and the crop classifier's mix run as before.
+
     ``copy_rpn_samples``: in training, give the RPN a deep copy of the batch's data samples as mmdet does
     (``True``) instead of new samples sharing their tensors (:mod:`mmdigit.models.rpn_samples`; the same losses).
     """
@@ -98,6 +105,11 @@ class ZoomInFasterRCNN(FasterRCNN):
         if reclassify:  # a missing classifier stops the build, not the first batch after the model loaded
             from .digit_crop_classifier import check_classifier_exists
             check_classifier_exists(reclassify['classifier'])
+        for name in (self.test_cfg or {}).get('bf16') or ():
+            try:
+                self.get_submodule(name)
+            except AttributeError:
+                raise ValueError(f'test_cfg.bf16: the model has no submodule {name!r}') from None
 
     def loss(self, batch_inputs, batch_data_samples) -> dict:
         """mmdet's ``TwoStageDetector.loss``, the RPN's samples from :func:`rpn_training_samples`."""
@@ -115,6 +127,25 @@ class ZoomInFasterRCNN(FasterRCNN):
         return losses
 
     def predict(self, batch_inputs, batch_data_samples, rescale: bool = True):
+        with self._reading_in_bf16():
+            return self._predict(batch_inputs, batch_data_samples, rescale)
+
+    @contextlib.contextmanager
+    def _reading_in_bf16(self):
+        """``test_cfg.bf16``'s submodules autocast to bfloat16 for one prediction, where the CPU runs it natively."""
+        from mmdigit.engine.feature_autocast_hook import autocast_module, cpu_has_native_bf16
+        names = (self.test_cfg or {}).get('bf16') or ()
+        handles = []
+        if names and next(self.parameters()).device.type == 'cpu' and cpu_has_native_bf16():
+            for name in names:
+                handles += autocast_module(self.get_submodule(name), torch.bfloat16, 'cpu', in_eval=True)
+        try:
+            yield
+        finally:
+            for h in handles:
+                h.remove()
+
+    def _predict(self, batch_inputs, batch_data_samples, rescale: bool):
         zoom = (self.test_cfg or {}).get('zoom')
         # rescale=False (boxes in input pixels, e.g. for TTA merging): one pass, the R-CNN's classes
         reclassify = (self.test_cfg or {}).get('reclassify') if rescale else None

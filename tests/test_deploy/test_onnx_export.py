@@ -268,4 +268,8 @@ def test_export_refuses_a_view_of_another_network(exported, tmp_path):
     crop.dump(str(tmp_path / 'crop.py'))
     with pytest.raises(ValueError, match=r'crop.py: reads with a digit crop classifier .*does not hold'):
         export_onnx(str(tmp_path / 'crop.py'), ckpt, str(tmp_path / 'x.onnx'))
+    bf16 = Config.fromfile(str(REPO / 'configs' / 'digit_frcnn_r18_cpu_bf16.py'))
+    bf16.dump(str(tmp_path / 'bf16.py'))
+    with pytest.raises(ValueError, match=r'bf16.py: reads in bfloat16 .*holds the float32 network'):
+        export_onnx(str(tmp_path / 'bf16.py'), ckpt, str(tmp_path / 'x.onnx'))
     assert not (tmp_path / 'x.onnx').exists()

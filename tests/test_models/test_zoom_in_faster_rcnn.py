@@ -201,3 +201,30 @@ def test_labelled_boxes_read_the_same_alone_and_in_any_batch(cpu_cfg, monkeypatc
     for image, b, s, atol in zip(images, boxes, together, (1e-6, 1e-3, 0, 1e-6)):
         alone, _ = classify(model, monkeypatch, [image], [b])
         torch.testing.assert_close(alone[0], s, atol=atol, rtol=0)
+
+
+def test_test_cfg_bf16_reads_its_submodules_in_bfloat16_where_the_cpu_runs_it(cpu_cfg):
+    """test_cfg.bf16: the named submodules' forward passes autocast for the prediction only (on a CPU without
+    native bf16 nothing changes); the hooks are gone after it, and a name the model lacks is refused at build."""
+    from mmdigit.apis import BatchInference
+    from mmdigit.engine.feature_autocast_hook import cpu_has_native_bf16
+    seen = []
+    for bf16 in ((), ('backbone', 'neck')):
+        cfg = copy.deepcopy(cpu_cfg)
+        cfg.model.test_cfg.bf16 = bf16
+        model = build(cfg)
+        hooks = {name: len(m._forward_hooks) for name, m in model.named_modules()}
+        probe = model.backbone.conv1.register_forward_hook(
+            lambda mod, args, out, on=bool(bf16): seen.append((on, torch.is_autocast_enabled('cpu'), out.dtype)))
+        with torch.inference_mode():
+            BatchInference(model)([photo()])
+        probe.remove()
+        assert {name: len(m._forward_hooks) for name, m in model.named_modules()} == hooks
+        assert model.training is False
+    native = cpu_has_native_bf16()
+    assert {s[:2] for s in seen} == {(False, False), (True, native)}
+    assert {s[2] for s in seen if s[0]} == {torch.bfloat16 if native else torch.float32}
+    cfg = copy.deepcopy(cpu_cfg)
+    cfg.model.test_cfg.bf16 = ('backbone', 'no_such_head')
+    with pytest.raises(ValueError, match="test_cfg.bf16: the model has no submodule 'no_such_head'"):
+        build(cfg)
