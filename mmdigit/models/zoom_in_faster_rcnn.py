@@ -105,7 +105,7 @@ class ZoomInFasterRCNN(FasterRCNN):
         if reclassify:  # a missing classifier stops the build, not the first batch after the model loaded
             from .digit_crop_classifier import check_classifier_exists
             check_classifier_exists(reclassify['classifier'])
-        for name in (self.test_cfg or {}).get('bf16') or ():
+        for name in self._bf16_modules():  # a wrong name fails here, on every machine, bf16 or not
             try:
                 self.get_submodule(name)
             except AttributeError:
@@ -134,7 +134,7 @@ class ZoomInFasterRCNN(FasterRCNN):
     def _reading_in_bf16(self):
         """``test_cfg.bf16``'s submodules autocast to bfloat16 for one prediction, where the CPU runs it natively."""
         from mmdigit.engine.feature_autocast_hook import autocast_module, cpu_has_native_bf16
-        names = (self.test_cfg or {}).get('bf16') or ()
+        names = self._bf16_modules()
         handles = []
         if names and next(self.parameters()).device.type == 'cpu' and cpu_has_native_bf16():
             for name in names:
@@ -144,6 +144,14 @@ class ZoomInFasterRCNN(FasterRCNN):
         finally:
             for h in handles:
                 h.remove()
+
+    def _bf16_modules(self) -> tuple:
+        """``test_cfg.bf16`` as a tuple of submodule paths (one name may be given alone)."""
+        names = (self.test_cfg or {}).get('bf16') or ()
+        names = (names,) if isinstance(names, str) else names
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f'test_cfg.bf16 must name submodules (e.g. (\'backbone\', \'neck\')), got {names!r}')
+        return tuple(names)
 
     def _predict(self, batch_inputs, batch_data_samples, rescale: bool):
         zoom = (self.test_cfg or {}).get('zoom')

@@ -228,3 +228,8 @@ def test_test_cfg_bf16_reads_its_submodules_in_bfloat16_where_the_cpu_runs_it(cp
     cfg.model.test_cfg.bf16 = ('backbone', 'no_such_head')
     with pytest.raises(ValueError, match="test_cfg.bf16: the model has no submodule 'no_such_head'"):
         build(cfg)
+    cfg.model.test_cfg.bf16 = True
+    with pytest.raises(ValueError, match='test_cfg.bf16 must name submodules'):
+        build(cfg)
+    cfg.model.test_cfg.bf16 = 'backbone'  # one name alone
+    assert build(cfg)._bf16_modules() == ('backbone',)
