@@ -175,6 +175,18 @@ def train_crop_classifier(work: Path, data: Path, minutes: float) -> dict:
                 valid_digit_accuracy=accuracy[-1] if accuracy else None)
 
 
+def calibrate(work: Path, data: Path, trained: dict, name: str) -> dict:
+    """The Task-2 threshold for how a member reads (``trained['config']``: A with its crop classifier), chosen on
+    the validation split (tools/calibrate.py) and stored beside its checkpoint, where its test stages and its
+    views' find it: training chose one for the detector alone, and the classifier moves the scores."""
+    _run([PY, ROOT / 'tools' / 'calibrate.py', trained['config'], trained['checkpoint'], '--data-root', data,
+          '--work-dir', work / name / 'calibrate'], work / name / 'calibrate.log')
+    from mmdigit.engine import load_config
+    from mmdigit.recognition import ReadingSettings
+    reading = ReadingSettings.resolve(load_config(trained['config']), trained['checkpoint'])
+    return dict(score_thr=reading.score_thr, source=reading.source)
+
+
 def reading_config(work: Path, config: Path, classifier: str, name: str) -> Path:
     """``config`` reading with model A's crop classifier (``test_cfg.reclassify``): a config file in
     ``<work>/configs/`` that inherits it, so every tool, the demo's reader and a user's command read alike."""
@@ -222,8 +234,9 @@ def run_test(work: Path, data: Path, trained: dict, name: str, real: tuple | Non
         also.append(('--also-read', real[1], real[0], pred_real))
     _run([PY, ROOT / 'tools' / 'test.py', config, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
          work / name / 'test', '--data-root', data, *(a for flag in also for a in flag)], work / name / 'test.log')
-    from mmdigit.recognition import Calibration
-    calibration = Calibration.find(trained['checkpoint'])
+    from mmdigit.engine import load_config
+    from mmdigit.recognition import Calibration, reclassify_of
+    calibration = Calibration.find(trained['checkpoint'], reclassify_of(load_config(str(config))))
     return dict(scores(read_metrics(pred), pred), pred_dir_valid=str(pred_valid),
                 val_calibrated_acc=calibration and calibration.accuracy,
                 **({'real': scores(read_metrics(pred_real), pred_real)} if real is not None else {}))
@@ -339,14 +352,15 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     crop = None
     if s.minutes_crop > 0:
         crop = stages.run('train_crop', lambda: train_crop_classifier(work, data, s.minutes_crop))
-        of_a = ('train_a', 'train_crop')
         a = dict(a, config=str(reading_config(work, CONFIG, crop['work_dir'], 'model_a')))
+        stages.run('calibrate_a', lambda: calibrate(work, data, a, 'model_a'), after=of_a + ('train_crop',))
+        of_a = ('train_a', 'train_crop', 'calibrate_a')
     real = None if s.no_real else photo_folder(s.real_dir)
     # each member's test stage reads the real photos too (one process); another folder redoes it, none reuses it
     tests_of = dict(real=str(real)) if real else None
     ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real), inputs=tests_of, after=of_a)
     spent = sum(stages.done.get(k, {}).get('seconds', 0)
-                for k in ('data', 'step_time', 'train_a', 'train_crop', 'test_a')) / 60
+                for k in ('data', 'step_time', 'train_a', 'train_crop', 'calibrate_a', 'test_a')) / 60
     test_a_min = ta.get('seconds', 0) / 60
     fit = views_in_budget(s.views, spent, test_a_min, s.budget_minutes)
     if len(fit) < len(s.views):

@@ -5,6 +5,7 @@ from .channels_last_hook import ChannelsLastHook
 from .cpu_test_hook import CPUTestHook
 from .feature_autocast_hook import FeatureAutocastHook, autocast_module
 from .random_state_hook import RandomStateHook
+from .reading_calibration import calibrate_reading
 from .run_setup import (
                         adapt_to_device,
                         add_vis_backend,
@@ -30,7 +31,7 @@ from .time_budget_hook import TrainTimeBudgetHook
 __all__ = [
     'CPUTestHook', 'ChannelsLastHook', 'DigitCalibrationHook', 'FeatureAutocastHook', 'RandomStateHook',
     'TrainTimeBudgetHook',
-    'add_vis_backend', 'adapt_to_device', 'autocast_module', 'build_runner', 'distributed_session',
+    'add_vis_backend', 'adapt_to_device', 'autocast_module', 'build_runner', 'calibrate_reading', 'distributed_session',
     'enable_amp', 'evaluator_list', 'iters_for_minutes', 'load_config', 'merge_cfg_options', 'point_test_split_at',
     'schedule_options', 'seconds_per_iter', 'set_data_root', 'set_iters', 'set_max_iters', 'set_synthetic_root',
     'set_time_budget',

@@ -1,7 +1,8 @@
 """``DigitCalibrationHook``: after each validation, store the best Task-2 threshold in the work dir.
 
 The threshold is calibrated on the validation split only (never on test), and written next to the
-checkpoints as ``digit_calibration.json`` (:class:`mmdigit.recognition.Calibration`, with the decoder settings
+checkpoints as ``digit_calibration.json`` (``digit_calibration_reclassify.json`` for a model validating with a
+crop classifier's opinion) (:class:`mmdigit.recognition.Calibration`, with the decoder settings
 it was chosen for) so ``tools/test.py``, ``tools/infer.py`` / ``DigitReader`` and the ensembler read numbers
 at the same threshold without being told.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
-from mmdigit.recognition import Calibration, ReadingSettings
+from mmdigit.recognition import Calibration, ReadingSettings, reclassify_of
 
 
 @HOOKS.register_module()
@@ -34,7 +35,7 @@ class DigitCalibrationHook(Hook):
             self._metric_reading(runner).with_threshold(metrics[key], 'validation'),
             accuracy=float(metrics[f'{self.prefix}/best_accuracy']),
             configured_accuracy=float(metrics.get(f'{self.prefix}/accuracy', float('nan'))),
-            epoch=runner.epoch, iter=runner.iter)
+            epoch=runner.epoch, iter=runner.iter, reclassify=reclassify_of(runner.cfg))
         path = calibration.write(runner.work_dir)
         runner.logger.info(f'Task-2 threshold {metrics[key]} (val accuracy {calibration.accuracy:.4f}) stored '
                            f'in {path}')

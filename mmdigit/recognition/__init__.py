@@ -14,12 +14,21 @@ from .outputs import (
                       write_pred_json,
                       write_predictions,
 )
-from .reading import CALIBRATION_NAME, PRED_INFO_NAME, Calibration, NumberReading, ReadingSettings
+from .reading import (
+                      CALIBRATION_NAME,
+                      PRED_INFO_NAME,
+                      RECLASSIFY_CALIBRATION_NAME,
+                      Calibration,
+                      NumberReading,
+                      ReadingSettings,
+                      reclassify_of,
+)
 from .sequence import NO_NUMBER, NumberDecoder, reading_order
 
 __all__ = [
     'NO_NUMBER', 'NumberDecoder', 'reading_order',
-    'CALIBRATION_NAME', 'PRED_INFO_NAME', 'Calibration', 'NumberReading', 'ReadingSettings',
+    'CALIBRATION_NAME', 'PRED_INFO_NAME', 'RECLASSIFY_CALIBRATION_NAME', 'Calibration', 'NumberReading',
+    'ReadingSettings', 'reclassify_of',
     'ImageDetections', 'PredictionFileError', 'as_written', 'coco_arrays', 'coco_records', 'detections_to_coco',
     'merge_predictions', 'read_pred_csv', 'read_pred_json', 'write_pred_csv', 'write_pred_json', 'write_predictions',
 ]

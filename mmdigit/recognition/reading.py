@@ -23,6 +23,8 @@ from .sequence import NO_NUMBER, NumberDecoder
 
 PRED_INFO_NAME = 'pred_info.json'  # beside pred.json: the settings its pred.csv was read with
 CALIBRATION_NAME = 'digit_calibration.json'  # beside the checkpoints: the threshold chosen on validation
+# beside them too: the threshold chosen on validation for the checkpoint reading with a crop classifier's opinion
+RECLASSIFY_CALIBRATION_NAME = 'digit_calibration_reclassify.json'
 DECODER_KEYS = tuple(f.name for f in fields(NumberDecoder))
 
 
@@ -99,7 +101,7 @@ class ReadingSettings:
         configured = cls.from_config(cfg)
         if score_thr is not None:
             return configured.with_threshold(score_thr, flag)
-        calibration = Calibration.find(checkpoint) if checkpoint is not None else None
+        calibration = Calibration.find(checkpoint, reclassify_of(cfg)) if checkpoint is not None else None
         if calibration is not None:
             return configured.with_threshold(calibration.reading.score_thr, calibration.reading.source)
         return configured
@@ -138,30 +140,70 @@ class ReadingSettings:
         return cls.from_dict(_read_json(path), str(path))
 
 
+def reclassify_of(cfg) -> dict | None:
+    """The crop classifier's opinion a config reads with (its ``model.test_cfg.reclassify``), as a calibration
+    records it: the classifier as the absolute path of its checkpoint file (a work dir's ``last_checkpoint``), the
+    mix's settings as they are; None for a config that reads with the R-CNN's classes alone."""
+    model = cfg.get('model') or {}
+    reclassify = (model.get('test_cfg') or {}).get('reclassify')
+    if not reclassify:
+        return None
+    out = {k: v for k, v in dict(reclassify).items() if k != 'classifier'}
+    classifier = Path(str(reclassify.get('classifier', '')))
+    if classifier.is_dir() and (classifier / 'last_checkpoint').is_file():
+        from mmdigit.utils.run_files import last_checkpoint
+        try:
+            classifier = last_checkpoint(classifier)
+        except FileNotFoundError:
+            pass  # the model's build names the problem
+    return dict(out, classifier=str(classifier.resolve()))
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """The Task-2 threshold chosen on the validation split, with the accuracy it gave, as
-    ``digit_calibration.json`` in the work dir (beside the checkpoints): ``DigitCalibrationHook`` writes it
-    after each validation; :meth:`ReadingSettings.resolve` and the demo read it."""
+    """The Task-2 threshold chosen on the validation split, with the accuracy it gave, in the work dir (beside the
+    checkpoints): ``DigitCalibrationHook`` writes it after each validation, ``tools/calibrate.py`` for a reading
+    the training never validated (a crop classifier's opinion: it re-scores the detections, so the threshold that
+    fits moves); :meth:`ReadingSettings.resolve` and the demo read it.
+
+    ``reclassify`` is the crop classifier's opinion the threshold was chosen with (:func:`reclassify_of`; None:
+    the R-CNN's classes alone). The two kinds live in two files, ``digit_calibration.json`` and
+    ``digit_calibration_reclassify.json``, so calibrating one reading keeps the other's threshold."""
 
     reading: ReadingSettings
     accuracy: float
     configured_accuracy: float = float('nan')  # at the configured threshold, for comparison
     epoch: int = 0
     iter: int = 0
+    reclassify: dict | None = None
+
+    @staticmethod
+    def file_name(reclassify: dict | None) -> str:
+        return RECLASSIFY_CALIBRATION_NAME if reclassify else CALIBRATION_NAME
 
     def write(self, work_dir) -> Path:
-        path = Path(work_dir) / CALIBRATION_NAME
+        path = Path(work_dir) / self.file_name(self.reclassify)
         scores = dict(accuracy=self.accuracy, configured_accuracy=self.configured_accuracy, epoch=self.epoch,
-                      iter=self.iter)
+                      iter=self.iter, **({'reclassify': self.reclassify} if self.reclassify else {}))
         atomic_write_text(path, json.dumps(dict(self.reading.to_dict(), **scores), indent=2))
         return path
 
     @classmethod
-    def find(cls, checkpoint_or_dir) -> Calibration | None:
-        """The calibration beside a checkpoint (or in a work dir), or None if there is none."""
+    def find(cls, checkpoint_or_dir, reclassify: dict | None = None) -> Calibration | None:
+        """The calibration beside a checkpoint (or in a work dir) for a reading with ``reclassify``
+        (:func:`reclassify_of` of its config): the one chosen with that crop classifier when there is one, else
+        the one chosen without any (a threshold for the same checkpoint, better than none); None when neither is
+        there."""
         p = Path(checkpoint_or_dir)
-        path = (p if p.is_dir() else p.parent) / CALIBRATION_NAME
+        folder = p if p.is_dir() else p.parent
+        if reclassify:
+            found = cls._load(folder / RECLASSIFY_CALIBRATION_NAME)
+            if found is not None and found.reclassify == reclassify:
+                return found
+        return cls._load(folder / CALIBRATION_NAME)
+
+    @classmethod
+    def _load(cls, path: Path) -> Calibration | None:
         if not path.is_file():
             return None
         data = _read_json(path)
@@ -169,7 +211,7 @@ class Calibration:
         try:
             return cls(reading, float(data.get('accuracy', float('nan'))),
                        float(data.get('configured_accuracy', float('nan'))), int(data.get('epoch', 0)),
-                       int(data.get('iter', 0)))
+                       int(data.get('iter', 0)), data.get('reclassify') or None)
         except (TypeError, ValueError) as e:
             raise ValueError(f'{path}: not a digit calibration file ({e})') from None
 

@@ -20,6 +20,7 @@ ROWS = [dict(kind='fused', thr=0.4, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.7)
 DONE = dict(step_time=dict(seconds_per_iter=0.5, batch=16), data=dict(train=10, valid=2, test=4),
             train_a=dict(work_dir='a', checkpoint='a/iter_9.pth', snapshot='a/iter_6.pth'),
             train_crop=dict(work_dir='crop', checkpoint='crop/iter_5.pth', iters=5, valid_digit_accuracy=0.9),
+            calibrate_a=dict(score_thr=0.4, source='a/digit_calibration_reclassify.json'),
             test_a=member(0.7),
             test_a_unstretched=member(0.68), test_a_inverted=member(0.66), test_a_smaller=member(0.69),
             test_a_widecrop=member(0.7), test_a_tightcrop=member(0.6), test_a_equalized=member(0.62),
@@ -88,7 +89,8 @@ def test_the_snapshot_and_model_b_read_with_a_s_crop_classifier(tmp_path, monkey
     assert read['model_a_snapshot'] == dict(checkpoint='a/iter_6.pth', config=as_a)
     assert (read['model_b']['checkpoint'], read['model_b']['config']) == ('b/iter_3.pth', as_a)
     # without a crop classifier both read with the CPU config, as A does
-    cached(tmp_path, skip=('test_s', 'test_b', 'ensemble', 'train_crop'), extra=dict(train_b=B['train_b']))
+    cached(tmp_path, skip=('test_s', 'test_b', 'ensemble', 'train_crop', 'calibrate_a'),
+           extra=dict(train_b=B['train_b']))
     read.clear()
     run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, views=('inverted',), snapshot_member=True,
                                     minutes_crop=0))
@@ -139,9 +141,9 @@ def test_a_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch, 
 
 def test_without_a_crop_classifier_a_and_its_views_read_with_their_own_configs(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
-    cached(tmp_path, skip=('train_crop', 'test_s'))
+    cached(tmp_path, skip=('train_crop', 'calibrate_a', 'test_s'))
     summary = run_demo(tmp_path, DemoSettings(no_real=True, minutes_crop=0))
-    assert 'train_crop' not in summary['stage_minutes'] and not (tmp_path / 'configs').exists()
+    assert not {'train_crop', 'calibrate_a'} & set(summary['stage_minutes']) and not (tmp_path / 'configs').exists()
     reader = summary['reader']
     assert reader['config'] == str(pipeline.CONFIG)
     assert reader['members'][0] == [str(pipeline.VIEW_CONFIGS['unstretched'])]
@@ -166,6 +168,39 @@ def test_the_crop_stage_trains_its_config_on_the_demo_data_for_its_minutes(tmp_p
     assert cmd[cmd.index('--data-root') + 1] == str(tmp_path / 'data')
     assert crop == dict(work_dir=str(tmp_path / 'crop_classifier'), checkpoint=str(tmp_path / 'crop_classifier' /
                         'iter_40.pth'), iters=40, valid_digit_accuracy=0.93)
+
+
+def test_a_reading_with_the_crop_classifier_is_calibrated_before_its_tests(tmp_path, monkeypatch):
+    """After the classifier, A's reading config is calibrated on the validation split (tools/calibrate.py) and its
+    test stages are made after it: a new calibration redoes them."""
+    from mmdigit.recognition import Calibration, ReadingSettings
+    calls = []
+    a = dict(checkpoint=str(tmp_path / 'a' / 'iter_9.pth'),
+             config=str(pipeline.reading_config(tmp_path, pipeline.CONFIG, str(tmp_path / 'crop'), 'model_a')))
+
+    def fake_run(cmd, log, **k):  # what tools/calibrate.py leaves: the reading's calibration beside the checkpoint
+        calls.append([str(c) for c in cmd])
+        from mmdigit.engine import load_config
+        from mmdigit.recognition import reclassify_of
+        Calibration(ReadingSettings().with_threshold(0.35, 'validation'), accuracy=0.8,
+                    reclassify=reclassify_of(load_config(a['config']))).write(tmp_path / 'a')
+    (tmp_path / 'a').mkdir()
+    monkeypatch.setattr(pipeline, '_run', fake_run)
+    out = pipeline.calibrate(tmp_path, tmp_path / 'data', a, 'model_a')
+    (cmd,) = calls
+    assert cmd[1:4] == [str(pipeline.ROOT / 'tools' / 'calibrate.py'), a['config'], a['checkpoint']]
+    assert cmd[cmd.index('--data-root') + 1] == str(tmp_path / 'data')
+    assert out == dict(score_thr=0.35, source=str(tmp_path / 'a' / 'digit_calibration_reclassify.json'))
+    # in the demo: a calibration made again redoes A's test stage
+    monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
+    cached(tmp_path / 'demo', skip=('calibrate_a',))
+    remade = []
+    monkeypatch.setattr(pipeline, 'calibrate', lambda *a: remade.append('calibrate_a') or dict(DONE['calibrate_a']))
+    monkeypatch.setattr(pipeline, 'run_test', lambda work, data, m, name, real=None: remade.append(name) or member(0.5))
+    for stage in ('ensemble', 'speed', 'pictures'):
+        monkeypatch.setattr(pipeline, stage, lambda *a, stage=stage, **k: copy.deepcopy(DONE[stage]))
+    run_demo(tmp_path / 'demo', DemoSettings(no_real=True, views=('inverted',)))
+    assert remade == ['calibrate_a', 'model_a', 'model_a_inverted']
 
 
 def test_a_members_test_stage_reads_the_real_photos_too_and_the_real_stage_reuses_them(tmp_path, monkeypatch):
@@ -305,9 +340,9 @@ def test_views_that_would_end_the_demo_after_its_budget_are_left_out_the_last_fi
 
 def test_the_demo_reads_only_the_views_its_budget_holds_and_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
-    cached(tmp_path)  # every stage took 1 min: 5 min before the views
+    cached(tmp_path)  # every stage took 1 min: 6 min before the views (the classifier's calibration among them)
     long_training = json.loads((tmp_path / 'stages.json').read_text())
-    long_training['train_a']['seconds'] = 21.5 * 60  # 25.5 min before the views: room for two
+    long_training['train_a']['seconds'] = 20.5 * 60  # 25.5 min before the views: room for two
     (tmp_path / 'stages.json').write_text(json.dumps(long_training))
     summary = run_demo(tmp_path, DemoSettings(no_real=True))
     assert list(summary['models'])[:4] == ['model_a', 'model_a_unstretched', 'model_a_inverted', 'ensemble_fused_boxes']

@@ -227,3 +227,40 @@ def test_labelled_boxes_read_with_the_classifier_s_opinion_as_the_model_reads(tr
         image = ContrastStretch(low=1, high=99)(dict(img=mmcv.imread(str(tiny_digits / 'test' / gt.files[i]))))['img']
         own = classifier.probabilities(cut_digit_crops(image, boxes)).argmax(1).numpy()
         assert readings[1.0].read[i] == NumberDecoder().ground_truth(boxes, own)
+
+
+def test_calibrate_stores_the_threshold_of_the_classifier_s_reading(trained, trained_classifier, tiny_digits,
+                                                                     tmp_path):
+    """tools/calibrate.py on a config reading with a crop classifier: the threshold tools/test.py's metric chooses
+    reading the validation split that way, stored for that reading (the detector alone keeps its own), and what
+    tools/test.py then reads at with that config."""
+    import shutil
+
+    import calibrate as calibrate_tool
+    import test as test_tool
+
+    from mmdigit.engine import load_config
+    from mmdigit.recognition import RECLASSIFY_CALIBRATION_NAME, Calibration, ReadingSettings, reclassify_of
+    from mmdigit.utils.run_files import last_checkpoint
+    cfg_path, work = trained
+    ckpt = tmp_path / 'iter_4.pth'  # a folder of its own: the session's trained model keeps its files
+    shutil.copy(sorted(work.glob('iter_*.pth'))[-1], ckpt)
+    Calibration(ReadingSettings().with_threshold(0.95, 'validation'), accuracy=0.0).write(tmp_path)  # the detector's
+    reading = tmp_path / 'reading.py'
+    reading.write_text(f'_base_ = {cfg_path!r}\nmodel = dict(test_cfg=dict(reclassify=dict('
+                       f'classifier={str(trained_classifier)!r}, weight=0.7, min_score=0.0)))\n')
+    sys.path.insert(0, str(REPO / 'tools'))
+    out = calibrate_tool.main([str(reading), str(ckpt), '--work-dir', str(tmp_path / 'log')])
+    assert out['before_thr'] == 0.95  # it read at the detector's threshold before
+    found = Calibration.find(ckpt, reclassify_of(load_config(str(reading))))
+    assert found.reading.source == str(tmp_path / RECLASSIFY_CALIBRATION_NAME) == out['file']
+    assert found.reclassify['classifier'] == str(last_checkpoint(trained_classifier).resolve())
+    assert found.iter == 4
+    metrics = test_tool.main([str(reading), str(ckpt), '--img-dir', str(tiny_digits / 'valid'), '--ann-file',
+                              str(tiny_digits / 'valid.json'), '--score-thr', '0.95', '--work-dir',
+                              str(tmp_path / 'test')])
+    assert (found.reading.score_thr, found.accuracy) == (metrics['digit/best_thr'], metrics['digit/best_accuracy'])
+    assert found.configured_accuracy == metrics['digit/accuracy']
+    assert ReadingSettings.resolve(load_config(str(reading)), ckpt) == ReadingSettings(found.reading.decoder,
+                                                                                        out['file'])
+    assert ReadingSettings.resolve(load_config(cfg_path), ckpt).score_thr == 0.95  # the detector alone's, kept

@@ -8,9 +8,11 @@ from mmdigit.evaluation import DigitSequenceMetric
 from mmdigit.recognition import (
     CALIBRATION_NAME,
     PRED_INFO_NAME,
+    RECLASSIFY_CALIBRATION_NAME,
     Calibration,
     NumberDecoder,
     ReadingSettings,
+    reclassify_of,
 )
 from tests.helpers import evaluator_cfg as _cfg
 
@@ -73,6 +75,40 @@ def test_threshold_precedence_flag_then_calibration_then_config(tmp_path):
     assert calibrated.decoder.dedup_iou is None  # the decoder stays the config's
     flagged = ReadingSettings.resolve(cfg, ckpt, 0.2, flag='--score-thr')
     assert (flagged.score_thr, flagged.source, flagged.decoder.dedup_iou) == (0.2, '--score-thr', None)
+
+
+def with_classifier(cfg, classifier, **mix):
+    cfg.model = dict(test_cfg=dict(reclassify=dict(classifier=str(classifier), **mix)))
+    return cfg
+
+
+def test_a_reading_with_a_crop_classifier_has_its_own_calibration(tmp_path):
+    """A threshold chosen with a crop classifier's opinion is used only by configs reading with that classifier (and
+    its mix); the detector alone keeps its own, and a config with another classifier falls back to it."""
+    ckpt = tmp_path / 'iter_10.pth'
+    classifier = tmp_path / 'crop_classifier'
+    classifier.mkdir()
+    (classifier / 'iter_40.pth').write_bytes(b'')
+    (classifier / 'last_checkpoint').write_text(str(classifier / 'iter_40.pth'))
+    plain_cfg = _cfg([dict(type='DigitSequenceMetric', score_thr=0.3)])
+    reading_cfg = with_classifier(_cfg([dict(type='DigitSequenceMetric', score_thr=0.3)]), classifier, weight=0.7)
+    key = reclassify_of(reading_cfg)
+    assert key == dict(weight=0.7, classifier=str((classifier / 'iter_40.pth').resolve()))  # the work dir's checkpoint
+    assert reclassify_of(plain_cfg) is None
+    Calibration(ReadingSettings().with_threshold(0.5, 'validation'), accuracy=0.8).write(tmp_path)
+    # not calibrated for the classifier yet: the detector's threshold, as before
+    assert ReadingSettings.resolve(reading_cfg, ckpt).source == str(tmp_path / CALIBRATION_NAME)
+    path = Calibration(ReadingSettings().with_threshold(0.4, 'validation'), accuracy=0.84, configured_accuracy=0.83,
+                       iter=10, reclassify=key).write(tmp_path)
+    assert path.name == RECLASSIFY_CALIBRATION_NAME and json.loads(path.read_text())['reclassify'] == key
+    found = ReadingSettings.resolve(reading_cfg, ckpt)
+    assert (found.score_thr, found.source) == (0.4, str(path))
+    assert Calibration.find(ckpt, key) == Calibration(ReadingSettings(found.decoder, str(path)), 0.84, 0.83, 0, 10, key)
+    assert ReadingSettings.resolve(plain_cfg, ckpt).score_thr == 0.5  # the detector alone: its own, kept
+    for other in (with_classifier(_cfg(), tmp_path / 'other.pth', weight=0.7),  # another classifier
+                  with_classifier(_cfg(), classifier, weight=0.5)):  # another mix
+        assert ReadingSettings.resolve(other, ckpt).score_thr == 0.5
+    assert ReadingSettings.resolve(reading_cfg, ckpt, 0.2).score_thr == 0.2  # --score-thr still wins
 
 
 def test_calibration_round_trip_and_bad_files(tmp_path):

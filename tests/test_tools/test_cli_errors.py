@@ -236,3 +236,20 @@ def test_a_missing_crop_classifier_stops_the_test_before_anything_is_written(tmp
     assert rc == 2
     one_line_error(err, 'test', 'no_classifier: no digit crop classifier here', 'digit_crop_classifier_cpu.py')
     assert not (tmp_path / 'p').exists()
+
+
+def test_calibrate_names_a_missing_checkpoint_or_classifier_in_one_line(tmp_path, capsys):
+    import calibrate as calibrate_tool
+    import torch
+    rc, _, err = run_tool(calibrate_tool.main, 'calibrate', [CPU_CONFIG, tmp_path / 'none.pth'], capsys)
+    assert rc == 2
+    one_line_error(err, 'calibrate', 'none.pth')
+    ckpt = tmp_path / 'weights.pth'
+    torch.save({'state_dict': {}}, ckpt)
+    reading = tmp_path / 'reading.py'
+    reading.write_text(f"_base_ = '{CPU_CONFIG}'\nmodel = dict(test_cfg=dict(reclassify=dict(classifier="
+                       f"'{tmp_path / 'no_classifier'}', weight=0.7)))\n")
+    rc, _, err = run_tool(calibrate_tool.main, 'calibrate', [reading, ckpt, '--work-dir', tmp_path / 'w'], capsys)
+    assert rc == 2
+    one_line_error(err, 'calibrate', 'no_classifier: no digit crop classifier here')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['reading.py', 'weights.pth']  # no calibration written

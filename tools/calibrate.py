@@ -1,0 +1,58 @@
+"""Choose the Task-2 threshold for a config's reading on the validation split, and store it beside the checkpoint.
+
+    python tools/calibrate.py CONFIG CHECKPOINT [--data-root DIR] [--img-dir IMAGES --ann-file COCO.json]
+        [--work-dir DIR] [--cfg-options k=v ...]
+
+Training stores a threshold already (``digit_calibration.json``, chosen at each validation). Run this when the
+model reads differently from how training validated it, above all with a digit crop classifier's opinion
+(``test_cfg.reclassify``, e.g. ``configs/digit_frcnn_r18_cpu_reclassify.py``): the classifier re-scores every
+detection, so the threshold that fits moves. The threshold chosen with a classifier goes to
+``digit_calibration_reclassify.json`` with that classifier's checkpoint named in it; tools/test.py, tools/infer.py,
+tools/serve.py and ensemble members read it for any config reading with that classifier (``--score-thr`` still
+wins), the other file stays for the detector alone. ``--img-dir``/``--ann-file``: another labelled folder instead of
+the config's validation split (never the set you report).
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+
+import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
+from mmdigit.utils.cli import add_runner_args, run_main, runner_config  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='the config whose reading is calibrated')
+    parser.add_argument('checkpoint', help='checkpoint file; the calibration is written beside it')
+    parser.add_argument('--img-dir', help='a labelled image folder instead of the config\'s validation split')
+    parser.add_argument('--ann-file', help='with --img-dir: its COCO json')
+    add_runner_args(parser, 'the directory for the run\'s log')
+    args = parser.parse_args(argv)
+    if bool(args.img_dir) != bool(args.ann_file):
+        parser.error('--img-dir and --ann-file go together (a labelled folder: images and their COCO json)')
+    return args
+
+
+def main(argv=None):
+    from mmdigit.engine import calibrate_reading, distributed_session
+    from mmdigit.utils.checkpoint import check_checkpoint_matches
+    from mmdigit.utils.cli import check_writable_dir
+    args = parse_args(argv)
+    cfg = runner_config(args)
+    check_checkpoint_matches(cfg.model, args.checkpoint)
+    out_dir = Path(args.checkpoint).parent
+    check_writable_dir(out_dir, 'the checkpoint\'s folder')  # before the reading, not after it
+    with distributed_session(args.launcher):
+        calibration, before = calibrate_reading(cfg, args.checkpoint, args.img_dir, args.ann_file)
+    path = calibration.write(out_dir)
+    print(f'Task-2 threshold {calibration.reading.score_thr} for {args.config}\'s reading: accuracy '
+          f'{calibration.accuracy:.4f} on the validation set, {calibration.configured_accuracy:.4f} at the '
+          f'{before.score_thr} it read at before (from {before.source}); stored in {path}')
+    return dict(score_thr=calibration.reading.score_thr, accuracy=calibration.accuracy,
+                before_thr=before.score_thr, before_accuracy=calibration.configured_accuracy, file=str(path))
+
+
+if __name__ == '__main__':
+    sys.exit(run_main(main, 'calibrate'))
