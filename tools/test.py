@@ -11,7 +11,8 @@ ground truth). ``--img-dir`` runs on any image folder: unlabelled, or with ``--a
 ``--data-root DIR`` reads every split of the course layout from DIR. ``--pred-dir`` writes ``pred.json``
 (every detection, original-image pixels) and ``pred.csv`` (one row per image, ``-1`` for none) at the Task-2
 threshold: ``--score-thr``, else the calibrated one beside the checkpoint (digit_calibration.json, written
-at validation), else the config's; the whole-number accuracy reported (``digit/accuracy``) is at that same
+at validation; digit_calibration_reclassify.json, written by tools/calibrate.py, for a config reading with that crop
+classifier), else the config's; the whole-number accuracy reported (``digit/accuracy``) is at that same
 threshold. A labelled set read with ``--pred-dir`` also gets ``metrics.json`` there.
 ``--also-read IMAGES COCO.json PRED_DIR`` (repeatable) reads and scores more labelled folders after the first
 with the model already loaded, as many runs would but with one start-up (~11 s on 2 cores), e.g. the
