@@ -28,7 +28,7 @@ def parse_args(argv=None):
     parser.add_argument('--opset', type=positive_int, default=17)
     parser.add_argument('--check', help='images (folder or glob) to compare PyTorch and onnxruntime on')
     parser.add_argument('--check-max', type=positive_int, default=200, help='at most this many --check images')
-    add_reader_args(parser, device=False, other_models=False)  # one network: views of it, not other models
+    add_reader_args(parser, device=False, other_models=False, cfg_options=False)  # one network: its views
     args = parser.parse_args(argv)
     return args, reader_kwargs(args, parser)
 

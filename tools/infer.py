@@ -5,6 +5,9 @@ object per line with the digits' boxes, and ``error`` for an unreadable image). 
 calibrated one stored beside the checkpoint unless ``--score-thr`` is given. An unreadable image gets number
 ``-1``, its reason in the ``error`` field and a line on stderr, and the exit code is 1; progress goes to stderr.
 ``--show-dir`` draws each image to ``<stem>.png`` (``<name>.png`` when two inputs share a stem).
+``--cfg-options k=v ...`` overrides CONFIG's settings as tools/test.py's does, e.g. the crop classifier a reading
+config reads with (``model.test_cfg.reclassify.classifier=work_dirs/crop_classifier``) or bfloat16 reading
+(``model.test_cfg.bf16=[backbone,neck,rpn_head,roi_head.bbox_head]``, as ``configs/digit_frcnn_r18_cpu_bf16.py``).
 
 An ensemble: ``--view CONFIG`` (the same checkpoint reading CONFIG's test pipeline, e.g.
 ``configs/digit_frcnn_r18_cpu_inverted.py``: inverted photos) and ``--member CONFIG CHECKPOINT`` add

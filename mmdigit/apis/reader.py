@@ -85,13 +85,18 @@ class DigitReader:
             ``fusion_settings.json`` whose inputs were these members in this order); default WBF, IoU 0.55,
             equal weights, the fused boxes read at the mean of the members' thresholds. Only the members the
             settings choose are run.
+        cfg_options: settings of ``config`` overridden, as ``--cfg-options`` gives them (``{'model.test_cfg.reclassify.
+            classifier': 'work_dirs/crop_classifier'}``); keys that look like typos are refused. The members'
+            configs are read as they are.
     """
 
     def __init__(self, config, checkpoint: str, device: str = 'cpu', score_thr: float | None = None,
-                 workers: int = 1, members: Sequence = (), fusion=None):
+                 workers: int = 1, members: Sequence = (), fusion=None, cfg_options: dict | None = None):
         import mmdigit  # noqa: F401  (registration, safe loading)
         from mmdigit.ensemble import FusionSettings, load_settings
 
+        if cfg_options:
+            config = _with_options(config, cfg_options)
         specs = [(config, checkpoint), *(_member_spec(m, checkpoint) for m in members)]
         if len(specs) == 1:
             self.fusion = None
@@ -191,6 +196,22 @@ def fused_readings(fusion, reading: ReadingSettings, member_readings: list, dets
         out.append(DigitReading(number, surest.score, surest.digits,
                                 dict(bboxes=f.bboxes, scores=f.scores, labels=f.labels)))
     return out
+
+
+def _with_options(config, cfg_options: dict):
+    """``config`` (a path or a ``Config``, left as it is) with ``cfg_options`` merged, typos refused by name."""
+    import copy
+
+    from mmengine.config import Config
+
+    from mmdigit.engine import merge_cfg_options
+    from mmdigit.utils.cli import check_cfg_options, load_checked_config
+    if not isinstance(config, Config):
+        return load_checked_config(str(config), cfg_options)
+    config = copy.deepcopy(config)
+    check_cfg_options(config, cfg_options)
+    merge_cfg_options(config, cfg_options)
+    return config
 
 
 def _member_spec(member, checkpoint: str) -> tuple:

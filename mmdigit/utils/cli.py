@@ -198,15 +198,22 @@ def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launc
             from None
 
 
-def add_reader_args(parser: argparse.ArgumentParser, device: bool = True, other_models: bool = True) -> None:
+def add_reader_args(parser: argparse.ArgumentParser, device: bool = True, other_models: bool = True,
+                    cfg_options: bool = True) -> None:
     """The flags of the tools that read numbers with ``DigitReader`` (tools/infer.py, tools/serve.py; without
-    ``--device`` and ``--member`` tools/export_onnx.py, whose file holds one network): ``--score-thr``,
-    ``--device`` and the ensemble's ``--view`` / ``--member`` / ``--fusion``; :func:`reader_kwargs` reads them.
-    Members keep the order they are given in (the fusion settings' input order)."""
+    ``--device``, ``--member`` and ``--cfg-options`` tools/export_onnx.py, whose file holds one network):
+    ``--score-thr``, ``--device``, ``--cfg-options`` (CONFIG's settings, e.g. the crop classifier it reads with) and
+    the ensemble's ``--view`` / ``--member`` / ``--fusion``; :func:`reader_kwargs` reads them. Members keep the
+    order they are given in (the fusion settings' input order)."""
     parser.add_argument('--score-thr', type=probability, help='Task-2 threshold in [0, 1] (default: calibrated, '
                         'else config; with members: the fused boxes\', default the fusion settings\')')
     if device:
         parser.add_argument('--device', default='cpu')
+    if cfg_options:
+        from mmengine.config import DictAction
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                            help='override CONFIG\'s settings, key=value (e.g. model.test_cfg.reclassify.classifier='
+                            'work_dirs/crop_classifier); the --view / --member configs are read as they are')
     parser.add_argument('--view', nargs=1, action='append', dest='members', default=[], metavar='CONFIG',
                         help='one more ensemble member: CONFIG\'s test pipeline read by the same checkpoint (a '
                         'test-time view, e.g. configs/digit_frcnn_r18_cpu_inverted.py); repeatable')
@@ -231,4 +238,6 @@ def reader_kwargs(args, parser: argparse.ArgumentParser) -> dict:
         raise UserError(f'{args.fusion}: --fusion settings file does not exist')
     kwargs = dict(score_thr=args.score_thr, fusion=args.fusion,
                   members=[m[0] if len(m) == 1 else tuple(m) for m in args.members])
+    if getattr(args, 'cfg_options', None):
+        kwargs['cfg_options'] = dict(args.cfg_options)
     return dict(kwargs, device=args.device) if hasattr(args, 'device') else kwargs

@@ -555,3 +555,17 @@ def test_page_reads_dropped_photos_and_shows_server_refusals(browser, server, ph
     assert 'the limit is 0.2 MiB' in views['big.png']['error']
     from selenium.webdriver.common.by import By
     assert browser.find_element(By.ID, 'status').text == ''  # nothing left reading
+
+
+def test_serve_tool_cfg_options_reach_the_reader(checkpoint, capsys):
+    from mmdigit.serving import load_service
+    from mmdigit.utils.cli import run_main
+    cfg, ckpt = checkpoint
+    _, options = serve_tool.parse_args([cfg, ckpt, '--cfg-options', 'model.test_cfg.rcnn.max_per_img=1'])
+    service = load_service(cfg, ckpt, **options)
+    assert service.reader.model.test_cfg.rcnn.max_per_img == 1
+    capsys.readouterr()
+    assert run_main(serve_tool.main, 'serve', [cfg, ckpt, '--port', '0', '--cfg-options',
+                                               'model.test_cfg.rcnn.max_per_imgs=1']) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('serve: --cfg-options model.test_cfg.rcnn.max_per_imgs') and '\n' not in err, err

@@ -156,3 +156,22 @@ def test_infer_cli_reads_with_a_view_fused(trained, tiny_digits, tmp_path, capsy
                           (['--view', cfg_path, '--fusion', str(three)], f'{three}: settings fuse input 3 of 2 given')]:
         assert run_main(infer_tool.main, 'infer', [cfg_path, ckpt, files[0], *argv]) == 2
         assert capsys.readouterr().err == f'infer: {problem}\n'
+
+
+def test_infer_cli_cfg_options_override_the_config(trained, tiny_digits, capsys):
+    """--cfg-options reach the reading model (at most one detection an image: numbers of one digit at most), and a
+    key that looks like a typo is refused by name before any model loads."""
+    from mmdigit.utils.cli import UserError
+    cfg_path, work = trained
+    files = [str(tiny_digits / 'test' / f'{i}.png') for i in range(1, 7)]
+
+    def digits_read(*options):
+        out = io.StringIO()
+        assert infer_tool.main([cfg_path, str(work / 'iter_4.pth'), *files, '--score-thr', '0.0', '--json',
+                                *options], out=out) == 0
+        return [len(json.loads(line)['digits']) for line in out.getvalue().splitlines()]
+    assert max(digits_read()) > 1
+    assert max(digits_read('--cfg-options', 'model.test_cfg.rcnn.max_per_img=1')) == 1
+    with pytest.raises(UserError, match='max_per_imgs'):
+        infer_tool.main([cfg_path, str(work / 'iter_4.pth'), files[0], '--cfg-options',
+                         'model.test_cfg.rcnn.max_per_imgs=1'])
