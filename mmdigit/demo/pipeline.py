@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
-from mmdigit.models.crop_reclassification import READING
+from mmdigit.models.crop_reclassification import RCNN_NMS, READING
 from mmdigit.utils.run_files import last_checkpoint, read_metrics
 
 from .reader_spec import demo_spec
@@ -188,13 +188,14 @@ def calibrate(work: Path, data: Path, trained: dict, name: str) -> dict:
 
 
 def reading_config(work: Path, config: Path, classifier: str, name: str) -> Path:
-    """``config`` reading with model A's crop classifier (``test_cfg.reclassify``): a config file in
-    ``<work>/configs/`` that inherits it, so every tool, the demo's reader and a user's command read alike."""
+    """``config`` reading as model A reads: with its crop classifier (``test_cfg.reclassify``) and the R-CNN's
+    soft-NMS (``RCNN_NMS``): a config file in ``<work>/configs/`` that inherits it, so every tool, the demo's reader
+    and a user's command read alike."""
     path = work / 'configs' / f'{name}.py'
     path.parent.mkdir(parents=True, exist_ok=True)
     text = (f'# {name}: {Path(config).name} reading with the demo\'s digit crop classifier (written by tools/demo.py)\n'
             f'_base_ = {str(config)!r}\n'
-            f'model = dict(test_cfg=dict(reclassify=dict(classifier={classifier!r}, '
+            f'model = dict(test_cfg=dict(rcnn=dict(nms={RCNN_NMS!r}), reclassify=dict(classifier={classifier!r}, '
             + ', '.join(f'{k}={v!r}' for k, v in READING.items()) + ')))\n')
     if not path.is_file() or path.read_text(encoding='utf-8') != text:
         path.write_text(text, encoding='utf-8')

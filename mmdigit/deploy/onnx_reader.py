@@ -113,6 +113,10 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
         if (c.model.get('test_cfg') or {}).get('reclassify'):
             raise ValueError(f'{c.filename}: reads with a digit crop classifier (test_cfg.reclassify), which the ONNX '
                              'file does not hold; export the config without it (e.g. digit_frcnn_r18_cpu.py)')
+        nms = ((c.model.get('test_cfg') or {}).get('rcnn') or {}).get('nms') or {}
+        if nms.get('type', 'nms') != 'nms':
+            raise ValueError(f'{c.filename}: the R-CNN reads with {nms.get("type")} (test_cfg.rcnn.nms) and the ONNX '
+                             'file holds plain NMS; export the config without it (e.g. digit_frcnn_r18_cpu.py)')
         if (c.model.get('test_cfg') or {}).get('bf16'):
             raise ValueError(f'{c.filename}: reads in bfloat16 (test_cfg.bf16) and the ONNX file holds the float32 '
                              'network; export the config without it (e.g. digit_frcnn_r18_cpu.py)')

@@ -218,8 +218,8 @@ def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], propos
     scores, per-class boxes decoded, clipped and rescaled at once, then mmdet's ``multiclass_nms`` per image
     (score threshold, NMS per class, ``max_per_img``). ``with_roi_scores``: each detection also carries its RoI's
     whole class distribution (``roi_scores``, (n, num_classes + 1), background last), for a second opinion on its
-    class (:mod:`mmdigit.models.crop_reclassification`)."""
-    from mmdet.models.layers import multiclass_nms
+    class (:mod:`mmdigit.models.crop_reclassification`; after soft-NMS a detection's score is its RoI's score of
+    its label decayed)."""
     head, cfg = roi_head.bbox_head, roi_head.test_cfg
     boxes = [p.bboxes for p in proposals]
     rois = bbox2roi(boxes)
@@ -238,20 +238,7 @@ def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], propos
         inv = bboxes.new_tensor([[1 / s for s in m['scale_factor']] for m in img_metas])
         bboxes = bboxes * inv.repeat(1, 2).repeat_interleave(repeats, dim=0)
     bboxes = bboxes.view(rois.shape[0], -1)
-    iou = _plain_iou(cfg.nms)
-    if iou is None:  # another NMS: mmdet's multiclass_nms per image
-        results = []
-        for bb, sc in zip(bboxes.split(counts), scores.split(counts)):
-            if len(bb) == 0:
-                results.append(_empty(rois, head.num_classes, with_roi_scores))
-                continue
-            dets, labels, kept = multiclass_nms(bb, sc, cfg.score_thr, cfg.nms, cfg.max_per_img, box_dim=4,
-                                                return_inds=True)
-            res = InstanceData(bboxes=dets[:, :-1], scores=dets[:, -1], labels=labels)
-            if with_roi_scores:
-                res.roi_scores = sc[kept // head.num_classes]
-            results.append(res)
-        return results
+    iou = _plain_iou(cfg.nms)  # None: another NMS (soft-NMS, a split threshold): mmcv's batched_nms
     # multiclass_nms for the batch: (RoI, class) pairs over score_thr, then NMS per image and class
     num_classes = scores.shape[1] - 1
     boxes = bboxes.view(len(bboxes), -1, 4).expand(-1, num_classes, -1).reshape(-1, 4)
@@ -265,7 +252,12 @@ def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], propos
     for b, s, lab, r in zip(boxes.split(per_img), cls_scores.split(per_img), labels.split(per_img),
                             roi_rows.split(per_img)):
         if len(b):
-            keep = grouped_nms(b, s, lab, iou)
+            if iou is not None:
+                keep = grouped_nms(b, s, lab, iou)
+            else:  # mmdet's multiclass_nms on these pairs: its batched_nms, soft-NMS's decayed scores included
+                dets, keep = batched_nms(b, s, lab, cfg.nms)
+                s = s.clone()
+                s[keep] = dets[:, -1]
             if cfg.max_per_img > 0:
                 keep = keep[:cfg.max_per_img]
             b, s, lab, r = b[keep], s[keep], lab[keep], r[keep]

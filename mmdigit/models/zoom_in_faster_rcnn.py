@@ -171,16 +171,16 @@ class ZoomInFasterRCNN(FasterRCNN):
 
     def _reclassify(self, batch_inputs, samples, cfg) -> None:
         """Each sample's detections re-scored with the crop classifier's opinion (``test_cfg.reclassify``); a
-        detection whose RoI's digit mass (1 - background) is below ``min_score`` keeps the R-CNN's opinion alone
-        (its crop is not read: its score stays below ``min_score`` either way)."""
-        from .crop_reclassification import rcnn_digit_distribution, reclassify_detections
+        detection whose RoI's digit mass (1 - background; times its soft-NMS decay) is below ``min_score`` keeps the
+        R-CNN's opinion alone (its crop is not read: its score stays below ``min_score`` either way)."""
+        from .crop_reclassification import decayed_digit_mass, rcnn_digit_distribution, reclassify_detections
         min_score = float(cfg.get('min_score', 0.0))
         for sample in samples:
             pred = sample.pred_instances
             if not len(pred):  # results leave with FasterRCNN's fields only
                 sample.pred_instances = InstanceData(bboxes=pred.bboxes, scores=pred.scores, labels=pred.labels)
         found = [i for i, s in enumerate(samples) if len(s.pred_instances)]
-        read = [1 - samples[i].pred_instances.roi_scores[:, -1] >= min_score for i in found]
+        read = [decayed_digit_mass(samples[i].pred_instances) >= min_score for i in found]
         probs = self.crop_probabilities(batch_inputs, [samples[i] for i in found],
                                         [samples[i].pred_instances.bboxes[r] for i, r in zip(found, read)],
                                         batch_index=found)

@@ -36,8 +36,9 @@ def test_config_builds_trains_and_predicts(name):
     cfg.model.backbone.init_cfg = None  # nothing downloads in tests
     assert cfg.model.roi_head.bbox_head.num_classes == 10
     if 'reclassify' in name:  # its classifier is trained apart; reading with one: tests/test_models
-        from mmdigit.models.crop_reclassification import READING
+        from mmdigit.models.crop_reclassification import RCNN_NMS, READING
         assert {k: cfg.model.test_cfg.reclassify[k] for k in READING} == READING  # as the demo reads
+        assert cfg.model.test_cfg.rcnn.nms == RCNN_NMS
         cfg.model.test_cfg.reclassify = None
     train_set = cfg.train_dataloader.dataset
     for ds in train_set.datasets if train_set.type == 'ConcatDataset' else [train_set]:  # a mixed fine-tune: each

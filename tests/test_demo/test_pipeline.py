@@ -185,6 +185,10 @@ def test_a_reading_with_the_crop_classifier_is_calibrated_before_its_tests(tmp_p
         Calibration(ReadingSettings().with_threshold(0.35, 'validation'), accuracy=0.8,
                     reclassify=reclassify_of(load_config(a['config']))).write(tmp_path / 'a')
     (tmp_path / 'a').mkdir()
+    from mmdigit.engine import load_config
+    from mmdigit.models.crop_reclassification import RCNN_NMS, READING
+    test_cfg = load_config(a['config']).model.test_cfg  # A's reading: the classifier's opinion and soft-NMS
+    assert test_cfg.rcnn.nms == RCNN_NMS and test_cfg.reclassify == dict(READING, classifier=str(tmp_path / 'crop'))
     monkeypatch.setattr(pipeline, '_run', fake_run)
     out = pipeline.calibrate(tmp_path, tmp_path / 'data', a, 'model_a')
     (cmd,) = calls

@@ -272,4 +272,9 @@ def test_export_refuses_a_view_of_another_network(exported, tmp_path):
     bf16.dump(str(tmp_path / 'bf16.py'))
     with pytest.raises(ValueError, match=r'bf16.py: reads in bfloat16 .*holds the float32 network'):
         export_onnx(str(tmp_path / 'bf16.py'), ckpt, str(tmp_path / 'x.onnx'))
+    soft = Config.fromfile(cfg_path)
+    soft.model.test_cfg.rcnn.nms = dict(type='soft_nms', iou_threshold=0.5, min_score=0.05)
+    soft.dump(str(tmp_path / 'soft.py'))
+    with pytest.raises(ValueError, match=r'soft.py: the R-CNN reads with soft_nms .*holds plain NMS'):
+        export_onnx(str(tmp_path / 'soft.py'), ckpt, str(tmp_path / 'x.onnx'))
     assert not (tmp_path / 'x.onnx').exists()

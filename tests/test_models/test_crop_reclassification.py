@@ -86,3 +86,23 @@ def test_no_detections():
     b, s, lab = reclassify_detections(torch.zeros((0, 4)), torch.zeros((0,), dtype=torch.long),
                                       torch.zeros((0, 11)), torch.zeros((0, 10)), 0.7)
     assert len(b) == len(s) == len(lab) == 0
+
+
+def test_decayed_digit_mass_bounds_a_reclassified_score():
+    """What min_score is held to: a detection's digit mass times its soft-NMS decay (1 after plain NMS), never less
+    than the score reclassify_detections gives it, whatever the crop says."""
+    from mmengine.structures import InstanceData
+
+    from mmdigit.models.crop_reclassification import decayed_digit_mass
+    roi = rcnn({3: 0.6, 5: 0.1}, {5: 0.5, 3: 0.3}, {5: 0.5, 3: 0.3})  # digit masses 0.7, 0.8, 0.8
+    labels = torch.tensor([3, 5, 5])
+    pred = InstanceData(roi_scores=roi, labels=labels, scores=torch.tensor([0.6, 0.5, 0.125]))  # the last decayed
+    mass = decayed_digit_mass(pred)
+    assert mass.tolist() == pytest.approx([0.7, 0.8, 0.2])
+    boxes = torch.tensor([[0., 0, 10, 20], [20, 0, 30, 20], [21, 0, 31, 20]])
+    for probs, added in ((crop({5: 0.9}, {3: 0.9}, {3: 0.9}), 2), (crop({3: 0.9}, {5: 0.9}, {5: 0.9}), 0)):
+        out_boxes, out_scores, _ = reclassify_detections(boxes, labels, roi, probs, 0.7, scores=pred.scores)
+        assert len(out_boxes) == len(boxes) + added  # where the crops name other digits, detections of them
+        for b, sc in zip(out_boxes, out_scores):  # each detection, added ones too, under its box's decayed mass
+            k = int((boxes == b).all(1).nonzero())
+            assert float(sc) <= float(mass[k]) + 1e-6
