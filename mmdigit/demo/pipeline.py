@@ -187,15 +187,17 @@ def calibrate(work: Path, data: Path, trained: dict, name: str) -> dict:
     return dict(score_thr=reading.score_thr, source=reading.source)
 
 
-def reading_config(work: Path, config: Path, classifier: str, name: str) -> Path:
-    """``config`` reading as model A reads: with its crop classifier (``test_cfg.reclassify``) and the R-CNN's
-    soft-NMS (``RCNN_NMS``): a config file in ``<work>/configs/`` that inherits it, so every tool, the demo's reader
-    and a user's command read alike."""
+def reading_config(work: Path, config: Path, classifier: str, name: str, soft_nms: bool = True) -> Path:
+    """``config`` reading as model A reads: with its crop classifier (``test_cfg.reclassify``) and, with
+    ``soft_nms``, the R-CNN's soft-NMS (``RCNN_NMS``: model A's own reading; an ensemble view hands the fusion its
+    boxes after plain NMS, the fusion suppressing duplicates itself): a config file in ``<work>/configs/`` that
+    inherits it, so every tool, the demo's reader and a user's command read alike."""
     path = work / 'configs' / f'{name}.py'
     path.parent.mkdir(parents=True, exist_ok=True)
+    nms = f'rcnn=dict(nms={RCNN_NMS!r}), ' if soft_nms else ''
     text = (f'# {name}: {Path(config).name} reading with the demo\'s digit crop classifier (written by tools/demo.py)\n'
             f'_base_ = {str(config)!r}\n'
-            f'model = dict(test_cfg=dict(rcnn=dict(nms={RCNN_NMS!r}), reclassify=dict(classifier={classifier!r}, '
+            f'model = dict(test_cfg=dict({nms}reclassify=dict(classifier={classifier!r}, '
             + ', '.join(f'{k}={v!r}' for k, v in READING.items()) + ')))\n')
     if not path.is_file() or path.read_text(encoding='utf-8') != text:
         path.write_text(text, encoding='utf-8')
@@ -370,7 +372,7 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     views, tv = {}, {}
     for v in fit:
         config = VIEW_CONFIGS[v] if crop is None else reading_config(work, VIEW_CONFIGS[v], crop['work_dir'],
-                                                                      f'model_a_{v}')
+                                                                      f'model_a_{v}', soft_nms=False)
         views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(config))
         tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}',
                                                                                      real), inputs=tests_of,

@@ -59,6 +59,7 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
     for v in views:
         cfg = Config.fromfile(str(tmp_path / 'configs' / f'model_a_{v}.py'))
         assert cfg.model.test_cfg.reclassify == dict(classifier='crop', weight=0.7, min_score=0.2)
+        assert cfg.model.test_cfg.rcnn.nms.type == 'nms'  # a view hands the fusion its boxes after plain NMS
         assert cfg.test_dataloader.dataset.pipeline == Config.fromfile(
             str(pipeline.VIEW_CONFIGS[v])).test_dataloader.dataset.pipeline
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
