@@ -223,15 +223,21 @@ def test_config_typos_are_one_line(tmp_path, capsys):
     assert not (tmp_path / 'p').exists()
 
 
-def test_a_missing_crop_classifier_stops_the_test_before_anything_is_written(tmp_path, capsys):
+def reading_without_its_classifier(tmp_path):
+    """(a reading config whose crop classifier is missing, an empty checkpoint) in ``tmp_path``."""
     import torch
-    sys.path.insert(0, str(REPO / 'tools'))
-    import test as test_tool
     ckpt = tmp_path / 'weights.pth'
     torch.save({'state_dict': {}}, ckpt)
     reading = tmp_path / 'reading.py'
     reading.write_text(f"_base_ = '{CPU_CONFIG}'\nmodel = dict(test_cfg=dict(reclassify=dict(classifier="
                        f"'{tmp_path / 'no_classifier'}', weight=0.7)))\n")
+    return reading, ckpt
+
+
+def test_a_missing_crop_classifier_stops_the_test_before_anything_is_written(tmp_path, capsys):
+    sys.path.insert(0, str(REPO / 'tools'))
+    import test as test_tool
+    reading, ckpt = reading_without_its_classifier(tmp_path)
     rc, _, err = run_tool(test_tool.main, 'test', [reading, ckpt, '--pred-dir', tmp_path / 'p'], capsys)
     assert rc == 2
     one_line_error(err, 'test', 'no_classifier: no digit crop classifier here', 'digit_crop_classifier_cpu.py')
@@ -240,15 +246,10 @@ def test_a_missing_crop_classifier_stops_the_test_before_anything_is_written(tmp
 
 def test_calibrate_names_a_missing_checkpoint_or_classifier_in_one_line(tmp_path, capsys):
     import calibrate as calibrate_tool
-    import torch
     rc, _, err = run_tool(calibrate_tool.main, 'calibrate', [CPU_CONFIG, tmp_path / 'none.pth'], capsys)
     assert rc == 2
     one_line_error(err, 'calibrate', 'none.pth')
-    ckpt = tmp_path / 'weights.pth'
-    torch.save({'state_dict': {}}, ckpt)
-    reading = tmp_path / 'reading.py'
-    reading.write_text(f"_base_ = '{CPU_CONFIG}'\nmodel = dict(test_cfg=dict(reclassify=dict(classifier="
-                       f"'{tmp_path / 'no_classifier'}', weight=0.7)))\n")
+    reading, ckpt = reading_without_its_classifier(tmp_path)
     rc, _, err = run_tool(calibrate_tool.main, 'calibrate', [reading, ckpt, '--work-dir', tmp_path / 'w'], capsys)
     assert rc == 2
     one_line_error(err, 'calibrate', 'no_classifier: no digit crop classifier here')
