@@ -187,6 +187,18 @@ def calibrate(work: Path, data: Path, trained: dict, name: str) -> dict:
     return dict(score_thr=reading.score_thr, source=reading.source)
 
 
+def reading_of(config) -> str:
+    """What a member's test stage depends on in its config, as a short digest: the model's test settings and the test
+    pipeline of the merged config (its bases included). A test stage records it, so a re-run after the reading
+    changed (soft-NMS in A's R-CNN, a view's pipeline) reads again instead of reporting the old reading."""
+    import hashlib
+
+    from mmdigit.engine import load_config
+    cfg = load_config(str(config))
+    what = dict(test_cfg=cfg.model.get('test_cfg'), pipeline=cfg.test_dataloader.dataset.pipeline)
+    return hashlib.sha1(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def reading_config(work: Path, config: Path, classifier: str, name: str, soft_nms: bool = True) -> Path:
     """``config`` reading as model A reads: with its crop classifier (``test_cfg.reclassify``) and, with
     ``soft_nms``, the R-CNN's soft-NMS (``RCNN_NMS``: model A's own reading; an ensemble view hands the fusion its
@@ -356,12 +368,16 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     if s.minutes_crop > 0:
         crop = stages.run('train_crop', lambda: train_crop_classifier(work, data, s.minutes_crop))
         a = dict(a, config=str(reading_config(work, CONFIG, crop['work_dir'], 'model_a')))
-        stages.run('calibrate_a', lambda: calibrate(work, data, a, 'model_a'), after=of_a + ('train_crop',))
+        stages.run('calibrate_a', lambda: calibrate(work, data, a, 'model_a'),
+                   inputs=dict(reading=reading_of(a['config'])), after=of_a + ('train_crop',))
         of_a = ('train_a', 'train_crop', 'calibrate_a')
     real = None if s.no_real else photo_folder(s.real_dir)
-    # each member's test stage reads the real photos too (one process); another folder redoes it, none reuses it
-    tests_of = dict(real=str(real)) if real else None
-    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real), inputs=tests_of, after=of_a)
+    # each member's test stage reads the real photos too (one process); another folder redoes it, none reuses it;
+    # so does another reading (its config's test settings and pipeline)
+
+    def tests_of(member: dict) -> dict:
+        return dict(real=str(real) if real else None, reading=reading_of(member.get('config', CONFIG)))
+    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real), inputs=tests_of(a), after=of_a)
     spent = sum(stages.done.get(k, {}).get('seconds', 0)
                 for k in ('data', 'step_time', 'train_a', 'train_crop', 'calibrate_a', 'test_a')) / 60
     test_a_min = ta.get('seconds', 0) / 60
@@ -375,17 +391,18 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
                                                                       f'model_a_{v}', soft_nms=False)
         views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(config))
         tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}',
-                                                                                     real), inputs=tests_of,
+                                                                                     real), inputs=tests_of(view),
                                      after=of_a)
     # the snapshot and model B (the CPU config too) read as A does: with its crop classifier when it has one
     reads_as_a = {'config': a['config']} if crop else {}
     snap = dict(checkpoint=a['snapshot'], **reads_as_a) if s.snapshot_member and a.get('snapshot') else None
-    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot', real), inputs=tests_of,
+    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot', real),
+                             inputs=tests_of(snap),
                              after=of_a)
     b = s.minutes_b > 0 and stages.run('train_b', lambda: train(
         work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b))
     b = b and dict(b, **reads_as_a)
-    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real), inputs=tests_of,
+    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real), inputs=tests_of(b),
                           after=('train_b', *of_a[1:]))
     members = {k: m for k, m in (('model_a', a), *views.items(), ('model_a_snapshot', snap), ('model_b', b)) if m}
     tested = {k: t for k, t in (('model_a', ta), *tv.items(), ('model_a_snapshot', ts), ('model_b', tb)) if t}

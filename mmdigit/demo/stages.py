@@ -40,6 +40,13 @@ def run_tool(cmd: list, log: Path, echo_all: bool = False, cwd: Path | None = No
             raise SystemExit(f'{who} failed: {" ".join(map(str, cmd[:3]))} ...{said} (log: {log})')
 
 
+def _same_inputs(recorded, asked) -> bool:
+    """Whether a recorded result was made from the inputs asked for (:meth:`Stages.run`)."""
+    if isinstance(recorded, dict) and isinstance(asked, dict):
+        return all(v is None or k not in recorded or recorded[k] == v for k, v in asked.items())
+    return recorded == asked
+
+
 class Stages:
     """Results of finished stages, persisted so a re-run continues where it stopped. A stage whose result
     format changed since (:meth:`format_of`: ``FORMATS``, ``TEST_FORMAT``; 1 when absent) is redone."""
@@ -56,8 +63,9 @@ class Stages:
     FORMATS = {'ensemble': 9, 'real': 10, 'speed': 3, 'pictures': 2, 'train_a': 3}
     # every test stage (test_a, test_a_<view>, test_s, test_b): 2 = read on the reading canvas (2026-12-01), so a
     # demo from before it reports what the model reads now, not what it read then; 3 = model A reads each photo
-    # contrast-stretched (2026-12-04)
-    TEST_FORMAT = 3
+    # contrast-stretched (2026-12-04); 4 = A reads with soft-NMS in its R-CNN and each test stage records its reading
+    # (2026-12-05), so a later change of a reading redoes the stages that read with it
+    TEST_FORMAT = 4
 
     @classmethod
     def format_of(cls, name: str) -> int:
@@ -79,9 +87,10 @@ class Stages:
         """``fn()``'s result, or the recorded one. ``inputs`` (JSON-able: e.g. the member names a stage reads)
         are recorded with the result; a recorded result made from other inputs is redone, so a re-run with
         other ``--views`` re-tunes the ensemble instead of reporting the old one (a result that recorded none, from
-        before inputs were recorded, is kept: ``FORMATS`` redoes the stages whose making changed). ``after``: the
-        stages whose results this one is made from; when this run made any of them again (a new model A, a member
-        read again), a recorded result is from the old one and is redone."""
+        before inputs were recorded, is kept: ``FORMATS`` redoes the stages whose making changed; of a dict of
+        inputs, a key given as None asks for nothing and a key the record lacks was not recorded: neither redoes).
+        ``after``: the stages whose results this one is made from; when this run made any of them again (a new
+        model A, a member read again), a recorded result is from the old one and is redone."""
         self.asked.append(name)
         if name in self.done and self.done[name].get('format', 1) != self.format_of(name):
             say(f'{name}: done earlier by an older demo, redone')
@@ -91,7 +100,7 @@ class Stages:
             say(f'{name}: done earlier from the {", ".join(remade)} this run made again, redone')
             del self.done[name]
         made_from = self.done.get(name, {}).get('inputs')
-        if made_from is not None and inputs is not None and made_from != inputs:
+        if made_from is not None and inputs is not None and not _same_inputs(made_from, inputs):
             say(f'{name}: done earlier from {made_from}, redone from {inputs}')
             del self.done[name]
         if name in self.done:

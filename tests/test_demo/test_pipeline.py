@@ -381,3 +381,25 @@ def test_test_stages_are_redone_for_other_real_photos_not_for_none(tmp_path, mon
     run_demo(tmp_path, DemoSettings(real_dir=str(real)))  # other photos: A's test stage reads them
     (cmd,) = [c for c in calls if c[1].endswith('test.py')]
     assert cmd[-3:] == [str(real / 'images'), str(real / 'real.json'), str(tmp_path / 'model_a' / 'pred_real')]
+
+
+def test_a_member_whose_reading_changed_is_read_again(tmp_path, monkeypatch):
+    """Each test stage records its config's reading (test settings and pipeline): one recorded from another reading
+    (say before A's soft-NMS) is read again; the others, reading as recorded, are kept."""
+    calls = []
+    monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
+    monkeypatch.setattr(pipeline, 'read_metrics', lambda d: METRICS)
+    for stage in ('ensemble', 'speed', 'pictures'):
+        monkeypatch.setattr(pipeline, stage, lambda *a, stage=stage, **k: copy.deepcopy(DONE[stage]))
+    cached(tmp_path, skip=('test_s',))
+    run_demo(tmp_path, DemoSettings(no_real=True, views=('inverted',)))
+    assert calls == []  # recorded without a reading (before readings were recorded): kept
+    a_config = tmp_path / 'configs' / 'model_a.py'
+    done = json.loads((tmp_path / 'stages.json').read_text())
+    for reading, read_again in ((pipeline.reading_of(a_config), []), ('another', [str(a_config)])):
+        done['test_a']['inputs'] = dict(real=None, reading=reading)
+        (tmp_path / 'stages.json').write_text(json.dumps(done))
+        run_demo(tmp_path, DemoSettings(no_real=True, views=('inverted',)))
+        assert [c[2] for c in calls if c[1].endswith('test.py')] == read_again
+    assert json.loads((tmp_path / 'stages.json').read_text())['test_a']['inputs']['reading'] == \
+        pipeline.reading_of(a_config)

@@ -101,7 +101,8 @@ def test_run_tool_failure_says_the_tools_own_last_line(tmp_path):
         run_tool([sys.executable, '-c', own], log)
 
 
-@pytest.mark.parametrize('old_format', [1, 2])  # before the reading canvas; before A read photos stretched
+# before the reading canvas; before A read photos stretched; before A's soft-NMS and the stages' recorded readings
+@pytest.mark.parametrize('old_format', [1, 2, 3])
 def test_a_test_stage_from_an_older_reading_is_redone(tmp_path, capsys, old_format):
     """The test stages (and what reads their results) are made in a newer format since the reading canvas and
     since model A reads photos contrast-stretched: a demo from before re-reads its models instead of reporting
@@ -112,7 +113,7 @@ def test_a_test_stage_from_an_older_reading_is_redone(tmp_path, capsys, old_form
     assert stages.run('data', lambda: pytest.fail('the data is kept'))['train'] == 5
     assert stages.run('test_a_inverted', lambda: dict(rows=['new']))['rows'] == ['new']
     assert 'test_a_inverted: done earlier by an older demo, redone' in capsys.readouterr().out
-    assert stages.done['test_a_inverted']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 3
+    assert stages.done['test_a_inverted']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 4
 
 
 def test_a_stage_made_from_one_this_run_made_again_is_redone(tmp_path, capsys):
@@ -137,3 +138,17 @@ def test_a_stage_records_the_share_of_cpu_time_the_host_stole_while_it_ran(tmp_p
     assert Stages(tmp_path, force=False).run('train_a', lambda: dict(iters=5))['cpu_steal'] == 0.3
     monkeypatch.setattr('mmdigit.demo.stages.cpu_times', lambda: None)  # no /proc/stat: nothing recorded
     assert 'cpu_steal' not in Stages(tmp_path, force=True).run('train_a', lambda: dict(iters=5))
+
+
+def test_a_stage_read_another_way_is_redone_and_an_input_not_asked_for_is_not(tmp_path, capsys):
+    """Dict inputs: a recorded value that differs redoes the stage; a value given as None asks for nothing, and a
+    key the record lacks was not recorded then: neither redoes it."""
+    first = Stages(tmp_path, force=False)
+    first.run('test_a', lambda: dict(seq_acc=0.7), inputs=dict(real='photos', reading='abc'))
+    again = Stages(tmp_path, force=False)
+    assert again.run('test_a', lambda: pytest.fail('kept'), inputs=dict(real=None, reading='abc'))['seq_acc'] == 0.7
+    assert again.run('test_a', lambda: pytest.fail('kept'), inputs=dict(real='photos', reading='abc',
+                                                                         other='x'))['seq_acc'] == 0.7
+    assert again.run('test_a', lambda: dict(seq_acc=0.8), inputs=dict(real=None, reading='def'))['seq_acc'] == 0.8
+    assert "test_a: done earlier from {'real': 'photos', 'reading': 'abc'}, redone" in capsys.readouterr().out
+    assert json.loads((tmp_path / 'stages.json').read_text())['test_a']['inputs'] == dict(real=None, reading='def')
