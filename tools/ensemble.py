@@ -19,6 +19,9 @@ AP50, whole-number accuracy, and for the fused boxes the best threshold *on this
 validation split to choose ``--score-thr`` and ``--numbers`` for the test split) and writes it to
 ``OUT/ensemble.json``. ``--tune`` chooses all of the fusion settings on a labelled (validation) set and
 writes them to ``OUT/fusion_settings.json``; ``--settings`` applies such a file unchanged (to the test split).
+A tuned file may fuse pred.json's boxes another way than the boxes the numbers are read from (its
+``detection`` settings: the fusion with the best mAP on validation, e.g. soft-NMS over the members, where WBF
+reads the numbers best); the table's mAP is pred.json's.
 Nothing is written unless every input checks out.
 """
 import argparse
@@ -35,6 +38,7 @@ from mmdigit.ensemble import (  # noqa: E402
     FusionSettings,
     ImageSet,
     ModelPredictions,
+    best_trials,
     common_images,
     format_table,
     fuse_models,
@@ -108,9 +112,9 @@ def main(argv=None):
     elif args.tune:
         settings, trials = tune_fusion(models, ids, images, members=args.tune_members)
         path = save_settings(Path(args.out_dir) / 'fusion_settings.json', settings, models, images, trials)
-        best = max(trials, key=lambda t: t.objective)
-        print(f'tuned on {images.source} ({len(trials)} settings tried; accuracy {best.accuracy:.4f}, mAP '
-              f'{best.bbox_mAP:.4f}): {settings.to_dict()} -> {path}')
+        reading, boxes = best_trials(trials)
+        print(f'tuned on {images.source} ({len(trials)} settings tried; accuracy {reading.accuracy:.4f}, mAP '
+              f'{boxes.bbox_mAP:.4f}): {settings.to_dict()} -> {path}')
     else:
         given = dict(method=args.method, iou_thr=args.iou_thr, skip_box_thr=args.skip_box_thr, conf_type=args.conf_type,
                      weights=tuple(args.weights) if args.weights else None, numbers=args.numbers,
@@ -121,16 +125,21 @@ def main(argv=None):
     if len(chosen) < len(models):
         print('fusing ' + ', '.join(str(m.path) for m in chosen) + ' (the members the settings chose)')
     fused = as_written(fuse_models(chosen, ids, images, **settings.fuse_kwargs()))  # read as pred.json holds it
+    boxes = None if settings.detection is None else as_written(
+        fuse_models(chosen, ids, images, **settings.detection.fuse_kwargs()))
     reading = settings.reading(chosen)
     print(f'fused boxes read at score >= {reading.score_thr:.3f} ({reading.source})')
     fused_numbers = reading.decode_all(fused)
     voted = vote_numbers(chosen, ids, settings.weights)
     numbers = fused_numbers if settings.numbers == 'fused' else voted
-    json_path, csv_path = write_predictions(args.out_dir, fused, numbers, images.csv_ids(ids))
-    print(f'fused {len(chosen)} models over {len(ids)} images ({settings.method}): wrote {json_path}, {csv_path}')
+    json_path, csv_path = write_predictions(args.out_dir, fused if boxes is None else boxes, numbers,
+                                            images.csv_ids(ids))
+    how = settings.method if boxes is None else (f'numbers from {settings.method}, pred.json\'s boxes from '
+                                                 f'{settings.detection.method} (IoU {settings.detection.iou_thr})')
+    print(f'fused {len(chosen)} models over {len(ids)} images ({how}): wrote {json_path}, {csv_path}')
     if images.gt is None:
         return None
-    table = score_table(images.gt, models, ids, fused, reading, fused_numbers, voted, settings.method)
+    table = score_table(images.gt, models, ids, fused, reading, fused_numbers, voted, settings.method, boxes)
     atomic_write_text(Path(args.out_dir) / 'ensemble.json', json.dumps(table, indent=2))
     print(format_table(table))
     return table

@@ -19,7 +19,7 @@ checkpoint and model share one loaded model.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -149,7 +149,8 @@ class DigitReader:
         text = '; '.join(f'{", ".join(cfgs)} + {ckpt}' for ckpt, cfgs in by_checkpoint.items())
         if self.fusion is None:
             return text
-        return f'{text} ({len(self.members)} members, {self.fusion.method} fused, {self.fusion.numbers} numbers)'
+        boxes = '' if self.fusion.detection is None else f', boxes by {self.fusion.detection.method}'
+        return f'{text} ({len(self.members)} members, {self.fusion.method} fused, {self.fusion.numbers} numbers{boxes})'
 
     def read(self, image) -> DigitReading:
         return self.read_many([image])[0]
@@ -180,14 +181,18 @@ def fused_readings(fusion, reading: ReadingSettings, member_readings: list, dets
     ``ImageDetections``) fused by ``fusion`` (:func:`mmdigit.ensemble.fuse_detections`, all images in one call;
     ``sizes``: (width, height) each) and read: the fused boxes at ``reading``'s threshold, or the members' vote
     (the number with the most ``weight x confidence``, each member read with its own ``member_readings``; its
-    digits and score are those of the surest member that read it). ``DigitReader`` and the ONNX reader both
-    read an ensemble here."""
+    digits and score are those of the surest member that read it). Each reading's ``detections`` are the boxes
+    ``tools/ensemble.py`` writes to pred.json (``fusion.detection``'s when the settings fuse them another way).
+    ``DigitReader`` and the ONNX reader both read an ensemble here."""
     from mmdigit.ensemble import fuse_detections, vote_number
     fused = fuse_detections(dets, sizes, **fusion.fuse_kwargs())
+    boxes = fused if fusion.detection is None else fuse_detections(dets, sizes, **fusion.detection.fuse_kwargs())
     if fusion.numbers == 'fused':
-        return [DigitReading.of(reading, f.bboxes, f.scores, f.labels) for f in fused]
+        return [replace(DigitReading.of(reading, f.bboxes, f.scores, f.labels),
+                        detections=dict(bboxes=b.bboxes, scores=b.scores, labels=b.labels))
+                for f, b in zip(fused, boxes)]
     out = []
-    for per_member, f in zip(dets, fused):
+    for per_member, f in zip(dets, boxes):
         readings = [r.read(d.bboxes, d.scores, d.labels) for r, d in zip(member_readings, per_member)]
         number = vote_number(readings, fusion.weights)
         k = max((k for k, r in enumerate(readings) if r.number == number), key=lambda k: readings[k].confidence)

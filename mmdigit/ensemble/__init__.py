@@ -20,10 +20,20 @@ from .prediction_files import (
     vote_numbers,
 )
 from .score_table import format_table, score_table, table_row
-from .tuning import NUMBER_SOURCES, FusionSettings, load_settings, save_settings, tune_fusion, write_settings
+from .tuning import (
+    NUMBER_SOURCES,
+    BoxFusion,
+    FusionSettings,
+    best_trials,
+    load_settings,
+    save_settings,
+    tune_fusion,
+    write_settings,
+)
 from .wbf import CONF_TYPES, weighted_boxes_fusion
 
 __all__ = ['CONF_TYPES', 'METHODS', 'SOFT_NMS_METHODS', 'fuse', 'fuse_many', 'nms', 'non_maximum_weighted',
            'soft_nms', 'weighted_boxes_fusion', 'ImageSet', 'ModelPredictions', 'common_images', 'fuse_detections',
            'fuse_models', 'fused_reading', 'vote_number', 'vote_numbers', 'format_table', 'score_table', 'table_row',
-           'NUMBER_SOURCES', 'FusionSettings', 'load_settings', 'save_settings', 'tune_fusion', 'write_settings']
+           'NUMBER_SOURCES', 'BoxFusion', 'FusionSettings', 'best_trials', 'load_settings', 'save_settings',
+           'tune_fusion', 'write_settings']

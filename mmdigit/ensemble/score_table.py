@@ -3,7 +3,8 @@ against one ground truth.
 
 Rows are listed in the order printed; each has a ``kind`` ('model', 'fused' or 'vote'), so readers pick rows
 by kind (:func:`table_row`), not position. Every row: ``name``, ``thr`` (the Task-2 threshold it was read at;
-None for the vote), ``bbox_mAP`` / ``_50`` / ``_75`` and the whole-number scores of
+None for the vote), ``bbox_mAP`` / ``_50`` / ``_75`` (the fused and vote rows: the ensemble's pred.json) and the
+whole-number scores of
 :func:`mmdigit.evaluation.score_numbers`; the fused row adds ``best_thr`` / ``best_accuracy``, the threshold
 sweep on this set (:class:`mmdigit.evaluation.ThresholdSweep`). Choosing settings on a validation split is
 :mod:`.tuning`'s job.
@@ -18,9 +19,11 @@ KINDS = ('model', 'fused', 'vote')
 
 
 def score_table(gt, models: list[ModelPredictions], ids: list[int], fused: dict, reading: ReadingSettings,
-                fused_numbers: dict, voted: dict, method: str) -> list[dict]:
+                fused_numbers: dict, voted: dict, method: str, boxes: dict | None = None) -> list[dict]:
     """Rows for ``ids`` of ``gt`` (a :class:`mmdigit.evaluation.GroundTruth`): the models (each read with its
-    own settings), the ``fused`` boxes (read with ``reading`` as ``fused_numbers``) and the ``voted`` numbers."""
+    own settings), the ``fused`` boxes (read with ``reading`` as ``fused_numbers``) and the ``voted`` numbers.
+    The fused and vote rows' mAP is that of the ensemble's pred.json: ``boxes`` when its boxes are fused another
+    way than the ones read (``FusionSettings.detection``), else ``fused``."""
     from mmdigit.evaluation import ThresholdSweep, detections_map, number_scores
     rows = []
     for m in models:
@@ -28,7 +31,7 @@ def score_table(gt, models: list[ModelPredictions], ids: list[int], fused: dict,
         numbers = m.reading.decode_all(dets)
         rows.append(dict(kind='model', name=str(m.path), thr=m.reading.score_thr,
                          **detections_map(gt.ann_file, dets), **number_scores(gt, numbers, ids)))
-    box_metrics = detections_map(gt.ann_file, fused)
+    box_metrics = detections_map(gt.ann_file, fused if boxes is None else boxes)
     sweep = ThresholdSweep.of_detections(reading.decoder, fused, {i: gt.numbers[i] for i in ids})
     rows.append(dict(kind='fused', name=f'fused boxes ({method}) -> decode', thr=reading.score_thr, **box_metrics,
                      **number_scores(gt, fused_numbers, ids), best_thr=sweep.best_thr,

@@ -6,10 +6,14 @@ the members' vote. Choosing them on the split that is reported would overstate t
 ``tools/ensemble.py --tune`` searches a small grid on a labelled validation split, writes the winner as
 ``fusion_settings.json`` and ``--settings FILE`` applies it to another split as it is.
 
-The objective is whole-number accuracy + COCO mAP of the fused boxes (both are what the ensemble must beat
-its best member on); ties go to the earlier grid point (WBF first, IoU 0.55 first). With ``members=True``
-(``--tune-members``) the members are chosen too, on the validation split, not on the reported one, in two rounds.
-First, backward elimination at the grid's first point (WBF, IoU 0.55, equal weights): all inputs, then each set
+Each grid point is scored on whole-number accuracy (the better of its fused boxes at their best threshold and
+the members' vote) plus the COCO mAP of its fused boxes (both are what the ensemble must beat its best member
+on). The ensemble's members and numbers (pred.csv) come from the best point, its boxes (pred.json) from the
+point with the best mAP among those fusing the same members (``FusionSettings.detection`` when that is another
+point): the boxes that read numbers best are not the boxes that rank best (:class:`FusionSettings`). Ties go to
+the earlier grid point (WBF first, IoU 0.55 first). With ``members=True`` (``--tune-members``) the members are
+chosen too, on the validation split, not on the reported one, in two rounds. First, backward elimination at the
+grid's first point (WBF, IoU 0.55, equal weights): all inputs, then each set
 less one input, going on from the best of those while it beats the set it came from, down to pairs. Then the
 whole grid runs on the best few subsets scored (``FINALISTS``). Why not every subset: they grow as 2^inputs
 (with 10 inputs 1,013 subsets, 8.4 minutes on 2 cores beside another job, 2026-12-01); elimination scores at most
@@ -35,8 +39,8 @@ FINALISTS = 3  # --tune-members: member subsets that get the whole grid after th
 
 
 @dataclass(frozen=True)
-class FusionSettings:
-    """Everything that turns K members' predictions into one pred.json / pred.csv."""
+class BoxFusion:
+    """How the members' boxes become one set of boxes (:func:`mmdigit.ensemble.fuse_many`'s options)."""
 
     method: str = 'wbf'
     iou_thr: float = 0.55
@@ -44,56 +48,91 @@ class FusionSettings:
     weights: tuple | None = None  # one per member, in the order given; None = equal
     skip_box_thr: float = 0.0
     class_agnostic: bool = False
-    numbers: str = 'fused'  # 'fused': decode the fused boxes at score_thr; 'vote': the members' number vote
-    score_thr: float | None = None  # None: the weighted mean of the members' thresholds
-    members: tuple | None = None  # indices of the inputs fused (weights follow them); None = every input
 
     def fuse_kwargs(self) -> dict:
         return dict(method=self.method, iou_thr=self.iou_thr, conf_type=self.conf_type,
                     weights=None if self.weights is None else list(self.weights), skip_box_thr=self.skip_box_thr,
                     class_agnostic=self.class_agnostic)
 
+    @classmethod
+    def from_dict(cls, d: dict, source: str = 'fusion settings') -> BoxFusion:
+        """Checked, one-line errors naming ``source``."""
+        return _checked(cls, d, source)
+
+    def _problems(self):
+        """(ok, why) pairs of what :meth:`from_dict` checks."""
+        from .fusion import METHODS
+        return ((self.method in METHODS, f'method {self.method!r} is not one of {", ".join(METHODS)}'),
+                (self.conf_type in CONF_TYPES, f'conf_type {self.conf_type!r} is not one of {", ".join(CONF_TYPES)}'),
+                (0 < self.iou_thr <= 1, f'iou_thr {self.iou_thr} is not in (0, 1]'),
+                (self.weights is None or all(w >= 0 for w in self.weights) and sum(self.weights) > 0,
+                 f'weights {self.weights} must be >= 0 and not all 0'))
+
+
+@dataclass(frozen=True)
+class FusionSettings(BoxFusion):
+    """Everything that turns K members' predictions into one pred.json / pred.csv: the box fusion the number is
+    read from (this class's :class:`BoxFusion` fields), where the number comes from, and the box fusion whose
+    boxes pred.json holds (``detection``: Task 1's, None when it is the same).
+
+    Why two box fusions: the boxes that read numbers best are not the boxes that rank best under COCO mAP.
+    Reading wants each digit once (WBF merges the members' boxes into one per digit), mAP rewards keeping the
+    members' near-duplicates at lower scores (soft-NMS over the members: one of them is often the better
+    localised). On the 2026-12-05 13:16 demo's validation split the reading's WBF scored mAP 0.675 and
+    gaussian soft-NMS over the same members 0.680; on the test split and the real photos 0.664 / 0.404
+    against 0.671 / 0.415, while soft-NMS's boxes read 2-3 points fewer numbers. Both are chosen on the
+    validation split (:func:`tune_fusion`), over the same members."""
+
+    numbers: str = 'fused'  # 'fused': decode the fused boxes at score_thr; 'vote': the members' number vote
+    score_thr: float | None = None  # None: the weighted mean of the members' thresholds
+    members: tuple | None = None  # indices of the inputs fused (weights follow them); None = every input
+    detection: BoxFusion | None = None  # pred.json's boxes (same members); None: the boxes the number is read from
+
+    @property
+    def reading_boxes(self) -> BoxFusion:
+        """The box fusion the number is read from (the fused boxes; for the vote, only the members' boxes count)."""
+        return BoxFusion(**{f: getattr(self, f) for f in BoxFusion.__dataclass_fields__})
+
+    @property
+    def detection_boxes(self) -> BoxFusion:
+        """The box fusion whose boxes pred.json holds (Task 1)."""
+        return self.reading_boxes if self.detection is None else self.detection
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d['weights'] = None if self.weights is None else list(self.weights)
         d['members'] = None if self.members is None else list(self.members)
+        if self.detection is not None:
+            d['detection']['weights'] = None if self.detection.weights is None else list(self.detection.weights)
         return d
 
     @classmethod
     def from_dict(cls, d: dict, source: str = 'fusion settings') -> FusionSettings:
-        from .fusion import METHODS
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise PredictionFileError(f'{source}: unknown fusion setting(s) {", ".join(unknown)}')
-        try:
-            s = cls(**{**d, 'weights': None if d.get('weights') is None else tuple(float(w) for w in d['weights']),
-                       'members': None if d.get('members') is None else tuple(int(i) for i in d['members'])})
-        except (TypeError, ValueError) as e:
-            raise PredictionFileError(f'{source}: weights and members must be lists of numbers ({e})') from None
-        checks = ((s.method in METHODS, f'method {s.method!r} is not one of {", ".join(METHODS)}'),
-                  (s.conf_type in CONF_TYPES, f'conf_type {s.conf_type!r} is not one of {", ".join(CONF_TYPES)}'),
-                  (s.numbers in NUMBER_SOURCES, f'numbers {s.numbers!r} is not fused or vote'),
-                  (0 < s.iou_thr <= 1, f'iou_thr {s.iou_thr} is not in (0, 1]'),
-                  (s.score_thr is None or 0 <= s.score_thr <= 1, f'score_thr {s.score_thr} is not in [0, 1]'),
-                  (s.weights is None or all(w >= 0 for w in s.weights) and sum(s.weights) > 0,
-                   f'weights {s.weights} must be >= 0 and not all 0'),
-                  (s.members is None or len(s.members) >= 1 and min(s.members) >= 0
-                   and len(set(s.members)) == len(s.members), f'members {s.members} must be distinct input indices'),
-                  (s.members is None or s.weights is None or len(s.weights) == len(s.members),
-                   f'{len(s.weights or ())} weights for {len(s.members or ())} members'))
-        for ok, why in checks:
-            if not ok:
-                raise PredictionFileError(f'{source}: {why}')
-        return s
+        if isinstance(d.get('detection'), dict):
+            d = dict(d, detection=BoxFusion.from_dict(d['detection'], f'{source}: detection'))
+        elif d.get('detection') is not None:
+            raise PredictionFileError(f'{source}: detection must be an object of box fusion settings')
+        return _checked(cls, d, source)
+
+    def _problems(self):
+        s = self
+        return (*super()._problems(),
+                (s.numbers in NUMBER_SOURCES, f'numbers {s.numbers!r} is not fused or vote'),
+                (s.score_thr is None or 0 <= s.score_thr <= 1, f'score_thr {s.score_thr} is not in [0, 1]'),
+                (s.members is None or len(s.members) >= 1 and min(s.members) >= 0
+                 and len(set(s.members)) == len(s.members), f'members {s.members} must be distinct input indices'),
+                *((s.members is None or w is None or len(w) == len(s.members),
+                   f'{len(w or ())} weights for {len(s.members or ())} members')
+                  for w in (s.weights, s.detection and s.detection.weights)))
 
     def check_inputs(self, n_inputs: int, source: str = 'fusion settings', then: str = '') -> None:
         """Raise a one-line error naming ``source`` unless these settings fit ``n_inputs`` inputs."""
         if self.members is not None and max(self.members) >= n_inputs:
             raise PredictionFileError(f'{source} fuse input {max(self.members) + 1} of {n_inputs} given{then}')
-        if self.weights is not None and self.members is None and len(self.weights) != n_inputs:
-            raise PredictionFileError(f'{source} were chosen for {len(self.weights)} members, {n_inputs} '
-                                      f'given{then}')
+        for weights in (self.weights, self.detection and self.detection.weights):
+            if weights is not None and self.members is None and len(weights) != n_inputs:
+                raise PredictionFileError(f'{source} were chosen for {len(weights)} members, {n_inputs} '
+                                          f'given{then}')
 
     def chosen(self, models: list):
         """The inputs these settings fuse, in their order (all of them when ``members`` is None)."""
@@ -125,6 +164,23 @@ class Trial:
     @property
     def objective(self) -> float:
         return self.accuracy + self.bbox_mAP
+
+
+def _checked(cls, d: dict, source: str):
+    """``cls(**d)`` (lists as tuples), refused in one line naming ``source`` when a field is unknown or a value
+    does not fit (``cls._problems``)."""
+    unknown = sorted(set(d) - set(cls.__dataclass_fields__))
+    if unknown:
+        raise PredictionFileError(f'{source}: unknown fusion setting(s) {", ".join(unknown)}')
+    try:
+        s = cls(**{**d, 'weights': None if d.get('weights') is None else tuple(float(w) for w in d['weights']),
+                   **({} if d.get('members') is None else {'members': tuple(int(i) for i in d['members'])})})
+    except (TypeError, ValueError) as e:
+        raise PredictionFileError(f'{source}: weights and members must be lists of numbers ({e})') from None
+    for ok, why in s._problems():
+        if not ok:
+            raise PredictionFileError(f'{source}: {why}')
+    return s
 
 
 def candidate_grid(n_models: int, member_accuracy: list[float]) -> list[FusionSettings]:
@@ -213,15 +269,25 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
         ranked = sorted(first, key=lambda k: -first[k].objective)  # stable: the earlier scored first among equals
         for subset in [k for k in first if k in ranked[:finalists]]:
             trials += [trial(s) for s in subset_grid(subset)[1:]]
-    best = max(trials, key=lambda t: t.objective)  # max keeps the first of equals
-    return best.settings, trials
+    reading, boxes = best_trials(trials)
+    if boxes.settings.reading_boxes == reading.settings.reading_boxes:
+        return reading.settings, trials
+    return replace(reading.settings, detection=boxes.settings.reading_boxes), trials
+
+
+def best_trials(trials: list[Trial]) -> tuple[Trial, Trial]:
+    """The trial whose numbers are read (best accuracy + mAP: the members are chosen on both) and the trial whose
+    boxes pred.json holds (best mAP among the trials fusing the same members); the first of equals (grid order)."""
+    reading = max(trials, key=lambda t: t.objective)
+    boxes = max((t for t in trials if t.settings.members == reading.settings.members), key=lambda t: t.bbox_mAP)
+    return reading, boxes
 
 
 def save_settings(path, settings: FusionSettings, models: list[ModelPredictions], images: ImageSet,
                   trials: list[Trial]) -> Path:
     """``fusion_settings.json``: the chosen settings, the members and the set they were chosen on, every trial."""
     return write_settings(path, settings, [str(m.path) for m in models], chosen_on=images.source,
-                          objective='whole-number accuracy + bbox mAP',
+                          objective='whole-number accuracy + bbox mAP; pred.json\'s boxes: bbox mAP (the same members)',
                           trials=[dict(settings=t.settings.to_dict(), accuracy=t.accuracy, bbox_mAP=t.bbox_mAP,
                                        **t.extra) for t in trials])
 

@@ -105,3 +105,33 @@ def test_fusion_settings_file_chooses_the_members_run(trained, unstretched, tiny
         DigitReader(cfg_path, ckpt, members=[unstretched], fusion=FusionSettings(weights=(1, 1, 1)))
     with pytest.raises(ValueError, match='a config or a \\(config, checkpoint\\) pair'):
         DigitReader(cfg_path, ckpt, members=[(cfg_path, ckpt, ckpt)])
+
+
+def test_pred_json_boxes_fused_their_own_way_leave_the_number_as_it_was(trained, unstretched, tiny_digits):
+    # settings whose pred.json boxes come from another fusion (FusionSettings.detection): the reader's detections
+    # are that fusion of what each view reads alone, its numbers and digits those of the reading's fusion
+    import mmcv
+
+    from mmdigit.apis import DigitReader
+    from mmdigit.ensemble import BoxFusion, FusionSettings, fuse_detections
+    from mmdigit.recognition import ImageDetections
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    files = images(tiny_digits)
+    alone = [[ImageDetections(*(r.detections[k] for k in ('bboxes', 'scores', 'labels')))
+              for r in DigitReader(c, ckpt).read_many(files, batch_size=3)] for c in (cfg_path, unstretched)]
+    sizes = [mmcv.imread(f).shape[1::-1] for f in files]
+    boxes = BoxFusion('soft_nms', 0.5)
+    want = fuse_detections([list(d) for d in zip(*alone)], sizes, **boxes.fuse_kwargs())
+    for numbers in ('fused', 'vote'):
+        settings = FusionSettings(numbers=numbers, score_thr=0.2)
+        plain = DigitReader(cfg_path, ckpt, members=[unstretched], fusion=settings).read_many(files, batch_size=3)
+        split = DigitReader(cfg_path, ckpt, members=[unstretched],
+                            fusion=FusionSettings(numbers=numbers, score_thr=0.2, detection=boxes))
+        assert 'boxes by soft_nms' in split.describe()
+        got = split.read_many(files, batch_size=3)
+        assert [(g.number, g.score, g.digits) for g in got] == [(p.number, p.score, p.digits) for p in plain]
+        assert any(len(g.detections['scores']) != len(p.detections['scores']) for g, p in zip(got, plain))
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g.detections['scores'], w.scores, atol=1e-6)
+            np.testing.assert_allclose(g.detections['bboxes'], w.bboxes, atol=1e-3)

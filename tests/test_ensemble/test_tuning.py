@@ -1,6 +1,8 @@
 """Fusion settings chosen on a validation split (``--tune``) and applied unchanged (``--settings``)."""
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from mmdigit.ensemble import FusionSettings, ImageSet, ModelPredictions, load_settings, tune_fusion
@@ -237,3 +239,80 @@ def test_a_trial_scores_the_fusion_as_the_written_files_read_it(tmp_path):
     # 0.5 read '5' and the trial claimed 1.0 that the written pred.csv did not hold)
     assert trial.extra['fused_accuracy'] == 0.0
     assert applied['accuracy'] == trial.accuracy
+
+
+def test_best_trials_read_numbers_at_the_best_objective_and_boxes_at_the_best_map_of_its_members():
+    from mmdigit.ensemble import best_trials
+    from mmdigit.ensemble.tuning import Trial
+    trials = [Trial(FusionSettings('wbf', 0.55), 0.90, 0.60),
+              Trial(FusionSettings('soft_nms', 0.55), 0.85, 0.64),  # best mAP of all members, worse numbers
+              Trial(FusionSettings('nms', 0.55, members=(0, 1)), 0.70, 0.70),  # best mAP overall: other members
+              Trial(FusionSettings('nmw', 0.55), 0.84, 0.64)]  # equal mAP: the first wins
+    reading, boxes = best_trials(trials)
+    assert (reading, boxes) == (trials[0], trials[1])
+    assert best_trials(trials[2:3]) == (trials[2], trials[2])
+
+
+def test_tuning_fuses_pred_json_boxes_at_the_best_map_point_of_the_chosen_members(members):
+    from mmdigit.ensemble import BoxFusion, best_trials
+    gt_path, ids, models = members
+    best, trials = tune_fusion(models, ids, ImageSet.load(ann_file=gt_path))
+    reading, boxes = best_trials(trials)
+    assert replace(best, detection=None) == reading.settings
+    assert best.detection_boxes == boxes.settings.reading_boxes and isinstance(best.detection_boxes, BoxFusion)
+    assert (best.detection is None) == (boxes.settings.reading_boxes == reading.settings.reading_boxes)
+
+
+def test_settings_with_their_own_pred_json_boxes_round_trip_and_refuse_bad_ones(tmp_path):
+    from mmdigit.ensemble import BoxFusion
+    s = FusionSettings('wbf', 0.55, weights=(0.8, 0.7), members=(0, 2), score_thr=0.4,
+                       detection=BoxFusion('soft_nms', 0.5, weights=(0.8, 0.7)))
+    path = tmp_path / 'fusion_settings.json'
+    path.write_text(json.dumps(dict(settings=s.to_dict(), members=['a', 'b', 'c'])))
+    assert load_settings(path, 3) == s and s.detection_boxes == s.detection
+    assert FusionSettings().detection_boxes == FusionSettings().reading_boxes == BoxFusion()
+    for bad, why in ((dict(method='median'), "detection: method 'median' is not one of"),
+                     (dict(weights=[1.0]), '1 weights for 2 members'),
+                     (dict(numbers='vote'), 'detection: unknown fusion setting'),
+                     (dict(iou_thr=0), 'iou_thr 0 is not in')):
+        path.write_text(json.dumps(dict(settings=dict(s.to_dict(), detection=dict(s.to_dict()['detection'], **bad)))))
+        with pytest.raises(PredictionFileError, match=why):
+            load_settings(path, 3)
+    path.write_text(json.dumps(dict(settings=dict(s.to_dict(), detection='soft_nms'))))
+    with pytest.raises(PredictionFileError, match='detection must be an object'):
+        load_settings(path, 3)
+    unchosen = FusionSettings(detection=BoxFusion('soft_nms', weights=(1.0, 2.0)))
+    with pytest.raises(PredictionFileError, match='chosen for 2 members, 3 given'):
+        unchosen.check_inputs(3)
+
+
+def test_cli_writes_pred_json_from_the_detection_fusion_and_pred_csv_from_the_reading(members, tmp_path, capsys):
+    from mmdigit.ensemble import BoxFusion, fuse_models
+    from mmdigit.ensemble.tuning import write_settings
+    from mmdigit.evaluation import detections_map
+    from mmdigit.recognition import as_written, read_pred_csv, read_pred_json
+    from tools.ensemble import main
+    gt_path, ids, models = members
+    preds = [str(m.path) for m in models]
+    images = ImageSet.load(ann_file=gt_path)
+    plain = FusionSettings('wbf', 0.55, score_thr=0.5)
+    split = replace(plain, detection=BoxFusion('soft_nms', 0.5))
+    out = {}
+    for name, s in (('plain', plain), ('split', split)):
+        settings = write_settings(tmp_path / f'{name}.json', s, preds)
+        out[name] = main([*preds, '--ann-file', str(gt_path), '--settings', str(settings), '--out-dir',
+                          str(tmp_path / name)])
+    assert "pred.json's boxes from soft_nms" in capsys.readouterr().out
+    assert read_pred_csv(tmp_path / 'split' / 'pred.csv') == read_pred_csv(tmp_path / 'plain' / 'pred.csv')
+    want = as_written(fuse_models(models, ids, images, **split.detection.fuse_kwargs()))
+    got = read_pred_json(tmp_path / 'split' / 'pred.json')
+    assert sorted(got) == sorted(i for i in want if len(want[i].scores))
+    for i, w in want.items():
+        if len(w.scores):
+            np.testing.assert_allclose(got[i].scores, w.scores)
+            np.testing.assert_allclose(got[i].bboxes, w.bboxes, atol=1e-3)
+    split_rows = {r['kind']: r for r in out['split']}
+    plain_rows = {r['kind']: r for r in out['plain']}
+    assert split_rows['fused']['bbox_mAP'] == pytest.approx(detections_map(gt_path, want)['bbox_mAP'])
+    assert split_rows['vote']['bbox_mAP'] == split_rows['fused']['bbox_mAP'] != plain_rows['fused']['bbox_mAP']
+    assert split_rows['fused']['accuracy'] == plain_rows['fused']['accuracy']
