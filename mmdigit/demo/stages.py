@@ -56,11 +56,12 @@ class Stages:
     # 7: the members chosen in two rounds (mmdigit.ensemble.tuning), the larger and equalized views offered too
     # 8: the members' first round by backward elimination; 9: the members' tests read on the reading canvas;
     # real 10: model A's classifier on the labelled boxes beside its own reading (2026-12-03)
+    # ensemble 10: pred.json's boxes fused their own way (FusionSettings.detection, 2026-12-05; 'real' follows it)
     # speed 2: the demo's reader (its ensemble members) is timed too; 3: on the reading canvas
     # pictures 2: on the reading canvas
     # train_a 2: the CPU config's 48-channel FPN (2026-12-01): a model A of 64 channels no longer loads into it;
     # 3: its R-CNN's 512-wide FCs (2026-12-02)
-    FORMATS = {'ensemble': 9, 'real': 10, 'speed': 3, 'pictures': 2, 'train_a': 3}
+    FORMATS = {'ensemble': 10, 'real': 10, 'speed': 3, 'pictures': 2, 'train_a': 3}
     # every test stage (test_a, test_a_<view>, test_s, test_b): 2 = read on the reading canvas (2026-12-01), so a
     # demo from before it reports what the model reads now, not what it read then; 3 = model A reads each photo
     # contrast-stretched (2026-12-04); 4 = A reads with soft-NMS in its R-CNN and each test stage records its reading
