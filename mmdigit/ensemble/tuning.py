@@ -80,8 +80,8 @@ class FusionSettings(BoxFusion):
     members' near-duplicates at lower scores (soft-NMS over the members: one of them is often the better
     localised). On the 2026-12-05 13:16 demo's validation split the reading's WBF scored mAP 0.675 and
     gaussian soft-NMS over the same members 0.680; on the test split and the real photos 0.664 / 0.404
-    against 0.671 / 0.415, while soft-NMS's boxes read 2-3 points fewer numbers. Both are chosen on the
-    validation split (:func:`tune_fusion`), over the same members."""
+    against 0.671 / 0.415, while soft-NMS's boxes read fewer numbers (validation 0.838 against 0.866). Both are
+    chosen on the validation split (:func:`tune_fusion`), over the same members."""
 
     numbers: str = 'fused'  # 'fused': decode the fused boxes at score_thr; 'vote': the members' number vote
     score_thr: float | None = None  # None: the weighted mean of the members' thresholds
