@@ -135,7 +135,7 @@ def main(argv=None):
     json_path, csv_path = write_predictions(args.out_dir, fused if boxes is None else boxes, numbers,
                                             images.csv_ids(ids))
     how = settings.method if boxes is None else (f'numbers from {settings.method}, pred.json\'s boxes from '
-                                                 f'{settings.detection.method} (IoU {settings.detection.iou_thr})')
+                                                 f'{settings.detection.method}')
     print(f'fused {len(chosen)} models over {len(ids)} images ({how}): wrote {json_path}, {csv_path}')
     if images.gt is None:
         return None

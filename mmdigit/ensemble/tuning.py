@@ -184,15 +184,17 @@ def _checked(cls, d: dict, source: str):
 
 
 def candidate_grid(n_models: int, member_accuracy: list[float]) -> list[FusionSettings]:
-    """WBF (IoU x score rule) and NMS / soft-NMS / NMW (IoU), each with equal or accuracy-proportional weights."""
+    """WBF (IoU x score rule), NMS and NMW (IoU) and gaussian soft-NMS (once: it decays by IoU and has no IoU
+    threshold), each with equal or accuracy-proportional weights."""
     weightings = {'equal': None, 'accuracy': tuple(round(max(a, 1e-3), 4) for a in member_accuracy)}
     if n_models < 2 or len(set(weightings['accuracy'])) == 1:
         weightings.pop('accuracy')
+    ious = (0.55, 0.45, 0.65)
     grid = []
-    for iou, w in itertools.product((0.55, 0.45, 0.65), weightings.values()):
+    for iou, w in itertools.product(ious, weightings.values()):
         for conf in ('avg', 'max', 'box_and_model_avg'):
             grid.append(FusionSettings('wbf', iou, conf, w))
-        for method in ('nms', 'soft_nms', 'nmw'):
+        for method in ('nms', 'soft_nms', 'nmw') if iou == ious[0] else ('nms', 'nmw'):
             grid.append(FusionSettings(method, iou, 'avg', w))
     return grid
 

@@ -39,7 +39,9 @@ def test_tuning_picks_the_best_grid_point_and_its_reading(members):
 def test_grid_weighs_members_equally_or_by_accuracy():
     grid = candidate_grid(3, [0.8, 0.7, 0.5])
     assert {s.weights for s in grid} == {None, (0.8, 0.7, 0.5)}
-    assert {s.method for s in grid} == {'wbf', 'nms', 'soft_nms', 'nmw'}
+    assert {s.method for s in grid} == {'wbf', 'nms', 'soft_nms', 'nmw'} and len(grid) == 32
+    # gaussian soft-NMS has no IoU threshold: one point a weighting, not three identical ones
+    assert [(s.iou_thr, s.weights) for s in grid if s.method == 'soft_nms'] == [(0.55, None), (0.55, (0.8, 0.7, 0.5))]
     assert {s.weights for s in candidate_grid(2, [0.6, 0.6])} == {None}  # equal accuracies: one weighting
 
 
@@ -133,9 +135,9 @@ def test_tuning_leaves_out_a_member_that_only_dilutes(tmp_path):
     assert {(t.settings.method, t.settings.iou_thr, t.settings.weights) for t in trials[:4]} == {('wbf', 0.55, None)}
     whole = [subset for subset in subsets if len([t for t in trials if t.settings.members == subset]) > 1]
     assert len(whole) == 3 and (0, 1) in whole
-    for subset in whole:  # 18 settings per weighting
+    for subset in whole:  # 16 settings per weighting
         tried = [t.settings for t in trials if t.settings.members == subset]
-        assert len(tried) in (18, 36) and {s.method for s in tried} == {'wbf', 'nms', 'soft_nms', 'nmw'}
+        assert len(tried) in (16, 32) and {s.method for s in tried} == {'wbf', 'nms', 'soft_nms', 'nmw'}
     left = next(subset for subset in subsets if subset not in whole)  # the worst at the first point
     first = {t.settings.members: t.objective for t in trials[:4]}
     assert first[left] == min(first.values())
@@ -151,11 +153,11 @@ def test_member_search_grows_with_the_eliminated_subsets_and_the_finalists(tmp_p
     models = [ModelPredictions(simulate_model(tmp_path, str(k), anns, ids, seed=k, miss=0.1, wrong=0.1))
               for k in range(5)]
     _, trials = tune_fusion(models, ids, ImageSet.load(ann_file=gt_path), members=True, finalists=2)
-    first = trials[:len(trials) - 2 * 35]  # then the other 35 grid points for each of the 2 finalists
+    first = trials[:len(trials) - 2 * 31]  # then the other 31 grid points for each of the 2 finalists
     assert 1 + 5 <= len(first) <= 1 + 5 + 4 + 3  # at most 13 of the 26 subsets: all five, fours, threes, pairs
     assert {(t.settings.method, t.settings.iou_thr, t.settings.conf_type, t.settings.weights) for t in first} == {
         ('wbf', 0.55, 'avg', None)} and len({t.settings.members for t in first}) == len(first)
-    # every subset at every setting: 26 x 36 = 936
+    # every subset at every setting: 26 x 32 = 832
     assert len({t.settings for t in trials}) == len(trials)  # nothing tried twice
 
 
