@@ -185,9 +185,9 @@ def fused_readings(fusion, reading: ReadingSettings, member_readings: list, dets
     ``tools/ensemble.py`` writes to pred.json (``fusion.detection``'s when the settings fuse them another way).
     ``DigitReader`` and the ONNX reader both read an ensemble here."""
     from mmdigit.ensemble import fuse_detections, vote_number
-    fused = fuse_detections(dets, sizes, **fusion.fuse_kwargs())
-    boxes = fused if fusion.detection is None else fuse_detections(dets, sizes, **fusion.detection.fuse_kwargs())
-    if fusion.numbers == 'fused':
+    boxes = fuse_detections(dets, sizes, **fusion.detection_boxes.fuse_kwargs())
+    if fusion.numbers == 'fused':  # read from the reading's own fusion (the vote reads the members' boxes)
+        fused = boxes if fusion.detection is None else fuse_detections(dets, sizes, **fusion.fuse_kwargs())
         return [replace(DigitReading.of(reading, f.bboxes, f.scores, f.labels),
                         detections=dict(bboxes=b.bboxes, scores=b.scores, labels=b.labels))
                 for f, b in zip(fused, boxes)]
