@@ -83,6 +83,32 @@ def test_threshold_sweep_matches_single_decodes():
         assert swept == [NumberDecoder(score_thr=t).decode(b, s, lab) for t in grid]
 
 
+def test_a_one_taller_than_the_other_digits_is_not_read():
+    # "23" with a door frame beside it read as a 1, half as tall again as the digits
+    digits = [(10, 10, 10, 20), (22, 10, 10, 20)]
+    frame = (36, 4, 4, 30)
+    b = boxes(*digits, frame)
+    scores, labels = [0.9, 0.9, 0.95], [2, 3, 1]
+    assert NumberDecoder().decode(b, scores, labels) == '23'
+    assert NumberDecoder(tall_one=None).decode(b, scores, labels) == '231'
+    assert NumberDecoder(tall_one=1.6).decode(b, scores, labels) == '231'  # 1.5x is under this ratio
+    # a 1 as tall as its neighbours (or a little taller) is a digit; a tall box of another digit is read
+    assert NumberDecoder().decode(boxes(*digits, (34, 9, 6, 23)), scores, labels) == '231'
+    assert NumberDecoder().decode(b, scores, [2, 3, 7]) == '237'
+    # the median of the other digits, so the shorter of two 1s stays
+    assert NumberDecoder().decode(boxes((10, 10, 6, 20), (20, 4, 6, 30)), [0.9, 0.9], [1, 1]) == '1'
+    # the selected indices and the threshold sweep leave it out the same way
+    assert NumberDecoder().select(b, scores, labels).tolist() == [0, 1]
+    assert NumberDecoder().decode_thresholds(b, [0.9, 0.6, 0.95], labels, [0.5, 0.7, 0.96]) == ['23', '2', NO_NUMBER]
+
+
+def test_tall_one_must_be_a_ratio_of_at_least_one():
+    with pytest.raises(ValueError, match='tall_one 0.9'):
+        NumberDecoder(tall_one=0.9)
+    with pytest.raises(ValueError, match='tall_one'):
+        NumberDecoder(tall_one='1.2')
+
+
 def test_mismatched_lengths_raise():
     with pytest.raises(ValueError, match='lengths differ'):
         NumberDecoder().decode(boxes((1, 1, 5, 5)), [0.9, 0.8], [1])
