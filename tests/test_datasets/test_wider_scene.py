@@ -1,0 +1,89 @@
+"""Photos with more scene around their numbers: the canvas, the labels moving with the photo, the tool's refusals."""
+import json
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from mmdigit.datasets.coco_io import CATEGORIES, load_coco
+from mmdigit.datasets.wider_scene import widen_scene, write_wider_scene_set
+from mmdigit.utils.cli import run_main
+from tests.helpers import REPO
+
+sys.path.insert(0, str(REPO / 'tools' / 'dataset_converters'))
+import wider_scene as wider_scene_tool  # noqa: E402
+
+
+def labelled_set(tmp_path):
+    """Two photos (random texture, 40 x 80 and 30 x 50) with a box each, as a COCO json."""
+    rng = np.random.default_rng(1)
+    images, annotations = [], []
+    for k, (h, w) in enumerate([(40, 80), (30, 50)]):
+        name = f'{k + 1}.jpg' if k == 0 else f'sub/{k + 1}.png'
+        (tmp_path / 'img' / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / 'img' / name), rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+        images.append(dict(id=k + 1, file_name=name, width=w, height=h))
+        annotations.append(dict(id=k + 1, image_id=k + 1, bbox=[10.0, 5.0, 12.0, 20.0], category_id=3, area=240.0,
+                                iscrowd=0))
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(dict(images=images, annotations=annotations, categories=CATEGORIES)))
+    return ann
+
+
+def test_widen_scene_keeps_the_photo_inside_a_canvas_factor_times_its_size():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    canvas, (x, y) = widen_scene(photo, 2.0, np.random.default_rng(3))
+    assert canvas.shape == (80, 120, 3) and canvas.dtype == np.uint8
+    assert 0 <= x <= 60 and 0 <= y <= 40
+    # the photo's middle is the photo itself; only its edge is blended into the blurred scene
+    inner = canvas[y + 10:y + 30, x + 10:x + 50].astype(int) - photo[10:30, 10:50]
+    assert np.abs(inner).max() <= 1
+    outside = np.ones(canvas.shape[:2], bool)
+    outside[y:y + 40, x:x + 60] = False
+    assert canvas[outside].std() < photo.std() / 2  # the scene around it is the photo blurred
+    assert np.array_equal(widen_scene(photo, 1.0, rng)[0], photo)
+    with pytest.raises(ValueError, match='factor'):
+        widen_scene(photo, 0.5, rng)
+
+
+def test_the_labels_move_with_the_photo(tmp_path):
+    ann = labelled_set(tmp_path)
+    data = write_wider_scene_set(ann, tmp_path / 'img', tmp_path / 'out', 1.5, seed=0)
+    written = load_coco(tmp_path / 'out' / 'ann.json')
+    assert written == json.loads(json.dumps(data))
+    original = json.loads(ann.read_text())
+    for before, after, box_before, box_after in zip(original['images'], written['images'],
+                                                    original['annotations'], written['annotations']):
+        img = cv2.imread(str(tmp_path / 'out' / 'images' / after['file_name']))
+        src = cv2.imread(str(tmp_path / 'img' / before['file_name']))
+        assert img.shape[:2] == (after['height'], after['width']) == (round(before['height'] * 1.5),
+                                                                      round(before['width'] * 1.5))
+        assert after['file_name'].endswith('.png')
+        # the labelled box's middle holds the same pixels as before (the JPEG one within its re-encoding)
+        bx, by = (int(v) for v in box_after['bbox'][:2])
+        ox, oy = (int(v) for v in box_before['bbox'][:2])
+        moved = img[by + 6:by + 14, bx + 3:bx + 9].astype(int)
+        assert np.abs(moved - src[oy + 6:oy + 14, ox + 3:ox + 9]).max() <= 1
+        assert box_after['bbox'][2:] == box_before['bbox'][2:]
+
+
+def test_the_tool_refuses_to_overwrite_and_bad_factors(tmp_path, capsys):
+    ann = labelled_set(tmp_path)
+    argv = ['--ann-file', ann, '--img-dir', tmp_path / 'img', '--out', tmp_path / 'out', '--factor', 2]
+    assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in argv]) == 0
+    assert '2 images (2 boxes)' in capsys.readouterr().out
+    before = (tmp_path / 'out' / 'ann.json').read_text()
+    assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('wider_scene: ') and 'ann.json exists' in err and '\n' not in err
+    assert (tmp_path / 'out' / 'ann.json').read_text() == before
+    with pytest.raises(SystemExit):
+        wider_scene_tool.main([str(a) for a in argv[:-1]] + ['0.8'])
+    assert '--factor 0.8' in capsys.readouterr().err
+    (tmp_path / 'img' / '1.jpg').write_bytes(b'not an image')
+    argv = [*argv[:5], tmp_path / 'out2', '--factor', 2]
+    assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert '1.jpg' in err and '\n' not in err and not (tmp_path / 'out2' / 'ann.json').exists()
