@@ -39,8 +39,8 @@ class NumberDecoder:
         tall_one: a 1 whose box is more than this many times as tall as the median of the other read digits is
             not read (``None``: every 1 is). A house number's digits share one height; a door frame, a window
             bar or a sign's edge beside the number reads as a 1 and its box is taller. Measured 2026-12-05 on
-            four demo models' detections: validation (synthetic) +0.0 to +0.7 points at 1.2 (1.3: +0.0 to
-            +0.4), the real photos -0.4 to +0.8, the same photos with more scene around them +3 to +6
+            four demo models' detections: validation (synthetic) +0.3 to +0.7 points at 1.2 (1.3: +0.3 to
+            +0.4), the real photos -0.4 to +0.8, the same photos with more scene around them +2 to +7
             (README, "Reading the number").
     """
 
