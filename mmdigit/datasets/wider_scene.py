@@ -50,11 +50,16 @@ def write_wider_scene_set(ann_file, img_dir, out_dir, factor: float, seed: int =
     (out_dir / 'images').mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     new = copy.deepcopy(data)
-    shift = {}
+    names = {}  # output name -> input name, checked before anything is written: a.jpg and a.png both -> a.png
     for info in new['images']:
+        name = str(Path(info['file_name']).with_suffix('.png'))
+        if name in names:
+            raise DataError(f'{ann_file}: {names[name]} and {info["file_name"]} would both be written as {name}')
+        names[name] = info['file_name']
+    shift = {}
+    for info, name in zip(new['images'], names):
         image = read_image(img_dir / info['file_name'])  # RGB
         canvas, shift[info['id']] = widen_scene(image, factor, rng)
-        name = str(Path(info['file_name']).with_suffix('.png'))
         path = out_dir / 'images' / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(path), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR)):

@@ -67,6 +67,13 @@ def test_the_labels_move_with_the_photo(tmp_path):
         moved = img[by + 6:by + 14, bx + 3:bx + 9].astype(int)
         assert np.abs(moved - src[oy + 6:oy + 14, ox + 3:ox + 9]).max() <= 1
         assert box_after['bbox'][2:] == box_before['bbox'][2:]
+    # two photos that would share one output name are refused before anything is written
+    clash = json.loads(ann.read_text())
+    clash['images'][1]['file_name'] = '1.png'
+    (tmp_path / 'clash.json').write_text(json.dumps(clash))
+    with pytest.raises(ValueError, match='1.jpg and 1.png would both be written as 1.png'):
+        write_wider_scene_set(tmp_path / 'clash.json', tmp_path / 'img', tmp_path / 'clash', 1.5)
+    assert not list((tmp_path / 'clash' / 'images').iterdir())
 
 
 def test_the_tool_refuses_to_overwrite_and_bad_factors(tmp_path, capsys):
