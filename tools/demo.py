@@ -1,6 +1,7 @@
 """The whole job, offline, on CPU: data -> a trained model -> pred.json/pred.csv -> ensemble -> pictures.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 15] [--minutes-crop 3] [--minutes-b 0]
+        [--calibration-images 3000]
         [--views [VIEW ...]] [--snapshot-member] [--budget-minutes 30]
         [--real-dir ../shared/svhn-reference/real-dev | --no-real]
 
@@ -13,6 +14,8 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   train_crop  model A's digit crop classifier (configs/digit_crop_classifier_cpu.py) for --minutes-crop on the
             rendered digits: A and its views then read with it (test_cfg.reclassify, their configs written to
             <work-dir>/configs/)
+  calibrate_a  the Task-2 threshold of A's reading (with its classifier), chosen on --calibration-images renders of
+            their own (another seed; 0: the validation split) by tools/calibrate.py and stored beside A's checkpoint
   test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py); the
             validation split's pred.json too (for choosing the ensemble's settings)
   test_a_<view>  model A reading the photos another way (the same checkpoint, configs/digit_frcnn_r18_cpu_<view>.py):
@@ -54,6 +57,9 @@ def main(argv=None):
     p.add_argument('--train-images', type=int, default=DEFAULTS.train_images, help='training images at most '
                    '(fewer where the measured step time says training will read fewer; default %(default)s)')
     p.add_argument('--test-images', type=int, default=DEFAULTS.test_images)
+    p.add_argument('--calibration-images', type=int, default=DEFAULTS.calibration_images,
+                   help="renders of their own (another seed) that A's reading threshold is chosen on; 0: the "
+                        'validation split')
     p.add_argument('--minutes-a', type=float, default=DEFAULTS.minutes_a, help="model A's training loop budget, "
                    'validations included (model building and the first data workers come on top: ~0.5 min)')
     p.add_argument('--minutes-crop', type=float, default=DEFAULTS.minutes_crop, help="model A's digit crop "
@@ -72,7 +78,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.budget_minutes < 0:
         p.error(f'--budget-minutes {args.budget_minutes:g}: a time, 0 or more (0: every view)')
-    settings = DemoSettings(train_images=args.train_images, test_images=args.test_images, minutes_a=args.minutes_a,
+    if args.calibration_images < 0:
+        p.error(f'--calibration-images {args.calibration_images}: a number of images, 0 or more (0: the validation '
+                'split)')
+    settings = DemoSettings(train_images=args.train_images, test_images=args.test_images,
+                            calibration_images=args.calibration_images, minutes_a=args.minutes_a,
                             minutes_crop=args.minutes_crop, minutes_b=args.minutes_b, views=tuple(args.views),
                             snapshot_member=args.snapshot_member, budget_minutes=args.budget_minutes,
                             real_dir=args.real_dir, no_real=args.no_real, force=args.force)

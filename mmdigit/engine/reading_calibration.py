@@ -38,7 +38,9 @@ def calibrate_reading(cfg, checkpoint, img_dir=None, ann_file=None) -> tuple[Cal
     adapt_to_device(cfg)
     prefix = metrics[0].get('prefix', 'digit')
     scores = build_runner(cfg).test()
-    reading = ReadingSettings.from_config(cfg).with_threshold(scores[f'{prefix}/best_thr'], 'validation')
+    # where the threshold was chosen: the validation split, or the labelled folder's COCO json
+    chosen_on = 'validation' if img_dir is None else str(ann_file)
+    reading = ReadingSettings.from_config(cfg).with_threshold(scores[f'{prefix}/best_thr'], chosen_on)
     calibration = Calibration(reading, accuracy=float(scores[f'{prefix}/best_accuracy']),
                               configured_accuracy=float(scores[f'{prefix}/accuracy']), iter=_iteration(checkpoint),
                               reclassify=reclassify_of(cfg))

@@ -191,11 +191,25 @@ def test_a_reading_with_the_crop_classifier_is_calibrated_before_its_tests(tmp_p
     test_cfg = load_config(a['config']).model.test_cfg  # A's reading: the classifier's opinion and soft-NMS
     assert test_cfg.rcnn.nms == RCNN_NMS and test_cfg.reclassify == dict(READING, classifier=str(tmp_path / 'crop'))
     monkeypatch.setattr(pipeline, '_run', fake_run)
+    source = str(tmp_path / 'a' / 'digit_calibration_reclassify.json')
+    # on the validation split when asked for no renders of its own
     out = pipeline.calibrate(tmp_path, tmp_path / 'data', a, 'model_a')
     (cmd,) = calls
     assert cmd[1:4] == [str(pipeline.ROOT / 'tools' / 'calibrate.py'), a['config'], a['checkpoint']]
     assert cmd[cmd.index('--data-root') + 1] == str(tmp_path / 'data')
-    assert out == dict(score_thr=0.35, source=str(tmp_path / 'a' / 'digit_calibration_reclassify.json'))
+    assert out == dict(score_thr=0.35, source=source, images='validation')
+    # the demo's default: renders of their own, another seed than the data stage's, then calibrated on them
+    calls.clear()
+    out = pipeline.calibrate(tmp_path, tmp_path / 'data', a, 'model_a', images=30)
+    render, cal = calls
+    assert render[1].endswith('make_synthetic.py') and render[render.index('--test') + 1] == '30'
+    assert render[render.index('--seed') + 1] == str(pipeline.CALIBRATION_SEED) != '0'
+    assert render[render.index('--train') + 1] == render[render.index('--valid') + 1] == '0'
+    renders = render[render.index('--out') + 1]
+    assert cal[1].endswith('calibrate.py') and '--data-root' not in cal
+    assert cal[cal.index('--img-dir') + 1] == str(Path(renders) / 'test')
+    assert cal[cal.index('--ann-file') + 1] == str(Path(renders) / 'test.json')
+    assert out == dict(score_thr=0.35, source=source, images=30)
     # in the demo: a calibration made again redoes A's test stage
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
     cached(tmp_path / 'demo', skip=('calibrate_a',))

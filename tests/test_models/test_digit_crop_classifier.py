@@ -1,6 +1,7 @@
 """DigitCropClassifier: the crops it reads (cut_digit_crops), its dataset, its training through the Runner's
 config, and loading a trained one back from its work dir."""
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -264,3 +265,10 @@ def test_calibrate_stores_the_threshold_of_the_classifier_s_reading(trained, tra
     assert ReadingSettings.resolve(load_config(str(reading)), ckpt) == ReadingSettings(found.reading.decoder,
                                                                                         out['file'])
     assert ReadingSettings.resolve(load_config(cfg_path), ckpt).score_thr == 0.95  # the detector alone's, kept
+    # chosen on another labelled folder: the file says which (the validation split said 'validation')
+    import json
+    assert json.loads(Path(out['file']).read_text())['source'] == 'validation'
+    ann = str(tiny_digits / 'valid.json')
+    calibrate_tool.main([str(reading), str(ckpt), '--img-dir', str(tiny_digits / 'valid'), '--ann-file', ann,
+                         '--work-dir', str(tmp_path / 'log2')])
+    assert json.loads(Path(out['file']).read_text())['source'] == ann

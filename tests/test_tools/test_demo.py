@@ -18,13 +18,15 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
     assert demo_tool.main([]) == 'summary'
     assert calls[-1] == (tmp_path / 'work_dirs' / 'demo', DEFAULTS)
     assert (DEFAULTS.minutes_a, DEFAULTS.minutes_crop, DEFAULTS.minutes_b, DEFAULTS.train_images,
-            DEFAULTS.test_images) == (15.0, 3.0, 0.0, 60000, 2000)
+            DEFAULTS.test_images, DEFAULTS.calibration_images) == (15.0, 3.0, 0.0, 60000, 2000, 3000)
     assert DEFAULTS.views == ('unstretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     assert not DEFAULTS.snapshot_member and DEFAULTS.budget_minutes == 30.0
-    demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4', '--minutes-a', '0.5',
+    demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4',
+                    '--calibration-images', '0', '--minutes-a', '0.5',
                     '--minutes-crop', '0', '--minutes-b', '0.2', '--views', '--snapshot-member', '--budget-minutes',
                     '0', '--real-dir', 'photos', '--no-real'])
-    assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, minutes_a=0.5, minutes_crop=0.0,
+    assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, calibration_images=0,
+                                                      minutes_a=0.5, minutes_crop=0.0,
                                                       minutes_b=0.2,
                                                       views=(), snapshot_member=True, budget_minutes=0.0,
                                                       real_dir='photos', no_real=True,
@@ -38,3 +40,9 @@ def test_a_negative_budget_is_a_one_line_error(capsys):
     with pytest.raises(SystemExit) as e:
         demo_tool.main(['--budget-minutes', '-5'])
     assert e.value.code == 2 and '--budget-minutes -5: a time, 0 or more' in capsys.readouterr().err
+
+
+def test_a_negative_calibration_set_is_a_one_line_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        demo_tool.main(['--calibration-images', '-1'])
+    assert e.value.code == 2 and '--calibration-images -1: a number of images, 0 or more' in capsys.readouterr().err
