@@ -188,7 +188,7 @@ def calibrate(work: Path, data: Path, trained: dict, name: str, images: int = 0)
     by a few images, and the demo renders the same split every run (seed 0): it chose 0.45-0.55 for four models
     whose synthetic test split, 3,000 renders of another seed and the real photos all read best at 0.35-0.45.
     Chosen on those 3,000 renders (0.35-0.40), the four read the test split 0.3-1.0 points better and the real
-    photos 0.8-2.3 (README, "Its own threshold"); ~0.6 min more than on validation."""
+    photos 0.8-2.3 (README, "Chosen on renders of their own"); ~0.6 min more than on validation."""
     if images:
         cal = work / 'calibration'
         _run([PY, ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py', '--out', cal, '--train', 0,
