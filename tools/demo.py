@@ -3,7 +3,7 @@
     python tools/demo.py [--work-dir work_dirs/demo] [--force] [--minutes-a 15] [--minutes-crop 3] [--minutes-b 0]
         [--calibration-images 3000]
         [--views [VIEW ...]] [--snapshot-member] [--budget-minutes 30]
-        [--real-dir ../shared/svhn-reference/real-dev | --no-real]
+        [--real-dir ../shared/svhn-reference/real-dev | --no-real] [--wider-factor 1.5]
 
 Stages (each skipped when its result is already in ``<work-dir>/stages.json``; ``--force`` redoes all):
   step_time seconds per training step of the CPU config here (on 400 training images rendered for it): the
@@ -35,6 +35,9 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   real      real photos (--real-dir: a COCO json + images/, by default ../shared/svhn-reference/real-dev; skipped,
             saying so, where it is absent): the members through tools/test.py, the ensemble with the settings
             chosen on the validation split, and whether model A's boxes follow the real boxes' convention
+  real_wider  model A on the same real photos framed wider, each in a canvas --wider-factor times its size (the
+            labels moved with it; tools/dataset_converters/wider_scene.py): SVHN's test photos frame their numbers
+            wider than real-dev's train photos
   speed     inference images/s of model A and of the demo's reader (DigitReader, batch 16, warm)
   pictures  training curves, prediction grids of the test split and the real photos (wrong numbers red),
             the digit confusion matrix
@@ -75,17 +78,22 @@ def main(argv=None):
     p.add_argument('--real-dir', default=DEFAULTS.real_dir, help='labelled real photos to evaluate on: a folder '
                    'with one COCO json and images/ (default: %(default)s)')
     p.add_argument('--no-real', action='store_true', help='skip the real-photo evaluation')
+    p.add_argument('--wider-factor', type=float, default=DEFAULTS.wider_factor, help='model A also reads the real '
+                   'photos each in a canvas this many times its size (0: not; default %(default)s)')
     args = p.parse_args(argv)
     if args.budget_minutes < 0:
         p.error(f'--budget-minutes {args.budget_minutes:g}: a time, 0 or more (0: every view)')
     if args.calibration_images < 0:
         p.error(f'--calibration-images {args.calibration_images}: a number of images, 0 or more (0: the validation '
                 'split)')
+    if args.wider_factor != 0 and not args.wider_factor >= 1:
+        p.error(f'--wider-factor {args.wider_factor:g}: a canvas at least the photo\'s size, 1 or more (0: not read)')
     settings = DemoSettings(train_images=args.train_images, test_images=args.test_images,
                             calibration_images=args.calibration_images, minutes_a=args.minutes_a,
                             minutes_crop=args.minutes_crop, minutes_b=args.minutes_b, views=tuple(args.views),
                             snapshot_member=args.snapshot_member, budget_minutes=args.budget_minutes,
-                            real_dir=args.real_dir, no_real=args.no_real, force=args.force)
+                            real_dir=args.real_dir, no_real=args.no_real, wider_factor=args.wider_factor,
+                            force=args.force)
     return run_demo(Path(args.work_dir).resolve(), settings)
 
 

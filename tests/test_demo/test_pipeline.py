@@ -392,9 +392,15 @@ def test_test_stages_are_redone_for_other_real_photos_not_for_none(tmp_path, mon
     monkeypatch.setattr(pipeline, 'pictures', lambda *a, **k: {})
     monkeypatch.setattr(pipeline, 'ensemble', lambda *a: dict(DONE['ensemble']))  # made from A's new reading
     monkeypatch.setattr(pipeline, 'speed', lambda *a: dict(DONE['speed']))
-    run_demo(tmp_path, DemoSettings(real_dir=str(real)))  # other photos: A's test stage reads them
+    wider = []
+    monkeypatch.setattr(pipeline, 'real_wider', lambda work, real, a, factor: wider.append((real, factor)) or dict(
+        member(0.4), factor=factor, ann_file='w.json'))
+    summary = run_demo(tmp_path, DemoSettings(real_dir=str(real)))  # other photos: A's test stage reads them
     (cmd,) = [c for c in calls if c[1].endswith('test.py')]
     assert cmd[-3:] == [str(real / 'images'), str(real / 'real.json'), str(tmp_path / 'model_a' / 'pred_real')]
+    # and A reads them framed wider too (its own stage)
+    assert wider == [((real / 'real.json', real / 'images'), 1.5)]
+    assert summary['real_wider']['seq_acc'] == 0.4 and summary['real_wider']['factor'] == 1.5
 
 
 def test_a_member_whose_reading_changed_is_read_again(tmp_path, monkeypatch):
@@ -417,3 +423,38 @@ def test_a_member_whose_reading_changed_is_read_again(tmp_path, monkeypatch):
         assert [c[2] for c in calls if c[1].endswith('test.py')] == read_again
     assert json.loads((tmp_path / 'stages.json').read_text())['test_a']['inputs']['reading'] == \
         pipeline.reading_of(a_config)
+
+
+def test_model_a_reads_the_real_photos_framed_wider_with_its_own_reading(tiny_digits, tmp_path, monkeypatch, capsys):
+    """The real_wider stage writes the photos in canvases ``factor`` times their size (the labels moved with them)
+    and reads them with A's reading config; the summary keeps the scores and prints them beside real-dev's."""
+    calls = []
+    monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
+    monkeypatch.setattr(pipeline, 'read_metrics', lambda d: dict(METRICS, **{'digit/accuracy': 0.25}))
+    real = (tiny_digits / 'test.json', tiny_digits / 'test')
+    a = dict(checkpoint='a/iter_9.pth', config='a_reading.py')
+    got = pipeline.real_wider(tmp_path, real, a, 2.0)
+    out = tmp_path / 'real_wider_2'
+    written, source = json.loads((out / 'ann.json').read_text()), json.loads(real[0].read_text())
+    assert len(written['images']) == len(source['images']) == len(list((out / 'images').glob('*.png')))
+    for w, o in zip(written['images'], source['images']):
+        assert (w['width'], w['height']) == (round(2 * o['width']), round(2 * o['height']))
+    assert [x['bbox'][2:] for x in written['annotations']] == [x['bbox'][2:] for x in source['annotations']]
+    (cmd,) = calls
+    assert cmd[2:4] == ['a_reading.py', 'a/iter_9.pth']
+    assert cmd[cmd.index('--img-dir') + 1] == str(out / 'images') and cmd[cmd.index('--ann-file') + 1] == str(
+        out / 'ann.json')
+    assert cmd[cmd.index('--pred-dir') + 1] == str(tmp_path / 'model_a' / 'pred_real_wider_2')
+    assert got['seq_acc'] == 0.25 and got['factor'] == 2.0
+    cached(tmp_path)
+    monkeypatch.setattr(pipeline, 'real_wider', lambda *a: pytest.fail('read without real photos'))
+    summary = run_demo(tmp_path, DemoSettings(no_real=True))  # no real photos: nothing framed wider either
+    assert summary['real_wider'] is None
+    from mmdigit.demo.summary import write_summary
+    rl = dict(model_a=member(0.7), members={}, ann_file='r.json', images=4, box_ratios_a=dict(
+        width_ratio=[1, 1, 1], height_ratio=[1, 1, 1]))
+    capsys.readouterr()
+    done = json.loads((tmp_path / 'stages.json').read_text())
+    summary = write_summary(tmp_path, done, member(0.7), None, None, DONE['speed'], rl, wide=got)
+    assert summary['real_wider']['seq_acc'] == 0.25
+    assert 'real photos framed 2x wider (model A' in capsys.readouterr().out

@@ -45,8 +45,9 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
                             dict(infer_images_per_s=90.0, reader_images_per_s=31.5, reader_members=3), reader=reader,
                             root=tmp_path)
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
-    assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'stage_cpu_steal', 'real', 'machine',
-                              'date', 'reader'}
+    assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'stage_cpu_steal', 'real', 'real_wider',
+                              'machine', 'date', 'reader'}
+    assert summary['real'] is None and summary['real_wider'] is None
     assert summary['stage_cpu_steal'] == {}  # no stage recorded any (not Linux, or older stages.json)
     assert ReaderSpec(**summary['reader']) == reader
     models = summary['models']

@@ -20,16 +20,16 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
     assert (DEFAULTS.minutes_a, DEFAULTS.minutes_crop, DEFAULTS.minutes_b, DEFAULTS.train_images,
             DEFAULTS.test_images, DEFAULTS.calibration_images) == (15.0, 3.0, 0.0, 60000, 2000, 3000)
     assert DEFAULTS.views == ('unstretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
-    assert not DEFAULTS.snapshot_member and DEFAULTS.budget_minutes == 30.0
+    assert not DEFAULTS.snapshot_member and DEFAULTS.budget_minutes == 30.0 and DEFAULTS.wider_factor == 1.5
     demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4',
                     '--calibration-images', '0', '--minutes-a', '0.5',
                     '--minutes-crop', '0', '--minutes-b', '0.2', '--views', '--snapshot-member', '--budget-minutes',
-                    '0', '--real-dir', 'photos', '--no-real'])
+                    '0', '--real-dir', 'photos', '--no-real', '--wider-factor', '2'])
     assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, calibration_images=0,
                                                       minutes_a=0.5, minutes_crop=0.0,
                                                       minutes_b=0.2,
                                                       views=(), snapshot_member=True, budget_minutes=0.0,
-                                                      real_dir='photos', no_real=True,
+                                                      real_dir='photos', no_real=True, wider_factor=2.0,
                                                       force=True))
     assert isinstance(calls[-1][0], Path)
     demo_tool.main(['--views', 'inverted'])
@@ -46,3 +46,17 @@ def test_a_negative_calibration_set_is_a_one_line_error(capsys):
     with pytest.raises(SystemExit) as e:
         demo_tool.main(['--calibration-images', '-1'])
     assert e.value.code == 2 and '--calibration-images -1: a number of images, 0 or more' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('factor', ['0.5', '-1', 'nan'])
+def test_a_canvas_smaller_than_the_photo_is_a_one_line_error(capsys, factor):
+    with pytest.raises(SystemExit) as e:
+        demo_tool.main(['--wider-factor', factor])
+    assert e.value.code == 2 and f'--wider-factor {factor}: a canvas at least the photo' in capsys.readouterr().err
+
+
+def test_no_wider_scene_is_a_setting(monkeypatch):
+    calls = []
+    monkeypatch.setattr(demo_tool, 'run_demo', lambda work, s: calls.append(s))
+    demo_tool.main(['--wider-factor', '0'])
+    assert calls[-1].wider_factor == 0
