@@ -267,7 +267,10 @@ def real_wider(work: Path, real: tuple, trained: dict, factor: float) -> dict:
     from mmdigit.datasets.wider_scene import write_wider_scene_set
     ann, images = real
     out = work / f'real_wider_{factor:g}'
-    write_wider_scene_set(ann, images, out, factor, seed=0, overwrite=True)
+    try:
+        write_wider_scene_set(ann, images, out, factor, seed=0, overwrite=True)
+    except (OSError, ValueError) as e:  # a photo that cannot be read or written: one line, the stages done kept
+        raise SystemExit(f'[demo] failed: real_wider: {e}') from None
     return dict(run_test_real(work, (out / 'ann.json', out / 'images'), trained, 'model_a', f'real_wider_{factor:g}'),
                 factor=factor, ann_file=str(out / 'ann.json'))
 

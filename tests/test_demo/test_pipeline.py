@@ -458,3 +458,16 @@ def test_model_a_reads_the_real_photos_framed_wider_with_its_own_reading(tiny_di
     summary = write_summary(tmp_path, done, member(0.7), None, None, DONE['speed'], rl, wide=got)
     assert summary['real_wider']['seq_acc'] == 0.25
     assert 'real photos framed 2x wider (model A' in capsys.readouterr().out
+
+
+def test_a_real_photo_that_cannot_be_read_framed_wider_is_a_one_line_error(tiny_digits, tmp_path):
+    images = tmp_path / 'images'
+    images.mkdir()
+    for f in (tiny_digits / 'test').iterdir():
+        (images / f.name).write_bytes(f.read_bytes())
+    broken = sorted(images.iterdir())[0]
+    broken.write_bytes(b'not an image')
+    with pytest.raises(SystemExit) as e:
+        pipeline.real_wider(tmp_path, (tiny_digits / 'test.json', images), dict(checkpoint='a.pth'), 1.5)
+    assert str(e.value).startswith('[demo] failed: real_wider: ') and broken.name in str(e.value)
+    assert '\n' not in str(e.value)
