@@ -35,9 +35,10 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   real      real photos (--real-dir: a COCO json + images/, by default ../shared/svhn-reference/real-dev; skipped,
             saying so, where it is absent): the members through tools/test.py, the ensemble with the settings
             chosen on the validation split, and whether model A's boxes follow the real boxes' convention
-  real_wider  model A on the same real photos framed wider, each in a canvas --wider-factor times its size (the
-            labels moved with it; tools/dataset_converters/wider_scene.py): SVHN's test photos frame their numbers
-            wider than real-dev's train photos
+  real_wider  model A and the ensemble (its settings as chosen on validation) on the same real photos framed
+            wider, each in a canvas --wider-factor times its size, the labels moved with it (written by the stage
+            wider_photos before the tests, which read them too; tools/dataset_converters/wider_scene.py): SVHN's
+            test photos frame their numbers wider than real-dev's train photos
   speed     inference images/s of model A and of the demo's reader (DigitReader, batch 16, warm)
   pictures  training curves, prediction grids of the test split and the real photos (wrong numbers red),
             the digit confusion matrix
@@ -78,8 +79,8 @@ def main(argv=None):
     p.add_argument('--real-dir', default=DEFAULTS.real_dir, help='labelled real photos to evaluate on: a folder '
                    'with one COCO json and images/ (default: %(default)s)')
     p.add_argument('--no-real', action='store_true', help='skip the real-photo evaluation')
-    p.add_argument('--wider-factor', type=float, default=DEFAULTS.wider_factor, help='model A also reads the real '
-                   'photos each in a canvas this many times its size (0: not; default %(default)s)')
+    p.add_argument('--wider-factor', type=float, default=DEFAULTS.wider_factor, help='the members also read the '
+                   'real photos each in a canvas this many times its size (0: not; default %(default)s)')
     args = p.parse_args(argv)
     if args.budget_minutes < 0:
         p.error(f'--budget-minutes {args.budget_minutes:g}: a time, 0 or more (0: every view)')

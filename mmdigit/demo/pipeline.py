@@ -81,7 +81,7 @@ class DemoSettings:
     budget_minutes: float = 30.0
     real_dir: str = str(REAL_DEV)  # labelled real photos: a COCO json + images/
     no_real: bool = False  # skip the real-photo evaluation
-    # model A also reads the real photos framed wider, each in a canvas this many times its size (0: not): real_wider
+    # the members also read the real photos framed wider, each in a canvas this many times its size (0: not)
     wider_factor: float = 1.5
     force: bool = False  # redo every stage
 
@@ -257,34 +257,53 @@ def run_test_real(work: Path, real: tuple, trained: dict, name: str, tag: str = 
     return scores(read_metrics(pred), pred)
 
 
-def real_wider(work: Path, real: tuple, trained: dict, factor: float) -> dict:
-    """Model A on the real photos framed wider: each photo in a canvas ``factor`` times its size, the labels moved
-    with it (:mod:`mmdigit.datasets.wider_scene`, written to ``<work>/real_wider_<factor>/``).
+def wider_photos(work: Path, real: tuple, factor: float) -> dict:
+    """The real photos framed wider: each photo in a canvas ``factor`` times its size, the labels moved with it
+    (:mod:`mmdigit.datasets.wider_scene`, written to ``<work>/real_wider_<factor>/``), for every member's test stage
+    to read beside the photos as they are (:func:`real_wider` reports them).
 
     Why: real-dev holds SVHN *train* photos, and SVHN's test photos frame their numbers wider (number width / image
     width median 0.198 against 0.291; README, "Where it stands"); the project is also checked on real photos not in
-    ../shared. Every demo now says how A reads numbers small in a wider scene beside how it reads real-dev."""
+    ../shared. Every demo now says how A and its ensemble read numbers small in a wider scene."""
     from mmdigit.datasets.wider_scene import write_wider_scene_set
     ann, images = real
     out = work / f'real_wider_{factor:g}'
     try:
         write_wider_scene_set(ann, images, out, factor, seed=0, overwrite=True)
     except (OSError, ValueError) as e:  # a photo that cannot be read or written: one line, the stages done kept
-        raise SystemExit(f'[demo] failed: real_wider: {e}') from None
-    return dict(run_test_real(work, (out / 'ann.json', out / 'images'), trained, 'model_a', f'real_wider_{factor:g}'),
-                factor=factor, ann_file=str(out / 'ann.json'))
+        raise SystemExit(f'[demo] failed: wider_photos: {e}') from None
+    return dict(ann_file=str(out / 'ann.json'), images=str(out / 'images'), factor=factor)
 
 
-def run_test(work: Path, data: Path, trained: dict, name: str, real: tuple | None = None) -> dict:
-    """A trained model (``trained['config']``, else the CPU config) on the test and validation splits and the
-    labelled ``real`` photos (COCO json, image folder) when given: one tools/test.py process (``--also-read``),
-    one start-up for the three sets."""
+def real_wider(work: Path, wider: dict, tests: dict, ens: dict | None) -> dict:
+    """Model A and the ensemble (the settings chosen on the validation split; none without ``ens``) on the real
+    photos framed wider (:func:`wider_photos`), which every member's test stage read."""
+    members = {name: t['real_wider'] for name, t in tests.items()}
+    rows = None
+    if ens is not None:
+        out = work / 'ensemble' / 'real_wider'
+        preds = [Path(r['pred_dir']) / 'pred.json' for r in members.values()]
+        _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', wider['ann_file'], '--settings',
+              ens['settings_file'], '--out-dir', out], work / 'ensemble_real_wider.log', echo_all=True)
+        rows = json.loads((out / 'ensemble.json').read_text())
+    return dict(factor=wider['factor'], ann_file=wider['ann_file'], model_a=members['model_a'], members=members,
+                ensemble_rows=rows)
+
+
+def run_test(work: Path, data: Path, trained: dict, name: str, real: tuple | None = None,
+             wider: tuple | None = None) -> dict:
+    """A trained model (``trained['config']``, else the CPU config) on the test and validation splits, the
+    labelled ``real`` photos and the same photos framed ``wider`` (each a COCO json and its image folder) when
+    given: one tools/test.py process (``--also-read``), one start-up for the four sets."""
     config = trained.get('config', CONFIG)
-    pred, pred_valid, pred_real = (work / name / d for d in ('pred', 'pred_valid', 'pred_real'))
+    pred, pred_valid, pred_real, pred_wider = (work / name / d for d in ('pred', 'pred_valid', 'pred_real',
+                                                                         'pred_real_wider'))
     valid_json, valid_images = split_paths(data, 'valid')
     also = [('--also-read', valid_images, valid_json, pred_valid)]
     if real is not None:
         also.append(('--also-read', real[1], real[0], pred_real))
+    if wider is not None:
+        also.append(('--also-read', wider[1], wider[0], pred_wider))
     _run([PY, ROOT / 'tools' / 'test.py', config, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
          work / name / 'test', '--data-root', data, *(a for flag in also for a in flag)], work / name / 'test.log')
     from mmdigit.engine import load_config
@@ -292,7 +311,8 @@ def run_test(work: Path, data: Path, trained: dict, name: str, real: tuple | Non
     calibration = Calibration.find(trained['checkpoint'], reclassify_of(load_config(str(config))))
     return dict(scores(read_metrics(pred), pred), pred_dir_valid=str(pred_valid),
                 val_calibrated_acc=calibration and calibration.accuracy,
-                **({'real': scores(read_metrics(pred_real), pred_real)} if real is not None else {}))
+                **({'real': scores(read_metrics(pred_real), pred_real)} if real is not None else {}),
+                **({'real_wider': scores(read_metrics(pred_wider), pred_wider)} if wider is not None else {}))
 
 
 def speed(trained: dict, data: Path, reader_spec=None, n: int = SPEED_IMAGES) -> dict:
@@ -411,12 +431,18 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
                    after=of_a + ('train_crop',))
         of_a = ('train_a', 'train_crop', 'calibrate_a')
     real = None if s.no_real else photo_folder(s.real_dir)
-    # each member's test stage reads the real photos too (one process); another folder redoes it, none reuses it;
-    # so does another reading (its config's test settings and pipeline)
+    wide = real is not None and s.wider_factor and stages.run(
+        'wider_photos', lambda: wider_photos(work, real, s.wider_factor),
+        inputs=dict(photos=str(real), factor=s.wider_factor))
+    wider = (Path(wide['ann_file']), Path(wide['images'])) if wide else None
+    # each member's test stage reads the real photos too, as they are and framed wider (one process); other photos
+    # redo it, none reuses it; so does another reading (its config's test settings and pipeline)
 
     def tests_of(member: dict) -> dict:
-        return dict(real=str(real) if real else None, reading=reading_of(member.get('config', CONFIG)))
-    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real), inputs=tests_of(a), after=of_a)
+        return dict(real=str(real) if real else None, wider=str(wider) if wider else None,
+                    reading=reading_of(member.get('config', CONFIG)))
+    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real, wider=wider), inputs=tests_of(a),
+                    after=of_a)
     spent = sum(stages.done.get(k, {}).get('seconds', 0)
                 for k in ('data', 'step_time', 'train_a', 'train_crop', 'calibrate_a', 'test_a')) / 60
     test_a_min = ta.get('seconds', 0) / 60
@@ -429,19 +455,18 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
         config = VIEW_CONFIGS[v] if crop is None else reading_config(work, VIEW_CONFIGS[v], crop['work_dir'],
                                                                       f'model_a_{v}', soft_nms=False)
         views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(config))
-        tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(work, data, m, f'model_a_{v}',
-                                                                                     real), inputs=tests_of(view),
-                                     after=of_a)
+        tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(
+            work, data, m, f'model_a_{v}', real, wider=wider), inputs=tests_of(view), after=of_a)
     # the snapshot and model B (the CPU config too) read as A does: with its crop classifier when it has one
     reads_as_a = {'config': a['config']} if crop else {}
     snap = dict(checkpoint=a['snapshot'], **reads_as_a) if s.snapshot_member and a.get('snapshot') else None
-    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot', real),
+    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot', real, wider=wider),
                              inputs=tests_of(snap),
                              after=of_a)
     b = s.minutes_b > 0 and stages.run('train_b', lambda: train(
         work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b))
     b = b and dict(b, **reads_as_a)
-    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real), inputs=tests_of(b),
+    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real, wider=wider), inputs=tests_of(b),
                           after=('train_b', *of_a[1:]))
     members = {k: m for k, m in (('model_a', a), *views.items(), ('model_a_snapshot', snap), ('model_b', b)) if m}
     tested = {k: t for k, t in (('model_a', ta), *tv.items(), ('model_a_snapshot', ts), ('model_b', tb)) if t}
@@ -459,11 +484,9 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     else:
         rl = stages.run('real', lambda: real_photos(work, real, members, tested, ens),
                         inputs=dict(members=list(members), photos=str(real)), after=(*test_stages, 'ensemble'))
-    wide = None
-    if real is not None and s.wider_factor:
-        wide = stages.run('real_wider', lambda: real_wider(work, real, a, s.wider_factor),
-                          inputs=dict(photos=str(real), factor=s.wider_factor,
-                                      reading=reading_of(a.get('config', CONFIG))), after=of_a)
+    rw = wide and stages.run('real_wider', lambda: real_wider(work, wide, tested, ens),
+                             inputs=dict(members=list(members), photos=str(wider)),
+                             after=(*test_stages, 'ensemble', 'wider_photos')) or None
     reader = demo_spec({k: members[k] for k in tested}, ens, CONFIG)
     spd = stages.run('speed', lambda: speed(a, data, reader),  # the reader reads with the members chosen
                      inputs=dict(members=list(tested), chosen=ens and ens.get('members')),
@@ -471,6 +494,6 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']),
                after=(*test_stages, 'real'))
     summary = write_summary(work, stages.this_run, ta, tb or None, ens, spd, rl, ts, tv, reader=reader, root=ROOT,
-                            wide=wide)
+                            wide=rw)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
     return summary

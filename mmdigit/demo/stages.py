@@ -69,8 +69,9 @@ class Stages:
     # demo from before it reports what the model reads now, not what it read then; 3 = model A reads each photo
     # contrast-stretched (2026-12-04); 4 = A reads with soft-NMS in its R-CNN and each test stage records its reading
     # (2026-12-05), so a later change of a reading redoes the stages that read with it; 5 = the decoder leaves out a 1
-    # much taller than the number's other digits (2026-12-05: the numbers in pred.csv change)
-    TEST_FORMAT = 5
+    # much taller than the number's other digits (2026-12-05: the numbers in pred.csv change); 6 = the real photos
+    # framed wider are read too (2026-12-05: the stage real_wider fuses them)
+    TEST_FORMAT = 6
 
     @classmethod
     def format_of(cls, name: str) -> int:

@@ -28,14 +28,26 @@ def _member(t: dict, **extra) -> dict:
                 seq_acc_thr=t['seq_acc_thr'], per_length=t['per_length'], **extra)
 
 
+def _wider(wide: dict, ens: dict | None) -> dict:
+    """summary.json's ``real_wider``: model A's scores on the real photos framed wider and, with an ensemble, its
+    reading of them the way chosen on the validation split (``ens['numbers']``)."""
+    keep = ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision', 'digit_recall', 'per_length')
+    out = dict(factor=wide['factor'], ann_file=wide['ann_file'], model_a={k: wide['model_a'][k] for k in keep})
+    if ens is not None and wide.get('ensemble_rows'):
+        fused, vote = table_row(wide['ensemble_rows'], 'fused'), table_row(wide['ensemble_rows'], 'vote')
+        out['ensemble'] = dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
+                               seq_acc=(fused if ens['numbers'] == 'fused' else vote)['accuracy'])
+    return out
+
+
 def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reader=None, root=None,
                   wide=None) -> dict:
     """``tb`` (model B) and ``ts`` (A's snapshot) are None when that member did not run, ``ens`` when there was
     no ensemble; ``tv``: A's test-time views (``{'model_a_inverted': test result, ...}``; None or empty: none);
     ``ens['members']`` names the members the ensemble fused (chosen on validation). ``reader``: the
     :class:`~mmdigit.demo.reader_spec.ReaderSpec` that reads photos as the demo's ensemble did (kept as ``reader``
-    and printed as a command, paths relative to ``root``). ``wide``: model A on the real photos framed wider
-    (:func:`mmdigit.demo.pipeline.real_wider`; None: not read)."""
+    and printed as a command, paths relative to ``root``). ``wide``: the real photos framed wider
+    (:func:`mmdigit.demo.pipeline.real_wider`'s result; None: not read)."""
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
     models = {
         'model_a': _member(ta, train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
@@ -71,9 +83,7 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
                    real=rl and dict(ann_file=rl['ann_file'], images=rl['images'], box_ratios_a=rl['box_ratios_a'],
                                     **({'labelled_boxes_a': rl['labelled_boxes_a']} if rl.get('labelled_boxes_a')
                                        else {})),
-                   real_wider=wide and dict(factor=wide['factor'], ann_file=wide['ann_file'], **{
-                       k: wide[k] for k in ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision', 'digit_recall',
-                                            'per_length')}),
+                   real_wider=wide and _wider(wide, ens),
                    machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'),
                    reader=reader and dataclasses.asdict(reader))
     (work / 'summary.json').write_text(json.dumps(summary, indent=2))
@@ -110,11 +120,14 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
                   + (f' ({lost})' if lost else '') + f', the other way {e["only the model right"]}, wrong both '
                   f'ways {e["both wrong"]}')
     if wide is not None:  # how the product reads numbers small in a wider scene (SVHN test's framing)
-        as_they_are = (f' (as they are: {rl["model_a"]["seq_acc"]:.3f} / {rl["model_a"]["bbox_mAP"]:.3f})'
-                       if rl is not None else '')
-        print(f'real photos framed {wide["factor"]:g}x wider (model A; each photo in a canvas {wide["factor"]:g}x its '
-              f'size, the same labels): accuracy {wide["seq_acc"]:.3f}, mAP {wide["bbox_mAP"]:.3f}' + as_they_are
-              + f'; digit precision {wide["digit_precision"]:.3f}, recall {wide["digit_recall"]:.3f}')
+        w = summary['real_wider']
+        ra, re = (rl or {}).get('model_a'), models.get('ensemble', {}).get('real')
+        print(f'real photos framed {w["factor"]:g}x wider (each photo in a canvas {w["factor"]:g}x its size, the same '
+              f'labels), accuracy / mAP: model A {w["model_a"]["seq_acc"]:.3f} / {w["model_a"]["bbox_mAP"]:.3f}'
+              + (f' (as they are: {ra["seq_acc"]:.3f} / {ra["bbox_mAP"]:.3f})' if ra else '')
+              + (f', the ensemble {w["ensemble"]["seq_acc"]:.3f} / {w["ensemble"]["bbox_mAP"]:.3f}'
+                 + (f' (as they are: {re["seq_acc"]:.3f} / {re["bbox_mAP"]:.3f})' if re else '')
+                 if w.get('ensemble') else ''))
     reader_speed = (f'; the demo\'s reader ({spd["reader_members"]} members): {spd["reader_images_per_s"]} images/s'
                     if 'reader_images_per_s' in spd else '')
     print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16'

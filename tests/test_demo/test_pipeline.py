@@ -79,7 +79,7 @@ def test_the_snapshot_and_model_b_read_with_a_s_crop_classifier(tmp_path, monkey
     cached(tmp_path, skip=('test_s', 'ensemble'), extra=dict(train_b=B['train_b']))
     read = {}
 
-    def run_test(work, data, trained, name, real=None):
+    def run_test(work, data, trained, name, real=None, wider=None):
         read[name] = trained
         return member(0.5)
     monkeypatch.setattr(pipeline, 'run_test', run_test)
@@ -215,7 +215,8 @@ def test_a_reading_with_the_crop_classifier_is_calibrated_before_its_tests(tmp_p
     cached(tmp_path / 'demo', skip=('calibrate_a',))
     remade = []
     monkeypatch.setattr(pipeline, 'calibrate', lambda *a: remade.append('calibrate_a') or dict(DONE['calibrate_a']))
-    monkeypatch.setattr(pipeline, 'run_test', lambda work, data, m, name, real=None: remade.append(name) or member(0.5))
+    monkeypatch.setattr(pipeline, 'run_test', lambda work, data, m, name, real=None, wider=None: remade.append(name)
+                        or member(0.5))
     for stage in ('ensemble', 'speed', 'pictures'):
         monkeypatch.setattr(pipeline, stage, lambda *a, stage=stage, **k: copy.deepcopy(DONE[stage]))
     run_demo(tmp_path / 'demo', DemoSettings(no_real=True, views=('inverted',)))
@@ -392,15 +393,23 @@ def test_test_stages_are_redone_for_other_real_photos_not_for_none(tmp_path, mon
     monkeypatch.setattr(pipeline, 'pictures', lambda *a, **k: {})
     monkeypatch.setattr(pipeline, 'ensemble', lambda *a: dict(DONE['ensemble']))  # made from A's new reading
     monkeypatch.setattr(pipeline, 'speed', lambda *a: dict(DONE['speed']))
-    wider = []
-    monkeypatch.setattr(pipeline, 'real_wider', lambda work, real, a, factor: wider.append((real, factor)) or dict(
-        member(0.4), factor=factor, ann_file='w.json'))
+    framed = []
+    wide = tmp_path / 'real_wider_1.5'
+    monkeypatch.setattr(pipeline, 'wider_photos', lambda work, real, factor: framed.append((real, factor)) or dict(
+        ann_file=str(wide / 'ann.json'), images=str(wide / 'images'), factor=factor))
+    monkeypatch.setattr(pipeline, 'real_wider', lambda work, wider, tests, ens: dict(
+        factor=wider['factor'], ann_file=wider['ann_file'], model_a=tests['model_a']['real_wider'], members={},
+        ensemble_rows=ROWS))
     summary = run_demo(tmp_path, DemoSettings(real_dir=str(real)))  # other photos: A's test stage reads them
     (cmd,) = [c for c in calls if c[1].endswith('test.py')]
-    assert cmd[-3:] == [str(real / 'images'), str(real / 'real.json'), str(tmp_path / 'model_a' / 'pred_real')]
-    # and A reads them framed wider too (its own stage)
-    assert wider == [((real / 'real.json', real / 'images'), 1.5)]
-    assert summary['real_wider']['seq_acc'] == 0.4 and summary['real_wider']['factor'] == 1.5
+    reads = cmd[cmd.index('--also-read', cmd.index('--also-read') + 1):]
+    assert reads == ['--also-read', str(real / 'images'), str(real / 'real.json'),
+                     str(tmp_path / 'model_a' / 'pred_real'),
+                     '--also-read', str(wide / 'images'), str(wide / 'ann.json'),
+                     str(tmp_path / 'model_a' / 'pred_real_wider')]  # and framed wider, in the same process
+    assert framed == [((real / 'real.json', real / 'images'), 1.5)]
+    assert summary['real_wider']['model_a']['seq_acc'] == 0.7 and summary['real_wider']['factor'] == 1.5
+    assert summary['real_wider']['ensemble']['seq_acc'] == 0.65  # the vote, as the ensemble chose on validation
 
 
 def test_a_member_whose_reading_changed_is_read_again(tmp_path, monkeypatch):
@@ -425,39 +434,48 @@ def test_a_member_whose_reading_changed_is_read_again(tmp_path, monkeypatch):
         pipeline.reading_of(a_config)
 
 
-def test_model_a_reads_the_real_photos_framed_wider_with_its_own_reading(tiny_digits, tmp_path, monkeypatch, capsys):
-    """The real_wider stage writes the photos in canvases ``factor`` times their size (the labels moved with them)
-    and reads them with A's reading config; the summary keeps the scores and prints them beside real-dev's."""
-    calls = []
-    monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
-    monkeypatch.setattr(pipeline, 'read_metrics', lambda d: dict(METRICS, **{'digit/accuracy': 0.25}))
+def test_the_real_photos_framed_wider_are_written_read_by_the_members_and_fused(tiny_digits, tmp_path,
+                                                                                 monkeypatch, capsys):
+    """wider_photos writes the photos in canvases ``factor`` times their size (the labels moved with them); the
+    real_wider stage fuses the members' readings of them with the settings chosen on validation; the summary keeps
+    A's and the ensemble's scores and prints them beside the photos as they are."""
     real = (tiny_digits / 'test.json', tiny_digits / 'test')
-    a = dict(checkpoint='a/iter_9.pth', config='a_reading.py')
-    got = pipeline.real_wider(tmp_path, real, a, 2.0)
+    wide = pipeline.wider_photos(tmp_path, real, 2.0)
     out = tmp_path / 'real_wider_2'
+    assert wide == dict(ann_file=str(out / 'ann.json'), images=str(out / 'images'), factor=2.0)
     written, source = json.loads((out / 'ann.json').read_text()), json.loads(real[0].read_text())
     assert len(written['images']) == len(source['images']) == len(list((out / 'images').glob('*.png')))
     for w, o in zip(written['images'], source['images']):
         assert (w['width'], w['height']) == (round(2 * o['width']), round(2 * o['height']))
     assert [x['bbox'][2:] for x in written['annotations']] == [x['bbox'][2:] for x in source['annotations']]
+    calls = []
+
+    def fuse(cmd, log, **k):
+        calls.append([str(c) for c in cmd])
+        (tmp_path / 'ensemble' / 'real_wider').mkdir(parents=True, exist_ok=True)
+        (tmp_path / 'ensemble' / 'real_wider' / 'ensemble.json').write_text(json.dumps(ROWS))
+    monkeypatch.setattr(pipeline, '_run', fuse)
+    tests = {'model_a': dict(member(0.7), real_wider=dict(member(0.5), pred_dir='a_w')),
+             'model_a_inverted': dict(member(0.6), real_wider=dict(member(0.4), pred_dir='i_w'))}
+    ens = dict(DONE['ensemble'], settings_file='valid/fusion_settings.json')
+    got = pipeline.real_wider(tmp_path, wide, tests, ens)
     (cmd,) = calls
-    assert cmd[2:4] == ['a_reading.py', 'a/iter_9.pth']
-    assert cmd[cmd.index('--img-dir') + 1] == str(out / 'images') and cmd[cmd.index('--ann-file') + 1] == str(
-        out / 'ann.json')
-    assert cmd[cmd.index('--pred-dir') + 1] == str(tmp_path / 'model_a' / 'pred_real_wider_2')
-    assert got['seq_acc'] == 0.25 and got['factor'] == 2.0
-    cached(tmp_path)
-    monkeypatch.setattr(pipeline, 'real_wider', lambda *a: pytest.fail('read without real photos'))
-    summary = run_demo(tmp_path, DemoSettings(no_real=True))  # no real photos: nothing framed wider either
-    assert summary['real_wider'] is None
+    assert cmd[2:4] == [str(Path('a_w') / 'pred.json'), str(Path('i_w') / 'pred.json')]
+    assert cmd[cmd.index('--ann-file') + 1] == str(out / 'ann.json')
+    assert cmd[cmd.index('--settings') + 1] == 'valid/fusion_settings.json'
+    assert got['model_a']['seq_acc'] == 0.5 and got['ensemble_rows'] == ROWS
     from mmdigit.demo.summary import write_summary
     rl = dict(model_a=member(0.7), members={}, ann_file='r.json', images=4, box_ratios_a=dict(
         width_ratio=[1, 1, 1], height_ratio=[1, 1, 1]))
-    capsys.readouterr()
+    cached(tmp_path)
     done = json.loads((tmp_path / 'stages.json').read_text())
-    summary = write_summary(tmp_path, done, member(0.7), None, None, DONE['speed'], rl, wide=got)
-    assert summary['real_wider']['seq_acc'] == 0.25
-    assert 'real photos framed 2x wider (model A' in capsys.readouterr().out
+    summary = write_summary(tmp_path, done, member(0.7), None, ens, DONE['speed'], rl, wide=got)
+    assert summary['real_wider']['model_a']['seq_acc'] == 0.5
+    assert summary['real_wider']['ensemble']['seq_acc'] == 0.65  # ens['numbers'] is the vote
+    assert 'real photos framed 2x wider' in capsys.readouterr().out
+    monkeypatch.setattr(pipeline, 'wider_photos', lambda *a: pytest.fail('framed without real photos'))
+    summary = run_demo(tmp_path, DemoSettings(no_real=True))  # no real photos: nothing framed wider either
+    assert summary['real_wider'] is None and 'wider_photos' not in summary['stage_minutes']
 
 
 def test_a_real_photo_that_cannot_be_read_framed_wider_is_a_one_line_error(tiny_digits, tmp_path):
@@ -468,6 +486,6 @@ def test_a_real_photo_that_cannot_be_read_framed_wider_is_a_one_line_error(tiny_
     broken = sorted(images.iterdir())[0]
     broken.write_bytes(b'not an image')
     with pytest.raises(SystemExit) as e:
-        pipeline.real_wider(tmp_path, (tiny_digits / 'test.json', images), dict(checkpoint='a.pth'), 1.5)
-    assert str(e.value).startswith('[demo] failed: real_wider: ') and broken.name in str(e.value)
+        pipeline.wider_photos(tmp_path, (tiny_digits / 'test.json', images), 1.5)
+    assert str(e.value).startswith('[demo] failed: wider_photos: ') and broken.name in str(e.value)
     assert '\n' not in str(e.value)

@@ -113,7 +113,7 @@ def test_a_test_stage_from_an_older_reading_is_redone(tmp_path, capsys, old_form
     assert stages.run('data', lambda: pytest.fail('the data is kept'))['train'] == 5
     assert stages.run('test_a_inverted', lambda: dict(rows=['new']))['rows'] == ['new']
     assert 'test_a_inverted: done earlier by an older demo, redone' in capsys.readouterr().out
-    assert stages.done['test_a_inverted']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 5
+    assert stages.done['test_a_inverted']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 6
 
 
 def test_a_stage_made_from_one_this_run_made_again_is_redone(tmp_path, capsys):
