@@ -245,15 +245,14 @@ def snapshot_iter(checkpoint_iters: list[int], final: int, share: float = 0.85) 
     return early[-1] if early else checkpoint_iters[0]
 
 
-def run_test_real(work: Path, real: tuple, trained: dict, name: str, tag: str = 'real') -> dict:
+def run_test_real(work: Path, real: tuple, trained: dict, name: str) -> dict:
     """A trained model on the real photos alone: tools/test.py on a labelled image folder (with the member's
-    config: ``trained['config']``, else the CPU config), its predictions in ``<name>/pred_<tag>``. For a member
-    whose test stage did not read them, and for the photos framed wider (:func:`real_wider`)."""
+    config: ``trained['config']``, else the CPU config). For a member whose test stage did not read them."""
     ann, images = real
-    pred = work / name / f'pred_{tag}'
+    pred = work / name / 'pred_real'
     _run([PY, ROOT / 'tools' / 'test.py', trained.get('config', CONFIG), trained['checkpoint'], '--img-dir', images,
-          '--ann-file', ann, '--pred-dir', pred, '--work-dir', work / name / f'test_{tag}'],
-         work / name / f'test_{tag}.log')
+          '--ann-file', ann, '--pred-dir', pred, '--work-dir', work / name / 'test_real'],
+         work / name / 'test_real.log')
     return scores(read_metrics(pred), pred)
 
 
@@ -431,10 +430,11 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
                    after=of_a + ('train_crop',))
         of_a = ('train_a', 'train_crop', 'calibrate_a')
     real = None if s.no_real else photo_folder(s.real_dir)
-    wide = real is not None and s.wider_factor and stages.run(
-        'wider_photos', lambda: wider_photos(work, real, s.wider_factor),
-        inputs=dict(photos=str(real), factor=s.wider_factor))
-    wider = (Path(wide['ann_file']), Path(wide['images'])) if wide else None
+    wide = wider = None
+    if real is not None and s.wider_factor:
+        wide = stages.run('wider_photos', lambda: wider_photos(work, real, s.wider_factor),
+                          inputs=dict(photos=str(real), factor=s.wider_factor))
+        wider = (Path(wide['ann_file']), Path(wide['images']))
     # each member's test stage reads the real photos too, as they are and framed wider (one process); other photos
     # redo it, none reuses it; so does another reading (its config's test settings and pipeline)
 
@@ -484,9 +484,9 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     else:
         rl = stages.run('real', lambda: real_photos(work, real, members, tested, ens),
                         inputs=dict(members=list(members), photos=str(real)), after=(*test_stages, 'ensemble'))
-    rw = wide and stages.run('real_wider', lambda: real_wider(work, wide, tested, ens),
-                             inputs=dict(members=list(members), photos=str(wider)),
-                             after=(*test_stages, 'ensemble', 'wider_photos')) or None
+    rw = None if wide is None else stages.run('real_wider', lambda: real_wider(work, wide, tested, ens),
+                                              inputs=dict(members=list(members), photos=str(wider)),
+                                              after=(*test_stages, 'ensemble', 'wider_photos'))
     reader = demo_spec({k: members[k] for k in tested}, ens, CONFIG)
     spd = stages.run('speed', lambda: speed(a, data, reader),  # the reader reads with the members chosen
                      inputs=dict(members=list(tested), chosen=ens and ens.get('members')),
