@@ -120,11 +120,19 @@ def ensemble(work: Path, data: Path, tested: dict) -> dict:
     names = list(tested)
     members = names if settings.get('members') is None else [names[i] for i in settings['members']]
     say(f'chosen on validation: {settings} ({", ".join(members)}); the test split with them unchanged:')
-    preds = [Path(t['pred_dir']) / 'pred.json' for t in tested.values()]
-    _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', split_paths(data, 'test')[0], '--settings',
-          settings_file, '--out-dir', out], work / 'ensemble.log', echo_all=True)
-    return dict(rows=json.loads((out / 'ensemble.json').read_text()), settings=settings,
-                settings_file=str(settings_file), numbers=settings['numbers'], members=members)
+    rows = fuse_with_settings([t['pred_dir'] for t in tested.values()], split_paths(data, 'test')[0], settings_file,
+                              out, work / 'ensemble.log')
+    return dict(rows=rows, settings=settings, settings_file=str(settings_file), numbers=settings['numbers'],
+                members=members)
+
+
+def fuse_with_settings(pred_dirs: list, ann_file, settings_file, out: Path, log: Path) -> list:
+    """The members' predictions of one labelled set (``pred_dirs``, in the order the settings were chosen for)
+    fused with the settings chosen on the validation split, unchanged (tools/ensemble.py --settings, into ``out``);
+    the table's rows (``ensemble.json``)."""
+    _run([PY, ROOT / 'tools' / 'ensemble.py', *(Path(d) / 'pred.json' for d in pred_dirs), '--ann-file', ann_file,
+          '--settings', settings_file, '--out-dir', out], log, echo_all=True)
+    return json.loads((out / 'ensemble.json').read_text())
 
 
 def step_time(work: Path) -> dict:
@@ -278,13 +286,9 @@ def real_wider(work: Path, wider: dict, tests: dict, ens: dict | None) -> dict:
     """Model A and the ensemble (the settings chosen on the validation split; none without ``ens``) on the real
     photos framed wider (:func:`wider_photos`), which every member's test stage read."""
     members = {name: t['real_wider'] for name, t in tests.items()}
-    rows = None
-    if ens is not None:
-        out = work / 'ensemble' / 'real_wider'
-        preds = [Path(r['pred_dir']) / 'pred.json' for r in members.values()]
-        _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', wider['ann_file'], '--settings',
-              ens['settings_file'], '--out-dir', out], work / 'ensemble_real_wider.log', echo_all=True)
-        rows = json.loads((out / 'ensemble.json').read_text())
+    rows = None if ens is None else fuse_with_settings([r['pred_dir'] for r in members.values()], wider['ann_file'],
+                                                       ens['settings_file'], work / 'ensemble' / 'real_wider',
+                                                       work / 'ensemble_real_wider.log')
     return dict(factor=wider['factor'], ann_file=wider['ann_file'], model_a=members['model_a'], members=members,
                 ensemble_rows=rows)
 
@@ -346,13 +350,9 @@ def real_photos(work: Path, real: tuple, members: dict, tests: dict, ens: dict |
     # read in each member's test stage (run_test), else here: a stage recorded by an older demo
     tested = {name: tests[name].get('real') or run_test_real(work, real, m, name) for name, m in members.items()}
     ra, rb = tested['model_a'], tested.get('model_b')
-    rows = None
-    if ens is not None:
-        out = work / 'ensemble' / 'real'
-        preds = [Path(r['pred_dir']) / 'pred.json' for r in tested.values()]
-        _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, '--settings', ens['settings_file'],
-             '--out-dir', out], work / 'ensemble_real.log', echo_all=True)
-        rows = json.loads((out / 'ensemble.json').read_text())
+    rows = None if ens is None else fuse_with_settings([r['pred_dir'] for r in tested.values()], ann,
+                                                       ens['settings_file'], work / 'ensemble' / 'real',
+                                                       work / 'ensemble_real.log')
     preds_a = PredictionSet.load(ra['pred_dir'], ann)
     ratios = box_size_ratios(preds_a.gt.boxes, preds_a.detections, preds_a.reading)
     print(f'   model A on real photos: boxes matched {ratios["matched"]}, width ratio p25/p50/p75 '

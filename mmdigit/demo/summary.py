@@ -28,15 +28,25 @@ def _member(t: dict, **extra) -> dict:
                 seq_acc_thr=t['seq_acc_thr'], per_length=t['per_length'], **extra)
 
 
+# a member's scores on a set of labelled photos, as summary.json keeps them
+PHOTO_SCORES = ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision', 'digit_recall', 'per_length')
+
+
+def _ensemble_reading(rows: list, numbers: str) -> dict:
+    """What the ensemble's pred.json / pred.csv score on one set (its table ``rows``): the fused boxes' mAP and the
+    numbers the way chosen on the validation split (``numbers``: the fused boxes or the vote)."""
+    fused, vote = table_row(rows, 'fused'), table_row(rows, 'vote')
+    return dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
+                seq_acc=(fused if numbers == 'fused' else vote)['accuracy'])
+
+
 def _wider(wide: dict, ens: dict | None) -> dict:
     """summary.json's ``real_wider``: model A's scores on the real photos framed wider and, with an ensemble, its
-    reading of them the way chosen on the validation split (``ens['numbers']``)."""
-    keep = ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision', 'digit_recall', 'per_length')
-    out = dict(factor=wide['factor'], ann_file=wide['ann_file'], model_a={k: wide['model_a'][k] for k in keep})
+    reading of them."""
+    out = dict(factor=wide['factor'], ann_file=wide['ann_file'],
+               model_a={k: wide['model_a'][k] for k in PHOTO_SCORES})
     if ens is not None and wide.get('ensemble_rows'):
-        fused, vote = table_row(wide['ensemble_rows'], 'fused'), table_row(wide['ensemble_rows'], 'vote')
-        out['ensemble'] = dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
-                               seq_acc=(fused if ens['numbers'] == 'fused' else vote)['accuracy'])
+        out['ensemble'] = _ensemble_reading(wide['ensemble_rows'], ens['numbers'])
     return out
 
 
@@ -61,22 +71,19 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
                                               seq_acc=fused['accuracy'], seq_acc_thr=fused['thr'])
         models['ensemble_number_vote'] = dict(seq_acc=vote['accuracy'])
         # what the ensemble's pred.csv holds: the way chosen on the validation split
-        models['ensemble'] = dict(bbox_mAP=fused['bbox_mAP'], bbox_mAP_50=fused['bbox_mAP_50'],
-                                  seq_acc=(fused if ens['numbers'] == 'fused' else vote)['accuracy'],
-                                  numbers=ens['numbers'], **({'members': ens['members']} if 'members' in ens else {}))
+        models['ensemble'] = dict(_ensemble_reading(ens['rows'], ens['numbers']), numbers=ens['numbers'],
+                                  **({'members': ens['members']} if 'members' in ens else {}))
         if 'reader_images_per_s' in spd:  # the demo's reader: every member reads every image
             models['ensemble']['infer_images_per_s'] = spd['reader_images_per_s']
     if rl is not None:  # the same rows on the real photos
         for key, r in rl['members'].items():
-            models[key]['real'] = {k: r[k] for k in ('bbox_mAP', 'bbox_mAP_50', 'seq_acc', 'digit_precision',
-                                                    'digit_recall', 'per_length')}
+            models[key]['real'] = {k: r[k] for k in PHOTO_SCORES}
     if rl is not None and ens is not None and rl.get('ensemble_rows'):
         rfused, rvote = table_row(rl['ensemble_rows'], 'fused'), table_row(rl['ensemble_rows'], 'vote')
         models['ensemble_fused_boxes']['real'] = dict(bbox_mAP=rfused['bbox_mAP'], bbox_mAP_50=rfused['bbox_mAP_50'],
                                                       seq_acc=rfused['accuracy'])
         models['ensemble_number_vote']['real'] = dict(seq_acc=rvote['accuracy'])
-        models['ensemble']['real'] = dict(bbox_mAP=rfused['bbox_mAP'], bbox_mAP_50=rfused['bbox_mAP_50'],
-                                          seq_acc=(rfused if ens['numbers'] == 'fused' else rvote)['accuracy'])
+        models['ensemble']['real'] = _ensemble_reading(rl['ensemble_rows'], ens['numbers'])
     steal = {k: v['cpu_steal'] for k, v in done.items() if v.get('cpu_steal') is not None}
     summary = dict(models=models, stage_minutes=minutes, total_minutes=round(sum(minutes.values()), 1),
                    stage_cpu_steal=steal,
