@@ -68,6 +68,8 @@ def main(argv=None):
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise UserError(f'{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size')
         cfg.auto_scale_lr.enable = True
+    if cfg.get('load_from') and args.resume is None:  # weights to start from (a fine-tune): checked before the run
+        check_checkpoint_file(cfg.load_from, 'load_from checkpoint')
     if args.resume is None:
         if not cfg.get('resume'):  # (a config saying resume=True continues its work dir, as --resume does)
             check_fresh_work_dir(cfg.work_dir)  # never mix a new run's checkpoints with an old run's

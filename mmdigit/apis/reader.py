@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -97,7 +98,10 @@ class DigitReader:
 
         if cfg_options:
             config = _with_options(config, cfg_options)
+        from mmdigit.engine import read_model_config
         specs = [(config, checkpoint), *(_member_spec(m, checkpoint) for m in members)]
+        # every config read before any model is built: a bad member's config fails in a second, not after A loads
+        specs = [(read_model_config(c) if isinstance(c, (str, Path)) else c, ckpt) for c, ckpt in specs]
         if len(specs) == 1:
             self.fusion = None
         elif isinstance(fusion, FusionSettings):
@@ -118,16 +122,14 @@ class DigitReader:
             self.reading = self.fusion.reading(self.members)
 
     @staticmethod
-    def _load(config, checkpoint, device, score_thr, workers, loaded: dict) -> ReaderMember:
-        """A member; its model is the one already ``loaded`` for the same checkpoint and model settings."""
+    def _load(cfg, checkpoint, device, score_thr, workers, loaded: dict) -> ReaderMember:
+        """A member (its ``Config``); its model is the one already ``loaded`` for the same checkpoint and model
+        settings."""
         import json
-        from pathlib import Path
 
         from mmdet.apis import init_detector
-        from mmengine.config import Config
 
         from mmdigit.utils.checkpoint import check_checkpoint_matches
-        cfg = Config.fromfile(config) if isinstance(config, (str, Path)) else config
         key = (str(Path(checkpoint).resolve()), json.dumps(cfg.model.to_dict(), sort_keys=True, default=str))
         if key not in loaded:
             check_checkpoint_matches(cfg.model, checkpoint)
@@ -141,7 +143,6 @@ class DigitReader:
     def describe(self) -> str:
         """What reads: ``config + checkpoint``, or for an ensemble each checkpoint with the configs reading it and
         the fusion method (the web reader's header)."""
-        from pathlib import Path
         by_checkpoint: dict = {}
         for m in self.members:
             by_checkpoint.setdefault(Path(m.checkpoint).name, []).append(

@@ -95,12 +95,11 @@ def check_finetune_config(config, cfg_options=()) -> None:
     mixed fine-tune (photos, then renders: ``set_synthetic_root``) whose renders are not there, read from the
     repository as the curve's tools/train.py runs read them."""
     from mmdigit.engine import set_synthetic_root
-    from mmdigit.utils.cli import load_checked_config
+    from mmdigit.utils.cli import load_checked_config, parse_cfg_options
     bad = [o for o in cfg_options if '=' not in str(o)]
     if bad:
         raise UserError(f'--cfg-options {bad[0]}: expected key=value')
-    options = dict(str(o).split('=', 1) for o in cfg_options)  # values as text: the keys and the paths are checked
-    cfg = load_checked_config(str(config), options)
+    cfg = load_checked_config(str(config), parse_cfg_options(cfg_options))  # as the curve's tools/train.py runs
     dataset = cfg.train_dataloader.dataset
     if dataset.get('type') == 'ConcatDataset':
         set_synthetic_root(cfg, str(ROOT / dataset.datasets[1].data_root))

@@ -95,14 +95,14 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
     the fused boxes with views), else the calibrated one, as ``DigitReader``."""
     import onnx
     import torch
-    from mmengine.config import Config
 
     from mmdigit.apis import DigitReader
+    from mmdigit.engine import read_model_config
     from mmdigit.ensemble import FusionSettings, load_settings
     from mmdigit.ensemble.prediction_files import fused_reading
 
     from .onnx_model import OnnxTwoStage
-    cfgs = [Config.fromfile(c) if isinstance(c, (str, Path)) else c for c in (config, *views)]
+    cfgs = [read_model_config(c) if isinstance(c, (str, Path)) else c for c in (config, *views)]
     cfg = cfgs[0]
     model_cfg = cfg.model
     for key in ('rpn_head', 'roi_head', 'neck'):

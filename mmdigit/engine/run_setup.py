@@ -24,9 +24,7 @@ def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str
     """mmdet's config precedence: CLI work_dir > config's work_dir (``--cfg-options work_dir=`` included) >
     work_dirs/<config name>. ``check_options(cfg, cfg_options)`` runs before the options merge (the tools pass
     :func:`mmdigit.utils.cli.check_cfg_options`, which refuses typos)."""
-    if not osp.isfile(config_path):
-        raise FileNotFoundError(f'{config_path}: config file does not exist')
-    cfg = unformatted_text(Config.fromfile(config_path))
+    cfg = read_model_config(config_path)
     cfg.launcher = launcher
     if cfg_options:
         if check_options is not None:
@@ -37,6 +35,26 @@ def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
     return cfg
+
+
+def read_model_config(config_path) -> Config:
+    """A model's config file read, each way it can be wrong one ``ValueError`` naming the file: missing, not a
+    config (mmengine reads .py / .json / .yml and says so without the path), a syntax error (mmengine parses the
+    text itself and names no file), or a config of something else (a COCO json, a file that sets no ``model``)."""
+    config_path = str(config_path)
+    if not osp.isfile(config_path):
+        raise FileNotFoundError(f'{config_path}: config file does not exist')
+    if osp.splitext(config_path)[1].lower() not in ('.py', '.json', '.yml', '.yaml'):
+        raise ValueError(f'{config_path}: not a config file (configs are .py, .json or .yml files)')
+    try:
+        cfg = Config.fromfile(config_path)
+    except SyntaxError as e:
+        where = e.filename if e.filename and e.filename != '<unknown>' else config_path
+        raise ValueError(f'{where}:{e.lineno}: syntax error in the config ({e.msg}), or in a file it inherits') \
+            from None
+    if not isinstance(cfg.get('model'), dict):
+        raise ValueError(f'{config_path}: not a model config (it sets no `model`)')
+    return unformatted_text(cfg)
 
 
 def unformatted_text(cfg: Config) -> Config:

@@ -79,7 +79,9 @@ class ModelPredictions:
         # pred.json omits images without detections; pred.csv lists every image the model saw
         self.covered = set(read_pred_csv(self.path.with_name('pred.csv'))) if self.has_csv else set(self.detections)
         if not self.covered:
-            raise PredictionFileError(f'{self.path}: no detections and no pred.csv beside it: nothing to fuse')
+            raise PredictionFileError(f'{self.path.with_name("pred.csv")}: lists no images (and {self.path.name} '
+                                      'holds no detections): nothing to fuse' if self.has_csv else
+                                      f'{self.path}: no detections and no pred.csv beside it: nothing to fuse')
         self.reading = ReadingSettings.from_pred_info(self.path)
 
     def get(self, image_id: int) -> ImageDetections:

@@ -103,24 +103,41 @@ def write_pred_csv(path, numbers: Mapping[int, str]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
+def _read_text(path: Path) -> str:
+    """A prediction file's text; unreadable or not UTF-8 (what the writers write): one error naming it."""
+    try:
+        return path.read_text(encoding='utf-8')
+    except OSError as e:
+        raise PredictionFileError(f'{path}: cannot read ({e.strerror or e})') from e
+    except UnicodeDecodeError:
+        raise PredictionFileError(f'{path}: not a UTF-8 text file (is it a prediction file?)') from None
+
+
+def _image_id(value, where: str) -> int:
+    """An image id as pred.json (an integer) or pred.csv (its digits) holds it."""
+    if isinstance(value, str) and value.strip().lstrip('-').isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise PredictionFileError(f'{where}: image_id {value!r} is not an integer')
+
+
 def read_pred_csv(path) -> dict[int, str]:
     path = Path(path)
     try:
-        rows = list(csv.DictReader(path.open(encoding='utf-8')))
-    except OSError as e:
-        raise PredictionFileError(f'{path}: cannot read ({e.strerror})') from e
+        rows = list(csv.DictReader(io.StringIO(_read_text(path))))
+    except csv.Error as e:
+        raise PredictionFileError(f'{path}: not a CSV file ({e})') from None
     if rows and set(rows[0]) != {'image_id', 'pred_label'}:
         raise PredictionFileError(f'{path}: expected columns image_id,pred_label, got {list(rows[0])}')
-    return {int(r['image_id']): r['pred_label'] for r in rows}
+    return {_image_id(r['image_id'], f'{path}: row {i + 2}'): r['pred_label'] for i, r in enumerate(rows)}
 
 
 def read_pred_json(path) -> dict[int, ImageDetections]:
     """COCO results file -> per-image detections (xyxy). Raises PredictionFileError on anything odd."""
     path = Path(path)
     try:
-        records = json.loads(path.read_text(encoding='utf-8'))
-    except OSError as e:
-        raise PredictionFileError(f'{path}: cannot read ({e.strerror})') from e
+        records = json.loads(_read_text(path))
     except json.JSONDecodeError as e:
         raise PredictionFileError(f'{path}: not valid JSON ({e})') from e
     if not isinstance(records, list):
@@ -142,7 +159,7 @@ def read_pred_json(path) -> dict[int, ImageDetections]:
             raise PredictionFileError(f'{where}: score {score!r} outside [0, 1]')
         if not (isinstance(cat, int) and 1 <= cat <= NUM_DIGITS):
             raise PredictionFileError(f'{where}: category_id {cat!r} is not a digit id 1..{NUM_DIGITS}')
-        grouped.setdefault(int(r['image_id']), []).append((*bbox, score, cat - 1))
+        grouped.setdefault(_image_id(r['image_id'], where), []).append((*bbox, score, cat - 1))
     out = {}
     for image_id, rows in grouped.items():
         a = np.asarray(rows, dtype=np.float64)

@@ -11,8 +11,11 @@ from pathlib import Path
 
 @contextmanager
 def atomic_open(path, mode: str = 'w', **kwargs):
-    """Open a temp file beside ``path``; on clean exit it replaces ``path`` (os.replace), else it is removed."""
+    """Open a temp file beside ``path``; on clean exit it replaces ``path`` (os.replace), else it is removed. A
+    folder at ``path`` is refused up front, naming ``path`` (``os.replace`` would name the temp file)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f'{path}: is a folder, not a file to write')
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:

@@ -50,8 +50,9 @@ def register_checkpoint_safe_globals() -> None:
 
 
 def check_checkpoint_file(path, what: str = 'checkpoint') -> Path:
-    """Cheap checks before a long run: the file exists, is not empty and, when it is a zip (torch's format
-    since 1.6), is complete (a truncated zip has lost its central directory). Returns the path."""
+    """Cheap checks before a long run: the file exists, is not empty, is what ``torch.save`` writes (a zip since
+    torch 1.6, a pickle before) and, as a zip, is complete (a truncated zip has lost its central directory).
+    Returns the path."""
     import zipfile
     path = Path(path)
     if path.is_dir():
@@ -63,13 +64,16 @@ def check_checkpoint_file(path, what: str = 'checkpoint') -> Path:
         raise ValueError(f'{path}: {what} file is empty (0 bytes)')
     with open(path, 'rb') as f:
         head = f.read(4)
-    if head == b'PK\x03\x04':
-        try:
-            with zipfile.ZipFile(path) as z:
-                z.infolist()
-        except (zipfile.BadZipFile, OSError) as e:
-            raise ValueError(f'{path}: {what} file is truncated or corrupt ({e}); was it still being written?') \
-                from None
+    if head[:1] == b'\x80':  # a pickle (protocol 2+): torch's format before 1.6
+        return path
+    if head != b'PK\x03\x04':
+        raise ValueError(f'{path}: {what} file is not a PyTorch checkpoint (not what torch.save writes)')
+    try:
+        with zipfile.ZipFile(path) as z:
+            z.infolist()
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ValueError(f'{path}: {what} file is truncated or corrupt ({e}); was it still being written?') \
+            from None
     return path
 
 

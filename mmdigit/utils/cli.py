@@ -108,6 +108,23 @@ def positive_float(text: str) -> float:
     return _flag_value(text, float, lambda v: math.isfinite(v) and v > 0, 'must be a positive number')
 
 
+def torch_device(text: str) -> str:
+    """A device this machine has (``cpu``, ``cuda``, ``cuda:1``): a typo or a GPU that is not there is an
+    argparse error here, not a traceback once the model is built."""
+    import torch
+    try:
+        dev = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a device (cpu, cuda, cuda:N)') from None
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f'{text}: no CUDA GPU on this machine (use cpu)')
+    if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f'{text}: this machine has {torch.cuda.device_count()} CUDA GPU(s)')
+    if dev.type not in ('cpu', 'cuda'):
+        raise argparse.ArgumentTypeError(f'{text}: the reader runs on cpu or cuda')
+    return text
+
+
 def check_writable_dir(path, flag: str) -> Path:
     """Create ``path`` (and parents) and prove a file can be written there, before any long computation."""
     path = Path(path)
@@ -150,6 +167,8 @@ def check_cfg_options(cfg, options: dict | None) -> None:
                 break  # replacing a value by a dict: mmengine's call
             if part in node:
                 node = node[part]
+                if depth == len(parts) - 1:
+                    _check_same_kind(key, node, options[key])
                 continue
             if depth == 0 and part in _runner_keys():
                 break
@@ -161,14 +180,44 @@ def check_cfg_options(cfg, options: dict | None) -> None:
             break
 
 
+def _cfg_options_action():
+    """mmengine's ``DictAction`` with a ``key`` lacking its ``=value`` as an argparse error naming it (mmengine's
+    own message is "not enough values to unpack")."""
+    from mmengine.config import DictAction
+
+    class CfgOptions(DictAction):
+        def __call__(self, parser, namespace, values, option_string=None):
+            for kv in values:
+                if '=' not in kv:
+                    parser.error(f'{option_string} {kv}: expected key=value')
+            super().__call__(parser, namespace, values, option_string)
+    return CfgOptions
+
+
+def parse_cfg_options(items) -> dict:
+    """``key=value`` texts parsed as the tools' ``--cfg-options`` parse them (numbers, lists, booleans), for code
+    that checks options it will pass on to a tool."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('--cfg-options', nargs='+', action=_cfg_options_action(), default={})
+    return dict(parser.parse_args(['--cfg-options', *map(str, items)]).cfg_options) if items else {}
+
+
+def _check_same_kind(key: str, old, new) -> None:
+    """A number the config holds stays a number: ``score_thr=abc`` would reach the model as a string and fail
+    with a TypeError only after the images are read. (``None`` and other kinds: the config's own business.)"""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if number(old) and not number(new) and new is not None:
+        raise UserError(f'--cfg-options {key}={new}: expects a number (the config has {old})')
+
+
 def add_runner_args(parser: argparse.ArgumentParser, work_dir_help: str) -> None:
     """The flags tools/train.py and tools/test.py share with mmdet's tools (``--work-dir``, ``--cfg-options``,
     ``--launcher``, ``--local_rank``) plus mmdigit's ``--data-root``; :func:`runner_config` reads them."""
-    from mmengine.config import DictAction
     parser.add_argument('--data-root', help='course-layout data folder ({train,valid,test}.json + image '
                         'folders) for every split, instead of the config\'s data_root')
     parser.add_argument('--work-dir', help=work_dir_help)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=_cfg_options_action(),
                         help='override config settings, key=value (e.g. train_cfg.max_iters=100)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -188,14 +237,9 @@ def runner_config(args):
 
 def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launcher: str = 'none'):
     """:func:`mmdigit.engine.load_config` with ``--cfg-options`` checked for typos (:func:`check_cfg_options`)
-    before they are merged, and a syntax error in the config as one line naming the file."""
+    before they are merged."""
     from mmdigit.engine import load_config
-    try:
-        return load_config(config_path, cfg_options, work_dir, launcher, check_options=check_cfg_options)
-    except SyntaxError as e:  # mmengine parses the text itself: the error names no file
-        where = e.filename if e.filename and e.filename != '<unknown>' else config_path
-        raise UserError(f'{where}:{e.lineno}: syntax error in the config ({e.msg}), or in a file it inherits') \
-            from None
+    return load_config(config_path, cfg_options, work_dir, launcher, check_options=check_cfg_options)
 
 
 def add_reader_args(parser: argparse.ArgumentParser, device: bool = True, other_models: bool = True,
@@ -208,10 +252,9 @@ def add_reader_args(parser: argparse.ArgumentParser, device: bool = True, other_
     parser.add_argument('--score-thr', type=probability, help='Task-2 threshold in [0, 1] (default: calibrated, '
                         'else config; with members: the fused boxes\', default the fusion settings\')')
     if device:
-        parser.add_argument('--device', default='cpu')
+        parser.add_argument('--device', default='cpu', type=torch_device, help='cpu (default), cuda or cuda:N')
     if cfg_options:
-        from mmengine.config import DictAction
-        parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+        parser.add_argument('--cfg-options', nargs='+', action=_cfg_options_action(),
                             help='override CONFIG\'s settings, key=value (e.g. model.test_cfg.reclassify.classifier='
                             'work_dirs/crop_classifier); the --view / --member configs are read as they are')
     parser.add_argument('--view', nargs=1, action='append', dest='members', default=[], metavar='CONFIG',

@@ -27,6 +27,19 @@ def test_empty_and_truncated_checkpoints_are_named(tmp_path):
         check_checkpoint_file(tmp_path)
 
 
+def test_a_file_torch_save_did_not_write_is_named_before_the_run(tmp_path):
+    """A text file (or a config given as the checkpoint) is refused by the cheap check, before the Runner tries to
+    unpickle it mid-start; torch's pre-1.6 pickle format still passes it."""
+    from mmdigit.utils.checkpoint import check_checkpoint_file
+    text = tmp_path / 'iter_10.pth'
+    text.write_text('not a checkpoint\n')
+    with pytest.raises(ValueError, match='iter_10.pth: checkpoint to resume from file is not a PyTorch checkpoint'):
+        check_checkpoint_file(text, 'checkpoint to resume from')
+    legacy = tmp_path / 'legacy.pth'
+    torch.save({'state_dict': {'w': torch.zeros(2)}}, legacy, _use_new_zipfile_serialization=False)
+    assert check_checkpoint_file(legacy) == legacy
+
+
 def test_safe_loader_still_refuses_arbitrary_pickles(tmp_path):
     from mmdigit.utils.checkpoint import load_checkpoint_safely
 

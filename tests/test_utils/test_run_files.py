@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from mmdigit.utils.cli import UserError
 
@@ -51,7 +52,7 @@ def test_fresh_work_dir_latest_checkpoint_and_stale_files(tmp_path, capsys):
     with pytest.raises(UserError, match='--resume: .* holds no checkpoint to resume from'):
         latest_checkpoint(tmp_path)
     for n in (2, 10):
-        (tmp_path / f'iter_{n}.pth').write_bytes(b'x')
+        torch.save({'state_dict': {}}, tmp_path / f'iter_{n}.pth')
     with pytest.raises(UserError, match=r'holds an earlier run \(iter_10.pth, iter_2.pth\); add --resume'):
         check_fresh_work_dir(tmp_path)
     assert latest_checkpoint(tmp_path) == str(tmp_path / 'iter_10.pth')  # numeric, not name order
