@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
-from mmdigit.utils.cli import add_runner_args, run_main, runner_config  # noqa: E402
+from mmdigit.utils.cli import UserError, add_runner_args, run_main, runner_config  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -35,11 +35,22 @@ def parse_args(argv=None):
     return args
 
 
+def check_labelled(ann_file) -> None:
+    """On a set without digit labels every number is '-1', so a threshold that reads nothing scores best: one
+    chosen there would replace the stored calibration. Refused before the model loads or anything is written."""
+    from mmdigit.datasets.coco_io import load_coco
+    if not load_coco(ann_file).get('annotations'):
+        raise UserError(f'{ann_file}: no digit labels (annotations) in this --ann-file: nothing to calibrate the '
+                        'threshold against')
+
+
 def main(argv=None):
     from mmdigit.engine import calibrate_reading, distributed_session
     from mmdigit.utils.checkpoint import check_checkpoint_matches
     from mmdigit.utils.cli import check_writable_dir
     args = parse_args(argv)
+    if args.ann_file:
+        check_labelled(args.ann_file)
     cfg = runner_config(args)
     check_checkpoint_matches(cfg.model, args.checkpoint)
     out_dir = Path(args.checkpoint).parent

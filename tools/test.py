@@ -78,7 +78,19 @@ def parse_args(argv=None):
     if args.also_read and (args.out or args.show or args.show_dir):
         parser.error('--also-read with --out / --show / --show-dir: those hold one set; read the others in runs of '
                      'their own')
+    seen = set()  # one pred dir per set: a second set's pred.json / pred.csv would replace the first's
+    for pred_dir in pred_dirs_of(args) if args.also_read else []:
+        where = Path(pred_dir).resolve()
+        if where in seen:
+            parser.error(f'--also-read {pred_dir}: an earlier set (--pred-dir / --also-read) writes there too; each '
+                         'set needs its own pred dir, or its pred.json / pred.csv replace the other\'s')
+        seen.add(where)
     return args
+
+
+def pred_dirs_of(args) -> list:
+    """The pred dir of every set read, in order: ``--pred-dir`` (None without it), then each ``--also-read``'s."""
+    return [args.pred_dir] + [pred_dir for _, _, pred_dir in args.also_read]
 
 
 def main(argv=None):
@@ -122,7 +134,7 @@ def main(argv=None):
     # up to float rounding
     cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='CPUTestHook')]
     more = [also_read_set(cfg, *paths) for paths in args.also_read]
-    pred_dirs = [args.pred_dir] + [pred_dir for _, _, pred_dir in args.also_read]
+    pred_dirs = pred_dirs_of(args)
     # warnings.txt lists this run's unreadable images: one left by an earlier run into a pred dir goes
     with distributed_session(args.launcher), ExitStack() as guards:
         for pred_dir in pred_dirs:

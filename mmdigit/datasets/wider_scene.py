@@ -12,20 +12,35 @@ the labels move with the photo, and no augmentation library writes a labelled se
 from __future__ import annotations
 
 import copy
+import math
+import os
+import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .coco_io import DataError, load_coco, read_image, write_coco
+from .synth.generate import remove_stale_temp
+
+#: The widest canvas, in photo sides: beyond it the number is a speck, and a large photo's canvas (kept in float32
+#: while it is blended) no longer fits in memory.
+MAX_FACTOR = 10.0
+
+
+def check_factor(factor: float) -> float:
+    """``factor`` if it is a canvas size :func:`widen_scene` can draw (finite, 1 to :data:`MAX_FACTOR`), else
+    ValueError: ``inf`` would fail in ``int()`` and ``1e6`` in cv2's allocator, each with a traceback."""
+    if not (math.isfinite(factor) and 1.0 <= factor <= MAX_FACTOR):
+        raise ValueError(f'factor must be a number in [1, {MAX_FACTOR:g}], got {factor}')
+    return factor
 
 
 def widen_scene(image: np.ndarray, factor: float, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
     """``image`` (H x W x 3 uint8) placed at a random spot of a canvas ``factor`` times its size, the rest the
     image stretched over the canvas and blurred (sigma a twentieth of the canvas' longer side), the photo's
     edge blended in over about a twelfth of its shorter side. Returns the canvas and the photo's (x, y) in it."""
-    if not factor >= 1.0:
-        raise ValueError(f'factor must be >= 1, got {factor}')
+    check_factor(factor)
     h, w = image.shape[:2]
     H, W = int(round(h * factor)), int(round(w * factor))
     x, y = int(rng.integers(0, W - w + 1)), int(rng.integers(0, H - h + 1))
@@ -41,14 +56,23 @@ def widen_scene(image: np.ndarray, factor: float, rng: np.random.Generator) -> t
 def write_wider_scene_set(ann_file, img_dir, out_dir, factor: float, seed: int = 0, overwrite: bool = False) -> dict:
     """Every image of ``ann_file`` (a COCO json of ``img_dir``'s photos) with a wider scene (:func:`widen_scene`)
     as ``out_dir/images/`` (PNG, the same file names' stems) and ``out_dir/ann.json`` (the boxes moved with the
-    photo, the sizes the canvas'). Returns the written COCO dict."""
+    photo, the sizes the canvas'). Returns the written COCO dict.
+
+    All or nothing, so that ``images/`` always matches ``ann.json``: the set is written into a hidden folder beside
+    ``images/`` and swapped in at the end; a photo that cannot be read (or Ctrl-C) leaves the old set as it was.
+    ``overwrite`` replaces an existing set (``ann.json`` and the whole ``images/``); without it an ``ann.json``, or
+    an ``images/`` with none beside it (not a set written here), is refused."""
+    check_factor(factor)
     data = load_coco(ann_file)
     out_dir, img_dir = Path(out_dir), Path(img_dir)
-    out_json = out_dir / 'ann.json'
+    out_json, out_images = out_dir / 'ann.json', out_dir / 'images'
     if out_json.exists() and not overwrite:
         raise FileExistsError(f'{out_json} exists; refusing to overwrite (use --force)')
-    (out_dir / 'images').mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
+    if out_images.exists() and not overwrite:
+        raise FileExistsError(f'{out_images} exists without an ann.json beside it; refusing to replace it '
+                              '(use --force)')
+    if out_images.resolve() in (img_dir.resolve(), *img_dir.resolve().parents):
+        raise DataError(f'{img_dir}: its photos would be replaced by their wider set ({out_images} holds them)')
     new = copy.deepcopy(data)
     names = {}  # output name -> input name, checked before anything is written: a.jpg and a.png both -> a.png
     for info in new['images']:
@@ -56,18 +80,39 @@ def write_wider_scene_set(ann_file, img_dir, out_dir, factor: float, seed: int =
         if name in names:
             raise DataError(f'{ann_file}: {names[name]} and {info["file_name"]} would both be written as {name}')
         names[name] = info['file_name']
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp(out_images)  # a killed run's hidden folders
+    staging = out_dir / f'.images.tmp-{os.getpid()}'
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        shift = _write_wider_images(new['images'], list(names), img_dir, staging / 'images', factor, seed)
+        for a in new['annotations']:
+            dx, dy = shift[a['image_id']]
+            a['bbox'] = [a['bbox'][0] + dx, a['bbox'][1] + dy, a['bbox'][2], a['bbox'][3]]
+            a.pop('segmentation', None)  # it would stay where the photo was
+        write_coco(staging / 'ann.json', new)  # validated before the old set is touched
+        old = out_dir / f'.images.old-{os.getpid()}'
+        if out_images.exists():
+            out_images.rename(old)
+        (staging / 'images').rename(out_images)
+        os.replace(staging / 'ann.json', out_json)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return new
+
+
+def _write_wider_images(infos: list, names: list, img_dir: Path, out_images: Path, factor: float, seed: int) -> dict:
+    """Each photo of ``infos`` widened (:func:`widen_scene`) to ``out_images/<name>``, its COCO image record
+    updated (file name, canvas size); returns ``{image_id: (x, y)}``, where each photo went in its canvas."""
+    rng = np.random.default_rng(seed)
     shift = {}
-    for info, name in zip(new['images'], names):
+    for info, name in zip(infos, names):
         image = read_image(img_dir / info['file_name'])  # RGB
         canvas, shift[info['id']] = widen_scene(image, factor, rng)
-        path = out_dir / 'images' / name
+        path = out_images / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(path), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR)):
             raise DataError(f'{path}: could not be written')
         info.update(file_name=name, height=canvas.shape[0], width=canvas.shape[1])
-    for a in new['annotations']:
-        dx, dy = shift[a['image_id']]
-        a['bbox'] = [a['bbox'][0] + dx, a['bbox'][1] + dy, a['bbox'][2], a['bbox'][3]]
-        a.pop('segmentation', None)  # it would stay where the photo was
-    write_coco(out_json, new, overwrite=overwrite)
-    return new
+    return shift

@@ -24,13 +24,15 @@ from .offline import GroundTruth
 class LabelledBoxReading:
     """A set read from its labelled boxes: per image the labelled number and the number its boxes' best digits
     spell (both in the decoder's reading order), and per digit the right count and the confusions. Images with
-    no labelled digit are left out (nothing to classify)."""
+    no labelled digit are left out (nothing to classify); an image that cannot be decoded reads ``'-1'`` (as
+    tools/test.py's pred.csv has it), its digits counted as not read right."""
 
     truth: dict  # {image_id: labelled number}
     read: dict  # {image_id: number read from the labelled boxes}
     digits: int = 0
     digits_right: int = 0
     confusions: collections.Counter = field(default_factory=collections.Counter)  # (true, read) -> count
+    unreadable: dict = field(default_factory=dict)  # {image_id: 'path: why'}
 
     @property
     def digit_accuracy(self) -> float:
@@ -51,6 +53,7 @@ class LabelledBoxReading:
         return dict(images=len(self.truth), digits=self.digits, digit_accuracy=self.digit_accuracy,
                     number_accuracy=self.number_accuracy,
                     confusions=[dict(true=t, read=r, count=n) for (t, r), n in self.confusions.most_common(confusions)],
+                    unreadable=list(self.unreadable.values()),
                     numbers={str(i): dict(truth=t, read=self.read[i]) for i, t in self.truth.items()})
 
 
@@ -59,10 +62,13 @@ def read_labelled_boxes(model, gt: GroundTruth, img_dir, cfg=None, batch_size: i
     """Classify every labelled box of ``gt`` (images under ``img_dir``) with ``model``, a two-stage detector (a
     :class:`~mmdigit.models.ZoomInFasterRCNN` reads them on its zoomed-in crop), each box's digit the most
     likely of the ten. ``cfg``: the config whose test pipeline prepares the photos (default the model's own);
-    numbers are spelled in ``decoder``'s reading order (default: the default decoder's)."""
+    numbers are spelled in ``decoder``'s reading order (default: the default decoder's). An image listed but
+    missing is refused (a wrong ``img_dir``); one that cannot be decoded reads ``'-1'`` and is named in
+    ``unreadable``, as tools/test.py reads a test split (none decodable: DataError)."""
     import torch
 
     from mmdigit.apis.batch_inference import BatchInference
+    from mmdigit.datasets import inspect_image
     from mmdigit.datasets.coco_io import DataError
     from mmdigit.models import classify_boxes
     from mmdigit.models.crop_reclassification import mix_class_scores
@@ -73,9 +79,21 @@ def read_labelled_boxes(model, gt: GroundTruth, img_dir, cfg=None, batch_size: i
     if missing:
         raise DataError(f'{img_dir}: {len(missing)} image(s) of {gt.ann_file} missing, e.g. {missing[0]}')
     decoder = decoder or NumberDecoder()
+    result = LabelledBoxReading({}, {})
+    for i in ids:  # decoded here, as tools/test.py's dataset does: mmcv's loader would fail with an assertion
+        try:
+            inspect_image(Path(img_dir) / gt.files[i])
+        except ValueError as e:
+            result.unreadable[i] = f'{Path(img_dir) / gt.files[i]}: {e}'
+            boxes, labels = gt.boxes[i]
+            result.truth[i], result.read[i] = decoder.ground_truth(boxes, labels), NO_NUMBER
+            result.digits += len(labels)
+    if ids and len(result.unreadable) == len(ids):
+        raise DataError(f'{gt.ann_file}: none of its {len(ids)} image(s) with digits can be read, e.g. '
+                        + '; '.join(list(result.unreadable.values())[:3]))
+    ids = [i for i in ids if i not in result.unreadable]
     reclassify = (getattr(model, 'test_cfg', None) or {}).get('reclassify')
     prepare = BatchInference(model, cfg=cfg).prepare
-    result = LabelledBoxReading({}, {})
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
         data = [prepare(Path(img_dir) / gt.files[i]) for i in batch]

@@ -44,8 +44,9 @@ def test_widen_scene_keeps_the_photo_inside_a_canvas_factor_times_its_size():
     outside[y:y + 40, x:x + 60] = False
     assert canvas[outside].std() < photo.std() / 2  # the scene around it is the photo blurred
     assert np.array_equal(widen_scene(photo, 1.0, rng)[0], photo)
-    with pytest.raises(ValueError, match='factor'):
-        widen_scene(photo, 0.5, rng)
+    for factor in (0.5, float('nan'), float('inf'), 1e6):  # inf failed in int(), 1e6 in cv2's allocator
+        with pytest.raises(ValueError, match=r'factor must be a number in \[1, 10\]'):
+            widen_scene(photo, factor, rng)
 
 
 def test_the_labels_move_with_the_photo(tmp_path):
@@ -73,7 +74,7 @@ def test_the_labels_move_with_the_photo(tmp_path):
     (tmp_path / 'clash.json').write_text(json.dumps(clash))
     with pytest.raises(ValueError, match='1.jpg and 1.png would both be written as 1.png'):
         write_wider_scene_set(tmp_path / 'clash.json', tmp_path / 'img', tmp_path / 'clash', 1.5)
-    assert not list((tmp_path / 'clash' / 'images').iterdir())
+    assert not (tmp_path / 'clash').exists()
 
 
 def test_the_tool_refuses_to_overwrite_and_bad_factors(tmp_path, capsys):
@@ -86,11 +87,52 @@ def test_the_tool_refuses_to_overwrite_and_bad_factors(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith('wider_scene: ') and 'ann.json exists' in err and '\n' not in err
     assert (tmp_path / 'out' / 'ann.json').read_text() == before
-    with pytest.raises(SystemExit):
-        wider_scene_tool.main([str(a) for a in argv[:-1]] + ['0.8'])
-    assert '--factor 0.8' in capsys.readouterr().err
+    for factor in ('0.8', 'inf', '1e6', 'x'):  # argparse errors naming the flag, before anything is read
+        with pytest.raises(SystemExit) as e:
+            wider_scene_tool.main([str(a) for a in argv[:-1]] + [factor])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and f'argument --factor: {factor} is not a number in [1, 10]' in err
     (tmp_path / 'img' / '1.jpg').write_bytes(b'not an image')
     argv = [*argv[:5], tmp_path / 'out2', '--factor', 2]
     assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in argv]) == 2
     err = capsys.readouterr().err.strip()
     assert '1.jpg' in err and '\n' not in err and not (tmp_path / 'out2' / 'ann.json').exists()
+
+
+def files_of(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob('*')) if p.is_file()}
+
+
+def test_a_failed_force_keeps_the_old_set_whole(tmp_path, capsys):
+    """An unreadable photo met halfway used to leave new images/ beside the old ann.json: the old set stays whole,
+    and nothing of the failed run is left in the folder."""
+    ann = labelled_set(tmp_path)
+    out = tmp_path / 'out'
+    argv = ['--ann-file', ann, '--img-dir', tmp_path / 'img', '--out', out, '--factor', 2]
+    assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in argv]) == 0
+    (out / 'notes.txt').write_text('mine')  # the user's file beside the set
+    before = files_of(out)
+    (tmp_path / 'img' / 'sub' / '2.png').write_bytes(b'not an image')  # the last photo: the first is written by then
+    argv[-1] = 1.5
+    assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in [*argv, '--force']]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('wider_scene: ') and '2.png' in err and len(err.splitlines()) == 1
+    assert files_of(out) == before and sorted(p.name for p in out.iterdir()) == ['ann.json', 'images', 'notes.txt']
+    # --force with readable photos replaces the set as a whole, the user's file kept
+    (tmp_path / 'img' / 'sub' / '2.png').unlink()
+    data = json.loads(ann.read_text())
+    ann.write_text(json.dumps(dict(data, images=data['images'][:1], annotations=data['annotations'][:1])))
+    assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in [*argv, '--force']]) == 0
+    assert sorted(str(p) for p in files_of(out)) == ['ann.json', 'images/1.png', 'notes.txt']
+    assert (out / 'notes.txt').read_text() == 'mine'
+
+
+def test_an_images_folder_not_written_here_is_not_replaced(tmp_path):
+    ann = labelled_set(tmp_path)
+    (tmp_path / 'out' / 'images').mkdir(parents=True)
+    (tmp_path / 'out' / 'images' / 'photo.png').write_bytes(b'theirs')
+    with pytest.raises(FileExistsError, match='images exists without an ann.json beside it'):
+        write_wider_scene_set(ann, tmp_path / 'img', tmp_path / 'out', 1.5)
+    with pytest.raises(ValueError, match='its photos would be replaced by their wider set'):  # even with --force
+        write_wider_scene_set(ann, tmp_path / 'out' / 'images', tmp_path / 'out', 1.5, overwrite=True)
+    assert (tmp_path / 'out' / 'images' / 'photo.png').read_bytes() == b'theirs'

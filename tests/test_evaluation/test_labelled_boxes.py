@@ -98,3 +98,50 @@ def test_tool_bad_inputs_are_one_line(trained, tmp_path, capsys):
     (tmp_path / 'afile').write_text('')
     assert run_main(tool.main, 'labelled_boxes', [cfg_path, ckpt, '--out', str(tmp_path / 'afile' / 'x.json')]) == 2
     assert '--out' in capsys.readouterr().err
+
+
+def test_an_unreadable_image_reads_minus_one_and_the_rest_is_read(trained, tiny_digits, tmp_path, capsys):
+    # as tools/test.py reads a test split; mmcv's loader stopped the whole reading with an AssertionError traceback
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    gt = json.loads((tiny_digits / 'test.json').read_text())
+    folder = tmp_path / 'imgs'
+    folder.mkdir()
+    for im in gt['images']:
+        (folder / im['file_name']).write_bytes((tiny_digits / 'test' / im['file_name']).read_bytes())
+    bad = next(im for im in gt['images'] if any(a['image_id'] == im['id'] for a in gt['annotations']))
+    (folder / bad['file_name']).write_bytes((folder / bad['file_name']).read_bytes()[:60])  # truncated
+    out = tmp_path / 'labelled.json'
+    argv = [cfg_path, ckpt, '--img-dir', str(folder), '--ann-file', str(tiny_digits / 'test.json')]
+    assert run_main(tool.main, 'labelled_boxes', [*argv, '--out', str(out)]) == 0
+    warning = capsys.readouterr().err.strip().splitlines()[-1]
+    assert warning.startswith('warning: 1 unreadable image(s) read as -1: ') and bad['file_name'] in warning
+    report = json.loads(out.read_text())
+    assert len(report['unreadable']) == 1 and bad['file_name'] in report['unreadable'][0]
+    assert report['numbers'][str(bad['id'])]['read'] == '-1'
+    assert report['images'] == len({a['image_id'] for a in gt['annotations']}) and report['digits'] == len(
+        gt['annotations'])
+    # none readable: one line naming the json, nothing written
+    for im in gt['images']:
+        (folder / im['file_name']).write_bytes(b'')
+    before = out.read_text()
+    assert run_main(tool.main, 'labelled_boxes', [*argv, '--out', str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f'labelled_boxes: {tiny_digits / "test.json"}: none of its ') and '\n' not in err
+    assert out.read_text() == before
+
+
+def test_out_is_checked_before_the_model_loads(trained, tmp_path, capsys, monkeypatch):
+    # a folder given as --out failed only after all the reading, naming a temp file
+    import mmdigit.evaluation.labelled_boxes as measurement
+    cfg_path, work = trained
+    monkeypatch.setattr(measurement, 'labelled_box_report', lambda *a, **k: pytest.fail('the model was loaded'))
+    (tmp_path / 'reports').mkdir()
+    (tmp_path / 'reports' / 'old.json').write_text('kept')
+    assert run_main(tool.main, 'labelled_boxes', [cfg_path, str(work / 'iter_4.pth'),
+                                                  '--out', str(tmp_path / 'reports')]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f'labelled_boxes: --out {tmp_path / "reports"}: is a folder; give the JSON file to write (e.g. ' \
+        f'{tmp_path / "reports" / "labelled.json"})'
+    assert [p.name for p in (tmp_path / 'reports').iterdir()] == ['old.json']
+    assert (tmp_path / 'reports' / 'old.json').read_text() == 'kept'

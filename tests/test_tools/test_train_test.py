@@ -369,3 +369,21 @@ def test_also_read_needs_pred_dir_and_checks_its_paths_before_reading(trained, t
         test_tool.main([cfg_path, ckpt, '--pred-dir', str(tmp_path / 'p'), '--work-dir', str(tmp_path / 'w'),
                         '--also-read', str(tiny_digits / 'valid'), str(tmp_path / 'missing.json'), str(tmp_path / 'v')])
     assert not (tmp_path / 'w').exists()  # refused before the Runner (and any reading) started
+
+
+def test_also_read_refuses_a_pred_dir_given_twice(tiny_digits, tmp_path, capsys):
+    # the second set's pred.json / pred.csv silently replaced the first's: refused, however the path is spelled
+    cfg, ckpt = str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'), str(tmp_path / 'iter_4.pth')
+    (tmp_path / 'p').mkdir()
+    (tmp_path / 'p' / 'pred.csv').write_text('image_id,pred_label\n1,7\n')  # an earlier run's
+    valid = ('--also-read', str(tiny_digits / 'valid'), str(tiny_digits / 'valid.json'))
+    twice = ([tmp_path / 'p', tmp_path / 'x' / '..' / 'p'], [tmp_path / 'p', tmp_path / 'q', f'{tmp_path}/q/'])
+    for pred_dirs in twice:
+        with pytest.raises(SystemExit) as e:
+            test_tool.main([cfg, ckpt, '--pred-dir', str(pred_dirs[0]), '--work-dir', str(tmp_path / 'w'),
+                            *(a for d in pred_dirs[1:] for a in (*valid, str(d)))])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert e.value.code == 2 and ': error: --also-read ' in err[-1]  # argparse's usage, then one line
+        assert f'{pred_dirs[-1]}: an earlier set (--pred-dir / --also-read) writes there too' in err[-1]
+    assert (tmp_path / 'p' / 'pred.csv').read_text() == 'image_id,pred_label\n1,7\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['p']  # nothing made: no work dir, no pred dir

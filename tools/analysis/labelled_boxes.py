@@ -11,7 +11,8 @@ perfect boxes, and the commonest confusions. ``--pred-dir``: the model's own ``t
 same set; its numbers (as its pred.csv holds them) are split into read right both ways, right only from the
 labelled boxes (what the model read instead: more digits, fewer, a wrong digit, nothing), right only end to end,
 wrong both ways. Without ``--img-dir`` the config's test split is read. ``--out`` writes all of it as JSON,
-with every image's two numbers. E.g. the real SVHN photos:
+with every image's two numbers. An image that cannot be decoded reads ``-1``, as tools/test.py reads a test split
+(a warning names it; ``unreadable`` in the JSON). E.g. the real SVHN photos:
 ``--img-dir ../shared/svhn-reference/real-dev/images --ann-file ../shared/svhn-reference/real-dev/real_dev.json``.
 The measurement is ``mmdigit.evaluation.labelled_boxes``.
 """
@@ -24,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without install
 
-from mmdigit.utils.cli import check_writable_dir, load_checked_config, positive_int, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, check_writable_dir, load_checked_config, positive_int, run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -42,10 +43,18 @@ def parse_args(argv=None):
     return args
 
 
+def check_out_file(out) -> None:
+    """``--out`` is the report file: a folder there, or a folder it cannot be written in, would fail only after all
+    the reading (naming a temp file); refused before the model loads."""
+    check_writable_dir(Path(out).resolve().parent, '--out')
+    if Path(out).is_dir():
+        raise UserError(f'--out {out}: is a folder; give the JSON file to write (e.g. {Path(out) / "labelled.json"})')
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.out:
-        check_writable_dir(Path(args.out).resolve().parent, '--out')
+        check_out_file(args.out)
     from mmdigit.engine import config_test_split
     from mmdigit.evaluation.labelled_boxes import DETECTION_KINDS, labelled_box_report
     from mmdigit.utils import atomic_write_text
@@ -53,6 +62,10 @@ def main(argv=None) -> int:
     cfg = load_checked_config(args.config)  # a missing file or a typo in it: one line, before the model loads
     ann_file, img_dir = (args.ann_file, args.img_dir) if args.img_dir else config_test_split(cfg)
     report = labelled_box_report(args.config, args.checkpoint, ann_file, img_dir, args.pred_dir, args.batch_size)
+    unreadable = report['unreadable']  # as tools/test.py reads a test split: '-1', the rest read
+    if unreadable:
+        print(f'warning: {len(unreadable)} unreadable image(s) read as -1: ' + '; '.join(unreadable[:3])
+              + ('; ...' if len(unreadable) > 3 else ''), file=sys.stderr)
     print(f'{ann_file}: {report["images"]} images with digits, {report["digits"]} labelled digits')
     print(f'  read from the labelled boxes: digits {report["digit_accuracy"]:.3f}, '
           f'whole numbers {report["number_accuracy"]:.3f}')

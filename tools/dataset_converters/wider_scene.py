@@ -17,21 +17,29 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
-from mmdigit.datasets.wider_scene import write_wider_scene_set  # noqa: E402
+from mmdigit.datasets.wider_scene import MAX_FACTOR, check_factor, write_wider_scene_set  # noqa: E402
 from mmdigit.utils.cli import UserError, check_writable_dir, run_main  # noqa: E402
+
+
+def canvas_factor(text: str) -> float:
+    """--factor: the module's check (:func:`check_factor`) as an argparse error naming the flag."""
+    try:
+        return check_factor(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text} is not a number in [1, {MAX_FACTOR:g}]') from None
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--ann-file', required=True, help='COCO json of the labelled photos')
     ap.add_argument('--img-dir', required=True, help='folder of those photos')
-    ap.add_argument('--factor', type=float, default=1.5, help='canvas side / photo side (>= 1; default 1.5)')
+    ap.add_argument('--factor', type=canvas_factor, default=1.5,
+                    help=f'canvas side / photo side, 1 to {MAX_FACTOR:g} (default 1.5)')
     ap.add_argument('--out', required=True, help='output folder: images/ and ann.json')
     ap.add_argument('--seed', type=int, default=0, help='seed of where each photo goes in its canvas')
-    ap.add_argument('--force', action='store_true', help='overwrite an existing ann.json')
+    ap.add_argument('--force', action='store_true', help='replace an existing set (ann.json and images/); it is '
+                    'replaced only once every photo is written, so a failure keeps the old one')
     args = ap.parse_args(argv)
-    if not args.factor >= 1.0:
-        ap.error(f'--factor {args.factor}: must be >= 1')
     if not Path(args.img_dir).is_dir():
         raise UserError(f'{args.img_dir}: --img-dir is not a folder')
     check_writable_dir(Path(args.out), '--out')
