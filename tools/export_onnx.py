@@ -10,6 +10,7 @@ settings stored in the file (see ``mmdigit.deploy``). Read numbers with it:
 
 ``--check`` reads the given images (a folder or a glob) with PyTorch (``DigitReader`` with the same views and
 fusion) and with onnxruntime and prints how far apart they are: same numbers, largest box and score difference.
+Every --check image is decoded before the export: an unreadable one is refused, naming it, and nothing is written.
 """
 import argparse
 import sys
@@ -19,13 +20,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from mmdigit.utils.cli import UserError, add_reader_args, positive_int, reader_kwargs, run_main  # noqa: E402
 
+#: opsets the graph exports correctly at: RoIAlign with ``aligned=True`` is ONNX ``RoiAlign``'s ``half_pixel`` mode,
+#: new in opset 16 (torchvision exports older opsets half a pixel off, with a warning only); torch.onnx's TorchScript
+#: exporter (``dynamo=False``) writes at most opset 20 (``torch.onnx._constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET``)
+OPSETS = range(16, 21)
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Export a digit detector to ONNX')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='the .onnx file to write')
-    parser.add_argument('--opset', type=positive_int, default=17)
+    parser.add_argument('--opset', type=int, choices=OPSETS, default=17, metavar='N',
+                        help=f'ONNX opset, {OPSETS[0]}-{OPSETS[-1]} (default: %(default)s)')
     parser.add_argument('--check', help='images (folder or glob) to compare PyTorch and onnxruntime on')
     parser.add_argument('--check-max', type=positive_int, default=200, help='at most this many --check images')
     add_reader_args(parser, device=False, other_models=False, cfg_options=False)  # one network: its views
@@ -34,12 +41,19 @@ def parse_args(argv=None):
 
 
 def check_images(pattern: str, limit: int) -> list[str]:
-    """The first ``limit`` images of ``--check`` (a folder, a glob or a file)."""
-    from mmdigit.datasets.digit_dataset import find_images
+    """The first ``limit`` images of ``--check`` (a folder, a glob or a file), each decoded once here: a file the
+    readers cannot read is refused before the export, not halfway through the comparison after it."""
+    from mmdigit.datasets.digit_dataset import find_images, inspect_image
     try:
-        return [str(p) for p in find_images([pattern])[:limit]]
+        images = [str(p) for p in find_images([pattern])[:limit]]
     except (FileNotFoundError, ValueError):
         raise UserError(f'--check {pattern}: no images') from None
+    for image in images:
+        try:
+            inspect_image(image)
+        except ValueError as e:
+            raise UserError(f'{image}: {e} (a --check image: leave it out; nothing exported)') from None
+    return images
 
 
 def main(argv=None):

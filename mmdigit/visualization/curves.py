@@ -22,6 +22,7 @@ def read_scalars(run_dir) -> list[dict]:
     mmengine's LoggerHook logs validation metrics with ``step=epoch`` unless ``log_metric_by_epoch=False``
     (mmdigit's runtime sets it): in an iteration-based run every validation would land on step 0. A
     validation record whose step lies behind the training records before it is placed at the last of them.
+    ValueError naming the files when they hold no record at all.
     """
     run_dir = Path(run_dir)
     files = sorted(run_dir.glob('*/vis_data/scalars.json'))
@@ -47,6 +48,8 @@ def read_scalars(run_dir) -> list[dict]:
             elif last_train_step is not None and record.get('step', -1) < last_train_step:
                 record['step'] = last_train_step
             records.append(record)
+    if not records:  # an empty figure would pass for a run that logged nothing worth plotting
+        raise ValueError(f'{", ".join(map(str, files))}: no scalar records (run stopped before its first log?)')
     return records
 
 

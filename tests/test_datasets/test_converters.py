@@ -204,3 +204,35 @@ def test_converter_clis(svhn_dir, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert json.loads(vout.read_text())['annotations'][0]['category_id'] == 4
+
+
+def test_voc_to_coco_cli_names_a_bad_out_or_img_dir_in_one_line(tmp_path, capsys):
+    """--out where no file can be written (a folder, even with --force; a path under /proc) and a missing --img-dir:
+    one line naming the flag, exit 2, before the conversion, and the folder untouched."""
+    from mmdigit.utils.cli import run_main
+    sys.path.insert(0, str(REPO / 'tools' / 'dataset_converters'))
+    import voc_to_coco as tool
+    xml, img = tmp_path / 'xml', tmp_path / 'img'
+    xml.mkdir()
+    img.mkdir()
+    _voc(xml / '1.xml', '1.png', (40, 30), [('3', (2, 2, 12, 22))])
+    Image.new('RGB', (40, 30)).save(img / '1.png')
+    folder = tmp_path / 'results'
+    folder.mkdir()
+    (folder / 'keep.txt').write_text('keep')
+    existing = tmp_path / 'old.json'
+    existing.write_text('old')
+    for out, force, want in [('/proc/x/v.json', [], '--out /proc/x: cannot write there'),
+                             (folder, ['--force'], f'--out {folder}: is a folder'),
+                             (existing, [], f'--out {existing}: exists; use --force')]:
+        rc = run_main(tool.main, 'voc_to_coco', [str(xml), '--img-dir', str(img), '--out', str(out), *force])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count('\n') == 1 and err.startswith('voc_to_coco: ') and want in err, err
+    assert (folder / 'keep.txt').read_text() == 'keep' and existing.read_text() == 'old'
+    rc = run_main(tool.main, 'voc_to_coco', [str(xml), '--img-dir', str(tmp_path / 'nope'), '--out',
+                                             str(tmp_path / 'v.json')])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count('\n') == 1 and f'--img-dir {tmp_path / "nope"}: not a folder' in err
+    assert run_main(tool.main, 'voc_to_coco', [str(xml), '--img-dir', str(img), '--out', str(existing),
+                                               '--force']) == 0
+    assert json.loads(existing.read_text())['annotations'][0]['category_id'] == 4

@@ -464,3 +464,38 @@ def test_bar_ones_replace_the_fonts_ones_in_a_number(monkeypatch, fonts):
     monkeypatch.setitem(R.FIT, 'plain_one_p', 0.0)
     masks, _, _ = R._layout(np.random.default_rng(0), fonts[:1], np.array([1, 7, 1]), 'painted', 40.0, 0, 0.0)
     assert masks[0] is atlas[1].mask
+
+
+def test_compare_stats_cli_names_the_bad_flag_or_image_in_one_line(tmp_path, capsys):
+    """--max-images -3 was numpy's traceback, a truncated image "image file is truncated" naming no file, a json
+    without boxes a silent exit 1: now an argparse error or one line naming the file, exit 2."""
+    from PIL import Image
+
+    from mmdigit.utils.cli import run_main
+    sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+    import compare_stats as tool
+    images = tmp_path / 'images'
+    images.mkdir()
+    for i in (1, 2):
+        noise = np.random.default_rng(i).integers(0, 255, (30, 60, 3), dtype=np.uint8)
+        Image.fromarray(noise).save(images / f'{i}.png')
+    (images / '2.png').write_bytes((images / '2.png').read_bytes()[:3000])  # cut halfway through its pixels
+    coco = {'images': [{'id': i, 'file_name': f'{i}.png', 'width': 60, 'height': 30} for i in (1, 2)],
+            'categories': [{'id': d + 1, 'name': str(d)} for d in range(10)],
+            'annotations': [{'id': i, 'image_id': i, 'bbox': [5, 5, 10, 20], 'category_id': 2, 'area': 200,
+                             'iscrowd': 0} for i in (1, 2)]}
+    ds = tmp_path / 'ds.json'
+    ds.write_text(json.dumps(coco))
+    with pytest.raises(SystemExit) as e:
+        tool.main([str(ds), '--images', str(images), '--max-images', '-3'])
+    assert e.value.code == 2 and 'argument --max-images: -3 must be at least 1' in capsys.readouterr().err
+    appearance = ['--images', images, '--real-json', ds, '--real-images', images]
+    for argv, want in [([ds, *appearance], f'{images / "2.png"}: corrupt or unreadable image (image file is truncated'),
+                       ([ds, '--images', tmp_path / 'nope'], f'--images {tmp_path / "nope"}: not a folder')]:
+        rc = run_main(tool.main, 'compare_stats', [str(a) for a in argv])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count('\n') == 1 and err.startswith('compare_stats: ') and want in err, err
+    ds.write_text(json.dumps(dict(coco, annotations=[])))
+    rc = run_main(tool.main, 'compare_stats', [str(ds), *map(str, appearance)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.strip() == f'compare_stats: {ds}: no digit boxes (annotations) to compare with real SVHN'

@@ -117,6 +117,34 @@ def test_export_tool_writes_and_checks(exported, tiny_digits, tmp_path, capsys):
         assert err.startswith('export_onnx: ') and want in err and '\n' not in err, err
 
 
+
+def test_export_tool_refuses_an_unreadable_check_image_and_an_unsupported_opset(tmp_path, capsys):
+    """An unreadable --check image was mmcv's AssertionError after the export, the .onnx left behind and exit 1:
+    now one line naming the image before anything is exported (an existing OUT is left as it was). An opset the
+    graph cannot be exported at (RoiAlign's half_pixel mode is opset 16) is an argparse error, not torch's
+    RuntimeError."""
+    import torch.onnx._constants
+
+    from mmdigit.utils.cli import run_main
+    ckpt, out = tmp_path / 'model.pth', tmp_path / 'model.onnx'
+    ckpt.write_bytes(b'never loaded: the images are checked first')
+    out.write_bytes(b'an earlier export')
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    (photos / 'a.png').write_bytes(b'not a png')
+    argv = [str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'), str(ckpt), str(out), '--check', str(photos)]
+    assert run_main(export_tool.main, 'export_onnx', argv) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and err.startswith(f'export_onnx: {photos / "a.png"}: cannot decode image'), err
+    assert 'nothing exported' in err and out.read_bytes() == b'an earlier export'
+    for opset in ('3', '15', '21'):
+        with pytest.raises(SystemExit) as e:
+            export_tool.main([*argv[:3], '--opset', opset])
+        assert e.value.code == 2 and f'argument --opset: invalid choice: {opset}' in capsys.readouterr().err
+    assert export_tool.OPSETS[-1] <= torch.onnx._constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET
+    assert out.read_bytes() == b'an earlier export'
+
+
 def test_prepare_matches_the_test_pipeline(exported, images):
     """The numpy preprocessing (after the model's pixel transform, its contrast stretch) gives the network the
     same tensor as mmdet's pipeline + data preprocessor."""

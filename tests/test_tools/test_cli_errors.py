@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +101,31 @@ def test_make_synthetic_ctrl_c_exits_fast_and_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+
+def test_make_synthetic_refuses_font_folders_it_would_ignore_and_zero_workers(tmp_path, capsys):
+    """A mistyped --fonts used to render with the default fonts only, silently; --workers 0 or -2 was taken."""
+    (tmp_path / 'empty').mkdir()
+    (tmp_path / 'notes.txt').write_text('not a font folder')
+    dataset = ['--out', tmp_path / 'ds', '--train', 1, '--valid', 0, '--test', 0]
+    for folder, problem in ((tmp_path / 'nope', 'no such folder'), (tmp_path / 'notes.txt', 'not a folder'),
+                            (tmp_path / 'empty', 'no font files (.ttf, .otf)')):
+        for mode in (dataset, ['--grid', tmp_path / 'g.png']):
+            rc, _, err = synth([*mode, '--fonts', folder], capsys)
+            assert rc == 2
+            one_line_error(err, 'make_synthetic', f'--fonts {folder}: {problem}')
+    for workers in ('0', '-2'):
+        with pytest.raises(SystemExit) as e:
+            make_synthetic.main(['--out', str(tmp_path / 'ds'), '--workers', workers])
+        assert e.value.code == 2 and f'argument --workers: {workers} must be at least 1' in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['empty', 'notes.txt']  # nothing written
+    import matplotlib
+    fonts = tmp_path / 'fonts' / 'sub'
+    fonts.mkdir(parents=True)
+    (fonts / 'DejaVuSans.TTF').symlink_to(Path(matplotlib.get_data_path()) / 'fonts' / 'ttf' / 'DejaVuSans.ttf')
+    rc, _, err = synth([*dataset, '--fonts', tmp_path / 'fonts'], capsys)  # a font below the folder: taken
+    assert rc == 0, err
+
+
 # ----- svhn_to_coco: the same file for both splits
 
 def test_svhn_to_coco_refuses_one_file_for_both_splits(tmp_path, capsys):
@@ -140,6 +166,26 @@ def test_plot_curves_truncated_and_broken_scalars(tmp_path, capsys):
     rc, _, err = run_tool(plot_curves.main, 'plot_curves', [tmp_path / 'nope'], capsys)
     assert rc == 2
     one_line_error(err, 'plot_curves', 'nope: not a folder')
+
+
+
+def test_plot_curves_refuses_a_log_without_records_and_an_unknown_figure_format(tmp_path, capsys):
+    """An empty scalars.json drew an empty figure (exit 0); --out c.txt failed in matplotlib without the path."""
+    run = tmp_path / 'run'
+    (run / '20260101_000000' / 'vis_data').mkdir(parents=True)
+    scalars = run / '20260101_000000' / 'vis_data' / 'scalars.json'
+    scalars.write_text('')
+    rc, _, err = run_tool(plot_curves.main, 'plot_curves', [run], capsys)
+    assert rc == 2 and not (run / 'curves.png').exists()
+    one_line_error(err, 'plot_curves', f'{scalars}: no scalar records')
+    scalars.write_text('{"loss": 2.0, "step": 1}\n')
+    for out in ('c.txt', 'curves'):
+        with pytest.raises(SystemExit) as e:
+            plot_curves.main([str(run), '--out', str(tmp_path / out)])
+        err = capsys.readouterr().err.splitlines()[-1]
+        assert e.value.code == 2 and f'argument --out: {tmp_path / out}:' in err and '.png, ' in err and '.pdf' in err
+    assert plot_curves.main([str(run), '--out', str(tmp_path / 'c.svg')]).stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['c.svg', 'run']
 
 
 # ----- ensemble
@@ -254,3 +300,26 @@ def test_calibrate_names_a_missing_checkpoint_or_classifier_in_one_line(tmp_path
     assert rc == 2
     one_line_error(err, 'calibrate', 'no_classifier: no digit crop classifier here')
     assert sorted(p.name for p in tmp_path.iterdir()) == ['reading.py', 'weights.pth']  # no calibration written
+
+
+def test_calibrate_refuses_a_set_without_digit_labels_before_anything_is_written(tmp_path, capsys):
+    # it chose a threshold against an empty truth (every number '-1') and replaced the stored calibration
+    import calibrate as calibrate_tool
+
+    from mmdigit.datasets.coco_io import CATEGORIES
+    ckpt = tmp_path / 'ck' / 'iter_10.pth'
+    ckpt.parent.mkdir()
+    ckpt.write_bytes(b'weights')
+    stored = tmp_path / 'ck' / 'digit_calibration_reclassify.json'
+    stored.write_text('{"score_thr": 0.42}')
+    (tmp_path / 'imgs').mkdir()
+    unlabelled = tmp_path / 'no_labels.json'
+    unlabelled.write_text(json.dumps(dict(images=[dict(id=1, file_name='1.png', width=40, height=20)],
+                                          categories=CATEGORIES)))
+    rc, _, err = run_tool(calibrate_tool.main, 'calibrate', [CPU_CONFIG, ckpt, '--img-dir', tmp_path / 'imgs',
+                                                             '--ann-file', unlabelled, '--work-dir', tmp_path / 'w'],
+                          capsys)
+    assert rc == 2
+    one_line_error(err, 'calibrate', f'{unlabelled}: no digit labels')
+    assert sorted(p.name for p in stored.parent.iterdir()) == ['digit_calibration_reclassify.json', 'iter_10.pth']
+    assert stored.read_text() == '{"score_thr": 0.42}' and not (tmp_path / 'w').exists()

@@ -64,3 +64,19 @@ def test_a_missing_reading_or_another_set_is_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:  # argparse: usage and one line
         tool.main(['--ann-file', str(gt), str(a), str(b), '--names', 'A'])
     assert e.value.code == 2 and '--names gives 1 names for 2 readings' in capsys.readouterr().err
+
+
+def test_an_ann_file_without_digit_labels_is_one_line(tmp_path, capsys):
+    """Images but no annotations (an unlabelled set): refused, not every reading scored 0."""
+    gt, a, b, _ = _readings(tmp_path)
+    coco = json.loads(gt.read_text())
+    out = tmp_path / 'compare.json'
+    out.write_text('earlier')
+    for drop in (lambda c: c.pop('annotations'), lambda c: c.update(annotations=[])):
+        drop(coco)
+        unlabelled = tmp_path / 'unlabelled.json'
+        unlabelled.write_text(json.dumps(coco))
+        rc, text, err = run_tool(['--ann-file', unlabelled, a, b, '--out', out], capsys)
+        assert rc == 2 and 'accuracy' not in text
+        one_line_error(err, f'--ann-file {unlabelled}', 'no digit labels')
+        assert out.read_text() == 'earlier'

@@ -43,3 +43,18 @@ def test_finetune_curve_trains_on_nested_subsets_and_scores_the_held_out_photos(
     for row in curve['rows']:  # each model's reading of the held-out photos, kept for photo-by-photo comparisons
         assert set(read_pred_csv(Path(row['pred_dir']) / 'pred.csv')) == set(curve['held_out_ids'])
     assert 'compare_readings.py --ann-file' in r.stdout
+
+
+@pytest.mark.parametrize('flag, value', [('--sizes', '-5'), ('--sizes', '2.5'), ('--held-out', '0'),
+                                         ('--folds', '-1'), ('--score-thr', '2')])
+def test_bad_numbers_are_argparse_errors_before_anything_runs(flag, value, tmp_path, capsys):
+    """A negative size would fine-tune on the photos sliced from the end (folder n-5): refused by argparse."""
+    sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
+    import finetune_curve as tool
+    work = tmp_path / 'curve'
+    with pytest.raises(SystemExit) as e:
+        tool.main([str(tmp_path / 'model.pth'), flag, value, '--work-dir', str(work)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and f'argument {flag}: {value} ' in err.splitlines()[-1] and 'Traceback' not in err
+    assert not work.exists()
+    assert [tool.training_size(t) for t in ('0', '25')] == [0, 25]  # 0: CHECKPOINT itself

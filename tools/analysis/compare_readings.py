@@ -62,6 +62,8 @@ def main(argv=None) -> int:
     if len(set(names)) != len(names):
         raise UserError('two readings have the same name: give --names')
     gt = load_ground_truth(args.ann_file, ReadingSettings.from_pred_info(csvs[0].parent).decoder)
+    if not any(len(labels) for _, labels in gt.boxes.values()):  # else every reading scores 0, as if all were wrong
+        raise UserError(f'--ann-file {args.ann_file}: no digit labels (no annotations): nothing to score against')
     readings = {}
     for name, csv in zip(names, csvs):
         numbers = read_pred_csv(csv)
@@ -86,4 +88,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(run_main(main, 'compare_readings.py'))
+    sys.exit(run_main(main, 'compare_readings'))

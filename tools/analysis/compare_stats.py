@@ -25,11 +25,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
-from mmdigit.datasets.coco_io import DataError, load_coco  # noqa: E402
+from mmdigit.datasets.coco_io import load_coco  # noqa: E402
 from mmdigit.datasets.layout import REAL_DEV, SVHN_STATS  # noqa: E402
 from mmdigit.datasets.synth import REAL, compare_stats, compute_stats, format_table  # noqa: E402
 from mmdigit.datasets.synth.appearance import appearance_inputs, appearance_stats, format_appearance  # noqa: E402
 from mmdigit.datasets.synth.stats import images_of_geometry, real_reference  # noqa: E402
+from mmdigit.utils.cli import UserError, positive_int, run_main  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,15 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--images', help='image folder of dataset_json (default: beside it, named like it)')
     ap.add_argument('--real-json', help=f'real photos to compare appearance with (default: the json in {REAL_DEV})')
     ap.add_argument('--real-images', help='their folder (default: images/ beside --real-json)')
-    ap.add_argument('--max-images', type=int, default=600, help='images measured per set for appearance')
+    ap.add_argument('--max-images', type=positive_int, default=600, help='images measured per set for appearance')
     args = ap.parse_args(argv)
+    for flag, folder in (('--images', args.images), ('--real-images', args.real_images)):
+        if folder and not Path(folder).is_dir():  # given, not found: an error, not a silently skipped comparison
+            raise UserError(f'{flag} {folder}: not a folder')
+    if args.real_json and not Path(args.real_json).is_file():
+        raise UserError(f'--real-json {args.real_json}: file not found')
 
-    try:
-        real, source = real_reference(args.split, args.ref)
-        coco = load_coco(args.dataset_json)
-    except ValueError as e:  # DataError included
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    real, source = real_reference(args.split, args.ref)
+    coco = load_coco(args.dataset_json)
+    if not coco.get('annotations'):  # every check would fail, or compare nothing
+        raise UserError(f'{args.dataset_json}: no digit boxes (annotations) to compare with real SVHN')
     ours = compute_stats(images_of_geometry(coco, args.split))
     rows = compare_stats(ours, real)
     print(f'{args.dataset_json}: {ours["images"]} images with digits ({ours["empty_images"]} without), '
@@ -66,12 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     elif not images.is_dir():
         print(f'\nappearance: skipped (no image folder {images}; pass --images)')
     else:
-        try:
-            theirs = appearance_stats(load_coco(real_json), real_images, args.max_images)
-            mine = appearance_stats(coco, images, args.max_images)
-        except (DataError, OSError) as e:
-            print(f'error: {e}', file=sys.stderr)
-            return 2
+        theirs = appearance_stats(load_coco(real_json), real_images, args.max_images)
+        mine = appearance_stats(coco, images, args.max_images)
         print(f'\nappearance: {ds.name} ({mine["images"]} images) vs {real_json.name} ({theirs["images"]} '
               'real photos)')
         print(format_appearance(mine, theirs, ds.stem, 'real'))
@@ -79,4 +79,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main, 'compare_stats'))

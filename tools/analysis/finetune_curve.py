@@ -35,17 +35,26 @@ from mmdigit.demo.finetune_curve import (  # noqa: E402
     check_finetune_config,
     finetune_curve,
 )
-from mmdigit.utils.cli import run_main  # noqa: E402
+from mmdigit.utils.cli import positive_int, probability, run_main  # noqa: E402
+
+
+def training_size(text: str) -> int:
+    """A ``--sizes`` entry: 0 (CHECKPOINT itself, not fine-tuned) or a number of photos; a negative one would
+    slice the photos from the end."""
+    try:
+        return 0 if text.strip() == '0' else positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f'{text} is not a number of photos (0: CHECKPOINT itself)') from None
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('checkpoint', help='the model to start from (trained with --base-config)')
     ap.add_argument('--real-dir', default=str(REAL_DEV), help='one COCO json + images/ (default: %(default)s)')
-    ap.add_argument('--sizes', type=int, nargs='+', default=list(SIZES))
-    ap.add_argument('--held-out', type=int, default=59, help='photos kept out of every training subset')
-    ap.add_argument('--folds', type=int, default=1, help='K > 1: every photo is held out once, in K folds (the '
-                    'curve pools them: all photos scored, about half the noise of one held-out part; K times the '
+    ap.add_argument('--sizes', type=training_size, nargs='+', default=list(SIZES))
+    ap.add_argument('--held-out', type=positive_int, default=59, help='photos kept out of every training subset')
+    ap.add_argument('--folds', type=positive_int, default=1, help='K > 1: every photo is held out once, in K folds '
+                    '(the curve pools them: all photos scored, about half the noise of one held-out part; K times the '
                     'fine-tunes); --held-out is then unused')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--config', default=str(FINETUNE_CONFIG), help='fine-tuning config (default: photos and renders '
@@ -54,8 +63,9 @@ def main(argv=None) -> int:
     ap.add_argument('--base-config', default=str(BASE_CONFIG), help="the checkpoint's own config (size 0)")
     ap.add_argument('--work-dir', default='work_dirs/finetune_curve')
     ap.add_argument('--cfg-options', nargs='+', default=[], help='passed to tools/train.py')
-    ap.add_argument('--score-thr', type=float, help='Task-2 threshold of every score (default: the one calibrated '
-                    'for CHECKPOINT on its synthetic validation split; a few photos are too few to calibrate on)')
+    ap.add_argument('--score-thr', type=probability, help='Task-2 threshold of every score (default: the one '
+                    'calibrated for CHECKPOINT on its synthetic validation split; a few photos are too few to '
+                    'calibrate on)')
     args = ap.parse_args(argv)
     check_finetune_config(args.config, args.cfg_options)
     finetune_curve(args.checkpoint, args.real_dir, args.sizes, args.held_out, args.seed, args.config,

@@ -2,7 +2,8 @@
 
     python tools/analysis/plot_curves.py work_dirs/<run> [work_dirs/<other> ...] [--out curves.png]
 
-One run: ``<run>/curves.png`` by default. Several: all on shared axes (``--names`` labels them).
+One run: ``<run>/curves.png`` by default. Several: all on shared axes (``--names`` labels them). ``--out``'s
+extension picks the format (.png, .pdf, .svg, ...).
 """
 import argparse
 import sys
@@ -14,10 +15,20 @@ from mmdigit.utils.cli import UserError, run_main  # noqa: E402
 from mmdigit.visualization.curves import CURVES, plot_runs  # noqa: E402
 
 
+def figure_file(text: str) -> str:
+    """``--out``: a file name whose extension matplotlib writes, checked before any run is read (matplotlib's own
+    error names no file, and without an extension it would append .png to the name)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if Path(text).suffix.lower().lstrip('.') not in formats:
+        raise argparse.ArgumentTypeError(f'{text}: give a file ending in one of {", ".join("." + f for f in formats)}')
+    return text
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('runs', nargs='+', help='mmengine work dirs')
-    parser.add_argument('--out', help='PNG path (default: <first run>/curves.png)')
+    parser.add_argument('--out', type=figure_file, help='.png (or .pdf, .svg, ...) file (default: <run>/curves.png)')
     parser.add_argument('--names', nargs='+', help='legend names, one per run')
     parser.add_argument('--panels', nargs='+', default=['loss', 'mAP', 'accuracy'], choices=sorted(CURVES))
     args = parser.parse_args(argv)

@@ -23,7 +23,19 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.synth import generate_dataset, make_grid  # noqa: E402
 from mmdigit.datasets.synth.generate import GEOMETRY_CHOICES  # noqa: E402
 from mmdigit.datasets.synth.render import PHOTO_SHARE  # noqa: E402
-from mmdigit.utils.cli import UserError, run_main, share  # noqa: E402
+from mmdigit.utils.cli import UserError, positive_int, run_main, share  # noqa: E402
+
+FONT_SUFFIXES = ('.ttf', '.otf')  # what mmdigit.datasets.synth.fonts.discover_fonts looks for
+
+
+def check_font_dir(folder: str) -> None:
+    """A ``--fonts`` folder that is missing, a file or holds no font renders with the default fonts only, as if
+    the flag had not been given: refused, naming it."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise UserError(f'--fonts {folder}: {"not a folder" if path.exists() else "no such folder"}')
+    if not any(p.suffix.lower() in FONT_SUFFIXES for p in path.rglob('*')):
+        raise UserError(f'--fonts {folder}: no font files ({", ".join(FONT_SUFFIXES)}) in it or below it')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--valid', type=int, default=3000)
     ap.add_argument('--test', type=int, default=3000)
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
+    ap.add_argument('--workers', type=positive_int, default=None, help='processes (default: all cores)')
     ap.add_argument('--empty-frac', type=share, default=0.0, help='fraction of images without any digit')
     ap.add_argument('--geometry', default='mix', choices=GEOMETRY_CHOICES,
                     help="follow real SVHN train's or test's geometry (test: smaller numbers in more scene), "
@@ -53,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--no-progress', action='store_true')
     ap.add_argument('--grid', metavar='PNG', help='only write a preview grid (one row per style) and exit')
     args = ap.parse_args(argv)
+    for folder in args.fonts:
+        check_font_dir(folder)
 
     if args.grid:
         path = Path(args.grid)

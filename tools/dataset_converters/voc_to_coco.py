@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
-from mmdigit.datasets.coco_io import DataError, write_coco  # noqa: E402
+from mmdigit.datasets.coco_io import write_coco  # noqa: E402
 from mmdigit.datasets.converters import voc_to_coco  # noqa: E402
+from mmdigit.utils.cli import UserError, check_writable_dir, run_main  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,22 +30,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--out', required=True, help='output COCO json')
     ap.add_argument('--force', action='store_true', help='overwrite an existing output')
     args = ap.parse_args(argv)
-    if Path(args.out).exists() and not args.force:
-        print(f'error: {args.out} exists; use --force to overwrite', file=sys.stderr)
-        return 1
-    try:
-        coco, report = voc_to_coco(args.xml_dir, args.img_dir)
-        print(report.summary())
-        if not coco['images']:
-            print(f'error: no usable image in {args.xml_dir}', file=sys.stderr)
-            return 1
-        write_coco(args.out, coco, overwrite=args.force)
-    except (DataError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    print(f'wrote {args.out}: {len(coco["images"])} images, {len(coco["annotations"])} boxes')
+    out = Path(args.out)
+    if out.is_dir():  # even with --force: a folder is never replaced by the json
+        raise UserError(f'--out {out}: is a folder; give the path of the json to write')
+    if out.exists() and not args.force:
+        raise UserError(f'--out {out}: exists; use --force to overwrite')
+    check_writable_dir(out.parent, '--out')  # before the conversion, not after it
+    if not Path(args.img_dir).is_dir():  # else every image would be "missing" and the error name the xml folder
+        raise UserError(f'--img-dir {args.img_dir}: not a folder')
+    coco, report = voc_to_coco(args.xml_dir, args.img_dir)
+    print(report.summary())
+    if not coco['images']:
+        raise UserError(f'{args.xml_dir}: no usable image (each missing, unreadable or too small in --img-dir '
+                        f'{args.img_dir}: see the summary)')
+    write_coco(out, coco, overwrite=args.force)
+    print(f'wrote {out}: {len(coco["images"])} images, {len(coco["annotations"])} boxes')
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main, 'voc_to_coco'))

@@ -29,8 +29,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from ..coco_io import read_image
 from .params import PERCENTILES
 
 APPEARANCE_STATS = (
@@ -169,8 +169,7 @@ def appearance_stats(coco: dict, img_dir, max_images: int = 600, seed: int = 0) 
         images = [images[i] for i in sorted(pick)]
     values: dict[str, list[float]] = defaultdict(list)
     for im in images:
-        with Image.open(Path(img_dir) / im['file_name']) as f:
-            rgb = np.asarray(f.convert('RGB'))
+        rgb = read_image(Path(img_dir) / im['file_name'])  # a DataError naming the file it cannot decode
         for k, v in image_appearance(rgb, np.asarray(boxes[im['id']])).items():
             values[k] += v
     out: dict = {'images': len(images)}
