@@ -152,20 +152,27 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
     wrapper = OnnxTwoStage(reader.model).eval()
     example = np.random.default_rng(0).integers(0, 255, (47, 104, 3), dtype=np.uint8)
     img, img_hw, _ = prepare(example, meta)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    import os
     import warnings
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # tracer warnings about shapes read as Python numbers (all checked)
-        torch.onnx.export(wrapper, (torch.from_numpy(img), torch.from_numpy(img_hw)), out, dynamo=False,
-                          opset_version=opset, input_names=['img', 'img_hw'],
-                          output_names=['bboxes', 'scores', 'labels'],
-                          dynamic_axes={'img': {2: 'height', 3: 'width'}, 'bboxes': {0: 'n'}, 'scores': {0: 'n'},
-                                        'labels': {0: 'n'}})
-    model = onnx.load(out)
-    entry = model.metadata_props.add()
-    entry.key, entry.value = META_KEY, json.dumps(meta)
-    onnx.checker.check_model(model)
-    onnx.save(model, out)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f'.{out.name}.tmp-{os.getpid()}')  # an export failing halfway leaves an existing OUT whole
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # tracer warnings about shapes read as Python numbers (all checked)
+            torch.onnx.export(wrapper, (torch.from_numpy(img), torch.from_numpy(img_hw)), str(tmp), dynamo=False,
+                              opset_version=opset, input_names=['img', 'img_hw'],
+                              output_names=['bboxes', 'scores', 'labels'],
+                              dynamic_axes={'img': {2: 'height', 3: 'width'}, 'bboxes': {0: 'n'},
+                                            'scores': {0: 'n'}, 'labels': {0: 'n'}})
+        model = onnx.load(str(tmp))
+        entry = model.metadata_props.add()
+        entry.key, entry.value = META_KEY, json.dumps(meta)
+        onnx.checker.check_model(model)
+        onnx.save(model, str(tmp))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return meta
 
 

@@ -139,6 +139,18 @@ def check_writable_dir(path, flag: str) -> Path:
     return path
 
 
+def check_writable_file(path, flag: str, what: str = 'file', overwrite: bool = True) -> Path:
+    """``path`` is a file this tool may write, checked before the work that makes it: not a folder, not an existing
+    file unless ``overwrite`` (the tool's ``--force``), in a folder that exists or can be made and written."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f'{flag} {path}: is a folder; give the path of the {what} to write')
+    if path.exists() and not overwrite:
+        raise UserError(f'{flag} {path}: exists; use --force to overwrite')
+    check_writable_dir(path.resolve().parent, flag)
+    return path
+
+
 # --cfg-options: mmengine merges any key, so a typo (score_thrx) is silently ignored
 
 def _runner_keys() -> set[str]:

@@ -306,3 +306,21 @@ def test_export_refuses_a_view_of_another_network(exported, tmp_path):
     with pytest.raises(ValueError, match=r'soft.py: the R-CNN reads with soft_nms .*holds plain NMS'):
         export_onnx(str(tmp_path / 'soft.py'), ckpt, str(tmp_path / 'x.onnx'))
     assert not (tmp_path / 'x.onnx').exists()
+
+
+def test_an_export_failing_halfway_keeps_the_existing_file(exported, tmp_path, monkeypatch):
+    """The file is written beside OUT and moved over it only once checked: a failure leaves OUT as it was."""
+    import onnx
+
+    from mmdigit.deploy import export_onnx
+    cfg_path, ckpt, _ = exported
+    out = tmp_path / 'model.onnx'
+    out.write_bytes(b'an earlier export')
+
+    def failing_check(model):
+        raise onnx.checker.ValidationError('broken graph')
+    monkeypatch.setattr(onnx.checker, 'check_model', failing_check)
+    with pytest.raises(onnx.checker.ValidationError):
+        export_onnx(cfg_path, ckpt, str(out))
+    assert out.read_bytes() == b'an earlier export'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['model.onnx']

@@ -141,7 +141,7 @@ def test_out_is_checked_before_the_model_loads(trained, tmp_path, capsys, monkey
     assert run_main(tool.main, 'labelled_boxes', [cfg_path, str(work / 'iter_4.pth'),
                                                   '--out', str(tmp_path / 'reports')]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f'labelled_boxes: --out {tmp_path / "reports"}: is a folder; give the JSON file to write (e.g. ' \
-        f'{tmp_path / "reports" / "labelled.json"})'
+    assert err == f'labelled_boxes: --out {tmp_path / "reports"}: is a folder; give the path of the JSON report ' \
+        'to write'
     assert [p.name for p in (tmp_path / 'reports').iterdir()] == ['old.json']
     assert (tmp_path / 'reports' / 'old.json').read_text() == 'kept'

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without install
 
-from mmdigit.utils.cli import UserError, check_writable_dir, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, check_writable_file, run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -51,7 +51,7 @@ def _csv_of(pred: str) -> Path:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.out:
-        check_writable_dir(Path(args.out).resolve().parent, '--out')
+        check_writable_file(args.out, '--out', 'report')
     from mmdigit.evaluation import load_ground_truth
     from mmdigit.evaluation.paired import compare_readings
     from mmdigit.recognition import ReadingSettings, read_pred_csv

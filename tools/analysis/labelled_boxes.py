@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without install
 
-from mmdigit.utils.cli import UserError, check_writable_dir, load_checked_config, positive_int, run_main  # noqa: E402
+from mmdigit.utils.cli import check_writable_file, load_checked_config, positive_int, run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -43,18 +43,10 @@ def parse_args(argv=None):
     return args
 
 
-def check_out_file(out) -> None:
-    """``--out`` is the report file: a folder there, or a folder it cannot be written in, would fail only after all
-    the reading (naming a temp file); refused before the model loads."""
-    check_writable_dir(Path(out).resolve().parent, '--out')
-    if Path(out).is_dir():
-        raise UserError(f'--out {out}: is a folder; give the JSON file to write (e.g. {Path(out) / "labelled.json"})')
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.out:
-        check_out_file(args.out)
+        check_writable_file(args.out, '--out', 'JSON report')  # before the model loads, not after the reading
     from mmdigit.engine import config_test_split
     from mmdigit.evaluation.labelled_boxes import DETECTION_KINDS, labelled_box_report
     from mmdigit.utils import atomic_write_text

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mmdigit.utils.cli import UserError, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, check_writable_file, run_main  # noqa: E402
 from mmdigit.visualization.curves import CURVES, plot_runs  # noqa: E402
 
 
@@ -37,8 +37,8 @@ def main(argv=None):
     for run in args.runs:
         if not Path(run).is_dir():
             raise UserError(f'{run}: not a folder (give mmengine work dirs)')
-    if args.out and Path(args.out).is_dir():
-        raise UserError(f'--out {args.out}: is a folder; give the PNG file to write')
+    if args.out:
+        check_writable_file(args.out, '--out', 'figure')
     out = plot_runs(args.runs, args.out or Path(args.runs[0]) / 'curves.png', args.names, args.panels)
     print(f'wrote {out}')
     return out

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.coco_io import write_coco  # noqa: E402
 from mmdigit.datasets.converters import split_train_val, svhn_to_coco  # noqa: E402
-from mmdigit.utils.cli import UserError, check_writable_dir, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, check_writable_file, run_main  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,14 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     outs = [Path(args.out)] + ([Path(args.val_out)] if args.val_ratio else [])
     if len(outs) == 2 and outs[0].resolve() == outs[1].resolve():
         raise UserError(f'--out and --val-out are the same file ({outs[0]}): one split would replace the other')
-    for p in outs:
-        if p.is_dir():
-            raise UserError(f'{p}: is a folder; give the path of the json to write')
-    existing = [str(p) for p in outs if p.exists()]
-    if existing and not args.force:
-        raise UserError(f'{", ".join(existing)}: exist(s); use --force to overwrite')
-    for p in outs:  # both folders writable before the first split is written
-        check_writable_dir(p.parent, '--out' if p == outs[0] else '--val-out')
+    for p, flag in zip(outs, ('--out', '--val-out')):  # both checked before the first split is written
+        check_writable_file(p, flag, 'json', overwrite=args.force)
     coco, report = svhn_to_coco(args.mat, args.img_dir)
     print(report.summary())
     if not coco['images']:

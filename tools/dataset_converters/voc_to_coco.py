@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.coco_io import write_coco  # noqa: E402
 from mmdigit.datasets.converters import voc_to_coco  # noqa: E402
-from mmdigit.utils.cli import UserError, check_writable_dir, run_main  # noqa: E402
+from mmdigit.utils.cli import UserError, check_writable_file, run_main  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,12 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--out', required=True, help='output COCO json')
     ap.add_argument('--force', action='store_true', help='overwrite an existing output')
     args = ap.parse_args(argv)
-    out = Path(args.out)
-    if out.is_dir():  # even with --force: a folder is never replaced by the json
-        raise UserError(f'--out {out}: is a folder; give the path of the json to write')
-    if out.exists() and not args.force:
-        raise UserError(f'--out {out}: exists; use --force to overwrite')
-    check_writable_dir(out.parent, '--out')  # before the conversion, not after it
+    out = check_writable_file(args.out, '--out', 'json', overwrite=args.force)  # before the conversion
     if not Path(args.img_dir).is_dir():  # else every image would be "missing" and the error name the xml folder
         raise UserError(f'--img-dir {args.img_dir}: not a folder')
     coco, report = voc_to_coco(args.xml_dir, args.img_dir)
