@@ -56,7 +56,10 @@ class TrainTimeBudgetHook(Hook):
         replan_interval: re-plan every this many iterations.
     """
 
-    priority = 'VERY_LOW'
+    # before the CheckpointHook (VERY_LOW) looks at the same iteration: a plan that ends training there must be seen
+    # by its ``save_last``, or the run ends without a last checkpoint; after the ParamSchedulerHook (LOW, a default
+    # hook, so first among equals), whose step the moved cosine continues from
+    priority = 'LOW'
     FIRST_PLAN_STEPS = 5
 
     def __init__(self, minutes: float | None = None, warmup_iters: int = 20, replan_interval: int = 50) -> None:

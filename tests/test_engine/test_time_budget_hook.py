@@ -169,3 +169,13 @@ def test_the_first_plan_comes_a_few_steps_after_warmup(tmp_path):
     first = 5 + TrainTimeBudgetHook.FIRST_PLAN_STEPS  # warmup_iters=5 in run()
     assert recorder.seen[first - 1] == 2000
     assert abs(recorder.seen[first] - runner.iter) <= 0.05 * runner.iter  # already about the final length
+
+
+def test_a_budget_spent_at_a_plan_still_saves_the_last_checkpoint(tmp_path):
+    """The plan that ends training at the iteration it runs in comes before the checkpoint hook's look at that
+    iteration: the run's last checkpoint is saved (the 2026-12-05 mini demo's crop classifier ended at its first
+    plan, 25 iterations, with no checkpoint, and the demo stopped on the missing last_checkpoint)."""
+    runner, clock, _ = run(tmp_path, minutes=0.01, max_iters=2000, checkpoint_interval=1000)
+    assert runner.iter == 10  # 5 untimed + 5 timed steps: the first plan finds the 0.6 s spent
+    assert (tmp_path / 'iter_10.pth').is_file()
+    assert (tmp_path / 'last_checkpoint').read_text().strip().endswith('iter_10.pth')
