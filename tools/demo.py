@@ -46,31 +46,42 @@ Everything lands in the work dir; the final table is printed and saved as ``summ
 bookkeeping and the summary are ``mmdigit.demo``; the defaults below are its ``DemoSettings``.
 """
 import argparse
+import math
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mmdigit.datasets.layout import photo_folder  # noqa: E402
+from mmdigit.datasets.wider_scene import MAX_FACTOR, check_factor  # noqa: E402
 from mmdigit.demo import DEFAULTS, DemoSettings, run_demo  # noqa: E402
 from mmdigit.demo.pipeline import VIEW_CONFIGS  # noqa: E402
+from mmdigit.utils.cli import (  # noqa: E402
+    check_writable_dir,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    run_main,
+)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--work-dir', default='work_dirs/demo')
     p.add_argument('--force', action='store_true', help='redo every stage')
-    p.add_argument('--train-images', type=int, default=DEFAULTS.train_images, help='training images at most '
+    p.add_argument('--train-images', type=positive_int, default=DEFAULTS.train_images, help='training images at most '
                    '(fewer where the measured step time says training will read fewer; default %(default)s)')
-    p.add_argument('--test-images', type=int, default=DEFAULTS.test_images)
+    p.add_argument('--test-images', type=positive_int, default=DEFAULTS.test_images)
     p.add_argument('--calibration-images', type=int, default=DEFAULTS.calibration_images,
                    help="renders of their own (another seed) that A's reading threshold is chosen on; 0: the "
                         'validation split')
-    p.add_argument('--minutes-a', type=float, default=DEFAULTS.minutes_a, help="model A's training loop budget, "
-                   'validations included (model building and the first data workers come on top: ~0.5 min)')
-    p.add_argument('--minutes-crop', type=float, default=DEFAULTS.minutes_crop, help="model A's digit crop "
-                   "classifier's training loop budget, after its detector's (0: none, A reads with its R-CNN's "
-                   'classes alone; default %(default)s)')
-    p.add_argument('--minutes-b', type=float, default=DEFAULTS.minutes_b, help="model B's training loop budget "
-                   '(0: no model B)')
+    p.add_argument('--minutes-a', type=positive_float, default=DEFAULTS.minutes_a,
+                   help="model A's training loop budget, validations included (model building and the first data "
+                   'workers come on top: ~0.5 min)')
+    p.add_argument('--minutes-crop', type=non_negative_float, default=DEFAULTS.minutes_crop,
+                   help="model A's digit crop classifier's training loop budget, after its detector's (0: none, A "
+                   "reads with its R-CNN's classes alone; default %(default)s)")
+    p.add_argument('--minutes-b', type=non_negative_float, default=DEFAULTS.minutes_b,
+                   help="model B's training loop budget (0: no model B)")
     p.add_argument('--views', nargs='*', choices=list(VIEW_CONFIGS), default=list(DEFAULTS.views),
                    help="model A's test-time views as ensemble members (default: %(default)s; none: --views alone)")
     p.add_argument('--snapshot-member', action='store_true', help="model A's snapshot as an ensemble member too")
@@ -82,13 +93,22 @@ def main(argv=None):
     p.add_argument('--wider-factor', type=float, default=DEFAULTS.wider_factor, help='the members also read the '
                    'real photos each in a canvas this many times its size (0: not; default %(default)s)')
     args = p.parse_args(argv)
-    if args.budget_minutes < 0:
+    # every flag checked here, in a second: a bad one would otherwise stop the demo after minutes of training
+    if not (math.isfinite(args.budget_minutes) and args.budget_minutes >= 0):
         p.error(f'--budget-minutes {args.budget_minutes:g}: a time, 0 or more (0: every view)')
     if args.calibration_images < 0:
         p.error(f'--calibration-images {args.calibration_images}: a number of images, 0 or more (0: the validation '
                 'split)')
-    if args.wider_factor != 0 and not args.wider_factor >= 1:
-        p.error(f'--wider-factor {args.wider_factor:g}: a canvas at least the photo\'s size, 1 or more (0: not read)')
+    if args.wider_factor != 0:
+        try:
+            check_factor(args.wider_factor)
+        except ValueError:
+            p.error(f'--wider-factor {args.wider_factor:g}: a canvas at least the photo\'s size, 1 to {MAX_FACTOR:g} '
+                    '(0: not read)')
+    if not args.no_real and args.real_dir != DEFAULTS.real_dir and photo_folder(args.real_dir) is None:
+        p.error(f'--real-dir {args.real_dir}: no labelled photos there (one COCO json and images/ beside it); '
+                '--no-real skips them')  # the default's absence is a user's machine without ../shared: skipped
+    check_writable_dir(args.work_dir, '--work-dir')
     settings = DemoSettings(train_images=args.train_images, test_images=args.test_images,
                             calibration_images=args.calibration_images, minutes_a=args.minutes_a,
                             minutes_crop=args.minutes_crop, minutes_b=args.minutes_b, views=tuple(args.views),
@@ -99,4 +119,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_main(main, 'demo'))

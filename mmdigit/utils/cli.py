@@ -125,6 +125,14 @@ def torch_device(text: str) -> str:
     return text
 
 
+def non_negative_int(text: str) -> int:
+    return _flag_value(text, int, lambda v: v >= 0, 'must be 0 or more')
+
+
+def non_negative_float(text: str) -> float:
+    return _flag_value(text, float, lambda v: math.isfinite(v) and v >= 0, 'must be a number, 0 or more')
+
+
 def check_writable_dir(path, flag: str) -> Path:
     """Create ``path`` (and parents) and prove a file can be written there, before any long computation."""
     path = Path(path)

@@ -60,3 +60,36 @@ def test_no_wider_scene_is_a_setting(monkeypatch):
     monkeypatch.setattr(demo_tool, 'run_demo', lambda work, s: calls.append(s))
     demo_tool.main(['--wider-factor', '0'])
     assert calls[-1].wider_factor == 0
+
+
+@pytest.mark.parametrize('argv, says', [
+    (['--minutes-a', 'nan'], 'argument --minutes-a: nan must be a positive number'),
+    (['--minutes-a', '0'], 'argument --minutes-a: 0 must be a positive number'),
+    (['--minutes-crop', '-1'], 'argument --minutes-crop: -1 must be a number, 0 or more'),
+    (['--minutes-b', 'inf'], 'argument --minutes-b: inf must be a number, 0 or more'),
+    (['--train-images', '-5'], 'argument --train-images: -5 must be at least 1'),
+    (['--test-images', '0'], 'argument --test-images: 0 must be at least 1'),
+    (['--budget-minutes', 'nan'], '--budget-minutes nan: a time, 0 or more'),
+    (['--wider-factor', 'inf'], '--wider-factor inf: a canvas at least the photo'),
+    (['--real-dir', 'no/such/photos'], '--real-dir no/such/photos: no labelled photos there'),
+])
+def test_every_bad_flag_is_refused_before_the_first_stage(monkeypatch, capsys, argv, says):
+    """Each of these used to start the step-time probe and fail (or be ignored) minutes later."""
+    monkeypatch.setattr(demo_tool, 'run_demo', lambda *a: pytest.fail('the demo started'))
+    with pytest.raises(SystemExit) as e:
+        demo_tool.main(argv)
+    assert e.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_a_work_dir_that_is_a_file_and_ctrl_c_are_one_line(monkeypatch, tmp_path, capsys):
+    from mmdigit.utils.cli import run_main
+    (tmp_path / 'afile').write_text('')
+    monkeypatch.setattr(demo_tool, 'run_demo', lambda *a: pytest.fail('the demo started'))
+    assert run_main(demo_tool.main, 'demo', ['--work-dir', str(tmp_path / 'afile')]) == 2
+    assert capsys.readouterr().err == f'demo: --work-dir {tmp_path / "afile"}: exists and is not a folder\n'
+
+    def interrupted(*a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(demo_tool, 'run_demo', interrupted)
+    assert run_main(demo_tool.main, 'demo', ['--work-dir', str(tmp_path / 'w')]) == 130
+    assert capsys.readouterr().err == 'demo: interrupted\n'
