@@ -39,6 +39,37 @@ def channels_last_safe(model) -> bool:
     return not any(type(m).__module__.startswith('mmcv.ops') and id(m) not in inside for m in model.modules())
 
 
+def _is_pil_image(obj) -> bool:
+    return type(obj).__module__.startswith('PIL.')
+
+
+def as_bgr_image(image) -> np.ndarray:
+    """An image given in memory as the reader takes it: an H x W x 3 BGR array of 0-255 values, as a file decodes.
+    Grey (H x W or H x W x 1) is spread over three channels and a fourth (alpha) channel dropped, as the file loader
+    does; a PIL image is converted from RGB; floats scaled 0-1 (as scikit-image and matplotlib hold them) are scaled
+    to 0-255, since a 0-255 image that dark holds no digit anyway. What cannot be a photo (empty, a boolean or
+    non-numeric array, another number of dimensions or channels) is one ValueError naming its shape and type, not
+    an error deep in the model."""
+    if _is_pil_image(image):
+        image = np.asarray(image.convert('RGB'))[..., ::-1]
+    image = np.asarray(image)
+    what = f'image array of shape {image.shape} and dtype {image.dtype}'
+    if image.dtype == bool or not np.issubdtype(image.dtype, np.number) or np.iscomplexobj(image):
+        raise ValueError(f'{what}: not an image (give 0-255 values, BGR, H x W x 3)')
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    elif image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f'{what}: not an image (H x W grey, or H x W x 3 BGR / x 4 BGRA)')
+    if image.shape[0] < 2 or image.shape[1] < 2:
+        raise ValueError(f'{what}: too small to hold a digit')
+    image = image[..., :3]
+    if np.issubdtype(image.dtype, np.floating) and np.nanmax(image) <= 1.0:
+        image = image * 255.0
+    return np.ascontiguousarray(image)
+
+
 class BatchInference:
     """``BatchInference(model)(images)`` -> one ``DetDataSample`` per image, predictions in original pixels.
 
@@ -63,8 +94,8 @@ class BatchInference:
         self.from_array = Compose([dict(steps[0], type='mmdet.LoadImageFromNDArray'), *steps[1:]])
 
     def prepare(self, image) -> dict:
-        if isinstance(image, np.ndarray):
-            return self.from_array(dict(img=image, img_id=0))
+        if isinstance(image, np.ndarray) or _is_pil_image(image):
+            return self.from_array(dict(img=as_bgr_image(image), img_id=0))
         return self.from_path(dict(img_path=str(image), img_id=0))
 
     def __call__(self, images: Sequence) -> list:

@@ -157,8 +157,9 @@ class DigitReader:
         return self.read_many([image])[0]
 
     def read_many(self, images: Sequence, batch_size: int = 16) -> list[DigitReading]:
-        """Read a list of images (paths or BGR arrays), ``batch_size`` at a time in one forward pass each
-        (per member)."""
+        """Read a list of images (paths, or in memory: BGR, grey or BGRA arrays, PIL images:
+        :func:`~mmdigit.apis.batch_inference.as_bgr_image`), ``batch_size`` at a time in one forward pass each (per
+        member)."""
         images = list(images)
         batches = [images[start:start + batch_size] for start in range(0, len(images), batch_size)]
         per_member = [[r for samples in m.detect.map(batches) for r in samples] for m in self.members]

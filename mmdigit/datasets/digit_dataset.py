@@ -27,7 +27,7 @@ from mmdigit.digits import DIGIT_CLASSES, DIGIT_PALETTE
 
 from .coco_io import DataError, load_coco
 
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif')
 
 
 def image_files(img_dir) -> list[Path]:
@@ -72,14 +72,18 @@ def list_images(img_dir) -> list[tuple[int, Path]]:
 
 def inspect_image(path) -> tuple[int, int]:
     """(width, height) of a usable image; ValueError saying why not. Decodes it fully, since a truncated
-    file fails only then."""
-    from PIL import Image  # Pillow decodes every format mmcv's loader takes, with clearer errors
+    file fails only then. Pillow decodes every format mmcv's loader (OpenCV) takes, with clearer errors, and a few
+    it does not: 32-bit samples (a float or int32 TIFF), which OpenCV refuses in colour, are refused here."""
+    from PIL import Image
     try:
         with Image.open(path) as im:
             im.load()
-            w, h = im.size
+            w, h, mode = *im.size, im.mode
     except Exception as e:  # noqa: BLE001 - any decoder failure means "unreadable"
         raise ValueError(f'cannot decode image: {e}') from e
+    if mode in ('F', 'I'):
+        raise ValueError(f'image has 32-bit samples (Pillow mode {mode}), which the reader (OpenCV) cannot decode; '
+                         'save it with 8 or 16 bits')
     if w < 2 or h < 2:
         raise ValueError(f'image is {w}x{h} px, too small to hold a digit')
     return w, h

@@ -59,3 +59,31 @@ def test_unreadable_image_reads_minus_one_with_score_zero_and_its_error():
     assert r.to_dict() == dict(number='-1', score=0.0, digits=[], error='cannot decode image')
     seen = DigitReading.of(ReadingSettings(NumberDecoder(0.5)), np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
     assert seen.to_dict() == dict(number='-1', score=1.0, digits=[])  # nothing detected: sure of '-1', no error
+
+
+def test_images_in_memory_are_taken_as_a_file_decodes_and_non_images_named():
+    """Grey, grey x 1, BGRA and PIL images read as the file loader makes them (each used to fail deep in the model:
+    an IndexError, a matmul error, conv2d's channel count); floats scaled 0-1 become 0-255 (they read '-1' before);
+    an empty, 1 x 1 or boolean array is one ValueError naming its shape and type."""
+    import pytest
+    from PIL import Image
+
+    from mmdigit.apis.batch_inference import as_bgr_image
+    rng = np.random.default_rng(0)
+    bgr = rng.integers(0, 256, (20, 40, 3), dtype=np.uint8)
+    grey = bgr[..., 1]
+    assert np.array_equal(as_bgr_image(bgr), bgr)
+    assert np.array_equal(as_bgr_image(grey), np.repeat(grey[..., None], 3, axis=2))
+    assert np.array_equal(as_bgr_image(grey[..., None]), as_bgr_image(grey))
+    assert np.array_equal(as_bgr_image(np.dstack([bgr, np.full((20, 40), 7, np.uint8)])), bgr)
+    assert np.array_equal(as_bgr_image(Image.fromarray(bgr[..., ::-1].copy())), bgr)  # PIL holds RGB
+    assert np.allclose(as_bgr_image(bgr.astype(np.float32) / 255), bgr, atol=1e-3)
+    assert np.array_equal(as_bgr_image(bgr.astype(np.float32)), bgr)  # 0-255 floats as they are
+    assert as_bgr_image(bgr[::2, ::-1]).flags['C_CONTIGUOUS']
+    for bad, says in [(np.zeros((0, 0, 3), np.uint8), r'shape \(0, 0, 3\) and dtype uint8: too small'),
+                      (np.zeros((1, 1, 3), np.uint8), 'too small to hold a digit'),
+                      (bgr > 128, 'dtype bool: not an image'),
+                      (np.zeros((4, 5, 6, 3), np.uint8), r'shape \(4, 5, 6, 3\).*not an image'),
+                      (np.zeros((20, 40, 2), np.uint8), 'not an image')]:
+        with pytest.raises(ValueError, match=says):
+            as_bgr_image(bad)

@@ -12,7 +12,8 @@ def test_a_folder_holds_its_image_files_sorted_by_name(tmp_path):
     assert [p.name for p in image_files(tmp_path)] == ['a.jpg', 'b.PNG', 'c.webp']
     assert [p.name for _, p in list_images(tmp_path)] == ['a.jpg', 'b.PNG', 'c.webp']  # the dataset's listing
     (tmp_path / 'empty').mkdir()
-    with pytest.raises(ValueError, match=r'empty: no images \(.png, .jpg, .jpeg, .bmp, .tif, .tiff, .webp\) in this'):
+    with pytest.raises(ValueError, match=r'empty: no images \(.png, .jpg, .jpeg, .bmp, .tif, .tiff, .webp, .gif\) '
+                                         'in this'):
         image_files(tmp_path / 'empty')
     with pytest.raises(FileNotFoundError, match='nope: image folder does not exist'):
         image_files(tmp_path / 'nope')
@@ -32,3 +33,18 @@ def test_files_folders_and_globs_name_each_image_once_in_the_order_given(tmp_pat
     (tmp_path / 'empty').mkdir()
     with pytest.raises(ValueError, match='empty: no images'):
         find_images([folder, tmp_path / 'empty'])
+
+
+def test_a_32_bit_image_is_named_unreadable_and_a_gif_is_listed(tmp_path):
+    """A float TIFF decodes in Pillow but not in OpenCV, which reads the photos: it used to pass this check and
+    stop tools/infer.py and tools/test.py with mmcv's assertion; a GIF, which OpenCV reads, was left out of folders."""
+    import numpy as np
+    from PIL import Image
+
+    from mmdigit.datasets import image_files, inspect_image
+    Image.fromarray(np.full((20, 40), 0.5, np.float32), 'F').save(tmp_path / 'float.tif')
+    Image.fromarray(np.full((20, 40), 128, np.uint8)).save(tmp_path / 'house.gif')
+    with pytest.raises(ValueError, match=r'32-bit samples \(Pillow mode F\), which the reader \(OpenCV\) cannot'):
+        inspect_image(tmp_path / 'float.tif')
+    assert inspect_image(tmp_path / 'house.gif') == (40, 20)
+    assert [p.name for p in image_files(tmp_path)] == ['float.tif', 'house.gif']

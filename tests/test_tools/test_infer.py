@@ -109,7 +109,7 @@ def test_infer_cli_missing_path_and_empty_folder(trained, tmp_path, capsys):
     assert run_main(infer_tool.main, 'infer', [cfg_path, str(work / 'iter_4.pth'), str(tmp_path / 'empty')]) == 2
     captured = capsys.readouterr()
     assert captured.err == f'infer: {tmp_path / "empty"}: no images (.png, .jpg, .jpeg, .bmp, .tif, .tiff, ' \
-                           '.webp) in this folder\n'
+                           '.webp, .gif) in this folder\n'
     assert captured.out == ''  # not a lone CSV header
 
 
