@@ -1,4 +1,5 @@
-"""Batched inference for a list of images (paths or BGR arrays) with a built mmdet detector.
+"""Batched inference for a list of images (paths or BGR arrays) with a built mmdet detector; an image that cannot
+be loaded is given back as an :class:`UnreadableImage` and the rest are read.
 
 Why not ``mmdet.apis.inference_detector``: given a list it still runs the model once per image. House-number
 images are tiny, so per-call overhead dominates on CPU; one padded batch through ``model.test_step`` reads a
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -70,6 +72,29 @@ def as_bgr_image(image) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+@dataclass(frozen=True)
+class UnreadableImage:
+    """What :class:`BatchInference` gives for an image it could not load (a missing or undecodable file, an array
+    that is no image), in that image's place: the batch's other images are still read."""
+
+    error: str
+
+
+def _load_failure(e: BaseException, image) -> str | None:
+    """Why ``image`` could not be loaded, or None when ``e`` is no loading failure (a bug: raised as it is).
+    mmcv's ``LoadImageFromFile`` reports an undecodable file as an AssertionError 'failed to load image'."""
+    if isinstance(e, AssertionError) and not str(e).startswith('failed to load image'):
+        return None
+    if isinstance(e, AssertionError):
+        reason = 'cannot decode image'
+    elif isinstance(e, OSError) and e.strerror:
+        reason = e.strerror  # the path is said once, below
+    else:
+        reason = str(e)
+    in_memory = isinstance(image, np.ndarray) or _is_pil_image(image)
+    return reason if in_memory else f'{image}: {reason}'
+
+
 class BatchInference:
     """``BatchInference(model)(images)`` -> one ``DetDataSample`` per image, predictions in original pixels.
 
@@ -99,12 +124,24 @@ class BatchInference:
         return self.from_path(dict(img_path=str(image), img_id=0))
 
     def __call__(self, images: Sequence) -> list:
-        if not len(images):
-            return []
-        data = [self.prepare(im) for im in images]
-        batch = dict(inputs=[d['inputs'] for d in data], data_samples=[d['data_samples'] for d in data])
+        """One ``DetDataSample`` per image, or an :class:`UnreadableImage` in the place of one that could not be
+        loaded."""
+        data = []
+        for im in images:
+            try:
+                data.append(self.prepare(im))
+            except (OSError, ValueError, AssertionError) as e:
+                reason = _load_failure(e, im)
+                if reason is None:
+                    raise
+                data.append(UnreadableImage(reason))
+        good = [d for d in data if not isinstance(d, UnreadableImage)]
+        if not good:
+            return data
+        batch = dict(inputs=[d['inputs'] for d in good], data_samples=[d['data_samples'] for d in good])
         with torch.inference_mode():
-            return self.model.test_step(batch)
+            read = iter(self.model.test_step(batch))
+        return [d if isinstance(d, UnreadableImage) else next(read) for d in data]
 
     def map(self, batches: Sequence[Sequence]) -> list[list]:
         """``[self(batch) for batch in batches]``, spread over the workers when there are several batches."""

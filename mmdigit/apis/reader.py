@@ -160,12 +160,20 @@ class DigitReader:
         """Read a list of images (paths, or in memory: BGR, grey or BGRA arrays, PIL images:
         :func:`~mmdigit.apis.batch_inference.as_bgr_image`), ``batch_size`` at a time in one forward pass each (per
         member)."""
+        from .batch_inference import UnreadableImage
         images = list(images)
         batches = [images[start:start + batch_size] for start in range(0, len(images), batch_size)]
         per_member = [[r for samples in m.detect.map(batches) for r in samples] for m in self.members]
+        # an image no member could load reads '-1' with its reason (as tools/infer.py and the web reader give it);
+        # the others are read as if it were not there
+        failed = {k: r.error for k, r in enumerate(per_member[0]) if isinstance(r, UnreadableImage)}
+        read = [k for k in range(len(images)) if k not in failed]
         if self.fusion is None:
-            return [self.reading_from(r.pred_instances) for r in per_member[0]]
-        return self._fused_readings(list(zip(*per_member)))
+            readings = [self.reading_from(per_member[0][k].pred_instances) for k in read]
+        else:
+            readings = self._fused_readings([tuple(samples[k] for samples in per_member) for k in read])
+        out = dict(zip(read, readings))
+        return [out[k] if k in out else DigitReading.unreadable(failed[k]) for k in range(len(images))]
 
     def reading_from(self, pred_instances) -> DigitReading:
         return DigitReading.of(self.reading, *_arrays(pred_instances))

@@ -64,7 +64,8 @@ def test_unreadable_image_reads_minus_one_with_score_zero_and_its_error():
 def test_images_in_memory_are_taken_as_a_file_decodes_and_non_images_named():
     """Grey, grey x 1, BGRA and PIL images read as the file loader makes them (each used to fail deep in the model:
     an IndexError, a matmul error, conv2d's channel count); floats scaled 0-1 become 0-255 (they read '-1' before);
-    an empty, 1 x 1 or boolean array is one ValueError naming its shape and type."""
+    an empty, 1 x 1 or boolean array is one ValueError naming its shape and type (the reader gives it back as
+    unreadable: next test)."""
     import pytest
     from PIL import Image
 
@@ -87,3 +88,28 @@ def test_images_in_memory_are_taken_as_a_file_decodes_and_non_images_named():
                       (np.zeros((20, 40, 2), np.uint8), 'not an image')]:
         with pytest.raises(ValueError, match=says):
             as_bgr_image(bad)
+
+
+def test_an_image_that_cannot_be_loaded_reads_minus_one_and_the_rest_are_read(trained, tiny_digits, tmp_path):
+    """read_many with a missing file, a file that is no image or an array that is no image among good ones: those
+    read '-1' with their reason, as tools/infer.py and the web reader give them, and the others read as they read
+    alone, by one model and by an ensemble (a duplicated member, the fused path); it used to raise and lose the
+    batch's readings."""
+    from mmdigit.apis import DigitReader
+    from mmdigit.ensemble import FusionSettings
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    good = [str(tiny_digits / 'test' / f'{i}.png') for i in (1, 2)]
+    (tmp_path / 'notes.png').write_text('not an image')
+    images = [good[0], str(tmp_path / 'gone.png'), str(tmp_path / 'notes.png'), np.zeros((9, 9, 3), bool), good[1]]
+    for reader in (DigitReader(cfg_path, ckpt, score_thr=0.3),
+                   DigitReader(cfg_path, ckpt, score_thr=0.3, members=[(cfg_path, ckpt)],
+                               fusion=FusionSettings(numbers='fused'))):
+        alone = reader.read_many(good, batch_size=4)
+        got = reader.read_many(images, batch_size=4)
+        assert [r.number for r in got[1:4]] == ['-1'] * 3 and [r.score for r in got[1:4]] == [0.0] * 3
+        assert got[1].error == f'{tmp_path / "gone.png"}: No such file or directory'
+        assert got[2].error == f'{tmp_path / "notes.png"}: cannot decode image'
+        assert 'dtype bool: not an image' in got[3].error
+        assert [(r.number, r.error) for r in (got[0], got[4])] == [(r.number, None) for r in alone]
+        np.testing.assert_allclose(got[4].detections['scores'], alone[1].detections['scores'], atol=1e-5)
