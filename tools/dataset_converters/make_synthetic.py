@@ -21,11 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.synth import generate_dataset, make_grid  # noqa: E402
+from mmdigit.datasets.synth.fonts import FONT_SUFFIXES  # noqa: E402
 from mmdigit.datasets.synth.generate import GEOMETRY_CHOICES  # noqa: E402
 from mmdigit.datasets.synth.render import PHOTO_SHARE  # noqa: E402
 from mmdigit.utils.cli import UserError, positive_int, run_main, share  # noqa: E402
-
-FONT_SUFFIXES = ('.ttf', '.otf')  # what mmdigit.datasets.synth.fonts.discover_fonts looks for
 
 
 def check_font_dir(folder: str) -> None:

@@ -66,6 +66,9 @@ def package_font_dirs() -> list[str]:
     return sorted(dirs)
 
 
+FONT_SUFFIXES = ('.ttf', '.otf')  # TrueType / OpenType files, either case, in a font folder or below it
+
+
 def discover_fonts(extra_dirs: tuple[str, ...] = (), system: bool = False) -> list[str]:
     """All usable TrueType/OpenType fonts: matplotlib's bundled ones, the font packages tools/setup_env.sh pins,
     ``extra_dirs`` and, with ``system``, the machine's font folders (:data:`FONT_DIRS`).
@@ -85,8 +88,8 @@ def discover_fonts(extra_dirs: tuple[str, ...] = (), system: bool = False) -> li
         pass
     for d in (*(FONT_DIRS if system else ()), *package_font_dirs(), *extra_dirs):
         d = os.path.expanduser(d)
-        for ext in ('ttf', 'otf', 'TTF', 'OTF'):
-            paths += sorted(glob.glob(os.path.join(d, '**', f'*.{ext}'), recursive=True))
+        for ext in (*FONT_SUFFIXES, *(e.upper() for e in FONT_SUFFIXES)):  # this order: which duplicate is kept
+            paths += sorted(glob.glob(os.path.join(d, '**', f'*{ext}'), recursive=True))
     seen: dict[tuple[str, str], str] = {}
     for p in paths:
         try:
