@@ -46,7 +46,6 @@ Everything lands in the work dir; the final table is printed and saved as ``summ
 bookkeeping and the summary are ``mmdigit.demo``; the defaults below are its ``DemoSettings``.
 """
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -58,6 +57,7 @@ from mmdigit.demo.pipeline import VIEW_CONFIGS  # noqa: E402
 from mmdigit.utils.cli import (  # noqa: E402
     check_writable_dir,
     non_negative_float,
+    non_negative_int,
     positive_float,
     positive_int,
     run_main,
@@ -71,7 +71,7 @@ def main(argv=None):
     p.add_argument('--train-images', type=positive_int, default=DEFAULTS.train_images, help='training images at most '
                    '(fewer where the measured step time says training will read fewer; default %(default)s)')
     p.add_argument('--test-images', type=positive_int, default=DEFAULTS.test_images)
-    p.add_argument('--calibration-images', type=int, default=DEFAULTS.calibration_images,
+    p.add_argument('--calibration-images', type=non_negative_int, default=DEFAULTS.calibration_images,
                    help="renders of their own (another seed) that A's reading threshold is chosen on; 0: the "
                         'validation split')
     p.add_argument('--minutes-a', type=positive_float, default=DEFAULTS.minutes_a,
@@ -85,8 +85,9 @@ def main(argv=None):
     p.add_argument('--views', nargs='*', choices=list(VIEW_CONFIGS), default=list(DEFAULTS.views),
                    help="model A's test-time views as ensemble members (default: %(default)s; none: --views alone)")
     p.add_argument('--snapshot-member', action='store_true', help="model A's snapshot as an ensemble member too")
-    p.add_argument('--budget-minutes', type=float, default=DEFAULTS.budget_minutes, help='the whole demo\'s time: '
-                   'views that would end it later are left out, the last first (0: every view; default %(default)s)')
+    p.add_argument('--budget-minutes', type=non_negative_float, default=DEFAULTS.budget_minutes,
+                   help="the whole demo's time: views that would end it later are left out, the last first (0: every "
+                   'view; default %(default)s)')
     p.add_argument('--real-dir', default=DEFAULTS.real_dir, help='labelled real photos to evaluate on: a folder '
                    'with one COCO json and images/ (default: %(default)s)')
     p.add_argument('--no-real', action='store_true', help='skip the real-photo evaluation')
@@ -94,11 +95,6 @@ def main(argv=None):
                    'real photos each in a canvas this many times its size (0: not; default %(default)s)')
     args = p.parse_args(argv)
     # every flag checked here, in a second: a bad one would otherwise stop the demo after minutes of training
-    if not (math.isfinite(args.budget_minutes) and args.budget_minutes >= 0):
-        p.error(f'--budget-minutes {args.budget_minutes:g}: a time, 0 or more (0: every view)')
-    if args.calibration_images < 0:
-        p.error(f'--calibration-images {args.calibration_images}: a number of images, 0 or more (0: the validation '
-                'split)')
     if args.wider_factor != 0:
         try:
             check_factor(args.wider_factor)

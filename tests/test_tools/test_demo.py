@@ -39,13 +39,13 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
 def test_a_negative_budget_is_a_one_line_error(capsys):
     with pytest.raises(SystemExit) as e:
         demo_tool.main(['--budget-minutes', '-5'])
-    assert e.value.code == 2 and '--budget-minutes -5: a time, 0 or more' in capsys.readouterr().err
+    assert e.value.code == 2 and 'argument --budget-minutes: -5 must be a number, 0 or more' in capsys.readouterr().err
 
 
 def test_a_negative_calibration_set_is_a_one_line_error(capsys):
     with pytest.raises(SystemExit) as e:
         demo_tool.main(['--calibration-images', '-1'])
-    assert e.value.code == 2 and '--calibration-images -1: a number of images, 0 or more' in capsys.readouterr().err
+    assert e.value.code == 2 and 'argument --calibration-images: -1 must be 0 or more' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize('factor', ['0.5', '-1', 'nan'])
@@ -69,7 +69,7 @@ def test_no_wider_scene_is_a_setting(monkeypatch):
     (['--minutes-b', 'inf'], 'argument --minutes-b: inf must be a number, 0 or more'),
     (['--train-images', '-5'], 'argument --train-images: -5 must be at least 1'),
     (['--test-images', '0'], 'argument --test-images: 0 must be at least 1'),
-    (['--budget-minutes', 'nan'], '--budget-minutes nan: a time, 0 or more'),
+    (['--budget-minutes', 'nan'], 'argument --budget-minutes: nan must be a number, 0 or more'),
     (['--wider-factor', 'inf'], '--wider-factor inf: a canvas at least the photo'),
     (['--real-dir', 'no/such/photos'], '--real-dir no/such/photos: no labelled photos there'),
 ])
