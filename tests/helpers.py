@@ -178,3 +178,22 @@ def box_head(loss_cls):
         reg_class_agnostic=False, loss_cls=loss_cls, loss_bbox=dict(type='L1Loss', loss_weight=1.0)))
     head.init_weights()
     return head
+
+
+def run_tool(main, prog, argv, capsys):
+    """(exit code, stdout, stderr) of a tool's main through the CLI wrapper its ``__main__`` uses."""
+    from mmdigit.utils.cli import run_main
+    rc = run_main(main, prog, [str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def one_line_error(err: str, prog: str, *parts: str) -> str:
+    """``err`` is one line ``prog: ...`` holding every one of ``parts``, no traceback; returns the line."""
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f'{prog}: '), err
+    assert 'Traceback' not in err
+    for p in parts:
+        assert p in lines[0], (p, err)
+    return lines[0]

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mmdigit.utils.cli import run_main
-from tests.helpers import REPO, default_sigint
+from tests.helpers import REPO, default_sigint, one_line_error, run_tool
 
 CPU_CONFIG = REPO / 'configs' / 'digit_frcnn_r18_cpu.py'
 
@@ -23,24 +22,6 @@ import ensemble as ensemble_tool  # noqa: E402
 import make_synthetic  # noqa: E402
 import plot_curves  # noqa: E402
 import svhn_to_coco as svhn_tool  # noqa: E402
-
-
-def run_tool(main, prog, argv, capsys):
-    """(exit code, stdout, stderr) of a tool's main through the CLI wrapper."""
-    rc = run_main(main, prog, [str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def one_line_error(err: str, prog: str, *parts: str) -> str:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith(f'{prog}: '), err
-    assert 'Traceback' not in err
-    for p in parts:
-        assert p in lines[0], (p, err)
-    return lines[0]
-
 
 # ----- make_synthetic: --force replaces only its own datasets; Ctrl-C leaves nothing
 

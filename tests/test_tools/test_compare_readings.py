@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from mmdigit.recognition import write_pred_csv
-from mmdigit.utils.cli import run_main
+from tests import helpers
 from tests.helpers import REPO, make_gt
 
 sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
@@ -13,15 +13,11 @@ import compare_readings as tool  # noqa: E402
 
 
 def run_tool(argv, capsys):
-    rc = run_main(tool.main, 'compare_readings', [str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
+    return helpers.run_tool(tool.main, 'compare_readings', argv, capsys)
 
 
 def one_line_error(err: str, *parts: str) -> None:
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith('compare_readings: ') and 'Traceback' not in err, err
-    assert all(p in lines[0] for p in parts), err
+    helpers.one_line_error(err, 'compare_readings', *parts)
 
 
 def _readings(tmp_path, n=20):

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import REPO
-from tests.test_tools.test_cli_errors import one_line_error, run_tool
+from tests.helpers import REPO, one_line_error, run_tool
 
 CPU_CONFIG = REPO / 'configs' / 'digit_frcnn_r18_cpu.py'
 sys.path.insert(0, str(REPO / 'tools'))
