@@ -37,6 +37,23 @@ def few_shot_splits(coco: dict, sizes, held_out: int, seed: int = 0) -> tuple[di
     return subset(coco, held), {int(n): subset(coco, pool[:n]) for n in sizes}
 
 
+def training_pool(num_photos: int, held_out: int, folds: int = 1) -> int:
+    """How many photos the smallest training pool holds: those left after ``held_out`` (``folds`` 1), or outside
+    the largest of ``folds`` parts (:func:`few_shot_folds` cuts them with ``np.array_split``)."""
+    if folds == 1:
+        return num_photos - held_out
+    return num_photos - -(-num_photos // folds)
+
+
+def sizes_that_fit(sizes, pool: int) -> list[int]:
+    """``sizes`` with every size over ``pool`` replaced by one: ``pool`` rounded down to a multiple of 10 (the
+    default curve's 200 photos are 190 with four folds of real-dev's 259), so a default curve fits any set."""
+    fit = sorted({int(n) for n in sizes if n <= pool})
+    if len(fit) < len(set(sizes)) and pool >= 10 and (pool // 10) * 10 not in fit:
+        fit.append((pool // 10) * 10)
+    return fit
+
+
 def few_shot_folds(coco: dict, sizes, folds: int, seed: int = 0) -> list[tuple[dict, dict]]:
     """:func:`few_shot_splits` ``folds`` times over: the images cut into ``folds`` disjoint held-out parts (by
     seed), each with nested training subsets drawn from the other parts, so every image is scored once, by

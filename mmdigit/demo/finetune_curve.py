@@ -20,7 +20,13 @@ from functools import partial
 from pathlib import Path
 
 from mmdigit.datasets.coco_io import load_coco
-from mmdigit.datasets.few_shot import few_shot_folds, few_shot_splits, write_course_layout
+from mmdigit.datasets.few_shot import (
+    few_shot_folds,
+    few_shot_splits,
+    sizes_that_fit,
+    training_pool,
+    write_course_layout,
+)
 from mmdigit.datasets.layout import REAL_DEV, photo_folder, split_paths
 from mmdigit.recognition import ReadingSettings, merge_predictions
 from mmdigit.utils.cli import UserError
@@ -105,13 +111,15 @@ def check_finetune_config(config, cfg_options=()) -> None:
         set_synthetic_root(cfg, str(ROOT / dataset.datasets[1].data_root))
 
 
-def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 59, seed: int = 0,
+def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=None, held_out: int = 59, seed: int = 0,
                    config=FINETUNE_CONFIG, base_config=BASE_CONFIG, work_dir='work_dirs/finetune_curve',
                    cfg_options=(), score_thr: float | None = None, run=RUN, folds: int = 1) -> dict:
     """The curve: one row per training size (printed as it comes), all in ``<work_dir>/curve.json``, which is
     returned. ``cfg_options`` go to every tools/train.py run; ``run(cmd, log)`` runs a tool (:data:`RUN`).
     ``folds`` > 1: every photo is held out once (``held_out`` is then unused), each fold in ``work_dir/fold<k>``,
-    and the rows pool the folds (:func:`pooled_rows`); ``curve.json`` keeps each fold's rows too."""
+    and the rows pool the folds (:func:`pooled_rows`); ``curve.json`` keeps each fold's rows too. ``sizes`` None:
+    :data:`SIZES`, a size the photos cannot hold replaced by the most they can (:func:`sizes_that_fit`); sizes given
+    that do not fit are an error."""
     from mmengine.config import Config
 
     real = Path(real_dir)
@@ -124,7 +132,14 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=SIZES, held_out: int = 5
     reading = ReadingSettings.resolve(Config.fromfile(str(base_config)), checkpoint, score_thr)
     thr = reading.score_thr
     print(f'every model is scored at Task-2 threshold {thr} ({reading.source})', flush=True)
-    coco, sizes = load_coco(ann), sorted(set(sizes))
+    coco = load_coco(ann)
+    if sizes is None:
+        pool = training_pool(len(coco['images']), held_out, folds)
+        sizes = sizes_that_fit(SIZES, pool)
+        if sizes != sorted(SIZES):
+            print(f'training sizes {" ".join(map(str, sizes))}: at most {pool} photos are outside the held-out ones',
+                  flush=True)
+    sizes = sorted(set(sizes))
     splits = [few_shot_splits(coco, sizes, held_out, seed)] if folds == 1 else few_shot_folds(coco, sizes, folds, seed)
     work = Path(work_dir).resolve()
     per_fold = []

@@ -3,7 +3,13 @@ course layout the configs read (images linked, not copied)."""
 import pytest
 
 from mmdigit.datasets.coco_io import load_coco
-from mmdigit.datasets.few_shot import few_shot_splits, write_course_layout
+from mmdigit.datasets.few_shot import (
+    few_shot_folds,
+    few_shot_splits,
+    sizes_that_fit,
+    training_pool,
+    write_course_layout,
+)
 
 
 def test_few_shot_splits_are_nested_and_never_touch_the_held_out_photos(tiny_digits, tmp_path):
@@ -24,7 +30,6 @@ def test_few_shot_splits_are_nested_and_never_touch_the_held_out_photos(tiny_dig
 
 
 def test_few_shot_folds_hold_every_photo_out_once_and_never_train_on_it(tiny_digits):
-    from mmdigit.datasets.few_shot import few_shot_folds
     coco = load_coco(tiny_digits / 'train.json')
     ids = {im['id'] for im in coco['images']}
     folds = few_shot_folds(coco, [0, 2, 4], folds=3, seed=1)
@@ -40,3 +45,19 @@ def test_few_shot_folds_hold_every_photo_out_once_and_never_train_on_it(tiny_dig
         few_shot_folds(coco, [len(ids)], folds=3)
     with pytest.raises(ValueError, match='folds=1'):
         few_shot_folds(coco, [2], folds=1)
+
+
+def test_the_default_curve_fits_the_photos_outside_the_held_out_ones(tiny_digits):
+    # real-dev's 259 photos in four folds: the largest fold holds 65 out, so 194 remain and 200 becomes 190
+    assert training_pool(259, held_out=59) == 200 and training_pool(259, 59, folds=4) == 194
+    assert sizes_that_fit((0, 25, 50, 100, 200), 200) == [0, 25, 50, 100, 200]
+    assert sizes_that_fit((0, 25, 50, 100, 200), 194) == [0, 25, 50, 100, 190]
+    assert sizes_that_fit((0, 25, 50, 100, 200), 60) == [0, 25, 50, 60]
+    assert sizes_that_fit((0, 25), 7) == [0]  # too few photos to round to tens: the curve is the model itself
+    coco = load_coco(tiny_digits / 'train.json')  # 8 photos
+    for folds in (2, 3):
+        pool = training_pool(len(coco['images']), 0, folds)
+        assert min(len(s[max(s)]['images']) for _, s in few_shot_folds(coco, [pool], folds)) == pool
+        with pytest.raises(ValueError, match='exceed'):
+            few_shot_folds(coco, [pool + 1], folds)
+

@@ -183,3 +183,18 @@ def test_folds_score_every_photo_once_and_pool_the_folds_by_their_photos(tiny_di
     assert out['fold_rows'][1][1]['pred_dir'] == str(tmp_path / 'curve' / 'fold1' / 'n3' / 'test' / 'predictions')
     hint = f'compare_readings.py --ann-file {real / "photos.json"} {out["rows"][0]["pred_dir"]}'
     assert hint in capsys.readouterr().out
+
+
+def test_the_default_sizes_are_cut_to_the_photos_a_fold_leaves(tiny_digits, tmp_path, capsys):
+    # 8 photos in two folds leave 4 to train on: the default 25-200 do not fit, so the curve is the model itself
+    # (real-dev's 259 in four folds: 0 25 50 100 190, tests/test_datasets/test_few_shot.py); sizes given that do
+    # not fit stay an error
+    real = real_folder(tmp_path, tiny_digits)
+    ckpt = tmp_path / 'a.pth'
+    ckpt.write_bytes(b'x')
+    out = finetune_curve(ckpt, real, work_dir=tmp_path / 'curve', score_thr=0.5, run=FoldTools(), folds=2)
+    assert [r['photos'] for r in out['rows']] == [0]
+    assert 'training sizes 0: at most 4 photos are outside the held-out ones' in capsys.readouterr().out
+    with pytest.raises(ValueError, match='exceed the 4 photos'):
+        finetune_curve(ckpt, real, sizes=[0, 5], work_dir=tmp_path / 'curve2', score_thr=0.5, run=FoldTools(),
+                       folds=2)
