@@ -60,4 +60,3 @@ def test_the_default_curve_fits_the_photos_outside_the_held_out_ones(tiny_digits
         assert min(len(s[max(s)]['images']) for _, s in few_shot_folds(coco, [pool], folds)) == pool
         with pytest.raises(ValueError, match='exceed'):
             few_shot_folds(coco, [pool + 1], folds)
-
