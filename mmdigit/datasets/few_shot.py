@@ -48,10 +48,10 @@ def training_pool(num_photos: int, held_out: int, folds: int = 1) -> int:
 def sizes_that_fit(sizes, pool: int) -> list[int]:
     """``sizes`` with every size over ``pool`` replaced by one: ``pool`` rounded down to a multiple of 10 (the
     default curve's 200 photos are 190 with four folds of real-dev's 259), so a default curve fits any set."""
-    fit = sorted({int(n) for n in sizes if n <= pool})
-    if len(fit) < len(set(sizes)) and pool >= 10 and (pool // 10) * 10 not in fit:
-        fit.append((pool // 10) * 10)
-    return fit
+    fit = {int(n) for n in sizes if n <= pool}
+    if any(n > pool for n in sizes) and pool >= 10:
+        fit.add(pool // 10 * 10)
+    return sorted(fit)
 
 
 def few_shot_folds(coco: dict, sizes, folds: int, seed: int = 0) -> list[tuple[dict, dict]]:
