@@ -7,6 +7,7 @@ Problems are reported as :class:`DataError` (a ``ValueError``) naming the file a
 documented repairs, logged as warnings:
 
 - images that are grayscale, RGBA, palette or 16-bit are read as 8-bit RGB (:func:`to_rgb8`);
+- photos are read upright, their EXIF orientation applied as the model's decoder applies it (:mod:`.orientation`);
 - boxes that stick out of their image are clipped to it when loading with ``repair=True`` (and by the
   converters); boxes entirely outside or with no area are errors;
 - images smaller than ``MIN_SIDE`` px (e.g. 1x1) are errors: they cannot contain a digit.
@@ -25,6 +26,8 @@ from PIL import Image, UnidentifiedImageError
 
 from mmdigit.digits import DIGIT_CLASSES
 from mmdigit.utils.atomic import atomic_open
+
+from .orientation import upright, upright_size
 
 logger = logging.getLogger(__name__)
 
@@ -218,12 +221,13 @@ def to_rgb8(im: Image.Image) -> tuple[Image.Image, str | None]:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Decode an image file to an (H, W, 3) uint8 array (see :func:`to_rgb8`); DataError if unreadable."""
+    """Decode an image file to an (H, W, 3) uint8 array, upright as the model reads it (:mod:`.orientation`; see
+    :func:`to_rgb8`); DataError if unreadable."""
     path = Path(path)
     try:
         with Image.open(path) as im:
             im.load()
-            rgb, note = to_rgb8(im)
+            rgb, note = to_rgb8(upright(im))
     except FileNotFoundError:
         raise DataError(f'{path}: image file not found') from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
@@ -234,11 +238,12 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """(width, height) from the file header only (fast); DataError if missing or not an image."""
+    """(width, height) from the file header only (fast), upright as the model reads the photo
+    (:mod:`.orientation`); DataError if missing or not an image."""
     path = Path(path)
     try:
         with Image.open(path) as im:
-            return im.size
+            return upright_size(im)
     except FileNotFoundError:
         raise DataError(f'{path}: image file not found') from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
@@ -297,7 +302,7 @@ def validate_dataset(json_path: str | os.PathLike, img_dir: str | os.PathLike | 
         p = img_dir / im['file_name']
         try:
             with Image.open(p) as f:
-                size, mode = f.size, f.mode
+                size, mode = upright_size(f), f.mode
                 if decode:
                     f.load()
         except FileNotFoundError:

@@ -26,6 +26,7 @@ from mmengine.logging import MMLogger
 from mmdigit.digits import DIGIT_CLASSES, DIGIT_PALETTE
 
 from .coco_io import DataError, load_coco
+from .orientation import upright_size
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif')
 
@@ -71,14 +72,15 @@ def list_images(img_dir) -> list[tuple[int, Path]]:
 
 
 def inspect_image(path) -> tuple[int, int]:
-    """(width, height) of a usable image; ValueError saying why not. Decodes it fully, since a truncated
-    file fails only then. Pillow decodes every format mmcv's loader (OpenCV) takes, with clearer errors, and a few
-    it does not: 32-bit samples (a float or int32 TIFF), which OpenCV refuses in colour, are refused here."""
+    """(width, height) of a usable image, as the model reads it (upright: :mod:`.orientation`); ValueError saying
+    why not. Decodes it fully, since a truncated file fails only then. Pillow decodes every format mmcv's loader
+    (OpenCV) takes, with clearer errors, and a few it does not: 32-bit samples (a float or int32 TIFF), which OpenCV
+    refuses in colour, are refused here."""
     from PIL import Image
     try:
         with Image.open(path) as im:
             im.load()
-            w, h, mode = *im.size, im.mode
+            w, h, mode = *upright_size(im), im.mode
     except Exception as e:  # noqa: BLE001 - any decoder failure means "unreadable"
         raise ValueError(f'cannot decode image: {e}') from e
     if mode in ('F', 'I'):

@@ -95,13 +95,16 @@ def parse_body(body: bytes, content_type: str) -> list[tuple[str, bytes]]:
 
 
 def image_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from the image's header, before anything is decoded; ValueError if it is not an image."""
+    """(width, height) from the image's header, before anything is decoded, upright as the model reads the photo
+    (:mod:`mmdigit.datasets.orientation`); ValueError if it is not an image."""
     from PIL import Image
+
+    from mmdigit.datasets.orientation import upright_size
     if not data:
         raise ValueError('empty file')
     try:
         with Image.open(io.BytesIO(data)) as im:
-            return im.size
+            return upright_size(im)
     except Image.DecompressionBombError as e:
         raise ValueError(f'image is too large ({e})') from e
     except Exception as e:  # noqa: BLE001 - any decoder failure means "not an image"
