@@ -11,5 +11,5 @@ _base_ = './digit_frcnn_r18_cpu.py'
 # the mix (0: the R-CNN alone, 1: the crop classifier alone); min_score: detections under this digit mass keep the
 # R-CNN's reading, their crops unread (numbers read at a threshold of 0.2 or more are the same; ~45% fewer crops)
 # rcnn.nms: soft-NMS, as model A reads (mmdigit.models.crop_reclassification.RCNN_NMS: +0.01 mAP, the same numbers)
-model = dict(test_cfg=dict(rcnn=dict(nms=dict(type='soft_nms', iou_threshold=0.5, min_score=0.05)),
+model = dict(test_cfg=dict(rcnn=dict(nms=dict(type='soft_nms', iou_threshold=0.5, min_score=0.001)),
                            reclassify=dict(classifier='work_dirs/crop_classifier', weight=0.7, min_score=0.2)))
