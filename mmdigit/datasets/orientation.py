@@ -17,7 +17,11 @@ QUARTER_TURNS = (5, 6, 7, 8)
 
 
 def exif_orientation(im: Image.Image) -> int:
-    """The EXIF orientation tag of an opened image (1, upright, when it has none or an invalid one)."""
+    """The EXIF orientation tag of an opened image (1, upright, when it has none or an invalid one). Read from what
+    the header holds: a PNG whose EXIF chunk is not before its pixels counts as upright, since looking for it after
+    them would decode the whole image (Pillow's ``getexif`` does)."""
+    if im.format == 'PNG' and 'exif' not in im.info:
+        return 1
     try:
         value = im.getexif().get(EXIF_ORIENTATION, 1)
     except Exception:  # noqa: BLE001 - a damaged EXIF block: the decoders ignore it too

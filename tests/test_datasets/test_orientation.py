@@ -104,9 +104,33 @@ def test_converted_and_fused_sizes_are_upright(tmp_path):
     assert ImageSet.load(img_dir=img_dir).sizes == {1: (60, 40)}  # the ensemble clips fused boxes to it
 
 
-def test_upload_size_reads_header_only():
-    buf = io.BytesIO()
+@pytest.mark.parametrize('fmt', ['JPEG', 'PNG'])
+def test_sizes_read_the_header_only(tmp_path, fmt):
+    """A size never decodes the pixels: a file cut after its header still has one (Pillow's getexif would decode a
+    PNG whole to look for an EXIF chunk after its pixels)."""
     exif = Image.Exif()
     exif[0x0112] = 6
-    upright_photo().transpose(Image.Transpose.ROTATE_90).save(buf, format='JPEG', exif=exif.tobytes())
-    assert upload_size(buf.getvalue()[:2000]) == (60, 40)  # the header alone: nothing decoded yet
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (400, 600, 3), dtype=np.uint8))  # ~1 MB
+    for name, tag in (('turned', exif.tobytes()), ('plain', b'')):
+        buf = io.BytesIO()
+        noise.transpose(Image.Transpose.ROTATE_90).save(buf, format=fmt, exif=tag)
+        cut = buf.getvalue()[:len(buf.getvalue()) // 2]
+        expected = (600, 400) if tag else (400, 600)
+        assert upload_size(cut) == expected
+        (tmp_path / name).write_bytes(cut)
+        assert image_size(tmp_path / name) == expected
+
+
+def test_a_png_size_is_not_decoded(tmp_path, monkeypatch):
+    """Pillow's getexif decodes a PNG whole to look for an EXIF chunk after its pixels: a size must not."""
+    from PIL import PngImagePlugin
+    decoded = []
+    load = PngImagePlugin.PngImageFile.load
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, 'load', lambda self: decoded.append(1) or load(self))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright_photo().save(tmp_path / 'plain.png')
+    upright_photo().transpose(Image.Transpose.ROTATE_90).save(tmp_path / 'turned.png', exif=exif.tobytes())
+    assert image_size(tmp_path / 'plain.png') == (60, 40)
+    assert image_size(tmp_path / 'turned.png') == (60, 40)  # its EXIF chunk comes before the pixels
+    assert not decoded
