@@ -189,6 +189,8 @@ def check_cfg_options(cfg, options: dict | None) -> None:
                 node = node[part]
                 if depth == len(parts) - 1:
                     _check_same_kind(key, node, options[key])
+                    if part == 'type' and isinstance(options[key], str):
+                        _check_type_name(key, options[key])
                 continue
             if depth == 0 and part in _runner_keys():
                 break
@@ -198,6 +200,34 @@ def check_cfg_options(cfg, options: dict | None) -> None:
                 hint = f' (did you mean {".".join([*parts[:depth], close[0]])}?)' if close else ''
                 raise UserError(f'--cfg-options {key}: {where} has no key {part!r}{hint}')
             break
+
+
+def _check_type_name(key: str, name: str) -> None:
+    """A ``type`` that names a Python module, not a class (``model.type=abc``): mmengine's registry, not finding the
+    name registered, imports it by name and then fails calling the module, with a traceback. A typo (``FasterRCN``)
+    is left to the registry, whose error is already one line."""
+    import importlib.util
+    try:
+        module = importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a dotted name whose parent is no package, an empty part
+        module = False
+    if module and not _registered(name):
+        raise UserError(f'--cfg-options {key}={name}: no registered type of that name ({name!r} is a Python module)')
+
+
+def _registered(name: str) -> bool:
+    """Whether any of mmdet's registries (or the mmengine ones above them) holds ``name``."""
+    import mmdet.registry
+    from mmengine.registry import Registry
+    for registry in vars(mmdet.registry).values():
+        if isinstance(registry, Registry):
+            registry.import_from_location()
+            node = registry
+            while node is not None:
+                if name in node.module_dict:
+                    return True
+                node = node.parent
+    return False
 
 
 def _cfg_options_action():

@@ -72,6 +72,21 @@ def test_cfg_options_typos_are_refused_new_arguments_allowed():
                             'work_dir': 'x'})  # existing keys, Runner settings, new hook arguments
 
 
+def test_cfg_options_type_naming_a_python_module_is_refused():
+    """mmengine imports an unregistered type by name: ``abc`` (a module) failed with "'module' object is not
+    callable" and a traceback once the model was built."""
+    from mmengine.config import Config
+    cfg = Config(dict(model=dict(type='FasterRCNN'), tta_model=dict(type='DetTTAModel')))
+    with pytest.raises(UserError, match=r"--cfg-options model.type=abc: no registered type.*'abc' is a Python module"):
+        check_cfg_options(cfg, {'model.type': 'abc'})
+    with pytest.raises(UserError, match=r"tta_model.type=os.path: no registered type"):
+        check_cfg_options(cfg, {'tta_model.type': 'os.path'})
+    # registered names, scoped names, dotted paths to classes and typos (the registry's own one-line error) pass
+    check_cfg_options(cfg, {'model.type': 'RetinaNet', 'tta_model.type': 'mmdet.DetTTAModel'})
+    check_cfg_options(cfg, {'model.type': 'mmdet.models.FasterRCNN'})
+    check_cfg_options(cfg, {'model.type': 'FasterRCN'})
+
+
 def test_runner_args_load_the_config_with_its_options_work_dir_and_data_root(tmp_path, monkeypatch):
     import argparse
 
