@@ -89,14 +89,16 @@ class Stages:
         """The results of the stages this run asked for (run or skipped), in the order asked."""
         return {name: self.done[name] for name in self.asked if name in self.done}
 
-    def run(self, name: str, fn, inputs=None, after: tuple[str, ...] = ()):
+    def run(self, name: str, fn, inputs=None, after: tuple[str, ...] = (), inputs_before=None):
         """``fn()``'s result, or the recorded one. ``inputs`` (JSON-able: e.g. the member names a stage reads)
         are recorded with the result; a recorded result made from other inputs is redone, so a re-run with
         other ``--views`` re-tunes the ensemble instead of reporting the old one (a result that recorded none, from
         before inputs were recorded, is kept: ``FORMATS`` redoes the stages whose making changed; of a dict of
         inputs, a key given as None asks for nothing and a key the record lacks was not recorded: neither redoes).
         ``after``: the stages whose results this one is made from; when this run made any of them again (a new
-        model A, a member read again), a recorded result is from the old one and is redone."""
+        model A, a member read again), a recorded result is from the old one and is redone. ``inputs_before``: what
+        a result recorded without inputs was made from, for a stage whose inputs came later (the data stage's
+        geometry: every demo before ``--geometry`` rendered 'mix')."""
         self.asked.append(name)
         if name in self.done and self.done[name].get('format', 1) != self.format_of(name):
             say(f'{name}: done earlier by an older demo, redone')
@@ -105,7 +107,7 @@ class Stages:
         if name in self.done and remade:
             say(f'{name}: done earlier from the {", ".join(remade)} this run made again, redone')
             del self.done[name]
-        made_from = self.done.get(name, {}).get('inputs')
+        made_from = self.done[name].get('inputs', inputs_before) if name in self.done else None
         if made_from is not None and inputs is not None and not _same_inputs(made_from, inputs):
             say(f'{name}: done earlier from {made_from}, redone from {inputs}')
             del self.done[name]

@@ -274,8 +274,36 @@ def test_a_missing_stage_runs_its_tool_with_the_settings(tmp_path, monkeypatch):
     (cmd, log), = calls
     assert cmd[1].endswith('make_synthetic.py') and log == tmp_path / 'data.log'
     assert cmd[2:] == ['--out', str(tmp_path / 'data'), '--train', '7', '--valid', '1000', '--test', '3', '--seed',
-                       '0', '--force']
+                       '0', '--geometry', 'mix', '--force']
     assert json.loads((tmp_path / 'stages.json').read_text())['data']['train'] == 7
+
+
+def test_other_geometry_renders_the_data_again_and_retrains_what_read_it(tmp_path, monkeypatch):
+    """--geometry test: the data stage renders SVHN test's framing (and so do the calibration renders), and a
+    demo re-run in a work dir holding the mix data trains A and its classifier again instead of reporting the
+    models of the old data."""
+    calls, remade = [], []
+    monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
+    cached(tmp_path)
+    for stage in ('train', 'train_crop_classifier', 'calibrate', 'ensemble', 'speed', 'pictures'):
+        monkeypatch.setattr(pipeline, stage, lambda *a, stage=stage, **k: remade.append(stage) or copy.deepcopy(
+            DONE[{'train': 'train_a', 'train_crop_classifier': 'train_crop', 'calibrate': 'calibrate_a'}.get(
+                stage, stage)]))
+    monkeypatch.setattr(pipeline, 'run_test', lambda work, data, m, name, real=None, wider=None: remade.append(name)
+                        or member(0.5))
+    run_demo(tmp_path, DemoSettings(no_real=True, views=(), minutes_crop=3.0))  # the cached mix data: nothing made
+    assert calls == [] and remade == []
+    run_demo(tmp_path, DemoSettings(no_real=True, views=(), minutes_crop=3.0, geometry='test'))
+    (cmd,) = calls
+    assert cmd[1].endswith('make_synthetic.py') and cmd[cmd.index('--geometry') + 1] == 'test'
+    assert remade[:4] == ['train', 'train_crop_classifier', 'calibrate', 'model_a']
+    assert json.loads((tmp_path / 'stages.json').read_text())['data']['inputs'] == dict(geometry='test')
+    # from scratch (no data yet) with the other geometry: rendered once, nothing to redo
+    calls.clear()
+    cached(tmp_path / 'new', skip=('data', 'train_a'))
+    run_demo(tmp_path / 'new', DemoSettings(no_real=True, views=(), minutes_crop=3.0, geometry='test'))
+    (cmd,) = calls
+    assert cmd[cmd.index('--geometry') + 1] == 'test'
 
 
 def test_the_data_stage_renders_what_model_as_minutes_will_read(tmp_path, monkeypatch):

@@ -21,11 +21,13 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
             DEFAULTS.test_images, DEFAULTS.calibration_images) == (15.0, 3.0, 0.0, 60000, 2000, 3000)
     assert DEFAULTS.views == ('unstretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     assert not DEFAULTS.snapshot_member and DEFAULTS.budget_minutes == 30.0 and DEFAULTS.wider_factor == 1.5
+    assert DEFAULTS.geometry == 'mix'
     demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4',
-                    '--calibration-images', '0', '--minutes-a', '0.5',
+                    '--calibration-images', '0', '--geometry', 'test', '--minutes-a', '0.5',
                     '--minutes-crop', '0', '--minutes-b', '0.2', '--views', '--snapshot-member', '--budget-minutes',
                     '0', '--real-dir', 'photos', '--no-real', '--wider-factor', '2'])
     assert calls[-1] == (tmp_path / 'w', DemoSettings(train_images=10, test_images=4, calibration_images=0,
+                                                      geometry='test',
                                                       minutes_a=0.5, minutes_crop=0.0,
                                                       minutes_b=0.2,
                                                       views=(), snapshot_member=True, budget_minutes=0.0,
@@ -72,6 +74,7 @@ def test_no_wider_scene_is_a_setting(monkeypatch):
     (['--budget-minutes', 'nan'], 'argument --budget-minutes: nan must be a number, 0 or more'),
     (['--wider-factor', 'inf'], '--wider-factor inf: a canvas at least the photo'),
     (['--real-dir', 'no/such/photos'], '--real-dir no/such/photos: no labelled photos there'),
+    (['--geometry', 'wide'], "argument --geometry: invalid choice: 'wide'"),
 ])
 def test_every_bad_flag_is_refused_before_the_first_stage(monkeypatch, capsys, argv, says):
     """Each of these used to start the step-time probe and fail (or be ignored) minutes later."""
