@@ -60,7 +60,8 @@ class DemoSettings:
     # which real SVHN split's geometry the renders follow (make_synthetic.py --geometry): 'mix' (half each), or 'test'
     # for photos that show their number small in more scene. Two training seeds each, 2026-12-06 (docs/real_photos.md,
     # "SVHN test's geometry alone"): 'test' read real-dev's photos in a canvas 3x their size 0.548-0.552 against
-    # 0.440-0.483, but real-dev as it is 0.703-0.710 against 0.722-0.741 and the synthetic test split 1-1.5 points lower
+    # 0.440-0.483, but real-dev as it is 0.703-0.710 against 0.722-0.741 and the synthetic test split 0.5-1.5 points
+    # lower
     geometry: str = 'mix'
     # model A's training loop budget, validations included: its detector's (18 minutes until 2026-12-05) and its
     # digit crop classifier's (CROP_CONFIG; 0: none), which the 18 minutes now hold together

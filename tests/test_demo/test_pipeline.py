@@ -205,11 +205,15 @@ def test_a_reading_with_the_crop_classifier_is_calibrated_before_its_tests(tmp_p
     assert render[1].endswith('make_synthetic.py') and render[render.index('--test') + 1] == '30'
     assert render[render.index('--seed') + 1] == str(pipeline.CALIBRATION_SEED) != '0'
     assert render[render.index('--train') + 1] == render[render.index('--valid') + 1] == '0'
+    assert render[render.index('--geometry') + 1] == 'mix'  # the data's geometry (the demo's --geometry)
     renders = render[render.index('--out') + 1]
     assert cal[1].endswith('calibrate.py') and '--data-root' not in cal
     assert cal[cal.index('--img-dir') + 1] == str(Path(renders) / 'test')
     assert cal[cal.index('--ann-file') + 1] == str(Path(renders) / 'test.json')
     assert out == dict(score_thr=0.35, source=source, images=30)
+    calls.clear()
+    pipeline.calibrate(tmp_path, tmp_path / 'data', a, 'model_a', images=30, geometry='test')
+    assert calls[0][calls[0].index('--geometry') + 1] == 'test'
     # in the demo: a calibration made again redoes A's test stage
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
     cached(tmp_path / 'demo', skip=('calibrate_a',))
@@ -279,9 +283,9 @@ def test_a_missing_stage_runs_its_tool_with_the_settings(tmp_path, monkeypatch):
 
 
 def test_other_geometry_renders_the_data_again_and_retrains_what_read_it(tmp_path, monkeypatch):
-    """--geometry test: the data stage renders SVHN test's framing (and so do the calibration renders), and a
-    demo re-run in a work dir holding the mix data trains A and its classifier again instead of reporting the
-    models of the old data."""
+    """--geometry test: the data stage renders SVHN test's framing, and a demo re-run in a work dir holding the mix
+    data (recorded before the flag, so without its geometry) trains A and its classifier again instead of reporting
+    the models of the old data."""
     calls, remade = [], []
     monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
     cached(tmp_path)
