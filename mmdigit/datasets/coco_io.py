@@ -149,6 +149,19 @@ def clip_box(b, width: float, height: float) -> list[float] | None:
     return [x0, y0, x1 - x0, y1 - y0]
 
 
+def kept_by_dataset(ann: dict, width: float, height: float) -> bool:
+    """Whether mmdet's ``CocoDataset`` keeps a labelled box (and so training and ``DigitSequenceMetric``'s ground
+    truth see it): not flagged ``ignore``, overlapping its image, of positive area, at least 1 px wide and tall.
+    Scoring outside a Runner (:func:`mmdigit.evaluation.load_ground_truth`) applies the same rule, so a digit the
+    image edge cuts to a sliver (a render's box 0.6 px tall) is part of the number in neither or both."""
+    if ann.get('ignore', False):
+        return False
+    x, y, w, h = ann['bbox']
+    inter_w = max(0.0, min(x + w, width) - max(x, 0.0))
+    inter_h = max(0.0, min(y + h, height) - max(y, 0.0))
+    return inter_w * inter_h > 0 and ann.get('area', w * h) > 0 and w >= 1 and h >= 1
+
+
 def clip_boxes(data: dict) -> int:
     """Clip every box to its image in place (documented repair); returns how many changed."""
     sizes = {im['id']: (im['width'], im['height']) for im in data['images']}

@@ -39,9 +39,13 @@ class GroundTruth:
 def load_ground_truth(ann_file, decoder: NumberDecoder) -> GroundTruth:
     """Read a COCO annotation file (validated, errors name the file) into per-image numbers and sizes; the
     numbers are spelled by ``decoder`` (:meth:`NumberDecoder.ground_truth`), the one the predictions are
-    read with, as the metric does."""
-    from mmdigit.datasets.coco_io import load_coco
-    data = load_coco(ann_file, repair=True)
+    read with, as the metric does, from the boxes the metric's dataset keeps (``kept_by_dataset``), clipped to
+    their image."""
+    from mmdigit.datasets.coco_io import clip_boxes, kept_by_dataset, load_coco
+    data = load_coco(ann_file)
+    size_of = {img['id']: (img['width'], img['height']) for img in data['images']}
+    data['annotations'] = [a for a in data.get('annotations', []) if kept_by_dataset(a, *size_of[a['image_id']])]
+    clip_boxes(data)
     boxes: dict = {img['id']: [] for img in data['images']}
     for a in data.get('annotations', []):
         x, y, w, h = a['bbox']
