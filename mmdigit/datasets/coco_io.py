@@ -153,7 +153,9 @@ def kept_by_dataset(ann: dict, width: float, height: float) -> bool:
     """Whether mmdet's ``CocoDataset`` keeps a labelled box (and so training and ``DigitSequenceMetric``'s ground
     truth see it): not flagged ``ignore``, overlapping its image, of positive area, at least 1 px wide and tall.
     Scoring outside a Runner (:func:`mmdigit.evaluation.load_ground_truth`) applies the same rule, so a digit the
-    image edge cuts to a sliver (a render's box 0.6 px tall) is part of the number in neither or both."""
+    image edge cuts to a sliver (a render's box 0.6 px tall) is part of the number in neither or both. Written out
+    because mmdet's rule lives inside ``CocoDataset.parse_data_info``, which needs a built dataset (its image files
+    checked); tests/test_evaluation/test_offline.py holds the two to the same numbers."""
     if ann.get('ignore', False):
         return False
     x, y, w, h = ann['bbox']

@@ -425,16 +425,16 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     n_train = training_images(sec, s.minutes_a, timed.get('batch', 16), s.train_images)
     # another --geometry renders other data, and so trains A and its classifier again (and redoes what follows them);
     # every demo before the flag rendered 'mix'
-    geometry = dict(inputs=dict(geometry=s.geometry), inputs_before=dict(geometry='mix'))
-    stages.run('data', lambda: make_data(work, data, s, n_train), **geometry)
+    keyed_by_geometry = dict(inputs=dict(geometry=s.geometry), inputs_before=dict(geometry='mix'))
+    stages.run('data', lambda: make_data(work, data, s, n_train), **keyed_by_geometry)
     a = stages.run('train_a', lambda: train(work, data, 'model_a', s.minutes_a, seed=s.seed_a, sec_per_iter=sec,
-                                            vals=s.validations_a), **geometry)
+                                            vals=s.validations_a), **keyed_by_geometry)
     # after=: a stage made from one this run made again (a new model A, a member read again) is redone, not
     # reported from the old one (the data stage is not among them: its seed, sizes and geometry make the same images)
     of_a = ('train_a',)
     crop = None
     if s.minutes_crop > 0:
-        crop = stages.run('train_crop', lambda: train_crop_classifier(work, data, s.minutes_crop), **geometry)
+        crop = stages.run('train_crop', lambda: train_crop_classifier(work, data, s.minutes_crop), **keyed_by_geometry)
         a = dict(a, config=str(reading_config(work, CONFIG, crop['work_dir'], 'model_a')))
         stages.run('calibrate_a', lambda: calibrate(work, data, a, 'model_a', s.calibration_images, s.geometry),
                    inputs=dict(reading=reading_of(a['config']), images=s.calibration_images, geometry=s.geometry),
@@ -475,7 +475,7 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
                              inputs=tests_of(snap),
                              after=of_a)
     b = s.minutes_b > 0 and stages.run('train_b', lambda: train(
-        work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b), **geometry)
+        work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b), **keyed_by_geometry)
     b = b and dict(b, **reads_as_a)
     tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real, wider=wider), inputs=tests_of(b),
                           after=('train_b', *of_a[1:]))
