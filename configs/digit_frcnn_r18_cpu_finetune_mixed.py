@@ -8,7 +8,7 @@
 # synthetic test mAP 0.641 -> 0.563); with the renders in every batch it keeps more (0.621) and reads the held-out
 # real photos better. The 2026-12-04 22:19 demo's A (AVX-512 BF16, 7,306 iterations) on real-dev, 4 folds (every
 # photo held out once, all 259 scored), three fold draws, 300 iterations each, accuracy at A's threshold 0.55 / mAP
-# (2026-12-05, README "A few real photos, with renders in every batch"):
+# (2026-12-05, README "A few real photos, with renders in every batch"; the photos stretched then, as A read them):
 #   A itself                 0.676 / 0.409, 0.676 / 0.402, 0.676 / 0.411 (seed-0 / 1 / 2 folds)
 #   50 photos, photos only   0.703 / 0.400, 0.649 / 0.373;                 mixed 0.691 / 0.428, 0.695 / 0.404
 #   190 photos, photos only  0.710 / 0.428, 0.683 / 0.421, 0.687 / 0.420;  mixed 0.741 / 0.422, 0.695 / 0.410,
@@ -22,7 +22,7 @@ _base_ = './digit_frcnn_r18_cpu_finetune.py'
 # The renders every batch mixes in: DIR/train.json + DIR/train/. `--cfg-options synthetic_root=DIR` re-points them
 # (mmdigit.engine.set_synthetic_root), as --data-root re-points your photos.
 synthetic_root = 'work_dirs/demo/data/'
-# as model A learned them: no jitter, no stretch (the photos keep the parent config's)
+# as model A learned them: no jitter (the photos keep the parent config's)
 synthetic_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -36,6 +36,6 @@ train_dataloader = dict(
     worker_init_fn=dict(type='background_worker_init'), collate_fn=dict(type='by_value_collate'),
     sampler=dict(type='MultiSourceSampler', batch_size=16, source_ratio=[1, 1]), batch_sampler=None,
     dataset=dict(type='ConcatDataset', datasets=[
-        _base_.train_dataloader.dataset,  # the photos (--data-root), stretched and jittered as the parent learns them
+        _base_.train_dataloader.dataset,  # the photos (--data-root), jittered as the parent learns them
         dict(type=_base_.dataset_type, data_root=synthetic_root, ann_file='train.json', data_prefix=dict(img='train/'),
              filter_cfg=dict(filter_empty_gt=True, min_size=4), pipeline=synthetic_pipeline)]))

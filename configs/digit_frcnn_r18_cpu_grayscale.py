@@ -7,13 +7,13 @@
 # of the synthetic test split (A: 0.8195 / 0.628) and 0.641 / 0.369 of the real photos (A: 0.660 / 0.370); fused
 # with A and its stretched and inverted views (settings chosen on validation) the four read 0.8345 / 0.651 and
 # 0.695 / 0.385 (docs/ensembles.md). mmdet's Color at magnitude 0 (a black-and-white image; prob 1.0: always)
-# after A's contrast stretch, so the zoomed-in pass crops the gray photo too.
+# after loading, so the zoomed-in pass crops the gray photo too.
 _base_ = './digit_frcnn_r18_cpu.py'
 
 
 def _grayscale(pipeline):
-    """The pipeline with the view's transform last before the original is kept: after A's contrast stretch,
-    before both passes read the photo."""
+    """The pipeline with the view's transform right after the photo is loaded: before the original is kept and
+    both passes read it."""
     i = next(i for i, step in enumerate(pipeline) if step['type'] == 'KeepOriginalImage')
     return [*pipeline[:i], dict(type='Color', prob=1.0, min_mag=0.0, max_mag=0.0), *pipeline[i:]]
 

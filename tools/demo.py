@@ -21,8 +21,7 @@ Stages (each skipped when its result is already in ``<work-dir>/stages.json``; `
   test_a    test split -> pred.json, pred.csv, COCO mAP and whole-number accuracy (tools/test.py); the
             validation split's pred.json too (for choosing the ensemble's settings)
   test_a_<view>  model A reading the photos another way (the same checkpoint, configs/digit_frcnn_r18_cpu_<view>.py):
-            unstretched (A reads each photo contrast-stretched), inverted, locally equalized, 0.9x smaller, a
-            wider and a tighter zoomed-in crop
+            contrast-stretched, inverted, locally equalized, 0.9x smaller, a wider and a tighter zoomed-in crop
             (grayscale and 1.25x larger on request); test-time ensemble members (--views: which; --views alone: none;
             those that would end the demo after --budget-minutes are left out, the last first, saying so)
   test_s    with --snapshot-member: model A's snapshot (its checkpoint at the validation before the last), a

@@ -55,12 +55,12 @@ class ContrastStretch(BaseTransform):
     """Stretch the image's luminance percentiles ``low`` .. ``high`` to the full 0-255 range, with one gain and
     offset for all three channels (hue kept), values outside clipped.
 
-    Why: a model trained on the renders reads real photos better once their contrast is stretched: for eight of the
-    eleven models read both ways since 2026-11-30, model A read more of the real SVHN photos stretched than as they
-    are (mean +1.2 points; 0.656 -> 0.683 on 11-30, 0.660 -> 0.699 on 12-04), the synthetic test split 0.7
-    lower; the gain is in the shorter runs (+2.3 up to 5,542 iterations, -0.1 from 7,306). So the CPU config's
-    test pipeline starts with it (``configs/digit_frcnn_r18_cpu.py``; the photo as it is stays an ensemble view,
-    ``..._unstretched.py``). In training too it read the real photos worse than at test time only (twice).
+    Why: a stretched photo is another look at a low-contrast number, an ensemble view
+    (``configs/digit_frcnn_r18_cpu_stretched.py``). Model A read photos stretched from 2026-12-04 to 12-06 (eight
+    of the eleven models read both ways until then read more real SVHN photos stretched, +2.3 points up to 5,542
+    iterations, -0.1 from 7,306); with its crop classifier's second opinion the photo as it is reads better (four
+    demos: synthetic 232 photos gained / 159 lost, real 42 / 34; ``configs/digit_frcnn_r18_cpu.py``). In training
+    too it read the real photos worse than at test time only (twice).
     Not mmcv's ``auto_contrast`` (mmdet's ``AutoContrast``): that stretches each channel on its own, which
     shifts the colours, and mmdet applies it as a random augmentation; this is one deterministic gain for all
     channels, the view that was measured.

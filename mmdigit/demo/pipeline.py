@@ -28,7 +28,7 @@ CONFIG = ROOT / 'configs' / 'digit_frcnn_r18_cpu.py'
 CROP_CONFIG = ROOT / 'configs' / 'digit_crop_classifier_cpu.py'  # model A's second opinion on each digit's class
 # model A's test-time views: the same checkpoint reading the photos another way, each an ensemble member
 VIEW_CONFIGS = {view: ROOT / 'configs' / f'digit_frcnn_r18_cpu_{view}.py'
-                for view in ('unstretched', 'inverted', 'grayscale', 'larger', 'equalized', 'smaller', 'widecrop',
+                for view in ('stretched', 'inverted', 'grayscale', 'larger', 'equalized', 'smaller', 'widecrop',
                              'tightcrop')}
 SPEED_IMAGES = 400  # test images the speed stage reads, 16 at a time
 PROBE_IMAGES = 400  # training images rendered to time a training step before the data stage
@@ -77,9 +77,9 @@ class DemoSettings:
     # six are what validation chose out of A and nine views (2026-12-01, docs/ensembles.md: grayscale and larger
     # not chosen), in the order the budget keeps them: the smaller view before the equalized one, since in the
     # three runs that offered both (the 06:21 and 07:28 demos, the 16:05 demo's A read again at 18:26) validation
-    # chose the smaller view every time and the equalized one never. 'unstretched' (the photo as it is) stands where
-    # the stretched view stood before 2026-12-04, when model A itself began reading photos contrast-stretched
-    views: tuple = ('unstretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
+    # chose the smaller view every time and the equalized one never. From 2026-12-04 to 12-06 model A read photos
+    # contrast-stretched and 'unstretched' (the photo as it is) stood where 'stretched' stands again
+    views: tuple = ('stretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     # A's snapshot as a member: in the demos of 2026-11-30 it added nothing on the test split or the real photos
     # (it misses what A misses), so it is off by default
     snapshot_member: bool = False

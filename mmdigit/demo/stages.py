@@ -63,15 +63,17 @@ class Stages:
     # 3: its R-CNN's 512-wide FCs (2026-12-02)
     # calibrate_a 2: the decoder leaves out a 1 much taller than the number's other digits (NumberDecoder.tall_one,
     # 2026-12-05): A's threshold is chosen again, and every stage made from it follows; 3: chosen on 3,000 renders of
-    # their own instead of the validation split (pipeline.calibrate, 2026-12-05)
-    FORMATS = {'ensemble': 10, 'real': 10, 'speed': 3, 'pictures': 2, 'train_a': 3, 'calibrate_a': 3}
+    # their own instead of the validation split (pipeline.calibrate, 2026-12-05); 4: A reads each photo as it is again
+    # (2026-12-06): its threshold is chosen for that reading
+    FORMATS = {'ensemble': 10, 'real': 10, 'speed': 3, 'pictures': 2, 'train_a': 3, 'calibrate_a': 4}
     # every test stage (test_a, test_a_<view>, test_s, test_b): 2 = read on the reading canvas (2026-12-01), so a
     # demo from before it reports what the model reads now, not what it read then; 3 = model A reads each photo
     # contrast-stretched (2026-12-04); 4 = A reads with soft-NMS in its R-CNN and each test stage records its reading
     # (2026-12-05), so a later change of a reading redoes the stages that read with it; 5 = the decoder leaves out a 1
     # much taller than the number's other digits (2026-12-05: the numbers in pred.csv change); 6 = the real photos
-    # framed wider are read too (2026-12-05: the stage real_wider fuses them)
-    TEST_FORMAT = 6
+    # framed wider are read too (2026-12-05: the stage real_wider fuses them); 7 = A reads each photo as it is again,
+    # the stretched photo a view (2026-12-06)
+    TEST_FORMAT = 7
 
     @classmethod
     def format_of(cls, name: str) -> int:

@@ -1,6 +1,6 @@
 """The test-time view configs: model A's config reading the photo another way with the same checkpoint, the
-zoomed-in pass included (it crops the kept original). A itself reads each photo contrast-stretched; a colour view
-adds one transform after that stretch, the unstretched view takes it away."""
+zoomed-in pass included (it crops the kept original). A itself reads each photo as it is; a colour view (the
+stretched one too) adds one transform right after loading it."""
 import cv2
 import numpy as np
 import pytest
@@ -9,14 +9,15 @@ from tests.helpers import REPO
 
 
 def stretched(img):
-    """What model A's test pipeline makes of a photo before the zoomed-in pass keeps it."""
+    """The photo's luminance 1st-99th percentile stretched to 0-255 (the stretched view)."""
     from mmdigit.datasets import ContrastStretch
     return ContrastStretch(low=1, high=99).transform({'img': img.copy()})['img']
 
 
 VIEWS = {
-    'inverted': lambda img: 255 - stretched(img),
-    'grayscale': lambda img: cv2.cvtColor(cv2.cvtColor(stretched(img), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR),
+    'stretched': stretched,
+    'inverted': lambda img: 255 - img,
+    'grayscale': lambda img: cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR),
     'equalized': None,  # LocalContrastEqualize: tests/test_datasets/test_local_contrast.py checks its output
 }
 
@@ -41,16 +42,14 @@ def configs(view):
     return load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py')), load_config(str(VIEW_CONFIGS[view]))
 
 
-def test_model_a_reads_the_photo_contrast_stretched_in_both_passes(tmp_path):
+def test_model_a_reads_the_photo_as_it_is_in_both_passes(tmp_path):
     from mmdigit.engine import load_config
     base = load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'))
     for pipeline in (base.test_dataloader.dataset.pipeline, base.val_dataloader.dataset.pipeline, base.tta_pipeline):
-        assert [t['type'] for t in pipeline[:3]] == ['LoadImageFromFile', 'ContrastStretch', 'KeepOriginalImage']
-    assert 'ContrastStretch' not in [t['type'] for t in base.train_dataloader.dataset.pipeline]  # test time only
+        assert [t['type'] for t in pipeline[:2]] == ['LoadImageFromFile', 'KeepOriginalImage']
     img = photo()
     kept, _ = read_original(base, img, tmp_path)
-    assert not np.array_equal(kept, img)
-    np.testing.assert_array_equal(kept, stretched(img))
+    np.testing.assert_array_equal(kept, img)
 
 
 @pytest.mark.parametrize('view', list(VIEWS))
@@ -59,23 +58,15 @@ def test_a_colour_view_is_model_a_reading_a_transformed_photo(view, tmp_path):
     assert cfg.model == base.model and cfg.train_dataloader == base.train_dataloader  # the same checkpoint fits
     for key in ('val_dataloader', 'test_dataloader'):
         pipeline, base_pipeline = cfg[key].dataset.pipeline, base[key].dataset.pipeline
-        assert pipeline[:2] + pipeline[3:] == base_pipeline  # one transform, after the stretch
-    assert cfg.tta_pipeline[:2] + cfg.tta_pipeline[3:] == base.tta_pipeline
+        assert pipeline[:1] + pipeline[2:] == base_pipeline  # one transform, right after loading
+    assert cfg.tta_pipeline[:1] + cfg.tta_pipeline[2:] == base.tta_pipeline
     expect = VIEWS[view]
     if expect is None:
         return
     img = photo()
-    np.testing.assert_array_equal(read_original(cfg, img, tmp_path)[0], expect(img))  # what the zoomed-in pass crops
-
-
-def test_the_unstretched_view_reads_the_photo_as_it_is(tmp_path):
-    base, cfg = configs('unstretched')
-    assert cfg.model == base.model and cfg.train_dataloader == base.train_dataloader
-    without = [t for t in base.test_dataloader.dataset.pipeline if t['type'] != 'ContrastStretch']
-    assert cfg.test_dataloader.dataset.pipeline == without == cfg.val_dataloader.dataset.pipeline
-    assert cfg.tta_pipeline == [t for t in base.tta_pipeline if t['type'] != 'ContrastStretch']
-    img = photo()
-    np.testing.assert_array_equal(read_original(cfg, img, tmp_path)[0], img)
+    kept = read_original(cfg, img, tmp_path)[0]
+    assert not np.array_equal(kept, img)
+    np.testing.assert_array_equal(kept, expect(img))  # what the zoomed-in pass crops
 
 
 @pytest.mark.parametrize('view, scale, tta_scales, shape', [
@@ -97,7 +88,7 @@ def test_a_scale_view_reads_every_photo_at_its_scale_the_zoomed_in_pass_too(view
     img = photo()
     kept, inputs = read_original(cfg, img, tmp_path)
     assert inputs.shape[1:] == shape
-    np.testing.assert_array_equal(kept, stretched(img))  # colours as A's
+    np.testing.assert_array_equal(kept, img)  # colours as A's
 
 
 @pytest.mark.parametrize('view, margin', [('widecrop', (1.3, 0.5)), ('tightcrop', (0.5, 0.15))])

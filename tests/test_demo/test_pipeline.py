@@ -22,10 +22,10 @@ DONE = dict(step_time=dict(seconds_per_iter=0.5, batch=16), data=dict(train=10, 
             train_crop=dict(work_dir='crop', checkpoint='crop/iter_5.pth', iters=5, valid_digit_accuracy=0.9),
             calibrate_a=dict(score_thr=0.4, source='a/digit_calibration_reclassify.json'),
             test_a=member(0.7),
-            test_a_unstretched=member(0.68), test_a_inverted=member(0.66), test_a_smaller=member(0.69),
+            test_a_stretched=member(0.68), test_a_inverted=member(0.66), test_a_smaller=member(0.69),
             test_a_widecrop=member(0.7), test_a_tightcrop=member(0.6), test_a_equalized=member(0.62),
             test_s=member(0.6), ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f',
-                                              members=['model_a', 'model_a_unstretched', 'model_a_inverted']),
+                                              members=['model_a', 'model_a_stretched', 'model_a_inverted']),
             speed=dict(infer_images_per_s=99.0), pictures=dict(pictures=[]))
 B = dict(train_b=dict(work_dir='b', checkpoint='b/iter_3.pth', snapshot=None), test_b=member(0.5))
 
@@ -42,17 +42,17 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
     cached(tmp_path)
     summary = run_demo(tmp_path, DemoSettings(no_real=True, snapshot_member=True))
     assert list(summary['stage_minutes']) == list(DONE)  # every stage, in the demo's order
-    assert list(summary['models']) == ['model_a', 'model_a_unstretched', 'model_a_inverted', 'model_a_smaller',
+    assert list(summary['models']) == ['model_a', 'model_a_stretched', 'model_a_inverted', 'model_a_smaller',
                                        'model_a_widecrop', 'model_a_tightcrop', 'model_a_equalized', 'model_a_snapshot',
                                        'ensemble_fused_boxes', 'ensemble_number_vote', 'ensemble']
     assert summary['models']['ensemble']['seq_acc'] == 0.65 and summary['real'] is None
-    assert summary['models']['ensemble']['members'] == ['model_a', 'model_a_unstretched', 'model_a_inverted']
+    assert summary['models']['ensemble']['members'] == ['model_a', 'model_a_stretched', 'model_a_inverted']
     # the reader that reads as the ensemble did: A's checkpoint through each view's config, in the ensemble's order,
     # each reading with A's crop classifier (a config the demo wrote, inheriting the view's)
     reader = summary['reader']
     assert (reader['config'], reader['checkpoint'], reader['fusion']) == (
         str(tmp_path / 'configs' / 'model_a.py'), 'a/iter_9.pth', 'f')
-    views = ('unstretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
+    views = ('stretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     assert reader['members'] == [*([str(tmp_path / 'configs' / f'model_a_{v}.py')] for v in views),
                                  [str(tmp_path / 'configs' / 'model_a.py'), 'a/iter_6.pth']]  # the snapshot, as A
     from mmengine.config import Config
@@ -68,10 +68,10 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
 
 def test_model_b_and_the_views_are_settings(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
-    cached(tmp_path, skip=('test_a_unstretched',), extra=B)
+    cached(tmp_path, skip=('test_a_stretched',), extra=B)
     summary = run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, views=('inverted',), snapshot_member=True))
     assert list(summary['models'])[:4] == ['model_a', 'model_a_inverted', 'model_b', 'model_a_snapshot']
-    assert 'train_b' in summary['stage_minutes'] and 'test_a_unstretched' not in summary['stage_minutes']
+    assert 'train_b' in summary['stage_minutes'] and 'test_a_stretched' not in summary['stage_minutes']
 
 
 def test_the_snapshot_and_model_b_read_with_a_s_crop_classifier(tmp_path, monkeypatch):
@@ -108,7 +108,7 @@ def test_by_default_the_ensemble_is_a_and_its_views(tmp_path, monkeypatch):
 
 def test_with_model_a_alone_there_is_no_ensemble(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
-    cached(tmp_path, skip=('test_a_unstretched', 'test_a_inverted', 'test_a_equalized', 'test_s', 'ensemble'))
+    cached(tmp_path, skip=('test_a_stretched', 'test_a_inverted', 'test_a_equalized', 'test_s', 'ensemble'))
     summary = run_demo(tmp_path, DemoSettings(no_real=True, views=()))
     assert list(summary['models']) == ['model_a'] and 'ensemble' not in summary['stage_minutes']
     assert 'ensemble: skipped (model A is the only member' in capsys.readouterr().out
@@ -118,7 +118,7 @@ METRICS = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7,
            'digit/digit_precision': 0.9, 'digit/digit_recall': 0.8}
 
 
-@pytest.mark.parametrize('view', ['unstretched', 'inverted', 'smaller', 'widecrop'])
+@pytest.mark.parametrize('view', ['stretched', 'inverted', 'smaller', 'widecrop'])
 def test_a_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch, view):
     calls = []
     monkeypatch.setattr(pipeline, 'read_metrics', lambda d: METRICS)
@@ -147,7 +147,7 @@ def test_without_a_crop_classifier_a_and_its_views_read_with_their_own_configs(t
     assert not {'train_crop', 'calibrate_a'} & set(summary['stage_minutes']) and not (tmp_path / 'configs').exists()
     reader = summary['reader']
     assert reader['config'] == str(pipeline.CONFIG)
-    assert reader['members'][0] == [str(pipeline.VIEW_CONFIGS['unstretched'])]
+    assert reader['members'][0] == [str(pipeline.VIEW_CONFIGS['stretched'])]
 
 
 def test_the_crop_stage_trains_its_config_on_the_demo_data_for_its_minutes(tmp_path, monkeypatch):
@@ -367,9 +367,9 @@ def test_the_readers_speed_is_measured_again_when_the_ensemble_chose_other_membe
     monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
     timed = []
     monkeypatch.setattr(pipeline, 'speed', lambda a, data, reader: timed.append(reader) or dict(infer_images_per_s=1.0))
-    views = ('unstretched', 'inverted')
+    views = ('stretched', 'inverted')
     tested = ['model_a', *(f'model_a_{v}' for v in views)]
-    chosen = ['model_a', 'model_a_unstretched', 'model_a_inverted']
+    chosen = ['model_a', 'model_a_stretched', 'model_a_inverted']
     cached(tmp_path, extra=dict(speed=dict(infer_images_per_s=99.0, inputs=dict(members=tested, chosen=chosen))))
     run_demo(tmp_path, DemoSettings(no_real=True, views=views))
     assert timed == []  # the same members chosen: the recorded speed stands
@@ -379,13 +379,13 @@ def test_the_readers_speed_is_measured_again_when_the_ensemble_chose_other_membe
 
 
 def test_views_that_would_end_the_demo_after_its_budget_are_left_out_the_last_first():
-    views = ('unstretched', 'inverted', 'equalized')
+    views = ('stretched', 'inverted', 'equalized')
     # 20 min spent, A's test 1 min: the stages after the views take 1.0 min, each view 1.3 (its test and its share
     # of fusing and timing the reader), 0.3 kept free: six would fit in 30
-    assert pipeline.views_in_budget(views, 20.0, 1.0, 30.0) == ('unstretched', 'inverted', 'equalized')
-    assert pipeline.views_in_budget(views, 24.5, 1.0, 30.0) == ('unstretched', 'inverted', 'equalized')  # 29.4 min
-    assert pipeline.views_in_budget(views, 25.0, 1.0, 30.0) == ('unstretched', 'inverted')  # a third: 29.9 + 0.3 free
-    assert pipeline.views_in_budget(views, 24.0, 2.0, 30.0) == ('unstretched',)  # a slower machine fits fewer
+    assert pipeline.views_in_budget(views, 20.0, 1.0, 30.0) == ('stretched', 'inverted', 'equalized')
+    assert pipeline.views_in_budget(views, 24.5, 1.0, 30.0) == ('stretched', 'inverted', 'equalized')  # 29.4 min
+    assert pipeline.views_in_budget(views, 25.0, 1.0, 30.0) == ('stretched', 'inverted')  # a third: 29.9 + 0.3 free
+    assert pipeline.views_in_budget(views, 24.0, 2.0, 30.0) == ('stretched',)  # a slower machine fits fewer
     assert pipeline.views_in_budget(views, 29.5, 1.0, 30.0) == ()
     assert pipeline.views_in_budget(views, 29.5, 1.0, 0) == views  # no budget: every view
 
@@ -397,7 +397,7 @@ def test_the_demo_reads_only_the_views_its_budget_holds_and_says_so(tmp_path, mo
     long_training['train_a']['seconds'] = 20.5 * 60  # 25.5 min before the views: room for two
     (tmp_path / 'stages.json').write_text(json.dumps(long_training))
     summary = run_demo(tmp_path, DemoSettings(no_real=True))
-    assert list(summary['models'])[:4] == ['model_a', 'model_a_unstretched', 'model_a_inverted', 'ensemble_fused_boxes']
+    assert list(summary['models'])[:4] == ['model_a', 'model_a_stretched', 'model_a_inverted', 'ensemble_fused_boxes']
     assert 'test_a_smaller' not in summary['stage_minutes']
     out = capsys.readouterr().out
     assert 'views: smaller, widecrop, tightcrop, equalized left out to end within --budget-minutes 30' in out

@@ -146,8 +146,8 @@ def test_export_tool_refuses_an_unreadable_check_image_and_an_unsupported_opset(
 
 
 def test_prepare_matches_the_test_pipeline(exported, images):
-    """The numpy preprocessing (after the model's pixel transform, its contrast stretch) gives the network the
-    same tensor as mmdet's pipeline + data preprocessor."""
+    """The numpy preprocessing gives the network the same tensor as mmdet's pipeline + data preprocessor (the
+    model reads photos as they are: no pixel transform; the views' are tested below)."""
     from mmdigit.apis import DigitReader
     from mmdigit.deploy import OnnxDigitReader
     from mmdigit.deploy.onnx_reader import prepare
@@ -155,16 +155,14 @@ def test_prepare_matches_the_test_pipeline(exported, images):
     cfg, ckpt, onnx_path = exported
     reader = DigitReader(cfg, ckpt)
     meta = OnnxDigitReader(onnx_path).meta
-    assert meta['pixel'] == [dict(type='ContrastStretch', low=1, high=99)]
+    assert meta['pixel'] == []
     import mmcv
-
-    from mmdigit.datasets import ContrastStretch
     for f in images[:3] + images[-2:]:
         data = reader.detect.prepare(f)
         want = reader.model.data_preprocessor(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
                                               False)
         (_, inputs), = canvas_groups(want['inputs'], want['data_samples'], reader.model.test_cfg.canvas, 32)
-        img, img_hw, scale = prepare(ContrastStretch(1, 99).transform(dict(img=mmcv.imread(f)))['img'], meta)
+        img, img_hw, scale = prepare(mmcv.imread(f), meta)
         assert meta['canvas'] == [192, 64] and img.shape[2] >= 64 and img.shape[3] >= 192
         np.testing.assert_allclose(img, inputs.numpy(), atol=1e-5)
         assert tuple(img_hw) == tuple(want['data_samples'][0].img_shape)
@@ -173,19 +171,18 @@ def test_prepare_matches_the_test_pipeline(exported, images):
 
 @pytest.fixture(scope='module')
 def views(exported, tmp_path_factory):
-    """Test-time views of the tiny model, made as the demo's are: its photos as they are (the model itself reads
-    them contrast-stretched), inverted and locally equalized after the stretch, read 0.9x smaller, and with a wider
-    zoomed-in crop (config files)."""
+    """Test-time views of the tiny model, made as the demo's are: its photos contrast-stretched, inverted and
+    locally equalized (each transform right after loading), read 0.9x smaller, and with a wider zoomed-in crop
+    (config files)."""
     from mmengine.config import Config
     cfg_path, _, _ = exported
     out = tmp_path_factory.mktemp('views')
 
-    def view(name, pixel=None, scale=None, margin=None, unstretched=False):
+    def view(name, pixel=None, scale=None, margin=None):
         cfg = Config.fromfile(cfg_path)
-        steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline if not (
-            unstretched and s['type'] == 'ContrastStretch')]
+        steps = [dict(s) for s in cfg.test_dataloader.dataset.pipeline]
         if pixel:
-            steps.insert(2, pixel)
+            steps.insert(1, pixel)
         if scale:
             steps = [dict(s, scale=scale) if s['type'] == 'Resize' else s for s in steps]
             cfg.model.test_cfg.zoom.resize.scale = scale
@@ -194,7 +191,7 @@ def views(exported, tmp_path_factory):
         cfg.test_dataloader.dataset.pipeline = steps
         cfg.dump(str(out / f'{name}.py'))
         return str(out / f'{name}.py')
-    return [view('unstretched', unstretched=True),
+    return [view('stretched', dict(type='ContrastStretch', low=1, high=99)),
             view('inverted', dict(type='Invert', prob=1.0)),
             view('equalized', dict(type='LocalContrastEqualize', clip_limit=4.0, tile_grid=(2, 4))),
             view('smaller', scale=(173, 58)), view('widecrop', margin=(1.3, 0.5))]
@@ -252,9 +249,9 @@ def test_an_ensemble_of_views_reads_as_digit_reader(exported, views, images, tmp
     out = tmp_path / 'views.onnx'
     meta = export_onnx(cfg, ckpt, str(out), views=views, fusion=fusion)
     assert [m['config'] for m in meta['members']] == [views[0], views[1], views[3]]
-    stretch = dict(type='ContrastStretch', low=1, high=99)
-    assert meta['members'][0]['pixel'] == [] and meta['members'][1]['pixel'] == [
-        stretch, dict(type='LocalContrastEqualize', clip_limit=4.0, tile_grid=[2, 4])]
+    assert meta['members'][0]['pixel'] == [dict(type='ContrastStretch', low=1, high=99)]
+    assert meta['members'][1]['pixel'] == [dict(type='LocalContrastEqualize', clip_limit=4.0, tile_grid=[2, 4])]
+    assert meta['members'][2]['pixel'] == []
     assert meta['members'][2]['zoom']['margin'] == [1.3, 0.5] and meta['fusion']['members'] is None
     torch_reader = DigitReader(cfg, ckpt, members=views, fusion=fusion)
     onnx_reader = OnnxDigitReader(str(out))

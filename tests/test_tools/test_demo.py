@@ -19,7 +19,7 @@ def test_flags_become_the_settings_and_the_work_dir_is_absolute(monkeypatch, tmp
     assert calls[-1] == (tmp_path / 'work_dirs' / 'demo', DEFAULTS)
     assert (DEFAULTS.minutes_a, DEFAULTS.minutes_crop, DEFAULTS.minutes_b, DEFAULTS.train_images,
             DEFAULTS.test_images, DEFAULTS.calibration_images) == (15.0, 3.0, 0.0, 60000, 2000, 3000)
-    assert DEFAULTS.views == ('unstretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
+    assert DEFAULTS.views == ('stretched', 'inverted', 'smaller', 'widecrop', 'tightcrop', 'equalized')
     assert not DEFAULTS.snapshot_member and DEFAULTS.budget_minutes == 30.0 and DEFAULTS.wider_factor == 1.5
     assert DEFAULTS.geometry == 'mix'
     demo_tool.main(['--work-dir', 'w', '--force', '--train-images', '10', '--test-images', '4',
