@@ -2,7 +2,9 @@
 the ensemble's input order and its fusion settings (:class:`ReaderSpec`). The demo writes it to
 ``summary.json`` (``reader``) and prints it as a ``tools/infer.py`` command (and the ``tools/export_onnx.py`` one
 that writes it as one .onnx file); ``tools/serve.py`` serves it by
-default (:func:`demo_reader`), so what a user meets first reads as the demo measured."""
+default (:func:`demo_reader`), so what a user meets first reads as the demo measured. :class:`FinetuneSpec`: how a
+user fine-tunes model A on a few labelled photos of their own and reads with the result, reading as A reads (the two
+commands the demo prints after the reader's; ``summary.json``'s ``finetune``)."""
 from __future__ import annotations
 
 import json
@@ -55,13 +57,40 @@ class ReaderSpec:
 
     def _command(self, tool: str, root: Path, positional: str, python: str | None) -> str:
         def rel(p):
-            p = Path(p)
-            return str(p.relative_to(root)) if p.is_absolute() and p.is_relative_to(root) else str(p)
+            return relative_to(p, root)
         words = [python or rel(sys.executable), tool, rel(self.config), rel(self.checkpoint), positional]
         for m in self.members:
             words += ['--view', rel(m[0])] if len(m) == 1 else ['--member', rel(m[0]), rel(m[1])]
         words += ['--fusion', rel(self.fusion)] if self.fusion else []
         return ' '.join(w if w == positional else shlex.quote(w) for w in words)
+
+
+def relative_to(path, root: Path) -> str:
+    """``path`` as a printed command names it: relative to ``root`` (where the command runs) when inside it."""
+    p = Path(path)
+    return str(p.relative_to(root)) if p.is_absolute() and p.is_relative_to(root) else str(p)
+
+
+@dataclass(frozen=True)
+class FinetuneSpec:
+    """How a user fine-tunes the demo's model A on labelled photos of their own and reads with the result: ``config``
+    (the demo's ``model_a_finetune.py``: the mixed few-photo recipe reading as A reads, with its crop classifier and
+    soft-NMS), A's ``checkpoint`` and the ``renders`` mixed into every batch (the demo's training split)."""
+    config: str
+    checkpoint: str
+    renders: str
+
+    def commands(self, root: Path, photos_dir: str = 'DIR', work_dir: str = 'work_dirs/finetune',
+                 python: str | None = None) -> tuple[str, str]:
+        """The ``tools/train.py`` command that fine-tunes on ``photos_dir`` (course layout) into ``work_dir``, and the
+        ``tools/infer.py`` one that reads photos with its last checkpoint."""
+        py = python or relative_to(sys.executable, root)
+        config = shlex.quote(relative_to(self.config, root))
+        train = (f'{py} tools/train.py {config} --data-root {photos_dir} --work-dir {work_dir} --cfg-options '
+                 f'load_from={shlex.quote(relative_to(self.checkpoint, root))} '
+                 f'synthetic_root={shlex.quote(relative_to(self.renders, root))}')
+        read = f'{py} tools/infer.py {config} "$(cat {work_dir}/last_checkpoint)" PHOTOS...'
+        return train, read
 
 
 def demo_spec(members: dict, ens: dict | None, config) -> ReaderSpec:

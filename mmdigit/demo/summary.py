@@ -51,13 +51,14 @@ def _wider(wide: dict, ens: dict | None) -> dict:
 
 
 def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reader=None, root=None,
-                  wide=None) -> dict:
+                  wide=None, finetune=None) -> dict:
     """``tb`` (model B) and ``ts`` (A's snapshot) are None when that member did not run, ``ens`` when there was
     no ensemble; ``tv``: A's test-time views (``{'model_a_inverted': test result, ...}``; None or empty: none);
     ``ens['members']`` names the members the ensemble fused (chosen on validation). ``reader``: the
     :class:`~mmdigit.demo.reader_spec.ReaderSpec` that reads photos as the demo's ensemble did (kept as ``reader``
     and printed as a command, paths relative to ``root``). ``wide``: the real photos framed wider
-    (:func:`mmdigit.demo.pipeline.real_wider`'s result; None: not read)."""
+    (:func:`mmdigit.demo.pipeline.real_wider`'s result; None: not read). ``finetune``: the
+    :class:`~mmdigit.demo.reader_spec.FinetuneSpec` of model A (kept as ``finetune`` and printed as two commands)."""
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
     models = {
         'model_a': _member(ta, train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
@@ -92,7 +93,7 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
                                        else {})),
                    real_wider=wide and _wider(wide, ens),
                    machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'),
-                   reader=reader and dataclasses.asdict(reader))
+                   reader=reader and dataclasses.asdict(reader), finetune=finetune and dataclasses.asdict(finetune))
     (work / 'summary.json').write_text(json.dumps(summary, indent=2))
     print(f'\n{"":<22} {"synthetic test split":^20} {"real photos":^20}')
     print(f'{"":<22} {"mAP":>6} {"AP50":>6} {"acc":>6} {"mAP":>6} {"AP50":>6} {"acc":>6} {"thr":>5} {"train min":>9}')
@@ -152,4 +153,8 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
         elif reader.reads_with_crop_classifier():
             print('(no ONNX file reads as this reader: the crop classifier\'s opinion is not exported; '
                   'tools/export_onnx.py writes the detector alone, e.g. with configs/digit_frcnn_r18_cpu.py)')
+    if finetune is not None:
+        train, read = finetune.commands(Path(root or work))
+        print(f'fine-tune model A on labelled photos of your own (course layout under DIR; every batch half yours, '
+              f'half these renders): {train}\nthen read photos with it: {read}')
     return summary

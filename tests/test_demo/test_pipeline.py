@@ -62,8 +62,17 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
         assert cfg.model.test_cfg.rcnn.nms.type == 'nms'  # a view hands the fusion its boxes after plain NMS
         assert cfg.test_dataloader.dataset.pipeline == Config.fromfile(
             str(pipeline.VIEW_CONFIGS[v])).test_dataloader.dataset.pipeline
+    # a user's few labelled photos: A fine-tuned with the mixed recipe on them and these renders, reading as A reads
+    finetune = summary['finetune']
+    assert (finetune['checkpoint'], finetune['renders']) == ('a/iter_9.pth', str(tmp_path / 'data'))
+    assert finetune['config'] == str(tmp_path / 'configs' / 'model_a_finetune.py')
+    cfg, recipe = Config.fromfile(finetune['config']), Config.fromfile(str(pipeline.FINETUNE_CONFIG))
+    assert cfg.model.test_cfg.reclassify == dict(classifier='crop', weight=0.7, min_score=0.2)
+    assert cfg.model.test_cfg.rcnn.nms == Config.fromfile(reader['config']).model.test_cfg.rcnn.nms  # soft-NMS, as A
+    assert cfg.train_dataloader == recipe.train_dataloader and cfg.train_cfg == recipe.train_cfg
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
-    assert 'real: skipped (--no-real)' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'real: skipped (--no-real)' in out and 'fine-tune model A on labelled photos of your own' in out
 
 
 def test_model_b_and_the_views_are_settings(tmp_path, monkeypatch):
@@ -148,6 +157,7 @@ def test_without_a_crop_classifier_a_and_its_views_read_with_their_own_configs(t
     reader = summary['reader']
     assert reader['config'] == str(pipeline.CONFIG)
     assert reader['members'][0] == [str(pipeline.VIEW_CONFIGS['stretched'])]
+    assert summary['finetune']['config'] == str(pipeline.FINETUNE_CONFIG)  # the recipe as it is, as A reads
 
 
 def test_the_crop_stage_trains_its_config_on_the_demo_data_for_its_minutes(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from mmdigit.demo import scores, write_summary
-from mmdigit.demo.reader_spec import ReaderSpec
+from mmdigit.demo.reader_spec import FinetuneSpec, ReaderSpec
 
 METRICS = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7, 'digit/best_accuracy': 0.72,
            'digit/digit_precision': 0.9, 'digit/digit_recall': 0.85, 'digit/accuracy_len1': 0.9,
@@ -46,7 +46,8 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
                             root=tmp_path)
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
     assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'stage_cpu_steal', 'real', 'real_wider',
-                              'machine', 'date', 'reader'}
+                              'machine', 'date', 'reader', 'finetune'}
+    assert summary['finetune'] is None  # no fine-tune recipe given: none printed
     assert summary['real'] is None and summary['real_wider'] is None
     assert summary['stage_cpu_steal'] == {}  # no stage recorded any (not Linux, or older stages.json)
     assert ReaderSpec(**summary['reader']) == reader
@@ -127,3 +128,24 @@ def test_summary_reports_the_cpu_steal_of_a_shared_machine(tmp_path, capsys):
     done['train_a']['cpu_steal'] = 0.01
     write_summary(tmp_path, done, member_scores(0.7), None, None, dict(infer_images_per_s=90.0))
     assert 'CPU steal' not in capsys.readouterr().out
+
+
+def test_summary_keeps_and_prints_how_to_fine_tune_model_a_on_photos_of_ones_own(tmp_path, capsys):
+    """The two commands a user with a few labelled photos runs: tools/train.py on the demo's fine-tune config from A's
+    checkpoint with the demo's renders, then tools/infer.py with its last checkpoint; paths relative to the root the
+    commands run in."""
+    spec = FinetuneSpec(str(tmp_path / 'configs' / 'model_a_finetune.py'), str(tmp_path / 'model_a' / 'iter_9.pth'),
+                        str(tmp_path / 'data'))
+    summary = write_summary(tmp_path, DONE, member_scores(0.7), None, None, dict(infer_images_per_s=90.0),
+                            root=tmp_path, finetune=spec)
+    assert FinetuneSpec(**summary['finetune']) == spec
+    train, read = spec.commands(tmp_path, python='python')
+    assert train.split() == ['python', 'tools/train.py', 'configs/model_a_finetune.py', '--data-root', 'DIR',
+                             '--work-dir', 'work_dirs/finetune', '--cfg-options', 'load_from=model_a/iter_9.pth',
+                             'synthetic_root=data']
+    assert read == 'python tools/infer.py configs/model_a_finetune.py "$(cat work_dirs/finetune/last_checkpoint)" ' \
+                   'PHOTOS...'
+    out = capsys.readouterr().out
+    assert train.split(' ', 1)[1] in out and read.split(' ', 1)[1] in out
+    outside = FinetuneSpec('/elsewhere/ft.py', '/elsewhere/a.pth', '/elsewhere/my data')  # absolute, quoted
+    assert "load_from=/elsewhere/a.pth synthetic_root='/elsewhere/my data'" in outside.commands(tmp_path)[0]

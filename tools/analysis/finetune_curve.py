@@ -9,7 +9,9 @@ model on a fixed held-out part of the same set.
 ``--real-dir`` holds one COCO json and ``images/``. The default fine-tune mixes renders into every batch, by
 default ``make demo``'s (``--cfg-options synthetic_root=DIR`` for others; ``--config
 configs/digit_frcnn_r18_cpu_finetune.py``: the photos only); a missing render folder or a mistyped option is
-refused before the first fine-tune. The held-out photos are drawn once by ``--seed`` and never
+refused before the first fine-tune. After ``make demo``, ``--config work_dirs/demo/configs/model_a_finetune.py
+--base-config work_dirs/demo/configs/model_a.py`` fine-tunes and scores as model A reads (its crop classifier,
+soft-NMS and threshold), the reading a few photos help. The held-out photos are drawn once by ``--seed`` and never
 trained on; the training subsets are nested (the first 25 of the 50, ...). Size 0 scores CHECKPOINT itself.
 Each fine-tune is ``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the
 subset also serves as its validation split); each score is ``tools/test.py --img-dir --ann-file`` on the
