@@ -75,7 +75,7 @@ model = dict(
 # accuracy 0.8825 vs 0.8815).
 # Training on real SVHN: use the R50/R101 configs, whose pipeline keeps the seeds' jitter.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPhotoFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='PackDetInputs'),
@@ -91,7 +91,7 @@ train_pipeline = [
 # photos and 0.8635 on the synthetic test split, against its stretched view 11 / 9 and 44 / 41.
 # configs/digit_frcnn_r18_cpu_stretched.py: the stretched photo, an ensemble view.
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPhotoFromFile'),
     dict(type='KeepOriginalImage'),  # the zoomed-in pass crops the original, not the resized input
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -117,7 +117,7 @@ test_dataloader = val_dataloader
 # the calibrated one (README, "Test-time augmentation", measured on the demo's model A).
 tta_model = dict(type='DetTTAModel', tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=20))
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPhotoFromFile'),
     dict(type='KeepOriginalImage'),
     dict(type='TestTimeAug', transforms=[
         [dict(type='Resize', scale=scale, keep_ratio=True) for scale in [(160, 53), img_scale]],

@@ -17,7 +17,7 @@ _base_ = './digit_frcnn_r18_cpu.py'
 max_iters = 300
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPhotoFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='RandomAffine', max_rotate_degree=5.0, max_translate_ratio=0.05, scaling_ratio_range=(0.8, 1.2),
          max_shear_degree=3.0, border=(0, 0), border_val=(114, 114, 114)),

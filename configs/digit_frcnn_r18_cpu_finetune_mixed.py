@@ -24,7 +24,7 @@ _base_ = './digit_frcnn_r18_cpu_finetune.py'
 synthetic_root = 'work_dirs/demo/data/'
 # as model A learned them: no jitter (the photos keep the parent config's)
 synthetic_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadPhotoFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=_base_.img_scale, keep_ratio=True),
     dict(type='PackDetInputs'),

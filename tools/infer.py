@@ -94,13 +94,13 @@ def main(argv=None, out=sys.stdout):
             writer.writerow([str(f), r.number, f'{r.score:.4f}', r.error or ''])
         if args.show_dir and r.error is None:
             import cv2
-            import mmcv
             import numpy as np
 
+            from mmdigit.datasets import read_photo
             from mmdigit.utils.atomic import atomic_open
             from mmdigit.visualization import draw_reading
             Path(args.show_dir).mkdir(parents=True, exist_ok=True)
-            drawn = draw_reading(mmcv.imread(str(f), channel_order='rgb'), r)
+            drawn = draw_reading(read_photo(f, channel_order='rgb'), r)
             with atomic_open(Path(args.show_dir) / drawn_names[f], 'wb') as png:  # Ctrl-C: no half picture
                 png.write(cv2.imencode('.png', np.ascontiguousarray(drawn[..., ::-1]))[1].tobytes())
     if errors:

@@ -47,13 +47,15 @@ def _is_pil_image(obj) -> bool:
 
 def as_bgr_image(image) -> np.ndarray:
     """An image given in memory as the reader takes it: an H x W x 3 BGR array of 0-255 values, as a file decodes.
-    Grey (H x W or H x W x 1) is spread over three channels and a fourth (alpha) channel dropped, as the file loader
-    does; a PIL image is converted from RGB; floats scaled 0-1 (as scikit-image and matplotlib hold them) are scaled
-    to 0-255, since a 0-255 image that dark holds no digit anyway. What cannot be a photo (empty, a boolean or
+    Grey (H x W or H x W x 1) is spread over three channels and a fourth (alpha) channel flattened as the file loader
+    flattens a transparent photo (:func:`mmdigit.datasets.flatten_alpha`); a PIL image is converted from RGB(A);
+    floats scaled 0-1 (as scikit-image and matplotlib hold them) are scaled to 0-255, since a 0-255 image that dark
+    holds no digit anyway. What cannot be a photo (empty, a boolean or
     non-numeric array, another number of dimensions or channels) is one ValueError naming its shape and type, not
     an error deep in the model."""
     if _is_pil_image(image):
-        image = np.asarray(image.convert('RGB'))[..., ::-1]
+        image = np.asarray(image.convert('RGBA' if image.has_transparency_data else 'RGB'))
+        image = image[..., [2, 1, 0, *range(3, image.shape[2])]]
     image = np.asarray(image)
     what = f'image array of shape {image.shape} and dtype {image.dtype}'
     if image.dtype == bool or not np.issubdtype(image.dtype, np.number) or np.iscomplexobj(image):
@@ -66,9 +68,11 @@ def as_bgr_image(image) -> np.ndarray:
         raise ValueError(f'{what}: not an image (H x W grey, or H x W x 3 BGR / x 4 BGRA)')
     if image.shape[0] < 2 or image.shape[1] < 2:
         raise ValueError(f'{what}: too small to hold a digit')
-    image = image[..., :3]
     if np.issubdtype(image.dtype, np.floating) and np.nanmax(image) <= 1.0:
         image = image * 255.0
+    if image.shape[2] == 4:
+        from mmdigit.datasets.photo_decoding import flatten_alpha
+        image = flatten_alpha(image)
     return np.ascontiguousarray(image)
 
 

@@ -221,12 +221,16 @@ def write_coco(path: str | os.PathLike, data: dict, overwrite: bool = False) -> 
 def to_rgb8(im: Image.Image) -> tuple[Image.Image, str | None]:
     """8-bit RGB version of ``im`` plus a note when a repair was needed (None if it already was RGB).
 
-    Grayscale and palette images are expanded, alpha is dropped (colour channels kept as stored) and
-    16-bit integer images are scaled to 0..255 (65535 -> 255).
+    Grayscale and palette images are expanded, transparency is flattened as the model's loader flattens it
+    (:func:`mmdigit.datasets.photo_decoding.flatten_alpha`) and 16-bit integer images are scaled to 0..255
+    (65535 -> 255).
     """
     if im.mode == 'RGB':
         return im, None
     note = f'mode {im.mode} converted to 8-bit RGB'
+    if im.has_transparency_data:
+        from .photo_decoding import flatten_alpha
+        return Image.fromarray(flatten_alpha(np.asarray(im.convert('RGBA')))), note + ' over a plain background'
     if im.mode in ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I', 'F'):
         a = np.asarray(im, dtype=np.float64)
         if im.mode.startswith('I;16') or a.max(initial=0) > 255:

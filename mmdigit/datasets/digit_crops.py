@@ -12,7 +12,6 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import mmcv
 import numpy as np
 import torch
 from mmdet.registry import DATASETS
@@ -21,12 +20,13 @@ from mmengine.dataset import BaseDataset
 from mmdigit.digits import DIGIT_CLASSES
 
 from .coco_io import DataError, load_coco
+from .photo_decoding import read_photo
 
 
 def _image_crops(job):
     path, boxes = job
     from mmdigit.models.digit_crop_classifier import cut_digit_crops
-    img = mmcv.imread(path, 'color')  # BGR, as LoadImageFromFile reads it for the detector
+    img = read_photo(path)  # BGR, as LoadPhotoFromFile reads it for the detector
     if img is None:
         raise DataError(f'{path}: cannot read the image')
     return cut_digit_crops(img, boxes)

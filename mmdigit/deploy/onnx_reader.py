@@ -33,7 +33,8 @@ META_KEY = 'mmdigit'
 
 # test-pipeline steps the numpy side does itself; any other step is a pixel transform of the photo (a view's
 # ContrastStretch, Invert, ...), run through mmdet's transform registry before the reading
-_OWN_STEPS = ('LoadImageFromFile', 'KeepOriginalImage', 'Resize', 'LoadAnnotations', 'PackDetInputs')
+_OWN_STEPS = ('LoadPhotoFromFile', 'LoadImageFromFile', 'KeepOriginalImage', 'Resize', 'LoadAnnotations',
+              'PackDetInputs')
 
 
 def _test_resize(cfg) -> dict:
@@ -262,11 +263,10 @@ class OnnxDigitReader:
 
     def read_many(self, images, batch_size: int = 1) -> list:
         """Paths or BGR arrays -> ``DigitReading`` each (one image per run: the graph takes one)."""
-        import mmcv
-
         from mmdigit.apis import DigitReading, fused_readings
+        from mmdigit.datasets import read_photo
         from mmdigit.recognition import ImageDetections
-        arrays = [mmcv.imread(str(image)) if isinstance(image, (str, Path)) else np.asarray(image)
+        arrays = [read_photo(image) if isinstance(image, (str, Path)) else np.asarray(image)
                   for image in images]
         if self.fusion is None:
             return [DigitReading.of(self.reading, *self.detect(img)) for img in arrays]

@@ -113,16 +113,15 @@ def image_size(data: bytes) -> tuple[int, int]:
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
-    """Image bytes -> HxWx3 BGR uint8, as ``tools/infer.py`` reads a file (mmcv, cv2 backend); ValueError
-    saying why not (empty, not an image, truncated, too small, over ``max_pixels``)."""
-    import mmcv
-
-    from mmdigit.datasets import inspect_image
+    """Image bytes -> HxWx3 BGR uint8, as ``tools/infer.py`` reads a file (:func:`mmdigit.datasets.decode_photo`:
+    OpenCV's decode, transparency flattened); ValueError saying why not (empty, not an image, truncated, too small,
+    over ``max_pixels``)."""
+    from mmdigit.datasets import decode_photo, inspect_image
     w, h = image_size(data)
     if w * h > max_pixels:
         raise ValueError(f'image is {w}x{h} px, over the limit of {max_pixels / 1e6:.0f} megapixels')
     inspect_image(io.BytesIO(data))  # full decode: a truncated file fails only here
-    img = mmcv.imfrombytes(data, flag='color')
+    img = decode_photo(data)
     if img is None:
         raise ValueError('cannot decode image')
     return img

@@ -54,7 +54,7 @@ def reading_examples(gt, detections: dict, reading: ReadingSettings, img_dir, ri
                      wrong: int = 6) -> list:
     """The first ``right`` correctly and ``wrong`` wrongly read images of a set (by image id), read with
     ``reading``, as :func:`prediction_grid` items. ``gt``: :class:`mmdigit.evaluation.GroundTruth`."""
-    import mmcv
+    from mmdigit.datasets import read_photo
     chosen, missed = [], []
     for img_id in gt.image_ids:
         det = detections.get(img_id, ImageDetections())
@@ -62,7 +62,7 @@ def reading_examples(gt, detections: dict, reading: ReadingSettings, img_dir, ri
         truth = gt.numbers[img_id]
         bucket = chosen if r.number == truth else missed
         if len(bucket) < (right if r.number == truth else wrong):
-            image = mmcv.imread(str(Path(img_dir) / gt.files[img_id]), channel_order='rgb')
+            image = read_photo(Path(img_dir) / gt.files[img_id], channel_order='rgb')
             bucket.append((image, [(int(det.labels[i]), det.bboxes[i]) for i in r.indices], r.number, truth))
         if len(chosen) >= right and len(missed) >= wrong:
             break

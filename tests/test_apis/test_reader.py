@@ -76,7 +76,12 @@ def test_images_in_memory_are_taken_as_a_file_decodes_and_non_images_named():
     assert np.array_equal(as_bgr_image(bgr), bgr)
     assert np.array_equal(as_bgr_image(grey), np.repeat(grey[..., None], 3, axis=2))
     assert np.array_equal(as_bgr_image(grey[..., None]), as_bgr_image(grey))
-    assert np.array_equal(as_bgr_image(np.dstack([bgr, np.full((20, 40), 7, np.uint8)])), bgr)
+    assert np.array_equal(as_bgr_image(np.dstack([bgr, np.full((20, 40), 255, np.uint8)])), bgr)  # opaque
+    # transparency flattened as the file loader flattens it (mmdigit.datasets.photo_decoding), from BGRA or PIL RGBA
+    from mmdigit.datasets import flatten_alpha
+    bgra = np.dstack([bgr, rng.integers(0, 256, (20, 40), dtype=np.uint8)])
+    assert np.array_equal(as_bgr_image(bgra), flatten_alpha(bgra))
+    assert np.array_equal(as_bgr_image(Image.fromarray(bgra[..., [2, 1, 0, 3]].copy())), flatten_alpha(bgra))
     assert np.array_equal(as_bgr_image(Image.fromarray(bgr[..., ::-1].copy())), bgr)  # PIL holds RGB
     assert np.allclose(as_bgr_image(bgr.astype(np.float32) / 255), bgr, atol=1e-3)
     assert np.array_equal(as_bgr_image(bgr.astype(np.float32)), bgr)  # 0-255 floats as they are
@@ -113,3 +118,23 @@ def test_an_image_that_cannot_be_loaded_reads_minus_one_and_the_rest_are_read(tr
         assert 'dtype bool: not an image' in got[3].error
         assert [(r.number, r.error) for r in (got[0], got[4])] == [(r.number, None) for r in alone]
         np.testing.assert_allclose(got[4].detections['scores'], alone[1].detections['scores'], atol=1e-5)
+
+
+def test_a_transparent_photo_reads_as_its_flattened_pixels(trained, tiny_digits, tmp_path):
+    """A PNG with transparency read from its file (the config's LoadPhotoFromFile) gives the same detections as its
+    pixels flattened over the contrasting colour (mmdigit.datasets.flatten_alpha) given in memory; OpenCV alone
+    would have read the colour stored under its clear border."""
+    from PIL import Image
+
+    from mmdigit.apis import DigitReader
+    from mmdigit.datasets import flatten_alpha
+    cfg_path, work = trained
+    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'), score_thr=0.05)
+    rgba = np.asarray(Image.open(tiny_digits / 'test' / '1.png').convert('RGBA')).copy()
+    rgba[:, :6, 3] = 0  # a clear border, its stored colour left as it was
+    Image.fromarray(rgba).save(tmp_path / 'clear_border.png')
+    from_file = reader.read(str(tmp_path / 'clear_border.png'))
+    in_memory = reader.read(flatten_alpha(rgba)[..., ::-1].copy())
+    assert from_file.error is None and from_file.number == in_memory.number
+    np.testing.assert_allclose(from_file.detections['scores'], in_memory.detections['scores'], atol=1e-5)
+    np.testing.assert_allclose(from_file.detections['bboxes'], in_memory.detections['bboxes'], atol=1e-3)

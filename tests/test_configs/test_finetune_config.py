@@ -10,9 +10,9 @@ def test_finetune_learns_the_photos_as_they_are_read():
     assert cfg.test_dataloader.dataset.pipeline == base.test_dataloader.dataset.pipeline
     # what A's reading does to a photo before resizing it (nothing since 2026-12-06) is what the photos learn first
     read = [t['type'] for t in base.test_dataloader.dataset.pipeline]
-    read = [t for t in read[:read.index('Resize')] if t not in ('LoadImageFromFile', 'KeepOriginalImage')]
+    read = [t for t in read[:read.index('Resize')] if t not in ('LoadPhotoFromFile', 'KeepOriginalImage')]
     learned = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
-    assert learned[:2] == ['LoadImageFromFile', 'LoadAnnotations']
+    assert learned[:2] == ['LoadPhotoFromFile', 'LoadAnnotations']
     assert learned[2:2 + len(read)] == read and learned[2 + len(read)] == 'RandomAffine'
     assert 'ContrastStretch' not in learned + read
 

@@ -46,7 +46,7 @@ def test_model_a_reads_the_photo_as_it_is_in_both_passes(tmp_path):
     from mmdigit.engine import load_config
     base = load_config(str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py'))
     for pipeline in (base.test_dataloader.dataset.pipeline, base.val_dataloader.dataset.pipeline, base.tta_pipeline):
-        assert [t['type'] for t in pipeline[:2]] == ['LoadImageFromFile', 'KeepOriginalImage']
+        assert [t['type'] for t in pipeline[:2]] == ['LoadPhotoFromFile', 'KeepOriginalImage']
     img = photo()
     kept, _ = read_original(base, img, tmp_path)
     np.testing.assert_array_equal(kept, img)

@@ -177,6 +177,24 @@ def test_read_json_base64_and_data_urls_match_multipart(server, photos, infer_js
     same_as_infer(body['results'][0], infer_json[n1])
 
 
+def test_a_transparent_upload_reads_as_its_flattened_pixels(server, photos, checkpoint, tmp_path):
+    """An uploaded PNG with transparency reads as tools/infer.py reads the same pixels flattened
+    (mmdigit.datasets.flatten_alpha) and saved opaque, not as the colours stored under its clear part."""
+    from PIL import Image
+
+    from mmdigit.datasets import flatten_alpha
+    rgba = np.asarray(Image.open(photos[0][2]).convert('RGBA')).copy()
+    rgba[:, :6, 3] = 0
+    buf = io.BytesIO()
+    Image.fromarray(rgba).save(buf, 'PNG')
+    Image.fromarray(flatten_alpha(rgba)).save(tmp_path / 'flat.png')
+    out = io.StringIO()
+    infer_tool.main([*checkpoint, str(tmp_path / 'flat.png'), '--json', '--score-thr', '0.0'], out=out)
+    status, body, _ = post_files(server, [('clear.png', buf.getvalue())])
+    assert status == 200
+    same_as_infer(body['results'][0], json.loads(out.getvalue()))
+
+
 def test_bad_images_get_a_message_and_the_others_are_still_read(server, photos, infer_json, checkpoint, tmp_path):
     from PIL import Image
     name, good, _ = photos[0]

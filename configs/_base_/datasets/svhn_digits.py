@@ -17,7 +17,7 @@ backend_args = None
 img_scale = (384, 128)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadPhotoFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
     # Small geometric jitter only, and never a horizontal flip (a mirrored 2 is not a digit).
     dict(type='RandomAffine', max_rotate_degree=6.0, max_translate_ratio=0.04,
@@ -31,7 +31,7 @@ train_pipeline = [
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadPhotoFromFile', backend_args=backend_args),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',
