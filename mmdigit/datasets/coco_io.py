@@ -225,12 +225,13 @@ def to_rgb8(im: Image.Image) -> tuple[Image.Image, str | None]:
     (:func:`mmdigit.datasets.photo_decoding.flatten_alpha`) and 16-bit integer images are scaled to 0..255
     (65535 -> 255).
     """
+    if im.has_transparency_data:  # an alpha channel, or a transparent colour (an RGB or palette PNG's tRNS)
+        from .photo_decoding import flatten_alpha
+        flat = Image.fromarray(flatten_alpha(np.asarray(im.convert('RGBA'))))
+        return flat, f'mode {im.mode} with transparency flattened to 8-bit RGB'
     if im.mode == 'RGB':
         return im, None
     note = f'mode {im.mode} converted to 8-bit RGB'
-    if im.has_transparency_data:
-        from .photo_decoding import flatten_alpha
-        return Image.fromarray(flatten_alpha(np.asarray(im.convert('RGBA')))), note + ' over a plain background'
     if im.mode in ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I', 'F'):
         a = np.asarray(im, dtype=np.float64)
         if im.mode.startswith('I;16') or a.max(initial=0) > 255:

@@ -92,3 +92,18 @@ def test_load_photo_from_file_reads_as_mmcv_loader_except_transparency(tmp_path)
     (tmp_path / 'notes.png').write_text('not an image')
     with pytest.raises(AssertionError, match='failed to load image'):
         ours.transform({'img_path': str(tmp_path / 'notes.png')})
+
+
+def test_pillow_decodes_of_the_package_flatten_alike(tmp_path):
+    """coco_io.read_image (sizes, wider canvases, appearance statistics) gives the pixels the model's loader gives,
+    an RGB PNG with a transparent colour (tRNS) included."""
+    from mmdigit.datasets.coco_io import read_image
+    im = drawn_on_clear((0, 0, 0), (0, 0, 0))
+    keyed = Image.new('RGB', (60, 30), (10, 200, 10))
+    ImageDraw.Draw(keyed).rectangle((20, 5, 30, 25), fill=(0, 0, 0))
+    im.save(tmp_path / 'rgba.png')
+    im.convert('LA').save(tmp_path / 'la.png')
+    keyed.save(tmp_path / 'keyed.png', transparency=(10, 200, 10))  # the green is transparent
+    for name in ('rgba.png', 'la.png', 'keyed.png'):
+        assert np.array_equal(read_image(tmp_path / name), read_photo(tmp_path / name, channel_order='rgb')), name
+    assert (read_image(tmp_path / 'keyed.png')[:, :10] == 255).all()  # the keyed green shown as white
