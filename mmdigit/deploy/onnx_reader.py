@@ -262,12 +262,14 @@ class OnnxDigitReader:
         return self.read_many([image])[0]
 
     def read_many(self, images, batch_size: int = 1) -> list:
-        """Paths or BGR arrays -> ``DigitReading`` each (one image per run: the graph takes one)."""
+        """Paths or images in memory -> ``DigitReading`` each (one image per run: the graph takes one). Files are
+        decoded and arrays or PIL images taken as :class:`~mmdigit.apis.DigitReader` takes them (grey, BGRA, 0-1 floats;
+        transparency flattened: :mod:`mmdigit.datasets.photo_decoding`)."""
         from mmdigit.apis import DigitReading, fused_readings
+        from mmdigit.apis.batch_inference import as_bgr_image
         from mmdigit.datasets import read_photo
         from mmdigit.recognition import ImageDetections
-        arrays = [read_photo(image) if isinstance(image, (str, Path)) else np.asarray(image)
-                  for image in images]
+        arrays = [read_photo(image) if isinstance(image, (str, Path)) else as_bgr_image(image) for image in images]
         if self.fusion is None:
             return [DigitReading.of(self.reading, *self.detect(img)) for img in arrays]
         dets = [[ImageDetections(*self.detect(img, k)) for k in range(len(self.members))] for img in arrays]

@@ -71,6 +71,25 @@ def test_onnxruntime_reads_what_pytorch_reads(exported, images):
     assert zoomed >= len(images) // 2, zoomed
 
 
+def test_onnx_reader_takes_images_as_digit_reader_does(exported, images, tmp_path):
+    """A transparent file, a BGRA array, an RGBA PIL image and a grey array read by the ONNX reader as DigitReader
+    reads them (it took arrays as they were: a BGRA array failed, a PIL image read in RGB order)."""
+    from PIL import Image
+
+    from mmdigit.apis import DigitReader
+    from mmdigit.deploy import OnnxDigitReader
+    cfg, ckpt, onnx_path = exported
+    torch_reader = DigitReader(cfg, ckpt, score_thr=0.0)
+    onnx_reader = OnnxDigitReader(onnx_path, score_thr=0.0)
+    rgba = np.asarray(Image.open(images[0]).convert('RGBA')).copy()
+    rgba[:, :6, 3] = 0
+    Image.fromarray(rgba).save(tmp_path / 'clear.png')
+    bgra = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])
+    for image in (str(tmp_path / 'clear.png'), bgra, Image.fromarray(rgba), np.ascontiguousarray(bgra[..., 1])):
+        want = torch_reader.read_many([image], batch_size=1)[0]
+        assert onnx_reader.read(image).to_dict() == want.to_dict()
+
+
 def test_onnx_file_carries_its_settings_and_is_refused_otherwise(exported, tmp_path):
     import onnx
     import torch
