@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 
-from mmdigit.digits import DIGIT_PALETTE
+from mmdigit.digits import DIGIT_LABEL_TEXT, DIGIT_PALETTE
 
 PAGE = r"""<!doctype html>
 <html lang="en">
@@ -72,6 +72,7 @@ PAGE = r"""<!doctype html>
 "use strict";
 const LIMITS = __LIMITS_JSON__;
 const COLOURS = __COLOURS_JSON__;
+const LABEL_TEXT = __LABEL_TEXT_JSON__;
 const results = document.getElementById("results");
 const statusLine = document.getElementById("status");
 let pending = 0;
@@ -128,9 +129,9 @@ function draw(c, digits) {
     const label = `${d.digit} ${d.score.toFixed(2)}`;
     const tw = g.measureText(label).width + 6;
     const ty = y1 >= 18 ? y1 - 18 : y2 + 1 <= canvas.height - 18 ? y2 + 1 : y1;
-    g.fillStyle = "rgba(0, 0, 0, 0.7)";
-    g.fillRect(x1, ty, tw, 18);
     g.fillStyle = colour;
+    g.fillRect(x1, ty, tw, 18);
+    g.fillStyle = LABEL_TEXT[d.digit];
     g.fillText(label, x1 + 3, ty + 2);
   }
 }
@@ -232,7 +233,9 @@ drop.addEventListener("drop", e => {
 def render_page(max_bytes: int, max_files: int, model: str = '') -> str:
     """The page with the server's limits and model name filled in."""
     limits = dict(max_bytes=max_bytes, max_files=max_files)
-    colours = ['#' + ''.join(f'{v:02x}' for v in c) for c in DIGIT_PALETTE]
+    colours, label_text = ([f'#{r:02x}{g:02x}{b:02x}' for r, g, b in palette]
+                           for palette in (DIGIT_PALETTE, DIGIT_LABEL_TEXT))
     text = f'{max_files} photos and {max_bytes / 2**20:.0f} MiB per request'
     return (PAGE.replace('__LIMITS_JSON__', json.dumps(limits)).replace('__COLOURS_JSON__', json.dumps(colours))
+            .replace('__LABEL_TEXT_JSON__', json.dumps(label_text))
             .replace('__LIMITS__', html.escape(text)).replace('__MODEL__', html.escape(model or 'unnamed')))

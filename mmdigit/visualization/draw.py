@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmdigit.digits import DIGIT_PALETTE
+from mmdigit.digits import DIGIT_LABEL_TEXT, DIGIT_PALETTE
 
 
 def upscale_factor(height: int, target: int = 192) -> int:
@@ -26,8 +26,9 @@ def draw_reading(image_rgb: np.ndarray, reading, truth: str | None = None, targe
         x1, y1, x2, y2 = (np.asarray(d['bbox']) * k + [0, 28, 0, 28]).tolist()
         colour = DIGIT_PALETTE[d['digit']]
         vis.draw_bboxes(np.array([[x1, y1, x2, y2]]), edge_colors=[colour], line_widths=2)
-        vis.draw_texts(f"{d['digit']} {d['score']:.2f}", np.array([x1, max(y1 - 14, 28)]), colors=[colour],
-                       font_sizes=10, bboxes=[dict(facecolor='black', alpha=0.6, pad=0.5, edgecolor='none')])
+        vis.draw_texts(f"{d['digit']} {d['score']:.2f}", np.array([x1, max(y1 - 14, 28)]),
+                       colors=[DIGIT_LABEL_TEXT[d['digit']]], font_sizes=10,
+                       bboxes=[dict(facecolor=tuple(v / 255 for v in colour), pad=0.5, edgecolor='none')])
     wrong = truth is not None and reading.number != truth
     text = f'read: {reading.number}' + (f'  (truth {truth})' if wrong else '')
     vis.draw_texts(text, np.array([4, 4]), colors='red' if wrong else 'black', font_sizes=14)

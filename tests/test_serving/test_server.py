@@ -543,6 +543,14 @@ def test_page_reads_several_chosen_photos_and_draws_their_boxes(browser, server,
         read = {d['digit'] for d in want['digits']}
         for digit in range(10):
             assert (counts[digit + 1] > 0) == (digit in read), (name, digit, read, counts)
+        if want['digits']:  # the last digit's label, drawn over everything: filled with its digit's colour
+            last = want['digits'][-1]
+            x1, y1, _, y2 = (v * k for v in last['bbox'])
+            top = y1 - 18 if y1 >= 18 else y2 + 1 if y2 + 1 <= int(canvas.get_attribute('height')) - 18 else y1
+            pixel = browser.execute_script(
+                'const [c, x, y] = arguments; return Array.from(c.getContext("2d").getImageData(x, y, 1, 1).data);',
+                canvas, int(x1) + 1, int(top) + 1)
+            assert pixel[:3] == list(DIGIT_PALETTE[last['digit']]), (name, last, pixel)
     v, _ = views['broken.png']
     assert v['state'] == 'error' and v['shown'] == 'not read'
     assert v['error'].startswith('not an image')

@@ -67,3 +67,33 @@ def test_validation_logged_by_epoch_is_placed_after_its_training_records(tmp_pat
              dict(loss=0.3, lr=0.1, step=250), {'coco/bbox_mAP': 0.6, 'step': 250}]  # logged by iteration
     (vis / 'scalars.json').write_text('\n'.join(json.dumps(x) for x in lines))
     assert series(read_scalars(tmp_path), 'coco/bbox_mAP') == ([100, 200, 250], [0.3, 0.5, 0.6])
+
+
+def test_every_digit_label_reads_on_its_colour():
+    from mmdigit.digits import DIGIT_LABEL_TEXT, DIGIT_PALETTE, contrast_ratio
+    assert contrast_ratio((0, 0, 0), (255, 255, 255)) == pytest.approx(21)
+    assert contrast_ratio((0, 130, 200), (0, 130, 200)) == pytest.approx(1)
+    for colour, text in zip(DIGIT_PALETTE, DIGIT_LABEL_TEXT):
+        assert text in ((0, 0, 0), (255, 255, 255))
+        assert contrast_ratio(colour, text) >= 4.5  # WCAG AA for text
+        assert contrast_ratio(colour, text) >= contrast_ratio(colour, tuple(255 - v for v in text))
+
+
+@pytest.mark.parametrize('digit', [3, 5])
+def test_drawn_label_is_filled_with_the_digit_colour_and_its_text_colour(digit):
+    """A drawn reading's label is a patch of its digit's colour holding text of the label colour, on any photo
+    (5 is purple: white text; 3 is blue: black text)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from mmdigit.digits import DIGIT_LABEL_TEXT, DIGIT_PALETTE
+    from mmdigit.visualization import draw_reading
+    photo = np.full((48, 96, 3), 255, np.uint8)  # white: no pixel of either colour before drawing
+    reading = SimpleNamespace(number=str(digit), digits=[dict(digit=digit, bbox=[30., 20., 50., 46.], score=0.9)])
+    drawn = draw_reading(photo, reading, target_height=192)
+    k = 4  # 48 px drawn 192 tall; 28 px of banner above
+    label = drawn[28 + 20 * k - 16:28 + 20 * k - 2, 30 * k:30 * k + 40]  # just above the box's top edge
+    fill = np.all(label == DIGIT_PALETTE[digit], axis=-1).mean()
+    text = np.all(np.abs(label.astype(int) - DIGIT_LABEL_TEXT[digit]) < 40, axis=-1).mean()
+    assert fill > 0.4 and text > 0.05, (fill, text)
