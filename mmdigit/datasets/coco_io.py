@@ -227,8 +227,9 @@ def to_rgb8(im: Image.Image) -> tuple[Image.Image, str | None]:
     """
     if im.has_transparency_data:  # an alpha channel, or a transparent colour (an RGB or palette PNG's tRNS)
         from .photo_decoding import flatten_alpha
-        flat = Image.fromarray(flatten_alpha(np.asarray(im.convert('RGBA'))))
-        return flat, f'mode {im.mode} with transparency flattened to 8-bit RGB'
+        rgba = np.asarray(im.convert('RGBA'))
+        what = 'transparency flattened' if (rgba[..., 3] < 255).any() else 'its opaque alpha channel dropped'
+        return Image.fromarray(flatten_alpha(rgba)), f'mode {im.mode} with {what}: 8-bit RGB'
     if im.mode == 'RGB':
         return im, None
     note = f'mode {im.mode} converted to 8-bit RGB'

@@ -91,6 +91,11 @@ def test_non_rgb_modes_are_repaired_to_8bit_rgb(tmp_path, mode, caplog):
     path = make_dataset(tmp_path, {'1.png': img})
     rep = validate_dataset(path)
     assert rep.ok and len(rep.warnings) == 1 and 'RGB' in rep.warnings[0] and '1.png' in rep.warnings[0]
+    if mode == 'RGBA':  # every pixel opaque: nothing was flattened, and the repair's note says so
+        from mmdigit.datasets.coco_io import to_rgb8
+        assert to_rgb8(img)[1] == 'mode RGBA with its opaque alpha channel dropped: 8-bit RGB'
+        img.putalpha(128)
+        assert to_rgb8(img)[1] == 'mode RGBA with transparency flattened: 8-bit RGB'
     arr = read_image(tmp_path / 'train' / '1.png')
     assert arr.shape == (20, 40, 3) and arr.dtype == np.uint8
     if mode == 'I;16':
