@@ -89,7 +89,7 @@ def test_drawn_label_is_filled_with_the_digit_colour_and_its_text_colour(digit):
 
     from mmdigit.digits import DIGIT_LABEL_TEXT, DIGIT_PALETTE
     from mmdigit.visualization import draw_reading
-    photo = np.full((48, 96, 3), 255, np.uint8)  # white: no pixel of either colour before drawing
+    photo = np.full((48, 96, 3), 128, np.uint8)  # grey: neither the label's colour nor its text's before drawing
     reading = SimpleNamespace(number=str(digit), digits=[dict(digit=digit, bbox=[30., 20., 50., 46.], score=0.9)])
     drawn = draw_reading(photo, reading, target_height=192)
     k = 4  # 48 px drawn 192 tall; 28 px of banner above
