@@ -3,8 +3,12 @@
 Photos chosen or dropped are sent to ``POST /read`` in groups that fit the server's limits (count and bytes;
 a file over the byte limit goes alone and shows the server's answer). Each photo gets a card: the photo on a
 canvas with its digit boxes and labels, the number, its confidence (the weakest read digit's score) and the
-digits; a photo the server could not read shows why. Cards carry ``data-state`` (reading / done / error) and
-``data-number`` for scripts and tests.
+digits; a photo the server could not read shows why. Dragging a box on a read photo reads only what is inside it
+(the crop, cut from the photo as the browser decoded it, is sent as a lossless PNG and its digits are drawn back on
+the whole photo; a double-click goes back to the whole photo's reading): the model reads numbers that fill most of
+their photo, so a phone photo of a whole door reads once the user points at the number. Cards carry
+``data-state`` (reading / done / error), ``data-number`` and ``data-crop`` (``x,y,w,h`` in the photo's pixels, when
+read inside a box) for scripts and tests.
 """
 from __future__ import annotations
 
@@ -38,7 +42,9 @@ PAGE = r"""<!doctype html>
   #results { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 16px; }
   .card { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 12px; padding: 12px;
           display: flex; flex-direction: column; gap: 8px; }
-  .card canvas { max-width: 100%; align-self: center; border-radius: 6px; background: #eef0f4; }
+  .card canvas { max-width: 100%; align-self: center; border-radius: 6px; background: #eef0f4; cursor: crosshair;
+                 touch-action: none; }
+  .card .hint { color: var(--muted); font-size: 12px; }
   .card .name { color: var(--muted); font-size: 13px; overflow-wrap: anywhere; }
   .card .number { font-size: 34px; font-weight: 700; letter-spacing: 2px; font-variant-numeric: tabular-nums;
                  overflow-wrap: anywhere; line-height: 1.15; }
@@ -95,19 +101,22 @@ function addCard(file) {
   const score = el("div", "score");
   const digits = el("ol", "digits");
   const error = el("div", "error");
-  card.append(canvas, number, score, digits, error, name);
+  const hint = el("div", "hint");
+  card.append(canvas, number, score, digits, error, hint, name);
   results.prepend(card);
-  const c = {file, card, canvas, number, score, digits, error, url: URL.createObjectURL(file), img: new Image()};
+  const c = {file, card, canvas, number, score, digits, error, hint, url: URL.createObjectURL(file), img: new Image(),
+             digitsShown: [], crop: null, whole: null};
   c.imgReady = new Promise(resolve => {
     c.img.onload = () => resolve(true);
     c.img.onerror = () => resolve(false);
   });
   c.img.src = c.url;
-  c.imgReady.then(ok => { if (ok) draw(c, []); });
+  c.imgReady.then(ok => { if (ok) { draw(c, []); boxSelection(c); } });
   return c;
 }
 
-function draw(c, digits) {
+function draw(c, digits, band) {
+  c.digitsShown = digits;
   const img = c.img, w = img.naturalWidth, h = img.naturalHeight;
   const k = Math.min(520 / w, 300 / h);
   const canvas = c.canvas;
@@ -120,6 +129,9 @@ function draw(c, digits) {
   g.drawImage(img, 0, 0, canvas.width, canvas.height);
   g.font = "bold 14px system-ui, sans-serif";
   g.textBaseline = "top";
+  const labels = [];  // [x, y, width] of each label drawn: the next one avoids them (neighbouring digits' labels)
+  const free = (x, y, tw) => y >= 0 && y + 18 <= canvas.height
+    && !labels.some(([lx, ly, lw]) => x < lx + lw && lx < x + tw && y < ly + 18 && ly < y + 18);
   for (const d of digits) {
     const [x1, y1, x2, y2] = d.bbox.map(v => v * k);
     const colour = COLOURS[d.digit];
@@ -128,15 +140,107 @@ function draw(c, digits) {
     g.strokeRect(x1, y1, x2 - x1, y2 - y1);
     const label = `${d.digit} ${d.score.toFixed(2)}`;
     const tw = g.measureText(label).width + 6;
-    const ty = y1 >= 18 ? y1 - 18 : y2 + 1 <= canvas.height - 18 ? y2 + 1 : y1;
+    // above the box, else below it, else inside its top; where none is free of other labels, the first that fits
+    const ty = [y1 - 18, y2 + 1, y1].find(y => free(x1, y, tw))
+      ?? (y1 >= 18 ? y1 - 18 : y2 + 1 <= canvas.height - 18 ? y2 + 1 : y1);
+    labels.push([x1, ty, tw]);
     g.fillStyle = colour;
     g.fillRect(x1, ty, tw, 18);
     g.fillStyle = LABEL_TEXT[d.digit];
     g.fillText(label, x1 + 3, ty + 2);
   }
+  canvas.dataset.labels = JSON.stringify(labels.map(([x, y, w]) => [x, y, w, 18]));
+  for (const [box, colour] of [[c.crop && c.crop.map(v => v * k), "#ffffff"], [band, "#2457c5"]]) {
+    if (!box) continue;
+    const [x, y, bw, bh] = box;
+    g.lineWidth = 2;
+    g.setLineDash([6, 4]);
+    g.strokeStyle = "rgba(0, 0, 0, 0.6)";
+    g.strokeRect(x, y, bw, bh);
+    g.lineDashOffset = 5;
+    g.strokeStyle = colour;
+    g.strokeRect(x, y, bw, bh);
+    g.setLineDash([]);
+    g.lineDashOffset = 0;
+  }
+}
+
+// Drag a box on a read photo: only what is inside it is read again (the model reads numbers that fill most of
+// their photo). Coordinates: canvas pixels from the pointer, the photo's pixels (/ scale) for the crop.
+function boxSelection(c) {
+  const canvas = c.canvas;
+  let start = null, band = null;
+  const at = e => {
+    const r = canvas.getBoundingClientRect();
+    return [Math.min(Math.max((e.clientX - r.left) * canvas.width / r.width, 0), canvas.width),
+            Math.min(Math.max((e.clientY - r.top) * canvas.height / r.height, 0), canvas.height)];
+  };
+  canvas.addEventListener("pointerdown", e => {
+    if (c.card.dataset.state !== "done") return;
+    start = at(e);
+    canvas.setPointerCapture(e.pointerId);
+  });
+  canvas.addEventListener("pointermove", e => {
+    if (!start) return;
+    const [x, y] = at(e);
+    band = [Math.min(start[0], x), Math.min(start[1], y), Math.abs(x - start[0]), Math.abs(y - start[1])];
+    draw(c, c.digitsShown, band);
+  });
+  canvas.addEventListener("pointerup", () => {
+    const box = band;
+    start = band = null;
+    if (!box) return;
+    const k = Number(canvas.dataset.scale);
+    const x = Math.floor(box[0] / k), y = Math.floor(box[1] / k);
+    const w = Math.min(Math.ceil((box[0] + box[2]) / k), c.img.naturalWidth) - x;
+    const h = Math.min(Math.ceil((box[1] + box[3]) / k), c.img.naturalHeight) - y;
+    if (box[2] < 6 || box[3] < 6 || w < 2 || h < 2) { draw(c, c.digitsShown); return; }  // a click, not a box
+    readInside(c, [x, y, w, h]);
+  });
+  canvas.addEventListener("pointercancel", () => {
+    start = band = null;
+    draw(c, c.digitsShown);
+  });
+  canvas.addEventListener("dblclick", () => {
+    if (c.card.dataset.state !== "done" || !c.crop) return;
+    c.crop = null;
+    delete c.card.dataset.crop;
+    show(c, c.whole);
+  });
+}
+
+async function readInside(c, crop) {
+  const [x, y, w, h] = crop;
+  const cut = el("canvas");
+  cut.width = w;
+  cut.height = h;
+  cut.getContext("2d").drawImage(c.img, x, y, w, h, 0, 0, w, h);
+  const blob = await new Promise(resolve => cut.toBlob(resolve, "image/png"));
+  const form = new FormData();
+  form.append("image", blob, c.file.name.replace(/\.[^.]*$/, "") + "_box.png");
+  c.card.dataset.state = "reading";
+  c.number.textContent = "reading\u2026";
+  try {
+    const res = await fetch("read", {method: "POST", body: form});
+    const body = await res.json();
+    if (!res.ok || !Array.isArray(body.results)) throw new Error(body.error || `${res.status} ${res.statusText}`);
+    const r = body.results[0];
+    if (r.error) throw new Error(r.error);
+    c.crop = crop;
+    c.card.dataset.crop = crop.join(",");
+    // the crop's digits drawn where they are on the whole photo
+    const moved = d => ({...d, bbox: [d.bbox[0] + x, d.bbox[1] + y, d.bbox[2] + x, d.bbox[3] + y]});
+    show(c, {...r, digits: r.digits.map(moved)});
+  } catch (e) {
+    await show(c, c.shown);
+    c.error.textContent = `the box was not read (${e.message})`;
+  }
 }
 
 async function show(c, r) {
+  if (!c.crop) c.whole = r;
+  c.shown = r;
+  c.error.textContent = "";
   c.card.dataset.number = r.number;
   c.card.dataset.score = String(r.score);
   const found = r.number !== "-1";
@@ -153,8 +257,13 @@ async function show(c, r) {
     fail(c, r.error);
     return;
   }
-  if (await c.imgReady) draw(c, r.digits);
-  else c.error.textContent = "(the browser cannot display this image; the server read it)";
+  if (await c.imgReady) {
+    draw(c, r.digits);
+    c.hint.textContent = c.crop
+      ? `read inside the drawn box (${c.crop[2]} \u00d7 ${c.crop[3]} px); drag another, or double-click for the `
+        + "whole photo"
+      : "number small in the photo? drag a box close around it to read only inside";
+  } else c.error.textContent = "(the browser cannot display this image; the server read it)";
   c.card.dataset.state = "done";
 }
 

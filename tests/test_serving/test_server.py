@@ -543,14 +543,17 @@ def test_page_reads_several_chosen_photos_and_draws_their_boxes(browser, server,
         read = {d['digit'] for d in want['digits']}
         for digit in range(10):
             assert (counts[digit + 1] > 0) == (digit in read), (name, digit, read, counts)
-        if want['digits']:  # the last digit's label, drawn over everything: filled with its digit's colour
-            last = want['digits'][-1]
-            x1, y1, _, y2 = (v * k for v in last['bbox'])
-            top = y1 - 18 if y1 >= 18 else y2 + 1 if y2 + 1 <= int(canvas.get_attribute('height')) - 18 else y1
+        # one label a digit (canvas pixels: x, y, width, height), at its box's left edge; the last one, drawn over
+        # everything, filled with its digit's colour
+        labels = json.loads(canvas.get_attribute('data-labels'))
+        assert len(labels) == len(want['digits'])
+        assert all(abs(lx - d['bbox'][0] * k) < 1e-3 for (lx, *_), d in zip(labels, want['digits']))
+        if want['digits']:
+            lx, ly, *_ = labels[-1]
             pixel = browser.execute_script(
                 'const [c, x, y] = arguments; return Array.from(c.getContext("2d").getImageData(x, y, 1, 1).data);',
-                canvas, int(x1) + 1, int(top) + 1)
-            assert pixel[:3] == list(DIGIT_PALETTE[last['digit']]), (name, last, pixel)
+                canvas, int(lx) + 1, int(ly) + 1)
+            assert pixel[:3] == list(DIGIT_PALETTE[want['digits'][-1]['digit']]), (name, labels[-1], pixel)
     v, _ = views['broken.png']
     assert v['state'] == 'error' and v['shown'] == 'not read'
     assert v['error'].startswith('not an image')
@@ -581,6 +584,73 @@ def test_page_reads_dropped_photos_and_shows_server_refusals(browser, server, ph
     assert 'the limit is 0.2 MiB' in views['big.png']['error']
     from selenium.webdriver.common.by import By
     assert browser.find_element(By.ID, 'status').text == ''  # nothing left reading
+
+
+def test_page_keeps_neighbouring_digits_labels_apart(browser, server):
+    """Two narrow neighbouring digits: the second label does not cover the first (it goes below its box)."""
+    open_page(browser, server)
+    labels = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const grey = document.createElement('canvas');
+        grey.width = 100; grey.height = 50;
+        grey.getContext('2d').fillStyle = '#808080';
+        grey.getContext('2d').fillRect(0, 0, 100, 50);
+        const img = new Image();
+        img.onload = () => {
+          const canvas = document.createElement('canvas');
+          draw({img, canvas, crop: null}, [{digit: 5, score: 0.98, bbox: [40, 10, 45, 40]},
+                                           {digit: 1, score: 0.97, bbox: [45, 10, 50, 40]}]);
+          done(JSON.parse(canvas.dataset.labels));
+        };
+        img.src = grey.toDataURL();
+    """)
+    k = min(520 / 100, 300 / 50)
+    (x1, y1, w1, h1), (x2, y2, w2, h2) = labels
+    assert (x1, y1) == (pytest.approx(40 * k), pytest.approx(10 * k - 18))  # above its box
+    assert x2 == pytest.approx(45 * k) and x2 < x1 + w1  # they would overlap side by side...
+    assert y2 == pytest.approx(40 * k + 1)  # ...so the second is below its box
+
+
+def test_page_reads_inside_a_box_dragged_on_the_photo(browser, server, photos):
+    """A box dragged on a read photo is read on its own: the card shows what the API reads for that crop of the
+    photo (cut at the pixels the card records), its hint says so, and a double-click brings back the whole
+    photo's reading."""
+    from PIL import Image
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    open_page(browser, server)
+    name, data, path = photos[2]
+    browser.find_element(By.ID, 'files').send_keys(str(path))
+    card = wait_cards(browser, 1)[0]
+    whole = card_view(card)
+    assert whole['state'] == 'done' and 'drag a box' in card.find_element(By.CSS_SELECTOR, '.hint').text
+    canvas = card.find_element(By.TAG_NAME, 'canvas')
+    w, h = canvas.size['width'], canvas.size['height']
+    # from a quarter in from the top left to a quarter in from the bottom right (offsets from the centre)
+    ActionChains(browser).move_to_element_with_offset(canvas, -w // 4, -h // 4).click_and_hold() \
+        .move_by_offset(w // 4, h // 4).move_by_offset(w // 4, h // 4).release().perform()
+    deadline = time.time() + 60
+    while not (card.get_attribute('data-crop') and card.get_attribute('data-state') == 'done'):
+        assert time.time() < deadline, 'the box was not read'
+        time.sleep(0.2)
+    x, y, cw, ch = map(int, card.get_attribute('data-crop').split(','))
+    img = Image.open(io.BytesIO(data)).convert('RGB')
+    assert abs(x - img.width / 4) <= 2 and abs(y - img.height / 4) <= 2  # the dragged quarter, in the photo's pixels
+    assert abs(cw - img.width / 2) <= 3 and abs(ch - img.height / 2) <= 3
+    buf = io.BytesIO()
+    img.crop((x, y, x + cw, y + ch)).save(buf, 'PNG')
+    status, body, _ = post_files(server, [('crop.png', buf.getvalue())])
+    assert status == 200
+    want, got = body['results'][0], card_view(card)
+    assert got['number'] == want['number'] and got['error'] == ''
+    assert got['digits'] == [f"{d['digit']} {d['score']:.2f}" for d in want['digits']]
+    assert f'{cw} \u00d7 {ch} px' in card.find_element(By.CSS_SELECTOR, '.hint').text
+    ActionChains(browser).double_click(canvas).perform()
+    deadline = time.time() + 10
+    while card.get_attribute('data-crop'):
+        assert time.time() < deadline, 'a double-click did not go back to the whole photo'
+        time.sleep(0.1)
+    assert card_view(card) == whole
 
 
 def test_serve_tool_cfg_options_reach_the_reader(checkpoint, capsys):
