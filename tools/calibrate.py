@@ -58,11 +58,12 @@ def main(argv=None):
     with distributed_session(args.launcher):
         calibration, before = calibrate_reading(cfg, args.checkpoint, args.img_dir, args.ann_file)
     path = calibration.write(out_dir)
-    print(f'Task-2 threshold {calibration.reading.score_thr} for {args.config}\'s reading: accuracy '
+    print(f'Task-2 {calibration.reading.describe()} for {args.config}\'s reading: accuracy '
           f'{calibration.accuracy:.4f} on {args.ann_file or "the validation split"}, '
           f'{calibration.configured_accuracy:.4f} at the '
           f'{before.score_thr} it read at before (from {before.source}); stored in {path}')
-    return dict(score_thr=calibration.reading.score_thr, accuracy=calibration.accuracy,
+    return dict(score_thr=calibration.reading.score_thr, number_thr=calibration.reading.number_thr,
+                accuracy=calibration.accuracy,
                 before_thr=before.score_thr, before_accuracy=calibration.configured_accuracy, file=str(path))
 
 

@@ -64,7 +64,8 @@ def main(argv=None):
             raise FileNotFoundError(f'{path}: {what} file does not exist')
     images = check_images(args.check, args.check_max) if args.check else []
     export_onnx(args.config, args.checkpoint, args.out, opset=args.opset, views=reader_options['members'],
-                fusion=reader_options['fusion'], score_thr=reader_options['score_thr'])
+                fusion=reader_options['fusion'], score_thr=reader_options['score_thr'],
+                number_thr=reader_options['number_thr'])
     print(f'export_onnx: wrote {args.out} ({Path(args.out).stat().st_size / 2**20:.1f} MiB)')
     if images:
         from mmdigit.apis import DigitReader

@@ -1,7 +1,7 @@
 """Test a digit detector and write the task's deliverables.
 
     python tools/test.py CONFIG CHECKPOINT [--pred-dir DIR] [--img-dir IMAGES [--ann-file COCO.json]]
-        [--score-thr T] [--work-dir DIR] [--out results.pkl] [--show-dir DIR] [--cfg-options k=v ...]
+        [--score-thr T] [--number-thr T] [--work-dir DIR] [--out results.pkl] [--show-dir DIR] [--cfg-options k=v ...]
         [--also-read IMAGES COCO.json PRED_DIR ...]
 
 Without ``--img-dir`` it evaluates the config's test split (COCO mAP + whole-number accuracy when it has
@@ -12,8 +12,9 @@ ground truth). ``--img-dir`` runs on any image folder: unlabelled, or with ``--a
 (every detection, original-image pixels) and ``pred.csv`` (one row per image, ``-1`` for none) at the Task-2
 threshold: ``--score-thr``, else the calibrated one beside the checkpoint (digit_calibration.json, written
 at validation; digit_calibration_reclassify.json, written by tools/calibrate.py, for a config reading with that crop
-classifier), else the config's; the whole-number accuracy reported (``digit/accuracy``) is at that same
-threshold. A labelled set read with ``--pred-dir`` also gets ``metrics.json`` there.
+classifier), else the config's; a number is read only when one of its digits scores at least ``--number-thr``,
+else the one calibrated with the threshold (none: 0); the whole-number accuracy reported (``digit/accuracy``) is
+read so too. A labelled set read with ``--pred-dir`` also gets ``metrics.json`` there.
 ``--also-read IMAGES COCO.json PRED_DIR`` (repeatable) reads and scores more labelled folders after the first
 with the model already loaded, as many runs would but with one start-up (~11 s on 2 cores), e.g. the
 validation split and the real photos beside the test split.
@@ -41,7 +42,14 @@ from mmdigit.engine import (  # noqa: E402
 )
 from mmdigit.recognition import ReadingSettings  # noqa: E402
 from mmdigit.utils.checkpoint import check_checkpoint_matches  # noqa: E402
-from mmdigit.utils.cli import add_runner_args, check_writable_dir, probability, run_main, runner_config  # noqa: E402
+from mmdigit.utils.cli import (  # noqa: E402
+    add_number_thr_arg,
+    add_runner_args,
+    check_writable_dir,
+    probability,
+    run_main,
+    runner_config,
+)
 from mmdigit.utils.run_files import StaleFileGuard  # noqa: E402
 
 
@@ -54,6 +62,7 @@ def parse_args(argv=None):
     parser.add_argument('--ann-file', help='with --img-dir: COCO json of that folder; scores it (mAP, accuracy)')
     parser.add_argument('--score-thr', type=probability,
                         help='Task-2 threshold in [0, 1] (default: calibrated, else config)')
+    add_number_thr_arg(parser)
     add_runner_args(parser, 'the directory to save the file containing evaluation metrics')
     parser.add_argument('--out', help='dump raw predictions to a pickle file (mmdet DumpDetResults)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
@@ -115,12 +124,12 @@ def main(argv=None):
         cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
     evaluators = evaluator_list(cfg, 'test_evaluator')
-    reading = ReadingSettings.resolve(cfg, args.checkpoint, args.score_thr)
+    reading = ReadingSettings.resolve(cfg, args.checkpoint, args.score_thr, number_thr=args.number_thr)
     sequence_metrics = [m for m in evaluators if m.get('type') == 'DigitSequenceMetric']
     if args.pred_dir or sequence_metrics:
-        print(f'Task-2 threshold {reading.score_thr} (from {reading.source})')
+        print(f'Task-2 {reading.describe()} (from {reading.source})')
     for m in sequence_metrics:  # digit/accuracy is then the accuracy of what pred.csv holds
-        m['score_thr'] = reading.score_thr
+        m['score_thr'], m['number_thr'] = reading.score_thr, reading.number_thr
     if args.pred_dir:
         evaluators.append(dict(type='DigitPredictionWriter', pred_dir=args.pred_dir, reading=reading.to_dict()))
     if args.out:

@@ -78,6 +78,9 @@ class DigitReader:
         score_thr: Task-2 threshold; default the calibration beside the checkpoint, else the config's
             (:meth:`ReadingSettings.resolve`, as ``tools/test.py``). With ``members``: the fused boxes'
             threshold (default: the fusion settings').
+        number_thr: a number is read only when one of its digits scores at least this (0: every number);
+            default the calibrated one (``NumberDecoder.number_thr``). With ``members``: the fused boxes' (default:
+            the fusion settings').
         workers: CPU threads reading whole batches at once, one torch thread each (``BatchInference``):
             on 2 cores ``workers=2`` keeps both busy through the serial parts of a batch. Same answers.
         members: more ensemble members after ``config`` + ``checkpoint`` (input 0): each a config (read
@@ -92,7 +95,8 @@ class DigitReader:
     """
 
     def __init__(self, config, checkpoint: str, device: str = 'cpu', score_thr: float | None = None,
-                 workers: int = 1, members: Sequence = (), fusion=None, cfg_options: dict | None = None):
+                 workers: int = 1, members: Sequence = (), fusion=None, cfg_options: dict | None = None,
+                 number_thr: float | None = None):
         import mmdigit  # noqa: F401  (registration, safe loading)
         from mmdigit.ensemble import FusionSettings, load_settings
 
@@ -111,18 +115,21 @@ class DigitReader:
             self.fusion = FusionSettings() if fusion is None else load_settings(fusion, len(specs))
         chosen = range(len(specs)) if self.fusion is None or self.fusion.members is None else self.fusion.members
         loaded = {}
-        self.members = [self._load(*specs[i], device, None if self.fusion else score_thr, workers, loaded)
-                        for i in chosen]
+        alone = self.fusion is None  # the thresholds given are the one model's, else the fused boxes'
+        self.members = [self._load(*specs[i], device, *((score_thr, number_thr) if alone else (None, None)), workers,
+                                   loaded) for i in chosen]
         self.model, self.detect = self.members[0].model, self.members[0].detect
-        if self.fusion is None:
+        if alone:
             self.reading = self.members[0].reading
-        elif score_thr is not None:
-            self.reading = self.fusion.reading(self.members).with_threshold(score_thr, 'score_thr')
         else:
             self.reading = self.fusion.reading(self.members)
+            if score_thr is not None:
+                self.reading = self.reading.with_threshold(score_thr, 'score_thr')
+            if number_thr is not None:
+                self.reading = self.reading.with_number_thr(number_thr)
 
     @staticmethod
-    def _load(cfg, checkpoint, device, score_thr, workers, loaded: dict) -> ReaderMember:
+    def _load(cfg, checkpoint, device, score_thr, number_thr, workers, loaded: dict) -> ReaderMember:
         """A member (its ``Config``); its model is the one already ``loaded`` for the same checkpoint and model
         settings."""
         import json
@@ -137,7 +144,7 @@ class DigitReader:
             if next(model.parameters()).device.type == 'cpu':  # the reader's own model: it only reads
                 optimize_for_cpu(model)
             loaded[key] = model
-        reading = ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr')
+        reading = ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr', number_thr=number_thr)
         return ReaderMember(loaded[key], cfg, checkpoint, reading, workers)
 
     def describe(self) -> str:

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from .coco_io import DataError, load_coco, read_image, write_coco
-from .synth.generate import remove_stale_temp
+from .coco_io import DataError, load_coco, read_image
+from .derived_set import write_derived_set
 
 #: The widest canvas, in photo sides: beyond it the number is a speck, and a large photo's canvas (kept in float32
 #: while it is blended) no longer fits in memory.
@@ -56,50 +54,26 @@ def widen_scene(image: np.ndarray, factor: float, rng: np.random.Generator) -> t
 def write_wider_scene_set(ann_file, img_dir, out_dir, factor: float, seed: int = 0, overwrite: bool = False) -> dict:
     """Every image of ``ann_file`` (a COCO json of ``img_dir``'s photos) with a wider scene (:func:`widen_scene`)
     as ``out_dir/images/`` (PNG, the same file names' stems) and ``out_dir/ann.json`` (the boxes moved with the
-    photo, the sizes the canvas'). Returns the written COCO dict.
-
-    All or nothing, so that ``images/`` always matches ``ann.json``: the set is written into a hidden folder beside
-    ``images/`` and swapped in at the end; a photo that cannot be read (or Ctrl-C) leaves the old set as it was.
-    ``overwrite`` replaces an existing set (``ann.json`` and the whole ``images/``); without it an ``ann.json``, or
-    an ``images/`` with none beside it (not a set written here), is refused."""
+    photo, the sizes the canvas'), all or nothing (:func:`~.derived_set.write_derived_set`: ``overwrite`` replaces
+    an existing set). Returns the written COCO dict."""
     check_factor(factor)
     data = load_coco(ann_file)
-    out_dir, img_dir = Path(out_dir), Path(img_dir)
-    out_json, out_images = out_dir / 'ann.json', out_dir / 'images'
-    if out_json.exists() and not overwrite:
-        raise FileExistsError(f'{out_json} exists; refusing to overwrite (use --force)')
-    if out_images.exists() and not overwrite:
-        raise FileExistsError(f'{out_images} exists without an ann.json beside it; refusing to replace it '
-                              '(use --force)')
-    if out_images.resolve() in (img_dir.resolve(), *img_dir.resolve().parents):
-        raise DataError(f'{img_dir}: its photos would be replaced by their wider set ({out_images} holds them)')
-    new = copy.deepcopy(data)
     names = {}  # output name -> input name, checked before anything is written: a.jpg and a.png both -> a.png
-    for info in new['images']:
+    for info in data['images']:
         name = str(Path(info['file_name']).with_suffix('.png'))
         if name in names:
             raise DataError(f'{ann_file}: {names[name]} and {info["file_name"]} would both be written as {name}')
         names[name] = info['file_name']
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp(out_images)  # a killed run's hidden folders
-    staging = out_dir / f'.images.tmp-{os.getpid()}'
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        shift = _write_wider_images(new['images'], list(names), img_dir, staging / 'images', factor, seed)
+
+    def make(data: dict, img_dir: Path, images_out: Path) -> dict:
+        new = copy.deepcopy(data)
+        shift = _write_wider_images(new['images'], list(names), img_dir, images_out, factor, seed)
         for a in new['annotations']:
             dx, dy = shift[a['image_id']]
             a['bbox'] = [a['bbox'][0] + dx, a['bbox'][1] + dy, a['bbox'][2], a['bbox'][3]]
             a.pop('segmentation', None)  # it would stay where the photo was
-        write_coco(staging / 'ann.json', new)  # validated before the old set is touched
-        old = out_dir / f'.images.old-{os.getpid()}'
-        if out_images.exists():
-            out_images.rename(old)
-        (staging / 'images').rename(out_images)
-        os.replace(staging / 'ann.json', out_json)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return new
+        return new
+    return write_derived_set(data, img_dir, out_dir, make, 'their wider set', overwrite)
 
 
 def _write_wider_images(infos: list, names: list, img_dir: Path, out_images: Path, factor: float, seed: int) -> dict:

@@ -48,6 +48,7 @@ VIEW_COST, TAIL_COST, SPARE_MINUTES = 1.3, 1.0, 0.3
 
 _run = partial(run_tool, cwd=ROOT)
 CALIBRATION_SEED = 7  # of the renders A's threshold is chosen on: another seed than the data stage's (0)
+NUMBER_FREE_SEED, NUMBER_FREE_RENDERS = 11, 200  # the renders without a number every member reads (number_free)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,7 +221,8 @@ def calibrate(work: Path, data: Path, trained: dict, name: str, images: int = 0,
     from mmdigit.engine import load_config
     from mmdigit.recognition import ReadingSettings
     reading = ReadingSettings.resolve(load_config(trained['config']), trained['checkpoint'])
-    return dict(score_thr=reading.score_thr, source=reading.source, images=images or 'validation')
+    return dict(score_thr=reading.score_thr, number_thr=reading.number_thr, source=reading.source,
+                images=images or 'validation')
 
 
 def reading_of(config) -> str:
@@ -303,10 +305,11 @@ def real_wider(work: Path, wider: dict, tests: dict, ens: dict | None) -> dict:
 
 
 def run_test(work: Path, data: Path, trained: dict, name: str, real: tuple | None = None,
-             wider: tuple | None = None) -> dict:
+             wider: tuple | None = None, number_free: dict | None = None) -> dict:
     """A trained model (``trained['config']``, else the CPU config) on the test and validation splits, the
-    labelled ``real`` photos and the same photos framed ``wider`` (each a COCO json and its image folder) when
-    given: one tools/test.py process (``--also-read``), one start-up for the four sets."""
+    labelled ``real`` photos, the same photos framed ``wider`` (each a COCO json and its image folder) and the
+    ``number_free`` sets (``{name: (COCO json, image folder)}``: :func:`number_free_sets`) when given: one
+    tools/test.py process (``--also-read``), one start-up for them all."""
     config = trained.get('config', CONFIG)
     pred, pred_valid, pred_real, pred_wider = (work / name / d for d in ('pred', 'pred_valid', 'pred_real',
                                                                          'pred_real_wider'))
@@ -316,6 +319,8 @@ def run_test(work: Path, data: Path, trained: dict, name: str, real: tuple | Non
         also.append(('--also-read', real[1], real[0], pred_real))
     if wider is not None:
         also.append(('--also-read', wider[1], wider[0], pred_wider))
+    free = {k: work / name / f'pred_{k}' for k in (number_free or {})}
+    also += [('--also-read', number_free[k][1], number_free[k][0], d) for k, d in free.items()]
     _run([PY, ROOT / 'tools' / 'test.py', config, trained['checkpoint'], '--pred-dir', pred, '--work-dir',
          work / name / 'test', '--data-root', data, *(a for flag in also for a in flag)], work / name / 'test.log')
     from mmdigit.engine import load_config
@@ -324,7 +329,53 @@ def run_test(work: Path, data: Path, trained: dict, name: str, real: tuple | Non
     return dict(scores(read_metrics(pred), pred), pred_dir_valid=str(pred_valid),
                 val_calibrated_acc=calibration and calibration.accuracy,
                 **({'real': scores(read_metrics(pred_real), pred_real)} if real is not None else {}),
-                **({'real_wider': scores(read_metrics(pred_wider), pred_wider)} if wider is not None else {}))
+                **({'real_wider': scores(read_metrics(pred_wider), pred_wider)} if wider is not None else {}),
+                **({'number_free': {k: numbers_read(d) for k, d in free.items()}} if free else {}))
+
+
+def numbers_read(pred_dir: Path) -> dict:
+    """How many images of a set without a number a tools/test.py run read a number in (its ``metrics.json``)."""
+    m = read_metrics(pred_dir)
+    return dict(pred_dir=str(pred_dir), images=int(m['pred/images']), read=int(m['pred/read']))
+
+
+def number_free_sets(work: Path, real: tuple | None, geometry: str = 'mix') -> dict:
+    """Photos without a number, for every member's test stage to read: ``NUMBER_FREE_RENDERS`` renders of the
+    generator's scenes with no number (``<work>/number_free/renders``; its digit-like distractors) and, with labelled
+    ``real`` photos, the real scenery beside their numbers (``<work>/number_free/real_strips``,
+    :mod:`mmdigit.datasets.number_free`). Why: every other set holds a number in each image, so nothing measured the
+    numbers read where there is none (2026-12-06: the 13:40 demo's A read one in 119 of 200 such renders)."""
+    from mmdigit.datasets.number_free import write_number_free_set
+    out = work / 'number_free'
+    _run([PY, ROOT / 'tools' / 'dataset_converters' / 'make_synthetic.py', '--out', out / 'renders', '--train', 0,
+          '--valid', 0, '--test', NUMBER_FREE_RENDERS, '--empty-frac', 1.0, '--seed', NUMBER_FREE_SEED,
+          '--geometry', geometry, '--force'], work / 'number_free.log')
+    sets = {'renders': (str(out / 'renders' / 'test.json'), str(out / 'renders' / 'test'))}
+    if real is not None:
+        try:
+            write_number_free_set(real[0], real[1], out / 'real_strips', overwrite=True)
+        except (OSError, ValueError) as e:  # a photo that cannot be read: one line, the stages done kept
+            raise SystemExit(f'[demo] failed: number_free: {e}') from None
+        sets['real_strips'] = (str(out / 'real_strips' / 'ann.json'), str(out / 'real_strips' / 'images'))
+    return dict(sets=sets)
+
+
+def no_number(work: Path, number_free: dict, tests: dict, ens: dict | None) -> dict:
+    """Model A and the ensemble (the settings chosen on the validation split; none without ``ens``) on the photos
+    without a number (:func:`number_free_sets`), which every member's test stage read: how many of each set's
+    images they read a number in (``{'sets': {set: {'images', 'model_a', 'ensemble'}}}``)."""
+    from mmdigit.ensemble import table_row
+    out = {}
+    for k, (ann, _) in number_free['sets'].items():
+        members = {name: t['number_free'][k] for name, t in tests.items()}
+        row = dict(images=members['model_a']['images'], model_a=members['model_a']['read'])
+        if ens is not None:
+            rows = fuse_with_settings([m['pred_dir'] for m in members.values()], ann, ens['settings_file'],
+                                      work / 'ensemble' / k, work / f'ensemble_{k}.log')
+            right = table_row(rows, 'fused' if ens['numbers'] == 'fused' else 'vote')['accuracy']
+            row['ensemble'] = int(round((1 - right) * row['images']))  # every truth is -1: wrong = read a number
+        out[k] = row
+    return dict(sets=out)
 
 
 def speed(trained: dict, data: Path, reader_spec=None, n: int = SPEED_IMAGES) -> dict:
@@ -455,11 +506,15 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     # each member's test stage reads the real photos too, as they are and framed wider (one process); other photos
     # redo it, none reuses it; so does another reading (its config's test settings and pipeline)
 
+    # photos without a number: renders of scenes with none and real scenery beside the real photos' numbers
+    free = stages.run('number_free', lambda: number_free_sets(work, real, s.geometry),
+                      inputs=dict(photos=str(real) if real else None, renders=NUMBER_FREE_RENDERS))['sets']
+    test = partial(run_test, work, data, real=real, wider=wider, number_free=free)
+
     def tests_of(member: dict) -> dict:
         return dict(real=str(real) if real else None, wider=str(wider) if wider else None,
-                    reading=reading_of(member.get('config', CONFIG)))
-    ta = stages.run('test_a', lambda: run_test(work, data, a, 'model_a', real, wider=wider), inputs=tests_of(a),
-                    after=of_a)
+                    reading=reading_of(member.get('config', CONFIG)), number_free=sorted(free))
+    ta = stages.run('test_a', lambda: test(a, 'model_a'), inputs=tests_of(a), after=of_a)
     spent = sum(stages.done.get(k, {}).get('seconds', 0)
                 for k in ('data', 'step_time', 'train_a', 'train_crop', 'calibrate_a', 'test_a')) / 60
     test_a_min = ta.get('seconds', 0) / 60
@@ -472,19 +527,16 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
         config = VIEW_CONFIGS[v] if crop is None else reading_config(work, VIEW_CONFIGS[v], crop['work_dir'],
                                                                       f'model_a_{v}', soft_nms=False)
         views[f'model_a_{v}'] = view = dict(checkpoint=a['checkpoint'], config=str(config))
-        tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: run_test(
-            work, data, m, f'model_a_{v}', real, wider=wider), inputs=tests_of(view), after=of_a)
+        tv[f'model_a_{v}'] = stages.run(f'test_a_{v}', lambda m=view, v=v: test(m, f'model_a_{v}'),
+                                        inputs=tests_of(view), after=of_a)
     # the snapshot and model B (the CPU config too) read as A does: with its crop classifier when it has one
     reads_as_a = {'config': a['config']} if crop else {}
     snap = dict(checkpoint=a['snapshot'], **reads_as_a) if s.snapshot_member and a.get('snapshot') else None
-    ts = snap and stages.run('test_s', lambda: run_test(work, data, snap, 'model_a_snapshot', real, wider=wider),
-                             inputs=tests_of(snap),
-                             after=of_a)
+    ts = snap and stages.run('test_s', lambda: test(snap, 'model_a_snapshot'), inputs=tests_of(snap), after=of_a)
     b = s.minutes_b > 0 and stages.run('train_b', lambda: train(
         work, data, 'model_b', s.minutes_b, seed=s.seed_b, sec_per_iter=sec, vals=s.validations_b), **keyed_by_geometry)
     b = b and dict(b, **reads_as_a)
-    tb = b and stages.run('test_b', lambda: run_test(work, data, b, 'model_b', real, wider=wider), inputs=tests_of(b),
-                          after=('train_b', *of_a[1:]))
+    tb = b and stages.run('test_b', lambda: test(b, 'model_b'), inputs=tests_of(b), after=('train_b', *of_a[1:]))
     members = {k: m for k, m in (('model_a', a), *views.items(), ('model_a_snapshot', snap), ('model_b', b)) if m}
     tested = {k: t for k, t in (('model_a', ta), *tv.items(), ('model_a_snapshot', ts), ('model_b', tb)) if t}
     stage_of = {'model_a': 'test_a', **{f'model_a_{v}': f'test_a_{v}' for v in fit}, 'model_a_snapshot': 'test_s',
@@ -504,6 +556,9 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     rw = None if wide is None else stages.run('real_wider', lambda: real_wider(work, wide, tested, ens),
                                               inputs=dict(members=list(members), photos=str(wider)),
                                               after=(*test_stages, 'ensemble', 'wider_photos'))
+    nn = stages.run('no_number', lambda: no_number(work, dict(sets=free), tested, ens),
+                    inputs=dict(members=list(members), sets=sorted(free)),
+                    after=(*test_stages, 'ensemble', 'number_free'))
     reader = demo_spec({k: members[k] for k in tested}, ens, CONFIG)
     spd = stages.run('speed', lambda: speed(a, data, reader),  # the reader reads with the members chosen
                      inputs=dict(members=list(tested), chosen=ens and ens.get('members')),
@@ -511,6 +566,6 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     stages.run('pictures', lambda: pictures(work, data, {**a, **ta}, b and {**b, **tb}, real, rl and rl['model_a']),
                after=(*test_stages, 'real'))
     summary = write_summary(work, stages.this_run, ta, tb or None, ens, spd, rl, ts, tv, reader=reader, root=ROOT,
-                            wide=rw, finetune=finetune)
+                            wide=rw, finetune=finetune, no_number=nn)
     say(f'done in {(time.time() - t_start) / 60:.1f} min this run; everything is in {work}')
     return summary

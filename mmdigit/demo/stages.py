@@ -64,8 +64,9 @@ class Stages:
     # calibrate_a 2: the decoder leaves out a 1 much taller than the number's other digits (NumberDecoder.tall_one,
     # 2026-12-05): A's threshold is chosen again, and every stage made from it follows; 3: chosen on 3,000 renders of
     # their own instead of the validation split (pipeline.calibrate, 2026-12-05); 4: A reads each photo as it is again
-    # (2026-12-06): its threshold is chosen for that reading
-    FORMATS = {'ensemble': 10, 'real': 10, 'speed': 3, 'pictures': 2, 'train_a': 3, 'calibrate_a': 4}
+    # (2026-12-06): its threshold is chosen for that reading; 5: a number needs a digit as sure as the number_thr chosen
+    # with the threshold (NumberDecoder.number_thr, 2026-12-06)
+    FORMATS = {'ensemble': 10, 'real': 10, 'speed': 3, 'pictures': 2, 'train_a': 3, 'calibrate_a': 5}
     # every test stage (test_a, test_a_<view>, test_s, test_b): 2 = read on the reading canvas (2026-12-01), so a
     # demo from before it reports what the model reads now, not what it read then; 3 = model A reads each photo
     # contrast-stretched (2026-12-04); 4 = A reads with soft-NMS in its R-CNN and each test stage records its reading

@@ -16,8 +16,9 @@ from mmdigit.ensemble import table_row
 def scores(metrics: dict, pred_dir: Path) -> dict:
     """The demo's numbers from a tools/test.py metrics file (and the threshold its pred.csv was read at)."""
     from mmdigit.recognition import ReadingSettings
+    reading = ReadingSettings.from_pred_info(pred_dir)
     return dict(pred_dir=str(pred_dir), bbox_mAP=metrics['coco/bbox_mAP'], bbox_mAP_50=metrics['coco/bbox_mAP_50'],
-                seq_acc=metrics['digit/accuracy'], seq_acc_thr=ReadingSettings.from_pred_info(pred_dir).score_thr,
+                seq_acc=metrics['digit/accuracy'], seq_acc_thr=reading.score_thr, number_thr=reading.number_thr,
                 seq_acc_best_thr_on_set=metrics['digit/best_accuracy'],
                 digit_precision=metrics['digit/digit_precision'], digit_recall=metrics['digit/digit_recall'],
                 per_length={k.split('/')[1]: v for k, v in metrics.items() if 'accuracy_len' in k})
@@ -25,7 +26,8 @@ def scores(metrics: dict, pred_dir: Path) -> dict:
 
 def _member(t: dict, **extra) -> dict:
     return dict(bbox_mAP=t['bbox_mAP'], bbox_mAP_50=t['bbox_mAP_50'], seq_acc=t['seq_acc'],
-                seq_acc_thr=t['seq_acc_thr'], per_length=t['per_length'], **extra)
+                seq_acc_thr=t['seq_acc_thr'], per_length=t['per_length'],
+                **({'number_thr': t['number_thr']} if t.get('number_thr') else {}), **extra)
 
 
 # a member's scores on a set of labelled photos, as summary.json keeps them
@@ -51,14 +53,15 @@ def _wider(wide: dict, ens: dict | None) -> dict:
 
 
 def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reader=None, root=None,
-                  wide=None, finetune=None) -> dict:
+                  wide=None, finetune=None, no_number=None) -> dict:
     """``tb`` (model B) and ``ts`` (A's snapshot) are None when that member did not run, ``ens`` when there was
     no ensemble; ``tv``: A's test-time views (``{'model_a_inverted': test result, ...}``; None or empty: none);
     ``ens['members']`` names the members the ensemble fused (chosen on validation). ``reader``: the
     :class:`~mmdigit.demo.reader_spec.ReaderSpec` that reads photos as the demo's ensemble did (kept as ``reader``
     and printed as a command, paths relative to ``root``). ``wide``: the real photos framed wider
     (:func:`mmdigit.demo.pipeline.real_wider`'s result; None: not read). ``finetune``: the
-    :class:`~mmdigit.demo.reader_spec.FinetuneSpec` of model A (kept as ``finetune`` and printed as two commands)."""
+    :class:`~mmdigit.demo.reader_spec.FinetuneSpec` of model A (kept as ``finetune`` and printed as two commands).
+    ``no_number``: the numbers read in photos without one (:func:`mmdigit.demo.pipeline.no_number`'s result)."""
     minutes = {k: round(v['seconds'] / 60, 2) for k, v in done.items()}
     models = {
         'model_a': _member(ta, train_minutes=minutes['train_a'], infer_images_per_s=spd['infer_images_per_s']),
@@ -91,7 +94,7 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
                    real=rl and dict(ann_file=rl['ann_file'], images=rl['images'], box_ratios_a=rl['box_ratios_a'],
                                     **({'labelled_boxes_a': rl['labelled_boxes_a']} if rl.get('labelled_boxes_a')
                                        else {})),
-                   real_wider=wide and _wider(wide, ens),
+                   real_wider=wide and _wider(wide, ens), no_number=no_number and no_number['sets'],
                    machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'),
                    reader=reader and dataclasses.asdict(reader), finetune=finetune and dataclasses.asdict(finetune))
     (work / 'summary.json').write_text(json.dumps(summary, indent=2))
@@ -136,6 +139,13 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
               + (f', the ensemble {w["ensemble"]["seq_acc"]:.3f} / {w["ensemble"]["bbox_mAP"]:.3f}'
                  + (f' (as they are: {re["seq_acc"]:.3f} / {re["bbox_mAP"]:.3f})' if re else '')
                  if w.get('ensemble') else ''))
+    if no_number:  # photos without a number: each one read as a number is a false one
+        where = {'renders': 'renders of scenes without one', 'real_strips': 'strips of real scenery beside real '
+                 'photos\' numbers'}
+        print('photos without a number read as a number: ' + '; '.join(
+            f'{where.get(k, k)}: model A {r["model_a"]} of {r["images"]}'
+            + (f', the ensemble {r["ensemble"]}' if 'ensemble' in r else '') for k, r in no_number['sets'].items())
+            + (f' (A: a number needs a digit >= {ta["number_thr"]})' if ta.get('number_thr') else ''))
     reader_speed = (f'; the demo\'s reader ({spd["reader_members"]} members): {spd["reader_images_per_s"]} images/s'
                     if 'reader_images_per_s' in spd else '')
     print(f'inference (model A): {spd["infer_images_per_s"]} images/s on {os.cpu_count()} cores, batch 16'

@@ -71,7 +71,7 @@ def _network(cfg) -> str:
     return json.dumps(model, sort_keys=True, default=str)
 
 
-def _reading_pass(cfg, checkpoint: str, score_thr) -> dict:
+def _reading_pass(cfg, checkpoint: str, score_thr, number_thr=None) -> dict:
     """How one member reads a photo, for the numpy side: its pixel transforms, resize, zoomed-in pass and
     reading settings."""
     from mmdigit.models.zoom_in_faster_rcnn import ZOOM_DEFAULTS
@@ -81,11 +81,11 @@ def _reading_pass(cfg, checkpoint: str, score_thr) -> dict:
         config=str(cfg.filename), pixel=_pixel_steps(cfg), resize=_test_resize(cfg),
         zoom=None if not zoom else dict(score_thr=float(zoom['score_thr']), margin=list(zoom['margin']),
                                         scale=list(zoom['resize']['scale'])),
-        reading=ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr').to_dict())
+        reading=ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr', number_thr=number_thr).to_dict())
 
 
 def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fusion=None,
-                score_thr: float | None = None) -> dict:
+                score_thr: float | None = None, number_thr: float | None = None) -> dict:
     """Write ``out`` (.onnx) for ``config`` + ``checkpoint``; returns the metadata stored in it.
 
     ``views``: more configs read by the same checkpoint (test-time views: the file holds one network, so a view
@@ -93,7 +93,7 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
     ``DigitReader(config, checkpoint, members=views, fusion=fusion)`` does: ``fusion`` is a
     :class:`mmdigit.ensemble.FusionSettings` or a ``fusion_settings.json`` (default WBF, IoU 0.55, equal
     weights), and only the members it chooses are stored. ``score_thr``: the threshold the file reads at (of
-    the fused boxes with views), else the calibrated one, as ``DigitReader``."""
+    the fused boxes with views), else the calibrated one, as ``DigitReader``; ``number_thr`` likewise."""
     import onnx
     import torch
 
@@ -133,7 +133,8 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
         settings = FusionSettings() if fusion is None else load_settings(fusion, len(cfgs))
     reader = DigitReader(cfg, checkpoint)  # its model; the file's reading settings come from _reading_pass
     pre = reader.model.data_preprocessor
-    first = _reading_pass(cfg, checkpoint, score_thr if settings is None else None)
+    alone = settings is None  # the thresholds given are the one model's, else the fused boxes'
+    first = _reading_pass(cfg, checkpoint, *((score_thr, number_thr) if alone else (None, None)))
     meta = dict(
         resize=first['resize'], pixel=first['pixel'],
         mean=pre.mean.flatten().tolist(), std=pre.std.flatten().tolist(), bgr_to_rgb=bool(pre._channel_conversion),
@@ -149,7 +150,8 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
         meta['fusion'] = settings.to_dict()
         reading = fused_reading([SimpleNamespace(reading=r) for r in fused], settings.weights, settings.score_thr,
                                 'fusion settings')  # as DigitReader reads fused boxes
-        meta['reading'] = (reading if score_thr is None else reading.with_threshold(score_thr, 'score_thr')).to_dict()
+        reading = reading if score_thr is None else reading.with_threshold(score_thr, 'score_thr')
+        meta['reading'] = (reading if number_thr is None else reading.with_number_thr(number_thr)).to_dict()
     wrapper = OnnxTwoStage(reader.model).eval()
     example = np.random.default_rng(0).integers(0, 255, (47, 104, 3), dtype=np.uint8)
     img, img_hw, _ = prepare(example, meta)

@@ -1,4 +1,5 @@
-"""``DigitCalibrationHook``: after each validation, store the best Task-2 threshold in the work dir.
+"""``DigitCalibrationHook``: after each validation, store the best Task-2 threshold in the work dir (with the
+``number_thr`` the metric chose there).
 
 The threshold is calibrated on the validation split only (never on test), and written next to the
 checkpoints as ``digit_calibration.json`` (``digit_calibration_reclassify.json`` for a model validating with a
@@ -31,14 +32,15 @@ class DigitCalibrationHook(Hook):
         key = f'{self.prefix}/best_thr'
         if not metrics or key not in metrics:
             return
+        number_thr = metrics.get(f'{self.prefix}/best_number_thr')
         calibration = Calibration(
-            self._metric_reading(runner).with_threshold(metrics[key], 'validation'),
+            self._metric_reading(runner).with_thresholds(metrics[key], number_thr, 'validation'),
             accuracy=float(metrics[f'{self.prefix}/best_accuracy']),
             configured_accuracy=float(metrics.get(f'{self.prefix}/accuracy', float('nan'))),
             epoch=runner.epoch, iter=runner.iter, reclassify=reclassify_of(runner.cfg))
         path = calibration.write(runner.work_dir)
-        runner.logger.info(f'Task-2 threshold {metrics[key]} (val accuracy {calibration.accuracy:.4f}) stored '
-                           f'in {path}')
+        runner.logger.info(f'Task-2 {calibration.reading.describe()} (val accuracy {calibration.accuracy:.4f}) '
+                           f'stored in {path}')
 
     def _metric_reading(self, runner) -> ReadingSettings:
         """The settings of the metric that made ``best_thr`` (its decoder is what the threshold was chosen for);

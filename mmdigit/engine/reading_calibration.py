@@ -30,7 +30,7 @@ def calibrate_reading(cfg, checkpoint, img_dir=None, ann_file=None) -> tuple[Cal
         raise ValueError(f'{cfg.filename}: no {METRIC} in val_evaluator: no Task-2 threshold to calibrate')
     before = ReadingSettings.resolve(cfg, checkpoint)
     cfg.test_dataloader = copy.deepcopy(cfg.val_dataloader)
-    cfg.test_evaluator = [dict(metrics[0], score_thr=before.score_thr)]
+    cfg.test_evaluator = [dict(metrics[0], score_thr=before.score_thr, number_thr=before.number_thr)]
     if img_dir is not None:
         point_test_split_at(cfg, img_dir, ann_file)
     cfg.load_from = str(checkpoint)
@@ -40,7 +40,8 @@ def calibrate_reading(cfg, checkpoint, img_dir=None, ann_file=None) -> tuple[Cal
     scores = build_runner(cfg).test()
     # where the threshold was chosen: the validation split, or the labelled folder's COCO json
     chosen_on = 'validation' if img_dir is None else str(ann_file)
-    reading = ReadingSettings.from_config(cfg).with_threshold(scores[f'{prefix}/best_thr'], chosen_on)
+    reading = ReadingSettings.from_config(cfg).with_thresholds(
+        scores[f'{prefix}/best_thr'], scores.get(f'{prefix}/best_number_thr'), chosen_on)
     calibration = Calibration(reading, accuracy=float(scores[f'{prefix}/best_accuracy']),
                               configured_accuracy=float(scores[f'{prefix}/accuracy']), iter=_iteration(checkpoint),
                               reclassify=reclassify_of(cfg))

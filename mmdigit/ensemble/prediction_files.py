@@ -144,15 +144,17 @@ def fuse_detections(per_image: list[list[ImageDetections]], sizes: list, **fuse_
 
 
 def fused_reading(models: list, weights=None, score_thr: float | None = None,
-                  source: str = '--score-thr') -> ReadingSettings:
+                  source: str = '--score-thr', number_thr: float | None = None) -> ReadingSettings:
     """How fused boxes are read: at ``score_thr`` (given by ``source``), else at the weighted mean of the models'
-    thresholds (WBF 'avg' scores are weighted means of the models' scores), with :data:`FUSED_DECODER`.
+    thresholds (WBF 'avg' scores are weighted means of the models' scores), with :data:`FUSED_DECODER` and
+    ``number_thr`` (None: none; the members' are chosen for their own scores).
     ``models``: anything with a ``reading`` (:class:`ModelPredictions`, ``DigitReader``'s members)."""
     if score_thr is not None:
-        return ReadingSettings(replace(FUSED_DECODER, score_thr=score_thr), source)
+        return ReadingSettings(replace(FUSED_DECODER, score_thr=score_thr), source).with_number_thr(number_thr)
     w = np.ones(len(models)) if weights is None else np.asarray(weights, dtype=float)
     thr = float(sum(wk * m.reading.score_thr for wk, m in zip(w, models)) / w.sum())
-    return ReadingSettings(replace(FUSED_DECODER, score_thr=thr), 'weighted mean of the models\' thresholds')
+    return ReadingSettings(replace(FUSED_DECODER, score_thr=thr),
+                           'weighted mean of the models\' thresholds').with_number_thr(number_thr)
 
 
 def vote_numbers(models: list[ModelPredictions], image_ids: list[int], weights=None) -> dict:

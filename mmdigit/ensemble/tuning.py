@@ -85,6 +85,7 @@ class FusionSettings(BoxFusion):
 
     numbers: str = 'fused'  # 'fused': decode the fused boxes at score_thr; 'vote': the members' number vote
     score_thr: float | None = None  # None: the weighted mean of the members' thresholds
+    number_thr: float | None = None  # the fused boxes' NumberDecoder.number_thr (None: none)
     members: tuple | None = None  # indices of the inputs fused (weights follow them); None = every input
     detection: BoxFusion | None = None  # pred.json's boxes (same members); None: the boxes the number is read from
 
@@ -119,6 +120,7 @@ class FusionSettings(BoxFusion):
         return (*super()._problems(),
                 (s.numbers in NUMBER_SOURCES, f'numbers {s.numbers!r} is not fused or vote'),
                 (s.score_thr is None or 0 <= s.score_thr <= 1, f'score_thr {s.score_thr} is not in [0, 1]'),
+                (s.number_thr is None or 0 <= s.number_thr <= 1, f'number_thr {s.number_thr} is not in [0, 1]'),
                 (s.members is None or len(s.members) >= 1 and min(s.members) >= 0
                  and len(set(s.members)) == len(s.members), f'members {s.members} must be distinct input indices'),
                 *((s.members is None or w is None or len(w) == len(s.members),
@@ -151,7 +153,7 @@ class FusionSettings(BoxFusion):
     def reading(self, models: list[ModelPredictions]) -> ReadingSettings:
         """How the fused boxes of the chosen ``models`` are read (:func:`mmdigit.ensemble.fused_reading` with
         these settings)."""
-        return fused_reading(models, self.weights, self.score_thr, 'fusion settings')
+        return fused_reading(models, self.weights, self.score_thr, 'fusion settings', self.number_thr)
 
 
 @dataclass
@@ -226,7 +228,7 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
     ``numbers`` and ``score_thr`` are the better of the fused boxes at their best threshold and the vote.
     ``members``: the subsets :func:`backward_elimination` scores at the default grid's first point, then the
     default grid on the ``finalists`` best of them (an explicit ``grid`` is tried as it is)."""
-    from mmdigit.evaluation import ThresholdSweep, detections_map, number_scores
+    from mmdigit.evaluation import ThresholdSweep, choose_number_thr_of_detections, detections_map, number_scores
     gt = images.gt
     if gt is None:
         raise PredictionFileError(f'{images.source}: --tune needs a labelled set (a COCO json with digit boxes)')
@@ -246,13 +248,14 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
         # rounding of a threshold reads here as in the written pred.csv
         fused = as_written(fuse_models(chosen, ids, images, **s.fuse_kwargs()))
         sweep = ThresholdSweep.of_detections(FUSED_DECODER, fused, truth)
+        gate = choose_number_thr_of_detections(replace(FUSED_DECODER, score_thr=sweep.best_thr), fused, truth)
         if (s.members, s.weights) not in vote_cache:
             vote_cache[s.members, s.weights] = accuracy(vote_numbers(chosen, ids, s.weights))
         vote_acc = vote_cache[s.members, s.weights]
         mAP = detections_map(gt.ann_file, fused, ids)['bbox_mAP']
-        numbers = 'vote' if vote_acc > sweep.best_accuracy else 'fused'
-        return Trial(replace(s, numbers=numbers, score_thr=sweep.best_thr), max(vote_acc, sweep.best_accuracy),
-                     mAP, dict(fused_accuracy=sweep.best_accuracy, vote_accuracy=vote_acc))
+        numbers = 'vote' if vote_acc > gate.accuracy else 'fused'
+        return Trial(replace(s, numbers=numbers, score_thr=sweep.best_thr, number_thr=gate.number_thr),
+                     max(vote_acc, gate.accuracy), mAP, dict(fused_accuracy=gate.accuracy, vote_accuracy=vote_acc))
 
     def subset_grid(subset):
         acc = member_acc if subset is None else [member_acc[i] for i in subset]

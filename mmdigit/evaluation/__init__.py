@@ -7,11 +7,19 @@ from .offline import GroundTruth, PredictionSet, bbox_map, detections_map, load_
 from .paired import PairedComparison, compare_readings, mcnemar_exact_p, wilson_interval
 from .prediction_writer import DigitPredictionWriter
 from .sequence_scores import match_digits, score_numbers
-from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
+from .threshold_sweep import (
+    DEFAULT_THR_GRID,
+    NUMBER_THR_COST,
+    NumberThrChoice,
+    ThresholdSweep,
+    choose_number_thr,
+    choose_number_thr_of_detections,
+)
 
 __all__ = [
     'box_size_ratios',
     'DigitCropAccuracy', 'FastCocoMetric', 'DEFAULT_THR_GRID', 'DigitSequenceMetric', 'ThresholdSweep',
+    'NUMBER_THR_COST', 'NumberThrChoice', 'choose_number_thr', 'choose_number_thr_of_detections',
     'DigitPredictionWriter', 'GroundTruth', 'PredictionSet', 'bbox_map', 'detections_map', 'load_ground_truth',
     'match_digits',
     'number_scores', 'score_numbers',

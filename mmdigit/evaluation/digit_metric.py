@@ -9,23 +9,25 @@ no second, batched copy of those rules (issue 15): 13,068 images x 20 detections
 0.6 s, so 3.7x), ``NumberDecoder.read_thresholds`` sharing one suppression pass across the grid.
 
 ``compute_metrics`` reports accuracy at the configured threshold and at the best threshold of the grid
-(:class:`ThresholdSweep`; seed 004 searched it by hand), per-length accuracy, length confusion and digit-level
-precision/recall. ``DigitCalibrationHook`` stores ``best_thr`` in the work dir so the test tool,
-``DigitReader`` and the demo reuse it (:class:`mmdigit.recognition.Calibration`).
+(:class:`ThresholdSweep`; seed 004 searched it by hand) with the ``number_thr`` chosen there
+(:func:`choose_number_thr`), per-length accuracy, length confusion and digit-level precision/recall.
+``DigitCalibrationHook`` stores ``best_thr`` and ``best_number_thr`` in the work dir so the test tool,
+``DigitReader`` and the demo reuse them (:class:`mmdigit.recognition.Calibration`).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
-from mmdigit.recognition import ImageDetections, NumberDecoder, ReadingSettings, as_written
+from mmdigit.recognition import NO_NUMBER, ImageDetections, NumberDecoder, ReadingSettings, as_written
 
 from .sequence_scores import match_digits, score_numbers
-from .threshold_sweep import DEFAULT_THR_GRID, ThresholdSweep
+from .threshold_sweep import DEFAULT_THR_GRID, NUMBER_THR_COST, ThresholdSweep, choose_number_thr
 
 
 def _numpy(x):
@@ -38,22 +40,28 @@ class DigitSequenceMetric(BaseMetric):
 
     Args:
         thr_grid: thresholds swept in the same pass; the best one (:class:`ThresholdSweep`) is ``best_thr``.
+        number_thr_cost: the accuracy the ``number_thr`` chosen at ``best_thr`` (``best_number_thr``, 0.0 for
+            none) may cost the set (:func:`choose_number_thr`); None: none is chosen.
         match_iou: IoU for digit-level precision/recall.
         **decoder: the :class:`NumberDecoder` settings: ``score_thr`` (the configured Task-2 threshold),
-            ``dedup_iou`` (``None``: the seeds' plain x-sort), ``dedup_containment``, ``line_gap``.
+            ``number_thr``, ``dedup_iou`` (``None``: the seeds' plain x-sort), ``dedup_containment``,
+            ``line_gap``, ``tall_one``.
     """
 
     default_prefix = 'digit'
 
     def __init__(self, thr_grid: Sequence[float] = DEFAULT_THR_GRID, match_iou: float = 0.5,
-                 collect_device: str = 'cpu', prefix: str | None = None, **decoder):
+                 number_thr_cost: float | None = NUMBER_THR_COST, collect_device: str = 'cpu',
+                 prefix: str | None = None, **decoder):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.reading = ReadingSettings(NumberDecoder(**decoder), 'config')
         self.thr_grid = tuple(float(t) for t in thr_grid)
+        self.number_thr_cost = number_thr_cost
         self.match_iou = match_iou
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         decoder = self.reading.decoder
+        sweeping = replace(decoder, number_thr=None)  # every number and its best digit's score: gated later
         thresholds = (decoder.score_thr, *self.thr_grid)
         for sample in data_samples:
             pred = sample['pred_instances']
@@ -67,22 +75,35 @@ class DigitSequenceMetric(BaseMetric):
             # mmdet's test pipelines load annotations after Resize, so gt boxes are in original pixels,
             # like the (rescaled) predictions
             gt_bboxes, gt_labels = _numpy(gt['bboxes']), _numpy(gt['labels'])
-            readings = decoder.read_thresholds(bboxes, scores, labels, thresholds)
-            read = readings[0][1]  # the boxes read at the configured threshold
+            readings = sweeping.read_thresholds(bboxes, scores, labels, thresholds)
+            read = readings[0][1]  # the boxes read at the configured threshold (and number_thr)
+            if not decoder.confident(scores[read]):
+                read = read[:0]
             self.results.append(dict(
-                img_id=sample.get('img_id'), numbers=[number for number, _ in readings],
+                img_id=sample.get('img_id'), number=readings[0][0] if len(read) else NO_NUMBER,
+                numbers=[number for number, _ in readings[1:]],
+                tops=[float(scores[idx].max(initial=0.0)) for _, idx in readings[1:]],
                 gt=decoder.ground_truth(gt_bboxes, gt_labels), n_read=len(read),
                 n_gt=len(gt_labels), tp=match_digits(bboxes[read], labels[read], gt_bboxes, gt_labels,
                                                      self.match_iou)))
 
     def compute_metrics(self, results: list) -> dict:
         gt = [r['gt'] for r in results]
-        metrics = score_numbers(gt, [r['numbers'][0] for r in results])
+        metrics = score_numbers(gt, [r['number'] for r in results])
         if self.thr_grid:
-            sweep = ThresholdSweep.score(gt, [r['numbers'][1:] for r in results], self.thr_grid)
+            sweep = ThresholdSweep.score(gt, [r['numbers'] for r in results], self.thr_grid)
+            logger = MMLogger.get_current_instance()
+            logger.info(sweep.log_line())
             metrics['best_thr'] = sweep.best_thr
             metrics['best_accuracy'] = sweep.best_accuracy
-            MMLogger.get_current_instance().info(sweep.log_line())
+            metrics['best_number_thr'] = 0.0
+            if self.number_thr_cost is not None:
+                k = self.thr_grid.index(sweep.best_thr)
+                choice = choose_number_thr(gt, [r['numbers'][k] for r in results], [r['tops'][k] for r in results],
+                                           sweep.best_thr, self.number_thr_cost, self.thr_grid)
+                logger.info(choice.log_line(sweep.best_thr))
+                metrics['best_number_thr'] = choice.number_thr or 0.0
+                metrics['best_accuracy'] = choice.accuracy
         tp = sum(r['tp'] for r in results)
         metrics['digit_precision'] = tp / max(sum(r['n_read'] for r in results), 1)
         metrics['digit_recall'] = tp / max(sum(r['n_gt'] for r in results), 1)

@@ -64,5 +64,5 @@ class DigitPredictionWriter(BaseMetric):
                 f'{i}\t{why}\n' for i, why in sorted(unreadable.items())))
         MMLogger.get_current_instance().info(
             f'wrote {json_path} ({sum(len(d) for d in detections.values())} detections) and {csv_path} '
-            f'({len(image_ids)} images, Task-2 threshold {self.reading.score_thr} from {self.reading.source})')
+            f'({len(image_ids)} images, Task-2 {self.reading.describe()} from {self.reading.source})')
         return dict(images=len(image_ids), read=sum(n != NO_NUMBER for n in numbers.values()))

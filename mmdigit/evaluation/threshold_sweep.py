@@ -4,18 +4,24 @@ One sweep for the metric (its ``best_thr``, which ``DigitCalibrationHook`` store
 the ensembler (the fused boxes' best threshold on a set). Ties go to the threshold closest to 0.5, the lower
 of two equally close: on a small validation split neighbouring thresholds often read every image alike, and
 the lowest threshold of such a plateau (0.05 for a model that reads nothing right yet) is its least safe pick.
+
+Then, at that threshold, :func:`choose_number_thr` chooses how confident a number's best digit must be
+(``NumberDecoder.number_thr``): the strictest that costs the set at most ``cost`` of its accuracy. A set where
+every image holds a number can only lose by it, so the choice is a budget, not a maximum: the photos without a
+number it turns into ``'-1'`` are not in the set (README, "Photos without a number").
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mmdigit.recognition import ImageDetections, NumberDecoder
+from mmdigit.recognition import NO_NUMBER, ImageDetections, NumberDecoder
 
 DEFAULT_THR_GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
 TIE_BREAK_THR = 0.5  # of equally accurate thresholds, the one closest to this wins
+NUMBER_THR_COST = 0.005  # the accuracy a number_thr may cost the set it is chosen on: 1 image in 200
 
 
 @dataclass(frozen=True)
@@ -67,3 +73,56 @@ class ThresholdSweep:
     def log_line(self) -> str:
         return 'threshold sweep (whole-number accuracy): ' + '  '.join(
             f'{t:.2f}:{a:.4f}' for t, a in zip(self.grid, self.accuracy))
+
+
+@dataclass(frozen=True)
+class NumberThrChoice:
+    """The ``number_thr`` chosen at a threshold (None: none; every number read there is kept) and the accuracy it
+    reads the set with, beside the accuracy without it."""
+
+    number_thr: float | None
+    accuracy: float
+    accuracy_without: float
+
+    def log_line(self, score_thr: float) -> str:
+        if self.number_thr is None:
+            return f'number_thr at {score_thr:.2f}: none (every stricter one costs more)'
+        return (f'number_thr at {score_thr:.2f}: {self.number_thr:.2f} (accuracy {self.accuracy:.4f}, '
+                f'{self.accuracy_without:.4f} without it)')
+
+
+def choose_number_thr_of_detections(decoder: NumberDecoder, detections: Mapping[int, ImageDetections],
+                                    truth: Mapping[int, str], cost: float = NUMBER_THR_COST,
+                                    grid: Sequence[float] = DEFAULT_THR_GRID) -> NumberThrChoice:
+    """:func:`choose_number_thr` at ``decoder``'s threshold for the images of ``truth`` read from ``detections``
+    (the ensembler's fused boxes)."""
+    decoder = replace(decoder, number_thr=None)
+    empty = ImageDetections()
+    numbers, tops = [], []
+    for i in sorted(truth):
+        d = detections.get(i, empty)
+        number, idx = decoder.read_thresholds(d.bboxes, d.scores, d.labels, [decoder.score_thr])[0]
+        numbers.append(number)
+        tops.append(float(np.asarray(d.scores, dtype=np.float64)[idx].max(initial=0.0)))
+    return choose_number_thr([truth[i] for i in sorted(truth)], numbers, tops, decoder.score_thr, cost, grid)
+
+
+def choose_number_thr(truth: Sequence[str], numbers: Sequence[str], tops: Sequence[float], score_thr: float,
+                      cost: float = NUMBER_THR_COST, grid: Sequence[float] = DEFAULT_THR_GRID) -> NumberThrChoice:
+    """The highest ``number_thr`` of ``grid`` above ``score_thr`` whose accuracy is within ``cost`` of the best
+    accuracy with or without one. ``numbers[i]`` is image i's number read at ``score_thr`` without a
+    ``number_thr``, ``tops[i]`` its best read digit's score (0 for ``'-1'``), ``truth[i]`` its true number."""
+    truth = np.asarray(truth, dtype=object)
+    numbers = np.asarray(numbers, dtype=object)
+    tops = np.asarray(tops, dtype=np.float64)
+    if not len(truth) == len(numbers) == len(tops):
+        raise ValueError(f'{len(truth)} ground-truth numbers, {len(numbers)} readings, {len(tops)} scores')
+    n = max(len(truth), 1)
+    without = int((numbers == truth).sum()) / n
+    gates = sorted(float(g) for g in grid if g > score_thr)
+    gated = np.asarray([int((np.where(tops >= g, numbers, NO_NUMBER) == truth).sum()) / n for g in gates])
+    best = max(without, float(gated.max(initial=0.0)))
+    for g, acc in zip(reversed(gates), reversed(gated.tolist())):
+        if acc >= best - cost - 1e-12:
+            return NumberThrChoice(g, acc, without)
+    return NumberThrChoice(None, without, without)

@@ -3,9 +3,9 @@ that threshold came from) and what it reads, :class:`NumberReading` (a number an
 
 Every reader of numbers gets its settings here, so none lists them or parses them again: the metric and the
 prediction writer from the config, ``tools/test.py`` and ``DigitReader`` by :meth:`ReadingSettings.resolve`
-(``--score-thr`` > the calibration beside the checkpoint > the config), the ensembler and the demo from the
-``pred_info.json`` a test run wrote beside its predictions, the ONNX reader from the file's metadata. The
-settings write and read both files (``pred_info.json``, ``digit_calibration.json``) with the same
+(``--score-thr`` > the calibration beside the checkpoint > the config; so too ``--number-thr``), the ensembler
+and the demo from the ``pred_info.json`` a test run wrote beside its predictions, the ONNX reader from the file's
+metadata. The settings write and read both files (``pred_info.json``, ``digit_calibration.json``) with the same
 :meth:`~ReadingSettings.to_dict` / :meth:`~ReadingSettings.from_dict`.
 """
 from __future__ import annotations
@@ -61,8 +61,31 @@ class ReadingSettings:
     def score_thr(self) -> float:
         return self.decoder.score_thr
 
+    @property
+    def number_thr(self) -> float | None:
+        return self.decoder.number_thr
+
     def with_threshold(self, score_thr: float, source: str) -> ReadingSettings:
+        """Another Task-2 threshold (``number_thr`` kept: a number still needs a digit that sure)."""
         return ReadingSettings(replace(self.decoder, score_thr=float(score_thr)), source)
+
+    def with_number_thr(self, number_thr: float | None) -> ReadingSettings:
+        """Another ``number_thr`` (None or 0: none), the threshold and its source kept."""
+        return ReadingSettings(replace(self.decoder, number_thr=float(number_thr) if number_thr else None), self.source)
+
+    def with_thresholds(self, score_thr: float, number_thr: float | None, source: str) -> ReadingSettings:
+        """Both chosen thresholds (a calibration's); a ``number_thr`` at or below ``score_thr`` (a metric's 0.0:
+        none chosen) is stored as None, as it changes nothing."""
+        score_thr = float(score_thr)
+        number_thr = None if number_thr is None or float(number_thr) <= score_thr else float(number_thr)
+        return ReadingSettings(replace(self.decoder, score_thr=score_thr, number_thr=number_thr), source)
+
+    def describe(self) -> str:
+        """The thresholds in words, for the tools' log lines: ``'threshold 0.3'``, or with ``number_thr``
+        ``'threshold 0.3, a number needs a digit >= 0.5'``."""
+        if self.number_thr is None or self.number_thr <= self.score_thr:
+            return f'threshold {self.score_thr}'
+        return f'threshold {self.score_thr}, a number needs a digit >= {self.number_thr}'
 
     def read(self, bboxes, scores, labels) -> NumberReading:
         """One image's detections (xyxy boxes, scores, digit labels 0-9) -> its number and confidence."""
@@ -95,16 +118,19 @@ class ReadingSettings:
         return cls()
 
     @classmethod
-    def resolve(cls, cfg, checkpoint=None, score_thr: float | None = None, flag: str = '--score-thr'):
-        """The settings a model's numbers are read with: the config's decoder, and the threshold ``score_thr``
-        (given as ``flag``), else the one calibrated beside ``checkpoint``, else the config's."""
+    def resolve(cls, cfg, checkpoint=None, score_thr: float | None = None, flag: str = '--score-thr',
+                number_thr: float | None = None):
+        """The settings a model's numbers are read with: the config's decoder with the thresholds calibrated beside
+        ``checkpoint`` (``score_thr`` and ``number_thr``), else the config's; ``score_thr`` given (as ``flag``)
+        replaces the threshold alone, ``number_thr`` given the ``number_thr`` (0: none)."""
         configured = cls.from_config(cfg)
-        if score_thr is not None:
-            return configured.with_threshold(score_thr, flag)
         calibration = Calibration.find(checkpoint, reclassify_of(cfg)) if checkpoint is not None else None
         if calibration is not None:
-            return configured.with_threshold(calibration.reading.score_thr, calibration.reading.source)
-        return configured
+            chosen = calibration.reading
+            configured = configured.with_thresholds(chosen.score_thr, chosen.number_thr, chosen.source)
+        if score_thr is not None:
+            configured = configured.with_threshold(score_thr, flag)
+        return configured if number_thr is None else configured.with_number_thr(number_thr)
 
     # ----- files
 

@@ -292,15 +292,23 @@ def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launc
     return load_config(config_path, cfg_options, work_dir, launcher, check_options=check_cfg_options)
 
 
+def add_number_thr_arg(parser: argparse.ArgumentParser, more: str = '') -> None:
+    """``--number-thr``: how sure a number's best digit must be (``NumberDecoder.number_thr``)."""
+    parser.add_argument('--number-thr', type=probability,
+                        help='read a number only when one of its digits scores at least this, else -1 (default: '
+                        f'calibrated, else none; 0: every number{"; " + more if more else ""})')
+
+
 def add_reader_args(parser: argparse.ArgumentParser, device: bool = True, other_models: bool = True,
                     cfg_options: bool = True) -> None:
     """The flags of the tools that read numbers with ``DigitReader`` (tools/infer.py, tools/serve.py; without
     ``--device``, ``--member`` and ``--cfg-options`` tools/export_onnx.py, whose file holds one network):
-    ``--score-thr``, ``--device``, ``--cfg-options`` (CONFIG's settings, e.g. the crop classifier it reads with) and
-    the ensemble's ``--view`` / ``--member`` / ``--fusion``; :func:`reader_kwargs` reads them. Members keep the
-    order they are given in (the fusion settings' input order)."""
+    ``--score-thr``, ``--number-thr``, ``--device``, ``--cfg-options`` (CONFIG's settings, e.g. the crop classifier
+    it reads with) and the ensemble's ``--view`` / ``--member`` / ``--fusion``; :func:`reader_kwargs` reads them.
+    Members keep the order they are given in (the fusion settings' input order)."""
     parser.add_argument('--score-thr', type=probability, help='Task-2 threshold in [0, 1] (default: calibrated, '
                         'else config; with members: the fused boxes\', default the fusion settings\')')
+    add_number_thr_arg(parser, 'with members: the fused boxes\', default the fusion settings\'')
     if device:
         parser.add_argument('--device', default='cpu', type=torch_device, help='cpu (default), cuda or cuda:N')
     if cfg_options:
@@ -329,7 +337,7 @@ def reader_kwargs(args, parser: argparse.ArgumentParser) -> dict:
                 raise UserError(f'{path}: {"--view" if len(m) == 1 else "--member"} {what} file does not exist')
     if args.fusion and not Path(args.fusion).is_file():
         raise UserError(f'{args.fusion}: --fusion settings file does not exist')
-    kwargs = dict(score_thr=args.score_thr, fusion=args.fusion,
+    kwargs = dict(score_thr=args.score_thr, number_thr=args.number_thr, fusion=args.fusion,
                   members=[m[0] if len(m) == 1 else tuple(m) for m in args.members])
     if getattr(args, 'cfg_options', None):
         kwargs['cfg_options'] = dict(args.cfg_options)

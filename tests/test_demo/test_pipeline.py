@@ -12,7 +12,8 @@ from mmdigit.demo import DemoSettings, Stages, run_demo
 
 def member(acc):
     return dict(pred_dir='p', pred_dir_valid='v', bbox_mAP=acc, bbox_mAP_50=acc, seq_acc=acc, seq_acc_thr=0.5,
-                digit_precision=0.9, digit_recall=0.8, per_length={'accuracy_len1': acc})
+                number_thr=0.55, digit_precision=0.9, digit_recall=0.8, per_length={'accuracy_len1': acc},
+                number_free={'renders': dict(pred_dir='n', images=200, read=int(100 * acc))})
 
 
 ROWS = [dict(kind='fused', thr=0.4, bbox_mAP=0.5, bbox_mAP_50=0.6, accuracy=0.7),
@@ -21,11 +22,13 @@ DONE = dict(step_time=dict(seconds_per_iter=0.5, batch=16), data=dict(train=10, 
             train_a=dict(work_dir='a', checkpoint='a/iter_9.pth', snapshot='a/iter_6.pth'),
             train_crop=dict(work_dir='crop', checkpoint='crop/iter_5.pth', iters=5, valid_digit_accuracy=0.9),
             calibrate_a=dict(score_thr=0.4, source='a/digit_calibration_reclassify.json'),
+            number_free=dict(sets={'renders': ['nf/renders/test.json', 'nf/renders/test']}),
             test_a=member(0.7),
             test_a_stretched=member(0.68), test_a_inverted=member(0.66), test_a_smaller=member(0.69),
             test_a_widecrop=member(0.7), test_a_tightcrop=member(0.6), test_a_equalized=member(0.62),
             test_s=member(0.6), ensemble=dict(rows=ROWS, numbers='vote', settings={}, settings_file='f',
                                               members=['model_a', 'model_a_stretched', 'model_a_inverted']),
+            no_number=dict(sets=dict(renders=dict(images=200, model_a=70, ensemble=64))),
             speed=dict(infer_images_per_s=99.0), pictures=dict(pictures=[]))
 B = dict(train_b=dict(work_dir='b', checkpoint='b/iter_3.pth', snapshot=None), test_b=member(0.5))
 
@@ -73,6 +76,10 @@ def test_every_stage_cached_runs_no_tool_and_summarises_them(tmp_path, monkeypat
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
     out = capsys.readouterr().out
     assert 'real: skipped (--no-real)' in out and 'fine-tune model A on labelled photos of your own' in out
+    # photos without a number: how many A and the ensemble read one in, and how sure a number's digit must be
+    assert summary['no_number'] == DONE['no_number']['sets'] and summary['models']['model_a']['number_thr'] == 0.55
+    assert ('photos without a number read as a number: renders of scenes without one: model A 70 of 200, the '
+            'ensemble 64 (A: a number needs a digit >= 0.55)') in out
 
 
 def test_model_b_and_the_views_are_settings(tmp_path, monkeypatch):
@@ -88,11 +95,11 @@ def test_the_snapshot_and_model_b_read_with_a_s_crop_classifier(tmp_path, monkey
     cached(tmp_path, skip=('test_s', 'ensemble'), extra=dict(train_b=B['train_b']))
     read = {}
 
-    def run_test(work, data, trained, name, real=None, wider=None):
+    def run_test(work, data, trained, name, real=None, wider=None, number_free=None):
         read[name] = trained
         return member(0.5)
     monkeypatch.setattr(pipeline, 'run_test', run_test)
-    for stage in ('ensemble', 'speed', 'pictures'):  # redone after the members: not what this test is about
+    for stage in ('ensemble', 'no_number', 'speed', 'pictures'):  # redone after the members: not this test's subject
         monkeypatch.setattr(pipeline, stage, lambda *a, stage=stage, **k: copy.deepcopy(DONE[stage]))
     run_demo(tmp_path, DemoSettings(no_real=True, minutes_b=3.5, views=('inverted',), snapshot_member=True))
     as_a = str(tmp_path / 'configs' / 'model_a.py')
@@ -124,7 +131,7 @@ def test_with_model_a_alone_there_is_no_ensemble(tmp_path, monkeypatch, capsys):
 
 
 METRICS = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7, 'digit/best_accuracy': 0.7,
-           'digit/digit_precision': 0.9, 'digit/digit_recall': 0.8}
+           'digit/digit_precision': 0.9, 'digit/digit_recall': 0.8, 'pred/images': 200, 'pred/read': 60}
 
 
 @pytest.mark.parametrize('view', ['stretched', 'inverted', 'smaller', 'widecrop'])
@@ -135,18 +142,22 @@ def test_a_view_tests_model_a_checkpoint_with_its_config(tmp_path, monkeypatch, 
     remade = []
     monkeypatch.setattr(pipeline, 'ensemble', lambda work, data, tested: remade.append(list(tested)) or dict(
         DONE['ensemble']))
+    monkeypatch.setattr(pipeline, 'no_number', lambda *a: remade.append('no_number') or dict(DONE['no_number']))
     monkeypatch.setattr(pipeline, 'speed', lambda *a: remade.append('speed') or dict(DONE['speed']))
     monkeypatch.setattr(pipeline, 'pictures', lambda *a: remade.append('pictures') or {})
     cached(tmp_path, skip=(f'test_a_{view}',))
     run_demo(tmp_path, DemoSettings(no_real=True))
     (cmd,) = [c for c in calls if c[1].endswith('test.py')]  # the test and validation splits, one process
-    # made from the view's new reading: the ensemble fused again, its reader timed again, the pictures drawn again
-    assert f'model_a_{view}' in remade[0] and remade[1:] == ['speed', 'pictures']
+    # made from the view's new reading: the ensemble fused again (also on the photos without a number), its reader
+    # timed again, the pictures drawn again
+    assert f'model_a_{view}' in remade[0] and remade[1:] == ['no_number', 'speed', 'pictures']
     assert cmd[2] == str(tmp_path / 'configs' / f'model_a_{view}.py') and cmd[3] == 'a/iter_9.pth'
     member = tmp_path / f'model_a_{view}'
     assert cmd[cmd.index('--pred-dir') + 1] == str(member / 'pred')
     assert cmd[cmd.index('--also-read'):] == ['--also-read', str(tmp_path / 'data' / 'valid'),
-                                              str(tmp_path / 'data' / 'valid.json'), str(member / 'pred_valid')]
+                                              str(tmp_path / 'data' / 'valid.json'), str(member / 'pred_valid'),
+                                              '--also-read', 'nf/renders/test', 'nf/renders/test.json',
+                                              str(member / 'pred_renders')]  # and the renders without a number
 
 
 def test_without_a_crop_classifier_a_and_its_views_read_with_their_own_configs(tmp_path, monkeypatch):
@@ -207,7 +218,7 @@ def test_a_reading_with_the_crop_classifier_is_calibrated_before_its_tests(tmp_p
     (cmd,) = calls
     assert cmd[1:4] == [str(pipeline.ROOT / 'tools' / 'calibrate.py'), a['config'], a['checkpoint']]
     assert cmd[cmd.index('--data-root') + 1] == str(tmp_path / 'data')
-    assert out == dict(score_thr=0.35, source=source, images='validation')
+    assert out == dict(score_thr=0.35, number_thr=None, source=source, images='validation')
     # the demo's default: renders of their own, another seed than the data stage's, then calibrated on them
     calls.clear()
     out = pipeline.calibrate(tmp_path, tmp_path / 'data', a, 'model_a', images=30)
@@ -220,7 +231,7 @@ def test_a_reading_with_the_crop_classifier_is_calibrated_before_its_tests(tmp_p
     assert cal[1].endswith('calibrate.py') and '--data-root' not in cal
     assert cal[cal.index('--img-dir') + 1] == str(Path(renders) / 'test')
     assert cal[cal.index('--ann-file') + 1] == str(Path(renders) / 'test.json')
-    assert out == dict(score_thr=0.35, source=source, images=30)
+    assert out == dict(score_thr=0.35, number_thr=None, source=source, images=30)
     calls.clear()
     pipeline.calibrate(tmp_path, tmp_path / 'data', a, 'model_a', images=30, geometry='test')
     assert calls[0][calls[0].index('--geometry') + 1] == 'test'
@@ -229,9 +240,9 @@ def test_a_reading_with_the_crop_classifier_is_calibrated_before_its_tests(tmp_p
     cached(tmp_path / 'demo', skip=('calibrate_a',))
     remade = []
     monkeypatch.setattr(pipeline, 'calibrate', lambda *a: remade.append('calibrate_a') or dict(DONE['calibrate_a']))
-    monkeypatch.setattr(pipeline, 'run_test', lambda work, data, m, name, real=None, wider=None: remade.append(name)
-                        or member(0.5))
-    for stage in ('ensemble', 'speed', 'pictures'):
+    monkeypatch.setattr(pipeline, 'run_test', lambda work, data, m, name, real=None, wider=None, **k:
+                        remade.append(name) or member(0.5))
+    for stage in ('ensemble', 'no_number', 'speed', 'pictures'):
         monkeypatch.setattr(pipeline, stage, lambda *a, stage=stage, **k: copy.deepcopy(DONE[stage]))
     run_demo(tmp_path / 'demo', DemoSettings(no_real=True, views=('inverted',)))
     assert remade == ['calibrate_a', 'model_a', 'model_a_inverted']
@@ -299,12 +310,12 @@ def test_other_geometry_renders_the_data_again_and_retrains_what_read_it(tmp_pat
     calls, remade = [], []
     monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
     cached(tmp_path)
-    for stage in ('train', 'train_crop_classifier', 'calibrate', 'ensemble', 'speed', 'pictures'):
+    for stage in ('train', 'train_crop_classifier', 'calibrate', 'ensemble', 'no_number', 'speed', 'pictures'):
         monkeypatch.setattr(pipeline, stage, lambda *a, stage=stage, **k: remade.append(stage) or copy.deepcopy(
             DONE[{'train': 'train_a', 'train_crop_classifier': 'train_crop', 'calibrate': 'calibrate_a'}.get(
                 stage, stage)]))
-    monkeypatch.setattr(pipeline, 'run_test', lambda work, data, m, name, real=None, wider=None: remade.append(name)
-                        or member(0.5))
+    monkeypatch.setattr(pipeline, 'run_test', lambda work, data, m, name, real=None, wider=None, **k:
+                        remade.append(name) or member(0.5))
     run_demo(tmp_path, DemoSettings(no_real=True, views=(), minutes_crop=3.0))  # the cached mix data: nothing made
     assert calls == [] and remade == []
     run_demo(tmp_path, DemoSettings(no_real=True, views=(), minutes_crop=3.0, geometry='test'))
@@ -422,6 +433,7 @@ def test_test_stages_are_redone_for_other_real_photos_not_for_none(tmp_path, mon
     cached(tmp_path)
     done = json.loads((tmp_path / 'stages.json').read_text())
     done['test_a']['inputs'] = dict(real=str(('x.json', 'x')))  # read with those photos
+    done['number_free']['inputs'] = dict(photos=None)  # and no real photos' strips
     (tmp_path / 'stages.json').write_text(json.dumps(done))
     run_demo(tmp_path, DemoSettings(no_real=True))  # no photos asked for: what was read is kept
     assert calls == []
@@ -435,6 +447,10 @@ def test_test_stages_are_redone_for_other_real_photos_not_for_none(tmp_path, mon
     monkeypatch.setattr(pipeline, 'pictures', lambda *a, **k: {})
     monkeypatch.setattr(pipeline, 'ensemble', lambda *a: dict(DONE['ensemble']))  # made from A's new reading
     monkeypatch.setattr(pipeline, 'speed', lambda *a: dict(DONE['speed']))
+    monkeypatch.setattr(pipeline, 'no_number', lambda *a: dict(DONE['no_number']))
+    strips = tmp_path / 'number_free' / 'real_strips'
+    monkeypatch.setattr(pipeline, 'number_free_sets', lambda work, real, geometry: dict(sets=dict(
+        DONE['number_free']['sets'], real_strips=[str(strips / 'ann.json'), str(strips / 'images')])))
     framed = []
     wide = tmp_path / 'real_wider_1.5'
     monkeypatch.setattr(pipeline, 'wider_photos', lambda work, real, factor: framed.append((real, factor)) or dict(
@@ -448,7 +464,11 @@ def test_test_stages_are_redone_for_other_real_photos_not_for_none(tmp_path, mon
     assert reads == ['--also-read', str(real / 'images'), str(real / 'real.json'),
                      str(tmp_path / 'model_a' / 'pred_real'),
                      '--also-read', str(wide / 'images'), str(wide / 'ann.json'),
-                     str(tmp_path / 'model_a' / 'pred_real_wider')]  # and framed wider, in the same process
+                     str(tmp_path / 'model_a' / 'pred_real_wider'),  # and framed wider, in the same process
+                     '--also-read', 'nf/renders/test', 'nf/renders/test.json',
+                     str(tmp_path / 'model_a' / 'pred_renders'),
+                     '--also-read', str(strips / 'images'), str(strips / 'ann.json'),
+                     str(tmp_path / 'model_a' / 'pred_real_strips')]  # the photos' strips without a number too
     assert framed == [((real / 'real.json', real / 'images'), 1.5)]
     assert summary['real_wider']['model_a']['seq_acc'] == 0.7 and summary['real_wider']['factor'] == 1.5
     assert summary['real_wider']['ensemble']['seq_acc'] == 0.65  # the vote, as the ensemble chose on validation
@@ -460,7 +480,7 @@ def test_a_member_whose_reading_changed_is_read_again(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(pipeline, '_run', lambda cmd, log, **k: calls.append([str(c) for c in cmd]))
     monkeypatch.setattr(pipeline, 'read_metrics', lambda d: METRICS)
-    for stage in ('ensemble', 'speed', 'pictures'):
+    for stage in ('ensemble', 'no_number', 'speed', 'pictures'):
         monkeypatch.setattr(pipeline, stage, lambda *a, stage=stage, **k: copy.deepcopy(DONE[stage]))
     cached(tmp_path, skip=('test_s',))
     run_demo(tmp_path, DemoSettings(no_real=True, views=('inverted',)))

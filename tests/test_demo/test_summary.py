@@ -14,10 +14,10 @@ METRICS = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7,
 
 
 def test_scores_read_the_metrics_and_the_threshold_pred_csv_was_read_at(tmp_path):
-    (tmp_path / 'pred_info.json').write_text(json.dumps(dict(score_thr=0.45)))
+    (tmp_path / 'pred_info.json').write_text(json.dumps(dict(score_thr=0.45, number_thr=0.6)))
     s = scores(METRICS, tmp_path)
     assert s == dict(pred_dir=str(tmp_path), bbox_mAP=0.5, bbox_mAP_50=0.8, seq_acc=0.7, seq_acc_thr=0.45,
-                     seq_acc_best_thr_on_set=0.72, digit_precision=0.9, digit_recall=0.85,
+                     number_thr=0.6, seq_acc_best_thr_on_set=0.72, digit_precision=0.9, digit_recall=0.85,
                      per_length={'accuracy_len1': 0.9, 'accuracy_len2': 0.6})
 
 
@@ -46,7 +46,7 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
                             root=tmp_path)
     assert json.loads((tmp_path / 'summary.json').read_text()) == summary
     assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'stage_cpu_steal', 'real', 'real_wider',
-                              'machine', 'date', 'reader', 'finetune'}
+                              'machine', 'date', 'reader', 'finetune', 'no_number'}
     assert summary['finetune'] is None  # no fine-tune recipe given: none printed
     assert summary['real'] is None and summary['real_wider'] is None
     assert summary['stage_cpu_steal'] == {}  # no stage recorded any (not Linux, or older stages.json)

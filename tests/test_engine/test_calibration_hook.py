@@ -22,3 +22,6 @@ def test_calibration_hook_stores_the_metrics_best_threshold_with_its_decoder(tmp
     runner.val_evaluator.metrics, runner.cfg = [], _cfg([dict(type='DigitSequenceMetric', dedup_iou=None)])
     DigitCalibrationHook().after_val_epoch(runner, {'digit/best_thr': 0.4, 'digit/best_accuracy': 0.7})
     assert Calibration.find(tmp_path).reading.decoder == NumberDecoder(score_thr=0.4, dedup_iou=None)  # config's
+    DigitCalibrationHook().after_val_epoch(runner, {'digit/best_thr': 0.4, 'digit/best_accuracy': 0.7,
+                                                    'digit/best_number_thr': 0.55})  # the number_thr chosen too
+    assert Calibration.find(tmp_path).reading.number_thr == 0.55 and 'needs a digit >= 0.55' in logged[-1]

@@ -4,6 +4,7 @@ import contextlib
 import copy
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -259,11 +260,14 @@ def _random_image(rng):
 def test_metric_values_on_random_images(dedup_iou, line_gap):
     """Every value of the metric, assembled by hand from the owners image by image (NumberDecoder at the
     configured and every grid threshold, NumberDecoder.ground_truth, match_digits of the boxes read at the configured
-    threshold, score_numbers, ThresholdSweep's tie-break), on random images fed in Runner batches of 8."""
+    threshold, score_numbers, ThresholdSweep's tie-break, the strictest number_thr within 0.005 of the best read by
+    NumberDecoder itself), on random images fed in Runner batches of 8; the configured reading with a number_thr in
+    one case."""
     from mmdigit.evaluation import ThresholdSweep, match_digits
     from mmdigit.recognition import NumberDecoder
     rng = np.random.default_rng(int(line_gap * 10))
-    kw = dict(score_thr=0.3, dedup_iou=dedup_iou, dedup_containment=0.9 if dedup_iou else 0.5, line_gap=line_gap)
+    kw = dict(score_thr=0.3, dedup_iou=dedup_iou, dedup_containment=0.9 if dedup_iou else 0.5, line_gap=line_gap,
+              number_thr=0.6 if dedup_iou else None)
     dec, grid = NumberDecoder(**kw), (0.05, 0.3, 0.5, 0.7, 0.95)
     images = [_random_image(rng) for _ in range(400)]
     samples = [dict(img_id=k, pred_instances=dict(bboxes=torch.from_numpy(b), scores=torch.from_numpy(s),
@@ -281,12 +285,18 @@ def test_metric_values_on_random_images(dedup_iou, line_gap):
     images = [(written[k].bboxes, written[k].scores, written[k].labels, gb, gl)
               for k, (_, _, _, gb, gl) in enumerate(images)]
     gt = [dec.ground_truth(gb, gl) for _, _, _, gb, gl in images]
-    numbers = [dec.decode_thresholds(b, s, lab, grid) for b, s, lab, _, _ in images]
+    ungated = replace(dec, number_thr=None)
+    numbers = [ungated.decode_thresholds(b, s, lab, grid) for b, s, lab, _, _ in images]
     reads = [dec.select(b, s, lab) for b, s, lab, _, _ in images]
     tp = sum(match_digits(b[r], lab[r], gb, gl, 0.4) for (b, s, lab, gb, gl), r in zip(images, reads))
     sweep = ThresholdSweep(grid, tuple(np.mean([g == n[k] for g, n in zip(gt, numbers)]) for k in range(len(grid))))
+    gated = {g: np.mean([t == replace(dec, score_thr=sweep.best_thr, number_thr=g).decode(b, s, lab)
+                         for t, (b, s, lab, _, _) in zip(gt, images)]) for g in grid if g > sweep.best_thr}
+    best = max([sweep.best_accuracy, *gated.values()])
+    number_thr = max((g for g, a in gated.items() if a >= best - 0.005), default=None)
     want = dict(score_numbers(gt, [dec.decode(b, s, lab) for b, s, lab, _, _ in images]),
-                best_thr=sweep.best_thr, best_accuracy=sweep.best_accuracy,
+                best_thr=sweep.best_thr, best_accuracy=gated[number_thr] if number_thr else sweep.best_accuracy,
+                best_number_thr=number_thr or 0.0,
                 digit_precision=tp / sum(len(r) for r in reads), digit_recall=tp / sum(len(i[4]) for i in images))
     assert got == want and list(got) == list(want)
     assert 0 < got['accuracy'] < got['best_accuracy'] and 0 < got['digit_precision'] < 1  # not trivial

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from mmdigit.evaluation import DEFAULT_THR_GRID, DigitSequenceMetric, ThresholdSweep
+from mmdigit.evaluation.threshold_sweep import choose_number_thr
 from mmdigit.recognition import ImageDetections, NumberDecoder
 from tests.helpers import data_sample as _sample
 
@@ -36,3 +37,44 @@ def test_metric_and_ensembler_sweep_the_same_way():
     sweep = ThresholdSweep.of_detections(NumberDecoder(), detections, truth)
     assert (m['best_thr'], m['best_accuracy']) == (sweep.best_thr, sweep.best_accuracy)
     assert sweep.best_accuracy > 0.5
+
+
+def test_number_thr_is_the_strictest_within_its_cost():
+    """choose_number_thr: on 200 numbered images whose readings' best digits score 0.52-0.99 (two right ones below
+    0.6) and 10 images without a number read at 0.45-0.7, the strictest number_thr costing at most ``cost``."""
+    truth = ['12'] * 200 + ['-1'] * 10
+    numbers = ['12'] * 200 + ['7'] * 10
+    tops = list(np.linspace(0.99, 0.8, 198)) + [0.52, 0.57] + list(np.linspace(0.45, 0.7, 10))
+    grid = (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
+    # right: 0.4: 200; 0.5: 202 (two empties under 0.5); 0.55: 203 (+2 empties, the 0.52 lost); 0.6: 204; 0.65: 206;
+    # 0.7: 207; 0.75: 208 (every empty, two numbered lost), the best
+    best = choose_number_thr(truth, numbers, tops, 0.3, cost=0.0, grid=grid)
+    assert (best.number_thr, best.accuracy, best.accuracy_without) == (0.75, 208 / 210, 200 / 210)
+    # on the numbered images alone a number_thr can only lose: the strictest that loses nothing, or 1 image in 200
+    assert choose_number_thr(truth[:200], numbers[:200], tops[:200], 0.3, cost=0.0, grid=grid).number_thr == 0.5
+    assert choose_number_thr(truth[:200], numbers[:200], tops[:200], 0.3, cost=0.005, grid=grid).number_thr == 0.55
+    none = choose_number_thr(truth[:200], numbers[:200], tops[:200], 0.5, cost=0.0, grid=grid)  # each one loses
+    assert (none.number_thr, none.accuracy) == (None, 1.0) and 'none' in none.log_line(0.5)
+    # only number_thrs above the threshold are candidates (one at or below it changes nothing)
+    assert choose_number_thr(truth, numbers, tops, 0.75, cost=0.0, grid=grid).number_thr is None
+    with pytest.raises(ValueError, match='3 ground-truth numbers, 2 readings'):
+        choose_number_thr(['1'] * 3, ['1'] * 2, [0.9] * 2, 0.3)
+
+
+def test_metric_chooses_a_number_thr_on_a_set_with_photos_without_a_number():
+    """A validation set where some images hold no number: the metric reports the number_thr chosen at its best
+    threshold and the accuracy it reads with; a configured number_thr reads the configured accuracy."""
+    samples = []
+    for i in range(40):  # a sure '3' in each numbered image; a middling mark in each image without a number
+        samples.append(_sample(i, [(10, 10, 20, 30, 3, 0.95)], [(10, 10, 20, 30, 3)]) if i % 4 else
+                       _sample(i, [(10, 10, 20, 30, 7, 0.55)], []))
+    metric = DigitSequenceMetric(score_thr=0.3)
+    metric.process({}, samples)
+    m = metric.compute_metrics(metric.results)
+    assert m['accuracy'] == 0.75 and m['best_accuracy'] == 1.0 and 0.55 < m['best_number_thr'] <= 0.95
+    gated = DigitSequenceMetric(score_thr=0.3, number_thr=0.6)
+    gated.process({}, samples)
+    assert gated.compute_metrics(gated.results)['accuracy'] == 1.0
+    off = DigitSequenceMetric(score_thr=0.3, number_thr_cost=None)
+    off.process({}, samples)
+    assert off.compute_metrics(off.results)['best_number_thr'] == 0.0

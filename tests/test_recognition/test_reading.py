@@ -75,6 +75,15 @@ def test_threshold_precedence_flag_then_calibration_then_config(tmp_path):
     assert calibrated.decoder.dedup_iou is None  # the decoder stays the config's
     flagged = ReadingSettings.resolve(cfg, ckpt, 0.2, flag='--score-thr')
     assert (flagged.score_thr, flagged.source, flagged.decoder.dedup_iou) == (0.2, '--score-thr', None)
+    # a calibrated number_thr travels with its threshold, and stays when the flag replaces the threshold
+    Calibration(ReadingSettings().with_thresholds(0.35, 0.55, 'validation'), accuracy=0.8).write(tmp_path)
+    gated = ReadingSettings.resolve(cfg, ckpt)
+    assert (gated.score_thr, gated.number_thr) == (0.35, 0.55) and 'needs a digit >= 0.55' in gated.describe()
+    flagged = ReadingSettings.resolve(cfg, ckpt, 0.2)
+    assert (flagged.score_thr, flagged.number_thr, flagged.source) == (0.2, 0.55, '--score-thr')
+    # a metric's 0.0 (none chosen), or one at or below the threshold, is stored as none
+    assert ReadingSettings().with_thresholds(0.4, 0.0, 'v').number_thr is None
+    assert ReadingSettings().with_thresholds(0.4, 0.4, 'v').describe() == 'threshold 0.4'
 
 
 def with_classifier(cfg, classifier, **mix):
@@ -129,7 +138,8 @@ def test_calibration_round_trip_and_bad_files(tmp_path):
 
 
 def test_pred_info_round_trip_and_bad_files(tmp_path):
-    reading = ReadingSettings(NumberDecoder(score_thr=0.45, dedup_iou=None), 'some/digit_calibration.json')
+    reading = ReadingSettings(NumberDecoder(score_thr=0.45, dedup_iou=None, number_thr=0.6),
+                              'some/digit_calibration.json')
     path = reading.write_pred_info(tmp_path)
     assert path.name == PRED_INFO_NAME
     assert ReadingSettings.from_pred_info(tmp_path / 'pred.json') == reading  # the provenance travels too

@@ -109,6 +109,27 @@ def test_tall_one_must_be_a_ratio_of_at_least_one():
         NumberDecoder(tall_one='1.2')
 
 
+def test_a_number_without_a_confident_digit_is_not_read():
+    """number_thr: digit-like marks of a photo without a number read at middling scores; a real number has at least
+    one sure digit, and then its weaker digits are read too."""
+    b = boxes((10, 10, 10, 20), (22, 10, 10, 20))
+    gated = NumberDecoder(score_thr=0.3, number_thr=0.6)
+    assert gated.decode(b, [0.5, 0.4], [4, 7]) == NO_NUMBER and len(gated.select(b, [0.5, 0.4], [4, 7])) == 0
+    assert gated.decode(b, [0.65, 0.35], [4, 7]) == '47'  # one sure digit: the weak one is read beside it
+    assert NumberDecoder(score_thr=0.3).decode(b, [0.5, 0.4], [4, 7]) == '47'  # None: as before
+    assert NumberDecoder(score_thr=0.7, number_thr=0.6).decode(b, [0.65, 0.75], [4, 7]) == '7'  # below score_thr: no-op
+    # the threshold sweep gates each threshold's number as decode does
+    grid = [0.3, 0.45, 0.55, 0.62, 0.7]
+    for scores in ([0.5, 0.4], [0.65, 0.35], [0.61, 0.6], [0.9, 0.1]):
+        assert gated.decode_thresholds(b, scores, [4, 7], grid) == [
+            NumberDecoder(score_thr=t, number_thr=0.6).decode(b, scores, [4, 7]) for t in grid]
+    # the most confident digit read counts: a tall 1 (a frame) dropped by tall_one does not vouch for the rest
+    framed = boxes((10, 10, 10, 20), (22, 10, 10, 20), (36, 4, 4, 30))
+    assert gated.decode(framed, [0.5, 0.4, 0.95], [2, 3, 1]) == NO_NUMBER
+    with pytest.raises(ValueError, match=r'number_thr 1.2 is not a threshold in \[0, 1\]'):
+        NumberDecoder(number_thr=1.2)
+
+
 def test_mismatched_lengths_raise():
     with pytest.raises(ValueError, match='lengths differ'):
         NumberDecoder().decode(boxes((1, 1, 5, 5)), [0.9, 0.8], [1])
