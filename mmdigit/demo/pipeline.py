@@ -364,16 +364,17 @@ def no_number(work: Path, number_free: dict, tests: dict, ens: dict | None) -> d
     """Model A and the ensemble (the settings chosen on the validation split; none without ``ens``) on the photos
     without a number (:func:`number_free_sets`), which every member's test stage read: how many of each set's
     images they read a number in (``{'sets': {set: {'images', 'model_a', 'ensemble'}}}``)."""
-    from mmdigit.ensemble import table_row
+    from mmdigit.recognition import NO_NUMBER, read_pred_csv
     out = {}
     for k, (ann, _) in number_free['sets'].items():
         members = {name: t['number_free'][k] for name, t in tests.items()}
         row = dict(images=members['model_a']['images'], model_a=members['model_a']['read'])
-        if ens is not None:
-            rows = fuse_with_settings([m['pred_dir'] for m in members.values()], ann, ens['settings_file'],
-                                      work / 'ensemble' / k, work / f'ensemble_{k}.log')
-            right = table_row(rows, 'fused' if ens['numbers'] == 'fused' else 'vote')['accuracy']
-            row['ensemble'] = int(round((1 - right) * row['images']))  # every truth is -1: wrong = read a number
+        if ens is not None:  # no digit labels, so no table: the numbers in the ensemble's pred.csv counted
+            fused = work / 'ensemble' / k
+            preds = [Path(m['pred_dir']) / 'pred.json' for m in members.values()]
+            _run([PY, ROOT / 'tools' / 'ensemble.py', *preds, '--ann-file', ann, '--settings', ens['settings_file'],
+                  '--out-dir', fused], work / f'ensemble_{k}.log')
+            row['ensemble'] = sum(n != NO_NUMBER for n in read_pred_csv(fused / 'pred.csv').values())
         out[k] = row
     return dict(sets=out)
 

@@ -551,3 +551,25 @@ def test_a_real_photo_that_cannot_be_read_framed_wider_is_a_one_line_error(tiny_
         pipeline.wider_photos(tmp_path, (tiny_digits / 'test.json', images), 1.5)
     assert str(e.value).startswith('[demo] failed: wider_photos: ') and broken.name in str(e.value)
     assert '\n' not in str(e.value)
+
+
+def test_photos_without_a_number_are_counted_for_a_and_the_ensemble(tmp_path, monkeypatch):
+    """no_number: A's count from its test stage; the ensemble's from its pred.csv, fused with the settings chosen on
+    validation (the set has no digit labels, so tools/ensemble.py writes no table)."""
+    calls = []
+
+    def fake_run(cmd, log, **k):
+        calls.append([str(c) for c in cmd])
+        out = Path(cmd[cmd.index('--out-dir') + 1])
+        out.mkdir(parents=True)
+        (out / 'pred.csv').write_text('image_id,pred_label\n1,-1\n2,17\n3,-1\n')
+    monkeypatch.setattr(pipeline, '_run', fake_run)
+    tests = {'model_a': dict(number_free={'renders': dict(pred_dir='a/pred_renders', images=3, read=2)}),
+             'model_a_inverted': dict(number_free={'renders': dict(pred_dir='i/pred_renders', images=3, read=3)})}
+    sets = dict(sets={'renders': ['nf/test.json', 'nf/test']})
+    got = pipeline.no_number(tmp_path, sets, tests, dict(DONE['ensemble'], settings_file='f.json'))
+    assert got == dict(sets={'renders': dict(images=3, model_a=2, ensemble=1)})
+    (cmd,) = calls
+    assert cmd[2:4] == ['a/pred_renders/pred.json', 'i/pred_renders/pred.json']
+    assert cmd[cmd.index('--ann-file') + 1] == 'nf/test.json' and cmd[cmd.index('--settings') + 1] == 'f.json'
+    assert pipeline.no_number(tmp_path, sets, tests, None) == dict(sets={'renders': dict(images=3, model_a=2)})
