@@ -10,6 +10,7 @@ from .sequence_scores import match_digits, score_numbers
 from .threshold_sweep import (
     DEFAULT_THR_GRID,
     NUMBER_THR_COST,
+    NUMBER_THR_GRID,
     NumberThrChoice,
     ThresholdSweep,
     choose_number_thr,
@@ -19,7 +20,7 @@ from .threshold_sweep import (
 __all__ = [
     'box_size_ratios',
     'DigitCropAccuracy', 'FastCocoMetric', 'DEFAULT_THR_GRID', 'DigitSequenceMetric', 'ThresholdSweep',
-    'NUMBER_THR_COST', 'NumberThrChoice', 'choose_number_thr', 'choose_number_thr_of_detections',
+    'NUMBER_THR_COST', 'NUMBER_THR_GRID', 'NumberThrChoice', 'choose_number_thr', 'choose_number_thr_of_detections',
     'DigitPredictionWriter', 'GroundTruth', 'PredictionSet', 'bbox_map', 'detections_map', 'load_ground_truth',
     'match_digits',
     'number_scores', 'score_numbers',

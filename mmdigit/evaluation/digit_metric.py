@@ -100,7 +100,7 @@ class DigitSequenceMetric(BaseMetric):
             if self.number_thr_cost is not None:
                 k = self.thr_grid.index(sweep.best_thr)
                 choice = choose_number_thr(gt, [r['numbers'][k] for r in results], [r['tops'][k] for r in results],
-                                           sweep.best_thr, self.number_thr_cost, self.thr_grid)
+                                           sweep.best_thr, self.number_thr_cost)
                 logger.info(choice.log_line(sweep.best_thr))
                 metrics['best_number_thr'] = choice.number_thr or 0.0
                 metrics['best_accuracy'] = choice.accuracy

@@ -8,7 +8,7 @@ the lowest threshold of such a plateau (0.05 for a model that reads nothing righ
 Then, at that threshold, :func:`choose_number_thr` chooses how confident a number's best digit must be
 (``NumberDecoder.number_thr``): the strictest that costs the set at most ``cost`` of its accuracy. A set where
 every image holds a number can only lose by it, so the choice is a budget, not a maximum: the photos without a
-number it turns into ``'-1'`` are not in the set (README, "Photos without a number").
+number it turns into ``'-1'`` are not in the set (docs/reading.md, "Photos without a number").
 """
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ from mmdigit.recognition import NO_NUMBER, ImageDetections, NumberDecoder
 DEFAULT_THR_GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
 TIE_BREAK_THR = 0.5  # of equally accurate thresholds, the one closest to this wins
 NUMBER_THR_COST = 0.005  # the accuracy a number_thr may cost the set it is chosen on: 1 image in 200
+# number_thr's candidates, finer than the threshold's: a fused box's score lies on a compressed scale (soft-NMS over
+# three members: the 2026-12-06 16:00 demo's ensemble read validation best at 0.20, and 0.25 already cost 0.8
+# points, 0.24 0.5), and the candidates cost nothing to try (no reading again: each number's best digit is known)
+NUMBER_THR_GRID = tuple(round(t, 2) for t in np.arange(0.01, 1.0, 0.01))
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class NumberThrChoice:
 
 def choose_number_thr_of_detections(decoder: NumberDecoder, detections: Mapping[int, ImageDetections],
                                     truth: Mapping[int, str], cost: float = NUMBER_THR_COST,
-                                    grid: Sequence[float] = DEFAULT_THR_GRID) -> NumberThrChoice:
+                                    grid: Sequence[float] = NUMBER_THR_GRID) -> NumberThrChoice:
     """:func:`choose_number_thr` at ``decoder``'s threshold for the images of ``truth`` read from ``detections``
     (the ensembler's fused boxes)."""
     decoder = replace(decoder, number_thr=None)
@@ -108,7 +112,7 @@ def choose_number_thr_of_detections(decoder: NumberDecoder, detections: Mapping[
 
 
 def choose_number_thr(truth: Sequence[str], numbers: Sequence[str], tops: Sequence[float], score_thr: float,
-                      cost: float = NUMBER_THR_COST, grid: Sequence[float] = DEFAULT_THR_GRID) -> NumberThrChoice:
+                      cost: float = NUMBER_THR_COST, grid: Sequence[float] = NUMBER_THR_GRID) -> NumberThrChoice:
     """The highest ``number_thr`` of ``grid`` above ``score_thr`` whose accuracy is within ``cost`` of the best
     accuracy with or without one. ``numbers[i]`` is image i's number read at ``score_thr`` without a
     ``number_thr``, ``tops[i]`` its best read digit's score (0 for ``'-1'``), ``truth[i]`` its true number."""

@@ -290,8 +290,9 @@ def test_metric_values_on_random_images(dedup_iou, line_gap):
     reads = [dec.select(b, s, lab) for b, s, lab, _, _ in images]
     tp = sum(match_digits(b[r], lab[r], gb, gl, 0.4) for (b, s, lab, gb, gl), r in zip(images, reads))
     sweep = ThresholdSweep(grid, tuple(np.mean([g == n[k] for g, n in zip(gt, numbers)]) for k in range(len(grid))))
+    from mmdigit.evaluation import NUMBER_THR_GRID
     gated = {g: np.mean([t == replace(dec, score_thr=sweep.best_thr, number_thr=g).decode(b, s, lab)
-                         for t, (b, s, lab, _, _) in zip(gt, images)]) for g in grid if g > sweep.best_thr}
+                         for t, (b, s, lab, _, _) in zip(gt, images)]) for g in NUMBER_THR_GRID if g > sweep.best_thr}
     best = max([sweep.best_accuracy, *gated.values()])
     number_thr = max((g for g, a in gated.items() if a >= best - 0.005), default=None)
     want = dict(score_numbers(gt, [dec.decode(b, s, lab) for b, s, lab, _, _ in images]),
