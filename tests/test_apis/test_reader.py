@@ -138,3 +138,25 @@ def test_a_transparent_photo_reads_as_its_flattened_pixels(trained, tiny_digits,
     assert from_file.error is None and from_file.number == in_memory.number
     np.testing.assert_allclose(from_file.detections['scores'], in_memory.detections['scores'], atol=1e-5)
     np.testing.assert_allclose(from_file.detections['bboxes'], in_memory.detections['bboxes'], atol=1e-3)
+
+
+def test_a_number_needs_a_digit_as_sure_as_number_thr(trained, tiny_digits):
+    """number_thr reaches the reader, alone and as the fused boxes' rule of an ensemble: a number none of whose digits
+    is that sure reads '-1'; 0 reads every number."""
+    from mmdigit.apis import DigitReader
+    from mmdigit.ensemble import FusionSettings
+    cfg_path, work = trained
+    ckpt = str(work / 'iter_4.pth')
+    photos = [str(tiny_digits / 'test' / f'{i}.png') for i in (1, 2, 3)]
+    for extra in ({}, dict(members=[(cfg_path, ckpt)], fusion=FusionSettings(numbers='fused'))):
+        plain = DigitReader(cfg_path, ckpt, score_thr=0.05, number_thr=0, **extra)
+        readings = plain.read_many(photos)
+        best = [max((d['score'] for d in r.digits), default=0.0) for r in readings]
+        assert plain.reading.number_thr is None and any(r.number != '-1' for r in readings)
+        weakest = min(b for b in best if b > 0)
+        assert weakest < max(best)  # so a number_thr between them is passed by some numbers and not by others
+        between = (weakest + max(best)) / 2
+        strict = DigitReader(cfg_path, ckpt, score_thr=0.05, number_thr=between, **extra)
+        assert strict.reading.number_thr == between
+        assert [r.number for r in strict.read_many(photos)] == [
+            r.number if b >= between else '-1' for r, b in zip(readings, best)]
