@@ -292,6 +292,23 @@ def load_checked_config(config_path: str, cfg_options=None, work_dir=None, launc
     return load_config(config_path, cfg_options, work_dir, launcher, check_options=check_cfg_options)
 
 
+def add_derived_set_args(parser: argparse.ArgumentParser, what: str) -> None:
+    """The flags of the converters that write a set made from a labelled one (``mmdigit.datasets.derived_set``):
+    ``--ann-file``, ``--img-dir``, ``--out`` and ``--force``; ``what`` names the set's images (``'photo'``)."""
+    parser.add_argument('--ann-file', required=True, help='COCO json of the labelled photos')
+    parser.add_argument('--img-dir', required=True, help='folder of those photos')
+    parser.add_argument('--out', required=True, help='output folder: images/ and ann.json')
+    parser.add_argument('--force', action='store_true', help='replace an existing set (ann.json and images/); it is '
+                        f'replaced only once every {what} is written, so a failure keeps the old one')
+
+
+def check_derived_set_args(args) -> None:
+    """:func:`add_derived_set_args`'s folders checked before anything is read: one line naming the flag."""
+    if not Path(args.img_dir).is_dir():
+        raise UserError(f'{args.img_dir}: --img-dir is not a folder')
+    check_writable_dir(Path(args.out), '--out')
+
+
 def add_number_thr_arg(parser: argparse.ArgumentParser, more: str = '') -> None:
     """``--number-thr``: how sure a number's best digit must be (``NumberDecoder.number_thr``)."""
     parser.add_argument('--number-thr', type=probability,

@@ -19,20 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.number_free import write_number_free_set  # noqa: E402
-from mmdigit.utils.cli import UserError, check_writable_dir, run_main  # noqa: E402
+from mmdigit.utils.cli import add_derived_set_args, check_derived_set_args, run_main  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--ann-file', required=True, help='COCO json of the labelled photos')
-    ap.add_argument('--img-dir', required=True, help='folder of those photos')
-    ap.add_argument('--out', required=True, help='output folder: images/ and ann.json')
-    ap.add_argument('--force', action='store_true', help='replace an existing set (ann.json and images/); it is '
-                    'replaced only once every strip is written, so a failure keeps the old one')
+    add_derived_set_args(ap, 'strip')
     args = ap.parse_args(argv)
-    if not Path(args.img_dir).is_dir():
-        raise UserError(f'{args.img_dir}: --img-dir is not a folder')
-    check_writable_dir(Path(args.out), '--out')
+    check_derived_set_args(args)
     data = write_number_free_set(args.ann_file, args.img_dir, args.out, args.force)
     print(f'wrote {Path(args.out) / "ann.json"} and {len(data["images"])} strips without a number')
     return 0
