@@ -102,19 +102,20 @@ def test_run_tool_failure_says_the_tools_own_last_line(tmp_path):
 
 
 # before the reading canvas; before A read photos stretched; before A's soft-NMS and the stages' recorded readings;
-# while A read photos stretched (before 2026-12-06)
-@pytest.mark.parametrize('old_format', [1, 2, 3, 6])
+# while A read photos stretched (before 2026-12-06); before the photos without a number were read
+@pytest.mark.parametrize('old_format', [1, 2, 3, 6, 7])
 def test_a_test_stage_from_an_older_reading_is_redone(tmp_path, capsys, old_format):
     """The test stages (and what reads their results) are made in a newer format since the reading canvas, since
-    model A read photos contrast-stretched and since it reads them as they are again: a demo from before re-reads its
-    models instead of reporting what they read then; what they read is kept."""
+    model A read photos contrast-stretched, since it reads them as they are again and since they read photos without a
+    number too: a demo from before re-reads its models instead of reporting what they read then; what they read is
+    kept."""
     (tmp_path / 'stages.json').write_text(json.dumps({'data': dict(train=5, format=1),
                                                       'test_a_inverted': dict(rows=['old'], format=old_format)}))
     stages = Stages(tmp_path, force=False)
     assert stages.run('data', lambda: pytest.fail('the data is kept'))['train'] == 5
     assert stages.run('test_a_inverted', lambda: dict(rows=['new']))['rows'] == ['new']
     assert 'test_a_inverted: done earlier by an older demo, redone' in capsys.readouterr().out
-    assert stages.done['test_a_inverted']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 7
+    assert stages.done['test_a_inverted']['format'] == Stages.format_of('test_b') == Stages.TEST_FORMAT == 8
 
 
 def test_a_stage_made_from_one_this_run_made_again_is_redone(tmp_path, capsys):
