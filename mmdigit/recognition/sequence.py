@@ -48,9 +48,10 @@ class NumberDecoder:
             ``'-1'`` (``None``: every number whose digits pass ``score_thr``). Below ``score_thr`` it changes
             nothing. Why: of 200 renders without a number, the 2026-12-06 13:40 demo's model A read a number in
             119 at its threshold 0.30, their best digit's median score 0.50, while 95% of the real photos' numbers
-            have a digit above 0.64 (README, "Photos without a number"). Chosen with ``score_thr`` on renders
-            with photos without a number among them (``DigitSequenceMetric``); a set where every image holds a
-            number never turns it on, as there it can only turn right readings into ``'-1'``.
+            have a digit above 0.63 (docs/reading.md, "Photos without a number"). Chosen with ``score_thr`` by
+            the same calibration (``DigitSequenceMetric``, :func:`~mmdigit.evaluation.choose_number_thr`): the
+            strictest that costs its set at most 1 image in 200, as a set where every image holds a number can
+            only lose by it.
     """
 
     score_thr: float = 0.5
