@@ -76,13 +76,12 @@ class DigitSequenceMetric(BaseMetric):
             # like the (rescaled) predictions
             gt_bboxes, gt_labels = _numpy(gt['bboxes']), _numpy(gt['labels'])
             readings = sweeping.read_thresholds(bboxes, scores, labels, thresholds)
-            read = readings[0][1]  # the boxes read at the configured threshold (and number_thr)
-            if not decoder.confident(scores[read]):
-                read = read[:0]
+            number, read, best = readings[0]  # at the configured threshold, then number_thr's rule
+            if not decoder.passes(best):
+                number, read = NO_NUMBER, read[:0]
             self.results.append(dict(
-                img_id=sample.get('img_id'), number=readings[0][0] if len(read) else NO_NUMBER,
-                numbers=[number for number, _ in readings[1:]],
-                tops=[float(scores[idx].max(initial=0.0)) for _, idx in readings[1:]],
+                img_id=sample.get('img_id'), number=number, numbers=[n for n, *_ in readings[1:]],
+                tops=[b for *_, b in readings[1:]],
                 gt=decoder.ground_truth(gt_bboxes, gt_labels), n_read=len(read),
                 n_gt=len(gt_labels), tp=match_digits(bboxes[read], labels[read], gt_bboxes, gt_labels,
                                                      self.match_iou)))

@@ -105,9 +105,9 @@ def choose_number_thr_of_detections(decoder: NumberDecoder, detections: Mapping[
     numbers, tops = [], []
     for i in sorted(truth):
         d = detections.get(i, empty)
-        number, idx = decoder.read_thresholds(d.bboxes, d.scores, d.labels, [decoder.score_thr])[0]
+        number, _, best = decoder.read_thresholds(d.bboxes, d.scores, d.labels, [decoder.score_thr])[0]
         numbers.append(number)
-        tops.append(float(np.asarray(d.scores, dtype=np.float64)[idx].max(initial=0.0)))
+        tops.append(best)
     return choose_number_thr([truth[i] for i in sorted(truth)], numbers, tops, decoder.score_thr, cost, grid)
 
 

@@ -80,16 +80,13 @@ class NumberDecoder:
         """Indices of the detections that are read at ``score_thr``, in reading order."""
         bboxes, scores, labels = _as_arrays(bboxes, scores, labels)
         idx = self._without_tall_ones(self._survivors(bboxes, scores, self.score_thr), bboxes, labels)
-        if not self.confident(scores[idx]):
+        if len(idx) and not self.passes(float(scores[idx[0]])):  # idx is still in score order
             return idx[:0]
         return idx[reading_order(bboxes[idx], self.line_gap)]
 
-    def confident(self, read_scores: np.ndarray) -> bool:
-        """Whether digits scored ``read_scores`` (those read at ``score_thr``) make a number: ``number_thr``'s
-        rule (no digits never do)."""
-        if len(read_scores) == 0:
-            return False
-        return self.number_thr is None or float(np.max(read_scores)) >= self.number_thr
+    def passes(self, best: float) -> bool:
+        """Whether a number whose best read digit scores ``best`` is read: ``number_thr``'s rule."""
+        return self.number_thr is None or best >= self.number_thr
 
     def ground_truth(self, bboxes, labels) -> str:
         """The number ground-truth boxes spell: every box (no threshold, no suppression), in this decoder's
@@ -99,25 +96,31 @@ class NumberDecoder:
 
     def decode_thresholds(self, bboxes, scores, labels, thresholds: Sequence[float]) -> list[str]:
         """The number at each threshold, sharing one suppression pass (used by the threshold sweep)."""
-        return [number for number, _ in self.read_thresholds(bboxes, scores, labels, thresholds)]
+        return [number for number, *_ in self.read_thresholds(bboxes, scores, labels, thresholds)]
 
-    def read_thresholds(self, bboxes, scores, labels, thresholds: Sequence[float]) -> list[tuple[str, np.ndarray]]:
-        """At each threshold, the number and the indices of the detections read, in reading order (what
-        ``decode`` and ``select`` give at that ``score_thr``), from one suppression pass; one reading order
-        per distinct set of kept boxes (the metric reads 20 thresholds of every image)."""
+    def read_thresholds(self, bboxes, scores, labels,
+                        thresholds: Sequence[float]) -> list[tuple[str, np.ndarray, float]]:
+        """At each threshold, the number, the indices of the detections read, in reading order (what
+        ``decode`` and ``select`` give at that ``score_thr``), and the best read digit's score (0.0 for none: what
+        ``number_thr`` is held against), from one suppression pass; one reading order per distinct set of kept
+        boxes (the metric reads 20 thresholds of every image)."""
         bboxes, scores, labels = _as_arrays(bboxes, scores, labels)
         thresholds = np.asarray(thresholds, dtype=np.float64).reshape(-1)
         order = self._survivors(bboxes, scores, thresholds.min() if len(thresholds) else np.inf)
         # survivors are score-sorted, so the boxes kept at a threshold are a prefix: its length for every
         # threshold in one binary search (scores >= thr <=> -scores <= -thr; negation is exact)
         counts = np.searchsorted(-scores[order], -thresholds, side='right').tolist()
-        cache: dict[int, tuple[str, np.ndarray]] = {}
+        cache: dict[int, tuple[str, np.ndarray, float]] = {}
         out = []
+        listed = scores.tolist()  # a Python float per box, read once a reading (numpy scalars cost more)
         for n in counts:
             if n not in cache:
-                idx = self._without_tall_ones(order[:n], bboxes, labels)
-                idx = idx[reading_order(bboxes[idx], self.line_gap)] if self.confident(scores[idx]) else idx[:0]
-                cache[n] = (_spell(labels[idx]), idx)
+                idx = self._without_tall_ones(order[:n], bboxes, labels)  # still in score order: idx[0] the best
+                best = listed[idx[0]] if len(idx) else 0.0
+                if not self.passes(best):
+                    idx, best = idx[:0], 0.0
+                idx = idx[reading_order(bboxes[idx], self.line_gap)]
+                cache[n] = (_spell(labels[idx]), idx, best)
             out.append(cache[n])
         return out
 
