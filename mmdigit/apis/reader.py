@@ -32,13 +32,16 @@ from .batch_inference import BatchInference, optimize_for_cpu
 @dataclass
 class DigitReading:
     """One image's number, its confidence (``score``: see :class:`mmdigit.recognition.NumberReading`), the
-    read digits and every detection; ``error`` says why an image could not be read (:meth:`unreadable`)."""
+    read digits and every detection; ``error`` says why an image could not be read (:meth:`unreadable`);
+    ``unsure``: for ``'-1'``, the number its digits spell when none of them is sure enough to be read
+    (``NumberReading.unsure``), else ``None``."""
 
     number: str
     score: float
     digits: list = field(default_factory=list)  # [{'digit', 'bbox' (xyxy px), 'score'}] in reading order
     detections: dict = field(default_factory=dict)  # all boxes/scores/labels before the threshold
     error: str | None = None
+    unsure: str | None = None
 
     @classmethod
     def unreadable(cls, error: str) -> DigitReading:
@@ -52,10 +55,14 @@ class DigitReading:
         r = reading.read(bboxes, scores, labels)
         digits = [dict(digit=int(labels[i]), bbox=[round(float(v), 1) for v in bboxes[i]],
                        score=round(float(scores[i]), 4)) for i in r.indices]
-        return cls(r.number, r.confidence, digits, dict(bboxes=bboxes, scores=scores, labels=labels))
+        return cls(r.number, r.confidence, digits, dict(bboxes=bboxes, scores=scores, labels=labels),
+                   unsure=r.unsure)
 
     def to_dict(self) -> dict:
+        """What ``tools/infer.py --json`` prints and the web API returns: ``unsure`` and ``error`` only when set."""
         out = dict(number=self.number, score=round(self.score, 4), digits=self.digits)
+        if self.unsure is not None:
+            out['unsure'] = self.unsure
         return out if self.error is None else dict(out, error=self.error)
 
 
@@ -216,7 +223,7 @@ def fused_readings(fusion, reading: ReadingSettings, member_readings: list, dets
         d = per_member[k]
         surest = DigitReading.of(member_readings[k], d.bboxes, d.scores, d.labels)
         out.append(DigitReading(number, surest.score, surest.digits,
-                                dict(bboxes=f.bboxes, scores=f.scores, labels=f.labels)))
+                                dict(bboxes=f.bboxes, scores=f.scores, labels=f.labels), unsure=surest.unsure))
     return out
 
 

@@ -41,11 +41,15 @@ class NumberReading:
             it, lets a model that saw nothing outvote one that read a faint digit. An image that could not be
             decoded at all is not read: ``DigitReading.unreadable`` gives it ``'-1'`` with confidence 0.0.
         indices: positions of the read detections in the input arrays, in reading order.
+        unsure: for ``'-1'`` only, the number the digits above the threshold spell when none of them is sure enough
+            to be read (``NumberDecoder.number_thr``); ``None`` otherwise. So a reader can tell "nothing seen" from
+            "digits seen, none sure" (the web reader shows it; pred.csv keeps ``-1``).
     """
 
     number: str
     confidence: float
     indices: np.ndarray = field(repr=False)
+    unsure: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,11 @@ class ReadingSettings:
         labels = np.asarray(labels).reshape(-1)
         idx = self.decoder.select(bboxes, scores, labels)
         if len(idx) == 0:
-            return NumberReading(NO_NUMBER, 1.0 - float(scores.max(initial=0.0)), idx)
+            unsure = None
+            if self.decoder.number_thr is not None:  # what the digits spell without number_thr's rule
+                held = replace(self.decoder, number_thr=None).select(bboxes, scores, labels)
+                unsure = ''.join(str(int(d)) for d in labels[held]) or None
+            return NumberReading(NO_NUMBER, 1.0 - float(scores.max(initial=0.0)), idx, unsure)
         return NumberReading(''.join(str(int(d)) for d in labels[idx]), float(scores[idx].min()), idx)
 
     def decode(self, bboxes, scores, labels) -> str:

@@ -244,9 +244,11 @@ async function show(c, r) {
   c.card.dataset.number = r.number;
   c.card.dataset.score = String(r.score);
   const found = r.number !== "-1";
-  c.number.textContent = found ? r.number : "no number found";
+  c.number.textContent = found ? r.number : r.unsure ? "no sure number" : "no number found";
   c.number.classList.toggle("none", !found);
-  c.score.textContent = found ? `confidence ${r.score.toFixed(2)} (weakest digit)` : "";
+  // a number held back (no digit sure enough to read it): say what was seen, and how sure its surest digit was
+  c.score.textContent = found ? `confidence ${r.score.toFixed(2)} (weakest digit)`
+    : r.unsure ? `saw ${r.unsure}, not surely enough to read it (surest digit ${(1 - r.score).toFixed(2)})` : "";
   c.digits.replaceChildren(...r.digits.map(d => {
     const li = el("li");
     li.append(el("b", "", String(d.digit)), ` ${d.score.toFixed(2)}`);

@@ -158,5 +158,9 @@ def test_a_number_needs_a_digit_as_sure_as_number_thr(trained, tiny_digits):
         between = (weakest + max(best)) / 2
         strict = DigitReader(cfg_path, ckpt, score_thr=0.05, number_thr=between, **extra)
         assert strict.reading.number_thr == between
-        assert [r.number for r in strict.read_many(photos)] == [
-            r.number if b >= between else '-1' for r, b in zip(readings, best)]
+        held = strict.read_many(photos)
+        assert [r.number for r in held] == [r.number if b >= between else '-1' for r, b in zip(readings, best)]
+        # a number held back says what it would have read (infer --json and the web API carry it)
+        assert [r.unsure for r in held] == [None if b >= between or r.number == '-1' else r.number
+                                            for r, b in zip(readings, best)]
+        assert [r.to_dict().get('unsure') for r in held] == [r.unsure for r in held]

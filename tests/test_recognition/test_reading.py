@@ -33,6 +33,19 @@ def test_no_number_is_as_sure_as_the_best_digit_it_ignored_is_weak():
     assert nothing.number == '-1' and nothing.confidence == 1.0
 
 
+def test_a_number_without_a_sure_digit_reads_none_and_says_what_it_saw():
+    gated = ReadingSettings(NumberDecoder(score_thr=0.5, number_thr=0.7))
+    held = gated.read(BOXES, [0.65, 0.6, 0.55], [3, 1, 2])
+    assert held.number == '-1' and held.unsure == '123' and len(held.indices) == 0
+    assert held.confidence == pytest.approx(0.35)  # one minus its surest digit, as for any '-1'
+    sure = gated.read(BOXES, [0.75, 0.6, 0.55], [3, 1, 2])
+    assert sure.number == '123' and sure.unsure is None
+    faint = gated.read(BOXES, [0.45, 0.1, 0.2], [3, 1, 2])  # below the threshold: nothing seen, nothing unsure
+    assert faint.number == '-1' and faint.unsure is None
+    ungated = ReadingSettings(NumberDecoder(score_thr=0.5)).read(BOXES, [0.45, 0.1, 0.2], [3, 1, 2])
+    assert ungated.unsure is None
+
+
 def test_decode_all_reads_every_image_of_a_set():
     from mmdigit.recognition import ImageDetections
     reading = ReadingSettings(NumberDecoder(score_thr=0.5))

@@ -611,6 +611,32 @@ def test_page_keeps_neighbouring_digits_labels_apart(browser, server):
     assert y2 == pytest.approx(40 * k + 1)  # ...so the second is below its box
 
 
+def test_page_tells_a_number_held_back_from_nothing_seen(browser, server):
+    """A '-1' whose digits were seen but none surely (the API's ``unsure``) says what was seen; a plain '-1' says
+    no number was found; a number shows its weakest digit's confidence."""
+    open_page(browser, server)
+    shown = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const grey = document.createElement('canvas');
+        grey.width = 60; grey.height = 30;
+        grey.toBlob(async blob => {
+          const out = [];
+          for (const r of [{number: '-1', score: 0.45, digits: [], unsure: '25'},
+                           {number: '-1', score: 1.0, digits: []},
+                           {number: '25', score: 0.7, digits: [{digit: 2, score: 0.9, bbox: [5, 5, 15, 25]},
+                                                               {digit: 5, score: 0.7, bbox: [15, 5, 25, 25]}]}]) {
+            const c = addCard(new File([blob], 'grey.png', {type: 'image/png'}));
+            await show(c, r);
+            out.push([c.number.textContent, c.score.textContent]);
+          }
+          done(out);
+        }, 'image/png');
+    """)
+    assert shown == [['no sure number', 'saw 25, not surely enough to read it (surest digit 0.55)'],
+                     ['no number found', ''],
+                     ['25', 'confidence 0.70 (weakest digit)']]
+
+
 def test_page_reads_inside_a_box_dragged_on_the_photo(browser, server, photos):
     """A box dragged on a read photo is read on its own: the card shows what the API reads for that crop of the
     photo (cut at the pixels the card records), its hint says so, and a double-click brings back the whole
