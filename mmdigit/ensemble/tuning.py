@@ -228,7 +228,7 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
     ``numbers`` and ``score_thr`` are the better of the fused boxes at their best threshold and the vote.
     ``members``: the subsets :func:`backward_elimination` scores at the default grid's first point, then the
     default grid on the ``finalists`` best of them (an explicit ``grid`` is tried as it is)."""
-    from mmdigit.evaluation import ThresholdSweep, choose_number_thr_of_detections, detections_map, number_scores
+    from mmdigit.evaluation import choose_thresholds_of_detections, detections_map, number_scores
     gt = images.gt
     if gt is None:
         raise PredictionFileError(f'{images.source}: --tune needs a labelled set (a COCO json with digit boxes)')
@@ -247,8 +247,7 @@ def tune_fusion(models: list[ModelPredictions], ids: list[int], images: ImageSet
         # scored as pred.json will hold it (tools/ensemble.py writes and reads these): a fused score within the
         # rounding of a threshold reads here as in the written pred.csv
         fused = as_written(fuse_models(chosen, ids, images, **s.fuse_kwargs()))
-        sweep = ThresholdSweep.of_detections(FUSED_DECODER, fused, truth)
-        gate = choose_number_thr_of_detections(replace(FUSED_DECODER, score_thr=sweep.best_thr), fused, truth)
+        sweep, gate = choose_thresholds_of_detections(FUSED_DECODER, fused, truth)
         if (s.members, s.weights) not in vote_cache:
             vote_cache[s.members, s.weights] = accuracy(vote_numbers(chosen, ids, s.weights))
         vote_acc = vote_cache[s.members, s.weights]

@@ -14,13 +14,13 @@ from .threshold_sweep import (
     NumberThrChoice,
     ThresholdSweep,
     choose_number_thr,
-    choose_number_thr_of_detections,
+    choose_thresholds_of_detections,
 )
 
 __all__ = [
     'box_size_ratios',
     'DigitCropAccuracy', 'FastCocoMetric', 'DEFAULT_THR_GRID', 'DigitSequenceMetric', 'ThresholdSweep',
-    'NUMBER_THR_COST', 'NUMBER_THR_GRID', 'NumberThrChoice', 'choose_number_thr', 'choose_number_thr_of_detections',
+    'NUMBER_THR_COST', 'NUMBER_THR_GRID', 'NumberThrChoice', 'choose_number_thr', 'choose_thresholds_of_detections',
     'DigitPredictionWriter', 'GroundTruth', 'PredictionSet', 'bbox_map', 'detections_map', 'load_ground_truth',
     'match_digits',
     'number_scores', 'score_numbers',

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from mmdigit.evaluation import DEFAULT_THR_GRID, DigitSequenceMetric, ThresholdSweep
+from mmdigit.evaluation import DEFAULT_THR_GRID, DigitSequenceMetric, ThresholdSweep, choose_thresholds_of_detections
 from mmdigit.evaluation.threshold_sweep import choose_number_thr
 from mmdigit.recognition import ImageDetections, NumberDecoder
 from tests.helpers import data_sample as _sample
@@ -78,3 +78,25 @@ def test_metric_chooses_a_number_thr_on_a_set_with_photos_without_a_number():
     off = DigitSequenceMetric(score_thr=0.3, number_thr_cost=None)
     off.process({}, samples)
     assert off.compute_metrics(off.results)['best_number_thr'] == 0.0
+
+
+def test_thresholds_of_detections_read_each_image_once_for_both_choices():
+    """The sweep and the number_thr chosen at its best threshold, from one reading: equal to the sweep read alone
+    and to choose_number_thr given the numbers read at that threshold and their best read digit."""
+    rng = np.random.default_rng(3)
+    detections, truth = {}, {}
+    for i in range(60):
+        n = int(rng.integers(0, 5))
+        x = np.sort(rng.uniform(0, 80, n))
+        boxes = np.stack([x, np.full(n, 5.0), x + 8, np.full(n, 25.0)], 1)
+        scores, labels = rng.uniform(0.05, 1.0, n), rng.integers(0, 10, n)
+        detections[i] = ImageDetections(boxes, scores, labels)
+        truth[i] = NumberDecoder(score_thr=0.5).decode(boxes, scores, labels) if rng.random() < 0.7 else '12'
+    sweep, choice = choose_thresholds_of_detections(NumberDecoder(), detections, truth)
+    assert sweep == ThresholdSweep.of_detections(NumberDecoder(), detections, truth)
+    at_best = NumberDecoder(score_thr=sweep.best_thr)
+    dets = [(d.bboxes, d.scores, d.labels) for d in (detections[i] for i in sorted(truth))]
+    numbers = [at_best.decode(*d) for d in dets]
+    tops = [float(d[1][at_best.select(*d)].max(initial=0.0)) for d in dets]
+    assert choice == choose_number_thr([truth[i] for i in sorted(truth)], numbers, tops, sweep.best_thr)
+    assert choice.number_thr is not None  # the set has weak false numbers to hold back
