@@ -107,12 +107,34 @@ function addCard(file) {
   const c = {file, card, canvas, number, score, digits, error, hint, url: URL.createObjectURL(file), img: new Image(),
              digitsShown: [], crop: null, whole: null};
   c.imgReady = new Promise(resolve => {
-    c.img.onload = () => resolve(true);
+    c.img.onload = () => { c.backdrop = backdrop(c.img); resolve(true); };
     c.img.onerror = () => resolve(false);
   });
   c.img.src = c.url;
   c.imgReady.then(ok => { if (ok) { draw(c, []); boxSelection(c); } });
   return c;
+}
+
+// What shows through a photo's transparent parts: white or black, as the server reads them
+// (mmdigit.datasets.photo_decoding.flatten_alpha: white when what is drawn is darker than mid-grey), so the page
+// shows the photo the model reads and a box dragged on it is uploaded so; null for an opaque photo.
+function backdrop(img) {
+  const k = Math.min(1, 512 / Math.max(img.naturalWidth, img.naturalHeight, 1));  // the mean needs no more
+  const cut = el("canvas");
+  cut.width = Math.max(1, Math.round(img.naturalWidth * k));
+  cut.height = Math.max(1, Math.round(img.naturalHeight * k));
+  const g = cut.getContext("2d", {willReadFrequently: true});
+  g.drawImage(img, 0, 0, cut.width, cut.height);
+  const px = g.getImageData(0, 0, cut.width, cut.height).data;
+  let weight = 0, drawn = 0, clear = false;
+  for (let i = 0; i < px.length; i += 4) {
+    const a = px[i + 3] / 255;
+    clear = clear || a < 1;
+    weight += a;
+    drawn += a * (px[i] + px[i + 1] + px[i + 2]) / 3;
+  }
+  if (!clear) return null;
+  return weight > 0 && drawn / weight < 127.5 ? "#fff" : "#000";
 }
 
 function draw(c, digits, band) {
@@ -126,6 +148,10 @@ function draw(c, digits, band) {
   canvas.hidden = false;
   const g = canvas.getContext("2d");
   g.imageSmoothingEnabled = k < 3;
+  if (c.backdrop) {
+    g.fillStyle = c.backdrop;
+    g.fillRect(0, 0, canvas.width, canvas.height);
+  }
   g.drawImage(img, 0, 0, canvas.width, canvas.height);
   g.font = "bold 14px system-ui, sans-serif";
   g.textBaseline = "top";
@@ -214,7 +240,12 @@ async function readInside(c, crop) {
   const cut = el("canvas");
   cut.width = w;
   cut.height = h;
-  cut.getContext("2d").drawImage(c.img, x, y, w, h, 0, 0, w, h);
+  const g = cut.getContext("2d");
+  if (c.backdrop) {  // flattened as the whole photo is read, not by the box's own mean
+    g.fillStyle = c.backdrop;
+    g.fillRect(0, 0, w, h);
+  }
+  g.drawImage(c.img, x, y, w, h, 0, 0, w, h);
   const blob = await new Promise(resolve => cut.toBlob(resolve, "image/png"));
   const form = new FormData();
   form.append("image", blob, c.file.name.replace(/\.[^.]*$/, "") + "_box.png");

@@ -637,6 +637,34 @@ def test_page_tells_a_number_held_back_from_nothing_seen(browser, server):
                      ['25', 'confidence 0.70 (weakest digit)']]
 
 
+def test_page_shows_a_transparent_photo_flattened_as_the_server_reads_it(browser, server):
+    """Transparent parts show white behind a dark drawing and black behind a light one (flatten_alpha's rule), an
+    opaque photo as it is: the page shows the pixels the model reads."""
+    open_page(browser, server)
+    corners = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const out = [];
+        const next = async fills => {
+          if (!fills.length) { done(out); return; }
+          const [background, ink] = fills[0];
+          const src = document.createElement('canvas');
+          src.width = 60; src.height = 30;
+          const g = src.getContext('2d');
+          if (background) { g.fillStyle = background; g.fillRect(0, 0, 60, 30); }
+          g.fillStyle = ink;
+          g.fillRect(20, 5, 20, 20);
+          src.toBlob(async blob => {
+            const c = addCard(new File([blob], 'drawn.png', {type: 'image/png'}));
+            await c.imgReady;
+            out.push(Array.from(c.canvas.getContext('2d').getImageData(1, 1, 1, 1).data));
+            next(fills.slice(1));
+          }, 'image/png');
+        };
+        next([[null, '#202020'], [null, '#e0e0e0'], ['#808080', '#202020']]);
+    """)
+    assert corners == [[255, 255, 255, 255], [0, 0, 0, 255], [128, 128, 128, 255]]
+
+
 def test_page_reads_inside_a_box_dragged_on_the_photo(browser, server, photos):
     """A box dragged on a read photo is read on its own: the card shows what the API reads for that crop of the
     photo (cut at the pixels the card records), its hint says so, and a double-click brings back the whole
