@@ -212,26 +212,64 @@ function boxSelection(c) {
     band = [Math.min(start[0], x), Math.min(start[1], y), Math.abs(x - start[0]), Math.abs(y - start[1])];
     draw(c, c.digitsShown, band);
   });
-  canvas.addEventListener("pointerup", () => {
-    const box = band;
-    start = band = null;
-    if (!box) return;
+  const finish = box => {  // a box in canvas pixels read inside, in the photo's pixels
     const k = Number(canvas.dataset.scale);
     const x = Math.floor(box[0] / k), y = Math.floor(box[1] / k);
     const w = Math.min(Math.ceil((box[0] + box[2]) / k), c.img.naturalWidth) - x;
     const h = Math.min(Math.ceil((box[1] + box[3]) / k), c.img.naturalHeight) - y;
     if (box[2] < 6 || box[3] < 6 || w < 2 || h < 2) { draw(c, c.digitsShown); return; }  // a click, not a box
     readInside(c, [x, y, w, h]);
+  };
+  const whole = () => {
+    if (c.card.dataset.state !== "done" || !c.crop) return;
+    c.crop = null;
+    delete c.card.dataset.crop;
+    show(c, c.whole);
+  };
+  canvas.addEventListener("pointerup", () => {
+    const box = band;
+    start = band = null;
+    if (box) finish(box);
   });
   canvas.addEventListener("pointercancel", () => {
     start = band = null;
     draw(c, c.digitsShown);
   });
-  canvas.addEventListener("dblclick", () => {
-    if (c.card.dataset.state !== "done" || !c.crop) return;
-    c.crop = null;
-    delete c.card.dataset.crop;
-    show(c, c.whole);
+  canvas.addEventListener("dblclick", whole);
+  // the same from the keyboard: B draws a box in the middle, arrows move it (Shift + arrows: its size), Enter reads
+  // inside it, Escape drops it, or goes back to the whole photo
+  canvas.tabIndex = 0;
+  canvas.setAttribute("aria-label", `${c.file.name}: press B to draw a box to read inside (arrows move it, `
+    + "Shift and arrows size it, Enter reads inside, Escape goes back)");
+  canvas.addEventListener("keydown", e => {
+    if (c.card.dataset.state !== "done") return;
+    const W = canvas.width, H = canvas.height;
+    const arrows = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1]};
+    if (!band && (e.key === "b" || e.key === "B")) {
+      band = [W / 4, H / 4, W / 2, H / 2];
+    } else if (band && arrows[e.key]) {
+      const [dx, dy] = arrows[e.key].map((d, i) => d * Math.max(2, Math.round((i ? H : W) / 20)));
+      let [x, y, w, h] = band;
+      if (e.shiftKey) {
+        w = Math.min(Math.max(w + dx, 6), W - x);
+        h = Math.min(Math.max(h + dy, 6), H - y);
+      } else {
+        x = Math.min(Math.max(x + dx, 0), W - w);
+        y = Math.min(Math.max(y + dy, 0), H - h);
+      }
+      band = [x, y, w, h];
+    } else if (band && e.key === "Enter") {
+      const box = band;
+      band = null;
+      finish(box);
+      e.preventDefault();
+      return;
+    } else if (e.key === "Escape") {
+      if (band) band = null;
+      else whole();
+    } else return;
+    e.preventDefault();
+    draw(c, c.digitsShown, band);
   });
 }
 
@@ -293,9 +331,10 @@ async function show(c, r) {
   if (await c.imgReady) {
     draw(c, r.digits);
     c.hint.textContent = c.crop
-      ? `read inside the drawn box (${c.crop[2]} \u00d7 ${c.crop[3]} px); drag another, or double-click for the `
-        + "whole photo"
-      : "number small in the photo? drag a box close around it to read only inside";
+      ? `read inside the drawn box (${c.crop[2]} \u00d7 ${c.crop[3]} px); drag another, or double-click (Escape) `
+        + "for the whole photo"
+      : "number small in the photo? drag a box close around it (or press B, then arrows and Enter) to read only "
+        + "inside";
   } else c.error.textContent = "(the browser cannot display this image; the server read it)";
   c.card.dataset.state = "done";
 }

@@ -707,6 +707,42 @@ def test_page_reads_inside_a_box_dragged_on_the_photo(browser, server, photos):
     assert card_view(card) == whole
 
 
+def test_page_reads_inside_a_box_drawn_from_the_keyboard(browser, server, photos):
+    """B draws a box in the middle of the focused photo, an arrow moves it a twentieth of the photo, Shift and an
+    arrow size it, Enter reads inside it as a dragged box is read, and Escape goes back to the whole photo."""
+    from PIL import Image
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    open_page(browser, server)
+    name, data, path = photos[1]
+    browser.find_element(By.ID, 'files').send_keys(str(path))
+    card = wait_cards(browser, 1)[0]
+    whole = card_view(card)
+    canvas = card.find_element(By.TAG_NAME, 'canvas')
+    assert canvas.get_attribute('tabindex') == '0' and 'press B' in canvas.get_attribute('aria-label')
+    canvas.send_keys('b', Keys.ARROW_LEFT)
+    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.ARROW_DOWN).key_up(Keys.SHIFT).perform()
+    canvas.send_keys(Keys.ENTER)
+    deadline = time.time() + 60
+    while not (card.get_attribute('data-crop') and card.get_attribute('data-state') == 'done'):
+        assert time.time() < deadline, 'the box was not read'
+        time.sleep(0.2)
+    x, y, cw, ch = map(int, card.get_attribute('data-crop').split(','))
+    img = Image.open(io.BytesIO(data))
+    k = float(canvas.get_attribute('data-scale'))
+    step_x, step_y = (max(2, round(v * k / 20)) / k for v in img.size)  # an arrow's step, in the photo's pixels
+    assert abs(x - (img.width / 4 - step_x)) <= 2 and abs(y - img.height / 4) <= 2  # moved left one step
+    assert abs(cw - img.width / 2) <= 3 and abs(ch - (img.height / 2 + step_y)) <= 3  # one step taller
+    assert card_view(card)['state'] == 'done'
+    canvas.send_keys(Keys.ESCAPE)
+    deadline = time.time() + 10
+    while card.get_attribute('data-crop'):
+        assert time.time() < deadline, 'Escape did not go back to the whole photo'
+        time.sleep(0.1)
+    assert card_view(card) == whole
+
+
 def test_serve_tool_cfg_options_reach_the_reader(checkpoint, capsys):
     from mmdigit.serving import load_service
     from mmdigit.utils.cli import run_main
