@@ -12,6 +12,7 @@ import contextlib
 import gc
 import os
 import os.path as osp
+import re
 import warnings
 
 import torch
@@ -38,7 +39,8 @@ def load_config(config_path: str, cfg_options=None, work_dir=None, launcher: str
 
 
 def read_model_config(config_path) -> Config:
-    """A model's config file read, each way it can be wrong one ``ValueError`` naming the file: missing, not a
+    """A model's config file read, each way it can be wrong one ``ValueError`` naming the file: missing (or a
+    file it inherits missing: a ``FileNotFoundError`` naming both), not a
     config (mmengine reads .py / .json / .yml and says so without the path), a syntax error (mmengine parses the
     text itself and names no file), or a config of something else (a COCO json, a file that sets no ``model``)."""
     config_path = str(config_path)
@@ -48,6 +50,12 @@ def read_model_config(config_path) -> Config:
         raise ValueError(f'{config_path}: not a config file (configs are .py, .json or .yml files)')
     try:
         cfg = Config.fromfile(config_path)
+    except FileNotFoundError as e:  # the file exists: a file it inherits (_base_) does not
+        named = re.search(r'file "(.+)" does not exist', str(e))  # mmengine's words for a missing mmdet:: base
+        missing = e.filename or (named.group(1) if named else str(e))
+        raise FileNotFoundError(f'{config_path}: a config it inherits (_base_) does not exist: {missing} (a config '
+                                'an older mmdigit wrote, e.g. in an old make demo work dir, may name one since '
+                                'renamed; make demo writes its configs again)') from None
     except SyntaxError as e:
         where = e.filename if e.filename and e.filename != '<unknown>' else config_path
         raise ValueError(f'{where}:{e.lineno}: syntax error in the config ({e.msg}), or in a file it inherits') \

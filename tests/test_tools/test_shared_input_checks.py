@@ -31,6 +31,8 @@ def files(tmp_path):
     (tmp_path / 'notes.txt').write_text('x = 1\n')
     (tmp_path / 'syntax.py').write_text('model = dict(type=(\n')
     (tmp_path / 'no_model.py').write_text('x = 1\n')
+    (tmp_path / 'orphan.py').write_text("_base_ = './renamed.py'\nmodel = dict(type='FasterRCNN')\n")
+    (tmp_path / 'mmdet_orphan.py').write_text("_base_ = 'mmdet::faster_rcnn/renamed.py'\n")
     (tmp_path / 'coco.json').write_text(json.dumps({'images': [], 'annotations': [], 'categories': []}))
     return tmp_path
 
@@ -40,6 +42,8 @@ def files(tmp_path):
     ('weights.pth', 'weights.pth: not a config file'),
     ('syntax.py', 'syntax.py:1: syntax error in the config'),
     ('no_model.py', 'no_model.py: not a model config (it sets no `model`)'),
+    ('orphan.py', 'orphan.py: a config it inherits (_base_) does not exist: '),  # and the path it names
+    ('mmdet_orphan.py', 'faster_rcnn/renamed.py (a config an older mmdigit wrote'),
     ('coco.json', 'coco.json: not a model config'),
 ])
 def test_a_file_that_is_no_model_config_is_named_by_every_tool(files, capsys, config, says):
