@@ -2,7 +2,7 @@
 
 PATH is an image, a folder or a glob. Prints ``file,number,score,error`` per image as CSV (``--json``: one JSON
 object per line with the digits' boxes, ``unsure`` for a ``-1`` whose digits were seen but none surely enough: the
-number they spell, and ``error`` for an unreadable image). The Task-2 threshold is the
+number they spell, with ``unsure_digits``, and ``error`` for an unreadable image). The Task-2 threshold is the
 calibrated one stored beside the checkpoint unless ``--score-thr`` is given. An unreadable image gets number
 ``-1``, its reason in the ``error`` field and a line on stderr, and the exit code is 1; progress goes to stderr.
 ``--show-dir`` draws each image to ``<stem>.png`` (``<name>.png`` when two inputs share a stem).

@@ -34,7 +34,7 @@ class DigitReading:
     """One image's number, its confidence (``score``: see :class:`mmdigit.recognition.NumberReading`), the
     read digits and every detection; ``error`` says why an image could not be read (:meth:`unreadable`);
     ``unsure``: for ``'-1'``, the number its digits spell when none of them is sure enough to be read
-    (``NumberReading.unsure``), else ``None``."""
+    (``NumberReading.unsure``), else ``None``; ``unsure_digits``: those digits, as ``digits`` holds read ones."""
 
     number: str
     score: float
@@ -42,6 +42,7 @@ class DigitReading:
     detections: dict = field(default_factory=dict)  # all boxes/scores/labels before the threshold
     error: str | None = None
     unsure: str | None = None
+    unsure_digits: list = field(default_factory=list)
 
     @classmethod
     def unreadable(cls, error: str) -> DigitReading:
@@ -53,16 +54,19 @@ class DigitReading:
     def of(cls, reading: ReadingSettings, bboxes: np.ndarray, scores: np.ndarray, labels: np.ndarray):
         """Read one image's detections (numpy, photo pixels) with ``reading``."""
         r = reading.read(bboxes, scores, labels)
-        digits = [dict(digit=int(labels[i]), bbox=[round(float(v), 1) for v in bboxes[i]],
-                       score=round(float(scores[i]), 4)) for i in r.indices]
-        return cls(r.number, r.confidence, digits, dict(bboxes=bboxes, scores=scores, labels=labels),
-                   unsure=r.unsure)
+
+        def spelled(indices) -> list:
+            return [dict(digit=int(labels[i]), bbox=[round(float(v), 1) for v in bboxes[i]],
+                         score=round(float(scores[i]), 4)) for i in indices]
+        return cls(r.number, r.confidence, spelled(r.indices), dict(bboxes=bboxes, scores=scores, labels=labels),
+                   unsure=r.unsure, unsure_digits=spelled(r.unsure_indices))
 
     def to_dict(self) -> dict:
-        """What ``tools/infer.py --json`` prints and the web API returns: ``unsure`` and ``error`` only when set."""
+        """What ``tools/infer.py --json`` prints and the web API returns: ``unsure`` (with ``unsure_digits``) and
+        ``error`` only when set."""
         out = dict(number=self.number, score=round(self.score, 4), digits=self.digits)
         if self.unsure is not None:
-            out['unsure'] = self.unsure
+            out.update(unsure=self.unsure, unsure_digits=self.unsure_digits)
         return out if self.error is None else dict(out, error=self.error)
 
 
@@ -223,7 +227,8 @@ def fused_readings(fusion, reading: ReadingSettings, member_readings: list, dets
         d = per_member[k]
         surest = DigitReading.of(member_readings[k], d.bboxes, d.scores, d.labels)
         out.append(DigitReading(number, surest.score, surest.digits,
-                                dict(bboxes=f.bboxes, scores=f.scores, labels=f.labels), unsure=surest.unsure))
+                                dict(bboxes=f.bboxes, scores=f.scores, labels=f.labels), unsure=surest.unsure,
+                                unsure_digits=surest.unsure_digits))
     return out
 
 

@@ -44,12 +44,14 @@ class NumberReading:
         unsure: for ``'-1'`` only, the number the digits above the threshold spell when none of them is sure enough
             to be read (``NumberDecoder.number_thr``); ``None`` otherwise. So a reader can tell "nothing seen" from
             "digits seen, none sure" (the web reader shows it; pred.csv keeps ``-1``).
+        unsure_indices: the positions of those digits, in reading order (empty when ``unsure`` is ``None``).
     """
 
     number: str
     confidence: float
     indices: np.ndarray = field(repr=False)
     unsure: str | None = None
+    unsure_indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
 
 @dataclass(frozen=True)
@@ -97,11 +99,11 @@ class ReadingSettings:
         labels = np.asarray(labels).reshape(-1)
         idx = self.decoder.select(bboxes, scores, labels)
         if len(idx) == 0:
-            unsure = None
+            held = idx
             if self.decoder.number_thr is not None:  # what the digits spell without number_thr's rule
                 held = replace(self.decoder, number_thr=None).select(bboxes, scores, labels)
-                unsure = ''.join(str(int(d)) for d in labels[held]) or None
-            return NumberReading(NO_NUMBER, 1.0 - float(scores.max(initial=0.0)), idx, unsure)
+            unsure = ''.join(str(int(d)) for d in labels[held]) or None
+            return NumberReading(NO_NUMBER, 1.0 - float(scores.max(initial=0.0)), idx, unsure, held)
         return NumberReading(''.join(str(int(d)) for d in labels[idx]), float(scores[idx].min()), idx)
 
     def decode(self, bboxes, scores, labels) -> str:

@@ -163,7 +163,9 @@ function draw(c, digits, band) {
     const colour = COLOURS[d.digit];
     g.lineWidth = 2;
     g.strokeStyle = colour;
+    g.setLineDash(d.unsure ? [4, 3] : []);  // a digit seen but not read (no digit of its number sure enough)
     g.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    g.setLineDash([]);
     const label = `${d.digit} ${d.score.toFixed(2)}`;
     const tw = g.measureText(label).width + 6;
     // above the box, else below it, else inside its top; where none is free of other labels, the first that fits
@@ -299,7 +301,7 @@ async function readInside(c, crop) {
     c.card.dataset.crop = crop.join(",");
     // the crop's digits drawn where they are on the whole photo
     const moved = d => ({...d, bbox: [d.bbox[0] + x, d.bbox[1] + y, d.bbox[2] + x, d.bbox[3] + y]});
-    show(c, {...r, digits: r.digits.map(moved)});
+    show(c, {...r, digits: r.digits.map(moved), unsure_digits: (r.unsure_digits || []).map(moved)});
   } catch (e) {
     await show(c, c.shown);
     c.error.textContent = `the box was not read (${e.message})`;
@@ -329,7 +331,7 @@ async function show(c, r) {
     return;
   }
   if (await c.imgReady) {
-    draw(c, r.digits);
+    draw(c, found ? r.digits : (r.unsure_digits || []).map(d => ({...d, unsure: true})));
     c.hint.textContent = c.crop
       ? `read inside the drawn box (${c.crop[2]} \u00d7 ${c.crop[3]} px); drag another, or double-click (Escape) `
         + "for the whole photo"

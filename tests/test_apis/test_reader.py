@@ -164,3 +164,5 @@ def test_a_number_needs_a_digit_as_sure_as_number_thr(trained, tiny_digits):
         assert [r.unsure for r in held] == [None if b >= between or r.number == '-1' else r.number
                                             for r, b in zip(readings, best)]
         assert [r.to_dict().get('unsure') for r in held] == [r.unsure for r in held]
+        assert [r.to_dict().get('unsure_digits') for r in held] == [  # where it saw them, as a read number's digits
+            None if h.unsure is None else r.digits for r, h in zip(readings, held)]

@@ -37,11 +37,12 @@ def test_a_number_without_a_sure_digit_reads_none_and_says_what_it_saw():
     gated = ReadingSettings(NumberDecoder(score_thr=0.5, number_thr=0.7))
     held = gated.read(BOXES, [0.65, 0.6, 0.55], [3, 1, 2])
     assert held.number == '-1' and held.unsure == '123' and len(held.indices) == 0
+    assert held.unsure_indices.tolist() == [1, 2, 0]  # the held-back digits, in reading order
     assert held.confidence == pytest.approx(0.35)  # one minus its surest digit, as for any '-1'
     sure = gated.read(BOXES, [0.75, 0.6, 0.55], [3, 1, 2])
     assert sure.number == '123' and sure.unsure is None
     faint = gated.read(BOXES, [0.45, 0.1, 0.2], [3, 1, 2])  # below the threshold: nothing seen, nothing unsure
-    assert faint.number == '-1' and faint.unsure is None
+    assert faint.number == '-1' and faint.unsure is None and len(faint.unsure_indices) == 0
     ungated = ReadingSettings(NumberDecoder(score_thr=0.5)).read(BOXES, [0.45, 0.1, 0.2], [3, 1, 2])
     assert ungated.unsure is None
 

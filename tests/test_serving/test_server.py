@@ -621,20 +621,24 @@ def test_page_tells_a_number_held_back_from_nothing_seen(browser, server):
         grey.width = 60; grey.height = 30;
         grey.toBlob(async blob => {
           const out = [];
-          for (const r of [{number: '-1', score: 0.45, digits: [], unsure: '25'},
+          for (const r of [{number: '-1', score: 0.45, digits: [], unsure: '25',
+                            unsure_digits: [{digit: 2, score: 0.55, bbox: [5, 5, 15, 25]},
+                                            {digit: 5, score: 0.5, bbox: [15, 5, 25, 25]}]},
                            {number: '-1', score: 1.0, digits: []},
                            {number: '25', score: 0.7, digits: [{digit: 2, score: 0.9, bbox: [5, 5, 15, 25]},
                                                                {digit: 5, score: 0.7, bbox: [15, 5, 25, 25]}]}]) {
             const c = addCard(new File([blob], 'grey.png', {type: 'image/png'}));
             await show(c, r);
-            out.push([c.number.textContent, c.score.textContent]);
+            out.push([c.number.textContent, c.score.textContent, JSON.parse(c.canvas.dataset.labels).length,
+                      c.digits.children.length]);
           }
           done(out);
         }, 'image/png');
     """)
-    assert shown == [['no sure number', 'saw 25, not surely enough to read it (surest digit 0.55)'],
-                     ['no number found', ''],
-                     ['25', 'confidence 0.70 (weakest digit)']]
+    # the held-back digits are drawn on the photo (dashed), not listed as read ones
+    assert shown == [['no sure number', 'saw 25, not surely enough to read it (surest digit 0.55)', 2, 0],
+                     ['no number found', '', 0, 0],
+                     ['25', 'confidence 0.70 (weakest digit)', 2, 2]]
 
 
 def test_page_shows_a_transparent_photo_flattened_as_the_server_reads_it(browser, server):
