@@ -97,14 +97,15 @@ class ReadingSettings:
         """One image's detections (xyxy boxes, scores, digit labels 0-9) -> its number and confidence."""
         scores = np.asarray(scores, dtype=np.float64).reshape(-1)
         labels = np.asarray(labels).reshape(-1)
-        idx = self.decoder.select(bboxes, scores, labels)
-        if len(idx) == 0:
-            held = idx
-            if self.decoder.number_thr is not None:  # what the digits spell without number_thr's rule
-                held = replace(self.decoder, number_thr=None).select(bboxes, scores, labels)
-            unsure = ''.join(str(int(d)) for d in labels[held]) or None
-            return NumberReading(NO_NUMBER, 1.0 - float(scores.max(initial=0.0)), idx, unsure, held)
-        return NumberReading(''.join(str(int(d)) for d in labels[idx]), float(scores[idx].min()), idx)
+        decoder = self.decoder
+        # the digits read at the threshold, then number_thr's rule on them (NumberDecoder.passes), from one
+        # suppression pass: a number it holds back is still spelled, as ``unsure``
+        ungated = decoder if decoder.number_thr is None else replace(decoder, number_thr=None)
+        idx = ungated.select(bboxes, scores, labels)
+        spelled = ''.join(str(int(d)) for d in labels[idx])
+        if len(idx) and decoder.passes(float(scores[idx].max())):
+            return NumberReading(spelled, float(scores[idx].min()), idx)
+        return NumberReading(NO_NUMBER, 1.0 - float(scores.max(initial=0.0)), idx[:0], spelled or None, idx)
 
     def decode(self, bboxes, scores, labels) -> str:
         """The number alone (what ``pred.csv`` holds), without the confidence."""

@@ -58,15 +58,17 @@ def test_decode_all_reads_every_image_of_a_set():
 
 def test_read_gives_the_number_pred_csv_holds():
     rng = np.random.default_rng(0)
-    reading = ReadingSettings(NumberDecoder(score_thr=0.4))
-    for _ in range(200):
-        n = int(rng.integers(0, 12))
-        xy = rng.uniform(0, 80, (n, 2))
-        boxes = np.concatenate([xy, xy + rng.uniform(4, 30, (n, 2))], axis=1)
-        scores, labels = rng.uniform(0, 1, n), rng.integers(0, 10, n)
-        r = reading.read(boxes, scores, labels)
-        assert r.number == reading.decode(boxes, scores, labels)
-        assert 0.0 <= r.confidence <= 1.0
+    for reading in (ReadingSettings(NumberDecoder(score_thr=0.4)),
+                    ReadingSettings(NumberDecoder(score_thr=0.4, number_thr=0.8))):
+        for _ in range(200):
+            n = int(rng.integers(0, 12))
+            xy = rng.uniform(0, 80, (n, 2))
+            boxes = np.concatenate([xy, xy + rng.uniform(4, 30, (n, 2))], axis=1)
+            scores, labels = rng.uniform(0, 1, n), rng.integers(0, 10, n)
+            r = reading.read(boxes, scores, labels)
+            assert r.number == reading.decode(boxes, scores, labels)
+            assert r.indices.tolist() == reading.decoder.select(boxes, scores, labels).tolist()
+            assert 0.0 <= r.confidence <= 1.0
 
 
 def test_settings_come_from_the_configs_metric_val_first():
