@@ -14,7 +14,11 @@ def upscale_factor(height: int, target: int = 192) -> int:
 
 
 def draw_reading(image_rgb: np.ndarray, reading, truth: str | None = None, target_height: int = 192) -> np.ndarray:
-    """RGB image with each read digit's box and label, and the number on top (red when it is not ``truth``)."""
+    """RGB image with each read digit's box and label, and the number on top (red when it is not ``truth``).
+
+    A number held back (``-1`` with ``reading.unsure``: no digit sure enough) is drawn as the web page shows it:
+    its digits' boxes dashed and "no sure number (saw ...)" on top, so a drawn ``-1`` tells "nothing seen" apart
+    from "seen, not surely enough"."""
     import cv2
     from mmengine.visualization import Visualizer
     k = upscale_factor(image_rgb.shape[0], target_height)
@@ -22,14 +26,18 @@ def draw_reading(image_rgb: np.ndarray, reading, truth: str | None = None, targe
     banner = np.full((28, img.shape[1], 3), 255, np.uint8)
     canvas = np.concatenate([banner, img], axis=0)
     vis = Visualizer(image=canvas)
-    for d in reading.digits:
+    unsure = getattr(reading, 'unsure', None) if reading.number == '-1' else None
+    held_back = getattr(reading, 'unsure_digits', []) if unsure is not None else []
+    for d in [*reading.digits, *held_back]:
         x1, y1, x2, y2 = (np.asarray(d['bbox']) * k + [0, 28, 0, 28]).tolist()
         colour = DIGIT_PALETTE[d['digit']]
-        vis.draw_bboxes(np.array([[x1, y1, x2, y2]]), edge_colors=[colour], line_widths=2)
+        vis.draw_bboxes(np.array([[x1, y1, x2, y2]]), edge_colors=[colour], line_widths=2,
+                        line_styles='--' if unsure is not None else '-')
         vis.draw_texts(f"{d['digit']} {d['score']:.2f}", np.array([x1, max(y1 - 14, 28)]),
                        colors=[DIGIT_LABEL_TEXT[d['digit']]], font_sizes=10,
                        bboxes=[dict(facecolor=tuple(v / 255 for v in colour), pad=0.5, edgecolor='none')])
     wrong = truth is not None and reading.number != truth
-    text = f'read: {reading.number}' + (f'  (truth {truth})' if wrong else '')
+    text = (f'no sure number (saw {unsure})' if unsure is not None else f'read: {reading.number}') + (
+        f'  (truth {truth})' if wrong else '')
     vis.draw_texts(text, np.array([4, 4]), colors='red' if wrong else 'black', font_sizes=14)
     return vis.get_image()

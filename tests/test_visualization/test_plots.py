@@ -97,3 +97,27 @@ def test_drawn_label_is_filled_with_the_digit_colour_and_its_text_colour(digit):
     fill = np.all(label == DIGIT_PALETTE[digit], axis=-1).mean()
     text = np.all(np.abs(label.astype(int) - DIGIT_LABEL_TEXT[digit]) < 40, axis=-1).mean()
     assert fill > 0.4 and text > 0.05, (fill, text)
+
+
+def test_a_held_back_number_is_drawn_dashed_and_named_on_top():
+    """A ``-1`` whose digits were seen but none surely enough (``unsure``) draws those digits' boxes dashed, as the
+    web page does, and no box at all for a ``-1`` with nothing seen; a read digit's box edge is solid."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from mmdigit.visualization import draw_reading
+    photo = np.full((48, 96, 3), 128, np.uint8)
+    digit = dict(digit=7, bbox=[30., 20., 50., 46.], score=0.35)
+    k = 4
+
+    def edge(drawn):  # the box's bottom edge (no label there): the share of its columns drawn on the grey photo
+        rows = drawn[28 + 46 * k - 3:28 + 46 * k + 3, 30 * k + 4:50 * k - 4].astype(int)
+        return (np.abs(rows - 128).max(axis=(0, 2)) > 40).mean()
+
+    held = draw_reading(photo, SimpleNamespace(number='-1', digits=[], unsure='7', unsure_digits=[digit]))
+    nothing = draw_reading(photo, SimpleNamespace(number='-1', digits=[], unsure=None, unsure_digits=[]))
+    read = draw_reading(photo, SimpleNamespace(number='7', digits=[dict(digit, score=0.9)]))
+    assert 0.2 < edge(held) < 0.9, edge(held)  # dashes: some of the edge drawn, not all
+    assert edge(read) > 0.95 and edge(nothing) == 0
+    assert not np.array_equal(held[:28], nothing[:28])  # the banner says something else
