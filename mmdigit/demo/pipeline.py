@@ -546,7 +546,9 @@ def run_demo(work: Path, s: DemoSettings = DEFAULTS) -> dict:
     if len(tested) > 1:
         ens = stages.run('ensemble', lambda: ensemble(work, data, tested), inputs=list(tested), after=test_stages)
     else:
-        say('ensemble: skipped (model A is the only member: no --views, --snapshot-member or --minutes-b)')
+        why = (f'the budget left every view out; --budget-minutes 0 reads them all, past {s.budget_minutes:g} minutes'
+               if s.views and not fit else 'no --views, --snapshot-member or --minutes-b')
+        say(f'ensemble: skipped (model A is the only member: {why})')
         ens = None
     if real is None:
         say(f'real: skipped ({"--no-real" if s.no_real else f"no labelled real photos in {s.real_dir}"})')

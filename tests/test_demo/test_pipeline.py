@@ -127,7 +127,21 @@ def test_with_model_a_alone_there_is_no_ensemble(tmp_path, monkeypatch, capsys):
     cached(tmp_path, skip=('test_a_stretched', 'test_a_inverted', 'test_a_equalized', 'test_s', 'ensemble'))
     summary = run_demo(tmp_path, DemoSettings(no_real=True, views=()))
     assert list(summary['models']) == ['model_a'] and 'ensemble' not in summary['stage_minutes']
-    assert 'ensemble: skipped (model A is the only member' in capsys.readouterr().out
+    assert 'ensemble: skipped (model A is the only member: no --views' in capsys.readouterr().out
+
+
+def test_a_budget_that_leaves_every_view_out_is_named_as_the_reason_there_is_no_ensemble(tmp_path, monkeypatch,
+                                                                                       capsys):
+    """A slow machine (an Ice Lake Xeon, 2026-12-06: 26.5 minutes spent before the views, a view ~2.4) fits no
+    view: the demo says so, not that no views were asked for."""
+    monkeypatch.setattr(pipeline, '_run', lambda *a, **k: pytest.fail(f'a tool ran: {a}'))
+    monkeypatch.setattr(pipeline, 'views_in_budget', lambda views, *a: ())
+    cached(tmp_path, skip=('test_s', 'ensemble'))
+    summary = run_demo(tmp_path, DemoSettings(no_real=True))
+    assert list(summary['models']) == ['model_a'] and 'ensemble' not in summary['stage_minutes']
+    out = capsys.readouterr().out
+    assert 'ensemble: skipped (model A is the only member: the budget left every view out' in out
+    assert 'no --views' not in out
 
 
 METRICS = {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.8, 'digit/accuracy': 0.7, 'digit/best_accuracy': 0.7,
