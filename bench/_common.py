@@ -15,7 +15,9 @@ RESULTS = Path(__file__).resolve().parent / 'results'
 
 def machine() -> dict:
     import torch
-    return dict(cores=os.cpu_count(), torch_threads=torch.get_num_threads(), torch=torch.__version__,
+
+    from mmdigit.utils.machine import machine_facts
+    return dict(machine_facts(), torch_threads=torch.get_num_threads(), torch=torch.__version__,
                 platform=platform.platform(), python=platform.python_version(),
                 loadavg_1min=round(os.getloadavg()[0], 2))
 

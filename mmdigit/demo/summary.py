@@ -6,11 +6,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 from mmdigit.ensemble import table_row
+from mmdigit.utils.machine import machine_facts
 
 
 def scores(metrics: dict, pred_dir: Path) -> dict:
@@ -95,7 +95,7 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
                                     **({'labelled_boxes_a': rl['labelled_boxes_a']} if rl.get('labelled_boxes_a')
                                        else {})),
                    real_wider=wide and _wider(wide, ens), no_number=no_number and no_number['sets'],
-                   machine=dict(cores=os.cpu_count(), platform=sys.platform), date=time.strftime('%Y-%m-%d'),
+                   machine=machine_facts(), date=time.strftime('%Y-%m-%d'),
                    reader=reader and dataclasses.asdict(reader), finetune=finetune and dataclasses.asdict(finetune))
     (work / 'summary.json').write_text(json.dumps(summary, indent=2))
     print(f'\n{"":<22} {"synthetic test split":^20} {"real photos":^20}')

@@ -19,26 +19,9 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import BaseTTAModel, is_model_wrapper
 
+from mmdigit.utils.machine import cpu_has_native_bf16  # noqa: F401 (the hook's check; imported from here too)
+
 _DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16}
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU runs bfloat16 arithmetic natively: AVX-512 BF16 or AMX.
-
-    Not oneDNN's ``torch.ops.mkldnn._is_mkldnn_bf16_supported()``: it says yes on any AVX-512 CPU, where oneDNN
-    emulates bf16. On an Ice Lake Xeon (AVX-512 without BF16, 2 cores, 2026-12-06) that made every bf16 setting
-    a slowdown: a training step of the CPU config 0.451 s against 0.380 for the float32 one before any speed-up
-    (``bench/train_speed.py``), bf16 alone 0.507 s against 0.380."""
-    cpu = getattr(torch, 'cpu', None)
-    try:
-        return bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
-    except (AttributeError, RuntimeError):  # a torch without these probes: the flags Linux lists
-        try:
-            with open('/proc/cpuinfo') as f:
-                flags = next((line.split(':', 1)[1].split() for line in f if line.startswith('flags')), [])
-        except OSError:
-            return False
-        return 'avx512_bf16' in flags or 'amx_bf16' in flags
 
 
 def _to_float(out):

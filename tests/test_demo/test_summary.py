@@ -48,6 +48,7 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
     assert summary.keys() == {'models', 'stage_minutes', 'total_minutes', 'stage_cpu_steal', 'real', 'real_wider',
                               'machine', 'date', 'reader', 'finetune', 'no_number'}
     assert summary['finetune'] is None  # no fine-tune recipe given: none printed
+    assert summary['machine'].keys() == {'cores', 'platform', 'cpu', 'native_bf16'}  # which CPU, and whether bf16
     assert summary['real'] is None and summary['real_wider'] is None
     assert summary['stage_cpu_steal'] == {}  # no stage recorded any (not Linux, or older stages.json)
     assert ReaderSpec(**summary['reader']) == reader

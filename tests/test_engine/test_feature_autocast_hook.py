@@ -103,16 +103,3 @@ def test_a_tta_wrapped_detector_is_found(monkeypatch):
     hook.before_run(SimpleNamespace(model=tta))
     assert len(hook._handles) == 4  # backbone and neck, a pre- and a post-hook each
 
-
-def test_native_bf16_means_the_cpu_flags_for_it_not_onednn_emulation():
-    """bf16 counts as native only where the CPU has AVX-512 BF16 or AMX (Linux lists them in /proc/cpuinfo):
-    oneDNN also 'supports' bf16 on plain AVX-512 by emulation, slower than float32 (an Ice Lake Xeon)."""
-    from pathlib import Path
-    cpuinfo = Path('/proc/cpuinfo')
-    if not cpuinfo.is_file():
-        pytest.skip('no /proc/cpuinfo to check against')
-    flags = next((line.split(':', 1)[1].split() for line in cpuinfo.read_text().splitlines()
-                  if line.startswith('flags')), None)
-    if flags is None:
-        pytest.skip('/proc/cpuinfo lists no flags here')
-    assert cpu_has_native_bf16() == ('avx512_bf16' in flags or 'amx_bf16' in flags)
