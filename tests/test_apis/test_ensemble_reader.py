@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.helpers import write_cfg
+from tests.helpers import TRAINED_CKPT, write_cfg
 
 
 @pytest.fixture(scope='module')
@@ -28,7 +28,7 @@ def images(tiny_digits, n=6):
 def test_a_view_shares_the_model_and_prepares_images_its_own_way(trained, stretched, tiny_digits):
     from mmdigit.apis import DigitReader
     cfg_path, work = trained
-    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'), members=[stretched])
+    reader = DigitReader(cfg_path, str(work / TRAINED_CKPT), members=[stretched])
     plain, view = reader.members
     assert view.model is plain.model and reader.model is plain.model  # one checkpoint: loaded once
     img = images(tiny_digits)[0]
@@ -46,7 +46,7 @@ def test_two_views_read_what_the_ensembler_makes_of_each_views_own_reading(train
     from mmdigit.ensemble import FusionSettings, fuse_detections
     from mmdigit.recognition import ImageDetections
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     files = images(tiny_digits)
     settings = FusionSettings(iou_thr=0.45, conf_type='max', score_thr=0.2)
     got = DigitReader(cfg_path, ckpt, members=[stretched], fusion=settings).read_many(files, batch_size=3)
@@ -67,11 +67,12 @@ def test_duplicated_member_fuses_to_the_single_reading(trained, tiny_digits, tmp
     from mmdigit.apis import DigitReader
     from mmdigit.ensemble import FusionSettings
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     files = images(tiny_digits)
-    # the fused boxes are read at the reader's threshold (the flag); in the vote each member reads at its own
-    # (the calibration beside the checkpoint), so the single model is read at that one for the vote
-    single = dict(fused=DigitReader(cfg_path, ckpt, score_thr=0.3).read_many(files, batch_size=4),
+    # the fused boxes are read at the reader's threshold (the flag) and the fusion's number_thr (none here); in the
+    # vote each member reads at its own (the calibration beside the checkpoint, its number_thr too), so the single
+    # model is read at that one for the vote
+    single = dict(fused=DigitReader(cfg_path, ckpt, score_thr=0.3, number_thr=0).read_many(files, batch_size=4),
                   vote=DigitReader(cfg_path, ckpt).read_many(files, batch_size=4))
     for numbers in ('fused', 'vote'):
         reader = DigitReader(cfg_path, ckpt, score_thr=0.3, members=[(cfg_path, ckpt)],
@@ -91,7 +92,7 @@ def test_fusion_settings_file_chooses_the_members_run(trained, stretched, tiny_d
     from mmdigit.ensemble import FusionSettings
     from mmdigit.recognition import PredictionFileError
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     path = tmp_path / 'fusion_settings.json'
     path.write_text(json.dumps(dict(settings=FusionSettings(members=(1,), score_thr=0.4).to_dict())))
     reader = DigitReader(cfg_path, ckpt, members=[stretched], fusion=str(path))
@@ -116,7 +117,7 @@ def test_pred_json_boxes_fused_their_own_way_leave_the_number_as_it_was(trained,
     from mmdigit.ensemble import BoxFusion, FusionSettings, fuse_detections
     from mmdigit.recognition import ImageDetections
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     files = images(tiny_digits)
     alone = [[ImageDetections(*(r.detections[k] for k in ('bboxes', 'scores', 'labels')))
               for r in DigitReader(c, ckpt).read_many(files, batch_size=3)] for c in (cfg_path, stretched)]

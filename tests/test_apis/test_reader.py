@@ -2,6 +2,8 @@
 each image."""
 import numpy as np
 
+from tests.helpers import TRAINED_CKPT
+
 
 def test_reader_returns_a_well_formed_reading(trained, tiny_digits):
     from mmengine.config import Config
@@ -12,7 +14,7 @@ def test_reader_returns_a_well_formed_reading(trained, tiny_digits):
     # every R-CNN box kept: a 4-iteration model's scores are near 0.05, the config's cut, and fall below it on
     # some machines (trained in bf16 where the CPU has AVX-512 BF16)
     cfg.model.test_cfg.rcnn.score_thr = 0.0
-    reader = DigitReader(cfg, str(work / 'iter_4.pth'), score_thr=0.0)
+    reader = DigitReader(cfg, str(work / TRAINED_CKPT), score_thr=0.0)
     img = str(tiny_digits / 'test' / '1.png')
     r = reader.read(img)
     assert r.number == '-1' or r.number.isdigit()
@@ -38,7 +40,7 @@ def test_batched_reading_equals_mmdet_per_image_inference(trained, tiny_digits):
 
     from mmdigit.apis import DigitReader
     cfg_path, work = trained
-    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'), score_thr=0.0)
+    reader = DigitReader(cfg_path, str(work / TRAINED_CKPT), score_thr=0.0)
     files = sorted(str(f) for f in (tiny_digits / 'test').glob('*.png'))
     a, b = files[0], next(f for f in files if mmcv.imread(f).shape != mmcv.imread(files[0]).shape)
     ref = inference_detector(reader.model, a).pred_instances
@@ -103,7 +105,7 @@ def test_an_image_that_cannot_be_loaded_reads_minus_one_and_the_rest_are_read(tr
     from mmdigit.apis import DigitReader
     from mmdigit.ensemble import FusionSettings
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     good = [str(tiny_digits / 'test' / f'{i}.png') for i in (1, 2)]
     (tmp_path / 'notes.png').write_text('not an image')
     images = [good[0], str(tmp_path / 'gone.png'), str(tmp_path / 'notes.png'), np.zeros((9, 9, 3), bool), good[1]]
@@ -129,7 +131,7 @@ def test_a_transparent_photo_reads_as_its_flattened_pixels(trained, tiny_digits,
     from mmdigit.apis import DigitReader
     from mmdigit.datasets import flatten_alpha
     cfg_path, work = trained
-    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'), score_thr=0.05)
+    reader = DigitReader(cfg_path, str(work / TRAINED_CKPT), score_thr=0.05)
     rgba = np.asarray(Image.open(tiny_digits / 'test' / '1.png').convert('RGBA')).copy()
     rgba[:, :6, 3] = 0  # a clear border, its stored colour left as it was
     Image.fromarray(rgba).save(tmp_path / 'clear_border.png')
@@ -146,7 +148,7 @@ def test_a_number_needs_a_digit_as_sure_as_number_thr(trained, tiny_digits):
     from mmdigit.apis import DigitReader
     from mmdigit.ensemble import FusionSettings
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     photos = [str(tiny_digits / 'test' / f'{i}.png') for i in (1, 2, 3)]
     for extra in ({}, dict(members=[(cfg_path, ckpt)], fusion=FusionSettings(numbers='fused'))):
         plain = DigitReader(cfg_path, ckpt, score_thr=0.05, number_thr=0, **extra)

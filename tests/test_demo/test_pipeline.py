@@ -8,6 +8,7 @@ import pytest
 
 import mmdigit.demo.pipeline as pipeline
 from mmdigit.demo import DemoSettings, Stages, run_demo
+from tests.helpers import TRAINED_CKPT
 
 
 def member(acc):
@@ -293,7 +294,7 @@ def test_model_as_labelled_boxes_are_read_beside_its_own_reading(trained, tiny_d
     sys.path.insert(0, str(pipeline.ROOT / 'tools'))
     import test as test_tool
     cfg, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     real = (tiny_digits / 'test.json', tiny_digits / 'test')
     test_tool.main([cfg, ckpt, '--pred-dir', str(tmp_path / 'pred'), '--work-dir', str(tmp_path / 'w')])
     got = pipeline.labelled_boxes_of(tmp_path, real, dict(checkpoint=ckpt, config=cfg),
@@ -391,7 +392,7 @@ def test_the_snapshot_is_an_earlier_point_of_the_run_not_the_final_model_again()
 def test_the_speed_stage_times_model_a_and_the_demos_reader(trained, tiny_digits):
     from mmdigit.demo.reader_spec import ReaderSpec
     cfg, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     alone = pipeline.speed(dict(checkpoint=ckpt), tiny_digits, ReaderSpec(cfg, ckpt), n=4)
     assert alone.keys() == {'infer_images_per_s', 'images', 'batch'} and alone['infer_images_per_s'] > 0
     both = pipeline.speed(dict(checkpoint=ckpt), tiny_digits, ReaderSpec(cfg, ckpt, [[cfg]]), n=4)

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, TRAINED_CKPT
 
 sys.path.insert(0, str(REPO / 'tools'))
 import export_onnx as export_tool  # noqa: E402
@@ -27,9 +27,9 @@ def exported(trained, tmp_path_factory):
     cfg.model.test_cfg.zoom.score_thr = 0.0
     out = tmp_path_factory.mktemp('onnx')
     cfg.dump(str(out / 'tiny_zoom.py'))
-    meta = export_onnx(str(out / 'tiny_zoom.py'), str(work / 'iter_4.pth'), str(out / 'tiny.onnx'))
+    meta = export_onnx(str(out / 'tiny_zoom.py'), str(work / TRAINED_CKPT), str(out / 'tiny.onnx'))
     assert meta['zoom'] == dict(score_thr=0.0, margin=[0.8, 0.3], scale=[192, 64])
-    return str(out / 'tiny_zoom.py'), str(work / 'iter_4.pth'), str(out / 'tiny.onnx')
+    return str(out / 'tiny_zoom.py'), str(work / TRAINED_CKPT), str(out / 'tiny.onnx')
 
 
 @pytest.fixture(scope='module')

@@ -8,7 +8,7 @@ import torch
 from mmdigit.evaluation import load_ground_truth
 from mmdigit.evaluation.labelled_boxes import LabelledBoxReading, read_labelled_boxes, split_errors
 from mmdigit.recognition import NumberDecoder
-from tests.helpers import REPO
+from tests.helpers import REPO, TRAINED_CKPT
 
 sys.path.insert(0, str(REPO / 'tools' / 'analysis'))
 sys.path.insert(0, str(REPO / 'tools'))
@@ -46,7 +46,7 @@ def test_numbers_are_spelled_in_reading_order_and_confusions_counted(trained, ti
     import mmdigit.models as models
     from mmdigit.apis import DigitReader
     cfg_path, work = trained
-    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'))
+    reader = DigitReader(cfg_path, str(work / TRAINED_CKPT))
     gt = load_ground_truth(tiny_digits / 'test.json', NumberDecoder())
     truth_of = {tuple(map(tuple, b.tolist())): lab for b, lab in gt.boxes.values()}
     monkeypatch.setattr(models, 'classify_boxes', scored_by(lambda b: truth_of[tuple(map(tuple, b.tolist()))]))
@@ -64,7 +64,7 @@ def test_numbers_are_spelled_in_reading_order_and_confusions_counted(trained, ti
 
 def test_tool_reads_the_labelled_boxes_and_splits_the_models_own_errors(trained, tiny_digits, tmp_path, capsys):
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     test_tool.main([cfg_path, ckpt, '--pred-dir', str(tmp_path / 'pred'), '--work-dir', str(tmp_path / 'w')])
     out = tmp_path / 'report' / 'labelled.json'
     assert tool.main([cfg_path, ckpt, '--pred-dir', str(tmp_path / 'pred'), '--out', str(out)]) == 0
@@ -86,7 +86,7 @@ def test_tool_reads_the_labelled_boxes_and_splits_the_models_own_errors(trained,
 
 def test_tool_bad_inputs_are_one_line(trained, tmp_path, capsys):
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     with pytest.raises(SystemExit) as e:  # an argparse error: usage and one line
         tool.main([cfg_path, ckpt, '--img-dir', str(tmp_path)])
     assert e.value.code == 2 and '--img-dir and --ann-file go together' in capsys.readouterr().err
@@ -103,7 +103,7 @@ def test_tool_bad_inputs_are_one_line(trained, tmp_path, capsys):
 def test_an_unreadable_image_reads_minus_one_and_the_rest_is_read(trained, tiny_digits, tmp_path, capsys):
     # as tools/test.py reads a test split; mmcv's loader stopped the whole reading with an AssertionError traceback
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     gt = json.loads((tiny_digits / 'test.json').read_text())
     folder = tmp_path / 'imgs'
     folder.mkdir()
@@ -138,7 +138,7 @@ def test_out_is_checked_before_the_model_loads(trained, tmp_path, capsys, monkey
     monkeypatch.setattr(measurement, 'labelled_box_report', lambda *a, **k: pytest.fail('the model was loaded'))
     (tmp_path / 'reports').mkdir()
     (tmp_path / 'reports' / 'old.json').write_text('kept')
-    assert run_main(tool.main, 'labelled_boxes', [cfg_path, str(work / 'iter_4.pth'),
+    assert run_main(tool.main, 'labelled_boxes', [cfg_path, str(work / TRAINED_CKPT),
                                                   '--out', str(tmp_path / 'reports')]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f'labelled_boxes: --out {tmp_path / "reports"}: is a folder; give the path of the JSON report ' \

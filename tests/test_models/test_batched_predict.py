@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from mmdigit.models.batched_predict import batched_applies, first_kept, rcnn_detections, rpn_proposals, top_sorted
+from tests.helpers import TRAINED_CKPT
 
 
 def build(config='configs/digit_frcnn_r18_cpu.py', seed=0):
@@ -295,7 +296,7 @@ def test_reader_reads_what_mmdets_plain_path_reads(trained, tiny_digits, monkeyp
     cfg = Config.fromfile(cfg_path)
     cfg.model.test_cfg.rcnn.score_thr = 0.0
     cfg.model.test_cfg.zoom.score_thr = 0.0
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     images = mixed_images(tiny_digits) * 2  # 18 images: a full batch of 16 and a short one
     reader = DigitReader(copy.deepcopy(cfg), ckpt, score_thr=0.0)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in reader.model.backbone.modules())
@@ -351,7 +352,7 @@ def test_workers_read_exactly_what_one_thread_reads(trained, tiny_digits):
     cfg_path, work = trained
     images = mixed_images(tiny_digits) * 3  # 27 images: 7 batches of 4, the last one short
     caller = torch.get_num_threads()
-    reader = DigitReader(cfg_path, str(work / 'iter_4.pth'), score_thr=0.0, workers=2)
+    reader = DigitReader(cfg_path, str(work / TRAINED_CKPT), score_thr=0.0, workers=2)
     got = reader.read_many(images, batch_size=4)
     assert torch.get_num_threads() == caller
     seen = []

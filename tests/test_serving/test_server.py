@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import REPO, default_sigint
+from tests.helpers import REPO, TRAINED_CKPT, default_sigint
 
 sys.path.insert(0, str(REPO / 'tools'))
 import infer as infer_tool  # noqa: E402
@@ -45,7 +45,7 @@ def checkpoint(trained, tmp_path_factory):
     cfg.model.test_cfg.rcnn.score_thr = 0.0
     path = tmp_path_factory.mktemp('serve') / 'tiny_all_boxes.py'
     cfg.dump(str(path))
-    return str(path), str(work / 'iter_4.pth')
+    return str(path), str(work / TRAINED_CKPT)
 
 
 @pytest.fixture(scope='module')

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mmdigit.recognition import Calibration, read_pred_csv
-from tests.helpers import REPO
+from tests.helpers import REPO, TRAINED_CKPT
 
 
 @pytest.mark.slow
@@ -25,7 +25,7 @@ def test_finetune_curve_trains_on_nested_subsets_and_scores_the_held_out_photos(
             'train_dataloader.persistent_workers=False',
             'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
     tool = REPO / 'tools' / 'analysis' / 'finetune_curve.py'
-    r = subprocess.run([sys.executable, str(tool), str(work / 'iter_4.pth'),
+    r = subprocess.run([sys.executable, str(tool), str(work / TRAINED_CKPT),
                         '--real-dir', str(real), '--sizes', '0', '3', '--held-out', '4', '--base-config', cfg_path,
                         '--work-dir', str(tmp_path / 'curve'), '--cfg-options', *opts],
                        capture_output=True, text=True, cwd=REPO, timeout=900)

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO, SHARED
+from tests.helpers import REPO, SHARED, TRAINED_CKPT
 
 sys.path.insert(0, str(REPO / 'tools'))
 import infer as infer_tool  # noqa: E402
@@ -24,7 +24,7 @@ def test_infer_cli_csv_json_and_pictures(trained, tiny_digits, tmp_path, capsys)
         (folder / f'{i}.png').write_bytes((tiny_digits / 'test' / f'{i}.png').read_bytes())
     (folder / 'broken.png').write_bytes(b'not a png')
     out = io.StringIO()
-    rc = infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(folder), '--score-thr', '0.0', '--show-dir',
+    rc = infer_tool.main([cfg_path, str(work / TRAINED_CKPT), str(folder), '--score-thr', '0.0', '--show-dir',
                           str(tmp_path / 'show')], out=out)
     assert rc == 1  # an unreadable image is not "no digits"
     lines = read_csv(out.getvalue())
@@ -41,11 +41,11 @@ def test_infer_cli_csv_json_and_pictures(trained, tiny_digits, tmp_path, capsys)
     assert 'broken.png: cannot decode image' in err and '1 of 3 image(s) could not be read' in err
 
     out = io.StringIO()
-    assert infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(folder / '1.png'), '--json'], out=out) == 0
+    assert infer_tool.main([cfg_path, str(work / TRAINED_CKPT), str(folder / '1.png'), '--json'], out=out) == 0
     obj = json.loads(out.getvalue())
     assert set(obj) == {'file', 'number', 'score', 'digits'}
     out = io.StringIO()
-    infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(folder / 'broken.png'), '--json'], out=out)
+    infer_tool.main([cfg_path, str(work / TRAINED_CKPT), str(folder / 'broken.png'), '--json'], out=out)
     obj = json.loads(out.getvalue())
     assert obj['number'] == '-1' and 'cannot decode image' in obj['error']
 
@@ -60,7 +60,7 @@ def test_infer_cli_names_commas_collisions_progress_and_clean_stdout(trained, ti
     Image.open(src).convert('RGB').save(folder / 'a.jpg')
     (folder / 'house, no 5.png').write_bytes((tiny_digits / 'test' / '2.png').read_bytes())
     import subprocess
-    r = subprocess.run([sys.executable, str(REPO / 'tools' / 'infer.py'), cfg_path, str(work / 'iter_4.pth'),
+    r = subprocess.run([sys.executable, str(REPO / 'tools' / 'infer.py'), cfg_path, str(work / TRAINED_CKPT),
                         str(folder), '--show-dir', str(tmp_path / 'show'), '--batch-size', '1'],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -82,7 +82,7 @@ def test_infer_cli_workers_read_the_same_numbers(trained, tiny_digits):
     outputs = []
     for workers in ('1', '2'):
         out = io.StringIO()
-        assert infer_tool.main([cfg_path, str(work / 'iter_4.pth'), *files, '--score-thr', '0.0', '--batch-size',
+        assert infer_tool.main([cfg_path, str(work / TRAINED_CKPT), *files, '--score-thr', '0.0', '--batch-size',
                                 '2', '--workers', workers], out=out) == 0
         outputs.append([row[:2] for row in read_csv(out.getvalue())])
     assert outputs[0] == outputs[1] and len(outputs[0]) == len(files) + 1
@@ -96,7 +96,7 @@ def test_infer_cli_workers_read_the_same_numbers(trained, tiny_digits):
 def test_infer_cli_bad_flags(trained, tiny_digits, argv, problem, capsys):
     cfg_path, work = trained
     with pytest.raises(SystemExit) as e:
-        infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(tiny_digits / 'test' / '1.png'), *argv])
+        infer_tool.main([cfg_path, str(work / TRAINED_CKPT), str(tiny_digits / 'test' / '1.png'), *argv])
     assert e.value.code == 2 and problem in capsys.readouterr().err
 
 
@@ -104,9 +104,9 @@ def test_infer_cli_missing_path_and_empty_folder(trained, tmp_path, capsys):
     from mmdigit.utils.cli import run_main
     cfg_path, work = trained
     with pytest.raises(FileNotFoundError, match='nope.png: no such image'):
-        infer_tool.main([cfg_path, str(work / 'iter_4.pth'), 'nope.png'])
+        infer_tool.main([cfg_path, str(work / TRAINED_CKPT), 'nope.png'])
     (tmp_path / 'empty').mkdir()
-    assert run_main(infer_tool.main, 'infer', [cfg_path, str(work / 'iter_4.pth'), str(tmp_path / 'empty')]) == 2
+    assert run_main(infer_tool.main, 'infer', [cfg_path, str(work / TRAINED_CKPT), str(tmp_path / 'empty')]) == 2
     captured = capsys.readouterr()
     assert captured.err == f'infer: {tmp_path / "empty"}: no images (.png, .jpg, .jpeg, .bmp, .tif, .tiff, ' \
                            '.webp, .gif) in this folder\n'
@@ -118,7 +118,7 @@ def test_infer_runs_on_real_svhn_samples(trained):
         pytest.skip('../shared/svhn-reference is not present')
     cfg_path, work = trained
     out = io.StringIO()
-    infer_tool.main([cfg_path, str(work / 'iter_4.pth'), str(SHARED / 'samples' / '*' / '*.png')], out=out)
+    infer_tool.main([cfg_path, str(work / TRAINED_CKPT), str(SHARED / 'samples' / '*' / '*.png')], out=out)
     lines = out.getvalue().splitlines()[1:]
     assert len(lines) == 9
     for line in lines:
@@ -132,7 +132,7 @@ def test_infer_cli_reads_with_a_view_fused(trained, tiny_digits, tmp_path, capsy
     from mmdigit.ensemble import FusionSettings
     from mmdigit.utils.cli import run_main
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     files = sorted(str(f) for f in (tiny_digits / 'test').glob('*.png'))[:4]
     outs = []
     settings = tmp_path / 'fusion_settings.json'
@@ -167,11 +167,11 @@ def test_infer_cli_cfg_options_override_the_config(trained, tiny_digits, capsys)
 
     def digits_read(*options):
         out = io.StringIO()
-        assert infer_tool.main([cfg_path, str(work / 'iter_4.pth'), *files, '--score-thr', '0.0', '--json',
+        assert infer_tool.main([cfg_path, str(work / TRAINED_CKPT), *files, '--score-thr', '0.0', '--json',
                                 *options], out=out) == 0
         return [len(json.loads(line)['digits']) for line in out.getvalue().splitlines()]
     assert max(digits_read()) > 1
     assert max(digits_read('--cfg-options', 'model.test_cfg.rcnn.max_per_img=1')) == 1
     with pytest.raises(UserError, match='max_per_imgs'):
-        infer_tool.main([cfg_path, str(work / 'iter_4.pth'), files[0], '--cfg-options',
+        infer_tool.main([cfg_path, str(work / TRAINED_CKPT), files[0], '--cfg-options',
                          'model.test_cfg.rcnn.max_per_imgs=1'])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers import REPO, free_port, tiny_cfg, write_cfg
+from tests.helpers import REPO, TRAINED_CKPT, free_port, tiny_cfg, write_cfg
 
 sys.path.insert(0, str(REPO / 'tools'))
 import test as test_tool  # noqa: E402
@@ -21,14 +21,14 @@ from mmdigit.utils.run_files import latest_metrics  # noqa: E402
 
 def test_train_writes_checkpoints_and_calibration(trained):
     _, work = trained
-    assert (work / 'iter_4.pth').is_file()
+    assert (work / TRAINED_CKPT).is_file()
     calib = json.loads((work / 'digit_calibration.json').read_text())
     assert 0 < calib['score_thr'] < 1 and 0 <= calib['accuracy'] <= 1
 
 
 def test_test_tool_writes_pred_json_and_csv(trained, tiny_digits, tmp_path):
     cfg_path, work = trained
-    metrics = test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(tmp_path / 'pred'),
+    metrics = test_tool.main([cfg_path, str(work / TRAINED_CKPT), '--pred-dir', str(tmp_path / 'pred'),
                               '--work-dir', str(tmp_path / 'w')])
     assert 'coco/bbox_mAP' in metrics and 'digit/accuracy' in metrics and metrics['pred/images'] == 8
     from pycocotools.coco import COCO
@@ -47,7 +47,7 @@ def test_test_tool_scores_accuracy_at_the_task2_threshold(trained, tmp_path):
     # digit/accuracy must describe pred.csv: the metric reads at the same (given or calibrated) threshold
     from mmengine.config import Config
     cfg_path, work = trained
-    test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--score-thr', '0.3', '--work-dir', str(tmp_path / 'w')])
+    test_tool.main([cfg_path, str(work / TRAINED_CKPT), '--score-thr', '0.3', '--work-dir', str(tmp_path / 'w')])
     used = Config.fromfile(str(next((tmp_path / 'w').glob('*.py'))))  # the Runner dumps the config it ran
     assert [m['score_thr'] for m in used.test_evaluator if m['type'] == 'DigitSequenceMetric'] == [0.3]
     assert 'CPUTestHook' in [h['type'] for h in used.custom_hooks]  # on CPU it reads with DigitReader's model
@@ -60,7 +60,7 @@ def test_test_tool_on_image_folder_with_an_unreadable_image(trained, tiny_digits
     for i in (1, 2, 3):
         (folder / f'{i}.png').write_bytes((tiny_digits / 'test' / f'{i}.png').read_bytes())
     (folder / '4.png').write_bytes((tiny_digits / 'test' / '4.png').read_bytes()[:60])  # truncated
-    test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--img-dir', str(folder), '--pred-dir',
+    test_tool.main([cfg_path, str(work / TRAINED_CKPT), '--img-dir', str(folder), '--pred-dir',
                     str(tmp_path / 'pred'), '--score-thr', '0.99', '--work-dir', str(tmp_path / 'w')])
     rows = (tmp_path / 'pred' / 'pred.csv').read_text().splitlines()[1:]
     assert [r.split(',')[0] for r in rows] == ['1', '2', '3', '4']
@@ -76,15 +76,15 @@ def test_test_tool_bad_inputs(trained, tmp_path):
     empty = tmp_path / 'empty'
     empty.mkdir()
     with pytest.raises(ValueError, match='empty: no images'):
-        test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--img-dir', str(empty), '--pred-dir',
+        test_tool.main([cfg_path, str(work / TRAINED_CKPT), '--img-dir', str(empty), '--pred-dir',
                         str(tmp_path / 'p'), '--work-dir', str(tmp_path / 'w')])
     # a checkpoint from a model with another number of classes
     from mmengine.config import Config
     cfg = Config.fromfile(cfg_path)
     cfg.model.roi_head.bbox_head.num_classes = 5
     other = write_cfg(cfg, tmp_path / 'five.py')
-    with pytest.raises(ValueError, match='iter_4.pth: checkpoint does not match.*fc_cls'):
-        test_tool.main([other, str(work / 'iter_4.pth'), '--pred-dir', str(tmp_path / 'p')])
+    with pytest.raises(ValueError, match=f'{TRAINED_CKPT}: checkpoint does not match.*fc_cls'):
+        test_tool.main([other, str(work / TRAINED_CKPT), '--pred-dir', str(tmp_path / 'p')])
 
 
 def scalars(work: Path) -> list:
@@ -163,7 +163,7 @@ def test_train_refuses_to_mix_runs_and_to_resume_from_nothing(trained, tiny_digi
     from mmdigit.utils.cli import UserError
     cfg_path, work = trained
     before = {p.name: p.stat().st_mtime_ns for p in work.iterdir() if p.is_file()}
-    with pytest.raises(UserError, match=r'holds an earlier run \(.*iter_4.pth.*\); add --resume'):
+    with pytest.raises(UserError, match=rf'holds an earlier run \(.*{TRAINED_CKPT}.*\); add --resume'):
         train_tool.main([cfg_path, '--work-dir', str(work)])
     assert {p.name: p.stat().st_mtime_ns for p in work.iterdir() if p.is_file()} == before
     fresh = tmp_path / 'fresh'
@@ -172,7 +172,7 @@ def test_train_refuses_to_mix_runs_and_to_resume_from_nothing(trained, tiny_digi
     (tmp_path / 'empty.pth').write_bytes(b'')
     with pytest.raises(ValueError, match=r'empty.pth: checkpoint to resume from file is empty'):
         train_tool.main([cfg_path, '--work-dir', str(fresh), '--resume', str(tmp_path / 'empty.pth')])
-    (tmp_path / 'cut.pth').write_bytes((work / 'iter_4.pth').read_bytes()[:5000])
+    (tmp_path / 'cut.pth').write_bytes((work / TRAINED_CKPT).read_bytes()[:5000])
     with pytest.raises(ValueError, match=r'cut.pth: checkpoint to resume from file is truncated'):
         train_tool.main([cfg_path, '--work-dir', str(fresh), '--resume', str(tmp_path / 'cut.pth')])
     with pytest.raises(UserError, match=r"--cfg-options foo: the config has no key 'foo'"):
@@ -189,7 +189,7 @@ def test_train_refuses_to_mix_runs_and_to_resume_from_nothing(trained, tiny_digi
     import shutil
     copy = tmp_path / 'copy'
     shutil.copytree(work, copy)
-    (copy / 'last_checkpoint').write_text(str(copy / 'iter_4.pth'))
+    (copy / 'last_checkpoint').write_text(str(copy / TRAINED_CKPT))
     train_tool.main([cfg_path, '--work-dir', str(copy), '--cfg-options', 'resume=True'])
 
 
@@ -198,12 +198,12 @@ def test_test_tool_checks_flags_and_pred_dir_before_inference(trained, tmp_path,
     cfg_path, work = trained
     for thr in ('1.5', '-1', 'nan', 'inf'):
         with pytest.raises(SystemExit) as e:
-            test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--score-thr', thr, '--pred-dir', str(tmp_path)])
+            test_tool.main([cfg_path, str(work / TRAINED_CKPT), '--score-thr', thr, '--pred-dir', str(tmp_path)])
         assert e.value.code == 2 and '--score-thr' in capsys.readouterr().err
     (tmp_path / 'afile').write_text('')
     t_work = tmp_path / 'w'
     with pytest.raises(UserError, match='--pred-dir .*afile/pred: cannot write there'):
-        test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(tmp_path / 'afile' / 'pred'),
+        test_tool.main([cfg_path, str(work / TRAINED_CKPT), '--pred-dir', str(tmp_path / 'afile' / 'pred'),
                         '--work-dir', str(t_work)])
     assert not t_work.exists()  # refused before the Runner (and inference) started
 
@@ -218,7 +218,7 @@ def test_test_tool_coco_split_with_corrupt_image_and_stale_warnings(trained, tin
     good = (data / 'test' / '3.png').read_bytes()
     (data / 'test' / '3.png').write_bytes(b'')
     pred = tmp_path / 'pred'
-    args = [cfg_path, str(work / 'iter_4.pth'), '--pred-dir', str(pred), '--score-thr', '0.99',
+    args = [cfg_path, str(work / TRAINED_CKPT), '--pred-dir', str(pred), '--score-thr', '0.99',
             '--data-root', str(data)]
     metrics = test_tool.main([*args, '--work-dir', str(tmp_path / 'w1')])
     assert metrics['pred/images'] == 8
@@ -237,7 +237,7 @@ def test_tta_without_a_tta_model_is_one_line(trained, tmp_path, capsys):
     cfg = Config.fromfile(cfg_path)
     cfg.pop('tta_model'), cfg.pop('tta_pipeline')
     no_tta = write_cfg(cfg, tmp_path / 'no_tta.py')
-    rc = run_main(test_tool.main, 'test', [no_tta, str(work / 'iter_4.pth'), '--tta', '--work-dir', str(tmp_path)])
+    rc = run_main(test_tool.main, 'test', [no_tta, str(work / TRAINED_CKPT), '--tta', '--work-dir', str(tmp_path)])
     err = capsys.readouterr().err
     assert rc == 2 and err.strip() == f'test: --tta: {no_tta} defines no tta_model / tta_pipeline'
 
@@ -264,7 +264,7 @@ def test_tta_views_are_rescaled_never_flipped(trained, tiny_digits):
 
 def test_tta_reads_every_image_labelled_or_not(trained, tiny_digits, tmp_path):
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     metrics = test_tool.main([cfg_path, ckpt, '--tta', '--pred-dir', str(tmp_path / 'pred'), '--score-thr', '0.0',
                               '--work-dir', str(tmp_path / 'w1')])
     assert {'coco/bbox_mAP', 'digit/accuracy'} <= set(metrics) and metrics['pred/images'] == 8
@@ -282,7 +282,7 @@ def test_tta_reads_every_image_labelled_or_not(trained, tiny_digits, tmp_path):
 
 def test_labelled_image_folder_is_scored_like_a_test_split(trained, tiny_digits, tmp_path):
     cfg_path, work = trained
-    metrics = test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--img-dir', str(tiny_digits / 'valid'),
+    metrics = test_tool.main([cfg_path, str(work / TRAINED_CKPT), '--img-dir', str(tiny_digits / 'valid'),
                               '--ann-file', str(tiny_digits / 'valid.json'), '--work-dir', str(tmp_path / 'w'),
                               '--pred-dir', str(tmp_path / 'pred')])
     assert {'coco/bbox_mAP', 'digit/accuracy', 'digit/digit_recall'} <= set(metrics)
@@ -294,7 +294,7 @@ def test_labelled_image_folder_is_scored_like_a_test_split(trained, tiny_digits,
 def test_also_read_scores_more_sets_as_runs_of_their_own(trained, tiny_digits, tmp_path):
     # --also-read: more labelled folders read by the model already loaded, each as its own run would read it
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     coco = json.loads((tiny_digits / 'test.json').read_text())  # a one-image set: one number length only
     one = coco['images'][0]
     (tmp_path / 'one').mkdir()
@@ -332,7 +332,7 @@ def test_only_the_main_process_logs_the_test_metrics(trained, tiny_digits, tmp_p
     cfg_path, work = trained
 
     def read(work_dir):
-        test_tool.main([cfg_path, str(work / 'iter_4.pth'), '--data-root', str(tiny_digits), '--score-thr', '0.05',
+        test_tool.main([cfg_path, str(work / TRAINED_CKPT), '--data-root', str(tiny_digits), '--score-thr', '0.05',
                         '--pred-dir', f'{work_dir}_test', '--work-dir', str(work_dir), '--also-read',
                         str(tiny_digits / 'valid'), str(tiny_digits / 'valid.json'), f'{work_dir}_valid'])
         return sorted(p.name for p in work_dir.glob('*/*.json'))
@@ -347,7 +347,7 @@ def test_only_the_main_process_logs_the_test_metrics(trained, tiny_digits, tmp_p
 def test_also_read_needs_pred_dir_and_checks_its_paths_before_reading(trained, tiny_digits, tmp_path, capsys):
     from mmdigit.utils.cli import UserError
     cfg_path, work = trained
-    ckpt = str(work / 'iter_4.pth')
+    ckpt = str(work / TRAINED_CKPT)
     with pytest.raises(SystemExit) as e:
         test_tool.main([cfg_path, ckpt, '--also-read', str(tiny_digits / 'valid'), str(tiny_digits / 'valid.json'),
                         str(tmp_path / 'v')])
