@@ -145,7 +145,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     import torch
 
-    from mmdigit.engine.feature_autocast_hook import cpu_has_native_bf16
+    from mmdigit.utils.machine import cpu_has_native_bf16
     if not cpu_has_native_bf16():
         print('note: this CPU has no native bfloat16, so the hook stays off and both arms run float32')
     with tempfile.TemporaryDirectory() as tmp:

@@ -171,8 +171,8 @@ def load_digit_classifier(checkpoint, device='cpu') -> DigitCropClassifier:
     same digit for all 60). Errors name the file."""
     from mmengine.config import Config
 
-    from mmdigit.engine.feature_autocast_hook import cpu_has_native_bf16
     from mmdigit.utils.checkpoint import load_checkpoint_safely
+    from mmdigit.utils.machine import cpu_has_native_bf16
     from mmdigit.utils.run_files import last_checkpoint
 
     from .fold_bn import fold_batch_norms

@@ -135,7 +135,8 @@ class ZoomInFasterRCNN(FasterRCNN):
     @contextlib.contextmanager
     def _reading_in_bf16(self):
         """``test_cfg.bf16``'s submodules autocast to bfloat16 for one prediction, where the CPU runs it natively."""
-        from mmdigit.engine.feature_autocast_hook import autocast_module, cpu_has_native_bf16
+        from mmdigit.engine.feature_autocast_hook import autocast_module
+        from mmdigit.utils.machine import cpu_has_native_bf16
         names = self._bf16_modules()
         handles = []
         if names and next(self.parameters()).device.type == 'cpu' and cpu_has_native_bf16():

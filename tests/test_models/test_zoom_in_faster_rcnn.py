@@ -207,7 +207,7 @@ def test_test_cfg_bf16_reads_its_submodules_in_bfloat16_where_the_cpu_runs_it(cp
     """test_cfg.bf16: the named submodules' forward passes autocast for the prediction only (on a CPU without
     native bf16 nothing changes); the hooks are gone after it, and a name the model lacks is refused at build."""
     from mmdigit.apis import BatchInference
-    from mmdigit.engine.feature_autocast_hook import cpu_has_native_bf16
+    from mmdigit.utils.machine import cpu_has_native_bf16
     seen = []
     for bf16 in ((), ('backbone', 'neck')):
         cfg = copy.deepcopy(cpu_cfg)
