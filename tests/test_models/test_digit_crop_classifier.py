@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mmdigit.models import DigitCropClassifier, cut_digit_crops, load_digit_classifier
-from tests.helpers import REPO
+from tests.helpers import REPO, TRAINED_CKPT, TRAINED_ITERS
 
 
 def test_crop_is_centred_on_the_box_and_spans_its_context():
@@ -242,7 +242,7 @@ def test_calibrate_stores_the_threshold_of_the_classifier_s_reading(trained, tra
     from mmdigit.recognition import RECLASSIFY_CALIBRATION_NAME, Calibration, ReadingSettings, reclassify_of
     from mmdigit.utils.run_files import last_checkpoint
     cfg_path, work = trained
-    ckpt = tmp_path / 'iter_4.pth'  # a folder of its own: the session's trained model keeps its files
+    ckpt = tmp_path / TRAINED_CKPT  # a folder of its own: the session's trained model keeps its files
     shutil.copy(sorted(work.glob('iter_*.pth'))[-1], ckpt)
     Calibration(ReadingSettings().with_threshold(0.95, 'validation'), accuracy=0.0).write(tmp_path)  # the detector's
     reading = tmp_path / 'reading.py'
@@ -254,7 +254,7 @@ def test_calibrate_stores_the_threshold_of_the_classifier_s_reading(trained, tra
     found = Calibration.find(ckpt, reclassify_of(load_config(str(reading))))
     assert found.reading.source == str(tmp_path / RECLASSIFY_CALIBRATION_NAME) == out['file']
     assert found.reclassify['classifier'] == str(last_checkpoint(trained_classifier).resolve())
-    assert found.iter == 4
+    assert found.iter == TRAINED_ITERS  # the checkpoint's, as the calibration stored it
     metrics = test_tool.main([str(reading), str(ckpt), '--img-dir', str(tiny_digits / 'valid'), '--ann-file',
                               str(tiny_digits / 'valid.json'), '--score-thr', '0.95', '--work-dir',
                               str(tmp_path / 'test')])
