@@ -1,9 +1,10 @@
 """What machine this is, as far as a measurement depends on it: cores, the CPU's model and whether it runs
 bfloat16 natively.
 
-Why: on one day the same ``make demo`` trained model A 5,553 iterations on an AMD EPYC with AVX-512 BF16 and 3,144
-on an Intel Xeon (Ice Lake) with AVX-512 but no BF16, where oneDNN's own bf16 check had said yes and emulated it
-(2026-12-06); a demo summary or benchmark that does not name its CPU cannot be compared with another.
+Why: on one day (2026-12-06) the same ``make demo`` trained model A 5,553 iterations on an AMD EPYC with AVX-512
+BF16 and 3,144 (float32) on an Intel Xeon (Ice Lake) with AVX-512 but no BF16, where until then oneDNN's own bf16
+check had said yes and bf16 ran emulated, slower still; a demo summary or benchmark that does not name its CPU cannot
+be compared with another.
 """
 from __future__ import annotations
 
