@@ -11,8 +11,8 @@ def test_reader_returns_a_well_formed_reading(trained, tiny_digits):
     from mmdigit.apis import DigitReader
     cfg_path, work = trained
     cfg = Config.fromfile(cfg_path)
-    # every R-CNN box kept: a 4-iteration model's scores are near 0.05, the config's cut, and fall below it on
-    # some machines (trained in bf16 where the CPU has AVX-512 BF16)
+    # every R-CNN box kept: a weak model's scores can sit near 0.05, the config's cut, and fall below it on some
+    # machines (tests/helpers.py, TRAINED_ITERS)
     cfg.model.test_cfg.rcnn.score_thr = 0.0
     reader = DigitReader(cfg, str(work / TRAINED_CKPT), score_thr=0.0)
     img = str(tiny_digits / 'test' / '1.png')

@@ -1,7 +1,7 @@
 """ONNX export (mmdigit.deploy, tools/export_onnx.py): onnxruntime reads what PyTorch reads.
 
-The model is the 4-iteration ``trained`` fixture with every R-CNN box kept and the zoomed-in second pass
-triggered by any digit (its scores are ~1e-3), read at threshold 0: junk numbers, but 20 boxes per image
+The model is the session's ``trained`` fixture (a weak model) with every R-CNN box kept and the zoomed-in second
+pass triggered by any digit, read at threshold 0: junk numbers, but 20 boxes per image
 through both passes, on images of several sizes."""
 import json
 import sys
@@ -218,7 +218,7 @@ def views(exported, tmp_path_factory):
 
 def test_each_view_gives_the_network_what_its_test_pipeline_gives(exported, views, images, tmp_path):
     """Every view's pixel transforms, resize and zoomed-in crop, as the ONNX reader runs them, give the network the
-    tensor mmdet's pipeline of that view's config gives (the inverted view too, whose photos the 4-iteration model
+    tensor mmdet's pipeline of that view's config gives (the inverted view too, whose photos the weak model
     scores almost uniformly, so that its near-tied boxes are compared here, not end to end)."""
     import mmcv
 

@@ -37,7 +37,7 @@ CHROMEDRIVER = Path('/usr/bin/chromedriver')
 
 @pytest.fixture(scope='module')
 def checkpoint(trained, tmp_path_factory):
-    """(config, checkpoint) of the tiny model, its R-CNN keeping every box (its scores are ~1e-3), so that
+    """(config, checkpoint) of the tiny model, its R-CNN keeping every box (a weak model's scores are low), so that
     numbers and boxes come back."""
     from mmengine.config import Config
     cfg_path, work = trained
