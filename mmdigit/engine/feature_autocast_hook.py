@@ -19,7 +19,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import BaseTTAModel, is_model_wrapper
 
-from mmdigit.utils.machine import cpu_has_native_bf16  # noqa: F401 (the hook's check; imported from here too)
+from mmdigit.utils.machine import cpu_has_native_bf16
 
 _DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16}
 

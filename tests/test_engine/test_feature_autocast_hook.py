@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmdigit.engine import FeatureAutocastHook
-from mmdigit.engine.feature_autocast_hook import cpu_has_native_bf16
+from mmdigit.utils.machine import cpu_has_native_bf16
 
 
 class _Detector(torch.nn.Module):
