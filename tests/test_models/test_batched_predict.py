@@ -326,9 +326,11 @@ def test_reader_reads_what_mmdets_plain_path_reads(trained, tiny_digits, monkeyp
         assert_same_detections(g.detections, w.detections)
 
 
-def assert_same_detections(got: dict, want: dict, box_tol=1e-3, score_tol=1e-5):
+def assert_same_detections(got: dict, want: dict, box_tol=1e-3, score_tol=5e-5):
     """The same detections, best first in both; boxes whose scores tie may come in either order (the tiny,
-    barely trained model scores many boxes alike to 1e-8, and the two paths sort ties differently)."""
+    barely trained model scores many boxes alike to 1e-8, and the two paths sort ties differently). The two paths
+    sum in other orders: float32 scores of the session's 40-iteration model differed by up to 1.3e-5 (of 0.53) on
+    an AVX-512 BF16 machine (2026-12-07; 1e-5 had held for the 4-iteration model), boxes by 1.1e-5 px."""
     from scipy.optimize import linear_sum_assignment
     for d in (got, want):
         assert (np.diff(d['scores']) <= score_tol).all()  # best first
