@@ -335,6 +335,8 @@ async function show(c, r) {
     c.hint.textContent = c.crop
       ? `read inside the drawn box (${c.crop[2]} \u00d7 ${c.crop[3]} px); drag another, or double-click (Escape) `
         + "for the whole photo"
+      : found ? "read wrong? drag a box close around the number (or press B, then arrows and Enter) to read only "
+        + "inside"
       : "number small in the photo? drag a box close around it (or press B, then arrows and Enter) to read only "
         + "inside";
   } else c.error.textContent = "(the browser cannot display this image; the server read it)";
