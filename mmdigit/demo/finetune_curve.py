@@ -4,9 +4,10 @@ model on a fixed held-out part of the same set (``tools/analysis/finetune_curve.
 The held-out photos are drawn once by ``seed`` and never trained on; the training subsets are nested (the first
 25 of the 50, ...), see :mod:`mmdigit.datasets.few_shot`. Size 0 scores the checkpoint itself. Each fine-tune is
 ``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the subset also serves as its
-validation split); each score is ``tools/test.py --img-dir --ann-file`` on the held-out photos at one Task-2
-threshold for all (``score_thr``, by default the checkpoint's calibrated one, else its config's:
-``ReadingSettings.resolve``; the training photos are too few, and too well fitted, to calibrate on), its
+validation split); each score is ``tools/test.py --img-dir --ann-file`` on the held-out photos read alike for all:
+one Task-2 threshold and one ``number_thr`` (``score_thr`` / ``number_thr``, by default the checkpoint's calibrated
+ones, else its config's: ``ReadingSettings.resolve``; the training photos are too few, and too well fitted, to
+calibrate on, and each fine-tune's own validation would otherwise choose its own ``number_thr``), its
 predictions kept (each row's ``pred_dir``; with folds, the folds' merged, so that two sizes or two fine-tuning
 configs can be compared photo by photo with ``tools/analysis/compare_readings.py``). The tools run as processes,
 like the demo's, through ``run``.
@@ -51,30 +52,33 @@ def curve_scores(metrics: dict) -> dict:
                 bbox_mAP_50=metrics['coco/bbox_mAP_50'])
 
 
-def score(config, checkpoint, held_json: Path, images: Path, work: Path, score_thr: float | None, run=RUN) -> dict:
-    """``checkpoint`` on the held-out photos (tools/test.py in ``work``, its predictions in ``work/predictions``):
-    :func:`curve_scores` and ``pred_dir``."""
-    thr = ['--score-thr', score_thr] if score_thr is not None else []
+def score(config, checkpoint, held_json: Path, images: Path, work: Path, reading: ReadingSettings, run=RUN) -> dict:
+    """``checkpoint`` on the held-out photos (tools/test.py in ``work``, its predictions in ``work/predictions``),
+    read with ``reading``'s two thresholds (``--number-thr 0``: none), whatever calibration lies beside
+    ``checkpoint``: :func:`curve_scores` and ``pred_dir``."""
+    thr = ['--score-thr', reading.score_thr, '--number-thr', reading.number_thr or 0]
     pred_dir = work / 'predictions'  # not pred/: latest_metrics would take its pred.json for the run's metrics
     run([sys.executable, ROOT / 'tools' / 'test.py', config, checkpoint, '--img-dir', images, '--ann-file', held_json,
          '--work-dir', work, '--pred-dir', pred_dir, *thr], work / 'test.log')
     return dict(curve_scores(latest_metrics(work)), pred_dir=str(pred_dir))
 
 
-def _fold_rows(held, subsets, images, work: Path, checkpoint, config, base_config, cfg_options, thr, run) -> list:
+def _fold_rows(held, subsets, images, work: Path, checkpoint, config, base_config, cfg_options, reading,
+               run) -> list:
     """The curve's rows on one held-out part: the checkpoint itself (size 0) and one fine-tune per size."""
     held_json = split_paths(write_course_layout(work / 'data', images, {'held_out': held}), 'held_out')[0]
     rows = []
     for n, train in subsets.items():
         t0 = time.time()
         if n == 0:
-            res = score(base_config, checkpoint, held_json, images, work / 'n0' / 'test', thr, run)
+            res = score(base_config, checkpoint, held_json, images, work / 'n0' / 'test', reading, run)
         else:
             root = write_course_layout(work / f'data_{n}', images, {'train': train, 'valid': train})
             run_dir = work / f'n{n}'
             run([sys.executable, ROOT / 'tools' / 'train.py', config, '--data-root', root, '--work-dir', run_dir,
                  '--cfg-options', f'load_from={Path(checkpoint).resolve()}', *cfg_options], run_dir / 'train.log')
-            res = score(config, last_checkpoint(run_dir, ran_in=ROOT), held_json, images, run_dir / 'test', thr, run)
+            res = score(config, last_checkpoint(run_dir, ran_in=ROOT), held_json, images, run_dir / 'test', reading,
+                        run)
         rows.append(dict(photos=n, **res, minutes=round((time.time() - t0) / 60, 2)))
         print(f'{n:>4} photos: accuracy {res["accuracy"]:.3f} (at its best threshold {res["best_thr"]}: '
               f'{res["best_accuracy"]:.3f})  mAP {res["bbox_mAP"]:.3f}  AP50 {res["bbox_mAP_50"]:.3f}  '
@@ -113,9 +117,12 @@ def check_finetune_config(config, cfg_options=()) -> None:
 
 def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=None, held_out: int = 59, seed: int = 0,
                    config=FINETUNE_CONFIG, base_config=BASE_CONFIG, work_dir='work_dirs/finetune_curve',
-                   cfg_options=(), score_thr: float | None = None, run=RUN, folds: int = 1) -> dict:
+                   cfg_options=(), score_thr: float | None = None, run=RUN, folds: int = 1,
+                   number_thr: float | None = None) -> dict:
     """The curve: one row per training size (printed as it comes), all in ``<work_dir>/curve.json``, which is
     returned. ``cfg_options`` go to every tools/train.py run; ``run(cmd, log)`` runs a tool (:data:`RUN`).
+    ``score_thr`` / ``number_thr``: how every model reads (None: the checkpoint's calibrated ones, else its config's;
+    ``number_thr`` 0: a number needs no sure digit).
     ``folds`` > 1: every photo is held out once (``held_out`` is then unused), each fold in ``work_dir/fold<k>``,
     and the rows pool the folds (:func:`pooled_rows`); ``curve.json`` keeps each fold's rows too. ``sizes`` None:
     :data:`SIZES`, a size the photos cannot hold replaced by the most they can (:func:`sizes_that_fit`); sizes given
@@ -129,9 +136,9 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=None, held_out: int = 59
     if not Path(checkpoint).is_file():
         raise FileNotFoundError(f'{checkpoint}: checkpoint file does not exist')
     ann, images = found
-    reading = ReadingSettings.resolve(Config.fromfile(str(base_config)), checkpoint, score_thr)
-    thr = reading.score_thr
-    print(f'every model is scored at Task-2 threshold {thr} ({reading.source})', flush=True)
+    reading = ReadingSettings.resolve(Config.fromfile(str(base_config)), checkpoint, score_thr,
+                                      number_thr=number_thr)
+    print(f'every model is scored at Task-2 {reading.describe()} ({reading.source})', flush=True)
     coco = load_coco(ann)
     if sizes is None:
         pool = training_pool(len(coco['images']), held_out, folds)
@@ -147,14 +154,15 @@ def finetune_curve(checkpoint, real_dir=REAL_DEV, sizes=None, held_out: int = 59
         if folds > 1:
             print(f'fold {k + 1}/{folds}: {len(held["images"])} photos held out', flush=True)
         per_fold.append(_fold_rows(held, subsets, images, work if folds == 1 else work / f'fold{k}', checkpoint,
-                                   config, base_config, cfg_options, thr, run))
+                                   config, base_config, cfg_options, reading, run))
     held_counts = [len(held['images']) for held, _ in splits]
     rows = per_fold[0] if folds == 1 else pooled_rows(per_fold, held_counts)
     if folds > 1:  # every photo's reading by each size's models, for comparing sizes or configs photo by photo
         for row, fold_rows in zip(rows, zip(*per_fold)):
             row['pred_dir'] = str(merge_predictions([r['pred_dir'] for r in fold_rows],
                                                     work / 'pooled' / f'n{row["photos"]}')[0].parent)
-    out = dict(checkpoint=str(checkpoint), real_dir=str(real), score_thr=thr, score_thr_source=reading.source,
+    out = dict(checkpoint=str(checkpoint), real_dir=str(real), score_thr=reading.score_thr,
+               number_thr=reading.number_thr, score_thr_source=reading.source,
                held_out=sum(held_counts),
                held_out_ids=sorted(im['id'] for held, _ in splits for im in held['images']), seed=seed, rows=rows,
                date=time.strftime('%Y-%m-%d'))

@@ -28,7 +28,9 @@ def real_folder(tmp_path, tiny_digits) -> Path:
 
 class FakeTools:
     """tools/train.py and tools/test.py as far as the curve sees them: train.py leaves a checkpoint and its
-    last_checkpoint, test.py its metrics json, the accuracy being the number of training photos / 10."""
+    last_checkpoint, test.py its metrics json, the accuracy being the number of training photos / 10. Without
+    ``--number-thr`` test.py reads with a ``number_thr`` of each model's own (as the real one takes the calibration
+    a fine-tune's validation wrote beside its checkpoint)."""
 
     def __init__(self):
         self.calls = []
@@ -56,7 +58,9 @@ class FakeTools:
             (pred / 'pred.json').write_text(json.dumps(
                 [dict(image_id=i, bbox=[1, 2, 3, 4], score=0.9, category_id=n % 10 + 1) for i in ids]))
             (pred / 'pred.csv').write_text('image_id,pred_label\n' + ''.join(f'{i},{n}\n' for i in ids))
-            (pred / 'pred_info.json').write_text(json.dumps({'score_thr': float(opt['--score-thr'])}))
+            number_thr = float(opt['--number-thr']) if '--number-thr' in opt else 0.5 + n / 1000
+            (pred / 'pred_info.json').write_text(json.dumps({'score_thr': float(opt['--score-thr']),
+                                                              'number_thr': number_thr or None}))
 
 
 def test_curve_trains_on_nested_subsets_and_scores_the_held_out_photos_at_one_threshold(tiny_digits, tmp_path):
@@ -83,7 +87,8 @@ def test_curve_trains_on_nested_subsets_and_scores_the_held_out_photos_at_one_th
         ('test.py', work / 'n3' / 'test' / 'test.log'), ('train.py', work / 'n5' / 'train.log'),
         ('test.py', work / 'n5' / 'test' / 'test.log')]
     base_test, train3, test3 = (cmd for _, cmd, _ in tools.calls[:3])
-    assert base_test[2:4] == [str(BASE_CONFIG), str(ckpt)] and base_test[-2:] == ['--score-thr', '0.4']
+    assert base_test[2:4] == [str(BASE_CONFIG), str(ckpt)]
+    assert base_test[-4:] == ['--score-thr', '0.4', '--number-thr', '0']  # the base config's: no number_thr
     assert base_test[base_test.index('--img-dir') + 1] == str(real / 'images')
     assert base_test[base_test.index('--ann-file') + 1] == str(work / 'data' / 'held_out.json')
     assert train3[2] == 'ft.py' and train3[-2:] == [f'load_from={ckpt.resolve()}', 'train_cfg.max_iters=2']
@@ -100,13 +105,22 @@ def test_without_a_threshold_every_model_is_scored_at_the_checkpoints_calibrated
     ckpt.write_bytes(b'x')  # no digit_calibration.json beside it: the base config's threshold
     tools = FakeTools()
     out = finetune_curve(ckpt, real, sizes=[0, 3], held_out=2, work_dir=tmp_path / 'curve', run=tools)
-    configured = ReadingSettings.from_config(load_config(str(BASE_CONFIG))).score_thr
-    assert (out['score_thr'], out['score_thr_source']) == (configured, 'config')
-    assert all(cmd[-2:] == ['--score-thr', str(configured)] for tool, cmd, _ in tools.calls if tool == 'test.py')
+    configured = ReadingSettings.from_config(load_config(str(BASE_CONFIG)))
+    assert (out['score_thr'], out['score_thr_source']) == (configured.score_thr, 'config')
+    assert all(cmd[-4:] == ['--score-thr', str(configured.score_thr), '--number-thr', str(configured.number_thr or 0)]
+               for tool, cmd, _ in tools.calls if tool == 'test.py')
     assert '   0 photos: accuracy 0.000' in capsys.readouterr().out
-    Calibration(ReadingSettings(NumberDecoder(score_thr=0.65), 'calibrated'), accuracy=0.9).write(tmp_path)
-    out = finetune_curve(ckpt, real, sizes=[0], held_out=2, work_dir=tmp_path / 'curve2', run=FakeTools())
-    assert out['score_thr'] == 0.65 and out['score_thr_source'] == str(tmp_path / 'digit_calibration.json')
+    # the checkpoint's calibration: both its thresholds, for the fine-tuned models too (whose own validation would
+    # choose another number_thr)
+    Calibration(ReadingSettings(NumberDecoder(score_thr=0.65, number_thr=0.8), 'calibrated'), accuracy=0.9).write(
+        tmp_path)
+    tools = FakeTools()
+    out = finetune_curve(ckpt, real, sizes=[0, 3], held_out=2, work_dir=tmp_path / 'curve2', run=tools)
+    assert (out['score_thr'], out['number_thr']) == (0.65, 0.8)
+    assert out['score_thr_source'] == str(tmp_path / 'digit_calibration.json')
+    assert [cmd[-4:] for tool, cmd, _ in tools.calls if tool == 'test.py'] == [
+        ['--score-thr', '0.65', '--number-thr', '0.8']] * 2
+    assert 'scored at Task-2 threshold 0.65, a number needs a digit >= 0.8' in capsys.readouterr().out
 
 
 def test_a_folder_that_is_no_photo_folder_or_a_missing_checkpoint_is_refused(tiny_digits, tmp_path):
@@ -159,7 +173,7 @@ def test_folds_score_every_photo_once_and_pool_the_folds_by_their_photos(tiny_di
     ckpt.write_bytes(b'x')
     tools = FoldTools()
     out = finetune_curve(ckpt, real, sizes=[0, 3], seed=2, work_dir=tmp_path / 'curve', score_thr=0.5, run=tools,
-                         folds=3)
+                         folds=3, number_thr=0.7)
     n_photos = len(load_coco(real / 'photos.json')['images'])
     counts = out['fold_held_out']
     assert out['folds'] == 3 and sum(counts) == out['held_out'] == n_photos == len(set(out['held_out_ids']))
@@ -179,7 +193,9 @@ def test_folds_score_every_photo_once_and_pool_the_folds_by_their_photos(tiny_di
         assert pred == tmp_path / 'curve' / 'pooled' / f'n{row["photos"]}'
         assert read_pred_csv(pred / 'pred.csv') == {i: str(row['photos']) for i in all_ids}
         assert set(read_pred_json(pred / 'pred.json')) == all_ids
-        assert ReadingSettings.from_pred_info(pred).score_thr == 0.5
+        # one reading for all the folds' models, so their predictions merge (each fine-tune's own number_thr did not)
+        assert (ReadingSettings.from_pred_info(pred).score_thr, ReadingSettings.from_pred_info(pred).number_thr) == (
+            0.5, 0.7)
     assert out['fold_rows'][1][1]['pred_dir'] == str(tmp_path / 'curve' / 'fold1' / 'n3' / 'test' / 'predictions')
     hint = f'compare_readings.py --ann-file {real / "photos.json"} {out["rows"][0]["pred_dir"]}'
     assert hint in capsys.readouterr().out

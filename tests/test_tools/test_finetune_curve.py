@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mmdigit.recognition import Calibration, read_pred_csv
+from mmdigit.recognition import Calibration, ReadingSettings, read_pred_csv
 from tests.helpers import REPO, TRAINED_CKPT
 
 
@@ -37,16 +37,19 @@ def test_finetune_curve_trains_on_nested_subsets_and_scores_the_held_out_photos(
     assert calibration is not None
     assert (curve['score_thr'], curve['score_thr_source']) == (calibration.reading.score_thr,
                                                                str(work / 'digit_calibration.json'))
+    assert curve['number_thr'] == calibration.reading.number_thr
     assert 'Task-2 threshold' in r.stdout and curve['score_thr_source'] in r.stdout
     trained_on = {im['id'] for im in json.loads((tmp_path / 'curve' / 'data_3' / 'train.json').read_text())['images']}
     assert not trained_on & set(curve['held_out_ids'])
     for row in curve['rows']:  # each model's reading of the held-out photos, kept for photo-by-photo comparisons
         assert set(read_pred_csv(Path(row['pred_dir']) / 'pred.csv')) == set(curve['held_out_ids'])
+        # read as CHECKPOINT reads, the fine-tune too (not with a number_thr its own validation chose)
+        assert ReadingSettings.from_pred_info(row['pred_dir']).decoder == calibration.reading.decoder
     assert 'compare_readings.py --ann-file' in r.stdout
 
 
 @pytest.mark.parametrize('flag, value', [('--sizes', '-5'), ('--sizes', '2.5'), ('--held-out', '0'),
-                                         ('--folds', '-1'), ('--score-thr', '2')])
+                                         ('--folds', '-1'), ('--score-thr', '2'), ('--number-thr', '2')])
 def test_bad_numbers_are_argparse_errors_before_anything_runs(flag, value, tmp_path, capsys):
     """A negative size would fine-tune on the photos sliced from the end (folder n-5): refused by argparse."""
     sys.path.insert(0, str(REPO / 'tools' / 'analysis'))

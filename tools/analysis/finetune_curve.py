@@ -15,8 +15,9 @@ soft-NMS and threshold), the reading a few photos help. The held-out photos are 
 trained on; the training subsets are nested (the first 25 of the 50, ...). Size 0 scores CHECKPOINT itself.
 Each fine-tune is ``tools/train.py CONFIG --data-root <subset> --cfg-options load_from=CHECKPOINT`` (the
 subset also serves as its validation split); each score is ``tools/test.py --img-dir --ann-file`` on the
-held-out photos at one Task-2 threshold for all (``--score-thr``, by default CHECKPOINT's calibrated one, else
-its config's; the training photos are too few, and too well fitted, to calibrate on). Prints the curve and writes
+held-out photos read alike for all: one Task-2 threshold and one ``number_thr`` (``--score-thr``, ``--number-thr``,
+by default CHECKPOINT's calibrated ones, else its config's; the training photos are too few, and too well fitted, to
+calibrate on, and a fine-tune's own validation would choose its own ``number_thr``). Prints the curve and writes
 ``curve.json``; each model's predictions stay in its row's ``pred_dir`` (with ``--folds``, the folds' merged under
 ``pooled/n<size>``: every photo's reading, for ``tools/analysis/compare_readings.py``).
 The experiment itself is ``mmdigit.demo.finetune_curve``.
@@ -37,7 +38,7 @@ from mmdigit.demo.finetune_curve import (  # noqa: E402
     check_finetune_config,
     finetune_curve,
 )
-from mmdigit.utils.cli import positive_int, probability, run_main  # noqa: E402
+from mmdigit.utils.cli import add_number_thr_arg, positive_int, probability, run_main  # noqa: E402
 
 
 def training_size(text: str) -> int:
@@ -70,10 +71,12 @@ def main(argv=None) -> int:
     ap.add_argument('--score-thr', type=probability, help='Task-2 threshold of every score (default: the one '
                     'calibrated for CHECKPOINT on its synthetic validation split; a few photos are too few to '
                     'calibrate on)')
+    add_number_thr_arg(ap, 'of every score, as --score-thr')
     args = ap.parse_args(argv)
     check_finetune_config(args.config, args.cfg_options)
     finetune_curve(args.checkpoint, args.real_dir, args.sizes, args.held_out, args.seed, args.config,
-                   args.base_config, args.work_dir, args.cfg_options, args.score_thr, folds=args.folds)
+                   args.base_config, args.work_dir, args.cfg_options, args.score_thr, folds=args.folds,
+                   number_thr=args.number_thr)
     return 0
 
 
