@@ -5,6 +5,7 @@ model on a fixed held-out part of the same set.
     python tools/analysis/finetune_curve.py CHECKPOINT [--real-dir ../shared/svhn-reference/real-dev]
         [--sizes 0 25 50 100 200] [--held-out 59 | --folds K] [--seed 0] [--work-dir work_dirs/finetune_curve]
         [--config configs/digit_frcnn_r18_cpu_finetune_mixed.py] [--cfg-options k=v ...]
+        [--score-thr T] [--number-thr T]
 
 ``--real-dir`` holds one COCO json and ``images/``. The default fine-tune mixes renders into every batch, by
 default ``make demo``'s (``--cfg-options synthetic_root=DIR`` for others; ``--config
