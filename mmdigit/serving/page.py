@@ -158,14 +158,18 @@ function draw(c, digits, band) {
   const labels = [];  // [x, y, width] of each label drawn: the next one avoids them (neighbouring digits' labels)
   const free = (x, y, tw) => y >= 0 && y + 18 <= canvas.height
     && !labels.some(([lx, ly, lw]) => x < lx + lw && lx < x + tw && y < ly + 18 && ly < y + 18);
+  // every box first, then the labels over them: a neighbour's box never crosses a label
   for (const d of digits) {
     const [x1, y1, x2, y2] = d.bbox.map(v => v * k);
-    const colour = COLOURS[d.digit];
     g.lineWidth = 2;
-    g.strokeStyle = colour;
+    g.strokeStyle = COLOURS[d.digit];
     g.setLineDash(d.unsure ? [4, 3] : []);  // a digit seen but not read (no digit of its number sure enough)
     g.strokeRect(x1, y1, x2 - x1, y2 - y1);
-    g.setLineDash([]);
+  }
+  g.setLineDash([]);
+  for (const d of digits) {
+    const [x1, y1, , y2] = d.bbox.map(v => v * k);
+    const colour = COLOURS[d.digit];
     const label = `${d.digit} ${d.score.toFixed(2)}`;
     const tw = g.measureText(label).width + 6;
     // above the box, else below it, else inside its top; where none is free of other labels, the first that fits

@@ -611,6 +611,36 @@ def test_page_keeps_neighbouring_digits_labels_apart(browser, server):
     assert y2 == pytest.approx(40 * k + 1)  # ...so the second is below its box
 
 
+def test_page_draws_labels_over_every_box(browser, server):
+    """A neighbour's box whose edge runs through a digit's label is drawn under it: the label keeps its own
+    colours (found on a real 16: the 6's box crossed the 1's label)."""
+    from mmdigit.digits import DIGIT_PALETTE
+    open_page(browser, server)
+    # the 5's label (above its box) spans the 1's left edge; the 1's top is above that label, its own label higher
+    found = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const grey = document.createElement('canvas');
+        grey.width = 100; grey.height = 50;
+        grey.getContext('2d').fillStyle = '#808080';
+        grey.getContext('2d').fillRect(0, 0, 100, 50);
+        const img = new Image();
+        img.onload = () => {
+          const canvas = document.createElement('canvas');
+          draw({img, canvas, crop: null}, [{digit: 5, score: 0.98, bbox: [40, 10, 45, 40]},
+                                           {digit: 1, score: 0.97, bbox: [47, 4, 52, 40]}]);
+          const [[x, y, w, h]] = JSON.parse(canvas.dataset.labels);
+          const px = canvas.getContext('2d').getImageData(Math.round(x), Math.round(y), Math.floor(w), h).data;
+          const seen = new Set();
+          for (let i = 0; i < px.length; i += 4) seen.add(`${px[i]},${px[i + 1]},${px[i + 2]}`);
+          done({seen: Array.from(seen), x, w, edge: 47 * Math.min(520 / 100, 300 / 50)});
+        };
+        img.src = grey.toDataURL();
+    """)
+    assert found['x'] < found['edge'] < found['x'] + found['w']  # the 1's edge does run through the 5's label
+    assert ','.join(map(str, DIGIT_PALETTE[5])) in found['seen']
+    assert ','.join(map(str, DIGIT_PALETTE[1])) not in found['seen'], found['seen']
+
+
 def test_page_tells_a_number_held_back_from_nothing_seen(browser, server):
     """A '-1' whose digits were seen but none surely (the API's ``unsure``) says what was seen; a plain '-1' says
     no number was found; a number shows its weakest digit's confidence."""
