@@ -5,7 +5,10 @@ object per line with the digits' boxes, ``unsure`` for a ``-1`` whose digits wer
 number they spell, with ``unsure_digits``, and ``error`` for an unreadable image). The Task-2 threshold is the
 calibrated one stored beside the checkpoint unless ``--score-thr`` is given. An unreadable image gets number
 ``-1``, its reason in the ``error`` field and a line on stderr, and the exit code is 1; progress goes to stderr.
-``--show-dir`` draws each image to ``<stem>.png`` (``<name>.png`` when two inputs share a stem).
+``--show-dir`` draws each image to ``<stem>.png`` (``<name>.png`` when two inputs share a stem). ``--search``: an
+image whose whole reads no number is searched for a small one, ~56 tiles of it read (``mmdigit.apis.tile_search``;
+for photos known to hold a number: in photos without one the tiles find one); ``--json`` gives the tile as
+``found_in``.
 ``--cfg-options k=v ...`` overrides CONFIG's settings as tools/test.py's does, e.g. the crop classifier a reading
 config reads with (``model.test_cfg.reclassify.classifier=work_dirs/crop_classifier``) or bfloat16 reading
 (``model.test_cfg.bf16=[backbone,neck,rpn_head,roi_head.bbox_head]``, as ``configs/digit_frcnn_r18_cpu_bf16.py``).
@@ -36,6 +39,8 @@ def parse_args(argv=None):
     parser.add_argument('paths', nargs='+', help='images, folders or globs')
     parser.add_argument('--json', action='store_true', help='JSON lines with boxes instead of CSV')
     parser.add_argument('--show-dir', help='write each image with its boxes, digits and number drawn')
+    parser.add_argument('--search', action='store_true',
+                        help='search an image that reads no number for a small one (tiles; photos known to hold one)')
     parser.add_argument('--batch-size', type=positive_int, default=16)
     parser.add_argument('--workers', type=positive_int, default=1,
                         help='CPU: read this many batches at once, one torch thread each (2 on 2 cores)')
@@ -81,7 +86,8 @@ def main(argv=None, out=sys.stdout):
     step = args.batch_size * args.workers  # one batch per worker between progress lines
     for i in range(0, len(readable), step):
         chunk = readable[i:i + step]
-        results.update(zip(chunk, reader.read_many([str(f) for f in chunk], batch_size=args.batch_size)))
+        results.update(zip(chunk, reader.read_many([str(f) for f in chunk], batch_size=args.batch_size,
+                                                       search=args.search)))
         progress(i + len(chunk))
     drawn_names = unique_names(readable) if args.show_dir else {}
     writer = None if args.json else csv.writer(out, lineterminator='\n')

@@ -34,7 +34,9 @@ class DigitReading:
     """One image's number, its confidence (``score``: see :class:`mmdigit.recognition.NumberReading`), the
     read digits and every detection; ``error`` says why an image could not be read (:meth:`unreadable`);
     ``unsure``: for ``'-1'``, the number its digits spell when none of them is sure enough to be read
-    (``NumberReading.unsure``), else ``None``; ``unsure_digits``: those digits, as ``digits`` holds read ones."""
+    (``NumberReading.unsure``), else ``None``; ``unsure_digits``: those digits, as ``digits`` holds read ones;
+    ``found_in``: the tile (x1, y1, x2, y2 px) a search read the number in (:mod:`mmdigit.apis.tile_search`), else
+    ``None``."""
 
     number: str
     score: float
@@ -43,6 +45,7 @@ class DigitReading:
     error: str | None = None
     unsure: str | None = None
     unsure_digits: list = field(default_factory=list)
+    found_in: list | None = None
 
     @classmethod
     def unreadable(cls, error: str) -> DigitReading:
@@ -62,11 +65,13 @@ class DigitReading:
                    unsure=r.unsure, unsure_digits=spelled(r.unsure_indices))
 
     def to_dict(self) -> dict:
-        """What ``tools/infer.py --json`` prints and the web API returns: ``unsure`` (with ``unsure_digits``) and
-        ``error`` only when set."""
+        """What ``tools/infer.py --json`` prints and the web API returns: ``unsure`` (with ``unsure_digits``),
+        ``found_in`` and ``error`` only when set."""
         out = dict(number=self.number, score=round(self.score, 4), digits=self.digits)
         if self.unsure is not None:
             out.update(unsure=self.unsure, unsure_digits=self.unsure_digits)
+        if self.found_in is not None:
+            out.update(found_in=self.found_in)
         return out if self.error is None else dict(out, error=self.error)
 
 
@@ -171,13 +176,15 @@ class DigitReader:
         boxes = '' if self.fusion.detection is None else f', boxes by {self.fusion.detection.method}'
         return f'{text} ({len(self.members)} members, {self.fusion.method} fused, {self.fusion.numbers} numbers{boxes})'
 
-    def read(self, image) -> DigitReading:
-        return self.read_many([image])[0]
+    def read(self, image, search: bool = False) -> DigitReading:
+        return self.read_many([image], search=search)[0]
 
-    def read_many(self, images: Sequence, batch_size: int = 16) -> list[DigitReading]:
+    def read_many(self, images: Sequence, batch_size: int = 16, search: bool = False) -> list[DigitReading]:
         """Read a list of images (paths, or in memory: BGR, grey or BGRA arrays, PIL images:
         :func:`~mmdigit.apis.batch_inference.as_bgr_image`), ``batch_size`` at a time in one forward pass each (per
-        member)."""
+        member). ``search``: an image whose whole reads no number is searched for a small one
+        (:func:`~mmdigit.apis.tile_search.search_number`: ~56 tiles read; for photos known to hold a number, since
+        the tiles find one in most photos without)."""
         from .batch_inference import UnreadableImage
         images = list(images)
         batches = [images[start:start + batch_size] for start in range(0, len(images), batch_size)]
@@ -191,7 +198,11 @@ class DigitReader:
         else:
             readings = self._fused_readings([tuple(samples[k] for samples in per_member) for k in read])
         out = dict(zip(read, readings))
-        return [out[k] if k in out else DigitReading.unreadable(failed[k]) for k in range(len(images))]
+        readings = [out[k] if k in out else DigitReading.unreadable(failed[k]) for k in range(len(images))]
+        if search:
+            from .tile_search import searched_where_none
+            readings = searched_where_none(self, images, readings, batch_size)
+        return readings
 
     def reading_from(self, pred_instances) -> DigitReading:
         return DigitReading.of(self.reading, *_arrays(pred_instances))

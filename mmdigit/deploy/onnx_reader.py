@@ -260,23 +260,27 @@ class OnnxDigitReader:
                     b = b + np.array([x1, y1, x1, y1], np.float32)
         return b, s, lab
 
-    def read(self, image):
-        return self.read_many([image])[0]
+    def read(self, image, search: bool = False):
+        return self.read_many([image], search=search)[0]
 
-    def read_many(self, images, batch_size: int = 1) -> list:
+    def read_many(self, images, batch_size: int = 1, search: bool = False) -> list:
         """Paths or images in memory -> ``DigitReading`` each (one image per run: the graph takes one). Files are
         decoded and arrays or PIL images taken as :class:`~mmdigit.apis.DigitReader` takes them (grey, BGRA, 0-1 floats;
-        transparency flattened: :mod:`mmdigit.datasets.photo_decoding`)."""
+        transparency flattened: :mod:`mmdigit.datasets.photo_decoding`). ``search``: as ``DigitReader``'s (an image
+        reading no number searched for a small one, :mod:`mmdigit.apis.tile_search`)."""
         from mmdigit.apis import DigitReading, fused_readings
         from mmdigit.apis.batch_inference import as_bgr_image
+        from mmdigit.apis.tile_search import searched_where_none
         from mmdigit.datasets import read_photo
         from mmdigit.recognition import ImageDetections
         arrays = [read_photo(image) if isinstance(image, (str, Path)) else as_bgr_image(image) for image in images]
         if self.fusion is None:
-            return [DigitReading.of(self.reading, *self.detect(img)) for img in arrays]
-        dets = [[ImageDetections(*self.detect(img, k)) for k in range(len(self.members))] for img in arrays]
-        return fused_readings(self.fusion, self.reading, self.member_readings, dets,
-                              [img.shape[1::-1] for img in arrays])
+            readings = [DigitReading.of(self.reading, *self.detect(img)) for img in arrays]
+        else:
+            dets = [[ImageDetections(*self.detect(img, k)) for k in range(len(self.members))] for img in arrays]
+            readings = fused_readings(self.fusion, self.reading, self.member_readings, dets,
+                                      [img.shape[1::-1] for img in arrays])
+        return searched_where_none(self, arrays, readings, batch_size) if search else readings
 
 
 def _build_transforms(steps: list, where: str) -> list:

@@ -6,9 +6,11 @@ canvas with its digit boxes and labels, the number, its confidence (the weakest 
 digits; a photo the server could not read shows why. Dragging a box on a read photo reads only what is inside it
 (the crop, cut from the photo as the browser decoded it, is sent as a lossless PNG and its digits are drawn back on
 the whole photo; a double-click goes back to the whole photo's reading): the model reads numbers that fill most of
-their photo, so a phone photo of a whole door reads once the user points at the number. Cards carry
-``data-state`` (reading / done / error), ``data-number`` and ``data-crop`` (``x,y,w,h`` in the photo's pixels, when
-read inside a box) for scripts and tests.
+their photo, so a phone photo of a whole door reads once the user points at the number. A photo that reads no number
+offers a search (``POST /read?search=1``: tiles of the photo read, :mod:`mmdigit.apis.tile_search`), drawn as a box
+would be around the tile it found the number in. Cards carry ``data-state`` (reading / done / error),
+``data-number`` and ``data-crop`` (``x,y,w,h`` in the photo's pixels, when read inside a box or a searched tile;
+``data-searched`` then) for scripts and tests.
 """
 from __future__ import annotations
 
@@ -54,6 +56,9 @@ PAGE = r"""<!doctype html>
   .card .digits li { border: 1px solid var(--line); border-radius: 6px; padding: 1px 7px; font-size: 13px; }
   .card .digits li b { font-size: 15px; }
   .card .error { color: var(--bad); font-weight: 600; overflow-wrap: anywhere; }
+  .card button.search { align-self: flex-start; font: inherit; font-size: 13px; color: var(--accent);
+                        background: #fff; border: 1px solid var(--accent); border-radius: 6px; padding: 3px 10px;
+                        cursor: pointer; }
   .card[data-state="reading"] .number { color: var(--muted); font-size: 18px; }
   footer { color: var(--muted); font-size: 13px; padding: 0 28px 24px; }
   code { background: #e9edf4; border-radius: 4px; padding: 1px 5px; }
@@ -102,10 +107,14 @@ function addCard(file) {
   const digits = el("ol", "digits");
   const error = el("div", "error");
   const hint = el("div", "hint");
-  card.append(canvas, number, score, digits, error, hint, name);
+  const search = el("button", "search", "search the photo for a small number");
+  search.type = "button";
+  search.hidden = true;
+  card.append(canvas, number, score, digits, error, search, hint, name);
   results.prepend(card);
-  const c = {file, card, canvas, number, score, digits, error, hint, url: URL.createObjectURL(file), img: new Image(),
-             digitsShown: [], crop: null, whole: null};
+  const c = {file, card, canvas, number, score, digits, error, hint, search, url: URL.createObjectURL(file),
+             img: new Image(), digitsShown: [], crop: null, whole: null, searched: false};
+  search.addEventListener("click", () => searchPhoto(c));
   c.imgReady = new Promise(resolve => {
     c.img.onload = () => { c.backdrop = backdrop(c.img); resolve(true); };
     c.img.onerror = () => resolve(false);
@@ -229,7 +238,9 @@ function boxSelection(c) {
   const whole = () => {
     if (c.card.dataset.state !== "done" || !c.crop) return;
     c.crop = null;
+    c.searched = false;
     delete c.card.dataset.crop;
+    delete c.card.dataset.searched;
     show(c, c.whole);
   };
   canvas.addEventListener("pointerup", () => {
@@ -302,13 +313,43 @@ async function readInside(c, crop) {
     const r = body.results[0];
     if (r.error) throw new Error(r.error);
     c.crop = crop;
+    c.searched = false;
     c.card.dataset.crop = crop.join(",");
+    delete c.card.dataset.searched;
     // the crop's digits drawn where they are on the whole photo
     const moved = d => ({...d, bbox: [d.bbox[0] + x, d.bbox[1] + y, d.bbox[2] + x, d.bbox[3] + y]});
     show(c, {...r, digits: r.digits.map(moved), unsure_digits: (r.unsure_digits || []).map(moved)});
   } catch (e) {
     await show(c, c.shown);
     c.error.textContent = `the box was not read (${e.message})`;
+  }
+}
+
+// The whole photo read no number: the server reads tiles of it framed as the model reads best and answers with the
+// number they vote for, in the photo's pixels, and the tile (found_in) it was read in.
+async function searchPhoto(c) {
+  const form = new FormData();
+  form.append("image", c.file, c.file.name);
+  c.card.dataset.state = "reading";
+  c.search.hidden = true;
+  c.number.textContent = "searching\u2026";
+  try {
+    const res = await fetch("read?search=1", {method: "POST", body: form});
+    const body = await res.json();
+    if (!res.ok || !Array.isArray(body.results)) throw new Error(body.error || `${res.status} ${res.statusText}`);
+    const r = body.results[0];
+    if (r.error) throw new Error(r.error);
+    c.searched = true;
+    c.card.dataset.searched = "1";
+    if (r.found_in) {
+      const [x1, y1, x2, y2] = r.found_in;
+      c.crop = [x1, y1, x2 - x1, y2 - y1];
+      c.card.dataset.crop = c.crop.join(",");
+    }
+    await show(c, r);
+  } catch (e) {
+    await show(c, c.shown);
+    c.error.textContent = `the photo was not searched (${e.message})`;
   }
 }
 
@@ -334,15 +375,20 @@ async function show(c, r) {
     fail(c, r.error);
     return;
   }
+  c.search.hidden = found || !!c.crop || c.searched;  // offered where the whole photo reads no number
   if (await c.imgReady) {
     draw(c, found ? r.digits : (r.unsure_digits || []).map(d => ({...d, unsure: true})));
-    c.hint.textContent = c.crop
+    c.hint.textContent = c.searched
+      ? (c.crop ? "found by searching the photo, in the dashed tile; drag a box to read elsewhere, or double-click "
+                  + "(Escape) for the whole photo"
+                : "searched the photo: no number in any part of it either; drag a box close around one to read inside")
+      : c.crop
       ? `read inside the drawn box (${c.crop[2]} \u00d7 ${c.crop[3]} px); drag another, or double-click (Escape) `
         + "for the whole photo"
       : found ? "read wrong? drag a box close around the number (or press B, then arrows and Enter) to read only "
         + "inside"
-      : "number small in the photo? drag a box close around it (or press B, then arrows and Enter) to read only "
-        + "inside";
+      : "number small in the photo? search it (the button above), or drag a box close around it (or press B, then "
+        + "arrows and Enter) to read only inside";
   } else c.error.textContent = "(the browser cannot display this image; the server read it)";
   c.card.dataset.state = "done";
 }

@@ -12,7 +12,8 @@ Routes:
   (see :mod:`mmdigit.serving.uploads`) -> ``{"results": [...]}``, one object per image in order, each
   exactly what ``tools/infer.py --json`` prints for a file (``file``, ``number``, ``score``, ``digits``);
   an image that cannot be read gets infer's ``-1`` object with ``"error"`` saying why, and the others are
-  still read.
+  still read. ``POST /read?search=1``: an image whose whole reads no number is searched for a small one, as
+  ``tools/infer.py --search`` does (its result's ``found_in``: the tile it was read in).
 - ``GET /health``: ``{"status": "ok", ...}`` with the model and the server's limits.
 
 A request that is unusable as a whole gets a JSON ``{"error": ...}`` with a 4xx status: body over
@@ -58,7 +59,7 @@ class ReaderService:
         self.name = name
         self._lock = threading.Lock()
 
-    def read(self, files: list[tuple[str, bytes]]) -> list[dict]:
+    def read(self, files: list[tuple[str, bytes]], search: bool = False) -> list[dict]:
         images, results = {}, [None] * len(files)
         with self._lock:
             left = self.max_request_pixels
@@ -75,10 +76,27 @@ class ReaderService:
                 except ValueError as e:
                     results[i] = dict(file=name, **DigitReading.unreadable(str(e)).to_dict())
             if images:
-                readings = self.reader.read_many(list(images.values()), batch_size=self.batch_size)
+                readings = self.reader.read_many(list(images.values()), batch_size=self.batch_size, search=search)
                 for i, reading in zip(images, readings):
                     results[i] = dict(file=files[i][0], **reading.to_dict())
         return results
+
+
+def search_asked(query: str) -> bool:
+    """``search=1`` (or true / yes) in ``POST /read``'s query string; 0, false, no or none: no search. Anything
+    else is refused, so that a typo is not read as "no"."""
+    from urllib.parse import parse_qs
+    try:
+        params = parse_qs(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise BadRequest(f'malformed query string {query!r} (POST /read takes search=1)') from None
+    unknown = sorted(set(params) - {'search'})
+    if unknown:
+        raise BadRequest(f'unknown query parameter {unknown[0]!r} (POST /read takes search=1)')
+    value = params.get('search', ['0'])[-1].lower()
+    if value not in ('1', 'true', 'yes', '0', 'false', 'no'):
+        raise BadRequest(f'search={value!r}: give search=1 or search=0')
+    return value in ('1', 'true', 'yes')
 
 
 class ReaderHandler(BaseHTTPRequestHandler):
@@ -129,15 +147,16 @@ class ReaderHandler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self):  # noqa: N802
-        path = self.path.split('?')[0]
+        path, _, query = self.path.partition('?')
         if path != '/read':
             self.close_connection = True  # its body is not read
             return self.send_error_json(404, f'no such endpoint: POST {path} (use POST /read)')
         try:
             files = parse_body(self.read_body(), self.headers.get('Content-Type', ''))
+            search = search_asked(query)  # after the body is read: the connection stays usable
             if len(files) > self.max_files:
                 raise BadRequest(f'{len(files)} images in one request, the limit is {self.max_files}', 413)
-            self.send_json(dict(results=self.service.read(files)))
+            self.send_json(dict(results=self.service.read(files, search=search)))
         except BadRequest as e:
             self.send_error_json(e.status, str(e))
         except Exception as e:  # noqa: BLE001 - a failed request must never take the server down

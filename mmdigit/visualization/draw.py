@@ -18,7 +18,8 @@ def draw_reading(image_rgb: np.ndarray, reading, truth: str | None = None, targe
 
     A number held back (``-1`` with ``reading.unsure``: no digit sure enough) is drawn as the web page shows it:
     its digits' boxes dashed and "no sure number (saw ...)" on top, so a drawn ``-1`` tells "nothing seen" apart
-    from "seen, not surely enough"."""
+    from "seen, not surely enough". A number found by the tile search (``reading.found_in``) has its tile drawn
+    dashed in white, as the web page draws it."""
     import cv2
     from mmengine.visualization import Visualizer
     k = upscale_factor(image_rgb.shape[0], target_height)
@@ -28,6 +29,10 @@ def draw_reading(image_rgb: np.ndarray, reading, truth: str | None = None, targe
     vis = Visualizer(image=canvas)
     unsure = getattr(reading, 'unsure', None) if reading.number == '-1' else None
     held_back = getattr(reading, 'unsure_digits', []) if unsure is not None else []
+    found_in = getattr(reading, 'found_in', None)
+    if found_in is not None:
+        x1, y1, x2, y2 = (np.asarray(found_in, dtype=float) * k + [0, 28, 0, 28]).tolist()
+        vis.draw_bboxes(np.array([[x1, y1, x2, y2]]), edge_colors='white', line_widths=2, line_styles='--')
     for d in [*reading.digits, *held_back]:
         x1, y1, x2, y2 = (np.asarray(d['bbox']) * k + [0, 28, 0, 28]).tolist()
         colour = DIGIT_PALETTE[d['digit']]
@@ -38,6 +43,7 @@ def draw_reading(image_rgb: np.ndarray, reading, truth: str | None = None, targe
                        bboxes=[dict(facecolor=tuple(v / 255 for v in colour), pad=0.5, edgecolor='none')])
     wrong = truth is not None and reading.number != truth
     text = (f'no sure number (saw {unsure})' if unsure is not None else f'read: {reading.number}') + (
+        ' (found by searching the photo)' if found_in is not None else '') + (
         f'  (truth {truth})' if wrong else '')
     vis.draw_texts(text, np.array([4, 4]), colors='red' if wrong else 'black', font_sizes=14)
     return vis.get_image()

@@ -90,6 +90,28 @@ def test_onnx_reader_takes_images_as_digit_reader_does(exported, images, tmp_pat
         assert onnx_reader.read(image).to_dict() == want.to_dict()
 
 
+def test_onnx_reader_searches_a_photo_as_digit_reader_does(exported, images, monkeypatch):
+    """The tile search (mmdigit.apis.tile_search) through the ONNX reader finds what it finds through DigitReader
+    (each tile one image per forward, as the graph runs), and ``read_many(search=True)`` searches where the whole
+    photo reads no number."""
+    import mmcv
+
+    from mmdigit.apis import DigitReader, tile_search
+    from mmdigit.deploy import OnnxDigitReader
+    cfg, ckpt, onnx_path = exported
+    torch_reader = DigitReader(cfg, ckpt, score_thr=0.0)
+    onnx_reader = OnnxDigitReader(onnx_path, score_thr=0.0)
+    big = mmcv.imread(next(f for f in images if f.endswith('big.png')))
+    want = tile_search.search_number(torch_reader, big, batch_size=1)
+    got = tile_search.search_number(onnx_reader, big)
+    assert want is not None and want.found_in is not None  # every tile reads a number at threshold 0
+    assert got.to_dict() == want.to_dict()
+    searched = []
+    monkeypatch.setattr(tile_search, 'search_number', lambda r, image, batch_size=16: searched.append(r) or want)
+    onnx_reader.reading = onnx_reader.reading.with_threshold(1.0, 'test')  # no whole photo reads a number
+    assert onnx_reader.read(big, search=True).found_in == want.found_in and searched == [onnx_reader]
+
+
 def test_onnx_file_carries_its_settings_and_is_refused_otherwise(exported, tmp_path):
     import onnx
     import torch

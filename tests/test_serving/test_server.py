@@ -344,7 +344,7 @@ def test_server_error_answers_500_and_keeps_serving(checkpoint, photos):
     from mmdigit.serving import ReaderService, make_server
 
     class Failing:  # a reader whose model raises, as a broken config would at forward time
-        def read_many(self, images, batch_size=16):
+        def read_many(self, images, batch_size=16, search=False):
             raise RuntimeError('forward failed')
 
     srv = make_server(ReaderService(Failing()), '127.0.0.1', 0, quiet=True)
@@ -609,6 +609,71 @@ def test_page_keeps_neighbouring_digits_labels_apart(browser, server):
     assert (x1, y1) == (pytest.approx(40 * k), pytest.approx(10 * k - 18))  # above its box
     assert x2 == pytest.approx(45 * k) and x2 < x1 + w1  # they would overlap side by side...
     assert y2 == pytest.approx(40 * k + 1)  # ...so the second is below its box
+
+
+def test_api_search_reads_as_the_reader_searches(server, service, photos):
+    """``POST /read?search=1`` answers what the reader's ``read_many(search=True)`` reads; a query it does not know
+    is a 400 naming it, and the server goes on."""
+    from mmdigit.apis.batch_inference import as_bgr_image
+    from mmdigit.serving.uploads import decode_image
+    grey = png(120, 90, seed=3)
+    files = [('grey.png', grey), photos[0][:2]]
+    body, ctype = multipart(files)
+    status, got, _ = request(server, 'POST', '/read?search=1', body, {'Content-Type': ctype})
+    assert status == 200
+    want = service.reader.read_many([as_bgr_image(decode_image(d, MAX_PIXELS)) for _, d in files], search=True)
+    assert [r['number'] for r in got['results']] == [w.number for w in want]
+    assert [r.get('found_in') for r in got['results']] == [w.found_in for w in want]
+    status, got, _ = request(server, 'POST', '/read?search=maybe', body, {'Content-Type': ctype})
+    assert status == 400 and got['error'] == "search='maybe': give search=1 or search=0"
+    assert post_files(server, files)[0] == 200
+
+
+def test_page_offers_a_search_where_the_photo_reads_no_number(browser, server, tmp_path):
+    """A card reading no number shows the search button; its answer is drawn with the tile it was found in as the
+    card's box (data-crop, data-searched), the button gone; a double-click goes back to the whole photo's reading and
+    offers the search again. A search that finds nothing says so. (The server's answers stubbed: the tiny model
+    reads a number in every photo.)"""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    open_page(browser, server)
+    photo = tmp_path / 'door.png'
+    photo.write_bytes(png(200, 120, seed=5))
+    for found in (True, False):
+        browser.execute_script("""
+            const found = arguments[0];
+            window.asked = [];
+            window.fetch = async (url, opts) => {
+              window.asked.push(String(url));
+              const r = String(url).includes('search=1') && found
+                ? {file: 'door.png', number: '51', score: 0.9, found_in: [40, 30, 120, 90],
+                   digits: [{digit: 5, score: 0.95, bbox: [70, 50, 80, 70]},
+                            {digit: 1, score: 0.9, bbox: [80, 50, 88, 70]}]}
+                : {file: 'door.png', number: '-1', score: 1.0, digits: []};
+              return new Response(JSON.stringify({results: [r]}), {headers: {'Content-Type': 'application/json'}});
+            };
+        """, found)
+        browser.find_element(By.ID, 'files').send_keys(str(photo))
+        card = wait_cards(browser, 1 if found else 2)[0]
+        button = card.find_element(By.CSS_SELECTOR, 'button.search')
+        assert button.is_displayed() and card_view(card)['shown'] == 'no number found'
+        button.click()
+        time.sleep(0.3)
+        card = wait_cards(browser, 1 if found else 2)[0]
+        assert browser.execute_script('return window.asked') == ['read', 'read?search=1']
+        assert not button.is_displayed() and card.get_attribute('data-searched') == '1'
+        hint = card.find_element(By.CSS_SELECTOR, '.hint').text
+        if found:
+            assert card_view(card)['number'] == '51' and card.get_attribute('data-crop') == '40,30,80,60'
+            assert hint.startswith('found by searching the photo')
+            ActionChains(browser).double_click(card.find_element(By.TAG_NAME, 'canvas')).perform()
+            time.sleep(0.3)
+            assert card_view(card)['number'] == '-1' and card.get_attribute('data-crop') is None
+            assert card.get_attribute('data-searched') is None and button.is_displayed()
+        else:
+            assert card_view(card)['number'] == '-1' and card.get_attribute('data-crop') is None
+            assert hint.startswith('searched the photo: no number')
+    browser.refresh()  # the real fetch back for the tests after this one
 
 
 def test_page_draws_labels_over_every_box(browser, server):

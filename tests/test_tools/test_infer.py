@@ -175,3 +175,27 @@ def test_infer_cli_cfg_options_override_the_config(trained, tiny_digits, capsys)
     with pytest.raises(UserError, match='max_per_imgs'):
         infer_tool.main([cfg_path, str(work / TRAINED_CKPT), files[0], '--cfg-options',
                          'model.test_cfg.rcnn.max_per_imgs=1'])
+
+
+def test_infer_cli_search_reads_images_that_read_no_number_again(trained, tiny_digits, tmp_path, monkeypatch):
+    """``--search``: each image whose whole reads '-1' (every one at a threshold no score reaches) goes to the tile
+    search in the pixels the model read, and ``--json`` prints where the number was found."""
+    from mmdigit.apis import DigitReading, tile_search
+    cfg_path, work = trained
+    files = [str(tiny_digits / 'test' / f'{i}.png') for i in (1, 2)]
+    seen = []
+
+    def fake_search(reader, image, batch_size=16):
+        seen.append(image.shape)
+        return DigitReading('42', 0.9, [dict(digit=4, bbox=[1.0, 2.0, 5.0, 9.0], score=0.95)], found_in=[0, 0, 8, 10])
+    monkeypatch.setattr(tile_search, 'search_number', fake_search)
+    argv = [cfg_path, str(work / TRAINED_CKPT), *files, '--score-thr', '1.0', '--json']
+    out = io.StringIO()
+    assert infer_tool.main(argv, out=out) == 0 and seen == []
+    assert [json.loads(line)['number'] for line in out.getvalue().splitlines()] == ['-1', '-1']
+    out = io.StringIO()
+    assert infer_tool.main([*argv, '--search'], out=out) == 0
+    objs = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(o['number'], o['found_in']) for o in objs] == [('42', [0, 0, 8, 10])] * 2
+    from mmdigit.datasets import read_photo
+    assert seen == [read_photo(f).shape for f in files]

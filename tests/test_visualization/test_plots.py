@@ -121,3 +121,23 @@ def test_a_held_back_number_is_drawn_dashed_and_named_on_top():
     assert 0.2 < edge(held) < 0.9, edge(held)  # dashes: some of the edge drawn, not all
     assert edge(read) > 0.95 and edge(nothing) == 0
     assert not np.array_equal(held[:28], nothing[:28])  # the banner says something else
+
+
+def test_a_number_found_by_the_search_has_its_tile_drawn_dashed():
+    """``found_in`` (the tile search's tile) is drawn as a dashed white box around the digits; a reading without it
+    draws no such box."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from mmdigit.visualization import draw_reading
+    photo = np.full((48, 96, 3), 128, np.uint8)
+    digits = [dict(digit=5, bbox=[40., 20., 50., 40.], score=0.9)]
+    k = 4
+    found = draw_reading(photo, SimpleNamespace(number='5', digits=digits, found_in=[10, 8, 80, 44]))
+    plain = draw_reading(photo, SimpleNamespace(number='5', digits=digits))
+    bottom = slice(28 + 44 * k - 2, 28 + 44 * k + 2)  # the tile's bottom edge, below the digit's box
+    white = np.all(found[bottom, 10 * k + 4:80 * k - 4] > 200, axis=-1).any(axis=0).mean()
+    assert 0.3 < white < 0.95, white  # dashed: part of the edge white, not all
+    assert not np.all(plain[bottom, 10 * k + 4:80 * k - 4] > 200, axis=-1).any()
+    assert not np.array_equal(found[:28], plain[:28])  # the banner says it was searched
