@@ -156,7 +156,8 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
               + ', '.join(f'{k} {v:.0%}' for k, v in steal.items()))
     if reader is not None:
         how = 'as the ensemble did' if reader.members else 'with model A'
-        print(f'read your photos {how}: {reader.command(Path(root or work))} (tools/serve.py serves the same)')
+        print(f'read your photos {how}: {reader.command(Path(root or work))} (tools/serve.py serves the same; '
+              'add --search for photos whose number is small in them, e.g. a whole door)')
         export = reader.export_command(Path(root or work))
         if export:
             print(f'or as one ONNX file read by onnxruntime: {export}')

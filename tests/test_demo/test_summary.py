@@ -67,7 +67,8 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
     assert "inference (model A): 90.0 images/s on" in out and 'real photos (' not in out and 'CPU steal' not in out
     assert "batch 16; the demo's reader (3 members): 31.5 images/s" in out
     assert (f'read your photos as the ensemble did: {sys.executable} tools/infer.py a.py a.pth PHOTOS... --view b.py '
-            '--fusion fusion.json (tools/serve.py serves the same)') in out
+            '--fusion fusion.json (tools/serve.py serves the same; add --search for photos whose number is small in '
+            'them, e.g. a whole door)') in out
 
 
 def test_summary_with_real_photos_and_the_snapshot(tmp_path, capsys):
