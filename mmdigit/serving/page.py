@@ -290,6 +290,21 @@ function boxSelection(c) {
   });
 }
 
+// One photo, or a box cut from it, sent to the server while the card says ``what``: its result, or an Error saying
+// why there is none.
+async function readOne(c, url, file, name, what) {
+  const form = new FormData();
+  form.append("image", file, name);
+  c.card.dataset.state = "reading";
+  c.number.textContent = what;
+  const res = await fetch(url, {method: "POST", body: form});
+  const body = await res.json();
+  if (!res.ok || !Array.isArray(body.results)) throw new Error(body.error || `${res.status} ${res.statusText}`);
+  const r = body.results[0];
+  if (r.error) throw new Error(r.error);
+  return r;
+}
+
 async function readInside(c, crop) {
   const [x, y, w, h] = crop;
   const cut = el("canvas");
@@ -302,16 +317,8 @@ async function readInside(c, crop) {
   }
   g.drawImage(c.img, x, y, w, h, 0, 0, w, h);
   const blob = await new Promise(resolve => cut.toBlob(resolve, "image/png"));
-  const form = new FormData();
-  form.append("image", blob, c.file.name.replace(/\.[^.]*$/, "") + "_box.png");
-  c.card.dataset.state = "reading";
-  c.number.textContent = "reading\u2026";
   try {
-    const res = await fetch("read", {method: "POST", body: form});
-    const body = await res.json();
-    if (!res.ok || !Array.isArray(body.results)) throw new Error(body.error || `${res.status} ${res.statusText}`);
-    const r = body.results[0];
-    if (r.error) throw new Error(r.error);
+    const r = await readOne(c, "read", blob, c.file.name.replace(/\.[^.]*$/, "") + "_box.png", "reading\u2026");
     c.crop = crop;
     c.searched = false;
     c.card.dataset.crop = crop.join(",");
@@ -328,17 +335,9 @@ async function readInside(c, crop) {
 // The whole photo read no number: the server reads tiles of it framed as the model reads best and answers with the
 // number they vote for, in the photo's pixels, and the tile (found_in) it was read in.
 async function searchPhoto(c) {
-  const form = new FormData();
-  form.append("image", c.file, c.file.name);
-  c.card.dataset.state = "reading";
   c.search.hidden = true;
-  c.number.textContent = "searching\u2026";
   try {
-    const res = await fetch("read?search=1", {method: "POST", body: form});
-    const body = await res.json();
-    if (!res.ok || !Array.isArray(body.results)) throw new Error(body.error || `${res.status} ${res.statusText}`);
-    const r = body.results[0];
-    if (r.error) throw new Error(r.error);
+    const r = await readOne(c, "read?search=1", c.file, c.file.name, "searching\u2026");
     c.searched = true;
     c.card.dataset.searched = "1";
     if (r.found_in) {

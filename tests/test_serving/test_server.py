@@ -586,11 +586,11 @@ def test_page_reads_dropped_photos_and_shows_server_refusals(browser, server, ph
     assert browser.find_element(By.ID, 'status').text == ''  # nothing left reading
 
 
-def test_page_keeps_neighbouring_digits_labels_apart(browser, server):
-    """Two narrow neighbouring digits: the second label does not cover the first (it goes below its box)."""
-    open_page(browser, server)
-    labels = browser.execute_async_script("""
-        const done = arguments[arguments.length - 1];
+def draw_on_grey(browser, digits, then):
+    """The page's ``draw`` of ``digits`` on a 100 x 50 grey photo; what the JavaScript ``then`` returns of its
+    ``canvas``."""
+    return browser.execute_async_script("""
+        const [digits, then, done] = arguments;
         const grey = document.createElement('canvas');
         grey.width = 100; grey.height = 50;
         grey.getContext('2d').fillStyle = '#808080';
@@ -598,12 +598,19 @@ def test_page_keeps_neighbouring_digits_labels_apart(browser, server):
         const img = new Image();
         img.onload = () => {
           const canvas = document.createElement('canvas');
-          draw({img, canvas, crop: null}, [{digit: 5, score: 0.98, bbox: [40, 10, 45, 40]},
-                                           {digit: 1, score: 0.97, bbox: [45, 10, 50, 40]}]);
-          done(JSON.parse(canvas.dataset.labels));
+          draw({img, canvas, crop: null}, digits);
+          done(new Function('canvas', then)(canvas));
         };
         img.src = grey.toDataURL();
-    """)
+    """, digits, then)
+
+
+def test_page_keeps_neighbouring_digits_labels_apart(browser, server):
+    """Two narrow neighbouring digits: the second label does not cover the first (it goes below its box)."""
+    open_page(browser, server)
+    labels = draw_on_grey(browser, [dict(digit=5, score=0.98, bbox=[40, 10, 45, 40]),
+                                    dict(digit=1, score=0.97, bbox=[45, 10, 50, 40])],
+                          'return JSON.parse(canvas.dataset.labels);')
     k = min(520 / 100, 300 / 50)
     (x1, y1, w1, h1), (x2, y2, w2, h2) = labels
     assert (x1, y1) == (pytest.approx(40 * k), pytest.approx(10 * k - 18))  # above its box
@@ -682,24 +689,13 @@ def test_page_draws_labels_over_every_box(browser, server):
     from mmdigit.digits import DIGIT_PALETTE
     open_page(browser, server)
     # the 5's label (above its box) spans the 1's left edge; the 1's top is above that label, its own label higher
-    found = browser.execute_async_script("""
-        const done = arguments[arguments.length - 1];
-        const grey = document.createElement('canvas');
-        grey.width = 100; grey.height = 50;
-        grey.getContext('2d').fillStyle = '#808080';
-        grey.getContext('2d').fillRect(0, 0, 100, 50);
-        const img = new Image();
-        img.onload = () => {
-          const canvas = document.createElement('canvas');
-          draw({img, canvas, crop: null}, [{digit: 5, score: 0.98, bbox: [40, 10, 45, 40]},
-                                           {digit: 1, score: 0.97, bbox: [47, 4, 52, 40]}]);
-          const [[x, y, w, h]] = JSON.parse(canvas.dataset.labels);
-          const px = canvas.getContext('2d').getImageData(Math.round(x), Math.round(y), Math.floor(w), h).data;
-          const seen = new Set();
-          for (let i = 0; i < px.length; i += 4) seen.add(`${px[i]},${px[i + 1]},${px[i + 2]}`);
-          done({seen: Array.from(seen), x, w, edge: 47 * Math.min(520 / 100, 300 / 50)});
-        };
-        img.src = grey.toDataURL();
+    found = draw_on_grey(browser, [dict(digit=5, score=0.98, bbox=[40, 10, 45, 40]),
+                                   dict(digit=1, score=0.97, bbox=[47, 4, 52, 40])], """
+        const [[x, y, w, h]] = JSON.parse(canvas.dataset.labels);
+        const px = canvas.getContext('2d').getImageData(Math.round(x), Math.round(y), Math.floor(w), h).data;
+        const seen = new Set();
+        for (let i = 0; i < px.length; i += 4) seen.add(`${px[i]},${px[i + 1]},${px[i + 2]}`);
+        return {seen: Array.from(seen), x, w, edge: 47 * Math.min(520 / 100, 300 / 50)};
     """)
     assert found['x'] < found['edge'] < found['x'] + found['w']  # the 1's edge does run through the 5's label
     assert ','.join(map(str, DIGIT_PALETTE[5])) in found['seen']
