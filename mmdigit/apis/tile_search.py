@@ -28,6 +28,9 @@ import numpy as np
 
 TILE_SHARES = (1 / 1.5, 1 / 2.5, 1 / 3.5)  # a window's share of the photo's width and height
 MIN_TILE_SIDE = 24  # pixels: a window shorter than this holds no digit the model can read
+# a photo with a longer short side is searched at this one (INTER_AREA): its smallest windows are then 256 px at most,
+# 4x the 64 px the CPU model reads an image at, and its tiles together hold ~7x the photo's pixels, not ~7x 12 MP
+SEARCH_SHORT_SIDE = 896
 
 
 def _starts(size: int, window: int, share: float) -> list[int]:
@@ -48,16 +51,22 @@ def tile_windows(width: int, height: int, shares=TILE_SHARES, min_side: int = MI
     return windows
 
 
-def _moved(digits: list, dx: int, dy: int) -> list:
-    return [dict(d, bbox=[round(d['bbox'][0] + dx, 1), round(d['bbox'][1] + dy, 1),
-                          round(d['bbox'][2] + dx, 1), round(d['bbox'][3] + dy, 1)]) for d in digits]
+def _to_photo(boxes, dx: int, dy: int, scale: float) -> np.ndarray:
+    """Boxes (n, 4) of a tile at (dx, dy) of the photo searched at ``scale``, in the photo's own pixels."""
+    return (np.asarray(boxes, dtype=np.float64).reshape(-1, 4) + [dx, dy, dx, dy]) / scale
 
 
 def search_number(reader, image: np.ndarray, batch_size: int = 16):
     """The number the tiles of ``image`` (H x W x 3 BGR) vote for, each read by ``reader`` (a
     :class:`~mmdigit.apis.DigitReader`), as a :class:`~mmdigit.apis.DigitReading` of its surest tile in the photo's
-    pixels, ``found_in`` that tile (x1, y1, x2, y2); ``None`` when no tile reads a number."""
+    pixels, ``found_in`` that tile (x1, y1, x2, y2); ``None`` when no tile reads a number. A photo whose short side
+    is over ``SEARCH_SHORT_SIDE`` is searched scaled down to it."""
+    import cv2
     h, w = image.shape[:2]
+    scale = min(1.0, SEARCH_SHORT_SIDE / min(h, w))
+    if scale < 1.0:
+        w, h = max(1, round(w * scale)), max(1, round(h * scale))
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
     windows = tile_windows(w, h)
     if not windows:
         return None
@@ -72,10 +81,11 @@ def search_number(reader, image: np.ndarray, batch_size: int = 16):
     number = max(votes, key=votes.get)  # of equal votes, the one a larger window read first
     best = max((k for k, r in enumerate(readings) if r.number == number), key=lambda k: readings[k].score)
     r, (x1, y1, x2, y2) = readings[best], windows[best]
+    digits = [dict(d, bbox=[round(float(v), 1) for v in _to_photo(d['bbox'], x1, y1, scale)[0]]) for d in r.digits]
     det = r.detections
-    detections = dict(det, bboxes=np.asarray(det['bboxes'], dtype=np.float64).reshape(-1, 4) + [x1, y1, x1, y1]) \
-        if 'bboxes' in det else det
-    return replace(r, digits=_moved(r.digits, x1, y1), detections=detections, found_in=[x1, y1, x2, y2])
+    detections = dict(det, bboxes=_to_photo(det['bboxes'], x1, y1, scale)) if 'bboxes' in det else det
+    found_in = [int(round(v)) for v in _to_photo([x1, y1, x2, y2], 0, 0, scale)[0]]
+    return replace(r, digits=digits, detections=detections, found_in=found_in)
 
 
 def searched_where_none(reader, images: list, readings: list, batch_size: int = 16) -> list:

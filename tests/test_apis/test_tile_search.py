@@ -83,6 +83,42 @@ def test_the_tiles_vote_and_the_boxes_come_back_to_the_photo():
     assert r.to_dict()['found_in'] == r.found_in
 
 
+class _EdgeFreeReader:
+    """Reads '7' at 0.9 in a tile holding bright pixels (> 150), none of them on its edge; records the tiles' sizes."""
+
+    def __init__(self):
+        self.sizes = []
+
+    def read_many(self, tiles, batch_size=16):
+        from mmdigit.apis import DigitReading
+        out = []
+        for t in tiles:
+            self.sizes.append(t.shape[:2])
+            ink = t[..., 0] > 150
+            edge = ink[0].any() or ink[-1].any() or ink[:, 0].any() or ink[:, -1].any()
+            if ink.any() and not edge:
+                ys, xs = np.nonzero(ink)
+                box = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+                out.append(DigitReading('7', 0.9, [dict(digit=7, bbox=box, score=0.9)],
+                                        dict(bboxes=np.array([box]), scores=np.array([0.9]), labels=np.array([7]))))
+            else:
+                out.append(DigitReading('-1', 1.0))
+        return out
+
+
+def test_a_large_photo_is_searched_scaled_down_and_answered_in_its_own_pixels():
+    from mmdigit.apis.tile_search import SEARCH_SHORT_SIDE, search_number
+    image = np.zeros((2 * SEARCH_SHORT_SIDE, 3 * SEARCH_SHORT_SIDE, 3), np.uint8)  # searched at half its size
+    image[1200:1260, 2000:2060] = 200
+    reader = _EdgeFreeReader()
+    r = search_number(reader, image)
+    assert max(min(size) for size in reader.sizes) == round(SEARCH_SHORT_SIDE / 1.5)  # not 2x that
+    assert r.digits[0]['bbox'] == [2000.0, 1200.0, 2060.0, 1260.0]
+    np.testing.assert_allclose(r.detections['bboxes'], [[2000, 1200, 2060, 1260]])
+    x1, y1, x2, y2 = r.found_in
+    assert x1 <= 2000 and y1 <= 1200 and x2 >= 2060 and y2 >= 1260 and x2 <= image.shape[1] and y2 <= image.shape[0]
+
+
 def test_no_tile_reading_a_number_finds_nothing():
     from mmdigit.apis.tile_search import search_number
     assert search_number(_FakeReader(), np.zeros((200, 300, 3), np.uint8)) is None
