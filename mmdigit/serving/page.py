@@ -78,7 +78,8 @@ PAGE = r"""<!doctype html>
   <div id="results"></div>
 </main>
 <footer>API: <code>curl -F image=@house.png <span id="api">/read</span></code> returns what
-<code>tools/infer.py --json</code> prints. Limits: __LIMITS__.</footer>
+<code>tools/infer.py --json</code> prints (<code>/read?search=1</code>: as <code>--search</code>, photos reading no
+number searched for a small one). Limits: __LIMITS__.</footer>
 <script>
 "use strict";
 const LIMITS = __LIMITS_JSON__;
