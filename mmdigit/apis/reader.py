@@ -184,7 +184,7 @@ class DigitReader:
         :func:`~mmdigit.apis.batch_inference.as_bgr_image`), ``batch_size`` at a time in one forward pass each (per
         member). ``search``: an image whose whole reads no number is searched for a small one
         (:func:`~mmdigit.apis.tile_search.search_number`: ~56 tiles read; for photos known to hold a number, since
-        the tiles find one in most photos without)."""
+        the tiles find one in half of 200 renders without one)."""
         from .batch_inference import UnreadableImage
         images = list(images)
         batches = [images[start:start + batch_size] for start in range(0, len(images), batch_size)]
