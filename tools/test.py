@@ -18,6 +18,10 @@ read so too. A labelled set read with ``--pred-dir`` also gets ``metrics.json`` 
 ``--also-read IMAGES COCO.json PRED_DIR`` (repeatable) reads and scores more labelled folders after the first
 with the model already loaded, as many runs would but with one start-up (~11 s on 2 cores), e.g. the
 validation split and the real photos beside the test split.
+``--search`` then searches each image of every set that reads ``-1`` for a small number (``tools/infer.py
+--search``'s tiles, ``mmdigit.apis.searched_set``): pred.json / pred.csv hold what the search found,
+``searched.csv`` lists the images searched, and a labelled set's metrics.json adds ``search/*`` (its accuracy
+and mAP with the search) beside the whole photos' metrics.
 """
 import argparse
 import os.path as osp
@@ -28,8 +32,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from mmengine.config import ConfigDict  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
 
 import mmdigit  # noqa: E402,F401  (registers modules, safe checkpoint loading)
+from mmdigit.apis.searched_set import SEARCHED_FILE  # noqa: E402
 from mmdigit.engine import (  # noqa: E402
                             adapt_to_device,
                             also_read_set,
@@ -72,6 +78,9 @@ def parse_args(argv=None):
                         metavar=('IMAGES', 'COCO_JSON', 'PRED_DIR'),
                         help='after the first set, read and score this labelled image folder too, with the model '
                         'already loaded, into PRED_DIR (pred.json, pred.csv, metrics.json); repeatable')
+    parser.add_argument('--search', action='store_true',
+                        help='then search each image that reads no number for a small one (tiles, as tools/infer.py '
+                        '--search): pred.json / pred.csv hold what it found, metrics.json adds search/*')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation: the config\'s tta_model and '
                         'tta_pipeline (mmdet\'s convention; digit_frcnn_r18_cpu.py: two scales, no flip)')
     args = parser.parse_args(argv)
@@ -87,6 +96,11 @@ def parse_args(argv=None):
     if args.also_read and (args.out or args.show or args.show_dir):
         parser.error('--also-read with --out / --show / --show-dir: those hold one set; read the others in runs of '
                      'their own')
+    if args.search and not args.pred_dir:
+        parser.error('--search goes with --pred-dir (it rewrites the pred.json / pred.csv of each set read)')
+    if args.search and (args.tta or args.out or args.show or args.show_dir):
+        parser.error('--search with --tta / --out / --show / --show-dir: those hold the whole photos\' reading; draw '
+                     'searched photos with tools/infer.py --search --show-dir')
     seen = set()  # one pred dir per set: a second set's pred.json / pred.csv would replace the first's
     for pred_dir in pred_dirs_of(args) if args.also_read else []:
         where = Path(pred_dir).resolve()
@@ -146,12 +160,44 @@ def main(argv=None):
     pred_dirs = pred_dirs_of(args)
     # warnings.txt lists this run's unreadable images: one left by an earlier run into a pred dir goes
     with distributed_session(args.launcher), ExitStack() as guards:
-        for pred_dir in pred_dirs:
-            guards.enter_context(StaleFileGuard(osp.join(pred_dir, 'warnings.txt') if pred_dir else None))
+        for pred_dir in pred_dirs:  # and searched.csv, which an earlier --search left
+            for name in ('warnings.txt', SEARCHED_FILE):
+                guards.enter_context(StaleFileGuard(osp.join(pred_dir, name) if pred_dir else None))
         results = test_sets(build_runner(cfg), more)
+    if args.search and is_main_process():
+        results = searched_sets(args, cfg, results)
     for pred_dir, metrics in zip(pred_dirs, results):
         write_metrics(pred_dir, metrics)
     return results[0]
+
+
+def searched_sets(args, cfg, results: list) -> list:
+    """``--search``: every set's pred dir searched where it reads ``-1`` (:func:`search_pred_dir`, one reader for
+    all sets, reading as the Runner's pass did); each set's metrics with the search's ``search/*`` added."""
+    import torch
+
+    from mmdigit.apis import DigitReader
+    from mmdigit.apis.searched_set import search_pred_dir, set_image_paths
+    from mmdigit.engine import config_test_split
+    reader = DigitReader(args.config, args.checkpoint, 'cuda' if torch.cuda.is_available() else 'cpu',
+                         score_thr=args.score_thr, number_thr=args.number_thr, cfg_options=args.cfg_options)
+    if args.img_dir:
+        first = (args.img_dir, args.ann_file)
+    else:  # the config's test split: labelled when its ann_file is a file
+        ann_file, img_dir = config_test_split(cfg)
+        first = (img_dir, ann_file if osp.isfile(ann_file) else None)
+    sets = [first, *((img_dir, ann_file) for img_dir, ann_file, _ in args.also_read)]
+    out = []
+    for pred_dir, (img_dir, ann_file), metrics in zip(pred_dirs_of(args), sets, results):
+        found = search_pred_dir(reader, pred_dir, set_image_paths(img_dir, ann_file), ann_file)
+        line = f'search: {found["search/found"]} of the {found["search/searched"]} images reading no number read one'
+        if ann_file:
+            line += f'; accuracy {metrics.get("digit/accuracy", 0):.4f} -> {found["search/accuracy"]:.4f}'
+        if ann_file and metrics.get('coco/bbox_mAP', -1) >= 0:  # -1: a set without a digit (number-free photos)
+            line += f', mAP {metrics["coco/bbox_mAP"]:.4f} -> {found["search/bbox_mAP"]:.4f}'
+        print(f'{line} ({pred_dir})')
+        out.append({**(metrics or {}), **found})
+    return out
 
 
 if __name__ == '__main__':

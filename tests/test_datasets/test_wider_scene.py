@@ -49,6 +49,26 @@ def test_widen_scene_keeps_the_photo_inside_a_canvas_factor_times_its_size():
             widen_scene(photo, factor, rng)
 
 
+def test_a_plain_fill_is_the_border_colour_with_a_little_noise_and_the_same_place():
+    """The plain canvas holds nothing to read beside the photo: its border's mean colour and faint grain, no ghost of
+    the photo's content; one seed puts the photo where the blurred fill puts it."""
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    photo[:2], photo[-2:], photo[:, :2], photo[:, -2:] = (200, 100, 50), (200, 100, 50), (200, 100, 50), (200, 100, 50)
+    canvas, (x, y) = widen_scene(photo, 3.0, np.random.default_rng(3), fill='plain')
+    assert canvas.shape == (120, 180, 3)
+    assert (x, y) == widen_scene(photo, 3.0, np.random.default_rng(3))[1]
+    inner = canvas[y + 10:y + 30, x + 10:x + 50].astype(int) - photo[10:30, 10:50]
+    assert np.abs(inner).max() <= 1
+    outside = np.ones(canvas.shape[:2], bool)
+    outside[max(y - 5, 0):y + 45, max(x - 5, 0):x + 65] = False
+    around = canvas[outside].astype(float)
+    assert np.abs(around.mean(0) - (200, 100, 50)).max() < 2  # the border's colour
+    assert 0.5 < around.std(0).max() < 6  # grain, not a picture (the photo's own spread is ~70)
+    with pytest.raises(ValueError, match="fill must be one of blurred, plain, got 'flat'"):
+        widen_scene(photo, 2.0, rng, fill='flat')
+
+
 def test_the_labels_move_with_the_photo(tmp_path):
     ann = labelled_set(tmp_path)
     data = write_wider_scene_set(ann, tmp_path / 'img', tmp_path / 'out', 1.5, seed=0)
@@ -81,7 +101,11 @@ def test_the_tool_refuses_to_overwrite_and_bad_factors(tmp_path, capsys):
     ann = labelled_set(tmp_path)
     argv = ['--ann-file', ann, '--img-dir', tmp_path / 'img', '--out', tmp_path / 'out', '--factor', 2]
     assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in argv]) == 0
-    assert '2 images (2 boxes)' in capsys.readouterr().out
+    assert '2 images (2 boxes), each photo in a blurred canvas 2x its size' in capsys.readouterr().out
+    plain = [*argv[:5], tmp_path / 'plain', '--factor', 2, '--fill', 'plain']
+    assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in plain]) == 0
+    assert 'in a plain canvas 2x' in capsys.readouterr().out
+    assert load_coco(tmp_path / 'plain' / 'ann.json') == load_coco(tmp_path / 'out' / 'ann.json')  # same places
     before = (tmp_path / 'out' / 'ann.json').read_text()
     assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in argv]) == 2
     err = capsys.readouterr().err.strip()

@@ -387,3 +387,68 @@ def test_also_read_refuses_a_pred_dir_given_twice(tiny_digits, tmp_path, capsys)
         assert f'{pred_dirs[-1]}: an earlier set (--pred-dir / --also-read) writes there too' in err[-1]
     assert (tmp_path / 'p' / 'pred.csv').read_text() == 'image_id,pred_label\n1,7\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['p']  # nothing made: no work dir, no pred dir
+
+
+def test_search_rewrites_each_set_where_it_reads_no_number(trained, tiny_digits, tmp_path, monkeypatch, capsys):
+    """--search: after the Runner's pass every '-1' image of every set is searched by a reader of the same model and
+    reading (the search itself a stand-in here: the tiny model reads no tile surely), pred.json / pred.csv hold what
+    it found, searched.csv lists the images, metrics.json adds search/* beside the whole photos' metrics."""
+    from mmdigit.apis import DigitReading, tile_search
+    from mmdigit.recognition import ReadingSettings, read_pred_csv, read_pred_json
+    cfg_path, work = trained
+    searched = []
+
+    def fake_search(reader, image, batch_size=16):
+        searched.append(image.shape)
+        assert reader.reading.score_thr == 0.95
+        h, w = image.shape[:2]
+        boxes = np.array([[1.0, 1, w / 2, h - 1], [w / 2, 1, w - 1, h - 1]])
+        return DigitReading('42', 0.97, detections=dict(bboxes=boxes, scores=np.array([0.97, 0.97]),
+                                                         labels=np.array([4, 2])), found_in=[0, 0, w, h])
+    monkeypatch.setattr(tile_search, 'search_number', fake_search)
+    args = [cfg_path, str(work / TRAINED_CKPT), '--data-root', str(tiny_digits), '--score-thr', '0.95',
+            '--number-thr', '0', '--work-dir', str(tmp_path / 'w'), '--search']
+    whole = {}
+    for name in ('test', 'valid'):  # the whole photos' reading, each set in a run of its own
+        test_tool.main([*args[:-1], '--pred-dir', str(tmp_path / f'{name}_whole'), '--img-dir', str(tiny_digits / name),
+                        '--ann-file', str(tiny_digits / f'{name}.json')])
+        whole[name] = read_pred_csv(tmp_path / f'{name}_whole' / 'pred.csv')
+    none = {name: sorted(i for i, n in numbers.items() if n == '-1') for name, numbers in whole.items()}
+    assert none['test'] and none['valid']  # the tiny model reads some photos at 0.95, not all
+    capsys.readouterr()
+    metrics = test_tool.main([*args, '--pred-dir', str(tmp_path / 'test'), '--also-read', str(tiny_digits / 'valid'),
+                              str(tiny_digits / 'valid.json'), str(tmp_path / 'valid')])
+    out = capsys.readouterr().out
+    for name in ('test', 'valid'):
+        numbers = read_pred_csv(tmp_path / name / 'pred.csv')
+        assert numbers == {i: '42' if i in none[name] else n for i, n in whole[name].items()}
+        assert ReadingSettings.from_pred_info(tmp_path / name).decode_all(
+            read_pred_json(tmp_path / name / 'pred.json')) == {i: n for i, n in numbers.items() if n != '-1'}
+        rows = (tmp_path / name / 'searched.csv').read_text().splitlines()
+        assert [int(r.split(',')[0]) for r in rows[1:]] == none[name] and all(r.split(',')[1] == '42' for r in rows[1:])
+        written = json.loads((tmp_path / name / 'metrics.json').read_text())
+        assert written['search/searched'] == written['search/found'] == len(none[name])
+        truth = dict(zip(sorted(numbers), json_numbers(tiny_digits / f'{name}.json')))
+        assert written['search/accuracy'] == sum(truth[i] == n for i, n in numbers.items()) / 8
+        assert 'digit/accuracy' in written and written['search/read'] == 8
+        assert f'search: {len(none[name])} of the {len(none[name])} images reading no number read one' in out
+    assert len(searched) == len(none['test']) + len(none['valid']) and metrics['search/found'] == len(none['test'])
+    # read again without --search into the same folder: the whole photos' reading, no searched.csv left behind
+    test_tool.main([*args[:-1], '--pred-dir', str(tmp_path / 'test')])
+    assert read_pred_csv(tmp_path / 'test' / 'pred.csv') == whole['test']
+    assert not (tmp_path / 'test' / 'searched.csv').exists()
+    assert not any(k.startswith('search/') for k in json.loads((tmp_path / 'test' / 'metrics.json').read_text()))
+    # the flags it needs and the ones it cannot honour, before anything is read
+    for extra, problem in (([], '--search goes with --pred-dir'),
+                           (['--pred-dir', str(tmp_path / 'p'), '--tta'], '--search with --tta / --out / --show')):
+        with pytest.raises(SystemExit) as e:
+            test_tool.main([*args, *extra])
+        assert e.value.code == 2 and problem in capsys.readouterr().err
+
+
+def json_numbers(ann_file) -> list:
+    """The numbers a COCO json's images spell, left to right, in image id order."""
+    data = json.loads(Path(ann_file).read_text())
+    return [''.join(str(a['category_id'] - 1) for a in sorted(
+        (a for a in data['annotations'] if a['image_id'] == im['id']), key=lambda a: a['bbox'][0]))
+        for im in sorted(data['images'], key=lambda im: im['id'])]
