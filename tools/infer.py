@@ -8,7 +8,7 @@ calibrated one stored beside the checkpoint unless ``--score-thr`` is given. An 
 ``--show-dir`` draws each image to ``<stem>.png`` (``<name>.png`` when two inputs share a stem). ``--search``: an
 image whose whole reads no number is searched for a small one, ~56 tiles of it read (``mmdigit.apis.tile_search``;
 for photos known to hold a number: in photos without one the tiles find one); ``--json`` gives the tile as
-``found_in``.
+``found_in`` and how many tiles read the number as ``found_by`` (one or two: a guess).
 ``--cfg-options k=v ...`` overrides CONFIG's settings as tools/test.py's does, e.g. the crop classifier a reading
 config reads with (``model.test_cfg.reclassify.classifier=work_dirs/crop_classifier``) or bfloat16 reading
 (``model.test_cfg.bf16=[backbone,neck,rpn_head,roi_head.bbox_head]``, as ``configs/digit_frcnn_r18_cpu_bf16.py``).

@@ -36,7 +36,7 @@ class DigitReading:
     ``unsure``: for ``'-1'``, the number its digits spell when none of them is sure enough to be read
     (``NumberReading.unsure``), else ``None``; ``unsure_digits``: those digits, as ``digits`` holds read ones;
     ``found_in``: the tile (x1, y1, x2, y2 px) a search read the number in (:mod:`mmdigit.apis.tile_search`), else
-    ``None``."""
+    ``None``; ``found_by``: how many of the search's tiles read that number (1 is a guess, module docstring there)."""
 
     number: str
     score: float
@@ -46,6 +46,7 @@ class DigitReading:
     unsure: str | None = None
     unsure_digits: list = field(default_factory=list)
     found_in: list | None = None
+    found_by: int | None = None
 
     @classmethod
     def unreadable(cls, error: str) -> DigitReading:
@@ -66,12 +67,12 @@ class DigitReading:
 
     def to_dict(self) -> dict:
         """What ``tools/infer.py --json`` prints and the web API returns: ``unsure`` (with ``unsure_digits``),
-        ``found_in`` and ``error`` only when set."""
+        ``found_in`` with ``found_by`` and ``error`` only when set."""
         out = dict(number=self.number, score=round(self.score, 4), digits=self.digits)
         if self.unsure is not None:
             out.update(unsure=self.unsure, unsure_digits=self.unsure_digits)
         if self.found_in is not None:
-            out.update(found_in=self.found_in)
+            out.update(found_in=self.found_in, found_by=self.found_by)
         return out if self.error is None else dict(out, error=self.error)
 
 

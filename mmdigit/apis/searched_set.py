@@ -7,7 +7,7 @@ prediction folder, each image whose pred.csv row is ``-1`` is searched by a :cla
 the same model and reading; what the tiles find replaces that image's detections in pred.json (in the photo's
 pixels) and its pred.csv row, read again from those detections with pred_info.json's settings, so the folder
 keeps its contract (pred.json read with pred_info.json gives pred.csv). ``searched.csv`` lists every image
-searched, what it read and the tile (``found_in``).
+searched, what it read, the tile (``found_in``) and how many tiles read it (``found_by``).
 """
 from __future__ import annotations
 
@@ -74,14 +74,15 @@ def search_pred_dir(reader, pred_dir, image_paths: Mapping[int, Path], ann_file=
                 np.asarray(det['bboxes'], np.float64).reshape(-1, 4), np.asarray(det['scores'], np.float64),
                 np.asarray(det['labels'], np.int64))})[image_id]
             numbers[image_id] = reading.decode_all({image_id: detections[image_id]})[image_id]
-        rows.append((image_id, numbers[image_id], found and numbers[image_id] != NO_NUMBER and found.found_in))
+        hit = found is not None and numbers[image_id] != NO_NUMBER
+        rows.append((image_id, numbers[image_id], hit and found.found_in, hit and found.found_by))
     write_predictions(pred_dir, detections, numbers, image_ids=numbers)
     table = io.StringIO()
     out = csv.writer(table, lineterminator='\n')
-    out.writerow(['image_id', 'pred_label', 'found_in'])
-    out.writerows([i, n, ' '.join(map(str, tile)) if tile else ''] for i, n, tile in rows)
+    out.writerow(['image_id', 'pred_label', 'found_in', 'found_by'])
+    out.writerows([i, n, ' '.join(map(str, tile)) if tile else '', by or ''] for i, n, tile, by in rows)
     atomic_write_text(pred_dir / SEARCHED_FILE, table.getvalue())
-    metrics = dict(searched=len(rows), found=sum(n != NO_NUMBER for _, n, _ in rows),
+    metrics = dict(searched=len(rows), found=sum(n != NO_NUMBER for _, n, _, _ in rows),
                    read=sum(n != NO_NUMBER for n in numbers.values()))
     if ann_file:
         from mmdigit.evaluation import detections_map, load_ground_truth, number_scores

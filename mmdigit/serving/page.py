@@ -334,7 +334,12 @@ async function readInside(c, crop) {
 }
 
 // The whole photo read no number: the server reads tiles of it framed as the model reads best and answers with the
-// number they vote for, in the photo's pixels, and the tile (found_in) it was read in.
+// number they vote for, in the photo's pixels, the tile (found_in) it was read in and how many tiles read it
+// (found_by: one or two is a guess; of the numbers found where there was none, most).
+function tilesRead(n) {
+  return n === undefined ? "" : ` (${n} tile${n === 1 ? "" : "s"} read it${n < 3 ? ": a guess" : ""})`;
+}
+
 async function searchPhoto(c) {
   c.search.hidden = true;
   try {
@@ -345,6 +350,7 @@ async function searchPhoto(c) {
       const [x1, y1, x2, y2] = r.found_in;
       c.crop = [x1, y1, x2 - x1, y2 - y1];
       c.card.dataset.crop = c.crop.join(",");
+      c.foundBy = r.found_by;
     }
     await show(c, r);
   } catch (e) {
@@ -379,8 +385,8 @@ async function show(c, r) {
   if (await c.imgReady) {
     draw(c, found ? r.digits : (r.unsure_digits || []).map(d => ({...d, unsure: true})));
     c.hint.textContent = c.searched
-      ? (c.crop ? "found by searching the photo, in the dashed tile; drag a box to read elsewhere, or double-click "
-                  + "(Escape) for the whole photo"
+      ? (c.crop ? `found by searching the photo, in the dashed tile${tilesRead(c.foundBy)}; drag a box to read `
+                  + "elsewhere, or double-click (Escape) for the whole photo"
                 : "searched the photo: no number in any part of it either; drag a box close around one to read inside")
       : c.crop
       ? `read inside the drawn box (${c.crop[2]} \u00d7 ${c.crop[3]} px); drag another, or double-click (Escape) `

@@ -13,7 +13,8 @@ Routes:
   exactly what ``tools/infer.py --json`` prints for a file (``file``, ``number``, ``score``, ``digits``);
   an image that cannot be read gets infer's ``-1`` object with ``"error"`` saying why, and the others are
   still read. ``POST /read?search=1``: an image whose whole reads no number is searched for a small one, as
-  ``tools/infer.py --search`` does (its result's ``found_in``: the tile it was read in).
+  ``tools/infer.py --search`` does (its result's ``found_in``: the tile it was read in; ``found_by``: how many
+  tiles read the number).
 - ``GET /health``: ``{"status": "ok", ...}`` with the model and the server's limits.
 
 A request that is unusable as a whole gets a JSON ``{"error": ...}`` with a 4xx status: body over

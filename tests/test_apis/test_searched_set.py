@@ -60,8 +60,9 @@ def test_only_the_images_reading_no_number_are_searched_and_written_back(tmp_pat
     # the folder's contract: pred.json read with pred_info.json gives pred.csv
     assert ReadingSettings.from_pred_info(pred).decode_all(after) == {1: '3', 2: '7'}
     rows = (pred / 'searched.csv').read_text().splitlines()
-    assert rows[0] == 'image_id,pred_label,found_in' and len(rows) == 2
-    image_id, number, tile = rows[1].split(',')
+    assert rows[0] == 'image_id,pred_label,found_in,found_by' and len(rows) == 2
+    image_id, number, tile, found_by = rows[1].split(',')
+    assert found_by == '6'  # the tiles that read 7 (test_tile_search)
     x1, y1, x2, y2 = map(int, tile.split())
     assert (image_id, number) == ('2', '7') and x1 <= 200 and y1 <= 120 and x2 >= 230 and y2 >= 150
     assert metrics['search/searched'] == 1 and metrics['search/found'] == 1 and metrics['search/read'] == 2

@@ -80,7 +80,8 @@ def test_the_tiles_vote_and_the_boxes_come_back_to_the_photo():
     np.testing.assert_allclose(r.detections['bboxes'], [[200, 120, 230, 150]])
     x1, y1, x2, y2 = r.found_in
     assert tuple(r.found_in) in tile_windows(300, 200) and x1 <= 200 and y1 <= 120 and x2 >= 230 and y2 >= 150
-    assert r.to_dict()['found_in'] == r.found_in
+    assert r.found_by == 6  # the tiles that read '7' (the '1' by 3)
+    assert (r.to_dict()['found_in'], r.to_dict()['found_by']) == (r.found_in, 6)
 
 
 class _EdgeFreeReader:

@@ -653,7 +653,7 @@ def test_page_offers_a_search_where_the_photo_reads_no_number(browser, server, t
             window.fetch = async (url, opts) => {
               window.asked.push(String(url));
               const r = String(url).includes('search=1') && found
-                ? {file: 'door.png', number: '51', score: 0.9, found_in: [40, 30, 120, 90],
+                ? {file: 'door.png', number: '51', score: 0.9, found_in: [40, 30, 120, 90], found_by: 2,
                    digits: [{digit: 5, score: 0.95, bbox: [70, 50, 80, 70]},
                             {digit: 1, score: 0.9, bbox: [80, 50, 88, 70]}]}
                 : {file: 'door.png', number: '-1', score: 1.0, digits: []};
@@ -672,7 +672,7 @@ def test_page_offers_a_search_where_the_photo_reads_no_number(browser, server, t
         hint = card.find_element(By.CSS_SELECTOR, '.hint').text
         if found:
             assert card_view(card)['number'] == '51' and card.get_attribute('data-crop') == '40,30,80,60'
-            assert hint.startswith('found by searching the photo')
+            assert hint.startswith('found by searching the photo, in the dashed tile (2 tiles read it: a guess)')
             ActionChains(browser).double_click(card.find_element(By.TAG_NAME, 'canvas')).perform()
             time.sleep(0.3)
             assert card_view(card)['number'] == '-1' and card.get_attribute('data-crop') is None
