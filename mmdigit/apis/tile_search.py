@@ -17,10 +17,9 @@ tile's digits and detections moved back to the photo's pixels); ``found_by`` say
 is the search's own confidence (the 00:13 demo's A, 2026-12-07 06:55 UTC): of its 94 right numbers in real-dev's 5x
 plain canvas 78 were read by 3 tiles or more, of its 57 wrong ones 23, and of the numbers it found in photos
 without one 30 of 105 (193 real strips and 200 renders); as a rule it would cost right numbers (16 of 94), so it is
-reported, not applied. Overlapping tiles around a real number read it again
-and again, a mark read as a digit in one tile rarely so. Chosen on renders (400 of the demo's synthetic test split
-in a canvas 4x their size, 2026-12-07: 0.647 by the vote against 0.615 for the single surest tile), then seen on
-real-dev's canvases (5x: 0.602 against 0.529).
+reported, not applied. Overlapping tiles around a real number read it again and again, a mark read as a digit in one
+tile rarely so. Chosen on renders (400 of the demo's synthetic test split in a canvas 4x their size, 2026-12-07: 0.647
+by the vote against 0.615 for the single surest tile), then seen on real-dev's canvases (5x: 0.602 against 0.529).
 """
 from __future__ import annotations
 
@@ -64,8 +63,7 @@ def search_number(reader, image: np.ndarray, batch_size: int = 16):
     """The number the tiles of ``image`` (H x W x 3 BGR) vote for, each read by ``reader`` (a
     :class:`~mmdigit.apis.DigitReader`), as a :class:`~mmdigit.apis.DigitReading` of its surest tile in the photo's
     pixels, ``found_in`` that tile (x1, y1, x2, y2), ``found_by`` the number of tiles that read it; ``None`` when no
-    tile reads a number. A photo whose short side
-    is over ``SEARCH_SHORT_SIDE`` is searched scaled down to it."""
+    tile reads a number. A photo whose short side is over ``SEARCH_SHORT_SIDE`` is searched scaled down to it."""
     import cv2
     h, w = image.shape[:2]
     scale = min(1.0, SEARCH_SHORT_SIDE / min(h, w))

@@ -8,9 +8,9 @@ A model that reads real-dev may read worse where the number is a smaller part of
 real-dev shows by how much. This set shows it: the same photos and labels, only the scene around them wider. It
 is a stress test, not a real scene: beyond the photo's edge there is only a blurred continuation of its colours,
 and what the photo's edge cut (a frame, a bar) now stands inside the picture. The blurred fill keeps a large ghost of
-the number beside it; the plain one has nothing there to read (the README's "Which photos it reads" and the search's
-table use it: a number alone in a wide, empty scene). Written by hand because it is ours:
-the labels move with the photo, and no augmentation library writes a labelled set back to disk.
+the number beside it; the plain one has nothing there to read: a number alone in a wide, empty scene (what the
+README's table of the search, measured by ``tools/test.py --search``, reads). Written by hand because it is ours: the
+labels move with the photo, and no augmentation library writes a labelled set back to disk.
 """
 from __future__ import annotations
 
@@ -79,10 +79,9 @@ def widen_scene(image: np.ndarray, factor: float, rng: np.random.Generator,
 def write_wider_scene_set(ann_file, img_dir, out_dir, factor: float, seed: int = 0, overwrite: bool = False,
                           fill: str = 'blurred') -> dict:
     """Every image of ``ann_file`` (a COCO json of ``img_dir``'s photos) with a wider scene (:func:`widen_scene`,
-    ``fill`` around it)
-    as ``out_dir/images/`` (PNG, the same file names' stems) and ``out_dir/ann.json`` (the boxes moved with the
-    photo, the sizes the canvas'), all or nothing (:func:`~.derived_set.write_derived_set`: ``overwrite`` replaces
-    an existing set). Returns the written COCO dict."""
+    ``fill`` around it) as ``out_dir/images/`` (PNG, the same file names' stems) and ``out_dir/ann.json`` (the boxes
+    moved with the photo, the sizes the canvas'), all or nothing (:func:`~.derived_set.write_derived_set`:
+    ``overwrite`` replaces an existing set). Returns the written COCO dict."""
     check_factor(factor)
     check_fill(fill)
     data = load_coco(ann_file)
