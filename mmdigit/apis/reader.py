@@ -36,7 +36,8 @@ class DigitReading:
     ``unsure``: for ``'-1'``, the number its digits spell when none of them is sure enough to be read
     (``NumberReading.unsure``), else ``None``; ``unsure_digits``: those digits, as ``digits`` holds read ones;
     ``found_in``: the tile (x1, y1, x2, y2 px) a search read the number in (:mod:`mmdigit.apis.tile_search`), else
-    ``None``; ``found_by``: how many of the search's tiles read that number (1 is a guess, module docstring there)."""
+    ``None``; ``found_by``: how many of the search's tiles read that number (one or two: a guess; that module says
+    why)."""
 
     number: str
     score: float

@@ -43,13 +43,13 @@ def draw_reading(image_rgb: np.ndarray, reading, truth: str | None = None, targe
                        bboxes=[dict(facecolor=tuple(v / 255 for v in colour), pad=0.5, edgecolor='none')])
     wrong = truth is not None and reading.number != truth
     text = (f'no sure number (saw {unsure})' if unsure is not None else f'read: {reading.number}') + (
-        f' (found by searching the photo: {_tiles(reading)})' if found_in is not None else '') + (
+        f' (found by searching the photo{_tiles(reading)})' if found_in is not None else '') + (
         f'  (truth {truth})' if wrong else '')
     vis.draw_texts(text, np.array([4, 4]), colors='red' if wrong else 'black', font_sizes=14)
     return vis.get_image()
 
 
 def _tiles(reading) -> str:
-    """How many of the search's tiles read the number, in words (the web page says the same)."""
+    """How many of the search's tiles read the number, in words as the web page says it (nothing when not known)."""
     n = getattr(reading, 'found_by', None)
-    return 'tiles read it' if n is None else f'{n} tile{"s" if n != 1 else ""} read it'
+    return '' if n is None else f': {n} tile{"s" if n != 1 else ""} read it'

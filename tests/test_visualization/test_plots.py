@@ -142,5 +142,6 @@ def test_a_number_found_by_the_search_has_its_tile_drawn_dashed():
     assert not np.all(plain[bottom, 10 * k + 4:80 * k - 4] > 200, axis=-1).any()
     assert not np.array_equal(found[:28], plain[:28])  # the banner says it was searched
     from mmdigit.visualization.draw import _tiles
-    assert _tiles(SimpleNamespace(found_by=1)) == '1 tile read it' and _tiles(SimpleNamespace(found_by=7)) == (
-        '7 tiles read it')
+    assert _tiles(SimpleNamespace(found_by=1)) == ': 1 tile read it' and _tiles(SimpleNamespace(found_by=7)) == (
+        ': 7 tiles read it')
+    assert _tiles(SimpleNamespace()) == ''  # a reading without the count: the banner says only that it was searched
