@@ -8,7 +8,8 @@ calibrated one stored beside the checkpoint unless ``--score-thr`` is given. An 
 ``--show-dir`` draws each image to ``<stem>.png`` (``<name>.png`` when two inputs share a stem). ``--search``: an
 image whose whole reads no number is searched for a small one, ~56 tiles of it read (``mmdigit.apis.tile_search``;
 for photos known to hold a number: in photos without one the tiles find one); ``--json`` gives the tile as
-``found_in`` and how many tiles read the number as ``found_by`` (one or two: a guess).
+``found_in`` and how many tiles read the number as ``found_by`` (one or two: a guess); without it, stderr says how
+many images read no number and names the flag.
 ``--cfg-options k=v ...`` overrides CONFIG's settings as tools/test.py's does, e.g. the crop classifier a reading
 config reads with (``model.test_cfg.reclassify.classifier=work_dirs/crop_classifier``) or bfloat16 reading
 (``model.test_cfg.bf16=[backbone,neck,rpn_head,roi_head.bbox_head]``, as ``configs/digit_frcnn_r18_cpu_bf16.py``).
@@ -112,6 +113,10 @@ def main(argv=None, out=sys.stdout):
                 png.write(cv2.imencode('.png', np.ascontiguousarray(drawn[..., ::-1]))[1].tobytes())
     if errors:
         print(f'infer: {len(errors)} of {len(files)} image(s) could not be read (number -1)', file=sys.stderr)
+    none = sum(r is not None and r.number == '-1' for r in results.values())
+    if none and not args.search:  # the commonest miss on a user's own photos: the number small in a wide photo
+        print(f'infer: {none} of {len(files)} image(s) read no number: where the number is a small part of the photo '
+              '(a whole door), --search looks for it in tiles of each, or crop the photo to it', file=sys.stderr)
     return 1 if errors else 0
 
 

@@ -177,9 +177,11 @@ def test_infer_cli_cfg_options_override_the_config(trained, tiny_digits, capsys)
                          'model.test_cfg.rcnn.max_per_imgs=1'])
 
 
-def test_infer_cli_search_reads_images_that_read_no_number_again(trained, tiny_digits, tmp_path, monkeypatch):
+def test_infer_cli_search_reads_images_that_read_no_number_again(trained, tiny_digits, tmp_path, monkeypatch,
+                                                                  capsys):
     """``--search``: each image whose whole reads '-1' (every one at a threshold no score reaches) goes to the tile
-    search in the pixels the model read, and ``--json`` prints where the number was found."""
+    search in the pixels the model read, and ``--json`` prints where the number was found; without ``--search`` the
+    tool says how many read no number and names the flag."""
     from mmdigit.apis import DigitReading, tile_search
     cfg_path, work = trained
     files = [str(tiny_digits / 'test' / f'{i}.png') for i in (1, 2)]
@@ -193,8 +195,10 @@ def test_infer_cli_search_reads_images_that_read_no_number_again(trained, tiny_d
     out = io.StringIO()
     assert infer_tool.main(argv, out=out) == 0 and seen == []
     assert [json.loads(line)['number'] for line in out.getvalue().splitlines()] == ['-1', '-1']
+    assert '2 of 2 image(s) read no number' in capsys.readouterr().err  # ... and where to look next: --search
     out = io.StringIO()
     assert infer_tool.main([*argv, '--search'], out=out) == 0
+    assert 'read no number' not in capsys.readouterr().err
     objs = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(o['number'], o['found_in']) for o in objs] == [('42', [0, 0, 8, 10])] * 2
     from mmdigit.datasets import read_photo
