@@ -66,8 +66,10 @@ def as_bgr_image(image) -> np.ndarray:
         image = np.repeat(image[..., None], 3, axis=2)
     elif image.ndim != 3 or image.shape[2] not in (3, 4):
         raise ValueError(f'{what}: not an image (H x W grey, or H x W x 3 BGR / x 4 BGRA)')
-    if image.shape[0] < 2 or image.shape[1] < 2:
-        raise ValueError(f'{what}: too small to hold a digit')
+    from mmdigit.datasets.coco_io import size_problem
+    problem = size_problem(image.shape[1], image.shape[0])
+    if problem:
+        raise ValueError(f'{what}: {problem}')
     if np.issubdtype(image.dtype, np.floating) and np.nanmax(image) <= 1.0:
         image = image * 255.0
     if image.shape[2] == 4:

@@ -10,7 +10,8 @@ documented repairs, logged as warnings:
 - photos are read upright, their EXIF orientation applied as the model's decoder applies it (:mod:`.orientation`);
 - boxes that stick out of their image are clipped to it when loading with ``repair=True`` (and by the
   converters); boxes entirely outside or with no area are errors;
-- images smaller than ``MIN_SIDE`` px (e.g. 1x1) are errors: they cannot contain a digit.
+- images smaller than ``MIN_SIDE`` px (e.g. 1x1) or thinner than ``MAX_ASPECT`` : 1 (e.g. 5000x3) are errors: they
+  cannot contain a digit (:func:`size_problem`).
 """
 from __future__ import annotations
 
@@ -33,11 +34,24 @@ logger = logging.getLogger(__name__)
 
 CATEGORIES = [{'id': d + 1, 'name': name, 'supercategory': 'digit'} for d, name in enumerate(DIGIT_CLASSES)]
 MIN_SIDE = 2
+# long side over short side: past this no digit fits, and the model's keep-ratio resize (the CPU config's 192 x 64)
+# shrinks the short side of a 5000 x 3 image under one pixel, where OpenCV's resize fails (2026-12-07)
+MAX_ASPECT = 100
 OUTSIDE_TOL = 0.5  # px a box may stick out (rounding) before it counts as outside
 
 
 class DataError(ValueError):
     """Invalid input data; the message names the offending file and the problem."""
+
+
+def size_problem(width: int, height: int) -> str | None:
+    """Why an image of ``width`` x ``height`` px cannot hold a digit (too small, or too thin), or None: the one
+    rule every reader of images applies (datasets, the reader's in-memory images, uploads, the validator)."""
+    if min(width, height) < MIN_SIDE:
+        return f'too small to hold a digit (minimum {MIN_SIDE}x{MIN_SIDE})'
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        return f'too thin to hold a digit (sides over {MAX_ASPECT}:1)'
+    return None
 
 
 def make_coco(images: list[dict], annotations: list[dict], categories: list[dict] | None = None,
@@ -76,6 +90,11 @@ def check_coco(data, source: str | os.PathLike = '<coco>') -> tuple[list[str], l
             errors.append(f'{src}: duplicate category id {c["id"]}')
         else:
             cat_ids.add(c['id'])
+    named = {str(c.get('name')) for c in data['categories'] if isinstance(c, dict)}
+    missing = [d for d in DIGIT_CLASSES if d not in named]
+    if missing:  # predictions name all ten digits: a category list without some cannot score them
+        errors.append(f'{src}: categories name {len(DIGIT_CLASSES) - len(missing)} of the ten digits (no '
+                      f'{", ".join(missing)}): list all ten, named "0"-"9", even digits without a box')
     sizes: dict[int, tuple[float, float]] = {}
     names: set[str] = set()
     for im in data['images']:
@@ -332,9 +351,9 @@ def validate_dataset(json_path: str | os.PathLike, img_dir: str | os.PathLike | 
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
             rep.errors.append(f'{p}: corrupt or truncated image ({e})')
             continue
-        if min(size) < MIN_SIDE:
-            rep.errors.append(f'{p}: image is {size[0]}x{size[1]} px, too small to hold a digit '
-                              f'(minimum {MIN_SIDE}x{MIN_SIDE})')
+        problem = size_problem(*size)
+        if problem:
+            rep.errors.append(f'{p}: image is {size[0]}x{size[1]} px, {problem}')
         if (im.get('width'), im.get('height')) != tuple(size):
             rep.errors.append(f'{p}: json says {im.get("width")}x{im.get("height")} but the file is '
                               f'{size[0]}x{size[1]}')

@@ -7,8 +7,9 @@
 - Pascal-VOC XML per image (the public SVHN conversion): object names '1'..'10' ('10' = 0; '0' also accepted),
   ``xmin = left`` and ``xmax = left + width`` (checked against digitStruct), so w = xmax - xmin.
 
-Entries whose image is missing, unreadable or smaller than ``MIN_SIDE`` are skipped and listed in the
-report; boxes are clipped to the image (real SVHN has boxes partly outside) and the clips are counted.
+Entries whose image is missing, unreadable, or too small or thin to hold a digit (:func:`~.coco_io.size_problem`)
+are skipped and listed in the report; boxes are clipped to the image (real SVHN has boxes partly outside) and the
+clips are counted.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .coco_io import CATEGORIES, MIN_SIDE, DataError, clip_box, image_size, make_coco
+from .coco_io import CATEGORIES, DataError, clip_box, image_size, make_coco, size_problem
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class ConversionReport:
         if self.unreadable:
             lines.append(f'  skipped {len(self.unreadable)} unreadable images: {names(self.unreadable)}')
         if self.too_small:
-            lines.append(f'  skipped {len(self.too_small)} images smaller than {MIN_SIDE}px: '
+            lines.append(f'  skipped {len(self.too_small)} images too small or thin to hold a digit: '
                          f'{names(self.too_small)}')
         lines += [f'  note: {n}' for n in self.notes[:10]]
         return '\n'.join(lines)
@@ -166,7 +167,7 @@ def _assemble(entries: list[tuple[str, list[tuple[int, list[float]]]]], img_dir:
             report.unreadable.append(name)
             report.notes.append(str(e))
             continue
-        if min(w, h) < MIN_SIDE:
+        if size_problem(w, h):
             report.too_small.append(name)
             continue
         images.append({'id': iid, 'file_name': name, 'width': w, 'height': h})

@@ -6,7 +6,8 @@ duplicate image / annotation ids or file names, unknown or non-digit categories,
 outside boxes are a ``DataError`` naming the file; boxes partly outside their image are clipped (logged repair).
 Image files: in training, a missing or empty file is an error at load and a file that fails to decode later
 is named; in test mode (test / validation) every image is decoded at load and an unreadable one is handled as
-in folder mode below.
+in folder mode below, its digits kept in ``metainfo['unreadable_truth']`` so the number metric scores it as read
+``-1``, as pred.csv holds it.
 
 Folder mode: image ids are the numeric file stems when every stem is a number (SVHN's ``1.png``), else
 1..N in sorted file-name order. Every image is decoded once while listing, so an unreadable file is
@@ -25,7 +26,7 @@ from mmengine.logging import MMLogger
 
 from mmdigit.digits import DIGIT_CLASSES, DIGIT_PALETTE
 
-from .coco_io import DataError, load_coco
+from .coco_io import DataError, load_coco, size_problem
 from .orientation import upright_size
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif')
@@ -86,8 +87,9 @@ def inspect_image(path) -> tuple[int, int]:
     if mode in ('F', 'I'):
         raise ValueError(f'image has 32-bit samples (Pillow mode {mode}), which the reader (OpenCV) cannot decode; '
                          'save it with 8 or 16 bits')
-    if w < 2 or h < 2:
-        raise ValueError(f'image is {w}x{h} px, too small to hold a digit')
+    problem = size_problem(w, h)
+    if problem:
+        raise ValueError(f'image is {w}x{h} px, {problem}')
     return w, h
 
 
@@ -133,6 +135,8 @@ class DigitCocoDataset(CocoDataset):
         """mmdet's loader after our validation, with the image files checked (module docstring)."""
         ann_file = self.ann_file
         data = load_coco(ann_file)  # DataError naming the file; logs boxes partly outside their image
+        if not data['images']:
+            raise DataError(f'{ann_file}: lists no images')
         names = {c['id']: c['name'] for c in data['categories']}
         used = {a['category_id'] for a in data.get('annotations', [])}
         foreign = sorted(c for c in used if str(names[c]) not in DIGIT_CLASSES)
@@ -174,6 +178,11 @@ class DigitCocoDataset(CocoDataset):
             raise DataError(f'{ann_file}: none of its {len(problems)} image(s) can be read, e.g. '
                             + '; '.join(list(problems.values())[:3]))
         self.unreadable.update(problems)
+        # their digits, so the number metric scores them as read '-1', as pred.csv holds them
+        self._metainfo['unreadable_truth'] = {
+            info['img_id']: dict(bboxes=[i['bbox'] for i in info['instances'] if not i.get('ignore_flag')],
+                                 labels=[i['bbox_label'] for i in info['instances'] if not i.get('ignore_flag')])
+            for info in data_list if info['img_id'] in problems}
         self._note_unreadable(ann_file)
         return kept
 

@@ -86,7 +86,10 @@ def _decode_transparent(data: bytes, channel_order: str) -> np.ndarray | None:
 
 def decode_photo(data: bytes, channel_order: str = 'bgr') -> np.ndarray | None:
     """Image file bytes -> H x W x 3 uint8 (``'bgr'`` or ``'rgb'``), as :func:`mmcv.imfrombytes` decodes in
-    colour (EXIF orientation applied), transparency flattened (module docstring); None when it cannot be decoded."""
+    colour (EXIF orientation applied), transparency flattened (module docstring); None when it cannot be decoded
+    (an empty file too: OpenCV asserts on an empty buffer)."""
+    if not data:
+        return None
     if not data.startswith(_JPEG) and (_png_transparent(data) if data.startswith(_PNG) else True):
         flat = _decode_transparent(data, channel_order)
         if flat is not None:

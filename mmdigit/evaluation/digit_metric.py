@@ -87,6 +87,7 @@ class DigitSequenceMetric(BaseMetric):
                                                      self.match_iou)))
 
     def compute_metrics(self, results: list) -> dict:
+        results = results + self._unreadable_results({r['img_id'] for r in results})
         gt = [r['gt'] for r in results]
         metrics = score_numbers(gt, [r['number'] for r in results])
         if self.thr_grid:
@@ -107,3 +108,18 @@ class DigitSequenceMetric(BaseMetric):
         metrics['digit_precision'] = tp / max(sum(r['n_read'] for r in results), 1)
         metrics['digit_recall'] = tp / max(sum(r['n_gt'] for r in results), 1)
         return metrics
+
+    def _unreadable_results(self, seen: set) -> list:
+        """The labelled images the dataset could not read (``dataset_meta['unreadable_truth']``), each as read
+        ``'-1'`` at every threshold: pred.csv holds ``-1`` for them and mAP counts their digits as missed, so the
+        accuracy must count them too (it used to leave them out: 1.0 for a set whose pred.csv read 5 of 6)."""
+        decoder = self.reading.decoder
+        out = []
+        for img_id, truth in ((self.dataset_meta or {}).get('unreadable_truth') or {}).items():
+            if img_id in seen:
+                continue
+            labels = np.asarray(truth['labels'], dtype=np.int64)
+            out.append(dict(img_id=img_id, number=NO_NUMBER, numbers=[NO_NUMBER] * len(self.thr_grid),
+                            tops=[0.0] * len(self.thr_grid), n_read=0, n_gt=len(labels), tp=0,
+                            gt=decoder.ground_truth(np.asarray(truth['bboxes'], np.float64).reshape(-1, 4), labels)))
+        return out

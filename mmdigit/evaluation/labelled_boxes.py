@@ -75,6 +75,8 @@ def read_labelled_boxes(model, gt: GroundTruth, img_dir, cfg=None, batch_size: i
     if not getattr(model, 'with_roi_head', False):
         raise ValueError(f'{type(model).__name__} has no R-CNN head to classify given boxes with')
     ids = [i for i in gt.image_ids if len(gt.boxes[i][0])]
+    if not ids:
+        raise DataError(f'{gt.ann_file}: no labelled digits to read (none of its {len(gt.image_ids)} images has a box)')
     missing = [gt.files[i] for i in ids if not (Path(img_dir) / gt.files[i]).is_file()]
     if missing:
         raise DataError(f'{img_dir}: {len(missing)} image(s) of {gt.ann_file} missing, e.g. {missing[0]}')

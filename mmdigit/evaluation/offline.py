@@ -35,6 +35,16 @@ class GroundTruth:
     def image_ids(self) -> list[int]:
         return sorted(self.sizes)
 
+    def check_predictions_of_this_set(self, image_ids: Iterable[int], where) -> None:
+        """ValueError when predictions (``image_ids``, read from ``where``) name images this set does not list:
+        another set's predictions, e.g. the demo's ``pred/`` (its 2,000 renders) given for ``pred_real/`` (259
+        photos), both numbered from 1, once scored 0.008 without a word."""
+        ids = set(image_ids)
+        foreign = sorted(ids - set(self.sizes))
+        if foreign:
+            raise ValueError(f'{where}: {len(foreign)} of its {len(ids)} image ids are not in {self.ann_file} '
+                             f'(e.g. {foreign[0]}): predictions of another set?')
+
 
 def load_ground_truth(ann_file, decoder: NumberDecoder) -> GroundTruth:
     """Read a COCO annotation file (validated, errors name the file) into per-image numbers and sizes; the
@@ -74,7 +84,9 @@ class PredictionSet:
     def load(cls, pred_dir, ann_file) -> PredictionSet:
         pred_dir = Path(pred_dir)
         reading = ReadingSettings.from_pred_info(pred_dir)
-        return cls(read_pred_json(pred_dir / 'pred.json'), reading, load_ground_truth(ann_file, reading.decoder))
+        detections, gt = read_pred_json(pred_dir / 'pred.json'), load_ground_truth(ann_file, reading.decoder)
+        gt.check_predictions_of_this_set(detections, pred_dir / 'pred.json')
+        return cls(detections, reading, gt)
 
 
 def bbox_map(ann_file, records: list[dict]) -> dict:

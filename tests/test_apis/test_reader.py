@@ -90,6 +90,7 @@ def test_images_in_memory_are_taken_as_a_file_decodes_and_non_images_named():
     assert as_bgr_image(bgr[::2, ::-1]).flags['C_CONTIGUOUS']
     for bad, says in [(np.zeros((0, 0, 3), np.uint8), r'shape \(0, 0, 3\) and dtype uint8: too small'),
                       (np.zeros((1, 1, 3), np.uint8), 'too small to hold a digit'),
+                      (np.zeros((3, 5000, 3), np.uint8), r'\(3, 5000, 3\).*: too thin to hold a digit'),
                       (bgr > 128, 'dtype bool: not an image'),
                       (np.zeros((4, 5, 6, 3), np.uint8), r'shape \(4, 5, 6, 3\).*not an image'),
                       (np.zeros((20, 40, 2), np.uint8), 'not an image')]:

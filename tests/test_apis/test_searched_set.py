@@ -70,6 +70,18 @@ def test_only_the_images_reading_no_number_are_searched_and_written_back(tmp_pat
     assert metrics['search/bbox_mAP'] == pytest.approx(2 / 3, abs=0.01)  # digits 3 and 7 found, 5 never
 
 
+def test_an_empty_image_file_is_left_as_read_like_any_unreadable_one(tmp_path):
+    """A 0-byte file (OpenCV asserts on an empty buffer) is not searched, as a file that is no image is not; the
+    search went on to a traceback there and left the pred dir without metrics.json."""
+    from mmdigit.apis.searched_set import search_pred_dir, set_image_paths
+    img, pred, ann, reading = _labelled_read_set(tmp_path)
+    (img / '3.png').write_bytes(b'')
+    reader = _Reader(reading)
+    metrics = search_pred_dir(reader, pred, set_image_paths(img, ann), ann)
+    assert len(reader.tiles) == 56 and metrics['search/searched'] == 1
+    assert read_pred_csv(pred / 'pred.csv') == {1: '3', 2: '7', 3: '-1'}
+
+
 def test_an_unlabelled_folder_is_searched_by_the_ids_the_dataset_gives_it(tmp_path):
     from mmdigit.apis.searched_set import search_pred_dir, set_image_paths
     from mmdigit.datasets.digit_dataset import list_images

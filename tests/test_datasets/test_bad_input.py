@@ -110,6 +110,19 @@ def test_one_pixel_image(tmp_path):
         validate_dataset(path)
 
 
+def test_an_image_too_thin_to_hold_a_digit(tmp_path):
+    """5000 x 3 px: no digit fits, and the model's keep-ratio resize would shrink its short side under a pixel
+    (OpenCV's resize then failed the whole batch); 100:1 is the limit."""
+    from mmdigit.datasets import inspect_image
+    path = make_dataset(tmp_path, {'1.png': rgb(5000, 3)}, anns=[])
+    with pytest.raises(DataError, match=r'1\.png: image is 5000x3 px, too thin to hold a digit \(sides over 100:1\)'):
+        validate_dataset(path)
+    with pytest.raises(ValueError, match='too thin'):
+        inspect_image(tmp_path / 'train' / '1.png')
+    Image.fromarray(np.zeros((3, 300, 3), np.uint8)).save(tmp_path / 'wide.png')
+    assert inspect_image(tmp_path / 'wide.png') == (300, 3)  # 100:1 still reads
+
+
 def test_missing_image_file(tmp_path):
     path = make_dataset(tmp_path, {'1.png': rgb(), 'gone.png': None})
     with pytest.raises(DataError, match=r'gone\.png.*missing'):
@@ -288,7 +301,14 @@ def edit_json(path: Path, fn) -> None:
     ('bbox must be 4 finite numbers', lambda d: d['annotations'][0].update(bbox=[2, 2, float('nan'), 5])),
     ('non-positive width/height', lambda d: d['annotations'][0].update(bbox=[2, 2, -4, 5])),
     ('lies entirely outside', lambda d: d['annotations'][0].update(bbox=[500, 2, 4, 5])),
-    (r"are not digits", lambda d: d['categories'][2].update(name='three')),
+    (r"are not digits", lambda d: (d['categories'].append(dict(id=11, name='A')),
+                                   d['annotations'][0].update(category_id=11))),
+    # predictions name all ten digits: a list without some cannot score them (it was an IndexError in the metric)
+    ('lists no images', lambda d: d.update(images=[], annotations=[])),
+    (r'categories name 9 of the ten digits \(no 2\)', lambda d: d['categories'][2].update(name='three')),
+    (r'categories name 5 of the ten digits \(no 5, 6, 7, 8, 9\)',
+     lambda d: (d.update(categories=d['categories'][:5]),
+                d.update(annotations=[a for a in d['annotations'] if a['category_id'] <= 5]))),
 ])
 def test_dataset_refuses_bad_json_naming_it(tmp_path, problem, edit):
     path = make_dataset(tmp_path, {'1.png': rgb(), '2.png': rgb()})

@@ -2,9 +2,12 @@
 import json
 import sys
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
+from mmdigit.datasets.coco_io import CATEGORIES
 from mmdigit.evaluation import load_ground_truth
 from mmdigit.evaluation.labelled_boxes import LabelledBoxReading, read_labelled_boxes, split_errors
 from mmdigit.recognition import NumberDecoder
@@ -98,6 +101,14 @@ def test_tool_bad_inputs_are_one_line(trained, tmp_path, capsys):
     (tmp_path / 'afile').write_text('')
     assert run_main(tool.main, 'labelled_boxes', [cfg_path, ckpt, '--out', str(tmp_path / 'afile' / 'x.json')]) == 2
     assert '--out' in capsys.readouterr().err
+    # a set without a labelled digit has nothing to read (it printed nan)
+    (tmp_path / 'img').mkdir()
+    cv2.imwrite(str(tmp_path / 'img' / '1.png'), np.full((32, 48, 3), 90, np.uint8))
+    (tmp_path / 'free.json').write_text(json.dumps(dict(
+        images=[dict(id=1, file_name='1.png', width=48, height=32)], annotations=[], categories=CATEGORIES)))
+    assert run_main(tool.main, 'labelled_boxes', [cfg_path, ckpt, '--img-dir', str(tmp_path / 'img'), '--ann-file',
+                                                  str(tmp_path / 'free.json')]) == 2
+    assert 'free.json: no labelled digits to read (none of its 1 images has a box)' in capsys.readouterr().err
 
 
 def test_an_unreadable_image_reads_minus_one_and_the_rest_is_read(trained, tiny_digits, tmp_path, capsys):

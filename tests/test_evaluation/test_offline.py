@@ -38,6 +38,19 @@ def test_prediction_set_spells_the_truth_with_its_pred_info_decoder(tmp_path):
     assert p.reading.decoder.line_gap == 1.5 and p.gt.numbers == {1: '1324'}  # as the model reads: one line
 
 
+def test_a_prediction_set_of_another_set_is_refused(tmp_path):
+    """A pred dir whose pred.json names images the json does not list holds another set's predictions (the demo's
+    pred/ and pred_real/ both number their images from 1): refused, not scored as a set read badly."""
+    path = _gt_file(tmp_path)
+    dets = ImageDetections(np.array([[10.0, 10, 20, 30]]), np.array([0.9]), np.array([1]))
+    reading = ReadingSettings()
+    write_predictions(tmp_path / 'pred', {1: dets, 7: dets}, {1: '1', 7: '1'}, [1, 7])
+    reading.write_pred_info(tmp_path / 'pred')
+    with pytest.raises(ValueError, match=r'pred\.json: 1 of its 2 image ids are not in .*gt\.json \(e\.g\. 7\): '
+                                         'predictions of another set'):
+        PredictionSet.load(tmp_path / 'pred', path)
+
+
 def test_number_scores_count_an_image_without_a_number_as_minus_one():
     from mmdigit.evaluation import GroundTruth, number_scores, score_numbers
     gt = GroundTruth('gt.json', {1: (9, 9), 2: (9, 9), 3: (9, 9)}, {1: '12', 2: '-1', 3: '7'}, {}, {})

@@ -212,20 +212,40 @@ def test_test_tool_coco_split_with_corrupt_image_and_stale_warnings(trained, tin
     # a COCO-json split with a corrupt image: -1 and a line in warnings.txt (not "failed to load image");
     # a rerun without unreadable images into the same --pred-dir does not keep the old warnings.txt
     import shutil
+
+    import cv2
     cfg_path, work = trained
     data = tmp_path / 'data'
     shutil.copytree(tiny_digits, data)
-    good = (data / 'test' / '3.png').read_bytes()
+    good = {k: (data / 'test' / f'{k}.png').read_bytes() for k in (3, 4)}
     (data / 'test' / '3.png').write_bytes(b'')
+    # ... and one too thin to hold a digit (the model's resize shrank its short side under a pixel: a traceback)
+    ann = json.loads((data / 'test.json').read_text())
+    cv2.imwrite(str(data / 'test' / '4.png'), np.full((3, 900, 3), 128, np.uint8))
+    for im in ann['images']:
+        if im['file_name'] == '4.png':
+            im.update(width=900, height=3)
+    ann['annotations'] = [a for a in ann['annotations'] if a['image_id'] != next(
+        im['id'] for im in ann['images'] if im['file_name'] == '4.png')]
+    (data / 'test.json').write_text(json.dumps(ann))
     pred = tmp_path / 'pred'
     args = [cfg_path, str(work / TRAINED_CKPT), '--pred-dir', str(pred), '--score-thr', '0.99',
             '--data-root', str(data)]
     metrics = test_tool.main([*args, '--work-dir', str(tmp_path / 'w1')])
     assert metrics['pred/images'] == 8
     rows = (pred / 'pred.csv').read_text().splitlines()
-    assert '3,-1' in rows and len(rows) == 9
-    assert '3.png' in (pred / 'warnings.txt').read_text()
-    (data / 'test' / '3.png').write_bytes(good)
+    assert '3,-1' in rows and '4,-1' in rows and len(rows) == 9
+    warnings = (pred / 'warnings.txt').read_text()
+    assert '3.png' in warnings and '4.png: image is 900x3 px, too thin to hold a digit' in warnings
+    # digit/accuracy is that of pred.csv over all eight images, the two unreadable ones as read -1 (4 has no digit)
+    from mmdigit.evaluation import load_ground_truth, number_scores
+    from mmdigit.recognition import NumberDecoder, read_pred_csv
+    gt = load_ground_truth(data / 'test.json', NumberDecoder())
+    assert metrics['digit/accuracy'] == pytest.approx(number_scores(gt, read_pred_csv(pred / 'pred.csv'))['accuracy'])
+    assert metrics['digit/accuracy'] >= 1 / 8  # 4.png, without a digit, is read right
+    for k, data_bytes in good.items():
+        (data / 'test' / f'{k}.png').write_bytes(data_bytes)
+    shutil.copy(tiny_digits / 'test.json', data / 'test.json')
     test_tool.main([*args, '--work-dir', str(tmp_path / 'w2')])
     assert not (pred / 'warnings.txt').exists()
     assert len((pred / 'pred.csv').read_text().splitlines()) == 9
