@@ -25,7 +25,8 @@ writes them to ``OUT/fusion_settings.json``; ``--settings`` applies such a file 
 A tuned file may fuse pred.json's boxes another way than the boxes the numbers are read from (its
 ``detection`` settings: the fusion with the best mAP on validation, e.g. soft-NMS over the members, where WBF
 reads the numbers best); the table's mAP is pred.json's.
-Nothing is written unless every input checks out.
+Nothing is written unless every input checks out; ``--out-dir`` is never an input's folder (its pred.json /
+pred.csv would be replaced).
 """
 import argparse
 import json
@@ -56,6 +57,16 @@ from mmdigit.utils import atomic_write_text  # noqa: E402
 from mmdigit.utils.cli import probability, run_main  # noqa: E402
 
 
+def skip_threshold(text: str) -> float:
+    """``--skip-box-thr``: a score in [0, 1); the boxes scoring below it are left out, so 1 leaves out every box
+    short of a perfect score."""
+    v = probability(text)
+    if v >= 1.0:
+        raise argparse.ArgumentTypeError(f'{text} is not a threshold in [0, 1) (boxes scoring below it are left '
+                                         'out; scores are at most 1)')
+    return v
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Fuse models\' pred.json files', epilog=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,7 +76,7 @@ def parse_args(argv=None):
     src.add_argument('--img-dir', help='image folder of the set (no ground truth)')
     p.add_argument('--method', choices=METHODS)
     p.add_argument('--iou-thr', type=probability)
-    p.add_argument('--skip-box-thr', type=probability)
+    p.add_argument('--skip-box-thr', type=skip_threshold, help='leave out boxes scoring below this (default 0)')
     p.add_argument('--weights', type=float, nargs='+', help='one weight per input (default: equal)')
     p.add_argument('--conf-type', choices=CONF_TYPES, help='WBF score rule')
     p.add_argument('--class-agnostic', action='store_true', help='digits of different classes at one place '
@@ -86,6 +97,8 @@ def parse_args(argv=None):
                    'images all of them cover')
     p.add_argument('--out-dir', required=True)
     args = p.parse_args(argv)
+    if len(args.preds) < 2:  # nothing to fuse (no caller passes one: the demo fuses two or more members)
+        p.error(f'give at least two pred.json files to fuse ({args.preds[0]} alone: its own pred.csv is its reading)')
     flags = [f for f in ('method', 'iou_thr', 'skip_box_thr', 'weights', 'conf_type', 'score_thr', 'number_thr',
                          'numbers')
              if getattr(args, f) is not None] + (['class_agnostic'] if args.class_agnostic else [])
@@ -96,9 +109,30 @@ def parse_args(argv=None):
         p.error('--tune-members goes with --tune')
     if args.weights and len(args.weights) != len(args.preds):
         p.error(f'--weights has {len(args.weights)} values for {len(args.preds)} inputs')
-    if len(set(map(str, map(Path, args.preds)))) != len(args.preds):
-        p.error('the same pred.json is given twice')
+    seen = {}  # resolved path -> as given
+    for pred in args.preds:
+        key = Path(pred).resolve()
+        if key in seen:
+            p.error(f'the same pred.json is given twice: {pred}' + (f' ({seen[key]})' if seen[key] != pred else ''))
+        seen[key] = pred
+    check_out_dir(p, args.out_dir, args.preds)
     return args
+
+
+def check_out_dir(p: argparse.ArgumentParser, out_dir: str, preds: list[str]) -> None:
+    """``--out-dir`` refused before anything is read: a file, a path under a file, or the folder of an input (its
+    pred.json / pred.csv, which the model's pred_info.json and metrics.json describe, would be replaced by the
+    fused ones). Paths compared resolved (``.``, ``..``, links)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        p.error(f'--out-dir {out_dir}: is a file, not a folder')
+    above = next((a for a in out.absolute().parents if a.exists()), None)
+    if above is not None and not above.is_dir():
+        p.error(f'--out-dir {out_dir}: cannot be made ({above} is a file, not a folder)')
+    for pred in preds:
+        if Path(pred).resolve().parent == out.resolve():
+            p.error(f'--out-dir {out_dir}: is the folder of input {pred} (the fused files would replace that '
+                    'model\'s predictions)')
 
 
 def warn(msg: str) -> None:
@@ -107,13 +141,14 @@ def warn(msg: str) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    # a settings file that does not fit is refused before the (long) reading of the inputs
+    settings = load_settings(args.settings, len(args.preds)) if args.settings else None
     images = ImageSet.load(args.ann_file, args.img_dir)
     for path, why in images.unreadable.values():
         warn(f'{path}: {why} (gets -1)')
     models = [ModelPredictions(p) for p in args.preds]
     ids = common_images(models, images, args.intersection, warn)
-    if args.settings:
-        settings = load_settings(args.settings, len(models))
+    if settings is not None:
         print(f'fusion settings from {args.settings}: {settings.to_dict()}')
     elif args.tune:
         settings, trials = tune_fusion(models, ids, images, members=args.tune_members)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -60,13 +61,18 @@ class BoxFusion:
         return _checked(cls, d, source)
 
     def _problems(self):
-        """(ok, why) pairs of what :meth:`from_dict` checks."""
+        """(ok, why) pairs of what :meth:`from_dict` checks; each holds for a value of any type (a file may
+        hold a string or null where a number belongs)."""
         from .fusion import METHODS
         return ((self.method in METHODS, f'method {self.method!r} is not one of {", ".join(METHODS)}'),
                 (self.conf_type in CONF_TYPES, f'conf_type {self.conf_type!r} is not one of {", ".join(CONF_TYPES)}'),
-                (0 < self.iou_thr <= 1, f'iou_thr {self.iou_thr} is not in (0, 1]'),
+                _number_in('iou_thr', self.iou_thr, lambda v: 0 < v <= 1, 'in (0, 1]'),
+                # fuse_many drops the boxes scoring below it: at 1 every box short of a perfect score
+                _number_in('skip_box_thr', self.skip_box_thr, lambda v: 0 <= v < 1, 'in [0, 1)',
+                           ' (boxes scoring below it are left out; scores are at most 1)'),
+                (isinstance(self.class_agnostic, bool), f'class_agnostic {self.class_agnostic!r} is not true or false'),
                 (self.weights is None or all(w >= 0 for w in self.weights) and sum(self.weights) > 0,
-                 f'weights {self.weights} must be >= 0 and not all 0'))
+                 f'weights {list(self.weights or ())} must be >= 0 and not all 0'))
 
 
 @dataclass(frozen=True)
@@ -119,8 +125,8 @@ class FusionSettings(BoxFusion):
         s = self
         return (*super()._problems(),
                 (s.numbers in NUMBER_SOURCES, f'numbers {s.numbers!r} is not fused or vote'),
-                (s.score_thr is None or 0 <= s.score_thr <= 1, f'score_thr {s.score_thr} is not in [0, 1]'),
-                (s.number_thr is None or 0 <= s.number_thr <= 1, f'number_thr {s.number_thr} is not in [0, 1]'),
+                _number_in('score_thr', s.score_thr, lambda v: 0 <= v <= 1, 'in [0, 1]', optional=True),
+                _number_in('number_thr', s.number_thr, lambda v: 0 <= v <= 1, 'in [0, 1]', optional=True),
                 (s.members is None or len(s.members) >= 1 and min(s.members) >= 0
                  and len(set(s.members)) == len(s.members), f'members {s.members} must be distinct input indices'),
                 *((s.members is None or w is None or len(w) == len(s.members),
@@ -168,17 +174,39 @@ class Trial:
         return self.accuracy + self.bbox_mAP
 
 
+def _real(v) -> bool:
+    """A JSON number: an int or a float, finite, not a bool (Python counts true as 1) and not a string."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _number_in(name: str, v, ok, rule: str, more: str = '', optional: bool = False) -> tuple[bool, str]:
+    """(ok, why) of a numeric setting: a number (null only when ``optional``) for which ``ok`` holds; ``why``
+    shows the value with repr, so a string '0.5' reads as one."""
+    if v is None and optional:
+        return True, ''
+    if not _real(v):
+        return False, f'{name} {v!r} is not a number {rule}'
+    return bool(ok(v)), f'{name} {v!r} is not {rule}{more}'
+
+
+def _index(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _checked(cls, d: dict, source: str):
     """``cls(**d)`` (lists as tuples), refused in one line naming ``source`` when a field is unknown or a value
     does not fit (``cls._problems``)."""
     unknown = sorted(set(d) - set(cls.__dataclass_fields__))
     if unknown:
         raise PredictionFileError(f'{source}: unknown fusion setting(s) {", ".join(unknown)}')
-    try:
-        s = cls(**{**d, 'weights': None if d.get('weights') is None else tuple(float(w) for w in d['weights']),
-                   **({} if d.get('members') is None else {'members': tuple(int(i) for i in d['members'])})})
-    except (TypeError, ValueError) as e:
-        raise PredictionFileError(f'{source}: weights and members must be lists of numbers ({e})') from None
+    weights, members = d.get('weights'), d.get('members')
+    if weights is not None and not (isinstance(weights, (list, tuple)) and all(map(_real, weights))):
+        raise PredictionFileError(f'{source}: weights {weights!r} is not a list of numbers')
+    if members is not None and not (isinstance(members, (list, tuple)) and all(map(_index, members))):
+        raise PredictionFileError(f'{source}: members {members!r} is not a list of input indices (0: the first '
+                                  'input)')
+    s = cls(**{**d, 'weights': None if weights is None else tuple(float(w) for w in weights),
+               **({} if members is None else {'members': tuple(members)})})
     for ok, why in s._problems():
         if not ok:
             raise PredictionFileError(f'{source}: {why}')
@@ -316,6 +344,9 @@ def load_settings(path, n_models: int) -> FusionSettings:
         raise PredictionFileError(f'{path}: not a fusion settings json ({e})') from None
     if not isinstance(doc, dict) or not isinstance(doc.get('settings'), dict):
         raise PredictionFileError(f'{path}: not a fusion settings json (no "settings" object)')
+    names = doc.get('members')  # the inputs the settings were chosen for (write_settings), for messages
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise PredictionFileError(f'{path}: top-level members {names!r} is not a list of input names')
     s = FusionSettings.from_dict(doc['settings'], str(path))
     then = f' (members then: {", ".join(map(str, doc["members"]))})' if doc.get('members') else ''
     s.check_inputs(n_models, f'{path}: settings', then)

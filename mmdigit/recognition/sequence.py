@@ -66,7 +66,7 @@ class NumberDecoder:
         for name in ('score_thr', 'dedup_iou', 'dedup_containment', 'number_thr'):
             v = getattr(self, name)
             if not (v is None and name in ('dedup_iou', 'number_thr')) and not (_is_real(v) and 0.0 <= v <= 1.0):
-                raise ValueError(f'{name} {v} is not a threshold in [0, 1]')
+                raise ValueError(f'{name} {v if _is_real(v) else repr(v)} is not a threshold in [0, 1]')
         if not (_is_real(self.line_gap) and 0.0 < self.line_gap < math.inf):
             raise ValueError(f'line_gap {self.line_gap} is not a positive number')
         if self.tall_one is not None and not (_is_real(self.tall_one) and 1.0 <= self.tall_one < math.inf):

@@ -169,7 +169,7 @@ def test_settings_with_members_round_trip_and_refuse_what_does_not_fit(tmp_path)
     with pytest.raises(PredictionFileError, match='fuse input 3 of 2 given'):
         load_settings(path, 2)
     for bad, why in ((dict(members=[0, 0]), 'distinct'), (dict(members=[1]), '2 weights for 1 members'),
-                     (dict(members=['x']), 'lists of numbers')):
+                     (dict(members=['x']), r"members \['x'\] is not a list of input indices")):
         path.write_text(json.dumps(dict(settings=dict(s.to_dict(), **bad))))
         with pytest.raises(PredictionFileError, match=why):
             load_settings(path, 3)
@@ -318,3 +318,54 @@ def test_cli_writes_pred_json_from_the_detection_fusion_and_pred_csv_from_the_re
     assert split_rows['fused']['bbox_mAP'] == pytest.approx(detections_map(gt_path, want)['bbox_mAP'])
     assert split_rows['vote']['bbox_mAP'] == split_rows['fused']['bbox_mAP'] != plain_rows['fused']['bbox_mAP']
     assert split_rows['fused']['accuracy'] == plain_rows['fused']['accuracy']
+
+
+@pytest.mark.parametrize('bad, problem', [
+    # each value shown with repr: a string '0.5' reads as a string, JSON null as None
+    (dict(iou_thr='0.5'), "iou_thr '0.5' is not a number in (0, 1]"),
+    (dict(iou_thr=None), 'iou_thr None is not a number in (0, 1]'),
+    (dict(iou_thr=True), 'iou_thr True is not a number in (0, 1]'),
+    (dict(iou_thr=float('nan')), 'iou_thr nan is not a number in (0, 1]'),
+    (dict(iou_thr=1.5), 'iou_thr 1.5 is not in (0, 1]'),
+    (dict(skip_box_thr='0'), "skip_box_thr '0' is not a number in [0, 1)"),
+    (dict(skip_box_thr=None), 'skip_box_thr None is not a number in [0, 1)'),
+    (dict(skip_box_thr=1.0), 'skip_box_thr 1.0 is not in [0, 1) (boxes scoring below it are left out; scores are '
+                             'at most 1)'),
+    (dict(skip_box_thr=-0.1), 'skip_box_thr -0.1 is not in [0, 1)'),
+    (dict(score_thr='0.4'), "score_thr '0.4' is not a number in [0, 1]"),
+    (dict(number_thr=False), 'number_thr False is not a number in [0, 1]'),
+    (dict(class_agnostic='yes'), "class_agnostic 'yes' is not true or false"),
+    (dict(class_agnostic=1), 'class_agnostic 1 is not true or false'),
+    (dict(weights=['2', '1']), "weights ['2', '1'] is not a list of numbers"),
+    (dict(weights='21'), "weights '21' is not a list of numbers"),
+    (dict(weights=[True, 1]), 'weights [True, 1] is not a list of numbers'),
+    (dict(members='01', weights=None), "members '01' is not a list of input indices (0: the first input)"),
+    (dict(members=[0, 1.0], weights=None), 'members [0, 1.0] is not a list of input indices'),
+    (dict(members=[True, 1], weights=None), 'members [True, 1] is not a list of input indices'),
+])
+def test_settings_files_refuse_values_of_the_wrong_kind_in_one_line(tmp_path, bad, problem):
+    """A settings file is read by tools/ensemble.py --settings and by DigitReader (infer --fusion, serve --fusion):
+    a value of the wrong kind was a TypeError traceback (iou_thr "0.5" or null) or passed silently (class_agnostic
+    "yes", skip_box_thr 1.0: every box left out, weights "2" read as 2.0, members "01" as inputs 0 and 1)."""
+    from mmdigit.ensemble import BoxFusion
+    s = FusionSettings('wbf', 0.55, weights=(2.0, 1.0), score_thr=0.4, detection=BoxFusion('soft_nms', 0.5))
+    path = tmp_path / 'fusion_settings.json'
+    for where, doc in (('', dict(s.to_dict(), **bad)),
+                       ('detection: ', dict(s.to_dict(), detection=dict(s.to_dict()['detection'], **bad)))):
+        if where and set(bad) - set(BoxFusion.__dataclass_fields__):
+            continue  # reading settings only: a detection object holding them is refused as unknown
+        path.write_text(json.dumps(dict(settings=doc, members=['a', 'b'])))
+        with pytest.raises(PredictionFileError) as e:
+            load_settings(path, 2)
+        assert str(e.value).startswith(f'{path}: {where}{problem}'), str(e.value)
+
+
+@pytest.mark.parametrize('names', ['x', ['a', 1], {'a': 0}])
+def test_settings_file_whose_input_names_are_no_list_of_names_is_refused(tmp_path, names):
+    """The top-level ``members``: the names of the inputs the settings were chosen for (write_settings)."""
+    path = tmp_path / 'fusion_settings.json'
+    path.write_text(json.dumps(dict(settings=FusionSettings().to_dict(), members=names)))
+    with pytest.raises(PredictionFileError, match=f'{path}: top-level members .* is not a list of input names'):
+        load_settings(path, 2)
+    path.write_text(json.dumps(dict(settings=FusionSettings().to_dict(), members=['a', 'b'])))
+    assert load_settings(path, 2) == FusionSettings()

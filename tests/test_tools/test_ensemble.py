@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmdigit.recognition import PredictionFileError
-from tests.helpers import REPO, make_gt, simulate_model
+from tests.helpers import REPO, make_gt, one_line_error, run_tool, simulate_model
 
 sys.path.insert(0, str(REPO / 'tools'))
 import ensemble as ensemble_tool  # noqa: E402
@@ -110,3 +110,101 @@ def test_weights_must_match_inputs(three_models, tmp_path):
     with pytest.raises(SystemExit):
         ensemble_tool.main([*map(str, preds), '--ann-file', str(gt), '--weights', '1', '2', '--out-dir',
                             str(tmp_path / 'o')])
+
+
+def refused(argv, capsys) -> str:
+    """The argparse error line ``ensemble.main(argv)`` exits with (code 2)."""
+    with pytest.raises(SystemExit) as e:
+        ensemble_tool.main([str(a) for a in argv])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert 'Traceback' not in err
+    return err.strip().splitlines()[-1]
+
+
+def test_out_dir_of_an_input_is_refused_before_anything_is_written(three_models, tmp_path, capsys, monkeypatch):
+    gt, preds = three_models
+    own = preds[0].parent  # model m0's pred dir: pred.json, pred.csv, pred_info.json
+    before = {f.name: f.read_bytes() for f in own.iterdir()}
+    (tmp_path / 'link').symlink_to(own)
+    monkeypatch.chdir(tmp_path)
+    # the same folder however it is spelled: as given, with a trailing '/..', relative, through a link
+    for out in (own, own.parent / 'm1' / '..' / 'm0', 'm0', './m0/', tmp_path / 'link'):
+        line = refused([*preds, '--ann-file', gt, '--out-dir', out], capsys)
+        assert line.endswith(f'error: --out-dir {out}: is the folder of input {preds[0]} (the fused files would '
+                             'replace that model\'s predictions)')
+    line = refused([*preds, '--ann-file', gt, '--tune', '--out-dir', preds[2].parent], capsys)
+    assert f'--out-dir {preds[2].parent}: is the folder of input {preds[2]}' in line
+    assert {f.name: f.read_bytes() for f in own.iterdir()} == before  # the model's predictions are kept
+    assert not (own / 'ensemble.json').exists() and not (preds[2].parent / 'fusion_settings.json').exists()
+    # a folder above the inputs' is a new folder of its own: fused there
+    ensemble_tool.main([*map(str, preds), '--ann-file', str(gt), '--out-dir', str(tmp_path)])
+    assert (tmp_path / 'pred.json').is_file() and {f.name: f.read_bytes() for f in own.iterdir()} == before
+
+
+def test_out_dir_that_is_a_file_or_under_one_is_refused(three_models, tmp_path, capsys):
+    gt, preds = three_models
+    a_file = tmp_path / 'notes.txt'
+    a_file.write_text('keep')
+    assert refused([*preds, '--ann-file', gt, '--out-dir', a_file], capsys).endswith(
+        f'--out-dir {a_file}: is a file, not a folder')
+    assert refused([*preds, '--ann-file', gt, '--out-dir', a_file / 'sub'], capsys).endswith(
+        f'--out-dir {a_file / "sub"}: cannot be made ({a_file} is a file, not a folder)')
+    assert a_file.read_text() == 'keep'
+
+
+def test_one_input_and_an_input_named_twice_are_refused(three_models, tmp_path, capsys):
+    gt, preds = three_models
+    out = tmp_path / 'out'
+    assert refused([preds[0], '--ann-file', gt, '--out-dir', out], capsys).endswith(
+        f'give at least two pred.json files to fuse ({preds[0]} alone: its own pred.csv is its reading)')
+    again = preds[0].parent / '..' / 'm0' / 'pred.json'  # the same file spelled another way
+    assert refused([preds[0], again, '--ann-file', gt, '--out-dir', out], capsys).endswith(
+        f'the same pred.json is given twice: {again} ({preds[0]})')
+    assert not out.exists()
+
+
+def test_skip_box_thr_that_leaves_out_every_box_is_refused(three_models, tmp_path, capsys):
+    gt, preds = three_models
+    line = refused([*preds, '--ann-file', gt, '--skip-box-thr', '1', '--out-dir', tmp_path / 'out'], capsys)
+    assert line.endswith('argument --skip-box-thr: 1 is not a threshold in [0, 1) (boxes scoring below it are left '
+                         'out; scores are at most 1)')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_a_string_threshold_in_pred_info_is_shown_as_a_string(three_models, tmp_path, capsys):
+    gt, preds = three_models
+    info = preds[1].with_name('pred_info.json')
+    info.write_text('{"score_thr": "0.5"}')
+    rc, _, err = run_tool(ensemble_tool.main, 'ensemble', [*preds, '--ann-file', gt, '--out-dir', tmp_path / 'o'],
+                          capsys)
+    assert rc == 2
+    one_line_error(err, 'ensemble', f"{info}: score_thr '0.5' is not a threshold in [0, 1]")
+    assert not (tmp_path / 'o').exists()
+
+
+@pytest.mark.parametrize('bad, problem', [
+    (dict(iou_thr='0.5'), "iou_thr '0.5' is not a number in (0, 1]"),
+    (dict(iou_thr=None), 'iou_thr None is not a number in (0, 1]'),
+    (dict(skip_box_thr=1.0), 'skip_box_thr 1.0 is not in [0, 1) (boxes scoring below it are left out; scores are '
+                             'at most 1)'),
+    (dict(class_agnostic='yes'), "class_agnostic 'yes' is not true or false"),
+    (dict(detection=dict(iou_thr='0.5')), "detection: iou_thr '0.5' is not a number in (0, 1]"),
+])
+def test_settings_file_with_a_bad_value_is_one_line_and_nothing_is_written(three_models, tmp_path, capsys, bad,
+                                                                          problem):
+    from mmdigit.ensemble import FusionSettings
+    from mmdigit.ensemble.tuning import write_settings
+    gt, preds = three_models
+    doc = FusionSettings('wbf', 0.55, score_thr=0.5).to_dict()
+    if 'detection' in bad:
+        bad = dict(detection=dict({k: doc[k] for k in ('method', 'iou_thr', 'conf_type', 'weights', 'skip_box_thr',
+                                                       'class_agnostic')}, **bad['detection']))
+    path = write_settings(tmp_path / 'fusion_settings.json', FusionSettings(), list(map(str, preds)))
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), settings=dict(doc, **bad))))
+    out = tmp_path / 'out'
+    rc, _, err = run_tool(ensemble_tool.main, 'ensemble', [*preds, '--ann-file', gt, '--settings', path,
+                                                           '--out-dir', out], capsys)
+    assert rc == 2
+    one_line_error(err, 'ensemble', f'{path}: {problem}')
+    assert not out.exists()
