@@ -10,7 +10,8 @@ detection, so the threshold that fits moves. The threshold chosen with a classif
 ``digit_calibration_reclassify.json`` with that classifier's checkpoint named in it; tools/test.py, tools/infer.py,
 tools/serve.py and ensemble members read it for any config reading with that classifier (``--score-thr`` still
 wins), the other file stays for the detector alone. ``--img-dir``/``--ann-file``: another labelled folder instead of
-the config's validation split (never the set you report).
+the config's validation split (never the set you report). A broken calibration file beside the checkpoint (not
+JSON, a bad setting), which the other tools refuse, is replaced here, with a warning naming it.
 """
 import argparse
 import sys
@@ -44,8 +45,21 @@ def check_labelled(ann_file) -> None:
                         'threshold against')
 
 
+def _warn_broken(target: Path):
+    """What a broken calibration file beside the checkpoint gets: this run writes ``target`` anew, so a broken one
+    there is replaced, a broken other one (the detector's own, read for the threshold it read at before) left as it
+    is; either is read as absent, with a warning naming it."""
+    def warn(error) -> None:
+        fate = ('replacing it' if error.path == target else
+                f'read as absent (this run writes {target.name}; run tools/calibrate.py for that reading or remove it)')
+        print(f'calibrate: warning: {error.path}: {error.problem}: {fate}', file=sys.stderr, flush=True)
+    return warn
+
+
 def main(argv=None):
     from mmdigit.engine import calibrate_reading, distributed_session
+    from mmdigit.recognition import Calibration, reclassify_of
+    from mmdigit.recognition.reading import broken_calibration_as_absent
     from mmdigit.utils.checkpoint import check_checkpoint_matches
     from mmdigit.utils.cli import check_writable_dir
     args = parse_args(argv)
@@ -55,7 +69,8 @@ def main(argv=None):
     check_checkpoint_matches(cfg.model, args.checkpoint)
     out_dir = Path(args.checkpoint).parent
     check_writable_dir(out_dir, 'the checkpoint\'s folder')  # before the reading, not after it
-    with distributed_session(args.launcher):
+    warn = _warn_broken(out_dir / Calibration.file_name(reclassify_of(cfg)))  # calibrate needs no old calibration
+    with distributed_session(args.launcher), broken_calibration_as_absent(warn):
         calibration, before = calibrate_reading(cfg, args.checkpoint, args.img_dir, args.ann_file)
     path = calibration.write(out_dir)
     print(f'Task-2 {calibration.reading.describe()} for {args.config}\'s reading: accuracy '

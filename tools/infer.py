@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
 from mmdigit.datasets.digit_dataset import find_images  # noqa: E402
-from mmdigit.utils.cli import UserError, add_reader_args, positive_int, reader_kwargs, run_main  # noqa: E402
+from mmdigit.utils.cli import add_reader_args, check_writable_dir, positive_int, reader_kwargs, run_main  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -64,12 +64,14 @@ class _Progress:
             print(f'infer: {done}/{self.total} images', file=sys.stderr, flush=True)
 
 
-def main(argv=None, out=sys.stdout):
-    """Returns the exit code: 0, or 1 when an image could not be read."""
+def main(argv=None, out=None):
+    """Returns the exit code: 0, or 1 when an image could not be read. ``out``: where the CSV / JSON lines go
+    (default: ``sys.stdout`` as it is at the call, so a caller that redirects it gets them)."""
+    out = out or sys.stdout
     args, reader_options = parse_args(argv)
     files = find_images(args.paths)
-    if args.show_dir and Path(args.show_dir).is_file():
-        raise UserError(f'--show-dir {args.show_dir}: is a file, not a folder')
+    if args.show_dir:  # made and written to before the model loads, not found unwritable after every image was read
+        check_writable_dir(args.show_dir, '--show-dir')
     from mmdigit.apis import DigitReader, DigitReading
     from mmdigit.datasets import inspect_image
     from mmdigit.utils.run_files import unique_names

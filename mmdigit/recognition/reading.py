@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -243,14 +245,46 @@ class Calibration:
     def _load(cls, path: Path) -> Calibration | None:
         if not path.is_file():
             return None
-        data = _read_json(path)
-        reading = ReadingSettings.from_dict(data, str(path), source=str(path))
         try:
-            return cls(reading, float(data.get('accuracy', float('nan'))),
-                       float(data.get('configured_accuracy', float('nan'))), int(data.get('epoch', 0)),
-                       int(data.get('iter', 0)), data.get('reclassify') or None)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f'{path}: not a digit calibration file ({e})') from None
+            data = _read_json(path)
+            reading = ReadingSettings.from_dict(data, str(path), source=str(path))
+            try:
+                return cls(reading, float(data.get('accuracy', float('nan'))),
+                           float(data.get('configured_accuracy', float('nan'))), int(data.get('epoch', 0)),
+                           int(data.get('iter', 0)), data.get('reclassify') or None)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f'{path}: not a digit calibration file ({e})') from None
+        except ValueError as e:  # broken JSON, a bad setting: say what mends it
+            error = CalibrationFileError(path, str(e).removeprefix(f'{path}: '))
+        on_broken = _ON_BROKEN_CALIBRATION.get()
+        if on_broken is None:
+            raise error
+        on_broken(error)
+        return None
+
+
+class CalibrationFileError(ValueError):
+    """A calibration file beside a checkpoint that cannot be read (broken JSON, a bad setting); the message names
+    it and says what mends it. ``path`` and ``problem`` (without the path) for :func:`broken_calibration_as_absent`."""
+
+    def __init__(self, path, problem: str) -> None:
+        self.path, self.problem = Path(path), problem
+        super().__init__(f'{path}: {problem}; run tools/calibrate.py again or remove it')
+
+
+_ON_BROKEN_CALIBRATION: ContextVar = ContextVar('on_broken_calibration', default=None)
+
+
+@contextmanager
+def broken_calibration_as_absent(on_broken):
+    """Within: a calibration file that cannot be read counts as absent, ``on_broken`` called with its
+    :class:`CalibrationFileError` (tools/calibrate.py, which writes that file anew: it needs no old one). Outside,
+    every reader refuses it."""
+    token = _ON_BROKEN_CALIBRATION.set(on_broken)
+    try:
+        yield
+    finally:
+        _ON_BROKEN_CALIBRATION.reset(token)
 
 
 def _read_json(path: Path):

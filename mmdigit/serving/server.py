@@ -20,7 +20,9 @@ Routes:
 A request that is unusable as a whole gets a JSON ``{"error": ...}`` with a 4xx status: body over
 ``max_bytes`` (413, decided from its Content-Length: the body is never kept; one up to 8x the limit is read and
 dropped so that a browser sees the answer, a larger one is not read at all), no Content-Length (411), wrong
-Content-Type (415), malformed body or no image (400), more than ``max_files`` images (413). Decoded photos
+Content-Type (415), malformed body (JSON nested too deeply too) or no image (400), more than ``max_files`` images
+(413), a method a route does not take (``PUT /read``, ``DELETE``, any other: 405 with an ``Allow`` header), and
+the standard library's own refusals (a malformed request line, headers too long) in the same JSON. Decoded photos
 are bounded too (``ReaderService``: per image and per request). A handler error never stops the server: it
 answers 500 with the error and goes on. Binds to 127.0.0.1 unless told otherwise.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 import json
 import threading
 import traceback
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -42,6 +45,7 @@ MAX_FILES = 32
 MAX_PIXELS = 40_000_000
 MAX_REQUEST_PIXELS = 100_000_000
 DRAIN_FACTOR = 8
+ROUTES = {'/': 'GET, HEAD', '/index.html': 'GET, HEAD', '/health': 'GET, HEAD', '/read': 'POST'}  # path: Allow
 
 
 class ReaderService:
@@ -115,14 +119,16 @@ class ReaderHandler(BaseHTTPRequestHandler):
         if not self.quiet:
             super().log_message(format, *args)
 
-    def send_json(self, obj, status: int = 200) -> None:
-        self.send_body(json.dumps(obj).encode(), 'application/json', status)
+    def send_json(self, obj, status: int = 200, headers=()) -> None:
+        self.send_body(json.dumps(obj).encode(), 'application/json', status, headers)
 
-    def send_error_json(self, status: int, message: str) -> None:
-        self.send_json(dict(error=message), status)
+    def send_error_json(self, status: int, message: str, headers=()) -> None:
+        self.send_json(dict(error=message), status, headers)
 
-    def send_body(self, body: bytes, content_type: str, status: int = 200) -> None:
+    def send_body(self, body: bytes, content_type: str, status: int = 200, headers=()) -> None:
         self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(body)))
         self.send_header('Cache-Control', 'no-store')
@@ -142,15 +148,37 @@ class ReaderHandler(BaseHTTPRequestHandler):
             self.send_json(dict(status='ok', model=self.service.name, max_bytes=self.max_bytes,
                                 max_files=self.max_files, max_pixels=self.service.max_pixels,
                                 max_request_pixels=self.service.max_request_pixels))
+        elif path in ROUTES:  # GET /read
+            self.method_not_allowed()
         else:
             self.send_error_json(404, f'no such page: {path} (GET / for the reader, POST /read for the API)')
 
     do_HEAD = do_GET
 
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own refusals (a malformed request line, headers too long, a method with no ``do_``
+        handler) in the JSON the API's other errors get, not its HTML page; a method is 405 with ``Allow``."""
+        self.log_error('code %d, message %s', code, message)
+        self.close_connection = True  # the request was not read through: its body (if any) is unread
+        if code == HTTPStatus.NOT_IMPLEMENTED and self.command:  # http.server: "Unsupported method"
+            return self.method_not_allowed()
+        self.send_error_json(code, message or HTTPStatus(code).phrase)
+
+    def method_not_allowed(self) -> None:
+        """405 naming the method(s) the path takes, in ``Allow`` too; a body sent with the request is not read."""
+        self.close_connection = True
+        path = self.path.split('?')[0]
+        allow = ROUTES.get(path, 'GET, HEAD, POST')
+        use = {'POST': 'POST /read', 'GET, HEAD': f'GET {path}'}.get(allow, 'GET / for the reader, POST /read for '
+                                                                             'the API')
+        self.send_error_json(405, f'method {self.command} is not allowed on {path} (use {use})', [('Allow', allow)])
+
     def do_POST(self):  # noqa: N802
         path, _, query = self.path.partition('?')
         if path != '/read':
             self.close_connection = True  # its body is not read
+            if path in ROUTES:  # POST /health
+                return self.method_not_allowed()
             return self.send_error_json(404, f'no such endpoint: POST {path} (use POST /read)')
         try:
             files = parse_body(self.read_body(), self.headers.get('Content-Type', ''))

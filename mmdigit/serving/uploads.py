@@ -63,6 +63,8 @@ def parse_json(body: bytes) -> list[tuple[str, bytes]]:
         obj = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BadRequest(f'body is not valid JSON ({e})') from e
+    except RecursionError:  # arrays or objects nested thousands deep: the parser's recursion runs out
+        raise BadRequest('JSON body is nested too deeply (an image list is 3 levels deep)') from None
     if isinstance(obj, dict) and 'images' in obj:
         items = obj['images']
     elif isinstance(obj, dict) and 'data' in obj:

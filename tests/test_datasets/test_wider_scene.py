@@ -116,6 +116,11 @@ def test_the_tool_refuses_to_overwrite_and_bad_factors(tmp_path, capsys):
             wider_scene_tool.main([str(a) for a in argv[:-1]] + [factor])
         err = capsys.readouterr().err
         assert e.value.code == 2 and f'argument --factor: {factor} is not a number in [1, 10]' in err
+    for seed, why in (('-1', '-1 must be 0 or more'), ('x', "'x' is not an integer")):  # numpy's words named no flag
+        with pytest.raises(SystemExit) as e:
+            wider_scene_tool.main([str(a) for a in [*argv[:5], tmp_path / 'seeded', '--seed', seed]])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and f'argument --seed: {why}' in err and not (tmp_path / 'seeded').exists()
     (tmp_path / 'img' / '1.jpg').write_bytes(b'not an image')
     argv = [*argv[:5], tmp_path / 'out2', '--factor', 2]
     assert run_main(wider_scene_tool.main, 'wider_scene', [str(a) for a in argv]) == 2

@@ -153,6 +153,27 @@ def test_calibration_round_trip_and_bad_files(tmp_path):
         Calibration.find(tmp_path)
 
 
+def test_a_broken_calibration_says_what_mends_it_and_reads_as_absent_only_where_asked(tmp_path):
+    """Every reader refuses a broken calibration file, saying what mends it; tools/calibrate.py, which writes it
+    anew, reads it as absent (and is told which file it was)."""
+    from mmdigit.recognition.reading import CalibrationFileError, broken_calibration_as_absent
+    path = tmp_path / CALIBRATION_NAME
+    cfg = _cfg([dict(type='DigitSequenceMetric', score_thr=0.3)])
+    for text, problem in (('{"score_thr": ', 'not valid JSON'), ('{"score_thr": 1.5}', 'score_thr 1.5 is not a'),
+                          ('[1]', 'no score_thr')):
+        path.write_text(text)
+        with pytest.raises(CalibrationFileError) as e:
+            ReadingSettings.resolve(cfg, tmp_path / 'iter_10.pth')
+        assert str(e.value).startswith(f'{path}: {problem}')
+        assert str(e.value).endswith('; run tools/calibrate.py again or remove it') and '\n' not in str(e.value)
+        seen = []
+        with broken_calibration_as_absent(seen.append):
+            assert ReadingSettings.resolve(cfg, tmp_path / 'iter_10.pth').score_thr == 0.3  # the config's
+        assert [err.path for err in seen] == [path] and seen[0].problem.startswith(problem)
+        with pytest.raises(CalibrationFileError):  # outside it: refused again
+            Calibration.find(tmp_path)
+
+
 def test_pred_info_round_trip_and_bad_files(tmp_path):
     reading = ReadingSettings(NumberDecoder(score_thr=0.45, dedup_iou=None, number_thr=0.6),
                               'some/digit_calibration.json')

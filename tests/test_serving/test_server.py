@@ -277,6 +277,39 @@ def test_bad_requests_get_a_json_error(server, photos, case):
     assert request(server, 'GET', '/health')[0] == 200  # still serving
 
 
+def test_json_nested_too_deeply_is_a_bad_request(server):
+    """A JSON body nested 100,000 levels deep (the parser's recursion runs out): 400 with the JSON error the other
+    malformed bodies get, not a 500; the server goes on."""
+    for body in (b'[' * 100_000 + b']' * 100_000, b'{"images": ' + b'[' * 50_000 + b']' * 50_000 + b'}'):
+        status, answer, _ = request(server, 'POST', '/read', body, {'Content-Type': 'application/json'})
+        assert (status, answer) == (400, dict(error='JSON body is nested too deeply (an image list is 3 levels '
+                                                    'deep)')), answer
+    assert request(server, 'GET', '/health')[0] == 200
+
+
+@pytest.mark.parametrize('method, path, allow', [('PUT', '/read', 'POST'), ('DELETE', '/read', 'POST'),
+                                                 ('PATCH', '/read', 'POST'), ('OPTIONS', '/health', 'GET, HEAD'),
+                                                 ('PUT', '/elsewhere', 'GET, HEAD, POST'),
+                                                 ('BREW', '/', 'GET, HEAD'), ('GET', '/read', 'POST'),
+                                                 ('POST', '/health', 'GET, HEAD')])
+def test_a_method_a_route_does_not_take_is_405_in_json_with_allow(server, photos, method, path, allow):
+    """Not http.server's HTML 501 page: 405 Method Not Allowed, the methods the route takes in ``Allow``, and the
+    JSON error body the other refusals get; a body sent with it is not read, so the connection closes."""
+    status, body, resp = request(server, method, path, photos[0][1], {'Content-Type': 'image/png'})
+    assert status == 405 and resp.getheader('Allow') == allow, body
+    assert resp.getheader('Content-Type') == 'application/json' and resp.getheader('Connection') == 'close'
+    assert set(body) == {'error'} and body['error'].startswith(f'method {method} is not allowed on {path} (use ')
+    assert request(server, 'GET', '/health')[0] == 200
+
+
+def test_http_server_own_refusals_are_json_too(server):
+    reply = raw_exchange(server, b'GET / HTTP/1.1\r\nX-Long: ' + b'a' * 70_000 + b'\r\n\r\n')  # a header too long
+    head, _, body = reply.partition('\r\n\r\n')
+    assert head.startswith('HTTP/1.1 431') and 'Content-Type: application/json' in head, reply
+    assert json.loads(body) == dict(error='Line too long')
+    assert request(server, 'GET', '/health')[0] == 200
+
+
 def test_oversized_bodies_are_refused_unread_or_drained(server, photos):
     # announced over the limit and never sent: refused from the header alone
     conn = http.client.HTTPConnection(*server, timeout=30)

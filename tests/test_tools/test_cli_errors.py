@@ -304,3 +304,35 @@ def test_calibrate_refuses_a_set_without_digit_labels_before_anything_is_written
     one_line_error(err, 'calibrate', f'{unlabelled}: no digit labels')
     assert sorted(p.name for p in stored.parent.iterdir()) == ['digit_calibration_reclassify.json', 'iter_10.pth']
     assert stored.read_text() == '{"score_thr": 0.42}' and not (tmp_path / 'w').exists()
+
+
+def test_calibrate_replaces_a_broken_calibration_that_other_tools_refuse(trained, tiny_digits, tmp_path, capsys):
+    """tools/calibrate.py writes the calibration file: a broken one it is about to replace is replaced, with a
+    one-line warning naming it, not a refusal; tools/infer.py refuses a broken one in one line saying what mends it."""
+    import shutil
+
+    import calibrate as calibrate_tool
+    import infer as infer_tool
+
+    from tests.helpers import TRAINED_CKPT
+    cfg_path, work = trained
+    ckpt = tmp_path / 'ck' / TRAINED_CKPT
+    ckpt.parent.mkdir()
+    shutil.copy(work / TRAINED_CKPT, ckpt)
+    stored = ckpt.parent / 'digit_calibration.json'
+    stored.write_text('{"score_thr": \n')
+    image = str(tiny_digits / 'test' / '1.png')
+    rc, out, err = run_tool(infer_tool.main, 'infer', [cfg_path, ckpt, image], capsys)
+    assert rc == 2 and out == '' and 'Traceback' not in err  # (after mmengine's 'Loads checkpoint ...' line)
+    assert err.splitlines()[-1] == (f'infer: {stored}: not valid JSON (Expecting value: line 2 column 1 (char 15)); '
+                                    'run tools/calibrate.py again or remove it')
+    rc, out, err = run_tool(calibrate_tool.main, 'calibrate', [cfg_path, ckpt, '--img-dir', tiny_digits / 'valid',
+                                                               '--ann-file', tiny_digits / 'valid.json',
+                                                               '--work-dir', tmp_path / 'w'], capsys)
+    assert rc == 0, err
+    warned = [ln for ln in err.splitlines() if ln.startswith('calibrate: ')]
+    assert warned == [f'calibrate: warning: {stored}: not valid JSON (Expecting value: line 2 column 1 (char 15)): '
+                      'replacing it']
+    assert f'stored in {stored}' in out and 'score_thr' in json.loads(stored.read_text())
+    rc, out, err = run_tool(infer_tool.main, 'infer', [cfg_path, ckpt, image], capsys)
+    assert rc == 0 and out.startswith('file,number,score,error\n'), err

@@ -76,3 +76,29 @@ def test_an_ann_file_without_digit_labels_is_one_line(tmp_path, capsys):
         assert rc == 2 and 'accuracy' not in text
         one_line_error(err, f'--ann-file {unlabelled}', 'no digit labels')
         assert out.read_text() == 'earlier'
+
+
+def test_a_pred_json_or_the_predictions_of_an_overlapping_set_is_one_line(tmp_path, capsys):
+    """A pred.json where a pred dir or pred.csv belongs is named as such (not 'none of its 0 images'); a pred.csv
+    holding images the --ann-file does not (another set sharing some ids: the synthetic test split's 1..2000 against
+    real-dev's 1..259) is refused, not scored as if its numbers were wrong."""
+    gt, a, b, _ = _readings(tmp_path)
+    pred_json = a / 'pred.json'
+    pred_json.write_text('[{"image_id": 1, "bbox": [1, 2, 3, 4], "score": 0.9, "category_id": 2}]')
+    rc, text, err = run_tool(['--ann-file', gt, a, pred_json], capsys)
+    assert rc == 2 and text == ''
+    assert err == f'compare_readings: {pred_json}: give its pred dir or pred.csv (a pred.json holds boxes, not ' \
+                  'numbers)\n'
+    overlapping = tmp_path / 'overlapping.csv'
+    write_pred_csv(overlapping, {i: '1' for i in range(1, 101)})  # images 1..20 of the json and 80 others
+    rc, text, err = run_tool(['--ann-file', gt, a, overlapping], capsys)
+    assert rc == 2 and 'accuracy' not in text
+    assert err == f'compare_readings: {overlapping}: 80 of its 100 image ids are not in {gt} (e.g. 21): ' \
+                  'predictions of another set?\n'
+    rc, text, err = run_tool(['--ann-file', gt, overlapping, a], capsys)  # the reference too
+    assert rc == 2
+    one_line_error(err, str(overlapping), '80 of its 100 image ids')
+    some = tmp_path / 'some.csv'  # a subset of the json's images still compares: the others read -1
+    write_pred_csv(some, {i: '1' for i in range(1, 11)})
+    rc, text, err = run_tool(['--ann-file', gt, a, some], capsys)
+    assert rc == 0 and f'{some} holds 10 of the 20 images' in text, err

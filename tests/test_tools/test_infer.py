@@ -203,3 +203,22 @@ def test_infer_cli_search_reads_images_that_read_no_number_again(trained, tiny_d
     assert [(o['number'], o['found_in']) for o in objs] == [('42', [0, 0, 8, 10])] * 2
     from mmdigit.datasets import read_photo
     assert seen == [read_photo(f).shape for f in files]
+
+
+def test_infer_cli_show_dir_that_cannot_be_made_is_one_line_before_the_model_loads(tiny_digits, tmp_path, capsys):
+    """A ``--show-dir`` below a plain file: refused by name before the model loads (the checkpoint here is not even
+    there), not after every image was read with part of the CSV printed."""
+    from tests.helpers import one_line_error, run_tool
+    a_file = tmp_path / 'afile'
+    a_file.write_text('keep')
+    image = str(tiny_digits / 'test' / '1.png')
+    config = str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py')
+    rc, out, err = run_tool(infer_tool.main, 'infer', [config, tmp_path / 'none.pth', image, '--show-dir',
+                                                       a_file / 'sub'], capsys)
+    assert rc == 2 and out == ''
+    assert one_line_error(err, 'infer') == f'infer: --show-dir {a_file / "sub"}: cannot write there (Not a directory)'
+    assert a_file.read_text() == 'keep'
+    rc, out, err = run_tool(infer_tool.main, 'infer', [config, tmp_path / 'none.pth', image, '--show-dir', a_file],
+                            capsys)
+    assert rc == 2 and out == ''
+    one_line_error(err, 'infer', f'--show-dir {a_file}: exists and is not a folder')

@@ -10,7 +10,8 @@ interval, the photos it reads right and the reference wrong (gained) and the oth
 McNemar p-value of that split: below ~0.05 the difference is unlikely to be the photos' chance. The
 test holds both models fixed: a model trained twice alike differs too (on ~20 of 259 real photos), so compare
 runs of several seeds before calling a change. The numbers are the pred.csv's (an image it does not hold reads
-``-1``), the truth spelled as the reference's pred_info.json says (its line grouping). ``--out`` writes JSON.
+``-1``; one holding images the json does not, another set's, is refused), the truth spelled as the
+reference's pred_info.json says (its line grouping). ``--out`` writes JSON.
 E.g. two models on the real SVHN photos: ``--ann-file ../shared/svhn-reference/real-dev/real_dev.json
 A/pred_real B/pred_real``. The measurement is ``mmdigit.evaluation.paired``.
 """
@@ -43,6 +44,8 @@ def parse_args(argv=None):
 def _csv_of(pred: str) -> Path:
     p = Path(pred)
     csv = p / 'pred.csv' if p.is_dir() else p
+    if csv.suffix.lower() == '.json':  # what ensemble takes: read as a csv it holds no image at all
+        raise UserError(f'{pred}: give its pred dir or pred.csv (a pred.json holds boxes, not numbers)')
     if not csv.is_file():
         raise UserError(f'{pred}: no pred.csv there (a tools/test.py --pred-dir folder or a pred.csv file)')
     return csv
@@ -70,6 +73,7 @@ def main(argv=None) -> int:
         held = len(set(numbers) & set(gt.numbers))
         if not held:
             raise UserError(f'{csv}: none of its {len(numbers)} images is in {args.ann_file} (another set?)')
+        gt.check_predictions_of_this_set(numbers, csv)  # another set sharing some ids (2,000 renders, 259 photos)
         if held < len(gt.numbers):
             print(f'note: {csv} holds {held} of the {len(gt.numbers)} images; the others read -1')
         readings[name] = numbers

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 sys.path.insert(0, str(ROOT))  # run from a checkout without install
 from mmdigit.datasets.wider_scene import FILLS, MAX_FACTOR, check_factor, write_wider_scene_set  # noqa: E402
-from mmdigit.utils.cli import add_derived_set_args, check_derived_set_args, run_main  # noqa: E402
+from mmdigit.utils.cli import add_derived_set_args, check_derived_set_args, non_negative_int, run_main  # noqa: E402
 
 
 def canvas_factor(text: str) -> float:
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--fill', choices=FILLS, default='blurred',
                     help='around the photo: blurred (the photo stretched and blurred, default) or plain (its border\'s '
                     'colour and a little noise: nothing else to read there)')
-    ap.add_argument('--seed', type=int, default=0, help='seed of where each photo goes in its canvas')
+    ap.add_argument('--seed', type=non_negative_int, default=0,
+                    help='seed of where each photo goes in its canvas (0 or more)')
     args = ap.parse_args(argv)
     check_derived_set_args(args)
     data = write_wider_scene_set(args.ann_file, args.img_dir, args.out, args.factor, args.seed, args.force, args.fill)
