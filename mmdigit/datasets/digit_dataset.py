@@ -30,6 +30,14 @@ from .coco_io import DataError, load_coco, size_problem
 from .orientation import upright_size
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif')
+# phone photo formats the model's decoder (OpenCV) does not read: HEIC / HEIF is an iPhone's default. A folder's
+# files in them are named, not passed over in silence
+PHONE_ONLY_SUFFIXES = ('.heic', '.heif', '.avif')
+
+
+def unread_photos(img_dir) -> list[Path]:
+    """The files of a folder in :data:`PHONE_ONLY_SUFFIXES` (any case), sorted: photos it holds that are not read."""
+    return sorted(p for p in Path(img_dir).iterdir() if p.suffix.lower() in PHONE_ONLY_SUFFIXES and p.is_file())
 
 
 def image_files(img_dir) -> list[Path]:
@@ -40,7 +48,9 @@ def image_files(img_dir) -> list[Path]:
         raise FileNotFoundError(f'{img_dir}: image folder does not exist')
     files = sorted(p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
-        raise ValueError(f'{img_dir}: no images ({", ".join(IMAGE_SUFFIXES)}) in this folder')
+        unread = unread_photos(img_dir)
+        raise ValueError(f'{img_dir}: no images ({", ".join(IMAGE_SUFFIXES)}) in this folder' + (
+            f'; its {len(unread)} HEIC / HEIF / AVIF photo(s) are not read: save them as JPEG' if unread else ''))
     return files
 
 

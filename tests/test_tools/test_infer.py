@@ -111,6 +111,18 @@ def test_infer_cli_missing_path_and_empty_folder(trained, tmp_path, capsys):
     assert captured.err == f'infer: {tmp_path / "empty"}: no images (.png, .jpg, .jpeg, .bmp, .tif, .tiff, ' \
                            '.webp, .gif) in this folder\n'
     assert captured.out == ''  # not a lone CSV header
+    # an iPhone's photos (HEIC) are named: alone, in the refusal; beside a JPEG, in a note while the JPEG is read
+    (tmp_path / 'empty' / 'IMG_0001.HEIC').write_bytes(b'\x00\x00\x00\x18ftypheic')
+    assert run_main(infer_tool.main, 'infer', [cfg_path, str(work / TRAINED_CKPT), str(tmp_path / 'empty')]) == 2
+    assert capsys.readouterr().err.endswith('in this folder; its 1 HEIC / HEIF / AVIF photo(s) are not read: save '
+                                            'them as JPEG\n')
+    from PIL import Image
+    Image.new('RGB', (40, 20), (200, 200, 200)).save(tmp_path / 'empty' / 'door.jpg')
+    out = io.StringIO()
+    assert infer_tool.main([cfg_path, str(work / TRAINED_CKPT), str(tmp_path / 'empty')], out=out) == 0
+    assert [row[0] for row in read_csv(out.getvalue())[1:]] == [str(tmp_path / 'empty' / 'door.jpg')]
+    assert (f'infer: {tmp_path / "empty"}: 1 HEIC / HEIF / AVIF photo(s) not read (save them as JPEG), e.g. '
+            'IMG_0001.HEIC') in capsys.readouterr().err
 
 
 def test_infer_runs_on_real_svhn_samples(trained):
