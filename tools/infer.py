@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from mmdigit.datasets.digit_dataset import find_images, unread_photos  # noqa: E402
+from mmdigit.datasets.digit_dataset import UNREAD_ADVICE, find_images, unread_photos  # noqa: E402
 from mmdigit.utils.cli import add_reader_args, check_writable_dir, positive_int, reader_kwargs, run_main  # noqa: E402
 
 
@@ -72,9 +72,9 @@ def main(argv=None, out=None):
     files = find_images(args.paths)
     for folder in dict.fromkeys(Path(p) for p in args.paths if Path(p).is_dir()):
         unread = unread_photos(folder)
-        if unread:  # an iPhone's HEIC photos beside JPEGs: named, not passed over in silence
-            print(f'infer: {folder}: {len(unread)} HEIC / HEIF / AVIF photo(s) not read (save them as JPEG), e.g. '
-                  f'{unread[0].name}', file=sys.stderr)
+        if unread:  # an iPhone's HEIC photos beside JPEGs, without pillow-heif: named, not passed over in silence
+            print(f'infer: {folder}: {len(unread)} HEIC photo(s) not read ({UNREAD_ADVICE}), e.g. {unread[0].name}',
+                  file=sys.stderr)
     if args.show_dir:  # made and written to before the model loads, not found unwritable after every image was read
         check_writable_dir(args.show_dir, '--show-dir')
     from mmdigit.apis import DigitReader, DigitReading

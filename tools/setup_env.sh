@@ -77,7 +77,7 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'
 fi
 # mmcv's runtime deps (installed --no-deps above so pip never tries to rebuild it).
 step deps "${PIP[@]}" install "${PIN[@]}" addict packaging pyyaml yapf 'mmdet==3.3.0' pycocotools faster-coco-eval \
-    h5py matplotlib pillow scipy terminaltables tqdm pytest ruff ensemble-boxes==1.0.9 \
+    h5py matplotlib pillow pillow-heif==1.9.0 scipy terminaltables tqdm pytest ruff ensemble-boxes==1.0.9 \
     tensorboard==2.21.0 selenium==4.51.0 onnx==1.23.2 onnxruntime==1.31.1
 # Font families for the synthetic generator (PyPI's "Python Fonts" packages: TrueType files, SIL OFL 1.1 or
 # Apache 2.0; mmdigit.datasets.synth.fonts finds them in site-packages), and scikit-image for its sample photos

@@ -27,17 +27,20 @@ from mmengine.logging import MMLogger
 from mmdigit.digits import DIGIT_CLASSES, DIGIT_PALETTE
 
 from .coco_io import DataError, load_coco, size_problem
+from .heif import HEIF_READABLE, HEIF_SUFFIXES
 from .orientation import upright_size
 
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif')
-# phone photo formats the model's decoder (OpenCV) does not read: HEIC / HEIF is an iPhone's default. A folder's
-# files in them are named, not passed over in silence
-PHONE_ONLY_SUFFIXES = ('.heic', '.heif', '.avif')
+# what a folder of images holds: OpenCV's formats, and an iPhone's HEIC when pillow-heif is installed (:mod:`.heif`)
+IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif', '.avif') + (
+    HEIF_SUFFIXES if HEIF_READABLE else ())
+# photos a folder may hold that cannot be read here (HEIC without pillow-heif): named, not passed over in silence
+UNREAD_SUFFIXES = () if HEIF_READABLE else HEIF_SUFFIXES
+UNREAD_ADVICE = 'install pillow-heif (tools/setup_env.sh does) or save them as JPEG'
 
 
 def unread_photos(img_dir) -> list[Path]:
-    """The files of a folder in :data:`PHONE_ONLY_SUFFIXES` (any case), sorted: photos it holds that are not read."""
-    return sorted(p for p in Path(img_dir).iterdir() if p.suffix.lower() in PHONE_ONLY_SUFFIXES and p.is_file())
+    """The files of a folder in :data:`UNREAD_SUFFIXES` (any case), sorted: photos it holds that are not read."""
+    return sorted(p for p in Path(img_dir).iterdir() if p.suffix.lower() in UNREAD_SUFFIXES and p.is_file())
 
 
 def image_files(img_dir) -> list[Path]:
@@ -50,7 +53,7 @@ def image_files(img_dir) -> list[Path]:
     if not files:
         unread = unread_photos(img_dir)
         raise ValueError(f'{img_dir}: no images ({", ".join(IMAGE_SUFFIXES)}) in this folder' + (
-            f'; its {len(unread)} HEIC / HEIF / AVIF photo(s) are not read: save them as JPEG' if unread else ''))
+            f'; its {len(unread)} HEIC photo(s) are not read: {UNREAD_ADVICE}' if unread else ''))
     return files
 
 

@@ -6,10 +6,13 @@ not, so a size or pixels taken from Pillow describe the photo on its side. Every
 the package goes through here, so that it sees the photo the model reads: the image folder's sizes an ensemble
 clips its boxes to, a converted set's widths and heights, a labelled set's size check, the wider-scene set.
 Pillow's ``ImageOps.exif_transpose`` is the decode; the size comes from the header's tag, without decoding.
+Importing this module also lets Pillow open HEIC photos (:mod:`.heif`).
 """
 from __future__ import annotations
 
 from PIL import Image, ImageOps
+
+from . import heif  # noqa: F401 - registers Pillow's HEIC opener: every Pillow open in the package imports this module
 
 EXIF_ORIENTATION = 0x0112
 # orientations 5-8 turn the photo a quarter (with or without a mirror): width and height swap

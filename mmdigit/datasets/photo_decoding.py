@@ -13,7 +13,7 @@ images, the web reader's uploads, the crop classifier's crops, the ONNX reader, 
 read a transparent file alike. An opaque image takes OpenCV's path unchanged: a JPEG is never looked into, a
 PNG's chunk headers before its pixels say whether it has transparency, other formats Pillow's header. The
 transparent ones are decoded by Pillow, turned upright by their EXIF tag as OpenCV turns the others
-(:mod:`.orientation`).
+(:mod:`.orientation`); so are HEIC photos, which OpenCV does not read (:mod:`.heif`).
 
 Written by hand: no library composites over a background chosen by what is drawn, and the PNG chunk walk (a few
 bytes read, no Pillow open) keeps the common opaque PNG as fast as before (400 real and rendered PNGs, 2 cores,
@@ -30,6 +30,7 @@ from mmcv.transforms import LoadImageFromFile
 from mmdet.registry import TRANSFORMS
 from mmengine import fileio
 
+from .heif import is_heif
 from .orientation import upright
 
 _JPEG = b'\xff\xd8\xff'
@@ -68,30 +69,33 @@ def _png_transparent(data: bytes) -> bool:
     return False
 
 
-def _decode_transparent(data: bytes, channel_order: str) -> np.ndarray | None:
-    """The flattened pixels of an image with transparency; None when it has none (or Pillow cannot open it:
-    OpenCV then decodes it, or says it cannot)."""
+def _decode_with_pillow(data: bytes, channel_order: str, opaque_too: bool = False) -> np.ndarray | None:
+    """The upright pixels Pillow decodes, transparency flattened: of an image with transparency, or of any image
+    with ``opaque_too``; None otherwise (or when Pillow cannot open it: OpenCV then decodes it, or says it cannot)."""
     from PIL import Image
     try:
         with Image.open(io.BytesIO(data)) as im:
-            if not im.has_transparency_data:
+            transparent = im.has_transparency_data
+            if not (opaque_too or transparent):
                 return None
             im.load()
-            rgba = np.asarray(upright(im).convert('RGBA'))
+            im = upright(im)
+            rgb = flatten_alpha(np.asarray(im.convert('RGBA'))) if transparent else np.asarray(im.convert('RGB'))
     except Exception:  # noqa: BLE001 - not Pillow's to judge: OpenCV's decode names the failure as it always has
         return None
-    rgb = flatten_alpha(rgba)
-    return np.ascontiguousarray(rgb[..., ::-1]) if channel_order == 'bgr' else rgb
+    return np.ascontiguousarray(rgb[..., ::-1]) if channel_order == 'bgr' else np.ascontiguousarray(rgb)
 
 
 def decode_photo(data: bytes, channel_order: str = 'bgr') -> np.ndarray | None:
     """Image file bytes -> H x W x 3 uint8 (``'bgr'`` or ``'rgb'``), as :func:`mmcv.imfrombytes` decodes in
-    colour (EXIF orientation applied), transparency flattened (module docstring); None when it cannot be decoded
-    (an empty file too: OpenCV asserts on an empty buffer)."""
+    colour (EXIF orientation applied), transparency flattened (module docstring), HEIC through Pillow; None when it
+    cannot be decoded (an empty file too: OpenCV asserts on an empty buffer)."""
     if not data:
         return None
+    if is_heif(data):
+        return _decode_with_pillow(data, channel_order, opaque_too=True)
     if not data.startswith(_JPEG) and (_png_transparent(data) if data.startswith(_PNG) else True):
-        flat = _decode_transparent(data, channel_order)
+        flat = _decode_with_pillow(data, channel_order)
         if flat is not None:
             return flat
     return mmcv.imfrombytes(data, flag='color', channel_order=channel_order)

@@ -72,7 +72,7 @@ PAGE = r"""<!doctype html>
 <main>
   <div id="drop">
     <span>Drop photos here, or</span>
-    <label>choose photos<input id="files" type="file" accept="image/*" multiple></label>
+    <label>choose photos<input id="files" type="file" accept="image/*,.heic,.heif" multiple></label>
   </div>
   <div id="status"></div>
   <div id="results"></div>

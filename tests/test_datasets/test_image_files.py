@@ -6,14 +6,15 @@ from mmdigit.datasets import find_images, image_files, list_images
 
 
 def test_a_folder_holds_its_image_files_sorted_by_name(tmp_path):
-    for name in ('b.PNG', 'a.jpg', 'c.webp', 'notes.txt', 'd.png.bak'):
+    for name in ('b.PNG', 'a.jpg', 'c.webp', 'e.avif', 'IMG_0002.HEIC', 'notes.txt', 'd.png.bak'):
         (tmp_path / name).write_bytes(b'x')
     (tmp_path / 'sub.png').mkdir()  # a folder named like an image is not one
-    assert [p.name for p in image_files(tmp_path)] == ['a.jpg', 'b.PNG', 'c.webp']
-    assert [p.name for _, p in list_images(tmp_path)] == ['a.jpg', 'b.PNG', 'c.webp']  # the dataset's listing
+    listed = ['IMG_0002.HEIC', 'a.jpg', 'b.PNG', 'c.webp', 'e.avif']  # an iPhone's HEIC too (pillow-heif)
+    assert [p.name for p in image_files(tmp_path)] == listed
+    assert [p.name for _, p in list_images(tmp_path)] == listed  # the dataset's listing
     (tmp_path / 'empty').mkdir()
-    with pytest.raises(ValueError, match=r'empty: no images \(.png, .jpg, .jpeg, .bmp, .tif, .tiff, .webp, .gif\) '
-                                         'in this'):
+    with pytest.raises(ValueError, match=r'empty: no images \(.png, .jpg, .jpeg, .bmp, .tif, .tiff, .webp, .gif, '
+                                         r'.avif, .heic, .heif\) in this'):
         image_files(tmp_path / 'empty')
     with pytest.raises(FileNotFoundError, match='nope: image folder does not exist'):
         image_files(tmp_path / 'nope')

@@ -107,3 +107,42 @@ def test_pillow_decodes_of_the_package_flatten_alike(tmp_path):
     for name in ('rgba.png', 'la.png', 'keyed.png'):
         assert np.array_equal(read_image(tmp_path / name), read_photo(tmp_path / name, channel_order='rgb')), name
     assert (read_image(tmp_path / 'keyed.png')[:, :10] == 255).all()  # the keyed green shown as white
+
+
+def heic_bytes(im, **kw):
+    """A HEIC file as an iPhone saves one (pillow-heif's encoder, HEVC in an HEIF box); 4:4:4 lossless keeps the
+    pixels within YUV rounding, so the decode can be compared with what was drawn."""
+    return png_bytes(im, format='HEIF', quality=-1, chroma=444, **kw)
+
+
+def test_heic_photos_decode_through_pillow_upright_and_flattened(tmp_path):
+    """OpenCV reads no HEIC (an iPhone's default format): decode_photo hands it to Pillow's HEIC opener, and the
+    size checks see the same upright photo the model reads."""
+    from mmdigit.datasets import inspect_image
+    from mmdigit.datasets.coco_io import read_image
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (20, 40, 3), dtype=np.uint8)
+    data = heic_bytes(Image.fromarray(rgb))
+    assert mmcv.imfrombytes(data, flag='color') is None  # what OpenCV alone gives
+    assert np.abs(decode_photo(data, channel_order='rgb').astype(int) - rgb).max() <= 3
+    assert np.array_equal(decode_photo(data), decode_photo(data, channel_order='rgb')[..., ::-1])
+    # a portrait photo stored on its side, turned by the file (the encoder turns an EXIF quarter turn into HEIF's
+    # rotation box, as a phone stores it): read upright, its size too
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    (tmp_path / 'IMG_0001.HEIC').write_bytes(heic_bytes(Image.fromarray(rgb), exif=exif.tobytes()))
+    turned = read_photo(tmp_path / 'IMG_0001.HEIC', channel_order='rgb')
+    assert turned.shape == (40, 20, 3)
+    assert np.abs(turned.astype(int) - np.rot90(rgb, k=-1)).max() <= 3
+    assert inspect_image(tmp_path / 'IMG_0001.HEIC') == (20, 40)
+    assert np.array_equal(read_image(tmp_path / 'IMG_0001.HEIC'), turned)
+    # a number drawn on a clear layer: flattened as any transparent photo
+    clear = decode_photo(heic_bytes(drawn_on_clear((0, 0, 0), (0, 0, 0))))
+    assert (clear[:, :10] >= 250).all() and (clear[15, 25] <= 5).all()
+    assert decode_photo(data[:40]) is None  # truncated: unreadable, as any other photo
+
+
+def test_avif_photos_decode_as_opencv_reads_them():
+    rgb = Image.fromarray(np.random.default_rng(4).integers(0, 256, (20, 40, 3), dtype=np.uint8))
+    data = png_bytes(rgb, format='AVIF')
+    assert decode_photo(data) is not None and np.array_equal(decode_photo(data), mmcv.imfrombytes(data, flag='color'))

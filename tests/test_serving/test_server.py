@@ -195,6 +195,21 @@ def test_a_transparent_upload_reads_as_its_flattened_pixels(server, photos, chec
     same_as_infer(body['results'][0], json.loads(out.getvalue()))
 
 
+def test_an_iphone_heic_upload_reads_as_the_same_photo_in_png(server, photos, infer_json):
+    """OpenCV reads no HEIC (an iPhone's default): the upload is decoded by Pillow's HEIC opener and reads as the
+    PNG of the same pixels (4:4:4 lossless: within YUV rounding)."""
+    from PIL import Image
+    name, _, path = photos[0]
+    buf = io.BytesIO()
+    Image.open(path).convert('RGB').save(buf, 'HEIF', quality=-1, chroma=444)
+    status, body, _ = post_files(server, [('IMG_0001.HEIC', buf.getvalue())])
+    assert status == 200
+    got, want = body['results'][0], infer_json[name]
+    assert got['file'] == 'IMG_0001.HEIC' and 'error' not in got and got['number'] == want['number']
+    assert [d['digit'] for d in got['digits']] == [d['digit'] for d in want['digits']]
+    assert got['score'] == pytest.approx(want['score'], abs=0.01)
+
+
 def test_bad_images_get_a_message_and_the_others_are_still_read(server, photos, infer_json, checkpoint, tmp_path):
     from PIL import Image
     name, good, _ = photos[0]

@@ -109,20 +109,45 @@ def test_infer_cli_missing_path_and_empty_folder(trained, tmp_path, capsys):
     assert run_main(infer_tool.main, 'infer', [cfg_path, str(work / TRAINED_CKPT), str(tmp_path / 'empty')]) == 2
     captured = capsys.readouterr()
     assert captured.err == f'infer: {tmp_path / "empty"}: no images (.png, .jpg, .jpeg, .bmp, .tif, .tiff, ' \
-                           '.webp, .gif) in this folder\n'
+                           '.webp, .gif, .avif, .heic, .heif) in this folder\n'
     assert captured.out == ''  # not a lone CSV header
-    # an iPhone's photos (HEIC) are named: alone, in the refusal; beside a JPEG, in a note while the JPEG is read
-    (tmp_path / 'empty' / 'IMG_0001.HEIC').write_bytes(b'\x00\x00\x00\x18ftypheic')
-    assert run_main(infer_tool.main, 'infer', [cfg_path, str(work / TRAINED_CKPT), str(tmp_path / 'empty')]) == 2
-    assert capsys.readouterr().err.endswith('in this folder; its 1 HEIC / HEIF / AVIF photo(s) are not read: save '
-                                            'them as JPEG\n')
+
+
+def test_infer_reads_iphone_heic_photos_as_their_jpeg(trained, tiny_digits, tmp_path):
+    """An iPhone saves HEIC unless told otherwise: a folder of them is read, each as the same photo in PNG."""
     from PIL import Image
-    Image.new('RGB', (40, 20), (200, 200, 200)).save(tmp_path / 'empty' / 'door.jpg')
+    cfg_path, work = trained
+    png = tiny_digits / 'test' / '1.png'
+    with Image.open(png) as im:  # 4:4:4 lossless: the same pixels within YUV rounding
+        im.convert('RGB').save(tmp_path / 'IMG_0001.HEIC', format='HEIF', quality=-1, chroma=444)
     out = io.StringIO()
-    assert infer_tool.main([cfg_path, str(work / TRAINED_CKPT), str(tmp_path / 'empty')], out=out) == 0
-    assert [row[0] for row in read_csv(out.getvalue())[1:]] == [str(tmp_path / 'empty' / 'door.jpg')]
-    assert (f'infer: {tmp_path / "empty"}: 1 HEIC / HEIF / AVIF photo(s) not read (save them as JPEG), e.g. '
-            'IMG_0001.HEIC') in capsys.readouterr().err
+    assert infer_tool.main([cfg_path, str(work / TRAINED_CKPT), str(tmp_path), str(png)], out=out) == 0
+    rows = read_csv(out.getvalue())[1:]
+    assert [row[0] for row in rows] == [str(tmp_path / 'IMG_0001.HEIC'), str(png)]
+    assert rows[0][1] == rows[1][1]  # the number; its confidence within the YUV rounding's reach
+    assert abs(float(rows[0][2]) - float(rows[1][2])) < 0.01
+
+
+def test_infer_names_heic_photos_it_cannot_read(trained, tmp_path, capsys, monkeypatch):
+    """Without pillow-heif (an environment not made by tools/setup_env.sh) an iPhone's HEIC photos are named: alone,
+    in the folder's refusal; beside a JPEG, in a note while the JPEG is read."""
+    from mmdigit.datasets import digit_dataset
+    from mmdigit.utils.cli import run_main
+    monkeypatch.setattr(digit_dataset, 'IMAGE_SUFFIXES', tuple(s for s in digit_dataset.IMAGE_SUFFIXES
+                                                               if s not in ('.heic', '.heif')))
+    monkeypatch.setattr(digit_dataset, 'UNREAD_SUFFIXES', ('.heic', '.heif'))
+    cfg_path, work = trained
+    (tmp_path / 'IMG_0001.HEIC').write_bytes(b'\x00\x00\x00\x18ftypheic')
+    assert run_main(infer_tool.main, 'infer', [cfg_path, str(work / TRAINED_CKPT), str(tmp_path)]) == 2
+    assert capsys.readouterr().err.endswith('in this folder; its 1 HEIC photo(s) are not read: install pillow-heif '
+                                            '(tools/setup_env.sh does) or save them as JPEG\n')
+    from PIL import Image
+    Image.new('RGB', (40, 20), (200, 200, 200)).save(tmp_path / 'door.jpg')
+    out = io.StringIO()
+    assert infer_tool.main([cfg_path, str(work / TRAINED_CKPT), str(tmp_path)], out=out) == 0
+    assert [row[0] for row in read_csv(out.getvalue())[1:]] == [str(tmp_path / 'door.jpg')]
+    assert (f'infer: {tmp_path}: 1 HEIC photo(s) not read (install pillow-heif (tools/setup_env.sh does) or save '
+            'them as JPEG), e.g. IMG_0001.HEIC') in capsys.readouterr().err
 
 
 def test_infer_runs_on_real_svhn_samples(trained):
