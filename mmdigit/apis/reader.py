@@ -155,6 +155,8 @@ class DigitReader:
         from mmdet.apis import init_detector
 
         from mmdigit.utils.checkpoint import check_checkpoint_matches
+        # the calibration beside the checkpoint first: a broken one is refused before the model loads
+        reading = ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr', number_thr=number_thr)
         key = (str(Path(checkpoint).resolve()), json.dumps(cfg.model.to_dict(), sort_keys=True, default=str))
         if key not in loaded:
             check_checkpoint_matches(cfg.model, checkpoint)
@@ -162,7 +164,6 @@ class DigitReader:
             if next(model.parameters()).device.type == 'cpu':  # the reader's own model: it only reads
                 optimize_for_cpu(model)
             loaded[key] = model
-        reading = ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr', number_thr=number_thr)
         return ReaderMember(loaded[key], cfg, checkpoint, reading, workers)
 
     def describe(self) -> str:

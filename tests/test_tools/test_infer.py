@@ -150,6 +150,24 @@ def test_infer_names_heic_photos_it_cannot_read(trained, tmp_path, capsys, monke
             'them as JPEG), e.g. IMG_0001.HEIC') in capsys.readouterr().err
 
 
+def test_infer_refuses_a_broken_calibration_before_the_model_loads(trained, tiny_digits, tmp_path, capfd):
+    """A broken digit_calibration.json beside the checkpoint is one line saying what mends it, before the model loads
+    (mmengine's 'Loads checkpoint' line came first)."""
+    import shutil
+
+    from mmdigit.recognition.reading import CALIBRATION_NAME
+    from mmdigit.utils.cli import run_main
+    cfg_path, work = trained
+    shutil.copy(work / TRAINED_CKPT, tmp_path / 'model.pth')
+    (tmp_path / CALIBRATION_NAME).write_text('{"score_thr": ')
+    capfd.readouterr()
+    code = run_main(infer_tool.main, 'infer', [cfg_path, str(tmp_path / 'model.pth'), str(tiny_digits / 'test')])
+    out, err = capfd.readouterr()
+    assert code == 2 and out == ''
+    assert err == (f'infer: {tmp_path / CALIBRATION_NAME}: not valid JSON (Expecting value: line 1 column 15 (char 14)); '
+                   'run tools/calibrate.py again or remove it\n')
+
+
 def test_infer_runs_on_real_svhn_samples(trained):
     if not SHARED.is_dir():
         pytest.skip('../shared/svhn-reference is not present')
