@@ -52,7 +52,7 @@ from mmdigit.ensemble import (  # noqa: E402
     tune_fusion,
     vote_numbers,
 )
-from mmdigit.recognition import as_written, write_predictions  # noqa: E402
+from mmdigit.recognition import PRED_INFO_NAME, as_written, write_predictions  # noqa: E402
 from mmdigit.utils import atomic_write_text  # noqa: E402
 from mmdigit.utils.cli import probability, run_main  # noqa: E402
 
@@ -120,9 +120,9 @@ def parse_args(argv=None):
 
 
 def check_out_dir(p: argparse.ArgumentParser, out_dir: str, preds: list[str]) -> None:
-    """``--out-dir`` refused before anything is read: a file, a path under a file, or the folder of an input (its
+    """``--out-dir`` refused before anything is read: a file, a path under a file, the folder of an input (its
     pred.json / pred.csv, which the model's pred_info.json and metrics.json describe, would be replaced by the
-    fused ones). Paths compared resolved (``.``, ``..``, links)."""
+    fused ones) or of another model's predictions. Paths compared resolved (``.``, ``..``, links)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         p.error(f'--out-dir {out_dir}: is a file, not a folder')
@@ -133,6 +133,9 @@ def check_out_dir(p: argparse.ArgumentParser, out_dir: str, preds: list[str]) ->
         if Path(pred).resolve().parent == out.resolve():
             p.error(f'--out-dir {out_dir}: is the folder of input {pred} (the fused files would replace that '
                     'model\'s predictions)')
+    if (out / PRED_INFO_NAME).is_file():  # tools/test.py writes it, the ensembler never does
+        p.error(f'--out-dir {out_dir}: holds a model\'s predictions (its {PRED_INFO_NAME}, written by tools/test.py), '
+                'which the fused files would replace: choose another folder')
 
 
 def warn(msg: str) -> None:
@@ -147,6 +150,10 @@ def main(argv=None):
     for path, why in images.unreadable.values():
         warn(f'{path}: {why} (gets -1)')
     models = [ModelPredictions(p) for p in args.preds]
+    for m in models:
+        if not m.reading_stored:
+            warn(f'{m.path}: no {PRED_INFO_NAME} beside it (not written by tools/test.py?): its numbers are read at '
+                 f'the default Task-2 threshold {m.reading.score_thr:g}')
     ids = common_images(models, images, args.intersection, warn)
     if settings is not None:
         print(f'fusion settings from {args.settings}: {settings.to_dict()}')

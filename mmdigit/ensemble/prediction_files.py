@@ -19,6 +19,7 @@ import numpy as np
 
 from mmdigit.recognition import (
     NO_NUMBER,
+    PRED_INFO_NAME,
     ImageDetections,
     NumberDecoder,
     NumberReading,
@@ -83,6 +84,8 @@ class ModelPredictions:
                                       'holds no detections): nothing to fuse' if self.has_csv else
                                       f'{self.path}: no detections and no pred.csv beside it: nothing to fuse')
         self.reading = ReadingSettings.from_pred_info(self.path)
+        # False for a pred.json not written by tools/test.py: its numbers are read at the default settings
+        self.reading_stored = (self.path.parent / PRED_INFO_NAME).is_file()
 
     def get(self, image_id: int) -> ImageDetections:
         return self.detections.get(image_id, ImageDetections())

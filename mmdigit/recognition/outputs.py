@@ -21,6 +21,7 @@ from mmdigit.digits import NUM_DIGITS
 from mmdigit.utils import atomic_write_text
 
 from .reading import PRED_INFO_NAME
+from .sequence import NO_NUMBER
 
 
 class PredictionFileError(ValueError):
@@ -123,6 +124,9 @@ def _image_id(value, where: str) -> int:
 
 
 def read_pred_csv(path) -> dict[int, str]:
+    """image_id -> the number read (its digits, or ``-1``), as :func:`write_pred_csv` writes them; an image listed
+    twice or a label that is not a number is the file's error (the last row would silently win; a word would be
+    scored as a wrong number)."""
     path = Path(path)
     try:
         rows = list(csv.DictReader(io.StringIO(_read_text(path))))
@@ -130,7 +134,18 @@ def read_pred_csv(path) -> dict[int, str]:
         raise PredictionFileError(f'{path}: not a CSV file ({e})') from None
     if rows and set(rows[0]) != {'image_id', 'pred_label'}:
         raise PredictionFileError(f'{path}: expected columns image_id,pred_label, got {list(rows[0])}')
-    return {_image_id(r['image_id'], f'{path}: row {i + 2}'): r['pred_label'] for i, r in enumerate(rows)}
+    numbers, row_of = {}, {}
+    for i, r in enumerate(rows, start=2):
+        image_id = _image_id(r['image_id'], f'{path}: row {i}')
+        label = r['pred_label']
+        if image_id in numbers:
+            raise PredictionFileError(f'{path}: row {i}: image_id {image_id} is listed twice (also row '
+                                      f'{row_of[image_id]})')
+        if label != NO_NUMBER and not (label and label.isascii() and label.isdigit()):
+            raise PredictionFileError(f'{path}: row {i}: pred_label {label!r} is not a number (digits, or '
+                                      f'{NO_NUMBER} for none)')
+        numbers[image_id], row_of[image_id] = label, i
+    return numbers
 
 
 def read_pred_json(path) -> dict[int, ImageDetections]:

@@ -142,6 +142,24 @@ def test_out_dir_of_an_input_is_refused_before_anything_is_written(three_models,
     assert (tmp_path / 'pred.json').is_file() and {f.name: f.read_bytes() for f in own.iterdir()} == before
 
 
+def test_out_dir_holding_another_models_predictions_is_refused(three_models, tmp_path, capsys):
+    """A model's pred dir that is not among the inputs (tools/test.py wrote its pred_info.json; the ensembler never
+    writes one) is refused too: its pred.json / pred.csv were replaced. The ensemble's own folder is fused again."""
+    gt, preds = three_models
+    other = tmp_path / 'm3'
+    other.mkdir()
+    for name in ('pred.json', 'pred.csv', 'pred_info.json'):
+        (other / name).write_bytes((preds[0].parent / name).read_bytes())
+    before = {f.name: f.read_bytes() for f in other.iterdir()}
+    assert refused([*preds[1:], '--ann-file', gt, '--out-dir', other], capsys).endswith(
+        f"--out-dir {other}: holds a model's predictions (its pred_info.json, written by tools/test.py), which the "
+        'fused files would replace: choose another folder')
+    assert {f.name: f.read_bytes() for f in other.iterdir()} == before
+    for _ in range(2):  # the ensemble's own folder, again
+        ensemble_tool.main([*map(str, preds), '--ann-file', str(gt), '--out-dir', str(tmp_path / 'fused')])
+    assert (tmp_path / 'fused' / 'pred.json').is_file()
+
+
 def test_out_dir_that_is_a_file_or_under_one_is_refused(three_models, tmp_path, capsys):
     gt, preds = three_models
     a_file = tmp_path / 'notes.txt'
@@ -208,3 +226,14 @@ def test_settings_file_with_a_bad_value_is_one_line_and_nothing_is_written(three
     assert rc == 2
     one_line_error(err, 'ensemble', f'{path}: {problem}')
     assert not out.exists()
+
+
+def test_a_pred_json_without_pred_info_is_named_with_the_threshold_it_is_read_at(three_models, tmp_path, capsys):
+    """A pred.json not written by tools/test.py (no pred_info.json beside it) is fused, its numbers read at the
+    default threshold, and said so: it was read at 0.50 without a word."""
+    gt, preds = three_models
+    (preds[1].parent / 'pred_info.json').unlink()
+    ensemble_tool.main([*map(str, preds), '--ann-file', str(gt), '--out-dir', str(tmp_path / 'out')])
+    warnings = [line for line in capsys.readouterr().err.splitlines() if 'pred_info.json' in line]
+    assert warnings == [f'warning: {preds[1]}: no pred_info.json beside it (not written by tools/test.py?): its '
+                        'numbers are read at the default Task-2 threshold 0.5']

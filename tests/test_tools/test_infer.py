@@ -164,8 +164,8 @@ def test_infer_refuses_a_broken_calibration_before_the_model_loads(trained, tiny
     code = run_main(infer_tool.main, 'infer', [cfg_path, str(tmp_path / 'model.pth'), str(tiny_digits / 'test')])
     out, err = capfd.readouterr()
     assert code == 2 and out == ''
-    assert err == (f'infer: {tmp_path / CALIBRATION_NAME}: not valid JSON (Expecting value: line 1 column 15 (char 14)); '
-                   'run tools/calibrate.py again or remove it\n')
+    assert err == (f'infer: {tmp_path / CALIBRATION_NAME}: not valid JSON (Expecting value: line 1 column 15 '
+                   '(char 14)); run tools/calibrate.py again or remove it\n')
 
 
 def test_infer_runs_on_real_svhn_samples(trained):

@@ -118,6 +118,11 @@ def _pred_dir(root, name, records, csv_text):
     ('id_word', [], 'image_id,pred_label\nabc,1\n', 'id_word/pred.csv: row 2: image_id \'abc\' is not an integer'),
     ('latin1', [], b'image_id,pred_label\n1,\xe9\n', 'latin1/pred.csv: not a UTF-8 text file'),
     ('empty_csv', [], '', 'empty_csv/pred.csv: lists no images'),
+    ('twice', [], 'image_id,pred_label\n1,1\n1,7\n', 'twice/pred.csv: row 3: image_id 1 is listed twice (also row 2)'),
+    ('word', [], 'image_id,pred_label\n1,abc\n', "word/pred.csv: row 2: pred_label 'abc' is not a number (digits, or "
+     '-1 for none)'),
+    ('blank', [], 'image_id,pred_label\n1,\n', "blank/pred.csv: row 2: pred_label '' is not a number"),
+    ('short_row', [], 'image_id,pred_label\n1\n', 'short_row/pred.csv: row 2: pred_label None is not a number'),
 ])
 def test_prediction_files_with_odd_ids_or_bytes_are_named(tmp_path, capsys, name, records, csv_text, says):
     good = _pred_dir(tmp_path, 'good', [dict(image_id=1, bbox=[1, 1, 5, 9], score=0.9, category_id=2)],
