@@ -10,7 +10,9 @@ their photo, so a phone photo of a whole door reads once the user points at the 
 offers a search (``POST /read?search=1``: tiles of the photo read, :mod:`mmdigit.apis.tile_search`), drawn as a box
 would be around the tile it found the number in. Cards carry ``data-state`` (reading / done / error),
 ``data-number`` and ``data-crop`` (``x,y,w,h`` in the photo's pixels, when read inside a box or a searched tile;
-``data-searched`` then) for scripts and tests.
+``data-searched`` then) for scripts and tests. A photo the browser cannot decode (an iPhone's HEIC in Chrome or
+Firefox) is shown as the server decodes it (``POST /picture``: a JPEG of the pixels the model reads), and boxes are
+drawn and dragged on that.
 """
 from __future__ import annotations
 
@@ -118,11 +120,31 @@ function addCard(file) {
   search.addEventListener("click", () => searchPhoto(c));
   c.imgReady = new Promise(resolve => {
     c.img.onload = () => { c.backdrop = backdrop(c.img); resolve(true); };
-    c.img.onerror = () => resolve(false);
+    c.img.onerror = async () => {  // not a format this browser decodes: the server's decode, asked for once
+      c.img.onerror = () => resolve(false);
+      const picture = await serverPicture(file);
+      if (picture) c.img.src = picture;
+      else resolve(false);
+    };
   });
   c.img.src = c.url;
   c.imgReady.then(ok => { if (ok) { draw(c, []); boxSelection(c); } });
   return c;
+}
+
+// The photo as the server decodes it (upright, transparency flattened), as an object URL of a JPEG: for a file this
+// browser cannot decode (an iPhone's HEIC in Chrome or Firefox); null when the server cannot either, or the file is
+// over the server's byte limit.
+async function serverPicture(file) {
+  if (file.size > LIMITS.max_bytes) return null;
+  const form = new FormData();
+  form.append("image", file, file.name);
+  try {
+    const res = await fetch("picture", {method: "POST", body: form});
+    return res.ok ? URL.createObjectURL(await res.blob()) : null;
+  } catch (e) {
+    return null;
+  }
 }
 
 // What shows through a photo's transparent parts: white or black, as the server reads them

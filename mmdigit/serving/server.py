@@ -15,16 +15,21 @@ Routes:
   still read. ``POST /read?search=1``: an image whose whole reads no number is searched for a small one, as
   ``tools/infer.py --search`` does (its result's ``found_in``: the tile it was read in; ``found_by``: how many
   tiles read the number).
+- ``POST /picture``: one image, in either of ``POST /read``'s body formats -> the photo as the server decodes
+  it (upright, transparency flattened: the pixels the model reads and its boxes are drawn in) as a JPEG (quality
+  95, no chroma subsampling). The page shows a photo its browser cannot decode (an iPhone's HEIC in Chrome or
+  Firefox) from it. None, several or an undecodable image: 400.
 - ``GET /health``: ``{"status": "ok", ...}`` with the model and the server's limits.
 
 A request that is unusable as a whole gets a JSON ``{"error": ...}`` with a 4xx status: body over
 ``max_bytes`` (413, decided from its Content-Length: the body is never kept; one up to 8x the limit is read and
 dropped so that a browser sees the answer, a larger one is not read at all), no Content-Length (411), wrong
 Content-Type (415), malformed body (JSON nested too deeply too) or no image (400), more than ``max_files`` images
-(413), a method a route does not take (``PUT /read``, ``DELETE``, any other: 405 with an ``Allow`` header), and
-the standard library's own refusals (a malformed request line, headers too long) in the same JSON. Decoded photos
-are bounded too (``ReaderService``: per image and per request). A handler error never stops the server: it
-answers 500 with the error and goes on. Binds to 127.0.0.1 unless told otherwise.
+(413), for ``POST /picture`` other than one decodable image (400), a method a route does not take (``PUT /read``,
+``DELETE``, any other: 405 with an ``Allow`` header), and the standard library's own refusals (a malformed request
+line, headers too long) in the same JSON. Decoded photos are bounded too (``ReaderService``: per image and per
+request). A handler error never stops the server: it answers 500 with the error and goes on. Binds to 127.0.0.1
+unless told otherwise.
 """
 from __future__ import annotations
 
@@ -45,7 +50,9 @@ MAX_FILES = 32
 MAX_PIXELS = 40_000_000
 MAX_REQUEST_PIXELS = 100_000_000
 DRAIN_FACTOR = 8
-ROUTES = {'/': 'GET, HEAD', '/index.html': 'GET, HEAD', '/health': 'GET, HEAD', '/read': 'POST'}  # path: Allow
+ROUTES = {'/': 'GET, HEAD', '/index.html': 'GET, HEAD', '/health': 'GET, HEAD', '/read': 'POST',
+          '/picture': 'POST'}  # path: Allow
+JPEG_QUALITY = 95  # POST /picture's JPEG, 4:4:4 (no chroma subsampling: thin coloured strokes keep their colour)
 
 
 class ReaderService:
@@ -85,6 +92,23 @@ class ReaderService:
                 for i, reading in zip(images, readings):
                     results[i] = dict(file=files[i][0], **reading.to_dict())
         return results
+
+    def picture(self, data: bytes) -> bytes:
+        """Image bytes -> a JPEG of the photo as :meth:`read` decodes it (upright, transparency flattened); ValueError
+        saying why not, as ``read``'s per-image errors."""
+        import cv2
+        # The model is not touched, but the lock is still taken: it is what bounds the decoded pixels the server
+        # holds to one request's (a photo of up to max_pixels, decoded by Pillow with its copies, then encoded),
+        # whatever the number of requests the threading server has open. A picture waits for a read in progress;
+        # the page asks for one only for a photo the browser cannot decode, which it shows once read anyway.
+        with self._lock:
+            img = decode_image(data, self.max_pixels)
+            ok, jpeg = cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY,
+                                                  cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+                                                  cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444])
+        if not ok:
+            raise ValueError('cannot encode the decoded photo as JPEG')
+        return jpeg.tobytes()
 
 
 def search_asked(query: str) -> bool:
@@ -148,7 +172,7 @@ class ReaderHandler(BaseHTTPRequestHandler):
             self.send_json(dict(status='ok', model=self.service.name, max_bytes=self.max_bytes,
                                 max_files=self.max_files, max_pixels=self.service.max_pixels,
                                 max_request_pixels=self.service.max_request_pixels))
-        elif path in ROUTES:  # GET /read
+        elif path in ROUTES:  # GET /read, GET /picture
             self.method_not_allowed()
         else:
             self.send_error_json(404, f'no such page: {path} (GET / for the reader, POST /read for the API)')
@@ -169,19 +193,21 @@ class ReaderHandler(BaseHTTPRequestHandler):
         self.close_connection = True
         path = self.path.split('?')[0]
         allow = ROUTES.get(path, 'GET, HEAD, POST')
-        use = {'POST': 'POST /read', 'GET, HEAD': f'GET {path}'}.get(allow, 'GET / for the reader, POST /read for '
-                                                                             'the API')
+        use = {'POST': f'POST {path}', 'GET, HEAD': f'GET {path}'}.get(allow, 'GET / for the reader, POST /read for '
+                                                                              'the API')
         self.send_error_json(405, f'method {self.command} is not allowed on {path} (use {use})', [('Allow', allow)])
 
     def do_POST(self):  # noqa: N802
         path, _, query = self.path.partition('?')
-        if path != '/read':
+        if path not in ('/read', '/picture'):
             self.close_connection = True  # its body is not read
             if path in ROUTES:  # POST /health
                 return self.method_not_allowed()
             return self.send_error_json(404, f'no such endpoint: POST {path} (use POST /read)')
         try:
             files = parse_body(self.read_body(), self.headers.get('Content-Type', ''))
+            if path == '/picture':
+                return self.send_picture(files, query)
             search = search_asked(query)  # after the body is read: the connection stays usable
             if len(files) > self.max_files:
                 raise BadRequest(f'{len(files)} images in one request, the limit is {self.max_files}', 413)
@@ -191,7 +217,21 @@ class ReaderHandler(BaseHTTPRequestHandler):
         except Exception as e:  # noqa: BLE001 - a failed request must never take the server down
             traceback.print_exc()
             self.close_connection = True
-            self.send_error_json(500, f'server error while reading: {type(e).__name__}: {e}')
+            what = 'decoding' if path == '/picture' else 'reading'
+            self.send_error_json(500, f'server error while {what}: {type(e).__name__}: {e}')
+
+    def send_picture(self, files: list[tuple[str, bytes]], query: str) -> None:
+        """``POST /picture``: the one image of the request as the server decodes it, a JPEG."""
+        if query:
+            raise BadRequest(f'POST /picture takes no query string (got {query!r})')
+        if len(files) != 1:
+            raise BadRequest(f'POST /picture takes one image, the request has {len(files)}')
+        name, data = files[0]
+        try:
+            jpeg = self.service.picture(data)
+        except ValueError as e:
+            raise BadRequest(f'{name}: {e}') from None
+        self.send_body(jpeg, 'image/jpeg')
 
     def too_big(self, n: int) -> str:
         return f'request body is {n / 2**20:.1f} MiB, the limit is {self.max_bytes / 2**20:.1f} MiB'

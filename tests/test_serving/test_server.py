@@ -68,14 +68,15 @@ def server(service):
 
 
 def request(server, method, path, body=b'', headers=None):
-    """(status, decoded JSON or text, headers) of one request on a fresh connection."""
+    """(status, decoded JSON, text or the bytes of any other type, headers) of one request on a fresh connection."""
     conn = http.client.HTTPConnection(*server, timeout=60)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
         data = resp.read()
         ctype = resp.getheader('Content-Type', '')
-        return resp.status, (json.loads(data) if ctype.startswith('application/json') else data.decode()), resp
+        return resp.status, (json.loads(data) if ctype.startswith('application/json')
+                             else data.decode() if ctype.startswith('text/') else data), resp
     finally:
         conn.close()
 
@@ -111,8 +112,30 @@ def post_files(server, files):
     return request(server, 'POST', '/read', body, {'Content-Type': ctype})
 
 
-def post_json(server, obj):
-    return request(server, 'POST', '/read', json.dumps(obj).encode(), {'Content-Type': 'application/json'})
+def post_json(server, obj, path='/read'):
+    return request(server, 'POST', path, json.dumps(obj).encode(), {'Content-Type': 'application/json'})
+
+
+def post_picture(server, files):
+    body, ctype = multipart(files)
+    return request(server, 'POST', '/picture', body, {'Content-Type': ctype})
+
+
+def heic(path, turned=False) -> bytes:
+    """The photo at ``path`` as an iPhone's HEIC (pillow-heif's encoder, 4:4:4 lossless: its pixels within YUV
+    rounding); ``turned``: stored on its side with EXIF orientation 6, which the encoder turns into HEIF's rotation
+    box as a phone stores a portrait photo, so its upright decode is the photo turned a quarter clockwise."""
+    from PIL import Image
+
+    import mmdigit.datasets  # noqa: F401 - registers pillow-heif's opener and saver
+    options = {}
+    if turned:
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        options['exif'] = exif.tobytes()
+    buf = io.BytesIO()
+    Image.open(path).convert('RGB').save(buf, 'HEIF', quality=-1, chroma=444, **options)
+    return buf.getvalue()
 
 
 def png(w, h, seed=0) -> bytes:
@@ -210,6 +233,72 @@ def test_an_iphone_heic_upload_reads_as_the_same_photo_in_png(server, photos, in
     assert got['score'] == pytest.approx(want['score'], abs=0.01)
 
 
+def test_picture_is_the_photo_as_the_server_decodes_it(server, photos):
+    """``POST /picture``: a JPEG (quality 95, 4:4:4) of the pixels decode_photo gives, which the model reads: a HEIC
+    the browser cannot show, upright when it is stored on its side, a transparent PNG flattened; multipart or JSON."""
+    from PIL import Image, JpegImagePlugin
+
+    from mmdigit.datasets import decode_photo, flatten_alpha
+    _, data, path = photos[0]
+    rgba = np.asarray(Image.open(path).convert('RGBA')).copy()
+    rgba[:, :6, 3] = 0
+    clear = io.BytesIO()
+    Image.fromarray(rgba).save(clear, 'PNG')
+    w, h = Image.open(path).size
+    for name, upload, shape in [('IMG_0001.HEIC', heic(path), (h, w)),
+                                ('IMG_0002.HEIC', heic(path, turned=True), (w, h)),  # shown upright
+                                ('clear.png', clear.getvalue(), (h, w))]:
+        for status, jpeg, resp in (post_picture(server, [(name, upload)]),
+                                   post_json(server, dict(name=name, data=base64.b64encode(upload).decode()),
+                                             '/picture')):
+            assert status == 200 and resp.getheader('Content-Type') == 'image/jpeg', jpeg
+            assert int(resp.getheader('Content-Length')) == len(jpeg)
+            im = Image.open(io.BytesIO(jpeg))
+            assert im.format == 'JPEG' and JpegImagePlugin.get_sampling(im) == 0  # no chroma subsampling
+            got = np.asarray(im.convert('RGB')).astype(int)
+            want = decode_photo(upload, channel_order='rgb')
+            assert got.shape == want.shape == (*shape, 3), name
+            assert np.abs(got - want).mean() < 3, name
+    photo = np.asarray(Image.open(path).convert('RGB')).astype(int)
+    turned = np.asarray(Image.open(io.BytesIO(post_picture(server, [('t.HEIC', heic(path, turned=True))])[1])))
+    assert np.abs(turned.astype(int) - np.rot90(photo, k=-1)).mean() < 3  # upright: a quarter turn clockwise
+    flat = np.asarray(Image.open(io.BytesIO(post_picture(server, [('clear.png', clear.getvalue())])[1])))
+    assert np.abs(flat.astype(int) - flatten_alpha(rgba)).mean() < 3
+
+
+@pytest.mark.parametrize('case', ['two_images', 'no_image', 'not_an_image', 'truncated', 'over_max_pixels',
+                                  'too_big', 'query'])
+def test_picture_refusals_are_json_errors(server, photos, case):
+    """``POST /picture`` takes exactly one image it can decode (within the per-image pixel limit and the byte limit);
+    anything else is the JSON error the other refusals get, and the server goes on."""
+    from PIL import Image
+    name, data, _ = photos[0]
+    big = io.BytesIO()
+    Image.new('RGB', (1200, 1000)).save(big, 'PNG')  # 1.2 MP over the 1 MP limit, but only a few KiB
+    if case == 'two_images':
+        status, body, _ = post_picture(server, [(name, data), (name, data)])
+    elif case == 'no_image':
+        status, body, _ = post_json(server, dict(images=[]), '/picture')
+    elif case == 'not_an_image':
+        status, body, _ = post_picture(server, [('notes.txt', b'this is not an image')])
+    elif case == 'truncated':
+        status, body, _ = post_picture(server, [('IMG_0001.HEIC', heic(photos[0][2])[:200])])
+    elif case == 'over_max_pixels':
+        status, body, _ = post_picture(server, [('huge.png', big.getvalue())])
+    elif case == 'too_big':
+        status, body, _ = post_picture(server, [('big.png', png(300, 300))])
+    else:
+        body_, ctype = multipart([(name, data)])
+        status, body, _ = request(server, 'POST', '/picture?search=1', body_, {'Content-Type': ctype})
+    want = {'two_images': (400, 'POST /picture takes one image, the request has 2'),
+            'no_image': (400, 'no image in the request'), 'not_an_image': (400, 'notes.txt: not an image'),
+            'truncated': (400, 'IMG_0001.HEIC: '),
+            'over_max_pixels': (400, 'huge.png: image is 1200x1000 px, over the limit of 1 megapixels'),
+            'too_big': (413, 'the limit is 0.2 MiB'), 'query': (400, 'POST /picture takes no query string')}[case]
+    assert status == want[0] and set(body) == {'error'} and want[1] in body['error'], body
+    assert request(server, 'GET', '/health')[0] == 200
+
+
 def test_bad_images_get_a_message_and_the_others_are_still_read(server, photos, infer_json, checkpoint, tmp_path):
     from PIL import Image
     name, good, _ = photos[0]
@@ -303,6 +392,7 @@ def test_json_nested_too_deeply_is_a_bad_request(server):
 
 
 @pytest.mark.parametrize('method, path, allow', [('PUT', '/read', 'POST'), ('DELETE', '/read', 'POST'),
+                                                 ('GET', '/picture', 'POST'), ('PUT', '/picture', 'POST'),
                                                  ('PATCH', '/read', 'POST'), ('OPTIONS', '/health', 'GET, HEAD'),
                                                  ('PUT', '/elsewhere', 'GET, HEAD, POST'),
                                                  ('BREW', '/', 'GET, HEAD'), ('GET', '/read', 'POST'),
@@ -314,6 +404,8 @@ def test_a_method_a_route_does_not_take_is_405_in_json_with_allow(server, photos
     assert status == 405 and resp.getheader('Allow') == allow, body
     assert resp.getheader('Content-Type') == 'application/json' and resp.getheader('Connection') == 'close'
     assert set(body) == {'error'} and body['error'].startswith(f'method {method} is not allowed on {path} (use ')
+    if allow == 'POST':  # the route it was sent to
+        assert body['error'].endswith(f'(use POST {path})'), body
     assert request(server, 'GET', '/health')[0] == 200
 
 
@@ -361,7 +453,7 @@ def test_oversized_bodies_are_refused_unread_or_drained(server, photos):
 def test_page_routes_and_health(server, service):
     status, page, resp = request(server, 'GET', '/')
     assert status == 200 and resp.getheader('Content-Type').startswith('text/html')
-    assert '<input id="files" type="file" accept="image/*" multiple>' in page
+    assert '<input id="files" type="file" accept="image/*,.heic,.heif" multiple>' in page
     assert '"max_bytes": 200000' in page and '"max_files": 5' in page and service.name in page
     assert 'http://' not in page.split('<script>')[1]  # nothing fetched from elsewhere
     status, body, _ = request(server, 'GET', '/health')
@@ -806,6 +898,82 @@ def test_page_shows_a_transparent_photo_flattened_as_the_server_reads_it(browser
         next([[null, '#202020'], [null, '#e0e0e0'], ['#808080', '#202020']]);
     """)
     assert corners == [[255, 255, 255, 255], [0, 0, 0, 255], [128, 128, 128, 255]]
+
+
+def test_page_shows_a_heic_photo_as_the_server_decodes_it(browser, server, photos, tmp_path):
+    """Chromium cannot decode an iPhone's HEIC: the card asks ``POST /picture`` once and draws the server's decode
+    (upright: the photo stored on its side shows turned), with the number the API reads and its boxes, no "cannot
+    display"; a box dragged on it is read in the upright photo's pixels. Only where the server cannot decode it either
+    does the card say the browser cannot display it."""
+    from PIL import Image
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from mmdigit.datasets import decode_photo
+    open_page(browser, server)
+    _, _, path = photos[0]
+    data = heic(path, turned=True)
+    photo = tmp_path / 'IMG_0001.HEIC'
+    photo.write_bytes(data)
+    native = browser.execute_async_script("""
+        const [b64, done] = arguments;
+        const img = new Image();
+        img.onload = () => done(true);
+        img.onerror = () => done(false);
+        img.src = URL.createObjectURL(new Blob([Uint8Array.from(atob(b64), c => c.charCodeAt(0))]));
+    """, base64.b64encode(data).decode())
+    assert native is False, 'this Chromium decodes HEIC itself: the test needs a photo it cannot show'
+    browser.execute_script("""
+        window.asked = [];
+        const fetched = window.fetch;
+        window.fetch = (url, opts) => { window.asked.push(String(url)); return fetched(url, opts); };
+    """)
+    browser.find_element(By.ID, 'files').send_keys(str(photo))
+    card = wait_cards(browser, 1)[0]
+    view = card_view(card)
+    status, body, _ = post_files(server, [('IMG_0001.HEIC', data)])
+    assert status == 200
+    want = body['results'][0]
+    assert view['state'] == 'done' and view['error'] == '' and view['number'] == want['number'], view
+    assert view['digits'] == [f"{d['digit']} {d['score']:.2f}" for d in want['digits']]
+    assert sorted(browser.execute_script('return window.asked')) == ['picture', 'read']  # the picture asked once
+    canvas = card.find_element(By.TAG_NAME, 'canvas')
+    assert canvas.is_displayed()
+    upright = decode_photo(data, channel_order='rgb')
+    h, w = upright.shape[:2]
+    assert (w, h) == Image.open(path).size[::-1]  # stored on its side: shown turned upright
+    k = float(canvas.get_attribute('data-scale'))
+    assert k == pytest.approx(min(520 / w, 300 / h))
+    assert (int(canvas.get_attribute('width')), int(canvas.get_attribute('height'))) == (round(w * k), round(h * k))
+    # the photo drawn is the server's: its corner away from the digits, and as many labels as digits read
+    corner = browser.execute_script(
+        'return Array.from(arguments[0].getContext("2d").getImageData(1, 1, 1, 1).data);', canvas)
+    assert np.abs(np.array(corner[:3]) - upright[int(1 / k), int(1 / k)]).max() <= 6, (corner, upright[0, 0])
+    assert len(json.loads(canvas.get_attribute('data-labels'))) == len(want['digits'])
+    assert 'drag a box' in card.find_element(By.CSS_SELECTOR, '.hint').text
+    # a box dragged on it: read in the upright photo's pixels
+    cw, ch = canvas.size['width'], canvas.size['height']
+    ActionChains(browser).move_to_element_with_offset(canvas, -cw // 4, -ch // 4).click_and_hold() \
+        .move_by_offset(cw // 4, ch // 4).move_by_offset(cw // 4, ch // 4).release().perform()
+    deadline = time.time() + 60
+    while not (card.get_attribute('data-crop') and card.get_attribute('data-state') == 'done'):
+        assert time.time() < deadline, 'the box was not read'
+        time.sleep(0.2)
+    x, y, bw, bh = map(int, card.get_attribute('data-crop').split(','))
+    assert abs(x - w / 4) <= 2 and abs(y - h / 4) <= 2 and abs(bw - w / 2) <= 3 and abs(bh - h / 2) <= 3
+    assert card_view(card)['error'] == ''
+    # neither the browser nor the server decodes it (the server's answer stubbed): the card says so
+    said = browser.execute_async_script("""
+        const [b64, done] = arguments;
+        const fetched = window.fetch;
+        window.fetch = async (url, opts) => String(url) === 'picture'
+          ? new Response(JSON.stringify({error: 'cannot decode image'}), {status: 400}) : fetched(url, opts);
+        const c = addCard(new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], 'IMG_0002.HEIC'));
+        await show(c, {number: '7', score: 0.9, digits: [{digit: 7, score: 0.9, bbox: [2, 2, 12, 22]}]});
+        window.fetch = fetched;
+        done([c.error.textContent, c.canvas.hidden, c.card.dataset.state]);
+    """, base64.b64encode(data).decode())
+    assert said == ['(the browser cannot display this image; the server read it)', True, 'done']
 
 
 def test_page_reads_inside_a_box_dragged_on_the_photo(browser, server, photos):
