@@ -150,11 +150,11 @@ def main(argv=None):
     for path, why in images.unreadable.values():
         warn(f'{path}: {why} (gets -1)')
     models = [ModelPredictions(p) for p in args.preds]
-    for m in models:
+    ids = common_images(models, images, args.intersection, warn)
+    for m in models:  # (after the inputs' refusals: those are one line)
         if not m.reading_stored:
             warn(f'{m.path}: no {PRED_INFO_NAME} beside it (not written by tools/test.py?): its numbers are read at '
                  f'the default Task-2 threshold {m.reading.score_thr:g}')
-    ids = common_images(models, images, args.intersection, warn)
     if settings is not None:
         print(f'fusion settings from {args.settings}: {settings.to_dict()}')
     elif args.tune:

@@ -498,7 +498,7 @@ def render_page(max_bytes: int, max_files: int, model: str = '') -> str:
     limits = dict(max_bytes=max_bytes, max_files=max_files)
     colours, label_text = ([f'#{r:02x}{g:02x}{b:02x}' for r, g, b in palette]
                            for palette in (DIGIT_PALETTE, DIGIT_LABEL_TEXT))
-    text = f'{max_files} photos and {max_bytes / 2**20:.0f} MiB per request'
+    text = f'{max_files} photos and {max_bytes / 2**20:.3g} MiB per request'  # --max-mb 0.5: not "0 MiB"
     return (PAGE.replace('__LIMITS_JSON__', json.dumps(limits)).replace('__COLOURS_JSON__', json.dumps(colours))
             .replace('__LABEL_TEXT_JSON__', json.dumps(label_text))
             .replace('__LIMITS__', html.escape(text)).replace('__MODEL__', html.escape(model or 'unnamed')))

@@ -455,6 +455,7 @@ def test_page_routes_and_health(server, service):
     assert status == 200 and resp.getheader('Content-Type').startswith('text/html')
     assert '<input id="files" type="file" accept="image/*,.heic,.heif" multiple>' in page
     assert '"max_bytes": 200000' in page and '"max_files": 5' in page and service.name in page
+    assert 'Limits: 5 photos and 0.191 MiB per request.' in page  # (it said 0 MiB)
     assert 'http://' not in page.split('<script>')[1]  # nothing fetched from elsewhere
     status, body, _ = request(server, 'GET', '/health')
     assert status == 200 and body == dict(status='ok', model=service.name, max_bytes=MAX_BYTES,
