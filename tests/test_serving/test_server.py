@@ -221,11 +221,8 @@ def test_a_transparent_upload_reads_as_its_flattened_pixels(server, photos, chec
 def test_an_iphone_heic_upload_reads_as_the_same_photo_in_png(server, photos, infer_json):
     """OpenCV reads no HEIC (an iPhone's default): the upload is decoded by Pillow's HEIC opener and reads as the
     PNG of the same pixels (4:4:4 lossless: within YUV rounding)."""
-    from PIL import Image
     name, _, path = photos[0]
-    buf = io.BytesIO()
-    Image.open(path).convert('RGB').save(buf, 'HEIF', quality=-1, chroma=444)
-    status, body, _ = post_files(server, [('IMG_0001.HEIC', buf.getvalue())])
+    status, body, _ = post_files(server, [('IMG_0001.HEIC', heic(path))])
     assert status == 200
     got, want = body['results'][0], infer_json[name]
     assert got['file'] == 'IMG_0001.HEIC' and 'error' not in got and got['number'] == want['number']
