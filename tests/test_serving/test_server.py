@@ -627,6 +627,24 @@ def wait_cards(browser, n, timeout=90):
     raise AssertionError(f'cards not done within {timeout} s: {states}')
 
 
+def drag_middle_box(browser, canvas):
+    """Drag a box on the photo from a quarter in from its top left to a quarter in from its bottom right (offsets
+    from the canvas's centre)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    w, h = canvas.size['width'], canvas.size['height']
+    ActionChains(browser).move_to_element_with_offset(canvas, -w // 4, -h // 4).click_and_hold() \
+        .move_by_offset(w // 4, h // 4).move_by_offset(w // 4, h // 4).release().perform()
+
+
+def wait_crop(card, timeout=60) -> tuple[int, ...]:
+    """(x, y, w, h) in the photo's pixels of the box the card was read inside, once it is read."""
+    deadline = time.time() + timeout
+    while not (card.get_attribute('data-crop') and card.get_attribute('data-state') == 'done'):
+        assert time.time() < deadline, 'the box was not read'
+        time.sleep(0.2)
+    return tuple(map(int, card.get_attribute('data-crop').split(',')))
+
+
 def card_view(card):
     from selenium.webdriver.common.by import By
     return dict(file=card.get_attribute('data-file'), state=card.get_attribute('data-state'),
@@ -904,7 +922,6 @@ def test_page_shows_a_heic_photo_as_the_server_decodes_it(browser, server, photo
     display"; a box dragged on it is read in the upright photo's pixels. Only where the server cannot decode it either
     does the card say the browser cannot display it."""
     from PIL import Image
-    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
     from mmdigit.datasets import decode_photo
@@ -950,14 +967,8 @@ def test_page_shows_a_heic_photo_as_the_server_decodes_it(browser, server, photo
     assert len(json.loads(canvas.get_attribute('data-labels'))) == len(want['digits'])
     assert 'drag a box' in card.find_element(By.CSS_SELECTOR, '.hint').text
     # a box dragged on it: read in the upright photo's pixels
-    cw, ch = canvas.size['width'], canvas.size['height']
-    ActionChains(browser).move_to_element_with_offset(canvas, -cw // 4, -ch // 4).click_and_hold() \
-        .move_by_offset(cw // 4, ch // 4).move_by_offset(cw // 4, ch // 4).release().perform()
-    deadline = time.time() + 60
-    while not (card.get_attribute('data-crop') and card.get_attribute('data-state') == 'done'):
-        assert time.time() < deadline, 'the box was not read'
-        time.sleep(0.2)
-    x, y, bw, bh = map(int, card.get_attribute('data-crop').split(','))
+    drag_middle_box(browser, canvas)
+    x, y, bw, bh = wait_crop(card)
     assert abs(x - w / 4) <= 2 and abs(y - h / 4) <= 2 and abs(bw - w / 2) <= 3 and abs(bh - h / 2) <= 3
     assert card_view(card)['error'] == ''
     # neither the browser nor the server decodes it (the server's answer stubbed): the card says so
@@ -992,15 +1003,8 @@ def test_page_reads_inside_a_box_dragged_on_the_photo(browser, server, photos):
     read = card.get_attribute('data-number') != '-1'
     assert hint.startswith('read wrong?' if read else 'number small in the photo?'), hint
     canvas = card.find_element(By.TAG_NAME, 'canvas')
-    w, h = canvas.size['width'], canvas.size['height']
-    # from a quarter in from the top left to a quarter in from the bottom right (offsets from the centre)
-    ActionChains(browser).move_to_element_with_offset(canvas, -w // 4, -h // 4).click_and_hold() \
-        .move_by_offset(w // 4, h // 4).move_by_offset(w // 4, h // 4).release().perform()
-    deadline = time.time() + 60
-    while not (card.get_attribute('data-crop') and card.get_attribute('data-state') == 'done'):
-        assert time.time() < deadline, 'the box was not read'
-        time.sleep(0.2)
-    x, y, cw, ch = map(int, card.get_attribute('data-crop').split(','))
+    drag_middle_box(browser, canvas)
+    x, y, cw, ch = wait_crop(card)
     img = Image.open(io.BytesIO(data)).convert('RGB')
     assert abs(x - img.width / 4) <= 2 and abs(y - img.height / 4) <= 2  # the dragged quarter, in the photo's pixels
     assert abs(cw - img.width / 2) <= 3 and abs(ch - img.height / 2) <= 3
@@ -1037,11 +1041,7 @@ def test_page_reads_inside_a_box_drawn_from_the_keyboard(browser, server, photos
     canvas.send_keys('b', Keys.ARROW_LEFT)
     ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.ARROW_DOWN).key_up(Keys.SHIFT).perform()
     canvas.send_keys(Keys.ENTER)
-    deadline = time.time() + 60
-    while not (card.get_attribute('data-crop') and card.get_attribute('data-state') == 'done'):
-        assert time.time() < deadline, 'the box was not read'
-        time.sleep(0.2)
-    x, y, cw, ch = map(int, card.get_attribute('data-crop').split(','))
+    x, y, cw, ch = wait_crop(card)
     img = Image.open(io.BytesIO(data))
     k = float(canvas.get_attribute('data-scale'))
     step_x, step_y = (max(2, round(v * k / 20)) / k for v in img.size)  # an arrow's step, in the photo's pixels
