@@ -43,3 +43,21 @@ def trained(tiny_digits, tmp_path_factory):
             metric['number_thr_cost'] = None
     train_tool.main([write_cfg(run, work / 'tiny_trained.py'), '--work-dir', str(work)])
     return write_cfg(tiny_cfg(tiny_digits, work), work / 'tiny.py'), work
+
+
+@pytest.fixture(scope='session')
+def trained_classifier(tiny_digits, tmp_path_factory):
+    """The crop classifier's config run through tools/train.py on the tiny set (6 steps): its work dir."""
+    sys.path.insert(0, str(REPO / 'tools'))
+    import train as train_tool
+    work = tmp_path_factory.mktemp('crop_classifier')
+    rc = train_tool.main([str(REPO / 'configs/digit_crop_classifier_cpu.py'), '--work-dir', str(work),
+                          '--data-root', str(tiny_digits), '--iters', '6', '--cfg-options',
+                          'train_dataloader.batch_size=8', 'train_cfg.val_interval=6',
+                          'default_hooks.checkpoint.interval=6', 'param_scheduler.0.end=2',
+                          'param_scheduler.1.begin=2',
+                          # its own visualizer: mmengine reuses an instance by name within a process, and another
+                          # test's run would take this run's scalars
+                          f'visualizer.name=visualizer_{work.name}'])
+    assert rc in (None, 0)
+    return work

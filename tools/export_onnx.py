@@ -1,15 +1,19 @@
 """Export a digit detector to ONNX: ``python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--check IMAGES]``,
 and with ``--view CONFIG ... --fusion fusion_settings.json`` an ensemble of test-time views (the demo's reader).
 
-The graph holds the whole detector (backbone, FPN, RPN with its NMS, RoIAlign, R-CNN head with its NMS) for
-one image; resizing, normalisation, the zoomed-in second pass and the number decoder run in numpy, with their
-settings stored in the file (see ``mmdigit.deploy``). Read numbers with it:
+The graph holds the detector (backbone, FPN, RPN with its NMS, RoIAlign, R-CNN head up to its NMS candidates) for
+one image, and a config reading with a crop classifier's opinion (``test_cfg.reclassify``, as the demo's model A
+reads) gets the classifier's own graph in the same file; resizing, normalisation, the R-CNN's NMS (plain or soft),
+the zoomed-in second pass, the classifier's opinion and the number decoder run in the reader, with their settings
+stored in the file (see ``mmdigit.deploy``). Read numbers with it:
 
     from mmdigit.deploy import OnnxDigitReader
     OnnxDigitReader('model.onnx').read('house.png').number
 
 ``--check`` reads the given images (a folder or a glob) with PyTorch (``DigitReader`` with the same views and
-fusion) and with onnxruntime and prints how far apart they are: same numbers, largest box and score difference.
+fusion) and with onnxruntime and prints how far apart they are: same numbers, largest box and score difference
+(PyTorch reads the crop classifier in bfloat16 where the CPU runs it natively, the file in float32: scores then
+differ by up to ~0.01).
 Every --check image is decoded before the export: an unreadable one is refused, naming it, and nothing is written.
 """
 import argparse

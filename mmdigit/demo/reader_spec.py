@@ -41,19 +41,11 @@ class ReaderSpec:
         return self._command('tools/infer.py', root, photos, python)
 
     def export_command(self, root: Path, out: str = 'reader.onnx', python: str | None = None) -> str | None:
-        """The ``tools/export_onnx.py`` command line that writes this reader as one .onnx file; None when a
-        member is another model (a file holds one network) or reads with a crop classifier (not exported)."""
-        if any(len(m) != 1 for m in self.members) or self.reads_with_crop_classifier():
+        """The ``tools/export_onnx.py`` command line that writes this reader as one .onnx file (its crop classifier
+        and each member's NMS included); None when a member is another model (a file holds one network)."""
+        if any(len(m) != 1 for m in self.members):
             return None
         return self._command('tools/export_onnx.py', root, out, python)
-
-    def reads_with_crop_classifier(self) -> bool:
-        """Whether a config of this reader reads with a crop classifier's opinion (``test_cfg.reclassify``)."""
-        from mmengine.config import Config
-        for config in (self.config, *(m[0] for m in self.members)):
-            if Path(config).is_file() and (Config.fromfile(config).model.get('test_cfg') or {}).get('reclassify'):
-                return True
-        return False
 
     def _command(self, tool: str, root: Path, positional: str, python: str | None) -> str:
         def rel(p):

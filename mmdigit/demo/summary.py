@@ -161,9 +161,6 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
         export = reader.export_command(Path(root or work))
         if export:
             print(f'or as one ONNX file read by onnxruntime: {export}')
-        elif reader.reads_with_crop_classifier():
-            print('(no ONNX file reads as this reader: the crop classifier\'s opinion is not exported; '
-                  'tools/export_onnx.py writes the detector alone, e.g. with configs/digit_frcnn_r18_cpu.py)')
     if finetune is not None:
         train, read = finetune.commands(Path(root or work))
         print(f'fine-tune model A on labelled photos of your own (course layout under DIR; every batch half yours, '

@@ -11,10 +11,14 @@ mmdet's test path with tensor operations only, from the model's own layers and t
   NMS per level (``batched_nms``' coordinate offsets), the best ``max_per_img``;
 - RoIAlign (``aligned=True``) on the level mmdet's ``map_roi_levels`` picks, through torchvision's
   ``roi_align``, which exports to ONNX ``RoiAlign``;
-- R-CNN: softmax, per-class decoding and clipping, ``score_thr``, NMS per class, the best ``max_per_img``.
+- R-CNN: softmax, per-class decoding and clipping, ``score_thr``: the candidates (RoI, class) of the R-CNN's NMS,
+  each with its RoI's whole class distribution.
 
-Boxes leave in network-input pixels; scaling back to the photo, and the zoomed-in second pass of
-``ZoomInFasterRCNN``, happen in numpy (:mod:`mmdigit.deploy.onnx_reader`).
+Boxes leave in network-input pixels. The R-CNN's NMS runs outside the graph, in the reader
+(:mod:`mmdigit.deploy.onnx_reader`, with PyTorch's own :func:`mmdigit.models.batched_predict.rcnn_nms`), because
+a reading may use soft-NMS (sequential score decay, no ONNX operator) and an ensemble's members share the network
+but not their NMS; so do scaling back to the photo, the zoomed-in second pass of ``ZoomInFasterRCNN`` and the crop
+classifier's second opinion. The crop classifier is a graph of its own (:class:`OnnxCropClassifier`).
 """
 from __future__ import annotations
 
@@ -51,8 +55,9 @@ def nms_by_group(boxes: Tensor, scores: Tensor, groups: Tensor, iou_thr: float) 
 
 
 class OnnxTwoStage(nn.Module):
-    """``forward(img (1, 3, H, W) normalised and padded, img_hw (2,) int64: the unpadded input size)`` ->
-    ``bboxes (N, 4)`` in input pixels, ``scores (N,)``, ``labels (N,)`` int64."""
+    """``forward(img (1, 3, H, W) normalised and padded, img_hw (2,) int64: the unpadded input size)`` -> the
+    R-CNN's NMS candidates, RoI-major as mmdet orders them: ``bboxes (N, 4)`` in input pixels, ``scores (N,)``,
+    ``labels (N,)`` int64, ``roi_scores (N, num_classes + 1)`` (their RoI's class distribution, background last)."""
 
     def __init__(self, model):
         super().__init__()
@@ -126,7 +131,8 @@ class OnnxTwoStage(nn.Module):
         cls_scores, bbox_preds = self.model.rpn_head(feats)
         rois = self.proposals(cls_scores, bbox_preds, img_hw)
         cls_score, bbox_pred = self.model.roi_head.bbox_head(self.roi_features(feats, rois))
-        scores = cls_score.softmax(-1)[:, :self.num_classes]  # the last column is the background
+        roi_scores = cls_score.softmax(-1)
+        scores = roi_scores[:, :self.num_classes]  # the last column is the background
         k = rois.shape[0]
         n_reg = 1 if self.class_agnostic else self.num_classes
         rois_rep = rois[:, None, :].expand(k, n_reg, 4).reshape(-1, 4)
@@ -134,8 +140,23 @@ class OnnxTwoStage(nn.Module):
                               img_hw, WH_RATIO_CLIP).reshape(k, n_reg, 4)
         boxes = boxes.expand(k, self.num_classes, 4).reshape(-1, 4)
         labels = torch.arange(self.num_classes, device=img.device)[None, :].expand(k, self.num_classes).reshape(-1)
+        rows = torch.arange(k, device=img.device)[:, None].expand(k, self.num_classes).reshape(-1)
         scores = scores.reshape(-1)
         valid = scores > self.rcnn_cfg.score_thr
-        boxes, scores, labels = boxes[valid], scores[valid], labels[valid]
-        keep = nms_by_group(boxes, scores, labels, self.rcnn_cfg.nms.iou_threshold)[:self.rcnn_cfg.max_per_img]
-        return boxes[keep], scores[keep], labels[keep]
+        return boxes[valid], scores[valid], labels[valid], roi_scores[rows[valid]]
+
+
+class OnnxCropClassifier(nn.Module):
+    """``forward(crops (N, S, S, 3) uint8, as :func:`~mmdigit.models.digit_crop_classifier.cut_digit_crops` cuts
+    them)`` -> digit probabilities ``(N, 10)``: :class:`~mmdigit.models.DigitCropClassifier`'s ``probabilities``
+    in float32, its nominal view's sampling grid a constant of the graph."""
+
+    def __init__(self, classifier):
+        super().__init__()
+        self.classifier = classifier
+        self.register_buffer('grid', classifier.nominal_grid(), persistent=False)
+
+    def forward(self, crops: Tensor) -> Tensor:
+        c = self.classifier
+        x = c.views(crops.permute(0, 3, 1, 2), jitter=False, grid=self.grid)
+        return c.classifier(c.features(x)).float().softmax(1)

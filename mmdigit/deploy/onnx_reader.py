@@ -1,7 +1,8 @@
 """Export a digit detector to ONNX, and read numbers with onnxruntime.
 
     from mmdigit.deploy import export_onnx, OnnxDigitReader
-    export_onnx('configs/digit_frcnn_r18_cpu.py', 'work_dirs/demo/model_a/iter_2670.pth', 'model_a.onnx')
+    # make demo's model A as it reads: its crop classifier's opinion and soft-NMS included
+    export_onnx('work_dirs/demo/configs/model_a.py', 'work_dirs/demo/model_a/iter_7900.pth', 'model_a.onnx')
     reader = OnnxDigitReader('model_a.onnx')
     reader.read('house.png')        # a DigitReading, as DigitReader.read gives
 
@@ -10,15 +11,19 @@
                 fusion='work_dirs/demo/ensemble/valid/fusion_settings.json')
 
 The graph (:class:`mmdigit.deploy.onnx_model.OnnxTwoStage`) takes one normalised, padded image; this module
-does the rest in numpy and OpenCV, as the config's test pipeline and ``DigitReader`` do: a view's pixel
-transforms (built by mmdet's registry from the config's test pipeline), the keep-ratio resize (mmcv's
-``imrescale``), BGR -> RGB, mean/std, padding to the size divisor, boxes back to photo pixels, the zoomed-in
-second pass of ``ZoomInFasterRCNN`` on a crop of the photo, the fusion of an ensemble's views
+does the rest, as the config's test pipeline, ``ZoomInFasterRCNN`` and ``DigitReader`` do, with their own code
+where it is shared: a view's pixel transforms (built by mmdet's registry from the config's test pipeline), the
+keep-ratio resize (mmcv's ``imrescale``), BGR -> RGB, mean/std, padding to the size divisor, boxes back to photo
+pixels, the R-CNN's NMS (plain or soft: :func:`mmdigit.models.batched_predict.rcnn_nms`), the zoomed-in second
+pass on a crop of the photo, the crop classifier's second opinion (its own graph, :class:`OnnxCropClassifier`,
+stored in the same file; :mod:`mmdigit.models.crop_reclassification`), the fusion of an ensemble's views
 (:func:`mmdigit.apis.fused_readings`, as ``DigitReader`` fuses) and the number decoder at the calibrated
-threshold. Everything the numpy side needs is stored in the ONNX file's metadata (``mmdigit``).
+threshold. Everything the reader needs is stored in the ONNX file's metadata (``mmdigit``; the classifier's graph
+under ``mmdigit_crop_classifier``, base64).
 """
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +34,9 @@ import numpy as np
 from mmdigit.recognition import ReadingSettings
 
 META_KEY = 'mmdigit'
+CLASSIFIER_KEY = 'mmdigit_crop_classifier'  # the crop classifier's own ONNX graph, base64, when a member reads with it
+# the graph's outputs: the R-CNN's NMS candidates (files from before 2026-12-07 ended after the NMS, without these)
+OUTPUTS = ('bboxes', 'scores', 'labels', 'roi_scores')
 
 
 # test-pipeline steps the numpy side does itself; any other step is a pixel transform of the photo (a view's
@@ -65,23 +73,75 @@ def _pixel_steps(cfg) -> list[dict]:
 
 
 def _network(cfg) -> str:
-    """The model settings the graph is made of: all but the zoomed-in pass's, which the numpy side runs."""
+    """The model settings the graph is made of: all but what the reader runs outside it (the zoomed-in pass, the
+    R-CNN's NMS and how many detections it keeps, the crop classifier's opinion)."""
     model = cfg.model.to_dict()
-    (model.get('test_cfg') or {}).pop('zoom', None)
+    test_cfg = model.get('test_cfg') or {}
+    for key in ('zoom', 'reclassify'):
+        test_cfg.pop(key, None)
+    for key in ('nms', 'max_per_img'):
+        (test_cfg.get('rcnn') or {}).pop(key, None)
     return json.dumps(model, sort_keys=True, default=str)
 
 
 def _reading_pass(cfg, checkpoint: str, score_thr, number_thr=None) -> dict:
-    """How one member reads a photo, for the numpy side: its pixel transforms, resize, zoomed-in pass and
-    reading settings."""
+    """How one member reads a photo, for the reader: its pixel transforms, resize, R-CNN NMS, zoomed-in pass, crop
+    classifier's opinion and reading settings."""
+    from mmdet.utils import get_test_pipeline_cfg
+
     from mmdigit.models.zoom_in_faster_rcnn import ZOOM_DEFAULTS
-    zoom = (cfg.model.get('test_cfg') or {}).get('zoom')
+    test_cfg = cfg.model.get('test_cfg') or {}
+    zoom = test_cfg.get('zoom')
     zoom = {**ZOOM_DEFAULTS, **zoom} if zoom else None
+    reclassify = test_cfg.get('reclassify')
+    keeps_photo = any(str(t['type']).endswith('KeepOriginalImage') for t in get_test_pipeline_cfg(cfg))
+    if (zoom or reclassify) and not keeps_photo:  # the reader cuts both passes' crops from the photo
+        raise ValueError(f'{cfg.filename}: its zoomed-in pass or crop classifier reads the resized input (no '
+                         'KeepOriginalImage in the test pipeline), the ONNX reader the photo; add KeepOriginalImage')
     return dict(
         config=str(cfg.filename), pixel=_pixel_steps(cfg), resize=_test_resize(cfg),
+        rcnn=dict(nms=json.loads(json.dumps(dict(test_cfg.rcnn.nms))), max_per_img=int(test_cfg.rcnn.max_per_img)),
         zoom=None if not zoom else dict(score_thr=float(zoom['score_thr']), margin=list(zoom['margin']),
                                         scale=list(zoom['resize']['scale'])),
+        reclassify=None if not reclassify else dict(weight=float(reclassify['weight']),
+                                                    min_score=float(reclassify.get('min_score', 0.0))),
         reading=ReadingSettings.resolve(cfg, checkpoint, score_thr, flag='score_thr', number_thr=number_thr).to_dict())
+
+
+def _classifier_of(cfgs) -> str | None:
+    """The crop classifier the members read with (``test_cfg.reclassify.classifier``), None when none does; a
+    ValueError when two read with different ones (one file holds one)."""
+    from mmdigit.utils.run_files import last_checkpoint
+    found = {}
+    for c in cfgs:
+        reclassify = (c.model.get('test_cfg') or {}).get('reclassify')
+        if reclassify:
+            path = Path(reclassify['classifier'])
+            found.setdefault(str((last_checkpoint(path) if path.is_dir() else path).resolve()), c.filename)
+    if len(found) > 1:
+        raise ValueError(f'{" and ".join(found.values())} read with different crop classifiers: one ONNX file holds '
+                         'one')
+    return next((c.model.test_cfg.reclassify['classifier'] for c in cfgs
+                 if (c.model.get('test_cfg') or {}).get('reclassify')), None)
+
+
+def _classifier_graph(checkpoint, opset: int) -> bytes:
+    """The crop classifier as an ONNX graph of its own (uint8 crops in, digit probabilities out), in float32."""
+    import io
+
+    import torch
+
+    from mmdigit.models.digit_crop_classifier import CROP_SIZE, load_digit_classifier
+
+    from .onnx_model import OnnxCropClassifier
+    classifier = load_digit_classifier(checkpoint).to(memory_format=torch.contiguous_format)
+    wrapper = OnnxCropClassifier(classifier).eval()
+    buf = io.BytesIO()
+    crops = torch.zeros((2, CROP_SIZE, CROP_SIZE, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        torch.onnx.export(wrapper, (crops,), buf, dynamo=False, opset_version=opset, input_names=['crops'],
+                          output_names=['probs'], dynamic_axes={'crops': {0: 'n'}, 'probs': {0: 'n'}})
+    return buf.getvalue()
 
 
 def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fusion=None,
@@ -111,13 +171,6 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
             raise ValueError(f'{cfg.filename}: ONNX export supports two-stage detectors with an FPN '
                              f'(FasterRCNN), this model has no {key}')
     for c in cfgs:
-        if (c.model.get('test_cfg') or {}).get('reclassify'):
-            raise ValueError(f'{c.filename}: reads with a digit crop classifier (test_cfg.reclassify), which the ONNX '
-                             'file does not hold; export the config without it (e.g. digit_frcnn_r18_cpu.py)')
-        nms = ((c.model.get('test_cfg') or {}).get('rcnn') or {}).get('nms') or {}
-        if nms.get('type', 'nms') != 'nms':
-            raise ValueError(f'{c.filename}: the R-CNN reads with {nms.get("type")} (test_cfg.rcnn.nms) and the ONNX '
-                             'file holds plain NMS; export the config without it (e.g. digit_frcnn_r18_cpu.py)')
         if (c.model.get('test_cfg') or {}).get('bf16'):
             raise ValueError(f'{c.filename}: reads in bfloat16 (test_cfg.bf16) and the ONNX file holds the float32 '
                              'network; export the config without it (e.g. digit_frcnn_r18_cpu.py)')
@@ -140,11 +193,13 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
         mean=pre.mean.flatten().tolist(), std=pre.std.flatten().tolist(), bgr_to_rgb=bool(pre._channel_conversion),
         pad_size_divisor=int(pre.pad_size_divisor), pad_value=float(pre.pad_value),
         canvas=None if not (cfg.model.get('test_cfg') or {}).get('canvas') else list(cfg.model.test_cfg.canvas),
-        zoom=first['zoom'], reading=first['reading'],
+        rcnn=first['rcnn'], zoom=first['zoom'], reclassify=first['reclassify'], reading=first['reading'],
         source=dict(config=str(getattr(cfg, 'filename', config)), checkpoint=str(checkpoint)))
+    stored = [cfg]
     if settings is not None:  # an ensemble of views: the chosen members, in order, and how they are fused
         members = [first, *(_reading_pass(v, checkpoint, None) for v in cfgs[1:])]
         meta['members'] = settings.chosen(members)
+        stored = settings.chosen(cfgs)
         settings = replace(settings, members=None)
         fused = [ReadingSettings.from_dict(m['reading'], 'member') for m in meta['members']]
         meta['fusion'] = settings.to_dict()
@@ -152,6 +207,10 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
                                 'fusion settings')  # as DigitReader reads fused boxes
         reading = reading if score_thr is None else reading.with_threshold(score_thr, 'score_thr')
         meta['reading'] = (reading if number_thr is None else reading.with_number_thr(number_thr)).to_dict()
+    classifier = _classifier_of(stored)
+    if classifier is not None:
+        from mmdigit.models.digit_crop_classifier import CROP_CONTEXT, CROP_SIZE
+        meta['classifier'] = dict(source=str(classifier), crop_size=CROP_SIZE, context=CROP_CONTEXT)
     wrapper = OnnxTwoStage(reader.model).eval()
     example = np.random.default_rng(0).integers(0, 255, (47, 104, 3), dtype=np.uint8)
     img, img_hw, _ = prepare(example, meta)
@@ -164,13 +223,16 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter('ignore')  # tracer warnings about shapes read as Python numbers (all checked)
             torch.onnx.export(wrapper, (torch.from_numpy(img), torch.from_numpy(img_hw)), str(tmp), dynamo=False,
-                              opset_version=opset, input_names=['img', 'img_hw'],
-                              output_names=['bboxes', 'scores', 'labels'],
-                              dynamic_axes={'img': {2: 'height', 3: 'width'}, 'bboxes': {0: 'n'},
-                                            'scores': {0: 'n'}, 'labels': {0: 'n'}})
+                              opset_version=opset, input_names=['img', 'img_hw'], output_names=list(OUTPUTS),
+                              dynamic_axes={'img': {2: 'height', 3: 'width'}, **{k: {0: 'n'} for k in OUTPUTS}})
+            graph = _classifier_graph(classifier, opset) if classifier is not None else None
         model = onnx.load(str(tmp))
         entry = model.metadata_props.add()
         entry.key, entry.value = META_KEY, json.dumps(meta)
+        if graph is not None:
+            onnx.checker.check_model(onnx.load_from_string(graph))
+            entry = model.metadata_props.add()
+            entry.key, entry.value = CLASSIFIER_KEY, base64.b64encode(graph).decode('ascii')
         onnx.checker.check_model(model)
         onnx.save(model, str(tmp))
         os.replace(tmp, out)
@@ -200,8 +262,8 @@ def prepare(image_bgr: np.ndarray, meta: dict, scale=None):
 
 class OnnxDigitReader:
     """``DigitReader``'s ``read`` / ``read_many`` over an exported .onnx file and onnxruntime: one model, or the
-    ensemble of test-time views the file was exported with (each member's pixel transforms, resize and
-    zoomed-in pass on the one network, fused as ``DigitReader`` fuses them)."""
+    ensemble of test-time views the file was exported with (each member's pixel transforms, resize, R-CNN NMS,
+    zoomed-in pass and crop classifier's opinion on the one network, fused as ``DigitReader`` fuses them)."""
 
     def __init__(self, onnx_path: str, score_thr: float | None = None, providers=('CPUExecutionProvider',),
                  threads: int | None = None):
@@ -212,19 +274,26 @@ class OnnxDigitReader:
         if threads:
             opts.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=list(providers))
-        meta = self.session.get_modelmeta().custom_metadata_map.get(META_KEY)
+        stored = self.session.get_modelmeta().custom_metadata_map
+        meta = stored.get(META_KEY)
         if meta is None:
             raise ValueError(f'{onnx_path}: not written by mmdigit\'s export (no {META_KEY!r} metadata)')
         self.meta = json.loads(meta)
-        if 'reading' not in self.meta:
-            raise ValueError(f'{onnx_path}: exported by an older mmdigit (no reading settings in its metadata); '
-                             'export it again with tools/export_onnx.py')
+        if 'reading' not in self.meta or tuple(o.name for o in self.session.get_outputs()) != OUTPUTS:
+            raise ValueError(f'{onnx_path}: exported by an older mmdigit (its graph or metadata is not what this '
+                             'reader reads); export it again with tools/export_onnx.py')
         where = f'{onnx_path} metadata'
         self.reading = ReadingSettings.from_dict(self.meta['reading'], where)
-        # the members: the file's ensemble of views, or the one model (files from before views: no pixel steps)
+        # the members: the file's ensemble of views, or the one model
         self.members = self.meta.get('members') or [dict(
-            pixel=self.meta.get('pixel', []), resize=self.meta['resize'], zoom=self.meta['zoom'],
-            reading=self.meta['reading'])]
+            pixel=self.meta['pixel'], resize=self.meta['resize'], rcnn=self.meta['rcnn'], zoom=self.meta['zoom'],
+            reclassify=self.meta['reclassify'], reading=self.meta['reading'])]
+        self.classifier = None
+        if any(m['reclassify'] for m in self.members):
+            if CLASSIFIER_KEY not in stored or 'classifier' not in self.meta:
+                raise ValueError(f'{where}: a member reads with a crop classifier the file does not hold')
+            self.classifier = ort.InferenceSession(base64.b64decode(stored[CLASSIFIER_KEY]), opts,
+                                                   providers=list(providers))
         self.fusion = None
         if 'members' in self.meta:
             from mmdigit.ensemble import FusionSettings
@@ -234,21 +303,28 @@ class OnnxDigitReader:
         if score_thr is not None:
             self.reading = self.reading.with_threshold(score_thr, 'score_thr')
 
-    def run(self, image_bgr: np.ndarray, scale=None):
-        """One pass: (bboxes (N, 4) in the image's pixels, scores, labels)."""
+    def run(self, image_bgr: np.ndarray, scale=None, member: int = 0):
+        """One pass of the network and the member's R-CNN NMS: (bboxes (N, 4) in the image's pixels, scores,
+        labels, roi_scores (N, 11))."""
+        import torch
+
+        from mmdigit.models.batched_predict import rcnn_nms
         img, img_hw, (sx, sy) = prepare(image_bgr, self.meta, scale)
-        b, s, lab = self.session.run(None, {'img': img, 'img_hw': img_hw})
-        return b / np.array([sx, sy, sx, sy], np.float32), s, lab
+        b, s, lab, roi = (torch.from_numpy(x) for x in self.session.run(None, {'img': img, 'img_hw': img_hw}))
+        b = b * b.new_tensor([1 / sx, 1 / sy, 1 / sx, 1 / sy])  # to the image's pixels before the NMS, as mmdet
+        rcnn = self.members[member]['rcnn']
+        keep, s = rcnn_nms(b, s, lab, rcnn['nms'], rcnn['max_per_img'])
+        return b[keep].numpy(), s.numpy(), lab[keep].numpy(), roi[keep].numpy()
 
     def detect(self, image_bgr: np.ndarray, member: int = 0):
-        """Detections in photo pixels of one member (its pixel transforms, its resize, and its zoomed-in second
-        pass, as ``ZoomInFasterRCNN.predict``)."""
+        """Detections (bboxes, scores, labels) in photo pixels of one member: its pixel transforms, its resize, its
+        zoomed-in second pass and its crop classifier's opinion, as ``ZoomInFasterRCNN.predict``."""
         from mmdigit.models.zoom_in_faster_rcnn import zoom_region
         spec = self.members[member]
         for transform in self._pixel[member]:
             image_bgr = transform(dict(img=image_bgr, img_shape=image_bgr.shape[:2],
                                        ori_shape=image_bgr.shape[:2]))['img']
-        b, s, lab = self.run(image_bgr, spec['resize']['scale'])
+        b, s, lab, roi = self.run(image_bgr, spec['resize']['scale'], member)
         zoom = spec['zoom']
         if zoom:
             box = zoom_region(b, s, lab, image_bgr.shape[:2], zoom['score_thr'], tuple(zoom['margin']))
@@ -256,9 +332,31 @@ class OnnxDigitReader:
                 x1, y1, x2, y2 = box
                 crop = np.ascontiguousarray(image_bgr[y1:y2, x1:x2])
                 if min(crop.shape[:2]) >= 2:
-                    b, s, lab = self.run(crop, zoom['scale'])
+                    b, s, lab, roi = self.run(crop, zoom['scale'], member)
                     b = b + np.array([x1, y1, x1, y1], np.float32)
+        if spec['reclassify']:
+            return self._reclassified(image_bgr, b, s, lab, roi, spec['reclassify'])
         return b, s, lab
+
+    def _reclassified(self, image_bgr, b, s, lab, roi, cfg: dict):
+        """The detections re-scored with the crop classifier's opinion, as ``ZoomInFasterRCNN`` re-scores them
+        (:mod:`mmdigit.models.crop_reclassification`): the crops of those whose decayed digit mass reaches
+        ``min_score`` read by the file's classifier graph."""
+        import torch
+
+        from mmdigit.models.crop_reclassification import decayed_digit_mass, reclassify_detections, second_opinion
+        from mmdigit.models.digit_crop_classifier import cut_digit_crops
+        if not len(lab):
+            return b, s, lab
+        b, s, lab, roi = (torch.from_numpy(x) for x in (b, s, lab, roi))
+        read = decayed_digit_mass(SimpleNamespace(roi_scores=roi, labels=lab, scores=s)) >= cfg['min_score']
+        probs = torch.zeros((0, roi.shape[1] - 1))
+        if read.any():
+            spec = self.meta['classifier']
+            crops = cut_digit_crops(image_bgr, b[read].numpy(), spec['crop_size'], spec['context'])
+            probs = torch.from_numpy(self.classifier.run(None, {'crops': crops})[0])
+        b, s, lab = reclassify_detections(b, lab, roi, second_opinion(roi, read, probs), cfg['weight'], scores=s)
+        return b.numpy(), s.numpy(), lab.numpy()
 
     def read(self, image, search: bool = False):
         return self.read_many([image], search=search)[0]

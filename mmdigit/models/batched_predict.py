@@ -238,7 +238,6 @@ def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], propos
         inv = bboxes.new_tensor([[1 / s for s in m['scale_factor']] for m in img_metas])
         bboxes = bboxes * inv.repeat(1, 2).repeat_interleave(repeats, dim=0)
     bboxes = bboxes.view(rois.shape[0], -1)
-    iou = _plain_iou(cfg.nms)  # None: another NMS (soft-NMS, a split threshold): mmcv's batched_nms
     # multiclass_nms for the batch: (RoI, class) pairs over score_thr, then NMS per image and class
     num_classes = scores.shape[1] - 1
     boxes = bboxes.view(len(bboxes), -1, 4).expand(-1, num_classes, -1).reshape(-1, 4)
@@ -252,20 +251,33 @@ def rcnn_detections(roi_head: StandardRoIHead, feats: tuple[Tensor, ...], propos
     for b, s, lab, r in zip(boxes.split(per_img), cls_scores.split(per_img), labels.split(per_img),
                             roi_rows.split(per_img)):
         if len(b):
-            if iou is not None:
-                keep = grouped_nms(b, s, lab, iou)
-            else:  # mmdet's multiclass_nms on these pairs: its batched_nms, soft-NMS's decayed scores included
-                dets, keep = batched_nms(b, s, lab, cfg.nms)
-                s = s.clone()
-                s[keep] = dets[:, -1]
-            if cfg.max_per_img > 0:
-                keep = keep[:cfg.max_per_img]
-            b, s, lab, r = b[keep], s[keep], lab[keep], r[keep]
+            keep, s = rcnn_nms(b, s, lab, cfg.nms, cfg.max_per_img)
+            b, lab, r = b[keep], lab[keep], r[keep]
         res = InstanceData(bboxes=b, scores=s, labels=lab)
         if with_roi_scores:
             res.roi_scores = scores[r]
         results.append(res)
     return results
+
+
+def rcnn_nms(boxes: Tensor, scores: Tensor, labels: Tensor, nms_cfg, max_per_img: int) -> tuple[Tensor, Tensor]:
+    """mmdet's ``multiclass_nms`` on one image's R-CNN candidates (its (RoI, class) pairs over the score threshold,
+    RoI-major): the indices kept, best first, at most ``max_per_img`` (0: all), and their scores (soft-NMS's decayed
+    ones). Plain NMS runs :func:`grouped_nms`, anything else mmcv's ``batched_nms``. The one NMS of the R-CNN's
+    detections for PyTorch (:func:`rcnn_detections`) and the ONNX reader (:mod:`mmdigit.deploy.onnx_reader`, whose
+    graph stops before it), so both keep the same boxes."""
+    if not len(boxes):
+        return torch.zeros((0,), dtype=torch.long, device=boxes.device), scores
+    iou = _plain_iou(nms_cfg)  # None: another NMS (soft-NMS, a split threshold): mmcv's batched_nms
+    if iou is not None:
+        keep = grouped_nms(boxes, scores, labels, iou)
+    else:  # mmdet's multiclass_nms on these pairs: its batched_nms, soft-NMS's decayed scores included
+        dets, keep = batched_nms(boxes, scores, labels, dict(nms_cfg))
+        scores = scores.clone()
+        scores[keep] = dets[:, -1].to(scores)
+    if max_per_img > 0:
+        keep = keep[:max_per_img]
+    return keep, scores[keep]
 
 
 def _empty(like: Tensor, num_classes: int, with_roi_scores: bool = False) -> InstanceData:

@@ -38,7 +38,7 @@ READING = dict(weight=0.7, min_score=0.2)
 # 0-2 photos of a set read a digit fewer (a decayed duplicate of the crop classifier's digit stands at the box, so no
 # detection of it is added). 12.3 detections an image in pred.json instead of 7.6; reading speed the same (their crops
 # are not read: ``READING['min_score']``).
-# Not in digit_frcnn_r18_cpu.py itself: its ONNX export holds plain NMS.
+# Not in digit_frcnn_r18_cpu.py itself, whose test-time views fuse their boxes after plain NMS (docs/reading.md).
 RCNN_NMS = dict(type='soft_nms', iou_threshold=0.5, min_score=0.001)
 
 
@@ -69,6 +69,15 @@ def decayed_digit_mass(pred) -> torch.Tensor:
     """A detection's digit mass (its RoI's 1 - background) times its NMS decay: the most its score can be after
     :func:`reclassify_detections` (``pred``: detections with ``roi_scores``, ``labels`` and ``scores``)."""
     return (1 - pred.roi_scores[:, -1].float()) * nms_decay(pred.roi_scores, pred.labels, pred.scores)
+
+
+def second_opinion(roi_scores: torch.Tensor, read: torch.Tensor, crop_probs: torch.Tensor) -> torch.Tensor:
+    """Each detection's second opinion (n, 10): the crop classifier's ``crop_probs`` for the detections whose crop
+    was ``read`` (a mask; those under ``min_score``'s digit mass are not), the R-CNN's own distribution for the
+    others, so that their mix is the R-CNN's."""
+    opinion = rcnn_digit_distribution(roi_scores)
+    opinion[read] = crop_probs.to(opinion)
+    return opinion
 
 
 def reclassify_detections(bboxes: torch.Tensor, labels: torch.Tensor, roi_scores: torch.Tensor,

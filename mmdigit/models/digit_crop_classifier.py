@@ -90,10 +90,19 @@ class DigitCropClassifier(BaseModel):
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(4 * w * cells, fc_channels),
                                         nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(fc_channels, NUM_DIGITS))
 
-    def views(self, crops: torch.Tensor, jitter: bool) -> torch.Tensor:
+    def nominal_grid(self, device=None) -> torch.Tensor:
+        """The sampling grid (1, input_size, input_size, 2) of a crop's nominal view (``view`` of it, centred)."""
+        theta = torch.tensor([[[self.view, 0.0, 0.0], [0.0, self.view, 0.0]]], device=device)
+        return F.affine_grid(theta, (1, 3, self.input_size, self.input_size), align_corners=False)
+
+    def views(self, crops: torch.Tensor, jitter: bool, grid: torch.Tensor | None = None) -> torch.Tensor:
         """The network's input: each crop's view (nominal, or jittered in training) resampled to
-        ``input_size``, standardised per crop."""
+        ``input_size``, standardised per crop. ``grid``: :meth:`nominal_grid` computed once (an ONNX graph holds
+        it as a constant: opset 17 has no ``affine_grid``)."""
         x = crops.float() / 255
+        if grid is not None and not jitter:
+            return self._standardised(F.grid_sample(x, grid.expand(x.shape[0], -1, -1, -1), mode='bilinear',
+                                                    padding_mode='border', align_corners=False))
         n, dev = x.shape[0], x.device
         scale = torch.full((n,), self.view, device=dev)
         aspect, rot = torch.ones(n, device=dev), torch.zeros(n, device=dev)
@@ -115,6 +124,11 @@ class DigitCropClassifier(BaseModel):
             x = torch.where(inv[:, None, None, None], 1 - x, x)
             gray = torch.rand(n, device=dev) < j['gray']
             x = torch.where(gray[:, None, None, None], x.mean(1, keepdim=True).expand_as(x), x)
+        return self._standardised(x)
+
+    @staticmethod
+    def _standardised(x: torch.Tensor) -> torch.Tensor:
+        """Each view to zero mean and unit variance, channels-last for the convolutions."""
         mean = x.mean((1, 2, 3), keepdim=True)
         std = x.std((1, 2, 3), keepdim=True).clamp_min(0.02)  # a flat crop stays flat, not amplified noise
         return ((x - mean) / std).contiguous(memory_format=torch.channels_last)

@@ -176,7 +176,7 @@ class ZoomInFasterRCNN(FasterRCNN):
         """Each sample's detections re-scored with the crop classifier's opinion (``test_cfg.reclassify``); a
         detection whose RoI's digit mass (1 - background; times its soft-NMS decay) is below ``min_score`` keeps the
         R-CNN's opinion alone (its crop is not read: its score stays below ``min_score`` either way)."""
-        from .crop_reclassification import decayed_digit_mass, rcnn_digit_distribution, reclassify_detections
+        from .crop_reclassification import decayed_digit_mass, reclassify_detections, second_opinion
         min_score = float(cfg.get('min_score', 0.0))
         for sample in samples:
             pred = sample.pred_instances
@@ -189,8 +189,7 @@ class ZoomInFasterRCNN(FasterRCNN):
                                         batch_index=found)
         for i, r, p in zip(found, read, probs):
             pred = samples[i].pred_instances
-            opinion = rcnn_digit_distribution(pred.roi_scores)
-            opinion[r] = p.to(opinion)  # unread crops: the R-CNN's own distribution, so the mix is the R-CNN's
+            opinion = second_opinion(pred.roi_scores, r, p)
             bboxes, scores, labels = reclassify_detections(pred.bboxes, pred.labels, pred.roi_scores, opinion,
                                                            float(cfg['weight']), scores=pred.scores)
             samples[i].pred_instances = InstanceData(bboxes=bboxes, scores=scores, labels=labels)

@@ -54,13 +54,15 @@ def test_demo_spec_lists_only_the_members_validation_chose(tmp_path):
     assert len(spec.members) == 3 and spec.fusion == str(settings_file)
 
 
-def test_a_reader_with_a_crop_classifier_has_no_onnx_command(tmp_path):
+def test_a_reader_with_a_crop_classifier_exports_as_one_file(tmp_path):
+    """Since 2026-12-07 the ONNX file holds the crop classifier too: the demo's reader (A and its views, each reading
+    with it) has an export command; one with another model as a member has none."""
     cpu = tmp_path / 'cpu.py'
     cpu.write_text("model = dict(test_cfg=dict(rcnn=dict(score_thr=0.05)))\n")
     opinion = tmp_path / 'opinion.py'
     opinion.write_text(f"_base_ = {str(cpu)!r}\nmodel = dict(test_cfg=dict(reclassify=dict(classifier='c', "
                        "weight=0.7)))\n")
-    plain = ReaderSpec(str(cpu), 'a.pth', [[str(cpu)]])
-    assert not plain.reads_with_crop_classifier() and plain.export_command(tmp_path) is not None
-    for spec in (ReaderSpec(str(opinion), 'a.pth'), ReaderSpec(str(cpu), 'a.pth', [[str(opinion)]])):
-        assert spec.reads_with_crop_classifier() and spec.export_command(tmp_path) is None
+    for spec in (ReaderSpec(str(opinion), 'a.pth'), ReaderSpec(str(opinion), 'a.pth', [[str(opinion)]])):
+        assert spec.export_command(tmp_path, python='python') == (
+            'python tools/export_onnx.py opinion.py a.pth reader.onnx' + (' --view opinion.py' if spec.members else ''))
+    assert ReaderSpec(str(opinion), 'a.pth', [[str(opinion), 'b.pth']]).export_command(tmp_path) is None

@@ -5,6 +5,7 @@ pass triggered by any digit, read at threshold 0: junk numbers, but 20 boxes per
 through both passes, on images of several sizes."""
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def test_onnxruntime_reads_what_pytorch_reads(exported, images):
         # not vacuous: 20 boxes, and most images go through the zoomed-in second pass (the others' digits
         # span the whole image: no crop, as in ZoomInFasterRCNN)
         img = mmcv.imread(f)
-        b, s, lab = onnx_reader.run(img)
+        b, s, lab, _ = onnx_reader.run(img)
         assert len(s) == 20
         zoomed += zoom_region(b, s, lab, img.shape[:2], 0.0, (0.8, 0.3)) is not None
     assert zoomed >= len(images) // 2, zoomed
@@ -139,6 +140,11 @@ def test_onnx_file_carries_its_settings_and_is_refused_otherwise(exported, tmp_p
     onnx.save(older, str(tmp_path / 'older.onnx'))
     with pytest.raises(ValueError, match='older.onnx: exported by an older mmdigit.*export it again'):
         OnnxDigitReader(str(tmp_path / 'older.onnx'))
+    ended = onnx.load(onnx_path)  # as exported before 2026-12-07: the graph ended after the R-CNN's NMS
+    del ended.graph.output[3]
+    onnx.save(ended, str(tmp_path / 'ended.onnx'))
+    with pytest.raises(ValueError, match='ended.onnx: exported by an older mmdigit.*export it again'):
+        OnnxDigitReader(str(tmp_path / 'ended.onnx'))
 
 
 def test_export_tool_writes_and_checks(exported, tiny_digits, tmp_path, capsys):
@@ -318,7 +324,7 @@ def test_export_refuses_a_view_of_another_network(exported, tmp_path):
     from mmdigit.deploy import export_onnx
     cfg_path, ckpt, _ = exported
     other = Config.fromfile(cfg_path)
-    other.model.test_cfg.rcnn.max_per_img = 7
+    other.model.test_cfg.rpn.max_per_img = 7
     other.dump(str(tmp_path / 'other.py'))
     with pytest.raises(ValueError, match=r'other.py: a view may change the test pipeline.*one network'):
         export_onnx(cfg_path, ckpt, str(tmp_path / 'x.onnx'), views=[str(tmp_path / 'other.py')])
@@ -329,20 +335,108 @@ def test_export_refuses_a_view_of_another_network(exported, tmp_path):
     with pytest.raises(ValueError, match='late.py: ONNX export runs .*ContrastStretch.*must come before Resize'):
         export_onnx(str(tmp_path / 'late.py'), ckpt, str(tmp_path / 'x.onnx'))
     assert not (tmp_path / 'x.onnx').exists()
-    crop = Config.fromfile(cfg_path)
-    crop.model.test_cfg.reclassify = dict(classifier='work_dirs/crop_classifier', weight=0.7)
-    crop.dump(str(tmp_path / 'crop.py'))
-    with pytest.raises(ValueError, match=r'crop.py: reads with a digit crop classifier .*does not hold'):
-        export_onnx(str(tmp_path / 'crop.py'), ckpt, str(tmp_path / 'x.onnx'))
     bf16 = Config.fromfile(str(REPO / 'configs' / 'digit_frcnn_r18_cpu_bf16.py'))
     bf16.dump(str(tmp_path / 'bf16.py'))
     with pytest.raises(ValueError, match=r'bf16.py: reads in bfloat16 .*holds the float32 network'):
         export_onnx(str(tmp_path / 'bf16.py'), ckpt, str(tmp_path / 'x.onnx'))
-    soft = Config.fromfile(cfg_path)
-    soft.model.test_cfg.rcnn.nms = dict(type='soft_nms', iou_threshold=0.5, min_score=0.05)
-    soft.dump(str(tmp_path / 'soft.py'))
-    with pytest.raises(ValueError, match=r'soft.py: the R-CNN reads with soft_nms .*holds plain NMS'):
-        export_onnx(str(tmp_path / 'soft.py'), ckpt, str(tmp_path / 'x.onnx'))
+    unkept = Config.fromfile(cfg_path)  # the zoomed-in pass would crop the resized input, the reader the photo
+    unkept.test_dataloader.dataset.pipeline = [s for s in unkept.test_dataloader.dataset.pipeline
+                                               if s['type'] != 'KeepOriginalImage']
+    unkept.dump(str(tmp_path / 'unkept.py'))
+    with pytest.raises(ValueError, match=r'unkept.py: its zoomed-in pass .*add KeepOriginalImage'):
+        export_onnx(str(tmp_path / 'unkept.py'), ckpt, str(tmp_path / 'x.onnx'))
+    assert not (tmp_path / 'x.onnx').exists()
+
+
+def reading_with(cfg_path: str, out: Path, classifier=None, soft_nms: bool = False, pixel=None) -> str:
+    """``cfg_path`` read as the demo's model A or its views read: with a crop classifier's opinion, soft-NMS in
+    the R-CNN, a pixel transform after loading; written to ``out`` (a .py)."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(cfg_path)
+    if classifier is not None:
+        cfg.model.test_cfg.reclassify = dict(classifier=str(classifier), weight=0.7, min_score=0.05)
+    if soft_nms:
+        cfg.model.test_cfg.rcnn.nms = dict(type='soft_nms', iou_threshold=0.5, min_score=0.001)
+    if pixel:
+        cfg.test_dataloader.dataset.pipeline = [cfg.test_dataloader.dataset.pipeline[0], pixel,
+                                                *cfg.test_dataloader.dataset.pipeline[1:]]
+    cfg.dump(str(out))
+    return str(out)
+
+
+def assert_reads_alike(torch_reader, onnx_reader, images) -> None:
+    for f in images:
+        want = torch_reader.read_many([f], batch_size=1)[0]
+        got = onnx_reader.read(f)
+        assert got.number == want.number, f
+        for key, tol in (('bboxes', 0.01), ('scores', 1e-5)):
+            np.testing.assert_allclose(got.detections[key], want.detections[key], atol=tol, rtol=0)
+        np.testing.assert_array_equal(got.detections['labels'], want.detections['labels'])
+
+
+def test_a_model_reading_with_its_crop_classifier_and_soft_nms_exports(exported, trained_classifier, images,
+                                                                     tmp_path, monkeypatch):
+    """The demo's model A reads with a crop classifier's second opinion and soft-NMS in its R-CNN: the file holds
+    the classifier's graph too, the reader runs the same NMS and the same mix, and reads every image as
+    ``DigitReader`` does (the classifier in float32 on both sides: PyTorch reads it in bfloat16 where the CPU
+    has it). Not vacuous: the classifier and the soft-NMS each change the detections."""
+    import mmcv
+    import onnx
+
+    from mmdigit.apis import DigitReader
+    from mmdigit.deploy import OnnxDigitReader, export_onnx
+    from mmdigit.deploy.onnx_reader import CLASSIFIER_KEY
+    monkeypatch.setattr('mmdigit.utils.machine.cpu_has_native_bf16', lambda: False)
+    cfg, ckpt, plain_onnx = exported
+    model_a = reading_with(cfg, tmp_path / 'model_a.py', trained_classifier, soft_nms=True)
+    meta = export_onnx(model_a, ckpt, str(tmp_path / 'a.onnx'))
+    assert meta['reclassify'] == dict(weight=0.7, min_score=0.05)
+    assert meta['rcnn']['nms'] == dict(type='soft_nms', iou_threshold=0.5, min_score=0.001)
+    assert meta['classifier']['crop_size'] == 48
+    assert {p.key for p in onnx.load(str(tmp_path / 'a.onnx')).metadata_props} == {'mmdigit', CLASSIFIER_KEY}
+    onnx_reader = OnnxDigitReader(str(tmp_path / 'a.onnx'), score_thr=0.0)
+    assert_reads_alike(DigitReader(model_a, ckpt, score_thr=0.0), onnx_reader, images)
+    plain = OnnxDigitReader(plain_onnx, score_thr=0.0)
+    soft_only = OnnxDigitReader(export_and_path(reading_with(cfg, tmp_path / 'soft.py', soft_nms=True), ckpt,
+                                                tmp_path / 'soft.onnx'), score_thr=0.0)
+    reclassified = softened = 0
+    for f in images:
+        img = mmcv.imread(f)
+        a, p, s = onnx_reader.detect(img), plain.detect(img), soft_only.detect(img)
+        softened += len(s[1]) != len(p[1]) or not np.allclose(s[1], p[1])  # decayed duplicates kept
+        reclassified += len(a[1]) != len(s[1]) or not np.allclose(a[1], s[1])
+    assert softened >= len(images) // 2 and reclassified >= len(images) // 2, (softened, reclassified)
+
+
+def export_and_path(cfg: str, ckpt: str, out: Path, **kwargs) -> str:
+    from mmdigit.deploy import export_onnx
+    export_onnx(cfg, ckpt, str(out), **kwargs)
+    return str(out)
+
+
+def test_the_demo_s_reader_exports_as_one_file(exported, trained_classifier, images, tmp_path, monkeypatch):
+    """The demo's reader: model A (crop classifier, soft-NMS) and a view of it (inverted photos, the classifier,
+    plain NMS), fused: one network, each member's NMS and opinion, read as ``DigitReader`` reads them. Two members
+    reading with different classifiers are refused (one file holds one)."""
+    import shutil
+
+    from mmdigit.apis import DigitReader
+    from mmdigit.deploy import OnnxDigitReader, export_onnx
+    from mmdigit.ensemble import FusionSettings
+    monkeypatch.setattr('mmdigit.utils.machine.cpu_has_native_bf16', lambda: False)
+    cfg, ckpt, _ = exported
+    model_a = reading_with(cfg, tmp_path / 'model_a.py', trained_classifier, soft_nms=True)
+    inverted = reading_with(cfg, tmp_path / 'inverted.py', trained_classifier, pixel=dict(type='Invert', prob=1.0))
+    fusion = FusionSettings('wbf', 0.55, 'avg', weights=(1.0, 1.0), numbers='fused', score_thr=0.0)
+    meta = export_onnx(model_a, ckpt, str(tmp_path / 'reader.onnx'), views=[inverted], fusion=fusion)
+    assert [m['rcnn']['nms']['type'] for m in meta['members']] == ['soft_nms', 'nms']
+    assert_reads_alike(DigitReader(model_a, ckpt, members=[inverted], fusion=fusion),
+                       OnnxDigitReader(str(tmp_path / 'reader.onnx')), images)
+    other = tmp_path / 'other_classifier'
+    shutil.copytree(trained_classifier, other)
+    with pytest.raises(ValueError, match=r'model_a.py and .*other.py read with different crop classifiers'):
+        export_onnx(model_a, ckpt, str(tmp_path / 'x.onnx'), fusion=fusion,
+                    views=[reading_with(cfg, tmp_path / 'other.py', other / 'iter_6.pth')])
     assert not (tmp_path / 'x.onnx').exists()
 
 

@@ -78,24 +78,6 @@ def test_dataset_names_a_missing_image(tiny_digits, tmp_path):
         DigitCropDataset(ann_file='train.json', data_root=str(tmp_path) + '/', data_prefix=dict(img='train/'))
 
 
-@pytest.fixture(scope='module')
-def trained_classifier(tiny_digits, tmp_path_factory):
-    """The crop classifier's config run through tools/train.py on the tiny set: its work dir."""
-    sys.path.insert(0, str(REPO / 'tools'))
-    import train as train_tool
-    work = tmp_path_factory.mktemp('crop_classifier')
-    rc = train_tool.main([str(REPO / 'configs/digit_crop_classifier_cpu.py'), '--work-dir', str(work),
-                          '--data-root', str(tiny_digits), '--iters', '6', '--cfg-options',
-                          'train_dataloader.batch_size=8', 'train_cfg.val_interval=6',
-                          'default_hooks.checkpoint.interval=6', 'param_scheduler.0.end=2',
-                          'param_scheduler.1.begin=2',
-                          # its own visualizer: mmengine reuses an instance by name within a process, and another
-                          # test's run would take this run's scalars
-                          f'visualizer.name=visualizer_{work.name}'])
-    assert rc in (None, 0)
-    return work
-
-
 def test_config_trains_validates_and_loads_back(trained_classifier):
     import json
     ckpts = sorted(p.name for p in trained_classifier.glob('*.pth'))
