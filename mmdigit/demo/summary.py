@@ -161,6 +161,9 @@ def write_summary(work, done, ta, tb, ens, spd, rl=None, ts=None, tv=None, reade
         export = reader.export_command(Path(root or work))
         if export:
             print(f'or as one ONNX file read by onnxruntime: {export}')
+        else:  # a member is another checkpoint (the snapshot, model B)
+            print('(no ONNX file reads as this reader: one of its members is another checkpoint, and a file holds one '
+                  'network; tools/export_onnx.py writes model A with its views)')
     if finetune is not None:
         train, read = finetune.commands(Path(root or work))
         print(f'fine-tune model A on labelled photos of your own (course layout under DIR; every batch half yours, '

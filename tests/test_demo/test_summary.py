@@ -69,6 +69,15 @@ def test_summary_of_a_run_without_real_photos_or_snapshot(tmp_path, numbers, cap
     assert (f'read your photos as the ensemble did: {sys.executable} tools/infer.py a.py a.pth PHOTOS... --view b.py '
             '--fusion fusion.json (tools/serve.py serves the same; add --search for photos whose number is small in '
             'them, e.g. a whole door)') in out
+    assert (f'or as one ONNX file read by onnxruntime: {sys.executable} tools/export_onnx.py a.py a.pth reader.onnx '
+            '--view b.py --fusion fusion.json') in out
+    # a member that is another checkpoint: no one file reads as the reader, and the demo says why
+    other = ReaderSpec(str(tmp_path / 'a.py'), str(tmp_path / 'a.pth'), [[str(tmp_path / 'a.py'), 's.pth']],
+                       str(tmp_path / 'fusion.json'))
+    write_summary(tmp_path, DONE, member_scores(0.7, 0.45), member_scores(0.6), ens,
+                  dict(infer_images_per_s=90.0), reader=other, root=tmp_path)
+    out = capsys.readouterr().out
+    assert 'reader.onnx' not in out and 'no ONNX file reads as this reader: one of its members is another' in out
 
 
 def test_summary_with_real_photos_and_the_snapshot(tmp_path, capsys):
