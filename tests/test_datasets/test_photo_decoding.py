@@ -140,6 +140,12 @@ def test_heic_photos_decode_through_pillow_upright_and_flattened(tmp_path):
     clear = decode_photo(heic_bytes(drawn_on_clear((0, 0, 0), (0, 0, 0))))
     assert (clear[:, :10] >= 250).all() and (clear[15, 25] <= 5).all()
     assert decode_photo(data[:40]) is None  # truncated: unreadable, as any other photo
+    # a file of several images (a burst, an edit beside its original): the one the file names primary, not the first
+    first, primary = Image.new('RGB', (24, 20), (255, 0, 0)), Image.new('RGB', (30, 16), (0, 0, 255))
+    (tmp_path / 'burst.heic').write_bytes(heic_bytes(first, save_all=True, append_images=[primary], primary_index=1))
+    shown = read_photo(tmp_path / 'burst.heic', channel_order='rgb')
+    assert shown.shape == (16, 30, 3) and shown[8, 15, 2] >= 250 and shown[8, 15, 0] <= 5
+    assert inspect_image(tmp_path / 'burst.heic') == (30, 16)
 
 
 def test_avif_photos_decode_as_opencv_reads_them():
