@@ -323,6 +323,18 @@ def test_bad_images_get_a_message_and_the_others_are_still_read(server, photos, 
     assert json.loads(out.getvalue()) == dict(res[3], file=str(bad))
     status, body, _ = post_files(server, [('dot.png', tiny.getvalue())])
     assert status == 200 and 'too small' in body['results'][0]['error']
+    # an iPhone's HEIC, decoded once (no full decode to check it first): truncated, it gets infer.py's words too
+    whole = heic(photos[0][2])
+    (tmp_path / 'cut.heic').write_bytes(whole[:len(whole) // 2])  # its header whole, its pixels cut
+    out = io.StringIO()
+    assert infer_tool.main([*checkpoint, str(tmp_path / 'cut.heic'), '--json'], out=out) == 1
+    Image.new('RGB', (1, 1)).save(tmp_path / 'dot.png')
+    status, body, _ = post_files(server, [('cut.heic', (tmp_path / 'cut.heic').read_bytes()),
+                                          ('dot.heic', heic(tmp_path / 'dot.png'))])
+    assert status == 200
+    assert body['results'][0] == dict(json.loads(out.getvalue()), file='cut.heic')
+    assert body['results'][0]['error'].startswith('cannot decode image: ')
+    assert body['results'][1]['error'] == 'image is 1x1 px, too small to hold a digit (minimum 2x2)'
 
 
 def test_a_request_holds_a_bounded_number_of_decoded_pixels(service, photos):
