@@ -273,7 +273,7 @@ class OnnxDigitReader:
         opts = ort.SessionOptions()
         # onnxruntime's pool threads spin after each run by default, and a file with a crop classifier has two pools:
         # between runs they took the cores from each other and from the reader's own work (the NMS, the mix). The
-        # 2026-12-07 00:13 demo's A, 259 real photos, 2 cores: 24.6 images/s spinning, 64.7 without
+        # 2026-12-07 00:13 demo's A, 259 real photos, 2 cores: 24.6-25.6 images/s spinning, 64.3-64.7 without
         opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
         if threads:
             opts.intra_op_num_threads = threads
