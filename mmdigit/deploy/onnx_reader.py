@@ -176,14 +176,17 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
                              'network; export the config without it (e.g. digit_frcnn_r18_cpu.py)')
     for view in cfgs[1:]:
         if _network(view) != _network(cfg):
-            raise ValueError(f'{view.filename}: a view may change the test pipeline and the zoomed-in pass, not the '
-                             f'model (its model settings differ from {cfg.filename}\'s): one file holds one network')
+            raise ValueError(f'{view.filename}: a view may change the test pipeline, the zoomed-in pass, the R-CNN\'s '
+                             'NMS and the crop classifier\'s mix, not the model (its model settings differ from '
+                             f'{cfg.filename}\'s): one file holds one network')
     if isinstance(fusion, FusionSettings) or len(cfgs) == 1:
         settings = fusion
         if settings is not None:
             settings.check_inputs(len(cfgs), 'fusion settings')
     else:
         settings = FusionSettings() if fusion is None else load_settings(fusion, len(cfgs))
+    stored = [cfg] if settings is None else settings.chosen(cfgs)  # the configs the file reads with
+    classifier = _classifier_of(stored)  # refused before the model loads when they name two
     reader = DigitReader(cfg, checkpoint)  # its model; the file's reading settings come from _reading_pass
     pre = reader.model.data_preprocessor
     alone = settings is None  # the thresholds given are the one model's, else the fused boxes'
@@ -195,11 +198,9 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
         canvas=None if not (cfg.model.get('test_cfg') or {}).get('canvas') else list(cfg.model.test_cfg.canvas),
         rcnn=first['rcnn'], zoom=first['zoom'], reclassify=first['reclassify'], reading=first['reading'],
         source=dict(config=str(getattr(cfg, 'filename', config)), checkpoint=str(checkpoint)))
-    stored = [cfg]
     if settings is not None:  # an ensemble of views: the chosen members, in order, and how they are fused
         members = [first, *(_reading_pass(v, checkpoint, None) for v in cfgs[1:])]
         meta['members'] = settings.chosen(members)
-        stored = settings.chosen(cfgs)
         settings = replace(settings, members=None)
         fused = [ReadingSettings.from_dict(m['reading'], 'member') for m in meta['members']]
         meta['fusion'] = settings.to_dict()
@@ -207,7 +208,6 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
                                 'fusion settings')  # as DigitReader reads fused boxes
         reading = reading if score_thr is None else reading.with_threshold(score_thr, 'score_thr')
         meta['reading'] = (reading if number_thr is None else reading.with_number_thr(number_thr)).to_dict()
-    classifier = _classifier_of(stored)
     if classifier is not None:
         from mmdigit.models.digit_crop_classifier import CROP_CONTEXT, CROP_SIZE
         meta['classifier'] = dict(source=str(classifier), crop_size=CROP_SIZE, context=CROP_CONTEXT)
