@@ -112,17 +112,15 @@ def _classifier_of(cfgs) -> str | None:
     """The crop classifier the members read with (``test_cfg.reclassify.classifier``), None when none does; a
     ValueError when two read with different ones (one file holds one)."""
     from mmdigit.utils.run_files import last_checkpoint
-    found = {}
-    for c in cfgs:
-        reclassify = (c.model.get('test_cfg') or {}).get('reclassify')
-        if reclassify:
-            path = Path(reclassify['classifier'])
-            found.setdefault(str((last_checkpoint(path) if path.is_dir() else path).resolve()), c.filename)
-    if len(found) > 1:
-        raise ValueError(f'{" and ".join(found.values())} read with different crop classifiers: one ONNX file holds '
-                         'one')
-    return next((c.model.test_cfg.reclassify['classifier'] for c in cfgs
-                 if (c.model.get('test_cfg') or {}).get('reclassify')), None)
+    named = [(c.filename, Path(c.model.test_cfg.reclassify['classifier'])) for c in cfgs
+             if (c.model.get('test_cfg') or {}).get('reclassify')]
+    by_file = {}  # a work dir and the checkpoint it names are one classifier
+    for filename, path in named:
+        by_file.setdefault((last_checkpoint(path) if path.is_dir() else path).resolve(), filename)
+    if len(by_file) > 1:
+        raise ValueError(f'{" and ".join(by_file.values())} read with different crop classifiers: one ONNX file '
+                         'holds one')
+    return str(named[0][1]) if named else None
 
 
 def _classifier_graph(checkpoint, opset: int) -> bytes:
@@ -187,10 +185,10 @@ def export_onnx(config, checkpoint: str, out: str, opset: int = 17, views=(), fu
         settings = FusionSettings() if fusion is None else load_settings(fusion, len(cfgs))
     stored = [cfg] if settings is None else settings.chosen(cfgs)  # the configs the file reads with
     classifier = _classifier_of(stored)  # refused before the model loads when they name two
-    reader = DigitReader(cfg, checkpoint)  # its model; the file's reading settings come from _reading_pass
-    pre = reader.model.data_preprocessor
     alone = settings is None  # the thresholds given are the one model's, else the fused boxes'
     first = _reading_pass(cfg, checkpoint, *((score_thr, number_thr) if alone else (None, None)))
+    reader = DigitReader(cfg, checkpoint)  # its model; the file's reading settings come from _reading_pass
+    pre = reader.model.data_preprocessor
     meta = dict(
         resize=first['resize'], pixel=first['pixel'],
         mean=pre.mean.flatten().tolist(), std=pre.std.flatten().tolist(), bgr_to_rgb=bool(pre._channel_conversion),
