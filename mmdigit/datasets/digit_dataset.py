@@ -85,15 +85,17 @@ def list_images(img_dir) -> list[tuple[int, Path]]:
     return list(enumerate(files, start=1))
 
 
-def inspect_image(path) -> tuple[int, int]:
+def inspect_image(path, decode: bool = True) -> tuple[int, int]:
     """(width, height) of a usable image, as the model reads it (upright: :mod:`.orientation`); ValueError saying
     why not. Decodes it fully, since a truncated file fails only then. Pillow decodes every format mmcv's loader
     (OpenCV) takes, with clearer errors, and a few it does not: 32-bit samples (a float or int32 TIFF), which OpenCV
-    refuses in colour, are refused here."""
+    refuses in colour, are refused here. ``decode=False``: the header alone, for a caller whose own read is the full
+    decode and says when it fails (an HEIF file's: Pillow's, where OpenCV's read of a JPEG decodes what it can)."""
     from PIL import Image
     try:
         with Image.open(path) as im:
-            im.load()
+            if decode:
+                im.load()
             w, h, mode = *upright_size(im), im.mode
     except Exception as e:  # noqa: BLE001 - any decoder failure means "unreadable"
         raise ValueError(f'cannot decode image: {e}') from e

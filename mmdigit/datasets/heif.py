@@ -34,3 +34,12 @@ HEIF_READABLE = _register_opener()
 def is_heif(data: bytes) -> bool:
     """Whether image file bytes are an HEIF file (the ftyp box's major brand), which OpenCV cannot decode."""
     return len(data) >= 12 and data[4:8] == b'ftyp' and data[8:12] in _HEIF_BRANDS
+
+
+def is_heif_file(path) -> bool:
+    """:func:`is_heif` of a file's first bytes (False when it cannot be opened: the read says why)."""
+    try:
+        with open(path, 'rb') as f:
+            return is_heif(f.read(12))
+    except OSError:
+        return False
