@@ -208,6 +208,27 @@ def test_test_tool_checks_flags_and_pred_dir_before_inference(trained, tmp_path,
     assert not t_work.exists()  # refused before the Runner (and inference) started
 
 
+def test_test_tool_checks_out_show_dir_and_work_dir_before_inference(trained, tmp_path, capsys):
+    """Each of these was found only by mmengine: `--out` under a plain file after every image was read
+    (`afile: File exists`), `--show-dir` and `--work-dir` under one with `X: Not a directory`, naming no flag."""
+    cfg_path, work = trained
+    (tmp_path / 'afile').write_text('keep')
+    under = tmp_path / 'afile' / 'x'
+    t_work = tmp_path / 'w'
+    for flags, problem in (
+            (['--out', f'{under}.pkl', '--work-dir', t_work], f'--out {tmp_path / "afile"}: exists and is not a folder'),
+            (['--out', tmp_path / 'r.txt', '--work-dir', t_work],
+             f'--out {tmp_path / "r.txt"}: the raw dump is a pickle file'),
+            (['--show-dir', under, '--work-dir', t_work], f'--show-dir {under}: cannot write there'),
+            (['--pred-dir', tmp_path / 'p', '--work-dir', under],
+             f'--work-dir {under}: cannot be made ({tmp_path / "afile"} is a file, not a folder)')):
+        rc = run_main(test_tool.main, 'test', [cfg_path, str(work / TRAINED_CKPT), *map(str, flags)])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.startswith(f'test: {problem}') and err.count('\n') == 1, err
+        assert not t_work.exists()  # refused before the Runner (and inference) started
+    assert (tmp_path / 'afile').read_text() == 'keep'
+
+
 def test_test_tool_coco_split_with_corrupt_image_and_stale_warnings(trained, tiny_digits, tmp_path):
     # a COCO-json split with a corrupt image: -1 and a line in warnings.txt (not "failed to load image");
     # a rerun without unreadable images into the same --pred-dir does not keep the old warnings.txt
@@ -472,3 +493,21 @@ def json_numbers(ann_file) -> list:
     return [''.join(str(a['category_id'] - 1) for a in sorted(
         (a for a in data['annotations'] if a['image_id'] == im['id']), key=lambda a: a['bbox'][0]))
         for im in sorted(data['images'], key=lambda im: im['id'])]
+
+
+def test_slurm_train_runs_train_py_with_the_named_interpreter(tmp_path):
+    """tools/slurm_train.sh hands srun mmdet's arguments and runs train.py with PYTHON (a fake srun records them)."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'srun').write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$SRUN_LOG"\n')
+    (bin_dir / 'srun').chmod(0o755)
+    env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}', SRUN_LOG=str(tmp_path / 'srun.log'),
+               PYTHON='/opt/py/bin/python', GPUS='4', GPUS_PER_NODE='4')
+    run = subprocess.run(['bash', str(REPO / 'tools' / 'slurm_train.sh'), 'gpu', 'job', 'configs/digit_frcnn_r101.py',
+                          'work_dirs/r101', '--amp'], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    args = (tmp_path / 'srun.log').read_text().split('\n')
+    assert args[:3] == ['-p', 'gpu', '--job-name=job'] and '--ntasks=4' in args
+    i = args.index('/opt/py/bin/python')
+    assert args[i:i + 7] == ['/opt/py/bin/python', '-u', str(REPO / 'tools' / 'train.py'),
+                             'configs/digit_frcnn_r101.py', '--work-dir=work_dirs/r101', '--launcher=slurm', '--amp']
