@@ -13,8 +13,10 @@ clips are counted.
 """
 from __future__ import annotations
 
+import filecmp
 import logging
 import os
+import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,6 +222,29 @@ def split_train_val(coco: dict, ratio: float, seed: int = 0) -> tuple[dict, dict
         anns = [a for a in coco['annotations'] if keep(a['image_id'])]
         return make_coco(images, anns, coco['categories'])
     return part(lambda i: i not in val_ids), part(lambda i: i in val_ids)
+
+
+def place_images(coco: dict, src_dir, dst_dir) -> int:
+    """Put each of ``coco``'s images from ``src_dir`` into ``dst_dir`` (a hard link; a copy across file systems), so
+    that a split's json sits beside its own image folder, as the course layout reads it
+    (:func:`mmdigit.datasets.layout.split_paths`: ``valid.json`` beside ``valid/``). Returns how many were placed;
+    one already there (the same file, or the same bytes) is left, another image of that name is a DataError and
+    is never replaced."""
+    src, dst = Path(src_dir), Path(dst_dir)
+    pairs = [(src / im['file_name'], dst / im['file_name']) for im in coco['images']]
+    todo = []
+    for a, b in pairs:  # every clash found before the first image is placed
+        if not b.exists():
+            todo.append((a, b))
+        elif not (b.samefile(a) or filecmp.cmp(a, b, shallow=False)):
+            raise DataError(f'{b}: holds another image than {a}; move it away or name another folder')
+    dst.mkdir(parents=True, exist_ok=True)
+    for a, b in todo:
+        try:
+            os.link(a, b)
+        except OSError:  # another file system, or one without hard links
+            shutil.copy2(a, b)
+    return len(todo)
 
 
 # ------------------------------------------------------------------------------------------- Pascal VOC

@@ -206,6 +206,45 @@ def test_converter_clis(svhn_dir, tmp_path):
     assert json.loads(vout.read_text())['annotations'][0]['category_id'] == 4
 
 
+def test_svhn_to_coco_cli_writes_the_course_layout(svhn_dir, tmp_path):
+    """SVHN's train/ unpacked under a root: --val-img-dir puts the held-out images in valid/ beside valid.json, so
+    every split's json names images in its own folder, as --data-root reads them; a clash stops the run before any
+    json is written; without the flag, a note says where the held-out images are not."""
+    import shutil
+
+    from mmdigit.datasets.layout import split_paths
+    root = tmp_path / 'svhn'
+    shutil.copytree(svhn_dir, root / 'train')
+    tool = REPO / 'tools' / 'dataset_converters' / 'svhn_to_coco.py'
+    cmd = [sys.executable, str(tool), str(root / 'train' / 'digitStruct.mat'), '--out', str(root / 'train.json'),
+           '--val-ratio', '0.34', '--val-out', str(root / 'valid.json')]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f'note: the held-out images stay in {root / "train"}' in r.stdout and not (root / 'valid').exists()
+    (root / 'valid').mkdir()
+    held_out = load_coco(root / 'valid.json')['images'][0]['file_name']
+    Image.new('RGB', (8, 8), (255, 0, 0)).save(root / 'valid' / held_out)  # another image of the same name
+    for p in ('train.json', 'valid.json'):
+        (root / p).unlink()
+    r = subprocess.run(cmd + ['--val-img-dir', str(root / 'valid')], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.count('\n') == 1
+    assert f'{root / "valid" / held_out}: holds another image' in r.stderr
+    assert not (root / 'train.json').exists() and not (root / 'valid.json').exists()
+    (root / 'valid' / held_out).unlink()
+    r = subprocess.run(cmd + ['--val-img-dir', str(root / 'valid')], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert 'placed 1 held-out images' in r.stdout and 'note:' not in r.stdout
+    for split in ('train', 'valid'):
+        ann_file, img_dir = split_paths(root, split)
+        for im in load_coco(ann_file)['images']:
+            assert (img_dir / im['file_name']).read_bytes() == (svhn_dir / im['file_name']).read_bytes()
+    r = subprocess.run(cmd + ['--val-img-dir', str(root / 'valid'), '--force'], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0 and 'placed 0 held-out images in' in r.stdout and '(1 were there already)' in r.stdout
+    r = subprocess.run(cmd[:5] + ['--val-img-dir', str(root / 'valid')], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and '--val-img-dir goes with --val-ratio' in r.stderr
+
+
 def test_voc_to_coco_cli_names_a_bad_out_or_img_dir_in_one_line(tmp_path, capsys):
     """--out where no file can be written (a folder, even with --force; a path under /proc) and a missing --img-dir:
     one line naming the flag, exit 2, before the conversion, and the folder untouched."""
