@@ -30,6 +30,7 @@ pred.csv would be replaced).
 """
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -54,7 +55,7 @@ from mmdigit.ensemble import (  # noqa: E402
 )
 from mmdigit.recognition import PRED_INFO_NAME, as_written, write_predictions  # noqa: E402
 from mmdigit.utils import atomic_write_text  # noqa: E402
-from mmdigit.utils.cli import probability, run_main  # noqa: E402
+from mmdigit.utils.cli import non_negative_float, probability, run_main  # noqa: E402
 
 
 def skip_threshold(text: str) -> float:
@@ -77,7 +78,7 @@ def parse_args(argv=None):
     p.add_argument('--method', choices=METHODS)
     p.add_argument('--iou-thr', type=probability)
     p.add_argument('--skip-box-thr', type=skip_threshold, help='leave out boxes scoring below this (default 0)')
-    p.add_argument('--weights', type=float, nargs='+', help='one weight per input (default: equal)')
+    p.add_argument('--weights', type=non_negative_float, nargs='+', help='one weight per input (default: equal)')
     p.add_argument('--conf-type', choices=CONF_TYPES, help='WBF score rule')
     p.add_argument('--class-agnostic', action='store_true', help='digits of different classes at one place '
                    'compete (one survives)')
@@ -109,6 +110,10 @@ def parse_args(argv=None):
         p.error('--tune-members goes with --tune')
     if args.weights and len(args.weights) != len(args.preds):
         p.error(f'--weights has {len(args.weights)} values for {len(args.preds)} inputs')
+    if args.weights and not 0 < sum(args.weights) < math.inf:  # all 0: nothing weighs; 1e308 1e308: sums to inf
+        p.error(f'--weights {" ".join(f"{w:g}" for w in args.weights)}: '
+                + ('all 0 (give at least one input a weight above 0)' if not sum(args.weights) else
+                   'too large (their sum overflows: weigh them relative to each other, e.g. 2 1)'))
     seen = {}  # resolved path -> as given
     for pred in args.preds:
         key = Path(pred).resolve()

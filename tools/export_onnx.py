@@ -22,7 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from mmdigit.utils.cli import UserError, add_reader_args, positive_int, reader_kwargs, run_main  # noqa: E402
+from mmdigit.utils.cli import (  # noqa: E402
+    UserError,
+    add_reader_args,
+    check_writable_file,
+    positive_int,
+    reader_kwargs,
+    run_main,
+)
 
 #: opsets the graph exports correctly at: RoIAlign with ``aligned=True`` is ONNX ``RoiAlign``'s ``half_pixel`` mode,
 #: new in opset 16 (torchvision exports older opsets half a pixel off, with a warning only); torch.onnx's TorchScript
@@ -64,8 +71,12 @@ def main(argv=None):
     args, reader_options = parse_args(argv)
     from mmdigit.deploy import OnnxDigitReader, compare_readers, export_onnx
     for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
+        if Path(path).is_dir():
+            raise IsADirectoryError(f'{path}: {what} is a folder, not a file')
         if not Path(path).is_file():
             raise FileNotFoundError(f'{path}: {what} file does not exist')
+    # before the export, not after it (a folder was named by the temp file written beside it)
+    check_writable_file(args.out, 'OUT', 'ONNX file')
     images = check_images(args.check, args.check_max) if args.check else []
     export_onnx(args.config, args.checkpoint, args.out, opset=args.opset, views=reader_options['members'],
                 fusion=reader_options['fusion'], score_thr=reader_options['score_thr'],

@@ -52,6 +52,7 @@ from mmdigit.utils.cli import (  # noqa: E402
     add_number_thr_arg,
     add_runner_args,
     check_writable_dir,
+    check_writable_file,
     probability,
     run_main,
     runner_config,
@@ -126,6 +127,13 @@ def main(argv=None):
         check_writable_dir(args.pred_dir, '--pred-dir')
     for _, _, pred_dir in args.also_read:
         check_writable_dir(pred_dir, '--also-read')
+    if args.out:  # the dump is written after every image is read
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out {args.out}: the raw dump is a pickle file (.pkl); pred.json goes with '
+                             '--pred-dir')
+        check_writable_file(args.out, '--out', 'pickle')
+    if args.show_dir:
+        check_writable_dir(args.show_dir, '--show-dir')
     cfg.load_from = args.checkpoint
     if args.img_dir:
         point_test_split_at(cfg, args.img_dir, args.ann_file)
@@ -147,9 +155,6 @@ def main(argv=None):
     if args.pred_dir:
         evaluators.append(dict(type='DigitPredictionWriter', pred_dir=args.pred_dir, reading=reading.to_dict()))
     if args.out:
-        if not args.out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out {args.out}: the raw dump is a pickle file (.pkl); pred.json goes with '
-                             '--pred-dir')
         evaluators.append(dict(type='DumpDetResults', out_file_path=args.out))
     cfg.test_evaluator = evaluators
     adapt_to_device(cfg)

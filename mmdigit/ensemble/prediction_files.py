@@ -76,12 +76,19 @@ class ModelPredictions:
     def __init__(self, pred_json):
         self.path = Path(pred_json)
         self.detections = read_pred_json(self.path)
-        self.has_csv = self.path.with_name('pred.csv').is_file()
+        csv_path = self.path.with_name('pred.csv')
+        # exists, not is_file: a folder of that name is read (and refused, naming it), not taken for no pred.csv
+        self.has_csv = csv_path.exists()
         # pred.json omits images without detections; pred.csv lists every image the model saw
-        self.covered = set(read_pred_csv(self.path.with_name('pred.csv'))) if self.has_csv else set(self.detections)
+        self.covered = set(read_pred_csv(csv_path)) if self.has_csv else set(self.detections)
+        unlisted = sorted(set(self.detections) - self.covered)
+        if self.has_csv and unlisted:  # the model saw those images: its pred.csv lists each (-1 for none)
+            raise PredictionFileError(f'{csv_path}: does not list {len(unlisted)} image(s) {self.path.name} beside it '
+                                      f'has detections on (e.g. {unlisted[:5]}): not the pred.csv written with it '
+                                      '(tools/test.py lists every image it read)')
         if not self.covered:
-            raise PredictionFileError(f'{self.path.with_name("pred.csv")}: lists no images (and {self.path.name} '
-                                      'holds no detections): nothing to fuse' if self.has_csv else
+            raise PredictionFileError(f'{csv_path}: lists no images (and {self.path.name} holds no detections): '
+                                      'nothing to fuse' if self.has_csv else
                                       f'{self.path}: no detections and no pred.csv beside it: nothing to fuse')
         self.reading = ReadingSettings.from_pred_info(self.path)
         # False for a pred.json not written by tools/test.py: its numbers are read at the default settings

@@ -106,8 +106,8 @@ def write_pred_csv(path, numbers: Mapping[int, str]) -> None:
 
 def _read_text(path: Path) -> str:
     """A prediction file's text; unreadable or not UTF-8 (what the writers write): one error naming it."""
-    try:
-        return path.read_text(encoding='utf-8')
+    try:  # utf-8-sig: a file saved again by a spreadsheet ("CSV UTF-8") starts with a byte-order mark
+        return path.read_text(encoding='utf-8-sig')
     except OSError as e:
         raise PredictionFileError(f'{path}: cannot read ({e.strerror or e})') from e
     except UnicodeDecodeError:
@@ -129,13 +129,17 @@ def read_pred_csv(path) -> dict[int, str]:
     scored as a wrong number)."""
     path = Path(path)
     try:
-        rows = list(csv.DictReader(io.StringIO(_read_text(path))))
+        reader = csv.DictReader(io.StringIO(_read_text(path)))
+        rows = list(reader)
     except csv.Error as e:
         raise PredictionFileError(f'{path}: not a CSV file ({e})') from None
-    if rows and set(rows[0]) != {'image_id', 'pred_label'}:
-        raise PredictionFileError(f'{path}: expected columns image_id,pred_label, got {list(rows[0])}')
+    if reader.fieldnames is not None and (set(reader.fieldnames) != {'image_id', 'pred_label'}
+                                          or len(reader.fieldnames) != 2):  # (an empty file: no images)
+        raise PredictionFileError(f'{path}: expected columns image_id,pred_label, got {reader.fieldnames}')
     numbers, row_of = {}, {}
     for i, r in enumerate(rows, start=2):
+        if None in r:  # DictReader keeps a long row's extra fields under None
+            raise PredictionFileError(f'{path}: row {i}: {2 + len(r[None])} fields, expected 2 (image_id,pred_label)')
         image_id = _image_id(r['image_id'], f'{path}: row {i}')
         label = r['pred_label']
         if image_id in numbers:
@@ -166,13 +170,17 @@ def read_pred_json(path) -> dict[int, ImageDetections]:
         bbox, score, cat = r['bbox'], r['score'], r['category_id']
         if not (isinstance(bbox, list) and len(bbox) == 4):
             raise PredictionFileError(f'{where}: bbox must be [x, y, w, h], got {bbox!r}')
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in [*bbox, score]):
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                   for v in [*bbox, score]):
             raise PredictionFileError(f'{where}: bbox/score must be finite numbers, got {bbox!r}, {score!r}')
         if bbox[2] < 0 or bbox[3] < 0:
             raise PredictionFileError(f'{where}: negative box size {bbox!r}')
+        if not (math.isfinite(bbox[0] + bbox[2]) and math.isfinite(bbox[1] + bbox[3])):  # 1e308 + 1e308
+            raise PredictionFileError(f'{where}: box {bbox!r} reaches past the largest number (x + w, y + h '
+                                      'overflow)')
         if not 0 <= score <= 1:
             raise PredictionFileError(f'{where}: score {score!r} outside [0, 1]')
-        if not (isinstance(cat, int) and 1 <= cat <= NUM_DIGITS):
+        if not (isinstance(cat, int) and not isinstance(cat, bool) and 1 <= cat <= NUM_DIGITS):
             raise PredictionFileError(f'{where}: category_id {cat!r} is not a digit id 1..{NUM_DIGITS}')
         grouped.setdefault(_image_id(r['image_id'], where), []).append((*bbox, score, cat - 1))
     out = {}

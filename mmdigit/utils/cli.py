@@ -147,6 +147,18 @@ def check_writable_dir(path, flag: str) -> Path:
     return path
 
 
+def check_folder_can_be_made(path, flag: str) -> Path:
+    """A folder a later step makes (mmengine's Runner: the work dir), checked without making it: not a file, not
+    under one (the Runner failed with `X: Not a directory`, naming no flag)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f'{flag} {path}: is a file, not a folder')
+    above = next((a for a in path.absolute().parents if a.exists()), None)
+    if above is not None and not above.is_dir():
+        raise UserError(f'{flag} {path}: cannot be made ({above} is a file, not a folder)')
+    return path
+
+
 def check_writable_file(path, flag: str, what: str = 'file', overwrite: bool = True) -> Path:
     """``path`` is a file this tool may write, checked before the work that makes it: not a folder, not an existing
     file unless ``overwrite`` (the tool's ``--force``), in a folder that exists or can be made and written."""
@@ -280,6 +292,7 @@ def runner_config(args):
     from mmdigit.engine import set_data_root
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = load_checked_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    check_folder_can_be_made(cfg.work_dir, '--work-dir' if args.work_dir else f'{args.config}: work_dir')
     if args.data_root:
         set_data_root(cfg, args.data_root)
     return cfg

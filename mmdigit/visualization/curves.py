@@ -31,7 +31,12 @@ def read_scalars(run_dir) -> list[dict]:
     records = []
     for f in files:
         last_train_step = None
-        lines = [(n, line) for n, line in enumerate(f.read_text().splitlines(), 1) if line.strip()]
+        try:
+            text = f.read_text(encoding='utf-8')
+        except UnicodeDecodeError as e:
+            raise ValueError(f'{f}: not a text file (byte {e.start} is not UTF-8): not a scalars.json mmengine '
+                             'wrote') from None
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         for k, (n, line) in enumerate(lines):
             try:
                 record = json.loads(line)
@@ -43,6 +48,9 @@ def read_scalars(run_dir) -> list[dict]:
                 raise ValueError(f'{f}:{n}: not a JSON record ({e.msg})') from None
             if not isinstance(record, dict):
                 raise ValueError(f'{f}:{n}: not a JSON record (a {type(record).__name__})')
+            for key in ('step', *(k for k, _ in CURVES.values())):  # what is compared, sorted and plotted
+                if key in record and not _is_number(record[key]):
+                    raise ValueError(f'{f}:{n}: {key} {record[key]!r} is not a number')
             if 'loss' in record or 'lr' in record:
                 last_train_step = record.get('step', last_train_step)
             elif last_train_step is not None and record.get('step', -1) < last_train_step:
@@ -51,6 +59,11 @@ def read_scalars(run_dir) -> list[dict]:
     if not records:  # an empty figure would pass for a run that logged nothing worth plotting
         raise ValueError(f'{", ".join(map(str, files))}: no scalar records (run stopped before its first log?)')
     return records
+
+
+def _is_number(v) -> bool:
+    """What mmengine logs: an int or a float (NaN included: a diverged loss), not a string, a bool or null."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def series(records: list[dict], key: str) -> tuple[list, list]:

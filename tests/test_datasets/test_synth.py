@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -410,6 +411,25 @@ def test_real_reference_is_the_given_file_the_shared_file_or_the_embedded_copy(t
     assert real_reference('test') == ({'images': 3}, f'{ref} [test]')
     monkeypatch.setattr(layout, 'SVHN_STATS', tmp_path / 'absent.json')
     assert real_reference('test') == (REAL_TEST, 'embedded real SVHN test percentiles')
+
+
+@pytest.mark.parametrize('content, problem', [
+    # each was a traceback in tools/analysis/compare_stats.py (TypeError, KeyError 'images'), 2026-12-07
+    ('[1, 2]', '{ref}: a JSON list, not an object of splits'),
+    ('{"train": [1, 2]}', "{ref}: split 'train': list, not an object of statistics"),
+    ('{"train": {"images": "abc"}}', "{ref}: split 'train': images 'abc' is not a number"),
+    ('{"train": {"box_height_px": [1, 2]}}', "{ref}: split 'train': box_height_px [1, 2] is not a list of 7 numbers"),
+    ('{"train": {"label_counts": {"1": "x"}}}', "{ref}: split 'train': label_counts {'1': 'x'} is not an object"),
+])
+def test_a_reference_of_another_layout_is_named_with_what_does_not_fit(tmp_path, content, problem):
+    from mmdigit.datasets.synth.stats import real_reference
+    ref = tmp_path / 'stats.json'
+    ref.write_text(content)
+    with pytest.raises(ValueError, match=re.escape(problem.replace('{ref}', str(ref)))):
+        real_reference('train', ref)
+    ref.write_bytes(b'\xff\xfe')  # was UnicodeDecodeError's words without the file
+    with pytest.raises(ValueError, match=re.escape(f"cannot read split 'train' from {ref}: 'utf-8' codec")):
+        real_reference('train', ref)
 
 
 def test_appearance_inputs_default_to_the_split_folder_and_the_real_photo_folder(tmp_path, monkeypatch):

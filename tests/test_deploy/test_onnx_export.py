@@ -192,6 +192,25 @@ def test_export_tool_refuses_an_unreadable_check_image_and_an_unsupported_opset(
     assert out.read_bytes() == b'an earlier export'
 
 
+def test_export_tool_refuses_an_out_it_cannot_write_before_exporting(tmp_path, capsys):
+    """OUT a folder was refused only after the export (~10 s), naming the temp file beside it
+    (`/tmp/.x.tmp-123: Is a directory`); OUT under a plain file said `afile: File exists`. A checkpoint given as a
+    folder was `checkpoint file does not exist`."""
+    from mmdigit.utils.cli import run_main
+    config = str(REPO / 'configs' / 'digit_frcnn_r18_cpu.py')
+    ckpt = tmp_path / 'model.pth'
+    ckpt.write_bytes(b'never loaded: OUT is checked first')
+    (tmp_path / 'afile').write_text('keep')
+    for out, problem in ((tmp_path, f'OUT {tmp_path}: is a folder; give the path of the ONNX file to write'),
+                         (tmp_path / 'afile' / 'm.onnx', f'OUT {tmp_path / "afile"}: exists and is not a folder')):
+        assert run_main(export_tool.main, 'export_onnx', [config, str(ckpt), str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err == f'export_onnx: {problem}\n', err
+    assert run_main(export_tool.main, 'export_onnx', [config, str(tmp_path), str(tmp_path / 'm.onnx')]) == 2
+    assert capsys.readouterr().err == f'export_onnx: {tmp_path}: checkpoint is a folder, not a file\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['afile', 'model.pth']
+
+
 def test_prepare_matches_the_test_pipeline(exported, images):
     """The numpy preprocessing gives the network the same tensor as mmdet's pipeline + data preprocessor (the
     model reads photos as they are: no pixel transform; the views' are tested below)."""

@@ -80,6 +80,22 @@ def test_image_folder_with_an_unreadable_image_and_coverage(tmp_path):
     assert 'left out' in warned[0]
 
 
+def test_a_pred_csv_that_does_not_go_with_its_pred_json_is_refused_naming_it(tmp_path):
+    """A folder named pred.csv was taken for no pred.csv (fused without a word); a pred.csv with only its header
+    beside a pred.json with detections was refused as 'lists no images (and pred.json holds no detections)'."""
+    pred = model_dir(tmp_path, 'm', {1: one_digit(0.9), 2: one_digit(0.8)}, 0.5)
+    csv_path = pred.with_name('pred.csv')
+    csv_path.unlink()
+    csv_path.mkdir()
+    with pytest.raises(ValueError, match=f'{csv_path}: cannot read'):
+        ModelPredictions(pred)
+    csv_path.rmdir()
+    csv_path.write_text('image_id,pred_label\n1,3\n')
+    with pytest.raises(ValueError, match=rf'{csv_path}: does not list 1 image\(s\) pred.json beside it has detections '
+                       r'on \(e.g. \[2\]\)'):
+        ModelPredictions(pred)
+
+
 def test_boxes_outside_the_images_name_the_image_set(tmp_path):
     model = ModelPredictions(model_dir(tmp_path, 'm', {1: one_digit(0.9)}, 0.5))
     tiny = ImageSet('tiny.json', [1], {1: (5, 5)})

@@ -60,6 +60,10 @@ def test_round_trip_and_leading_zero(tmp_path):
     ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": -0.5, "category_id": 1}]', r'outside \[0, 1\]'),
     ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "category_id": 11}]', 'not a digit id'),
     ('[{"image_id": 1, ', 'not valid JSON'),
+    # x + w overflowed to inf: refused later, naming no file ("box coordinates must be finite"), 2026-12-07
+    ('[{"image_id": 1, "bbox": [1e308, 0, 1e308, 1], "score": 0.5, "category_id": 1}]', 'overflow'),
+    ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "category_id": true}]', 'not a digit id'),
+    ('[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": true, "category_id": 1}]', 'finite numbers'),
 ])
 def test_bad_prediction_files_name_file_and_problem(tmp_path, content, problem):
     path = tmp_path / 'bad.json'
@@ -67,6 +71,27 @@ def test_bad_prediction_files_name_file_and_problem(tmp_path, content, problem):
     with pytest.raises(PredictionFileError, match=problem) as err:
         read_pred_json(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize('content, problem', [
+    (b'image_id,pred_label\n1,2,3\n', 'row 2: 3 fields, expected 2'),  # was "got [..., None]"
+    (b'image_id,pred_label,extra\n', 'expected columns image_id,pred_label'),
+])
+def test_bad_pred_csv_names_file_row_and_problem(tmp_path, content, problem):
+    path = tmp_path / 'pred.csv'
+    path.write_bytes(content)
+    with pytest.raises(PredictionFileError, match=problem) as err:
+        read_pred_csv(path)
+    assert str(err.value).startswith(f'{path}: ')
+
+
+def test_prediction_files_saved_by_a_spreadsheet_with_a_byte_order_mark_are_read(tmp_path):
+    """Excel's "CSV UTF-8" starts the file with a BOM: it was refused, naming a column '\\ufeffimage_id'."""
+    csv_path, json_path = tmp_path / 'pred.csv', tmp_path / 'pred.json'
+    csv_path.write_bytes(b'\xef\xbb\xbfimage_id,pred_label\r\n1,23\r\n2,-1\r\n')
+    assert read_pred_csv(csv_path) == {1: '23', 2: '-1'}
+    json_path.write_bytes(b'\xef\xbb\xbf[{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5, "category_id": 3}]')
+    assert read_pred_json(json_path)[1].labels.tolist() == [2]
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path):

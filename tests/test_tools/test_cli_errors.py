@@ -57,6 +57,21 @@ def test_make_synthetic_force_never_deletes_foreign_files(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['ds', 'file.txt', 'mine']  # no temp folders left
 
 
+def test_make_synthetic_names_an_out_under_a_file_and_a_negative_seed(tmp_path, capsys):
+    """`--out afile/ds` was `make_synthetic: afile: File exists`; `--seed -1` numpy's `expected non-negative
+    integer`, naming no flag (2026-12-07)."""
+    (tmp_path / 'afile').write_text('keep')
+    rc, _, err = synth(['--out', tmp_path / 'afile' / 'ds', '--train', 2, '--valid', 0, '--test', 0], capsys)
+    assert rc == 2 and (tmp_path / 'afile').read_text() == 'keep'
+    one_line_error(err, 'make_synthetic', f'{tmp_path / "afile" / "ds"}: cannot be made ({tmp_path / "afile"} is a '
+                   'file, not a folder)')
+    with pytest.raises(SystemExit) as e:
+        make_synthetic.main(['--out', str(tmp_path / 'ds'), '--train', '2', '--valid', '0', '--test', '0',
+                             '--seed', '-1'])
+    assert e.value.code == 2 and 'argument --seed: -1 must be 0 or more' in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['afile']
+
+
 @pytest.mark.skipif(sys.platform == 'win32', reason='SIGINT to a process group')
 def test_make_synthetic_ctrl_c_exits_fast_and_leaves_nothing(tmp_path):
     tool = REPO / 'tools' / 'dataset_converters' / 'make_synthetic.py'
@@ -148,6 +163,24 @@ def test_plot_curves_truncated_and_broken_scalars(tmp_path, capsys):
     assert rc == 2
     one_line_error(err, 'plot_curves', 'nope: not a folder')
 
+
+
+@pytest.mark.parametrize('content, problem', [
+    # each was a TypeError traceback (comparing, sorting or plotting the value), 2026-12-07
+    (b'{"loss": 2.0, "step": 1}\n{"coco/bbox_mAP": 0.3, "step": "a"}\n', ":2: step 'a' is not a number"),
+    (b'{"loss": 2.0, "step": 1}\n{"loss": 1.0, "step": "2"}\n', ":2: step '2' is not a number"),
+    (b'{"loss": null, "step": 1}\n', ':1: loss None is not a number'),
+    # the error named no file: "'utf-8' codec can't decode byte 0xff in position 0"
+    (b'\xff\xfe{"loss": 1}\n', ': not a text file (byte 0 is not UTF-8)'),
+])
+def test_plot_curves_names_a_scalars_json_record_that_is_not_numbers(tmp_path, capsys, content, problem):
+    run = tmp_path / 'run'
+    (run / '20260101_000000' / 'vis_data').mkdir(parents=True)
+    scalars = run / '20260101_000000' / 'vis_data' / 'scalars.json'
+    scalars.write_bytes(content)
+    rc, _, err = run_tool(plot_curves.main, 'plot_curves', [run, '--out', tmp_path / 'c.png'], capsys)
+    assert rc == 2 and not (tmp_path / 'c.png').exists()
+    one_line_error(err, 'plot_curves', f'{scalars}{problem}')
 
 
 def test_plot_curves_refuses_a_log_without_records_and_an_unknown_figure_format(tmp_path, capsys):

@@ -62,6 +62,17 @@ def test_a_missing_reading_or_another_set_is_one_line(tmp_path, capsys):
     assert e.value.code == 2 and '--names gives 1 names for 2 readings' in capsys.readouterr().err
 
 
+def test_an_empty_pred_csv_is_named_as_empty_not_as_another_set(tmp_path, capsys):
+    """A 0-byte or header-only pred.csv was `none of its 0 images is in GT (another set?)` (2026-12-07)."""
+    gt, a, b, _ = _readings(tmp_path)
+    for text in (b'', b'image_id,pred_label\n'):
+        empty = tmp_path / 'empty.csv'
+        empty.write_bytes(text)
+        rc, out, err = run_tool(['--ann-file', gt, a, empty], capsys)
+        assert rc == 2 and 'accuracy' not in out
+        assert err == f'compare_readings: {empty}: lists no images (empty): nothing to compare\n'
+
+
 def test_an_ann_file_without_digit_labels_is_one_line(tmp_path, capsys):
     """Images but no annotations (an unlabelled set): refused, not every reading scored 0."""
     gt, a, b, _ = _readings(tmp_path)

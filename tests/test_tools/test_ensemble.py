@@ -182,6 +182,22 @@ def test_one_input_and_an_input_named_twice_are_refused(three_models, tmp_path, 
     assert not out.exists()
 
 
+@pytest.mark.parametrize('weights, problem', [
+    # each was refused only after the inputs were read, naming no flag: "weights must be non-negative, got
+    # [np.float64(-1.0), np.float64(1.0)]" (2026-12-07)
+    (['-1', '1', '1'], 'argument --weights: -1 must be a number, 0 or more'),
+    (['nan', '1', '1'], 'argument --weights: nan must be a number, 0 or more'),
+    (['x', '1', '1'], "argument --weights: 'x' is not a number"),
+    (['0', '0', '0'], '--weights 0 0 0: all 0 (give at least one input a weight above 0)'),
+    (['1e308', '1e308', '1'], '--weights 1e+308 1e+308 1: too large (their sum overflows'),
+])
+def test_weights_that_weigh_nothing_are_an_argparse_error(three_models, tmp_path, capsys, weights, problem):
+    gt, preds = three_models
+    line = refused([*preds, '--ann-file', gt, '--weights', *weights, '--out-dir', tmp_path / 'out'], capsys)
+    assert problem in line
+    assert not (tmp_path / 'out').exists()
+
+
 def test_skip_box_thr_that_leaves_out_every_box_is_refused(three_models, tmp_path, capsys):
     gt, preds = three_models
     line = refused([*preds, '--ann-file', gt, '--skip-box-thr', '1', '--out-dir', tmp_path / 'out'], capsys)

@@ -216,7 +216,8 @@ def test_test_tool_checks_out_show_dir_and_work_dir_before_inference(trained, tm
     under = tmp_path / 'afile' / 'x'
     t_work = tmp_path / 'w'
     for flags, problem in (
-            (['--out', f'{under}.pkl', '--work-dir', t_work], f'--out {tmp_path / "afile"}: exists and is not a folder'),
+            (['--out', f'{under}.pkl', '--work-dir', t_work],
+             f'--out {tmp_path / "afile"}: exists and is not a folder'),
             (['--out', tmp_path / 'r.txt', '--work-dir', t_work],
              f'--out {tmp_path / "r.txt"}: the raw dump is a pickle file'),
             (['--show-dir', under, '--work-dir', t_work], f'--show-dir {under}: cannot write there'),

@@ -70,6 +70,8 @@ def main(argv=None) -> int:
     readings = {}
     for name, csv in zip(names, csvs):
         numbers = read_pred_csv(csv)
+        if not numbers:  # not "none of its 0 images is in the json (another set?)"
+            raise UserError(f'{csv}: lists no images (empty): nothing to compare')
         held = len(set(numbers) & set(gt.numbers))
         if not held:
             raise UserError(f'{csv}: none of its {len(numbers)} images is in {args.ann_file} (another set?)')

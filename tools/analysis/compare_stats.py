@@ -55,8 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f'{args.dataset_json}: no digit boxes (annotations) to compare with real SVHN')
     ours = compute_stats(images_of_geometry(coco, args.split))
     rows = compare_stats(ours, real)
+    counts = ', '.join(f'{real[k]} {k}' for k in ('images', 'boxes') if k in real)  # a reference may leave them out
     print(f'{args.dataset_json}: {ours["images"]} images with digits ({ours["empty_images"]} without), '
-          f'{ours["boxes"]} boxes  vs  {source}: {real["images"]} images, {real["boxes"]} boxes')
+          f'{ours["boxes"]} boxes  vs  {source}' + (f': {counts}' if counts else ''))
     print(format_table(rows))
     failed = [r['stat'] for r in rows if not r['ok']]
     print(f'{len(rows) - len(failed)}/{len(rows)} geometry checks passed' + (

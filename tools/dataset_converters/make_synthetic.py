@@ -24,7 +24,7 @@ from mmdigit.datasets.synth import generate_dataset, make_grid  # noqa: E402
 from mmdigit.datasets.synth.fonts import FONT_SUFFIXES  # noqa: E402
 from mmdigit.datasets.synth.generate import GEOMETRY_CHOICES  # noqa: E402
 from mmdigit.datasets.synth.render import PHOTO_SHARE  # noqa: E402
-from mmdigit.utils.cli import UserError, positive_int, run_main, share  # noqa: E402
+from mmdigit.utils.cli import UserError, non_negative_int, positive_int, run_main, share  # noqa: E402
 
 
 def check_font_dir(folder: str) -> None:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--train', type=int, default=30000)
     ap.add_argument('--valid', type=int, default=3000)
     ap.add_argument('--test', type=int, default=3000)
-    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--seed', type=non_negative_int, default=0)
     ap.add_argument('--workers', type=positive_int, default=None, help='processes (default: all cores)')
     ap.add_argument('--empty-frac', type=share, default=0.0, help='fraction of images without any digit')
     ap.add_argument('--geometry', default='mix', choices=GEOMETRY_CHOICES,

@@ -164,6 +164,9 @@ def _check_out(out: Path, force: bool) -> None:
     """Refuse to replace anything but a dataset folder of ours, and that only with ``force``."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise FileExistsError(f'{out}: exists and is not a folder; refusing to replace it')
+    above = next((a for a in out.absolute().parents if a.exists()), None)
+    if above is not None and not above.is_dir():  # was mkdir's "afile: File exists", naming no --out
+        raise NotADirectoryError(f'{out}: cannot be made ({above} is a file, not a folder)')
     if not out.exists():
         return
     if not force:

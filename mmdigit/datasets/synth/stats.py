@@ -101,9 +101,39 @@ def real_reference(split: str, ref=None) -> tuple[dict, str]:
     if path is None:
         return REAL[split], f'embedded real SVHN {split} percentiles'
     try:
-        return json.loads(path.read_text())[split], f'{path} [{split}]'
-    except (OSError, json.JSONDecodeError, KeyError) as e:
+        data = json.loads(path.read_text(encoding='utf-8'))
+        if not isinstance(data, dict):
+            raise ValueError(f'{path}: a JSON {type(data).__name__}, not an object of splits ({{"train": {{...}}, '
+                             '"test": {...}}, as svhn_stats.json)')
+        stats = data[split]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError) as e:
         raise ValueError(f'cannot read split {split!r} from {path}: {e}') from None
+    problem = _reference_problem(stats)
+    if problem:
+        raise ValueError(f'{path}: split {split!r}: {problem} (svhn_stats.json\'s layout: counts, and '
+                         f'{len(PERCENTILES)} percentiles per measure)')
+    return stats, f'{path} [{split}]'
+
+
+def _reference_problem(stats) -> str | None:
+    """What in one split's reference statistics :func:`compare_stats` could not compare (the first thing), or None.
+    Measures a file leaves out are left out of the comparison; those it holds must be numbers where numbers go."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if not isinstance(stats, dict):
+        return f'{type(stats).__name__}, not an object of statistics'
+    for key in ('images', 'boxes'):
+        if key in stats and not number(stats[key]):
+            return f'{key} {stats[key]!r} is not a number'
+    for key in PERCENTILE_STATS:
+        v = stats.get(key)
+        if v is not None and not (isinstance(v, list) and len(v) == len(PERCENTILES) and all(map(number, v))):
+            return f'{key} {v!r} is not a list of {len(PERCENTILES)} numbers (percentiles {PERCENTILES})'
+    for key in ('digits_per_image', 'label_counts'):
+        v = stats.get(key)
+        if v is not None and not (isinstance(v, dict) and all(str(k).isdigit() and number(n) for k, n in v.items())):
+            return f'{key} {v!r} is not an object of counts by digit ("1": 5137, ...)'
+    return None
 
 
 def _pct(counts: dict) -> dict[str, float]:
