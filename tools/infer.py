@@ -78,19 +78,14 @@ def main(argv=None, out=None):
     if args.show_dir:  # made and written to before the model loads, not found unwritable after every image was read
         check_writable_dir(args.show_dir, '--show-dir')
     from mmdigit.apis import DigitReader, DigitReading
-    from mmdigit.datasets import inspect_image
-    from mmdigit.datasets.heif import is_heif_file
+    from mmdigit.datasets import check_before_read, inspect_image
     from mmdigit.utils.run_files import unique_names
     with contextlib.redirect_stdout(sys.stderr):  # mmengine prints 'Loads checkpoint by ...': stdout is the CSV
         reader = DigitReader(args.config, args.checkpoint, workers=args.workers, **reader_options)
     readable, results, errors = [], {}, {}
-    # an HEIF file's read is Pillow's full decode, which fails on a truncated file: its check reads the header alone
-    # (a 12 MP phone HEIC decoded once, not twice: ~1 s saved a photo on 2 cores); a JPEG's is OpenCV's, which
-    # decodes what it can of a truncated file, so the check decodes it fully first
-    heif = {f for f in files if is_heif_file(f)}
     for f in files:
         try:
-            inspect_image(f, decode=f not in heif)
+            check_before_read(f)  # as cheap as the read allows (an HEIC: the header; its read is the full decode)
             readable.append(f)
         except ValueError as e:
             print(f'infer: {f}: {e}', file=sys.stderr)
@@ -102,8 +97,8 @@ def main(argv=None, out=None):
         results.update(zip(chunk, reader.read_many([str(f) for f in chunk], batch_size=args.batch_size,
                                                        search=args.search)))
         progress(i + len(chunk))
-    for f in [f for f in readable if f in heif]:
-        if results[f].error:  # why, in the full check's words (the reader's own would say less)
+    for f in readable:
+        if results[f].error:  # a read failed after its check (an HEIC's: the header alone): say why in its words
             try:
                 inspect_image(f)
             except ValueError as e:

@@ -16,6 +16,7 @@ writer gives it a ``-1`` row and lists it in ``warnings.txt``.
 """
 from __future__ import annotations
 
+import io
 import os
 import os.path as osp
 from pathlib import Path
@@ -27,7 +28,7 @@ from mmengine.logging import MMLogger
 from mmdigit.digits import DIGIT_CLASSES, DIGIT_PALETTE
 
 from .coco_io import DataError, load_coco, size_problem
-from .heif import HEIF_READABLE, HEIF_SUFFIXES
+from .heif import HEIF_READABLE, HEIF_SUFFIXES, is_heif, is_heif_file
 from .orientation import upright_size
 
 # what a folder of images holds: OpenCV's formats, and an iPhone's HEIC when pillow-heif is installed (:mod:`.heif`)
@@ -106,6 +107,17 @@ def inspect_image(path, decode: bool = True) -> tuple[int, int]:
     if problem:
         raise ValueError(f'image is {w}x{h} px, {problem}')
     return w, h
+
+
+def check_before_read(source) -> tuple[int, int]:
+    """:func:`inspect_image` of a photo (a path, or its bytes) about to be read by :func:`.decode_photo`, as cheap as
+    that read allows: an HEIF file's read is Pillow's full decode, which fails on a truncated file, so its header
+    alone is checked (a 12 MP phone HEIC decoded once, not twice: ~1 s saved on 2 cores); a JPEG's or PNG's read is
+    OpenCV's, which decodes what it can of a truncated file, so it is decoded fully here first. A reader whose read of
+    an HEIF file fails calls :func:`inspect_image` for the reason in these words."""
+    if isinstance(source, (bytes, bytearray)):
+        return inspect_image(io.BytesIO(source), decode=not is_heif(source))
+    return inspect_image(source, decode=not is_heif_file(source))
 
 
 @DATASETS.register_module()

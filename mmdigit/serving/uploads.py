@@ -118,23 +118,13 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     """Image bytes -> HxWx3 BGR uint8, as ``tools/infer.py`` reads a file (:func:`mmdigit.datasets.decode_photo`:
     OpenCV's decode, transparency flattened); ValueError saying why not (empty, not an image, truncated, too small,
     over ``max_pixels``)."""
-    from mmdigit.datasets import decode_photo, inspect_image
-    from mmdigit.datasets.coco_io import size_problem
-    from mmdigit.datasets.heif import is_heif
+    from mmdigit.datasets import check_before_read, decode_photo, inspect_image
     w, h = image_size(data)
     if w * h > max_pixels:
         raise ValueError(f'image is {w}x{h} px, over the limit of {max_pixels / 1e6:.0f} megapixels')
-    # an HEIF file's decode below is Pillow's full one, which fails on a truncated file: no decode to check it first
-    # (a 12 MP phone-sized HEIC of 10 MB: 2.18 s with the check, 1.17 s without; medians of 7, 2 cores, 2026-12-07)
-    if is_heif(data):
-        problem = size_problem(w, h)
-        if problem:
-            raise ValueError(f'image is {w}x{h} px, {problem}')
-    else:
-        inspect_image(io.BytesIO(data))  # full decode: a truncated file fails only here (OpenCV decodes what it can)
+    check_before_read(data)  # a truncated JPEG fails only here; an HEIC's full decode is the read below
     img = decode_photo(data)
     if img is None:
-        if is_heif(data):
-            inspect_image(io.BytesIO(data))  # why, in the words tools/infer.py uses for the file
+        inspect_image(io.BytesIO(data))  # why, in the words tools/infer.py uses for the file
         raise ValueError('cannot decode image')
     return img
